@@ -1,0 +1,95 @@
+# socklens - build the shim (build/libsocklens.so) and the analyzer (build/socklens).
+CC ?= gcc
+BUILD ?= build
+PREFIX ?= /usr/local
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wno-missing-field-initializers
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+OPT ?= -O2 -g
+CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) -MMD -MP -Iinclude $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer) $(CFLAGS)
+LDFLAGS_ALL := $(if $(SANITIZE),-fsanitize=$(SANITIZE)) $(LDFLAGS)
+
+ifneq ($(V),1)
+Q := @
+quiet = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+SHIM_SRC := $(wildcard shim/*.c)
+SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/%.o)
+# The recording core, linked by unit tests without LD_PRELOAD.
+SHIM_CORE := $(BUILD)/shim/logw.o $(BUILD)/shim/fdtab.o
+ANA_SRC := $(wildcard analyzer/*.c)
+ANA_OBJ := $(ANA_SRC:%.c=$(BUILD)/%.o)
+ANA_LIB_OBJ := $(filter-out $(BUILD)/analyzer/main.o,$(ANA_OBJ))
+
+PKGS := jansson libdw libelf
+DEPS_MSG := missing build dependencies; run: sudo ./scripts/install-deps.sh
+
+all: deps-check $(BUILD)/libsocklens.so $(BUILD)/socklens
+
+deps-check:
+	@pkg-config --exists $(PKGS) 2>/dev/null && test -f /usr/include/x86_64-linux-gnu/libunwind.h || \
+	  { echo "socklens: $(DEPS_MSG)" >&2; exit 1; }
+
+# The shim: no FORTIFY (we define read() ourselves), hidden visibility, bound at load time.
+$(BUILD)/shim/%.o: shim/%.c
+	$(call quiet,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_ALL) -U_FORTIFY_SOURCE -fPIC -fvisibility=hidden -ftls-model=initial-exec -c $< -o $@
+
+$(BUILD)/libsocklens.so: $(SHIM_OBJ)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) -shared -o $@ $^ $(LDFLAGS_ALL) -Wl,-z,now,-z,relro -Wl,--no-undefined -ldl
+
+$(BUILD)/analyzer/%.o: analyzer/%.c
+	$(call quiet,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -c $< -o $@
+
+$(BUILD)/socklens: $(ANA_OBJ)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# ---- tests ----
+TEST_NAMES := test_log test_fdtab test_model
+TEST_BINS := $(TEST_NAMES:%=$(BUILD)/tests/%)
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+
+$(BUILD)/tests/%.o: tests/%.c
+	$(call quiet,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_ALL) -Ishim -Ianalyzer $(shell pkg-config --cflags $(PKGS) cmocka) -c $< -o $@
+
+$(BUILD)/tests/test_log: $(BUILD)/tests/test_log.o $(SHIM_CORE) $(ANA_LIB_OBJ)
+$(BUILD)/tests/test_fdtab: $(BUILD)/tests/test_fdtab.o $(SHIM_CORE)
+$(BUILD)/tests/test_model: $(BUILD)/tests/test_model.o $(SHIM_CORE) $(ANA_LIB_OBJ)
+$(TEST_BINS):
+	$(call quiet,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) cmocka)
+
+# Examples are the programs socklens diagnoses: built like a user's program, with -g.
+$(BUILD)/examples/%: examples/%.c examples/common.h
+	$(call quiet,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -O1 -g $(WARN) -o $@ $< -lpthread
+
+examples: $(EXAMPLES)
+
+check: all $(TEST_BINS) $(EXAMPLES)
+	$(Q)for t in $(TEST_BINS); do echo "== $$t"; $$t || exit 1; done
+	$(Q)BUILD=$(BUILD) tests/integration.sh
+
+demo: all $(EXAMPLES)
+	$(Q)BUILD=$(BUILD) ./scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/socklens
+	install -m 755 $(BUILD)/socklens $(DESTDIR)$(PREFIX)/bin/socklens
+	install -m 644 $(BUILD)/libsocklens.so $(DESTDIR)$(PREFIX)/lib/socklens/libsocklens.so
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all deps-check check examples demo install clean
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

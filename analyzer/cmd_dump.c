@@ -1,0 +1,82 @@
+/* cmd_dump.c - `socklens dump`: every raw record of a run, one per line, for debugging socklens. */
+#define _GNU_SOURCE
+#include <string.h>
+#include "analyzer.h"
+
+static void dump_slot(const struct sl_slot *s, uint32_t idx)
+{
+	char local[160], peer[160];
+	sl_addr_format(&s->local, local, sizeof local);
+	sl_addr_format(&s->peer, peer, sizeof peer);
+	printf("slot %u state=%u gen=%u conn=%llu fd=%d %s role=%s local=%s peer=%s flags=0x%x opts=0x%x "
+	       "out=%llu/%llu in=%llu/%llu connect=%u/%d errs=%u stacks=%u,%u,%u,%u\n",
+	       idx, s->state, s->gen, (unsigned long long)s->conn_id, s->fd, sl_type_name(s->family, s->type),
+	       sl_role_name(s->role), local, peer, s->flags, s->opts_set, (unsigned long long)s->bytes_out,
+	       (unsigned long long)s->calls_out, (unsigned long long)s->bytes_in, (unsigned long long)s->calls_in,
+	       s->connect_state, s->connect_errno, s->err_total, s->open_stack, s->connect_stack, s->error_stack,
+	       s->close_stack);
+}
+
+static void dump_event(const struct sl_event *e, uint32_t idx)
+{
+	char addr[160];
+	sl_addr_format(&e->addr, addr, sizeof addr);
+	const char *en = sl_errno_name(e->err);
+	printf("event %u%s type=%u call=%s fd=%d err=%s ts=%llu dur=%llu conn=%llu stack=%u tid=%u a=%lld b=%lld "
+	       "addr=%s\n",
+	       idx, e->commit == idx + 1 ? "" : " (uncommitted)", e->type, sl_call_name(e->call), e->fd,
+	       en ? en : "0", (unsigned long long)e->ts_ns, (unsigned long long)e->dur_ns,
+	       (unsigned long long)e->conn_id, e->stack, e->tid, (long long)e->a, (long long)e->b, addr);
+}
+
+static void dump_image(struct sl_image *img)
+{
+	const struct sl_log_header *h = img->h;
+	printf("log %s pid=%d ppid=%d seq=%u exe=%s flags=0x%x end=%u status=%d events=%llu/%u dropped=%llu "
+	       "slots=%u recycled=%llu dropped=%llu stacks_dropped=%llu modules=%u\n",
+	       img->path, h->pid, h->ppid, h->seq, h->exe, h->flags, h->end_reason, h->exit_status,
+	       (unsigned long long)h->event_next, h->event_cap, (unsigned long long)h->event_dropped, h->slot_cap,
+	       (unsigned long long)h->slot_recycled, (unsigned long long)h->slot_dropped,
+	       (unsigned long long)h->stack_dropped, img->nmods);
+	for (uint32_t i = 0; i < h->slot_cap; i++)
+		if (img->slots[i].state != SL_SLOT_FREE)
+			dump_slot(&img->slots[i], i);
+	for (uint32_t i = 0; i < img->nevents; i++)
+		dump_event(&img->events[i], i);
+	for (uint32_t i = 0; i < h->stack_cap; i++) {
+		const struct sl_stack *s = sl_image_stack(img, i + 1);
+		if (!s)
+			continue;
+		printf("stack %u:", i + 1);
+		for (uint32_t k = 0; k < s->nframes; k++)
+			printf(" 0x%llx", (unsigned long long)s->ip[k]);
+		printf("\n");
+	}
+	for (uint32_t i = 0; i < img->nmods; i++)
+		printf("module %u base=0x%llx range=0x%llx-0x%llx %.*s\n", i, (unsigned long long)img->mods[i].base,
+		       (unsigned long long)img->mods[i].lo, (unsigned long long)img->mods[i].hi,
+		       (int)strnlen(img->mods[i].path, SL_MODPATH_MAX), img->mods[i].path);
+	for (uint32_t i = 0; i < img->ninfl; i++)
+		printf("inflight tid=%u call=%s fd=%d since=%llu\n", img->infl[i].tid, sl_call_name((int)img->infl[i].call),
+		       img->infl[i].fd, (unsigned long long)img->infl[i].since_ns);
+}
+
+int cmd_dump(int argc, char **argv)
+{
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(argc == 2 && !strcmp(argv[1], "--help") ? stdout : stderr, "usage: socklens dump RUNDIR\n");
+		return argc == 2 && !strcmp(argv[1], "--help") ? 0 : SL_EXIT_USAGE;
+	}
+	struct sl_run run;
+	char err[512];
+	if (sl_run_load(&run, argv[1], err, sizeof err) < 0) {
+		sl_error("%s", err);
+		sl_run_release(&run);
+		return 1;
+	}
+	for (size_t i = 0; i < run.nprocs; i++)
+		for (size_t k = 0; k < run.procs[i].nimages; k++)
+			dump_image(run.procs[i].images[k]);
+	sl_run_release(&run);
+	return 0;
+}

@@ -1,0 +1,63 @@
+/* cmd_report.c - `socklens report`: analyze a finished or still-running run without disturbing it. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <string.h>
+#include "analyzer.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: socklens report [--json] [--threshold NAME=VALUE]... [--fail-on KINDS] RUNDIR\n"
+		"\n"
+		"  --json                   print the JSON report on stdout instead of text\n"
+		"  --threshold NAME=VALUE   blocked=1s (a read blocked this long makes missing-timeout\n"
+		"                           an error), keepalive=60s (connections older than this need\n"
+		"                           SO_KEEPALIVE); units ms, s, m\n"
+		"  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n",
+		SL_EXIT_FAIL_ON);
+}
+
+int cmd_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"threshold", required_argument, NULL, 't'},
+		{"fail-on", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct sl_output o = {.text = stdout};
+	sl_thresholds_default(&o.th);
+	int c;
+	while ((c = getopt_long(argc, argv, "+jt:f:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			o.text = NULL;
+			o.json_path = "-";
+			break;
+		case 't':
+			if (sl_threshold_set(&o.th, optarg) < 0) {
+				sl_error("bad threshold '%s' (expected blocked=DURATION or keepalive=DURATION)", optarg);
+				return SL_EXIT_USAGE;
+			}
+			break;
+		case 'f':
+			if (sl_fail_on_parse(optarg, &o.fail_mask) < 0)
+				return SL_EXIT_USAGE;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return SL_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		sl_error("report needs exactly one run directory");
+		usage(stderr);
+		return SL_EXIT_USAGE;
+	}
+	int r = sl_report_dir(argv[optind], &o);
+	return r < 0 ? 1 : r ? SL_EXIT_FAIL_ON : 0;
+}

@@ -1,0 +1,54 @@
+/* report.c - load, analyze, render: the path shared by `socklens run` and `socklens report`. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include "analyzer.h"
+
+int sl_fail_on_parse(const char *list, unsigned *mask)
+{
+	char *copy = strdup(list), *save = NULL;
+	int ok = copy != NULL;
+	*mask = 0;
+	for (char *tok = strtok_r(copy, ",", &save); ok && tok; tok = strtok_r(NULL, ",", &save)) {
+		int k = sl_kind_parse(tok);
+		if (!strcmp(tok, "all"))
+			*mask |= (1u << SL_K__COUNT) - 1;
+		else if (k >= 0)
+			*mask |= 1u << k;
+		else {
+			sl_error("unknown diagnostic kind '%s' in --fail-on", tok);
+			ok = 0;
+		}
+	}
+	free(copy);
+	return ok && *mask ? 0 : -1;
+}
+
+int sl_report_dir(const char *dir, const struct sl_output *o)
+{
+	struct sl_run run;
+	struct sl_diags ds = {0};
+	char err[512];
+	if (sl_run_load(&run, dir, err, sizeof err) < 0) {
+		sl_error("%s", err);
+		sl_run_release(&run);
+		return -1;
+	}
+	run.th = o->th;
+	if (run.nprocs == 0)
+		sl_warn("no socklens logs in '%s' (was the program started by socklens run?)", dir);
+	sl_analyze(&run, &ds);
+	int failed = 0, rc = 0;
+	for (size_t i = 0; i < ds.n; i++)
+		if (o->fail_mask & (1u << ds.v[i].kind))
+			failed = 1;
+	if (o->text)
+		sl_report_text(o->text, &run, &ds);
+	if (o->json_path && sl_report_json(o->json_path, &run, &ds) < 0) {
+		sl_error("cannot write JSON report '%s'", o->json_path);
+		rc = -1;
+	}
+	sl_diags_release(&ds);
+	sl_run_release(&run);
+	return rc < 0 ? rc : failed;
+}

@@ -1,0 +1,186 @@
+/* report_json.c - the machine report (schema in README.md), built with jansson. */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include "analyzer.h"
+
+/* A JSON string of the first n bytes of s; bytes that are not valid UTF-8 become '?'. */
+static json_t *jstrn(const char *s, size_t n)
+{
+	json_t *j = json_stringn(s, n);
+	if (j)
+		return j;
+	char *copy = strndup(s, n);
+	for (char *p = copy; p && *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy ? copy : "");
+	free(copy);
+	return j;
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s && s[0] ? jstrn(s, strlen(s)) : json_null();
+}
+
+static json_t *frame_json(const struct sl_frame *f)
+{
+	char addr[32];
+	snprintf(addr, sizeof addr, "0x%llx", (unsigned long long)f->addr);
+	return json_pack("{s:o, s:o, s:o, s:o, s:s}", "function", str_or_null(f->function), "file",
+			 str_or_null(f->file), "line", f->line ? json_integer(f->line) : json_null(), "module",
+			 str_or_null(f->module), "address", addr);
+}
+
+static json_t *stack_json(struct sl_image *img, uint32_t id)
+{
+	struct sl_frame frames[SL_MAX_FRAMES];
+	size_t n = sl_symbolize_stack(img, id, frames, SL_MAX_FRAMES);
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, frame_json(&frames[i]));
+	return a;
+}
+
+static json_t *argv_json(const struct sl_log_header *h)
+{
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < h->argv_len;) {
+		size_t len = strnlen(h->argv + i, h->argv_len - i);
+		json_array_append_new(a, jstrn(h->argv + i, len));
+		i += (uint32_t)len + 1;
+	}
+	return a;
+}
+
+static json_t *process_json(const struct sl_proc *p)
+{
+	const struct sl_log_header *h = sl_proc_last(p)->h;
+	uint64_t ev = 0, slots = 0, stacks = 0;
+	for (size_t k = 0; k < p->nimages; k++) {
+		ev += p->images[k]->h->event_dropped;
+		slots += p->images[k]->h->slot_dropped;
+		stacks += p->images[k]->h->stack_dropped;
+	}
+	json_t *exit_status = json_null(), *sig = json_null();
+	if (p->have_status && WIFEXITED(p->wstatus))
+		exit_status = json_integer(WEXITSTATUS(p->wstatus));
+	else if (p->have_status && WIFSIGNALED(p->wstatus))
+		sig = json_integer(WTERMSIG(p->wstatus));
+	else if (h->end_reason == SL_END_EXIT)
+		exit_status = json_integer(h->exit_status & 0xff);
+	char st[96];
+	sl_proc_status(p, st, sizeof st);
+	return json_pack("{s:i, s:i, s:o, s:o, s:b, s:s, s:o, s:o, s:i, s:b, s:{s:I, s:I, s:I}}", "pid", p->pid,
+			 "ppid", p->ppid, "exe", str_or_null(h->exe), "argv", argv_json(h), "alive", p->alive, "status", st,
+			 "exit_status", exit_status, "signal", sig, "images", (int)p->nimages, "stacks",
+			 (h->flags & SL_HDR_STACKS) != 0, "dropped", "events", (json_int_t)ev, "slots",
+			 (json_int_t)slots, "stacks", (json_int_t)stacks);
+}
+
+static json_t *options_json(const struct sl_slot *s)
+{
+	json_t *o = json_object();
+	for (int i = 0; i < SL_OPT__COUNT; i++)
+		if (s->opts_set & (1u << i))
+			json_object_set_new(o, sl_opt_name(i), json_integer(s->opt[i]));
+	return o;
+}
+
+static json_t *errors_json(const struct sl_slot *s)
+{
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < SL_ERRS; i++) {
+		if (!s->err_no[i])
+			continue;
+		const char *n = sl_errno_name(s->err_no[i]);
+		json_array_append_new(a, json_pack("{s:o, s:i, s:I}", "errno", str_or_null(n), "code",
+						   s->err_no[i], "count", (json_int_t)s->err_count[i]));
+	}
+	return a;
+}
+
+static json_t *connect_json(const struct sl_slot *s)
+{
+	static const char *const states[] = {"none", "pending", "connected", "failed"};
+	if (s->connect_state == SL_CONN_NONE)
+		return json_null();
+	return json_pack("{s:s, s:o, s:f}", "state", s->connect_state < 4 ? states[s->connect_state] : "?",
+			 "errno", str_or_null(sl_errno_name(s->connect_errno)), "latency_ms",
+			 (double)s->connect_ns / 1e6);
+}
+
+static json_t *tcp_json(const struct sl_slot *s)
+{
+	if (!(s->flags & SL_SF_TCPINFO))
+		return json_null();
+	return json_pack("{s:i, s:I, s:I, s:I}", "state", s->tcp_state, "rtt_us", (json_int_t)s->tcp_rtt_us,
+			 "rttvar_us", (json_int_t)s->tcp_rttvar_us, "retransmits", (json_int_t)s->tcp_retrans);
+}
+
+static json_t *conn_json(const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	char local[160], peer[160], opened[40], closed[40];
+	sl_addr_format(&s->local, local, sizeof local);
+	sl_addr_format(&s->peer, peer, sizeof peer);
+	sl_wall_time(c->img, s->open_ns, opened, sizeof opened);
+	sl_wall_time(c->img, s->close_ns, closed, sizeof closed);
+	json_t *o = json_pack("{s:i, s:i, s:I, s:s, s:s, s:o, s:o, s:s, s:o, s:b, s:b}", "pid", c->proc->pid,
+			      "fd", s->fd, "conn_id", (json_int_t)s->conn_id, "type", sl_type_name(s->family, s->type),
+			      "role", sl_role_name(s->role), "local", str_or_null(local), "peer", str_or_null(peer),
+			      "opened", opened, "closed", s->state == SL_SLOT_CLOSED ? json_string(closed) : json_null(),
+			      "open_at_end", c->open_at_end, "nonblocking", (s->flags & SL_SF_NONBLOCK) != 0);
+	json_object_set_new(o, "bytes_sent", json_integer((json_int_t)s->bytes_out));
+	json_object_set_new(o, "bytes_received", json_integer((json_int_t)s->bytes_in));
+	json_object_set_new(o, "calls_sent", json_integer((json_int_t)s->calls_out));
+	json_object_set_new(o, "calls_received", json_integer((json_int_t)s->calls_in));
+	json_object_set_new(o, "max_read_ms", json_real((double)s->read_max_ns / 1e6));
+	json_object_set_new(o, "max_write_ms", json_real((double)s->write_max_ns / 1e6));
+	json_object_set_new(o, "options", options_json(s));
+	json_object_set_new(o, "errors", errors_json(s));
+	json_object_set_new(o, "connect", connect_json(s));
+	json_object_set_new(o, "tcp_info", tcp_json(s));
+	return o;
+}
+
+static json_t *diag_json(const struct sl_diag *d)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:o, s:o, s:i, s:f, s:o}", "kind",
+			      sl_kind_name(d->kind), "severity", sl_sev_name(d->sev), "summary", d->summary,
+			      "advice", sl_kind_advice(d->kind), "pid", d->proc->pid, "fd", d->fd, "peer",
+			      str_or_null(d->peer), "errno", str_or_null(sl_errno_name(d->err)), "count",
+			      (int)d->count, "worst_ms", (double)d->worst_ns / 1e6, "stack",
+			      stack_json(d->img, d->stack));
+	if (d->site) {
+		struct sl_frame site[8];
+		size_t k = sl_symbolize(d->img, d->site, site, 8);
+		json_t *a = json_array();
+		for (size_t i = 0; i < k; i++)
+			json_array_append_new(a, frame_json(&site[i]));
+		json_object_set_new(o, "read_site", a);
+	}
+	return o;
+}
+
+int sl_report_json(const char *path, const struct sl_run *run, const struct sl_diags *ds)
+{
+	json_t *procs = json_array(), *conns = json_array(), *diags = json_array();
+	for (size_t i = 0; i < run->nprocs; i++)
+		json_array_append_new(procs, process_json(&run->procs[i]));
+	for (size_t i = 0; i < run->nconns; i++)
+		json_array_append_new(conns, conn_json(&run->conns[i]));
+	for (size_t i = 0; i < ds->n; i++)
+		json_array_append_new(diags, diag_json(&ds->v[i]));
+	json_t *root = json_pack("{s:i, s:o, s:o, s:o, s:o}", "socklens_report", 1, "run_dir", str_or_null(run->dir),
+				 "processes", procs, "connections", conns, "diagnostics", diags);
+	int flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER;
+	int r = !strcmp(path, "-") ? json_dumpf(root, stdout, flags) : json_dump_file(root, path, flags);
+	if (!strcmp(path, "-"))
+		fputc('\n', stdout);
+	json_decref(root);
+	return r;
+}

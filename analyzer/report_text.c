@@ -1,0 +1,113 @@
+/* report_text.c - the human report: grouped, worst first, pointing at file:line. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include "analyzer.h"
+
+#define TEXT_FRAMES 6
+
+void sl_proc_status(const struct sl_proc *p, char *out, size_t len)
+{
+	const struct sl_log_header *h = sl_proc_last(p)->h;
+	if (p->alive)
+		snprintf(out, len, "running");
+	else if (p->have_status && WIFSIGNALED(p->wstatus))
+		snprintf(out, len, "killed by SIG%s", sigabbrev_np(WTERMSIG(p->wstatus)) ?: "?");
+	else if (p->have_status && WIFEXITED(p->wstatus))
+		snprintf(out, len, "exited %d", WEXITSTATUS(p->wstatus));
+	else if (h->end_reason == SL_END_EXIT)
+		snprintf(out, len, "exited %d", h->exit_status & 0xff);
+	else
+		snprintf(out, len, "ended (no exit recorded: killed or crashed)");
+}
+
+void sl_wall_time(const struct sl_image *img, uint64_t mono_ns, char *out, size_t len)
+{
+	int64_t delta = (int64_t)(mono_ns - img->h->start_mono_ns);
+	uint64_t real = img->h->start_real_ns + (uint64_t)delta;
+	time_t sec = (time_t)(real / 1000000000ull);
+	struct tm tm;
+	char buf[32];
+	gmtime_r(&sec, &tm);
+	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, len, "%s.%03uZ", buf, (unsigned)(real / 1000000ull % 1000));
+}
+
+static void frame_line(FILE *out, const char *lead, const struct sl_frame *f)
+{
+	fprintf(out, "%s", lead);
+	if (f->function[0])
+		fprintf(out, "%s", f->function);
+	else
+		fprintf(out, "0x%llx", (unsigned long long)f->addr);
+	if (f->file[0])
+		fprintf(out, " at %s:%d", f->file, f->line);
+	if (f->module[0])
+		fprintf(out, " (%s+0x%llx)", f->module, (unsigned long long)f->offset);
+	fputc('\n', out);
+}
+
+static void print_diag(FILE *out, const struct sl_diag *d)
+{
+	char where[400];
+	snprintf(where, sizeof where, "%s[%d] fd %d%s%s", sl_proc_name(d->proc), d->proc->pid, d->fd,
+		 d->peer[0] ? " -> " : "", d->peer);
+	fprintf(out, "%-7s %s", sl_sev_name(d->sev), sl_kind_name(d->kind));
+	if (d->count > 1)
+		fprintf(out, " (x%u)", d->count);
+	fprintf(out, "  %s\n", where);
+	fprintf(out, "        %s\n", d->summary);
+	fprintf(out, "        fix: %s\n", sl_kind_advice(d->kind));
+	struct sl_frame frames[TEXT_FRAMES];
+	size_t n = sl_symbolize_stack(d->img, d->stack, frames, TEXT_FRAMES);
+	for (size_t i = 0; i < n; i++)
+		frame_line(out, i ? "            " : "        at  ", &frames[i]);
+	if (!n)
+		fprintf(out, "        at  (no stack recorded)\n");
+	if (d->site) {
+		struct sl_frame site[TEXT_FRAMES];
+		size_t k = sl_symbolize(d->img, d->site, site, TEXT_FRAMES);
+		for (size_t i = 0; i < k; i++)
+			frame_line(out, i ? "            " : "        read ", &site[i]);
+	}
+	fputc('\n', out);
+}
+
+static void print_processes(FILE *out, const struct sl_run *run)
+{
+	for (size_t i = 0; i < run->nprocs; i++) {
+		const struct sl_proc *p = &run->procs[i];
+		const struct sl_log_header *h = sl_proc_last(p)->h;
+		char st[96];
+		sl_proc_status(p, st, sizeof st);
+		fprintf(out, "  %s[%d] %s", sl_proc_name(p), p->pid, st);
+		uint64_t dropped = 0;
+		for (size_t k = 0; k < p->nimages; k++)
+			dropped += p->images[k]->h->event_dropped + p->images[k]->h->slot_dropped;
+		if (dropped)
+			fprintf(out, ", %llu records dropped (log full)", (unsigned long long)dropped);
+		if (!(h->flags & SL_HDR_STACKS))
+			fprintf(out, ", no stacks (libunwind not loaded)");
+		fputc('\n', out);
+	}
+}
+
+void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *ds)
+{
+	size_t nerr = 0, open = 0;
+	for (size_t i = 0; i < ds->n; i++)
+		nerr += ds->v[i].sev == SL_SEV_ERROR;
+	for (size_t i = 0; i < run->nconns; i++)
+		open += run->conns[i].open_at_end;
+	fprintf(out, "\nsocklens: %zu finding%s (%zu error%s) in %zu process%s, %zu socket%s (%zu open at end)\n",
+		ds->n, ds->n == 1 ? "" : "s", nerr, nerr == 1 ? "" : "s", run->nprocs,
+		run->nprocs == 1 ? "" : "es", run->nconns, run->nconns == 1 ? "" : "s", open);
+	print_processes(out, run);
+	fputc('\n', out);
+	for (size_t i = 0; i < ds->n; i++)
+		print_diag(out, &ds->v[i]);
+	if (!ds->n)
+		fprintf(out, "No socket problems found.\n\n");
+}

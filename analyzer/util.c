@@ -1,0 +1,150 @@
+/* util.c - the one table of names (errno, roles, options, calls) and formats that text and JSON share. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include "analyzer.h"
+
+#define E(x) [x] = #x
+static const char *const errnames[] = {
+	E(EPERM), E(ENOENT), E(EINTR), E(EIO), E(EBADF), E(EAGAIN), E(ENOMEM), E(EACCES),
+	E(EFAULT), E(EBUSY), E(EEXIST), E(EINVAL), E(ENFILE), E(EMFILE), E(ENOSPC), E(EPIPE),
+	E(ENOTSOCK), E(EDESTADDRREQ), E(EMSGSIZE), E(EPROTOTYPE), E(ENOPROTOOPT),
+	E(EPROTONOSUPPORT), E(EOPNOTSUPP), E(EAFNOSUPPORT), E(EADDRINUSE), E(EADDRNOTAVAIL),
+	E(ENETDOWN), E(ENETUNREACH), E(ENETRESET), E(ECONNABORTED), E(ECONNRESET), E(ENOBUFS),
+	E(EISCONN), E(ENOTCONN), E(ESHUTDOWN), E(ETIMEDOUT), E(ECONNREFUSED), E(EHOSTDOWN),
+	E(EHOSTUNREACH), E(EALREADY), E(EINPROGRESS), E(ENOSYS),
+};
+#undef E
+
+const char *sl_errno_name(int err)
+{
+	if (err <= 0 || (size_t)err >= sizeof errnames / sizeof errnames[0])
+		return NULL;
+	return errnames[err];
+}
+
+static void format_inet(const struct sl_addr *a, char *out, size_t len)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	ss.ss_family = a->family;
+	memcpy((char *)&ss + sizeof(sa_family_t), a->data, a->len);
+	char host[INET6_ADDRSTRLEN];
+	if (a->family == AF_INET && a->len + sizeof(sa_family_t) >= sizeof(struct sockaddr_in)) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+		snprintf(out, len, "%s:%u", host, ntohs(in->sin_port));
+	} else if (a->family == AF_INET6 && a->len + sizeof(sa_family_t) >= sizeof(struct sockaddr_in6)) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+		snprintf(out, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+	} else {
+		snprintf(out, len, "%s", "");
+	}
+}
+
+/* unix:/path, unix:@abstract (NULs in abstract names shown as @), or "unix:" when unnamed. */
+static void format_unix(const struct sl_addr *a, char *out, size_t len)
+{
+	size_t n = a->len > SL_ADDR_DATA ? SL_ADDR_DATA : a->len;
+	char name[SL_ADDR_DATA + 1];
+	size_t k = 0;
+	int abstract = n > 0 && a->data[0] == 0;
+	for (size_t i = abstract; i < n; i++) {
+		unsigned char ch = a->data[i];
+		if (!abstract && ch == 0)
+			break;
+		name[k++] = (ch < 0x20 || ch >= 0x7f) ? (ch == 0 ? '@' : '?') : (char)ch;
+	}
+	name[k] = 0;
+	snprintf(out, len, "unix:%s%s", abstract ? "@" : "", name);
+}
+
+void sl_addr_format(const struct sl_addr *a, char *out, size_t len)
+{
+	if (a->family == AF_UNIX)
+		format_unix(a, out, len);
+	else if (a->family == AF_INET || a->family == AF_INET6)
+		format_inet(a, out, len);
+	else
+		snprintf(out, len, "%s", "");
+}
+
+const char *sl_role_name(int role)
+{
+	static const char *const names[] = {"none", "client", "server", "listener", "pair", "inherited"};
+	return role >= 0 && (size_t)role < sizeof names / sizeof names[0] ? names[role] : "unknown";
+}
+
+const char *sl_type_name(int family, int type)
+{
+	if (family == AF_UNIX)
+		return type == SOCK_STREAM ? "unix-stream" : type == SOCK_DGRAM ? "unix-dgram" : "unix-seqpacket";
+	if (family == AF_INET || family == AF_INET6) {
+		int v6 = family == AF_INET6;
+		if (type == SOCK_STREAM)
+			return v6 ? "tcp6" : "tcp";
+		if (type == SOCK_DGRAM)
+			return v6 ? "udp6" : "udp";
+		return v6 ? "inet6-other" : "inet-other";
+	}
+	if (family == AF_NETLINK)
+		return "netlink";
+	return "other";
+}
+
+const char *sl_opt_name(int opt)
+{
+	static const char *const names[SL_OPT__COUNT] = {
+		[SL_OPT_RCVTIMEO] = "SO_RCVTIMEO", [SL_OPT_SNDTIMEO] = "SO_SNDTIMEO",
+		[SL_OPT_KEEPALIVE] = "SO_KEEPALIVE", [SL_OPT_KEEPIDLE] = "TCP_KEEPIDLE",
+		[SL_OPT_KEEPINTVL] = "TCP_KEEPINTVL", [SL_OPT_KEEPCNT] = "TCP_KEEPCNT",
+		[SL_OPT_USER_TIMEOUT] = "TCP_USER_TIMEOUT", [SL_OPT_NODELAY] = "TCP_NODELAY",
+		[SL_OPT_LINGER] = "SO_LINGER", [SL_OPT_RCVBUF] = "SO_RCVBUF",
+		[SL_OPT_SNDBUF] = "SO_SNDBUF", [SL_OPT_REUSEADDR] = "SO_REUSEADDR",
+		[SL_OPT_REUSEPORT] = "SO_REUSEPORT",
+	};
+	return opt >= 0 && opt < SL_OPT__COUNT ? names[opt] : "?";
+}
+
+const char *sl_call_name(int call)
+{
+	static const char *const names[SL_CALL__COUNT] = {
+		"?", "socket", "socketpair", "connect", "accept", "bind", "listen", "send", "recv",
+		"read", "write", "sendfile", "setsockopt", "getsockopt", "shutdown", "close", "fcntl", "exec",
+	};
+	return call >= 0 && call < SL_CALL__COUNT ? names[call] : "?";
+}
+
+void sl_dur_format(uint64_t ns, char *out, size_t len)
+{
+	if (ns < 1000000ull)
+		snprintf(out, len, "%.1f ms", (double)ns / 1e6);
+	else if (ns < 10000000000ull)
+		snprintf(out, len, "%.0f ms", (double)ns / 1e6);
+	else
+		snprintf(out, len, "%.1f s", (double)ns / 1e9);
+}
+
+int sl_dur_parse(const char *s, uint64_t *ns)
+{
+	char *end;
+	double v = strtod(s, &end);
+	double mul = 1e9;
+	if (end == s || v < 0)
+		return -1;
+	if (!strcmp(end, "ms"))
+		mul = 1e6;
+	else if (!strcmp(end, "m"))
+		mul = 60e9;
+	else if (strcmp(end, "s") && *end)
+		return -1;
+	if (v * mul > 1e18)
+		return -1;
+	*ns = (uint64_t)(v * mul);
+	return 0;
+}

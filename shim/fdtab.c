@@ -1,0 +1,37 @@
+/* fdtab.c - per-fd table in private memory: UNKNOWN, OTHER (not a socket), or a slot index. */
+#define _GNU_SOURCE
+#include <sys/mman.h>
+#include "rawsys.h"
+#include "shim.h"
+
+uint32_t *sl_fdtab;
+uint32_t sl_fdcap;
+static uint32_t hiwater;
+
+/* Maps cap words with MAP_NORESERVE: untouched pages cost nothing, and the
+ * mapping is private so a fork child gets a copy matching its inherited fds. */
+int sl_fdtab_init(uint32_t cap)
+{
+	long p = sl_sys6(SYS_mmap, 0, (long)cap * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p < 0 && p > -4096)
+		return (int)p;
+	sl_fdtab = (uint32_t *)p;
+	__atomic_store_n(&sl_fdcap, cap, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void sl_fd_set(int fd, uint32_t ent)
+{
+	if ((unsigned)fd >= sl_fdcap)
+		return;
+	__atomic_store_n(&sl_fdtab[fd], ent, __ATOMIC_RELEASE);
+	if (ent >= SL_FD_SLOT0 && (uint32_t)fd + 1 > __atomic_load_n(&hiwater, __ATOMIC_RELAXED))
+		__atomic_store_n(&hiwater, (uint32_t)fd + 1, __ATOMIC_RELAXED);
+}
+
+/* One past the highest fd that ever held a slot: bounds walks over the table. */
+uint32_t sl_fd_hiwater(void)
+{
+	return __atomic_load_n(&hiwater, __ATOMIC_RELAXED);
+}

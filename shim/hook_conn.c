@@ -1,0 +1,85 @@
+/* hook_conn.c - connection setup wrappers: socket, socketpair, connect, accept, bind, listen, shutdown. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include "real.h"
+#include "record.h"
+
+SL_EXPORT int socket(int family, int type, int protocol)
+{
+	int fd = REAL(socket)(family, type, protocol);
+	if (fd >= 0) {
+		int e = errno;
+		sl__record_socket(fd, family, type, protocol, SL_ROLE_NONE);
+		errno = e;
+	}
+	return fd;
+}
+
+SL_EXPORT int socketpair(int family, int type, int protocol, int sv[2])
+{
+	int r = REAL(socketpair)(family, type, protocol, sv);
+	if (r == 0) {
+		int e = errno;
+		sl__record_socket(sv[0], family, type, protocol, SL_ROLE_PAIR);
+		sl__record_socket(sv[1], family, type, protocol, SL_ROLE_PAIR);
+		errno = e;
+	}
+	return r;
+}
+
+SL_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct sl_call_ctx c;
+	if (!sl__call_begin(&c, fd, SL_CALL_CONNECT, SL_DIR_OUT, __builtin_return_address(0)))
+		return REAL(connect)(fd, sa, len);
+	int r = REAL(connect)(fd, sa, len);
+	sl__record_connect(&c, sa, len, r, r < 0 ? errno : 0);
+	return r;
+}
+
+static int accept_common(int fd, struct sockaddr *sa, socklen_t *len, int flags, int four, void *site)
+{
+	struct sl_call_ctx c;
+	int tracked = sl__call_begin(&c, fd, SL_CALL_ACCEPT, SL_DIR_IN, site);
+	int r = four ? REAL(accept4)(fd, sa, len, flags) : REAL(accept)(fd, sa, len);
+	if (tracked)
+		sl__record_accept(&c, r, r < 0 ? errno : 0, flags, sa, len);
+	return r;
+}
+
+SL_EXPORT int accept(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	return accept_common(fd, sa, len, 0, 0, __builtin_return_address(0));
+}
+
+SL_EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	return accept_common(fd, sa, len, flags, 1, __builtin_return_address(0));
+}
+
+SL_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	int r = REAL(bind)(fd, sa, len);
+	int e = errno;
+	sl__record_bind(fd, sa, len, r);
+	errno = e;
+	return r;
+}
+
+SL_EXPORT int listen(int fd, int backlog)
+{
+	int r = REAL(listen)(fd, backlog);
+	int e = errno;
+	sl__record_listen(fd, r, e);
+	errno = e;
+	return r;
+}
+
+SL_EXPORT int shutdown(int fd, int how)
+{
+	int r = REAL(shutdown)(fd, how);
+	int e = errno;
+	sl__record_shutdown(fd, how, r);
+	errno = e;
+	return r;
+}

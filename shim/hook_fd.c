@@ -1,0 +1,179 @@
+/* hook_fd.c - fd lifetime wrappers: close family, dup family, syscall(SYS_close), poll/select/epoll. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <linux/close_range.h>
+#include "real.h"
+#include "record.h"
+
+/*
+ * Closes are recorded before the real call: Linux frees the number even when
+ * close() fails, and another thread may get it back before we return.
+ */
+
+SL_EXPORT int close(int fd)
+{
+	if (sl_fd_get(fd) != SL_FD_UNKNOWN) {
+		int e = errno;
+		sl__record_close(fd);
+		errno = e;
+	}
+	return REAL(close)(fd);
+}
+
+SL_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+	int e = errno;
+	if (!(flags & CLOSE_RANGE_UNSHARE))
+		sl__record_close_range(first, last, (flags & CLOSE_RANGE_CLOEXEC) != 0);
+	errno = e;
+	int r = REAL(close_range)(first, last, flags);
+	if (r == 0 && (flags & CLOSE_RANGE_UNSHARE)) {
+		e = errno;
+		sl__record_close_range(first, last, (flags & CLOSE_RANGE_CLOEXEC) != 0);
+		errno = e;
+	}
+	return r;
+}
+
+SL_EXPORT void closefrom(int low)
+{
+	int e = errno;
+	if (low >= 0)
+		sl__record_close_range((unsigned)low, ~0u, 0);
+	errno = e;
+	REAL(closefrom)(low);
+}
+
+/* stdio closes the fd through glibc internals we cannot see, so look before it does. */
+SL_EXPORT int fclose(FILE *f)
+{
+	if (f) {
+		int e = errno;
+		int fd = fileno(f);
+		if (fd >= 0 && sl_fd_get(fd) != SL_FD_UNKNOWN)
+			sl__record_close(fd);
+		errno = e;
+	}
+	return REAL(fclose)(f);
+}
+
+SL_EXPORT int dup(int fd)
+{
+	int r = REAL(dup)(fd);
+	if (r >= 0) {
+		int e = errno;
+		sl__record_dup(fd, r);
+		errno = e;
+	}
+	return r;
+}
+
+SL_EXPORT int dup2(int fd, int nfd)
+{
+	int r = REAL(dup2)(fd, nfd);
+	if (r >= 0 && fd != nfd) {
+		int e = errno;
+		sl__record_dup(fd, r);
+		errno = e;
+	}
+	return r;
+}
+
+SL_EXPORT int dup3(int fd, int nfd, int flags)
+{
+	int r = REAL(dup3)(fd, nfd, flags);
+	if (r >= 0) {
+		int e = errno;
+		sl__record_dup(fd, r);
+		if (flags & O_CLOEXEC)
+			sl__record_flags(r, -1, 1);
+		errno = e;
+	}
+	return r;
+}
+
+/* Forwards all six argument registers unchanged; only close numbers are looked at
+ * (Node.js/libuv closes every fd with syscall(SYS_close)). */
+SL_EXPORT long syscall(long n, ...)
+{
+	va_list ap;
+	va_start(ap, n);
+	long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
+	long d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
+	va_end(ap);
+	if (n == SYS_close || n == SYS_close_range) {
+		int saved = errno;
+		if (n == SYS_close)
+			sl__record_close((int)a);
+		else if (!(c & CLOSE_RANGE_UNSHARE))
+			sl__record_close_range((unsigned)a, (unsigned)b, (c & CLOSE_RANGE_CLOEXEC) != 0);
+		errno = saved;
+	}
+	return REAL(syscall)(n, a, b, c, d, e, f);
+}
+
+/* glibc declares poll's array write-only (an access attribute), but the program
+ * fills fd and events before the call; reading them is correct. */
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+/* A socket the program polls before reading cannot hang in that read: remember it. */
+static void guard_pollfds(const struct pollfd *p, nfds_t n)
+{
+	for (nfds_t i = 0; i < n; i++)
+		if (sl_fd_get(p[i].fd) >= SL_FD_SLOT0)
+			sl__record_guarded(p[i].fd);
+}
+
+static void guard_fdsets(int nfds, const fd_set *r, const fd_set *w)
+{
+	for (int fd = 0; fd < nfds && fd < FD_SETSIZE; fd++)
+		if ((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)))
+			if (sl_fd_get(fd) >= SL_FD_SLOT0)
+				sl__record_guarded(fd);
+}
+
+SL_EXPORT int poll(struct pollfd *p, nfds_t n, int tmo)
+{
+	if (p)
+		guard_pollfds(p, n);
+	return REAL(poll)(p, n, tmo);
+}
+
+SL_EXPORT int __poll_chk(struct pollfd *p, nfds_t n, int tmo, size_t plen)
+{
+	if (p && n * sizeof *p <= plen)
+		guard_pollfds(p, n);
+	return REAL(__poll_chk)(p, n, tmo, plen);
+}
+
+SL_EXPORT int ppoll(struct pollfd *p, nfds_t n, const struct timespec *tmo, const sigset_t *mask)
+{
+	if (p)
+		guard_pollfds(p, n);
+	return REAL(ppoll)(p, n, tmo, mask);
+}
+
+SL_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *tmo)
+{
+	guard_fdsets(nfds, r, w);
+	return REAL(select)(nfds, r, w, x, tmo);
+}
+
+SL_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *x, const struct timespec *tmo,
+		      const sigset_t *mask)
+{
+	guard_fdsets(nfds, r, w);
+	return REAL(pselect)(nfds, r, w, x, tmo, mask);
+}
+
+SL_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	int r = REAL(epoll_ctl)(epfd, op, fd, ev);
+	if (r == 0 && op != EPOLL_CTL_DEL && sl_fd_get(fd) >= SL_FD_SLOT0)
+		sl__record_guarded(fd);
+	return r;
+}

@@ -1,0 +1,624 @@
+/* record.c - turns wrapped calls into slot updates and events; never changes errno or results. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include "rawsys.h"
+#include "record.h"
+
+static SL_TLS uint32_t t_tid;
+static SL_TLS struct sl_inflight *t_infl;
+static SL_TLS int t_infl_claimed;
+
+void sl__thread_reset(void)
+{
+	t_tid = 0;
+	t_infl = NULL;
+	t_infl_claimed = 0;
+}
+
+static uint32_t tid(void)
+{
+	if (!t_tid)
+		t_tid = (uint32_t)sl_sys3(SYS_gettid, 0, 0, 0);
+	return t_tid;
+}
+
+static struct sl_slot *slot_at(uint32_t ent)
+{
+	if (ent < SL_FD_SLOT0 || !sl_g.log.hdr)
+		return NULL;
+	return &sl_g.log.slots[ent - SL_FD_SLOT0];
+}
+
+static void fill_names(struct sl_slot *s, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	if (sl_sys3(SYS_getsockname, fd, &ss, &len) == 0)
+		sl_addr_set(&s->local, (struct sockaddr *)&ss, len);
+	len = sizeof ss;
+	if (sl_sys3(SYS_getpeername, fd, &ss, &len) == 0)
+		sl_addr_set(&s->peer, (struct sockaddr *)&ss, len);
+}
+
+static void emit_open(struct sl_slot *s, int fd, uint16_t call)
+{
+	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_OPEN, call, fd);
+	if (!ev)
+		return;
+	ev->ts_ns = s->open_ns;
+	ev->conn_id = s->conn_id;
+	ev->stack = s->open_stack;
+	ev->tid = tid();
+	ev->a = s->role;
+	ev->addr = s->peer;
+	sl_ev_commit(&sl_g.log, ev);
+}
+
+static struct sl_slot *track(int fd, int family, int type, int protocol, int role, int flags,
+			     uint16_t call)
+{
+	struct sl_slot *s = sl_slot_alloc(&sl_g.log);
+	if (!s) {
+		__atomic_fetch_add(&sl_g.log.hdr->untracked_fds, 1, __ATOMIC_RELAXED);
+		sl_fd_set(fd, SL_FD_NOSLOT);
+		return NULL;
+	}
+	s->fd = fd;
+	s->family = (uint16_t)family;
+	s->type = (uint16_t)(type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC));
+	s->protocol = protocol;
+	s->role = (uint8_t)role;
+	s->flags = (uint32_t)flags;
+	s->open_ns = sl_now();
+	s->open_stack = sl_stack_capture();
+	sl_fd_set(fd, SL_FD_SLOT0 + (uint32_t)(s - sl_g.log.slots));
+	emit_open(s, fd, call);
+	return s;
+}
+
+static int type_flags(int type)
+{
+	return ((type & SOCK_NONBLOCK) ? SL_SF_NONBLOCK : 0) | ((type & SOCK_CLOEXEC) ? SL_SF_CLOEXEC : 0);
+}
+
+struct sl_slot *sl__record_socket(int fd, int family, int type, int protocol, int role)
+{
+	if (!sl_g.ready || fd < 0)
+		return NULL;
+	return track(fd, family, type, protocol, role, type_flags(type),
+		     role == SL_ROLE_PAIR ? SL_CALL_SOCKETPAIR : SL_CALL_SOCKET);
+}
+
+static int sockopt_int(int fd, int level, int name)
+{
+	int v = 0;
+	socklen_t len = sizeof v;
+	return sl_sys5(SYS_getsockopt, fd, level, name, &v, &len) == 0 ? v : -1;
+}
+
+/* An fd we never saw created: inherited, passed with SCM_RIGHTS, or made by a path we cannot wrap. */
+static struct sl_slot *classify(int fd, int role)
+{
+	struct stat st;
+	if (sl_sys3(SYS_fstat, fd, &st, 0) < 0)
+		return NULL; /* not open: leave UNKNOWN */
+	if (!S_ISSOCK(st.st_mode)) {
+		sl_fd_set(fd, SL_FD_OTHER);
+		return NULL;
+	}
+	int flags = 0;
+	long fl = sl_sys3(SYS_fcntl, fd, F_GETFL, 0);
+	if (fl >= 0 && (fl & O_NONBLOCK))
+		flags |= SL_SF_NONBLOCK;
+	if (sockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN) == 1)
+		role = SL_ROLE_LISTENER;
+	struct sl_slot *s = track(fd, sockopt_int(fd, SOL_SOCKET, SO_DOMAIN),
+				  sockopt_int(fd, SOL_SOCKET, SO_TYPE),
+				  sockopt_int(fd, SOL_SOCKET, SO_PROTOCOL), role, flags, SL_CALL_NONE);
+	if (s) {
+		fill_names(s, fd);
+		if (s->peer.family)
+			s->connect_state = SL_CONN_DONE;
+	}
+	return s;
+}
+
+struct sl_slot *sl__slot_for(int fd)
+{
+	if (!sl_g.ready)
+		return NULL;
+	uint32_t ent = sl_fd_get(fd);
+	if (ent == SL_FD_UNKNOWN && (unsigned)fd < sl_fdcap)
+		return classify(fd, SL_ROLE_INHERITED);
+	return slot_at(ent);
+}
+
+void sl_rescan_fds(int role)
+{
+	for (int fd = 0; fd < 1024 && (unsigned)fd < sl_fdcap; fd++)
+		if (sl_fd_get(fd) == SL_FD_UNKNOWN)
+			classify(fd, role);
+}
+
+static void inflight_set(struct sl_call_ctx *c)
+{
+	if (!t_infl_claimed) {
+		t_infl_claimed = 1;
+		t_infl = sl_inflight_claim(&sl_g.log, tid());
+	}
+	struct sl_inflight *f = t_infl;
+	if (!f)
+		return;
+	f->fd = c->fd;
+	f->conn_id = c->slot->conn_id;
+	f->since_ns = c->t0;
+	f->site = c->site;
+	__atomic_store_n(&f->call, c->call, __ATOMIC_RELEASE);
+	c->inflight = 1;
+}
+
+int sl__call_begin(struct sl_call_ctx *c, int fd, uint16_t call, uint8_t dir, void *site)
+{
+	int saved = errno;
+	struct sl_slot *s = sl__slot_for(fd);
+	errno = saved;
+	if (!s)
+		return 0;
+	c->slot = s;
+	c->gen = __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE);
+	c->call = call;
+	c->dir = dir;
+	c->fd = fd;
+	c->site = (uint64_t)(uintptr_t)site;
+	c->inflight = 0;
+	c->t0 = sl_now();
+	if (!(__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & SL_SF_NONBLOCK))
+		inflight_set(c);
+	return 1;
+}
+
+static void set_flag(struct sl_slot *s, uint32_t f)
+{
+	if (!(__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & f))
+		__atomic_fetch_or(&s->flags, f, __ATOMIC_RELAXED);
+}
+
+static void max_store(uint64_t *p, uint64_t v)
+{
+	uint64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
+	while (v > cur && !__atomic_compare_exchange_n(p, &cur, v, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+static void emit_call_event(struct sl_call_ctx *c, uint16_t type, int err, uint64_t dur, uint32_t stack)
+{
+	struct sl_event *ev = sl_ev_begin(&sl_g.log, type, c->call, c->fd);
+	if (!ev)
+		return;
+	ev->err = err;
+	ev->ts_ns = c->t0;
+	ev->dur_ns = dur;
+	ev->conn_id = c->slot->conn_id;
+	ev->stack = stack;
+	ev->tid = tid();
+	ev->a = (int64_t)c->site;
+	ev->addr = c->slot->peer;
+	sl_ev_commit(&sl_g.log, ev);
+}
+
+/* A pending non-blocking connect learned its outcome (err 0 = connected). */
+static void connect_resolved(struct sl_slot *s, int fd, int err, uint64_t now)
+{
+	uint8_t st = SL_CONN_PENDING;
+	if (!__atomic_compare_exchange_n(&s->connect_state, &st, err ? SL_CONN_FAILED : SL_CONN_DONE, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return;
+	s->connect_ns = now - s->connect_start_ns;
+	s->connect_errno = err;
+	if (!err)
+		fill_names(s, fd);
+	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_CONNECT, SL_CALL_CONNECT, fd);
+	if (!ev)
+		return;
+	ev->err = err;
+	ev->ts_ns = s->connect_start_ns;
+	ev->dur_ns = s->connect_ns;
+	ev->conn_id = s->conn_id;
+	ev->stack = s->connect_stack;
+	ev->tid = tid();
+	ev->addr = s->peer;
+	sl_ev_commit(&sl_g.log, ev);
+}
+
+static void call_failed(struct sl_call_ctx *c, int err, uint64_t dur)
+{
+	struct sl_slot *s = c->slot;
+	if (err == EAGAIN || err == EWOULDBLOCK) {
+		__atomic_fetch_add(c->dir == SL_DIR_IN ? &s->eagain_in : &s->eagain_out, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	sl_slot_count_error(s, err);
+	if (__atomic_load_n(&s->connect_state, __ATOMIC_ACQUIRE) == SL_CONN_PENDING &&
+	    err != EINTR) {
+		/* the error of a connect still in progress surfaces on the first I/O */
+		connect_resolved(s, c->fd, err, c->t0 + dur);
+		return;
+	}
+	uint32_t stack = sl_stack_capture();
+	if (!s->error_stack)
+		s->error_stack = stack;
+	emit_call_event(c, SL_EV_ERROR, err, dur, stack);
+}
+
+static void call_end(struct sl_call_ctx *c, long ret, int err, int peek);
+
+void sl__call_end(struct sl_call_ctx *c, long ret, int err, int peek)
+{
+	call_end(c, ret, err, peek);
+	errno = err;
+}
+
+static void call_end(struct sl_call_ctx *c, long ret, int err, int peek)
+{
+	uint64_t t1 = sl_now(), dur = t1 - c->t0;
+	struct sl_slot *s = c->slot;
+	if (c->inflight && t_infl)
+		__atomic_store_n(&t_infl->call, 0, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) != c->gen)
+		return; /* closed and reused by another thread meanwhile: not this connection's */
+	int in = c->dir == SL_DIR_IN;
+	__atomic_fetch_add(in ? &s->calls_in : &s->calls_out, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->blocked_ns, dur, __ATOMIC_RELAXED);
+	max_store(in ? &s->read_max_ns : &s->write_max_ns, dur);
+	if (in && c->inflight && !(s->flags & SL_SF_BLOCKING_READ)) {
+		s->read_site = c->site;
+		set_flag(s, SL_SF_BLOCKING_READ);
+	}
+	if (ret < 0) {
+		call_failed(c, err, dur);
+	} else {
+		if (!peek)
+			__atomic_fetch_add(in ? &s->bytes_in : &s->bytes_out, (uint64_t)ret, __ATOMIC_RELAXED);
+		if (in && ret == 0)
+			set_flag(s, SL_SF_EOF);
+		if (__atomic_load_n(&s->connect_state, __ATOMIC_RELAXED) == SL_CONN_PENDING)
+			connect_resolved(s, c->fd, 0, t1);
+	}
+	if (dur >= sl_g.log.hdr->slow_ns)
+		emit_call_event(c, SL_EV_SLOW, ret < 0 ? err : 0, dur, sl_stack_capture());
+}
+
+static void record_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen_t len, int ret, int err);
+
+void sl__record_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen_t len, int ret, int err)
+{
+	record_connect(c, sa, len, ret, err);
+	errno = err;
+}
+
+static void record_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen_t len, int ret, int err)
+{
+	struct sl_slot *s = c->slot;
+	uint64_t t1 = sl_now();
+	if (c->inflight && t_infl)
+		__atomic_store_n(&t_infl->call, 0, __ATOMIC_RELEASE);
+	if (ret < 0 && (err == EFAULT || err == EBADF || err == ENOTSOCK))
+		return; /* never read an address the kernel refused */
+	if (sa && len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC)
+		return; /* UDP "disconnect" */
+	if (ret < 0 && err == EISCONN) {
+		connect_resolved(s, c->fd, 0, t1);
+		return;
+	}
+	if (ret < 0 && (err == EALREADY || err == EINTR) &&
+	    __atomic_load_n(&s->connect_state, __ATOMIC_RELAXED) == SL_CONN_PENDING)
+		return; /* still connecting in the background */
+	if (s->role == SL_ROLE_NONE || s->role == SL_ROLE_INHERITED)
+		s->role = SL_ROLE_CLIENT;
+	sl_addr_set(&s->peer, sa, len);
+	s->connect_start_ns = c->t0;
+	s->connect_stack = sl_stack_capture();
+	if (!s->open_stack)
+		s->open_stack = s->connect_stack;
+	__atomic_store_n(&s->connect_state, SL_CONN_PENDING, __ATOMIC_RELEASE);
+	if (ret < 0 && (err == EINPROGRESS || err == EINTR))
+		return; /* followed to its outcome by SO_ERROR, the next I/O, or close */
+	connect_resolved(s, c->fd, ret < 0 ? err : 0, t1);
+	if (ret < 0)
+		sl_slot_count_error(s, err);
+}
+
+static void record_accept(struct sl_call_ctx *c, int ret, int err, int flags,
+			  const struct sockaddr *sa, const socklen_t *len);
+
+void sl__record_accept(struct sl_call_ctx *c, int ret, int err, int flags,
+		       const struct sockaddr *sa, const socklen_t *len)
+{
+	record_accept(c, ret, err, flags, sa, len);
+	errno = err;
+}
+
+static void record_accept(struct sl_call_ctx *c, int ret, int err, int flags,
+			  const struct sockaddr *sa, const socklen_t *len)
+{
+	uint64_t t1 = sl_now();
+	struct sl_slot *ls = c->slot;
+	if (c->inflight && t_infl)
+		__atomic_store_n(&t_infl->call, 0, __ATOMIC_RELEASE);
+	if (ret < 0) {
+		if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR && err != ECONNABORTED)
+			call_failed(c, err, t1 - c->t0);
+		return;
+	}
+	struct sl_slot *s = track(ret, ls->family, ls->type, ls->protocol, SL_ROLE_SERVER,
+				  type_flags(flags), SL_CALL_ACCEPT);
+	if (!s)
+		return;
+	if (sa && len && *len >= sizeof(sa_family_t))
+		sl_addr_set(&s->peer, sa, *len);
+	fill_names(s, ret);
+	s->connect_state = SL_CONN_DONE;
+}
+
+void sl__record_bind(int fd, const struct sockaddr *sa, socklen_t len, int ret)
+{
+	struct sl_slot *s = ret == 0 ? sl__slot_for(fd) : NULL;
+	if (s)
+		fill_names(s, fd);
+	(void)sa;
+	(void)len;
+}
+
+void sl__record_listen(int fd, int ret, int err)
+{
+	struct sl_slot *s = sl__slot_for(fd);
+	if (!s)
+		return;
+	if (ret < 0) {
+		sl_slot_count_error(s, err);
+		return;
+	}
+	s->role = SL_ROLE_LISTENER;
+	fill_names(s, fd);
+	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_LISTEN, SL_CALL_LISTEN, fd);
+	if (!ev)
+		return;
+	ev->ts_ns = sl_now();
+	ev->conn_id = s->conn_id;
+	ev->stack = sl_stack_capture();
+	ev->tid = tid();
+	ev->addr = s->local;
+	sl_ev_commit(&sl_g.log, ev);
+}
+
+void sl__record_shutdown(int fd, int how, int ret)
+{
+	struct sl_slot *s = ret == 0 ? sl__slot_for(fd) : NULL;
+	if (!s)
+		return;
+	if (how == SHUT_RD || how == SHUT_RDWR)
+		set_flag(s, SL_SF_SHUT_RD);
+	if (how == SHUT_WR || how == SHUT_RDWR)
+		set_flag(s, SL_SF_SHUT_WR);
+}
+
+/* Maps (level, name) to the slot option it sets; -1 for options we do not keep. */
+static int opt_index(int level, int name)
+{
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_RCVTIMEO_OLD: case SO_RCVTIMEO_NEW: return SL_OPT_RCVTIMEO;
+		case SO_SNDTIMEO_OLD: case SO_SNDTIMEO_NEW: return SL_OPT_SNDTIMEO;
+		case SO_KEEPALIVE: return SL_OPT_KEEPALIVE;
+		case SO_LINGER: return SL_OPT_LINGER;
+		case SO_RCVBUF: return SL_OPT_RCVBUF;
+		case SO_SNDBUF: return SL_OPT_SNDBUF;
+		case SO_REUSEADDR: return SL_OPT_REUSEADDR;
+		case SO_REUSEPORT: return SL_OPT_REUSEPORT;
+		}
+	} else if (level == IPPROTO_TCP) {
+		switch (name) {
+		case TCP_NODELAY: return SL_OPT_NODELAY;
+		case TCP_KEEPIDLE: return SL_OPT_KEEPIDLE;
+		case TCP_KEEPINTVL: return SL_OPT_KEEPINTVL;
+		case TCP_KEEPCNT: return SL_OPT_KEEPCNT;
+		case TCP_USER_TIMEOUT: return SL_OPT_USER_TIMEOUT;
+		}
+	}
+	return -1;
+}
+
+/* The value the kernel accepted, read only after success and within len. */
+static int64_t opt_value(int idx, const void *val, socklen_t len)
+{
+	if (idx == SL_OPT_RCVTIMEO || idx == SL_OPT_SNDTIMEO) {
+		struct timeval tv; /* same layout as the _NEW variant on x86-64 */
+		if (len < sizeof tv)
+			return -1;
+		memcpy(&tv, val, sizeof tv);
+		return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+	}
+	if (idx == SL_OPT_LINGER) {
+		struct linger l;
+		if (len < sizeof l)
+			return -1;
+		memcpy(&l, val, sizeof l);
+		return l.l_onoff ? l.l_linger : -1; /* -1: lingering off */
+	}
+	int v = 0;
+	if (len < sizeof v)
+		return len >= 1 ? *(const unsigned char *)val : 0;
+	memcpy(&v, val, sizeof v);
+	return v;
+}
+
+void sl__record_setsockopt(int fd, int level, int name, const void *val, socklen_t len, int ret, int err)
+{
+	struct sl_slot *s = sl__slot_for(fd);
+	if (!s)
+		return;
+	if (ret < 0) {
+		sl_slot_count_error(s, err);
+		return;
+	}
+	int idx = opt_index(level, name);
+	if (idx < 0 || !val)
+		return;
+	int64_t v = opt_value(idx, val, len);
+	s->opt[idx] = v;
+	__atomic_fetch_or(&s->opts_set, 1u << idx, __ATOMIC_RELAXED);
+	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_OPTION, SL_CALL_SETSOCKOPT, fd);
+	if (!ev)
+		return;
+	ev->ts_ns = sl_now();
+	ev->conn_id = s->conn_id;
+	ev->tid = tid();
+	ev->a = idx;
+	ev->b = v;
+	sl_ev_commit(&sl_g.log, ev);
+}
+
+void sl__record_getsockopt(int fd, int level, int name, const void *val, const socklen_t *len, int ret)
+{
+	if (ret != 0 || level != SOL_SOCKET || name != SO_ERROR || !val || !len || *len < sizeof(int))
+		return;
+	struct sl_slot *s = sl__slot_for(fd);
+	if (!s || __atomic_load_n(&s->connect_state, __ATOMIC_ACQUIRE) != SL_CONN_PENDING)
+		return;
+	int v;
+	memcpy(&v, val, sizeof v);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	/* SO_ERROR 0 also means "still connecting"; getpeername tells the two apart */
+	if (v != 0)
+		connect_resolved(s, fd, v, sl_now());
+	else if (sl_sys3(SYS_getpeername, fd, &ss, &sl) == 0)
+		connect_resolved(s, fd, 0, sl_now());
+}
+
+void sl__record_flags(int fd, int nonblock, int cloexec)
+{
+	struct sl_slot *s = sl__slot_for(fd);
+	if (!s)
+		return;
+	if (nonblock == 1)
+		__atomic_fetch_or(&s->flags, SL_SF_NONBLOCK, __ATOMIC_RELAXED);
+	else if (nonblock == 0)
+		__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_NONBLOCK, __ATOMIC_RELAXED);
+	if (cloexec == 1)
+		__atomic_fetch_or(&s->flags, SL_SF_CLOEXEC, __ATOMIC_RELAXED);
+	else if (cloexec == 0)
+		__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_CLOEXEC, __ATOMIC_RELAXED);
+}
+
+void sl__record_guarded(int fd)
+{
+	if (!sl_g.ready)
+		return;
+	struct sl_slot *s = slot_at(sl_fd_get(fd));
+	if (s)
+		set_flag(s, SL_SF_GUARDED);
+}
+
+static void tcp_info_at_close(struct sl_slot *s, int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	if ((s->family != AF_INET && s->family != AF_INET6) || s->type != SOCK_STREAM)
+		return;
+	if (sl_sys5(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return;
+	s->tcp_state = ti.tcpi_state;
+	s->tcp_rtt_us = ti.tcpi_rtt;
+	s->tcp_rttvar_us = ti.tcpi_rttvar;
+	s->tcp_retrans = ti.tcpi_total_retrans;
+	s->tcp_lost = ti.tcpi_lost;
+	s->flags |= SL_SF_TCPINFO;
+}
+
+/* Drops fd's reference to its slot; the last one closes the connection. Call before the real close. */
+static void release_fd(int fd, uint32_t ent)
+{
+	sl_fd_set(fd, SL_FD_UNKNOWN); /* Linux frees the number even if close fails */
+	struct sl_slot *s = slot_at(ent);
+	if (!s || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SL_SLOT_LIVE)
+		return;
+	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	uint64_t now = sl_now();
+	tcp_info_at_close(s, fd);
+	s->close_stack = sl_stack_capture();
+	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_CLOSE, SL_CALL_CLOSE, fd);
+	if (ev) {
+		ev->ts_ns = now;
+		ev->conn_id = s->conn_id;
+		ev->stack = s->close_stack;
+		ev->tid = tid();
+		ev->addr = s->peer;
+		sl_ev_commit(&sl_g.log, ev);
+	}
+	sl_slot_close(&sl_g.log, s, now);
+}
+
+void sl__record_close(int fd)
+{
+	if (!sl_g.ready || sl_in_vfork_child())
+		return;
+	uint32_t ent = sl_fd_get(fd);
+	if (ent != SL_FD_UNKNOWN)
+		release_fd(fd, ent);
+}
+
+void sl__record_close_range(unsigned first, unsigned last, int cloexec_only)
+{
+	if (!sl_g.ready || sl_in_vfork_child())
+		return;
+	uint32_t hi = sl_fd_hiwater();
+	for (unsigned fd = first; fd <= last && fd < hi; fd++) {
+		uint32_t ent = sl_fd_get((int)fd);
+		if (ent == SL_FD_UNKNOWN)
+			continue;
+		if (cloexec_only)
+			sl__record_flags((int)fd, -1, 1);
+		else
+			release_fd((int)fd, ent);
+	}
+}
+
+void sl__record_dup(int oldfd, int newfd)
+{
+	if (!sl_g.ready || newfd < 0 || sl_in_vfork_child())
+		return;
+	uint32_t old = sl_fd_get(newfd);
+	if (old != SL_FD_UNKNOWN)
+		release_fd(newfd, old); /* dup2 onto an open fd closes it first */
+	struct sl_slot *s = sl__slot_for(oldfd);
+	if (!s)
+		return;
+	__atomic_fetch_add(&s->refs, 1, __ATOMIC_RELAXED);
+	sl_fd_set(newfd, SL_FD_SLOT0 + (uint32_t)(s - sl_g.log.slots));
+}
+
+/* fds that arrive in SCM_RIGHTS messages replace whatever we knew of their numbers. */
+void sl__record_received_fds(const struct msghdr *msg)
+{
+	if (!sl_g.ready || !msg || !msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr))
+		return;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)msg); c;
+	     c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+			sl_fd_set(fd, SL_FD_UNKNOWN);
+		}
+	}
+}

@@ -1,0 +1,99 @@
+/* shim.h - internal interfaces of libsocklens.so: real functions, fd table, log writer, recorder. */
+#ifndef SL_SHIM_H
+#define SL_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include "socklens/log.h"
+
+#define SL_EXPORT __attribute__((visibility("default")))
+#define SL_COLD __attribute__((noinline, cold))
+#define SL_TLS __attribute__((tls_model("initial-exec"))) __thread
+
+/* ---- log writer (logw.c): usable without preloading, as the unit tests do ---- */
+
+struct sl_log_params {
+	uint32_t slots, events, stacks, modules, inflight;
+	uint64_t slow_ns;
+};
+
+struct sl_log {
+	struct sl_log_header *hdr; /* NULL: not recording */
+	struct sl_slot *slots;
+	struct sl_event *events;
+	struct sl_stack *stacks;
+	struct sl_module *mods;
+	struct sl_inflight *infl;
+	size_t size;
+};
+
+void sl_log_params_default(struct sl_log_params *p);
+/* Creates p<pid>.<seq>.sllog in dir, owner-only and exclusive, fully allocated.
+ * Returns 0 or -errno; on error log is left unset. Async-signal-safe. */
+int sl_log_create(struct sl_log *log, const char *dir, const struct sl_log_params *p,
+		  int pid, int ppid);
+uint64_t sl_now(void);
+
+/* Takes a free (or the oldest closed) slot and marks it live; NULL when all are open. */
+struct sl_slot *sl_slot_alloc(struct sl_log *log);
+void sl_slot_close(struct sl_log *log, struct sl_slot *s, uint64_t when);
+/* Reserves an event record; NULL (and counted as dropped) when the table is full. */
+struct sl_event *sl_ev_begin(struct sl_log *log, uint16_t type, uint16_t call, int fd);
+void sl_ev_commit(struct sl_log *log, struct sl_event *ev);
+/* Deduplicates a stack; returns its id (index + 1) or 0 when the table is full. */
+uint32_t sl_stack_intern(struct sl_log *log, const uint64_t *ip, uint32_t n);
+/* Records a loaded object; returns 0 or -ENOSPC. */
+int sl_module_add(struct sl_log *log, const char *path, uint64_t base, uint64_t lo,
+		  uint64_t hi, const uint8_t *bid, uint32_t bidlen);
+int sl_module_known(const struct sl_log *log, uint64_t ip);
+struct sl_inflight *sl_inflight_claim(struct sl_log *log, uint32_t tid);
+void sl_addr_set(struct sl_addr *dst, const struct sockaddr *sa, socklen_t len);
+void sl_slot_count_error(struct sl_slot *s, int err);
+
+/* ---- fd table (fdtab.c): private memory, one word per fd ---- */
+
+enum { SL_FD_UNKNOWN = 0, SL_FD_OTHER = 1, SL_FD_NOSLOT = 2, SL_FD_SLOT0 = 3 };
+
+extern uint32_t *sl_fdtab;
+extern uint32_t sl_fdcap; /* 0 until the table exists: every lookup then says UNKNOWN */
+
+static inline uint32_t sl_fd_get(int fd)
+{
+	return (unsigned)fd < sl_fdcap ? __atomic_load_n(&sl_fdtab[fd], __ATOMIC_ACQUIRE) : SL_FD_UNKNOWN;
+}
+
+/* The whole fast path for non-sockets: a bounds check and one load. */
+static inline int sl_fd_quiet(int fd)
+{
+	return (unsigned)fd < sl_fdcap && sl_fdtab[fd] == SL_FD_OTHER;
+}
+
+int sl_fdtab_init(uint32_t cap);
+void sl_fd_set(int fd, uint32_t ent);
+uint32_t sl_fd_hiwater(void);
+
+/* ---- process-wide state (init.c) ---- */
+
+struct sl_state {
+	struct sl_log log;
+	int pid;             /* cached; differs from getpid() in a vfork child */
+	int ready;           /* constructor done and log created */
+	char dir[512];
+	struct sl_log_params params;
+	uint64_t shim_lo, shim_hi; /* our own text, dropped from stacks */
+};
+extern struct sl_state sl_g;
+
+int sl_in_vfork_child(void);
+void sl_after_fork_child(void);
+void sl_rescan_fds(int role);
+
+/* ---- stacks (stack.c) ---- */
+
+void sl_stack_init(void);
+uint32_t sl_stack_capture(void);
+void sl_modules_scan(void);
+
+#endif
