@@ -76,7 +76,18 @@ $(BUILD)/examples/%: examples/%.c examples/common.h
 
 examples: $(EXAMPLES)
 
-check: all $(TEST_BINS) $(EXAMPLES)
+# Test programs: fortify_client must go through __read_chk/__recv_chk, as Debian builds do.
+PROG_BINS := $(BUILD)/tests/progs/fortify_client $(BUILD)/tests/progs/close_paths
+$(BUILD)/tests/progs/fortify_client: tests/progs/fortify_client.c examples/common.h
+	$(call quiet,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -O2 -g -D_FORTIFY_SOURCE=2 $(WARN) -o $@ $< -lpthread
+$(BUILD)/tests/progs/close_paths: tests/progs/close_paths.c examples/common.h
+	$(call quiet,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -O1 -g $(WARN) -o $@ $< -lpthread
+
+check: all $(TEST_BINS) $(EXAMPLES) $(PROG_BINS)
 	$(Q)for t in $(TEST_BINS); do echo "== $$t"; $$t || exit 1; done
 	$(Q)BUILD=$(BUILD) tests/integration.sh
 

@@ -1,6 +1,5 @@
 /* main.c - socklens: subcommand dispatch, usage, and the error/warning helpers. */
 #define _GNU_SOURCE
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "analyzer.h"
@@ -16,26 +15,6 @@ static const struct {
 	{"report", cmd_report, "analyze the logs of a finished or still-running run"},
 	{"dump", cmd_dump, "print a run's raw records (for debugging socklens)"},
 };
-
-void sl_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("socklens: error: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-void sl_warn(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("socklens: warning: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 static void usage(FILE *out)
 {

@@ -3,10 +3,11 @@
 #include <string.h>
 #include "analyzer.h"
 
-/* Sockets that do not outlive the image by our doing: passed on across exec, or closed by it. */
+/* Sockets this image is not answerable for: passed on across exec (or closed by it), or
+ * inherited at fork, where the parent that created the socket has its own record. */
 static int handed_on(const struct sl_conn *c)
 {
-	return c->img->h->end_reason == SL_END_EXEC;
+	return c->img->h->end_reason == SL_END_EXEC || (c->s->flags & SL_SF_FROM_PARENT);
 }
 
 static const char *how_ended(const struct sl_conn *c)

@@ -73,7 +73,9 @@ static inline void *server_main(void *arg)
 	int fd = accept(s->lfd, NULL, NULL);
 	if (fd < 0)
 		die("accept");
+	int one = 1;
 	set_rcvtimeo(fd, 10);
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
 	s->handle(fd);
 	close(s->lfd);
 	return NULL;

@@ -26,11 +26,11 @@ void sl_fd_set(int fd, uint32_t ent)
 	if ((unsigned)fd >= sl_fdcap)
 		return;
 	__atomic_store_n(&sl_fdtab[fd], ent, __ATOMIC_RELEASE);
-	if (ent >= SL_FD_SLOT0 && (uint32_t)fd + 1 > __atomic_load_n(&hiwater, __ATOMIC_RELAXED))
+	if (ent != SL_FD_UNKNOWN && (uint32_t)fd + 1 > __atomic_load_n(&hiwater, __ATOMIC_RELAXED))
 		__atomic_store_n(&hiwater, (uint32_t)fd + 1, __ATOMIC_RELAXED);
 }
 
-/* One past the highest fd that ever held a slot: bounds walks over the table. */
+/* One past the highest fd ever classified: bounds the walks of close_range and fork. */
 uint32_t sl_fd_hiwater(void)
 {
 	return __atomic_load_n(&hiwater, __ATOMIC_RELAXED);

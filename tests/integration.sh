@@ -1,0 +1,358 @@
+#!/usr/bin/env bash
+# integration.sh - runs the examples and real Debian programs (curl, python3) under `socklens run`
+# and asserts on the JSON report: kind, peer, errno, count and the file:line of the call site.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+SL=$PWD/$BUILD/socklens
+EX=$PWD/$BUILD/examples
+PROGS=$PWD/$BUILD/tests/progs
+PY=/usr/bin/python3
+JC="$PY $PWD/tests/jcheck.py"
+TMP=$(mktemp -d /tmp/socklens-it-XXXXXX)
+pass=0 failed=0 skipped=0 failures=""
+
+cleanup() {
+	[ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# line_of FILE TEXT: the line number of the first line of FILE containing TEXT
+line_of() { grep -nF -- "$2" "$1" | head -1 | cut -d: -f1; }
+
+# A TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# run_case NAME FUNCTION: each case runs in a subshell with its own log; exit 77 means skipped.
+run_case() {
+	local name=$1 rc
+	(set -e; "$2") >"$TMP/$name.log" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		pass=$((pass + 1)); echo "ok   $name"
+	elif [ $rc -eq 77 ]; then
+		skipped=$((skipped + 1)); echo "skip $name: $(tail -1 "$TMP/$name.log")"
+	else
+		failed=$((failed + 1)); failures="$failures $name"; echo "FAIL $name"
+		sed 's/^/    | /' "$TMP/$name.log" | tail -40
+	fi
+}
+
+# expect_status WANT CMD...: runs CMD and checks its exit status
+expect_status() {
+	local want=$1 rc=0
+	shift
+	"$@" || rc=$?
+	[ "$rc" -eq "$want" ] || { echo "exit status $rc, wanted $want: $*"; return 1; }
+}
+
+# ---- one example per diagnostic kind -------------------------------------------------------
+
+case_refused() {
+	local line; line=$(line_of examples/refused.c 'if (connect(fd')
+	expect_status 1 $SL run --json $TMP/r.json -- $EX/refused
+	$JC $TMP/r.json "one('connect-refused')['errno'] == 'ECONNREFUSED'" \
+		"one('connect-refused')['count'] == 1" \
+		"one('connect-refused')['peer'].startswith('127.0.0.1:')" \
+		"at(one('connect-refused'), 'examples/refused.c', $line)" \
+		"one('connect-refused')['stack'][0]['function'] == 'fetch_status'" \
+		"len(diags()) == 1"
+}
+
+case_timeout() {
+	local line; line=$(line_of examples/timeout.c 'if (connect(fd')
+	expect_status 1 $SL run --json $TMP/t.json -- $EX/timeout
+	$JC $TMP/t.json "one('connect-timeout')['worst_ms'] >= 1000" \
+		"one('connect-timeout')['peer'].startswith('127.0.0.1:')" \
+		"at(one('connect-timeout'), 'examples/timeout.c', $line)"
+}
+
+case_unreachable() {
+	local line rc=0; line=$(line_of examples/unreachable.c 'if (connect(fd')
+	$SL run --json $TMP/u.json -- $EX/unreachable || rc=$?
+	[ $rc -ne 77 ] || { echo "no network namespace available"; exit 77; }
+	[ $rc -eq 1 ]
+	$JC $TMP/u.json "one('connect-unreachable')['errno'] == 'ENETUNREACH'" \
+		"one('connect-unreachable')['peer'] == '192.0.2.10:8080'" \
+		"at(one('connect-unreachable'), 'examples/unreachable.c', $line)"
+}
+
+case_reset() {
+	local line; line=$(line_of examples/reset.c 'ssize_t n = recv(')
+	expect_status 1 $SL run --json $TMP/x.json -- $EX/reset
+	$JC $TMP/x.json "one('connection-reset')['errno'] == 'ECONNRESET'" \
+		"at(one('connection-reset'), 'examples/reset.c', $line)" "len(diags()) == 1"
+}
+
+case_broken_pipe() {
+	local line; line=$(line_of examples/broken_pipe.c 'if (write(fd')
+	expect_status 1 $SL run --json $TMP/p.json -- $EX/broken_pipe
+	$JC $TMP/p.json "one('broken-pipe')['errno'] == 'EPIPE'" \
+		"at(one('broken-pipe'), 'examples/broken_pipe.c', $line)" "len(diags()) == 1"
+}
+
+case_leak() {
+	local line; line=$(line_of examples/leak.c 'int fd = dial_local(port);')
+	$SL run --json $TMP/l.json -- $EX/leak
+	$JC $TMP/l.json "one('socket-leak')['severity'] == 'warning'" \
+		"at(one('socket-leak'), 'examples/leak.c', $line)" \
+		"one('socket-leak')['stack'][0]['function'] == 'dial_local'" "len(diags()) == 1" \
+		"len(conns(open_at_end=True)) == 1"
+}
+
+case_no_timeout() {
+	local line; line=$(line_of examples/no_timeout.c 'ssize_t n = recv(')
+	$SL run --json $TMP/n.json -- $EX/no_timeout
+	$JC $TMP/n.json "one('missing-timeout')['severity'] == 'error'" \
+		"one('missing-timeout')['worst_ms'] >= 1500" \
+		"at(one('missing-timeout'), 'examples/no_timeout.c', $line, key='read_site')" "len(diags()) == 1"
+}
+
+case_no_keepalive() {
+	$SL run --json $TMP/k1.json -- $EX/no_keepalive
+	$JC $TMP/k1.json "len(diags()) == 0"
+	$SL run --threshold keepalive=1s --json $TMP/k2.json -- $EX/no_keepalive
+	$JC $TMP/k2.json "one('missing-keepalive')['worst_ms'] >= 2000" "len(diags()) == 1"
+}
+
+case_good_client_is_clean() {
+	local plain shimmed
+	plain=$($EX/good_client)
+	shimmed=$($SL run --json $TMP/g.json -- $EX/good_client)
+	[ "$plain" = "$shimmed" ]
+	$JC $TMP/g.json "len(diags()) == 0" \
+		"conns(role='client')[0]['options']['SO_KEEPALIVE'] == 1" \
+		"conns(role='client')[0]['options']['SO_RCVTIMEO'] == 5000000" \
+		"conns(role='client')[0]['options']['TCP_NODELAY'] == 1" \
+		"conns(role='client')[0]['bytes_sent'] == 2 and conns(role='client')[0]['bytes_received'] == 2"
+}
+
+# ---- real programs from Debian packages ------------------------------------------------------
+
+case_curl_refused() {
+	local port; port=$(free_port)
+	expect_status 7 $SL run --json $TMP/c.json -- curl -sS "http://127.0.0.1:$port/"
+	$JC $TMP/c.json "one('connect-refused')['peer'] == '127.0.0.1:$port'" \
+		"one('connect-refused')['errno'] == 'ECONNREFUSED'" "one('connect-refused')['count'] == 1" \
+		"one('connect-refused')['stack'][0]['module'] == 'libcurl.so.4'" \
+		"proc()['exit_status'] == 7"
+}
+
+case_curl_against_python_http_server() {
+	local port i; port=$(free_port)
+	mkdir -p $TMP/www && echo "hello from socklens" > $TMP/www/index.html
+	(cd $TMP/www && exec $SL run --json $TMP/srv.json --dir $TMP/srvrun -- \
+		$PY -m http.server --bind 127.0.0.1 "$port") >$TMP/srv.out 2>&1 &
+	SERVER_PID=$!
+	for i in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.05; done
+	out=$($SL run --json $TMP/cl.json -- curl -sS "http://127.0.0.1:$port/index.html")
+	[ "$out" = "hello from socklens" ]
+	$JC $TMP/cl.json "len(diags()) == 0" \
+		"any(c['peer'] == '127.0.0.1:$port' and c['bytes_received'] > 0 and c['connect']['state'] == 'connected' for c in conns(role='client'))"
+	# a live report does not disturb the server, then SIGTERM reaches it through socklens run
+	$SL report --json $TMP/srvrun > $TMP/live.json
+	$JC $TMP/live.json "proc()['alive']" "len(conns(role='listener')) == 1"
+	kill -TERM $SERVER_PID
+	wait $SERVER_PID || true
+	SERVER_PID=
+	$JC $TMP/srv.json "proc()['signal'] == 15" \
+		"conns(role='listener')[0]['local'] == '127.0.0.1:$port'" \
+		"sum(c['bytes_sent'] for c in conns(role='server')) > 0"
+}
+
+case_python_clients() {
+	local port; port=$(free_port)
+	cat > $TMP/client.py <<PYEOF
+import socket
+for family, addr, timeout in [(socket.AF_INET, ("127.0.0.1", $port), None),
+                              (socket.AF_INET, ("127.0.0.1", $port), 2.0),
+                              (socket.AF_INET6, ("::1", $port), None),
+                              (socket.AF_UNIX, "\0socklens-test-$port", None)]:
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(timeout)  # with a timeout python connects non-blockingly and reads SO_ERROR
+    try:
+        s.connect(addr)
+    except OSError as e:
+        print(type(e).__name__)
+    s.close()
+PYEOF
+	out=$($SL run --json $TMP/py.json -- $PY $TMP/client.py)
+	[ "$out" = "$($PY $TMP/client.py)" ]
+	$JC $TMP/py.json "len(diags('connect-refused')) == 3" \
+		"[d['count'] for d in diags() if d['peer'] == '127.0.0.1:$port'] == [2]" \
+		"any(d['peer'] == '[::1]:$port' for d in diags())" \
+		"any(d['peer'] == 'unix:@socklens-test-$port' for d in diags())" \
+		"all(d['stack'][0]['module'].startswith('python3') for d in diags())"
+}
+
+# ---- transparency: same output, same status, fork/vfork/threads unharmed ------------------
+
+case_transparency_python() {
+	cat > $TMP/busy.py <<'PYEOF'
+import os, socket, subprocess, sys, threading
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(16)
+port = srv.getsockname()[1]
+def serve():
+    for _ in range(8):
+        c, _ = srv.accept()
+        with c:
+            c.sendall(c.recv(100).upper())
+t = threading.Thread(target=serve); t.start()
+def client(i):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"ping %d" % i); results[i] = s.recv(100)
+results = {}
+threads = [threading.Thread(target=client, args=(i,)) for i in range(6)]
+[x.start() for x in threads]; [x.join() for x in threads]
+print(sorted(results.values()))
+pid = os.fork()
+if pid == 0:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"child"); print("child got", s.recv(100)); sys.stdout.flush()
+    os._exit(3)
+_, st = os.waitpid(pid, 0)
+print("child status", os.waitstatus_to_exitcode(st))
+print(subprocess.run(["/bin/echo", "via", "vfork"], capture_output=True, close_fds=True).stdout)
+with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+    fd2 = os.dup(s.fileno()); os.dup2(fd2, 50); os.close(fd2); os.close(50)
+    s.sendall(b"dup"); print(s.recv(100))
+t.join(); srv.close()
+print("errno", os.strerror(111)); sys.stderr.write("to stderr\n"); sys.exit(5)
+PYEOF
+	local rc_plain=0 rc_shim=0
+	$PY $TMP/busy.py >$TMP/plain.out 2>$TMP/plain.err || rc_plain=$?
+	$SL run --report $TMP/busy.txt --json $TMP/busy.json -- $PY $TMP/busy.py >$TMP/shim.out 2>$TMP/shim.err || rc_shim=$?
+	[ $rc_plain -eq 5 ] && [ $rc_shim -eq 5 ]
+	diff -u $TMP/plain.out $TMP/shim.out
+	diff -u $TMP/plain.err $TMP/shim.err
+	$JC $TMP/busy.json "len(r['processes']) >= 3" "len(diags('socket-leak')) == 0" \
+		"len(diags('connect-refused')) == 0" \
+		"sum(1 for c in conns(role='server')) >= 8" \
+		"any(p['exit_status'] == 3 for p in r['processes'])"
+}
+
+case_exit_status_and_signals() {
+	expect_status 7 $SL run -- sh -c 'exit 7'
+	expect_status 143 $SL run -- sh -c 'kill -TERM $$'
+	expect_status 127 $SL run -- /nonexistent/program
+}
+
+case_forked_child_leak_is_the_childs() {
+	cat > $TMP/forkleak.py <<'PYEOF'
+import os, socket
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(4)
+pid = os.fork()
+if pid == 0:
+    s = socket.create_connection(srv.getsockname())
+    print(os.getpid(), flush=True)
+    os._exit(0)  # leaks s
+os.waitpid(pid, 0)
+srv.close()
+PYEOF
+	local child; child=$($SL run --json $TMP/fl.json -- $PY $TMP/forkleak.py)
+	$JC $TMP/fl.json "one('socket-leak')['pid'] == $child" "proc($child)['exit_status'] == 0"
+}
+
+case_sigkill_still_reports_open_sockets() {
+	cat > $TMP/kill.py <<'PYEOF'
+import os, socket
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(4)
+s = socket.create_connection(srv.getsockname())
+os.kill(os.getpid(), 9)
+PYEOF
+	expect_status 137 $SL run --json $TMP/k.json -- $PY $TMP/kill.py
+	$JC $TMP/k.json "proc()['signal'] == 9" "len(diags('socket-leak')) == 2" \
+		"all('killed by a signal' in d['summary'] for d in diags('socket-leak'))" \
+		"sorted(d['severity'] for d in diags()) == ['info', 'warning']"
+}
+
+case_daemon_grandchild_is_waited_for() {
+	local port; port=$(free_port)
+	cat > $TMP/daemon.py <<PYEOF
+import os, socket
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        s = socket.socket()
+        try: s.connect(("127.0.0.1", $port))
+        except OSError: pass
+        s.close(); os._exit(0)
+    os._exit(0)
+PYEOF
+	$SL run --json $TMP/d.json -- $PY $TMP/daemon.py
+	$JC $TMP/d.json "len(r['processes']) == 3" "one('connect-refused')['peer'] == '127.0.0.1:$port'"
+}
+
+case_exec_keeps_the_run_going() {
+	local port; port=$(free_port)
+	$SL run --json $TMP/e.json -- sh -c "exec $PY -c 'import socket
+try: socket.create_connection((\"127.0.0.1\", $port))
+except OSError: pass'"
+	$JC $TMP/e.json "proc()['images'] == 2" "proc()['exe'].startswith('/usr/bin/python3')" \
+		"one('connect-refused')['peer'] == '127.0.0.1:$port'"
+}
+
+case_fortified_reads_are_counted() {
+	nm -D $PROGS/fortify_client | grep -q __read_chk
+	nm -D $PROGS/fortify_client | grep -q __recv_chk
+	[ "$($SL run --json $TMP/f.json -- $PROGS/fortify_client)" = "fortify_client: 100 bytes" ]
+	$JC $TMP/f.json "conns(role='client')[0]['bytes_received'] == 100" "len(diags()) == 0"
+}
+
+case_every_close_path_is_seen() {
+	$SL run --json $TMP/cp.json -- $PROGS/close_paths
+	$JC $TMP/cp.json "len(diags()) == 0" "len(conns(open_at_end=True)) == 0" "len(r['connections']) >= 8"
+}
+
+# ---- the CLI and the log as untrusted input ------------------------------------------------
+
+case_fail_on_gates_ci() {
+	expect_status 86 $SL run --fail-on connect-refused -- $EX/refused
+	expect_status 1 $SL run --fail-on socket-leak,broken-pipe -- $EX/refused
+	expect_status 2 $SL run --fail-on no-such-kind -- true
+	$SL run --dir $TMP/fo -- $EX/refused || true
+	expect_status 86 $SL report --fail-on all $TMP/fo
+}
+
+case_unwritable_log_dir_leaves_program_alone() {
+	local out err
+	out=$(SOCKLENS_DIR=/nonexistent/dir LD_PRELOAD=$PWD/$BUILD/libsocklens.so $PY -c 'print("hi")' 2>$TMP/err)
+	[ "$out" = hi ]
+	[ "$(wc -l < $TMP/err)" -eq 1 ]
+	grep -q "^socklens: cannot create log in '/nonexistent/dir'" $TMP/err
+}
+
+case_bad_logs_get_clear_errors() {
+	$SL run --dir $TMP/bad -- $EX/refused || true
+	local good; good=$(ls $TMP/bad/*.sllog | head -1)
+	head -c 5000 "$good" > $TMP/bad/p1.0.sllog
+	printf 'garbage' > $TMP/bad/p2.0.sllog
+	head -c 8192 /dev/urandom > $TMP/bad/p3.0.sllog
+	$SL report --json $TMP/bad > $TMP/bad.json 2> $TMP/bad.err
+	grep -q "skipping log '.*p1.0.sllog': truncated or corrupt log" $TMP/bad.err
+	grep -q "p2.0.sllog': truncated or oversized log" $TMP/bad.err
+	grep -q "p3.0.sllog': not a socklens log" $TMP/bad.err
+	$JC $TMP/bad.json "len(diags('connect-refused')) == 1"
+	expect_status 1 $SL report /nonexistent/run 2>$TMP/nx.err
+	grep -q "cannot open run directory '/nonexistent/run'" $TMP/nx.err
+	$SL dump $TMP/bad | grep -q '^event [0-9]* type=2 call=connect fd=[0-9]* err=ECONNREFUSED'
+}
+
+case_untraceable_programs_are_named() {
+	command -v gcc >/dev/null || { echo "no gcc"; exit 77; }
+	printf 'int main(void){return 0;}\n' > $TMP/s.c
+	gcc -static -o $TMP/static_prog $TMP/s.c 2>/dev/null || { echo "no static libc"; exit 77; }
+	$SL run -- $TMP/static_prog 2>$TMP/st.err
+	grep -q "cannot be traced: it is statically linked" $TMP/st.err
+}
+
+# Arguments name cases to run (e.g. `tests/integration.sh leak reset`); none runs them all.
+cases=${*:-$(declare -F | awk '$3 ~ /^case_/ {print substr($3, 6)}')}
+for c in $cases; do
+	run_case "$c" "case_$c"
+done
+echo
+[ -n "$failures" ] && echo "failed:$failures"
+echo "$pass passed, $failed failed, $skipped skipped"
+[ $failed -eq 0 ]

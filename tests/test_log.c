@@ -1,0 +1,224 @@
+/* test_log.c - the log writer and reader agree, and the reader refuses bad files cleanly. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include "fixtures.h"
+#include "analyzer.h"
+
+struct ctx {
+	char *dir;
+	struct sl_log log;
+	struct sl_log_params p;
+};
+
+static int setup(void **state)
+{
+	struct ctx *c = calloc(1, sizeof *c);
+	c->dir = tmp_rundir();
+	small_params(&c->p);
+	assert_int_equal(sl_log_create(&c->log, c->dir, &c->p, 4242, 1), 0);
+	*state = c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ctx *c = *state;
+	munmap(c->log.hdr, c->log.size);
+	rm_rundir(c->dir);
+	free(c);
+	return 0;
+}
+
+static void load(struct ctx *c, struct sl_image *img)
+{
+	char err[256], *path = log_path(c->dir, 4242, 0);
+	assert_int_equal(sl_image_load(img, path, err, sizeof err), 0);
+	free(path);
+}
+
+static void log_file_is_private_and_exclusive(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_log second;
+	struct stat st;
+	char *path = log_path(c->dir, 4242, 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal((uint64_t)st.st_size, c->log.hdr->file_size);
+	/* the same pid again (an exec) gets the next sequence number, never the same file */
+	assert_int_equal(sl_log_create(&second, c->dir, &c->p, 4242, 1), 0);
+	assert_int_equal(second.hdr->seq, 1);
+	munmap(second.hdr, second.size);
+	free(path);
+}
+
+static void slots_events_and_stacks_round_trip(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_slot *s = sl_slot_alloc(&c->log);
+	assert_non_null(s);
+	s->fd = 7;
+	s->role = SL_ROLE_CLIENT;
+	addr_in(&s->peer, "10.1.2.3", 8080);
+	uint64_t ips[3] = {0x1000, 0x2000, 0x3000};
+	uint32_t id = sl_stack_intern(&c->log, ips, 3);
+	assert_int_not_equal(id, 0);
+	assert_int_equal(sl_stack_intern(&c->log, ips, 3), id); /* deduplicated */
+	struct sl_event *ev = sl_ev_begin(&c->log, SL_EV_CONNECT, SL_CALL_CONNECT, 7);
+	ev->err = 111;
+	ev->stack = id;
+	ev->addr = s->peer;
+	sl_ev_commit(&c->log, ev);
+
+	struct sl_image img;
+	load(c, &img);
+	assert_int_equal(img.h->pid, 4242);
+	assert_int_equal(img.nevents, 1);
+	assert_int_equal(img.events[0].commit, 1);
+	assert_int_equal(img.events[0].err, 111);
+	const struct sl_stack *st = sl_image_stack(&img, id);
+	assert_non_null(st);
+	assert_int_equal(st->nframes, 3);
+	assert_int_equal(st->ip[2], 0x3000);
+	char buf[64];
+	sl_addr_format(&img.slots[s - c->log.slots].peer, buf, sizeof buf);
+	assert_string_equal(buf, "10.1.2.3:8080");
+	sl_image_release(&img);
+}
+
+static void full_tables_drop_and_count(void **state)
+{
+	struct ctx *c = *state;
+	for (int i = 0; i < 10; i++) {
+		struct sl_event *ev = sl_ev_begin(&c->log, SL_EV_OPEN, SL_CALL_SOCKET, i);
+		if (ev)
+			sl_ev_commit(&c->log, ev);
+	}
+	assert_int_equal(c->log.hdr->event_dropped, 2);
+	/* every slot live: allocation fails and is counted, never waits */
+	for (int i = 0; i < 8; i++)
+		assert_non_null(sl_slot_alloc(&c->log));
+	assert_null(sl_slot_alloc(&c->log));
+	assert_int_equal(c->log.hdr->slot_dropped, 1);
+}
+
+static void closed_slots_are_recycled_oldest_first(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_slot *first = sl_slot_alloc(&c->log);
+	uint64_t id = first->conn_id;
+	sl_slot_close(&c->log, first, 1);
+	for (int i = 0; i < 7; i++)
+		assert_non_null(sl_slot_alloc(&c->log));
+	struct sl_slot *again = sl_slot_alloc(&c->log);
+	assert_ptr_equal(again, first);
+	assert_true(again->conn_id > id);
+	assert_int_equal(again->gen, 2);
+	assert_int_equal(c->log.hdr->slot_recycled, 1);
+}
+
+static void uncommitted_events_are_ignored(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_event *ev = sl_ev_begin(&c->log, SL_EV_ERROR, SL_CALL_RECV, 3);
+	(void)ev; /* a writer killed before its commit */
+	struct sl_image img;
+	load(c, &img);
+	assert_int_equal(img.nevents, 1);
+	assert_int_not_equal(img.events[0].commit, 1);
+	sl_image_release(&img);
+}
+
+/* Writes a damaged copy of the log and checks the reader's message. */
+static void expect_refusal(struct ctx *c, void (*damage)(unsigned char *, size_t *), const char *msg)
+{
+	char *path = log_path(c->dir, 4242, 0), *bad, err[256];
+	size_t size = c->log.size;
+	unsigned char *copy = malloc(size);
+	memcpy(copy, c->log.hdr, size);
+	damage(copy, &size);
+	assert_true(asprintf(&bad, "%s/p1.0.sllog", c->dir) > 0);
+	FILE *f = fopen(bad, "w");
+	fwrite(copy, 1, size, f);
+	fclose(f);
+	struct sl_image img;
+	assert_int_equal(sl_image_load(&img, bad, err, sizeof err), -1);
+	assert_non_null(strstr(err, msg));
+	free(copy);
+	free(bad);
+	free(path);
+}
+
+static void truncate_half(unsigned char *b, size_t *n) { (void)b; *n /= 2; }
+static void truncate_tiny(unsigned char *b, size_t *n) { (void)b; *n = 100; }
+static void bad_magic(unsigned char *b, size_t *n) { (void)n; b[0] = 'X'; }
+static void future_version(unsigned char *b, size_t *n) { (void)n; ((struct sl_log_header *)b)->version = 99; }
+static void slots_outside(unsigned char *b, size_t *n) { (void)n; ((struct sl_log_header *)b)->slot_cap = 0x7fffffff; }
+static void wrong_record_size(unsigned char *b, size_t *n) { (void)n; ((struct sl_log_header *)b)->event_size = 12; }
+static void huge_offset(unsigned char *b, size_t *n) { (void)n; ((struct sl_log_header *)b)->stack_off = ~0ull - 7; }
+
+static void damaged_logs_get_clear_errors(void **state)
+{
+	struct ctx *c = *state;
+	expect_refusal(c, truncate_half, "size mismatch");
+	expect_refusal(c, truncate_tiny, "truncated");
+	expect_refusal(c, bad_magic, "not a socklens log");
+	expect_refusal(c, future_version, "version 99 is not supported");
+	expect_refusal(c, slots_outside, "table outside the file");
+	expect_refusal(c, wrong_record_size, "record sizes");
+	expect_refusal(c, huge_offset, "table outside the file");
+}
+
+static void garbage_stack_ids_are_refused(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_image img;
+	load(c, &img);
+	assert_null(sl_image_stack(&img, 0));
+	assert_null(sl_image_stack(&img, 17));
+	assert_null(sl_image_stack(&img, 0xffffffffu));
+	assert_null(sl_image_stack(&img, 1)); /* empty record */
+	sl_image_release(&img);
+}
+
+static void addresses_format_as_documented(void **state)
+{
+	(void)state;
+	struct sl_addr a;
+	char buf[160];
+	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6, .sin6_port = htons(443)};
+	inet_pton(AF_INET6, "::1", &in6.sin6_addr);
+	sl_addr_set(&a, (struct sockaddr *)&in6, sizeof in6);
+	sl_addr_format(&a, buf, sizeof buf);
+	assert_string_equal(buf, "[::1]:443");
+	struct sockaddr_un un = {.sun_family = AF_UNIX, .sun_path = "/run/app.sock"};
+	sl_addr_set(&a, (struct sockaddr *)&un, offsetof(struct sockaddr_un, sun_path) + 14);
+	sl_addr_format(&a, buf, sizeof buf);
+	assert_string_equal(buf, "unix:/run/app.sock");
+	memset(un.sun_path, 0, sizeof un.sun_path);
+	memcpy(un.sun_path + 1, "abstract", 8);
+	sl_addr_set(&a, (struct sockaddr *)&un, offsetof(struct sockaddr_un, sun_path) + 9);
+	sl_addr_format(&a, buf, sizeof buf);
+	assert_string_equal(buf, "unix:@abstract");
+	a.family = 0;
+	sl_addr_format(&a, buf, sizeof buf);
+	assert_string_equal(buf, "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(log_file_is_private_and_exclusive, setup, teardown),
+		cmocka_unit_test_setup_teardown(slots_events_and_stacks_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(full_tables_drop_and_count, setup, teardown),
+		cmocka_unit_test_setup_teardown(closed_slots_are_recycled_oldest_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(uncommitted_events_are_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(damaged_logs_get_clear_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(garbage_stack_ids_are_refused, setup, teardown),
+		cmocka_unit_test(addresses_format_as_documented),
+	};
+	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
+}

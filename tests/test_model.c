@@ -1,0 +1,312 @@
+/* test_model.c - the connection model and the rules, on logs written by the real writer. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include "fixtures.h"
+#include "analyzer.h"
+
+struct ctx {
+	char *dir;
+	struct sl_log log;
+	struct sl_run run;
+	struct sl_diags ds;
+	int loaded;
+};
+
+static int setup(void **state)
+{
+	struct ctx *c = calloc(1, sizeof *c);
+	struct sl_log_params p;
+	sl_log_params_default(&p);
+	p.slots = 64;
+	c->dir = tmp_rundir();
+	assert_int_equal(sl_log_create(&c->log, c->dir, &p, 4242, 1), 0);
+	c->log.hdr->end_reason = SL_END_EXIT; /* a process that has exited */
+	c->log.hdr->end_mono_ns = c->log.hdr->start_mono_ns + 1000000000ull;
+	*state = c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ctx *c = *state;
+	if (c->loaded) {
+		sl_diags_release(&c->ds);
+		sl_run_release(&c->run);
+	}
+	munmap(c->log.hdr, c->log.size);
+	rm_rundir(c->dir);
+	free(c);
+	return 0;
+}
+
+static void analyze(struct ctx *c, const char *threshold)
+{
+	char err[256];
+	assert_int_equal(sl_run_load(&c->run, c->dir, err, sizeof err), 0);
+	if (threshold)
+		assert_int_equal(sl_threshold_set(&c->run.th, threshold), 0);
+	sl_analyze(&c->run, &c->ds);
+	c->loaded = 1;
+}
+
+static uint32_t stack_at(struct ctx *c, uint64_t ip)
+{
+	uint64_t ips[2] = {ip, 0x401000};
+	return sl_stack_intern(&c->log, ips, 2);
+}
+
+static void connect_event(struct ctx *c, int err, const char *ip, int port, uint32_t stack)
+{
+	struct sl_event *ev = sl_ev_begin(&c->log, SL_EV_CONNECT, SL_CALL_CONNECT, 5);
+	ev->err = err;
+	ev->stack = stack;
+	ev->dur_ns = 2000000;
+	addr_in(&ev->addr, ip, port);
+	sl_ev_commit(&c->log, ev);
+}
+
+static struct sl_slot *tcp_slot(struct ctx *c, int role)
+{
+	struct sl_slot *s = sl_slot_alloc(&c->log);
+	s->fd = 9;
+	s->family = AF_INET;
+	s->type = SOCK_STREAM;
+	s->role = (uint8_t)role;
+	s->connect_state = SL_CONN_DONE;
+	s->open_ns = c->log.hdr->start_mono_ns;
+	s->open_stack = stack_at(c, 0x5000);
+	addr_in(&s->peer, "127.0.0.1", 6379);
+	return s;
+}
+
+static const struct sl_diag *only(struct ctx *c, enum sl_kind k)
+{
+	const struct sl_diag *found = NULL;
+	for (size_t i = 0; i < c->ds.n; i++) {
+		if (c->ds.v[i].kind != k)
+			continue;
+		assert_null(found);
+		found = &c->ds.v[i];
+	}
+	assert_non_null(found);
+	return found;
+}
+
+static void refused_connects_from_one_site_are_grouped(void **state)
+{
+	struct ctx *c = *state;
+	uint32_t site = stack_at(c, 0x1234);
+	connect_event(c, ECONNREFUSED, "127.0.0.1", 9, site);
+	connect_event(c, ECONNREFUSED, "127.0.0.1", 9, site);
+	connect_event(c, ECONNREFUSED, "127.0.0.1", 10, site); /* another peer: its own finding */
+	analyze(c, NULL);
+	assert_int_equal(c->ds.n, 2);
+	assert_int_equal(c->ds.v[0].kind, SL_K_CONNECT_REFUSED);
+	assert_int_equal(c->ds.v[0].count, 2); /* worst first: the larger group */
+	assert_string_equal(c->ds.v[0].peer, "127.0.0.1:9");
+	assert_string_equal(sl_errno_name(c->ds.v[0].err), "ECONNREFUSED");
+	assert_int_equal(c->ds.v[1].count, 1);
+}
+
+static void connect_errors_map_to_kinds(void **state)
+{
+	struct ctx *c = *state;
+	connect_event(c, ETIMEDOUT, "10.0.0.1", 80, 0);
+	connect_event(c, EHOSTUNREACH, "10.0.0.2", 80, 0);
+	connect_event(c, ENETUNREACH, "10.0.0.3", 80, 0);
+	connect_event(c, 0, "10.0.0.4", 80, 0); /* success: nothing */
+	analyze(c, NULL);
+	assert_int_equal(c->ds.n, 3);
+	only(c, SL_K_CONNECT_TIMEOUT);
+	unsigned unreachable = 0;
+	for (size_t i = 0; i < c->ds.n; i++)
+		unreachable += c->ds.v[i].kind == SL_K_CONNECT_UNREACHABLE;
+	assert_int_equal(unreachable, 2);
+}
+
+static void abandoned_handshake_is_a_timeout(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_slot *s = tcp_slot(c, SL_ROLE_CLIENT);
+	s->connect_state = SL_CONN_PENDING;
+	s->connect_start_ns = s->open_ns;
+	s->tcp_state = TCP_SYN_SENT;
+	s->flags |= SL_SF_TCPINFO;
+	sl_slot_close(&c->log, s, s->open_ns + 1500000000ull);
+	analyze(c, NULL);
+	const struct sl_diag *d = only(c, SL_K_CONNECT_TIMEOUT);
+	assert_int_equal(d->worst_ns, 1500000000ull);
+}
+
+static void reset_and_epipe_come_from_failed_io(void **state)
+{
+	struct ctx *c = *state;
+	int errs[3] = {ECONNRESET, EPIPE, EAGAIN};
+	for (int i = 0; i < 3; i++) {
+		struct sl_event *ev = sl_ev_begin(&c->log, SL_EV_ERROR, SL_CALL_RECV, 5);
+		ev->err = errs[i];
+		sl_ev_commit(&c->log, ev);
+	}
+	analyze(c, NULL);
+	assert_int_equal(c->ds.n, 2);
+	only(c, SL_K_CONNECTION_RESET);
+	only(c, SL_K_BROKEN_PIPE);
+}
+
+static void open_socket_at_exit_is_a_leak_listener_is_info(void **state)
+{
+	struct ctx *c = *state;
+	tcp_slot(c, SL_ROLE_CLIENT);
+	struct sl_slot *l = tcp_slot(c, SL_ROLE_LISTENER);
+	l->open_stack = stack_at(c, 0x6000);
+	struct sl_slot *closed = tcp_slot(c, SL_ROLE_CLIENT);
+	sl_slot_close(&c->log, closed, closed->open_ns + 1);
+	analyze(c, NULL);
+	assert_int_equal(c->ds.n, 2);
+	assert_int_equal(c->ds.v[0].kind, SL_K_SOCKET_LEAK);
+	assert_int_equal(c->ds.v[0].sev, SL_SEV_WARNING);
+	assert_int_equal(c->ds.v[1].sev, SL_SEV_INFO);
+}
+
+static void sockets_handed_to_exec_are_not_leaks(void **state)
+{
+	struct ctx *c = *state;
+	tcp_slot(c, SL_ROLE_CLIENT);
+	c->log.hdr->end_reason = SL_END_EXEC;
+	analyze(c, NULL);
+	assert_int_equal(c->ds.n, 0);
+}
+
+static void running_process_has_no_leaks_yet(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_log live;
+	struct sl_log_params p;
+	sl_log_params_default(&p);
+	assert_int_equal(sl_log_create(&live, c->dir, &p, getpid(), getppid()), 0);
+	struct sl_slot *s = sl_slot_alloc(&live);
+	s->family = AF_INET;
+	s->type = SOCK_STREAM;
+	s->role = SL_ROLE_CLIENT;
+	analyze(c, NULL);
+	for (size_t i = 0; i < c->run.nprocs; i++)
+		if (c->run.procs[i].pid == getpid())
+			assert_true(c->run.procs[i].alive);
+	assert_int_equal(c->ds.n, 0);
+	munmap(live.hdr, live.size);
+}
+
+static void blocking_read_without_timeout(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_slot *s = tcp_slot(c, SL_ROLE_CLIENT);
+	s->flags |= SL_SF_BLOCKING_READ;
+	s->read_max_ns = 1500000000ull;
+	s->read_site = 0x7777;
+	sl_slot_close(&c->log, s, s->open_ns + 2000000000ull);
+	struct sl_slot *guarded = tcp_slot(c, SL_ROLE_CLIENT);
+	guarded->flags |= SL_SF_BLOCKING_READ | SL_SF_GUARDED;
+	sl_slot_close(&c->log, guarded, guarded->open_ns + 1);
+	struct sl_slot *timed = tcp_slot(c, SL_ROLE_CLIENT);
+	timed->flags |= SL_SF_BLOCKING_READ;
+	timed->opts_set = 1u << SL_OPT_RCVTIMEO;
+	timed->opt[SL_OPT_RCVTIMEO] = 5000000;
+	sl_slot_close(&c->log, timed, timed->open_ns + 1);
+	analyze(c, NULL);
+	const struct sl_diag *d = only(c, SL_K_MISSING_TIMEOUT);
+	assert_int_equal(d->sev, SL_SEV_ERROR); /* blocked past the 1 s default */
+	assert_int_equal(d->site, 0x7777);
+	assert_int_equal(c->ds.n, 1);
+}
+
+static void short_blocking_read_is_a_warning_and_threshold_is_settable(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_slot *s = tcp_slot(c, SL_ROLE_CLIENT);
+	s->flags |= SL_SF_BLOCKING_READ;
+	s->read_max_ns = 300000000ull;
+	sl_slot_close(&c->log, s, s->open_ns + 1);
+	analyze(c, "blocked=100ms");
+	assert_int_equal(only(c, SL_K_MISSING_TIMEOUT)->sev, SL_SEV_ERROR);
+	sl_diags_release(&c->ds);
+	c->run.th.blocked_ns = 1000000000ull;
+	sl_analyze(&c->run, &c->ds);
+	assert_int_equal(only(c, SL_K_MISSING_TIMEOUT)->sev, SL_SEV_WARNING);
+}
+
+static void old_connection_without_keepalive(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_slot *old = tcp_slot(c, SL_ROLE_SERVER);
+	sl_slot_close(&c->log, old, old->open_ns + 90000000000ull);
+	struct sl_slot *young = tcp_slot(c, SL_ROLE_SERVER);
+	sl_slot_close(&c->log, young, young->open_ns + 1000000000ull);
+	struct sl_slot *kept = tcp_slot(c, SL_ROLE_SERVER);
+	kept->opts_set = 1u << SL_OPT_KEEPALIVE;
+	kept->opt[SL_OPT_KEEPALIVE] = 1;
+	sl_slot_close(&c->log, kept, kept->open_ns + 90000000000ull);
+	analyze(c, NULL);
+	assert_int_equal(c->ds.n, 1);
+	only(c, SL_K_MISSING_KEEPALIVE);
+}
+
+static void thresholds_and_fail_on_parse(void **state)
+{
+	(void)state;
+	struct sl_thresholds th;
+	unsigned mask;
+	sl_thresholds_default(&th);
+	assert_int_equal(sl_threshold_set(&th, "keepalive=2m"), 0);
+	assert_int_equal(th.keepalive_ns, 120000000000ull);
+	assert_int_equal(sl_threshold_set(&th, "blocked=250ms"), 0);
+	assert_int_equal(th.blocked_ns, 250000000ull);
+	assert_int_equal(sl_threshold_set(&th, "blocked=fast"), -1);
+	assert_int_equal(sl_threshold_set(&th, "nosuch=1s"), -1);
+	assert_int_equal(sl_threshold_set(&th, "blocked"), -1);
+	assert_int_equal(sl_fail_on_parse("connect-refused,socket-leak", &mask), 0);
+	assert_int_equal(mask, (1u << SL_K_CONNECT_REFUSED) | (1u << SL_K_SOCKET_LEAK));
+	assert_int_equal(sl_fail_on_parse("all", &mask), 0);
+	assert_int_equal(mask, (1u << SL_K__COUNT) - 1);
+	for (int k = 0; k < SL_K__COUNT; k++)
+		assert_int_equal(sl_kind_parse(sl_kind_name((enum sl_kind)k)), k);
+}
+
+static void foreign_files_in_the_run_are_skipped(void **state)
+{
+	struct ctx *c = *state;
+	char *bad;
+	assert_true(asprintf(&bad, "%s/p1.0.sllog", c->dir) > 0);
+	FILE *f = fopen(bad, "w");
+	fputs("this is not a log", f);
+	fclose(f);
+	connect_event(c, ECONNREFUSED, "127.0.0.1", 9, 0);
+	analyze(c, NULL);
+	assert_int_equal(c->run.bad_logs, 1);
+	assert_int_equal(c->ds.n, 1);
+	free(bad);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(refused_connects_from_one_site_are_grouped),
+		T(connect_errors_map_to_kinds),
+		T(abandoned_handshake_is_a_timeout),
+		T(reset_and_epipe_come_from_failed_io),
+		T(open_socket_at_exit_is_a_leak_listener_is_info),
+		T(sockets_handed_to_exec_are_not_leaks),
+		T(running_process_has_no_leaks_yet),
+		T(blocking_read_without_timeout),
+		T(short_blocking_read_is_a_warning_and_threshold_is_settable),
+		T(old_connection_without_keepalive),
+		T(foreign_files_in_the_run_are_skipped),
+		cmocka_unit_test(thresholds_and_fail_on_parse),
+	};
+	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
+}
