@@ -7,8 +7,13 @@ ifeq ($(CI),true)
 WARN += -Werror
 endif
 OPT ?= -O2 -g
-CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) -MMD -MP -Iinclude $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer) $(CFLAGS)
-LDFLAGS_ALL := $(if $(SANITIZE),-fsanitize=$(SANITIZE)) $(LDFLAGS)
+# SANITIZE=address,undefined instruments the analyzer and the tests. The shim stays
+# uninstrumented: it is preloaded into programs that do not carry a sanitizer runtime.
+SAN_CFLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer)
+SAN_LDFLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE))
+CFLAGS_BASE := -std=gnu11 $(OPT) $(WARN) -MMD -MP -Iinclude $(CFLAGS)
+CFLAGS_ALL := $(CFLAGS_BASE) $(SAN_CFLAGS)
+LDFLAGS_ALL := $(SAN_LDFLAGS) $(LDFLAGS)
 
 ifneq ($(V),1)
 Q := @
@@ -36,11 +41,11 @@ deps-check:
 $(BUILD)/shim/%.o: shim/%.c
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS_ALL) -U_FORTIFY_SOURCE -fPIC -fvisibility=hidden -ftls-model=initial-exec -c $< -o $@
+	$(Q)$(CC) $(CFLAGS_BASE) -U_FORTIFY_SOURCE -fPIC -fvisibility=hidden -ftls-model=initial-exec -c $< -o $@
 
 $(BUILD)/libsocklens.so: $(SHIM_OBJ)
 	$(call quiet,LD,$@)
-	$(Q)$(CC) -shared -o $@ $^ $(LDFLAGS_ALL) -Wl,-z,now,-z,relro -Wl,--no-undefined -ldl
+	$(Q)$(CC) -shared -o $@ $^ $(LDFLAGS) -Wl,-z,now,-z,relro -Wl,--no-undefined -ldl
 
 $(BUILD)/analyzer/%.o: analyzer/%.c
 	$(call quiet,CC,$@)
@@ -91,6 +96,10 @@ check: all $(TEST_BINS) $(EXAMPLES) $(PROG_BINS)
 	$(Q)for t in $(TEST_BINS); do echo "== $$t"; $$t || exit 1; done
 	$(Q)BUILD=$(BUILD) tests/integration.sh
 
+# The same suite with the analyzer and unit tests under ASan and UBSan (CI runs both).
+check-sanitize:
+	$(Q)$(MAKE) --no-print-directory check SANITIZE=address,undefined BUILD=$(BUILD)/sanitize
+
 demo: all $(EXAMPLES)
 	$(Q)BUILD=$(BUILD) ./scripts/demo.sh
 
@@ -102,5 +111,5 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps-check check examples demo install clean
+.PHONY: all deps-check check check-sanitize examples demo install clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -111,6 +111,12 @@ int sl_image_load(struct sl_image *img, const char *path, char *err, size_t errl
 	img->nevents = bounded(h->event_next, h->event_cap);
 	img->nmods = bounded(h->module_next, h->module_cap);
 	img->ninfl = bounded(h->inflight_next, h->inflight_cap);
+	struct sl_module *mods = (struct sl_module *)(img->buf + h->module_off);
+	for (uint32_t i = 0; i < img->nmods; i++) {
+		mods[i].path[SL_MODPATH_MAX - 1] = 0;
+		if (mods[i].buildid_len > SL_BUILDID_MAX)
+			mods[i].buildid_len = 0;
+	}
 	return 0;
 }
 

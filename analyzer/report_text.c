@@ -30,8 +30,10 @@ void sl_wall_time(const struct sl_image *img, uint64_t mono_ns, char *out, size_
 	time_t sec = (time_t)(real / 1000000000ull);
 	struct tm tm;
 	char buf[32];
-	gmtime_r(&sec, &tm);
-	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!gmtime_r(&sec, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm)) {
+		snprintf(out, len, "%s", "?"); /* a corrupt timestamp */
+		return;
+	}
 	snprintf(out, len, "%s.%03uZ", buf, (unsigned)(real / 1000000ull % 1000));
 }
 

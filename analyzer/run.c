@@ -103,7 +103,8 @@ static int load_images(struct sl_run *run, const char *dir, struct sl_image ***o
 		v[n++] = img;
 	}
 	closedir(d);
-	qsort(v, n, sizeof *v, cmp_image);
+	if (n)
+		qsort(v, n, sizeof *v, cmp_image);
 	*out = v;
 	*count = n;
 	return 0;

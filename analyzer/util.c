@@ -31,15 +31,16 @@ const char *sl_errno_name(int err)
 static void format_inet(const struct sl_addr *a, char *out, size_t len)
 {
 	struct sockaddr_storage ss;
+	size_t n = a->len > SL_ADDR_DATA ? SL_ADDR_DATA : a->len; /* len comes from the log */
 	memset(&ss, 0, sizeof ss);
 	ss.ss_family = a->family;
-	memcpy((char *)&ss + sizeof(sa_family_t), a->data, a->len);
+	memcpy((char *)&ss + sizeof(sa_family_t), a->data, n);
 	char host[INET6_ADDRSTRLEN];
-	if (a->family == AF_INET && a->len + sizeof(sa_family_t) >= sizeof(struct sockaddr_in)) {
+	if (a->family == AF_INET && n + sizeof(sa_family_t) >= sizeof(struct sockaddr_in)) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
 		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
 		snprintf(out, len, "%s:%u", host, ntohs(in->sin_port));
-	} else if (a->family == AF_INET6 && a->len + sizeof(sa_family_t) >= sizeof(struct sockaddr_in6)) {
+	} else if (a->family == AF_INET6 && n + sizeof(sa_family_t) >= sizeof(struct sockaddr_in6)) {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
 		snprintf(out, len, "[%s]:%u", host, ntohs(in6->sin6_port));

@@ -221,7 +221,9 @@ static void connect_resolved(struct sl_slot *s, int fd, int err, uint64_t now)
 		return;
 	s->connect_ns = now - s->connect_start_ns;
 	s->connect_errno = err;
-	if (!err)
+	if (err)
+		sl_slot_count_error(s, err);
+	else
 		fill_names(s, fd);
 	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_CONNECT, SL_CALL_CONNECT, fd);
 	if (!ev)
@@ -243,13 +245,13 @@ static void call_failed(struct sl_call_ctx *c, int err, uint64_t dur)
 		__atomic_fetch_add(c->dir == SL_DIR_IN ? &s->eagain_in : &s->eagain_out, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	sl_slot_count_error(s, err);
 	if (__atomic_load_n(&s->connect_state, __ATOMIC_ACQUIRE) == SL_CONN_PENDING &&
 	    err != EINTR) {
 		/* the error of a connect still in progress surfaces on the first I/O */
 		connect_resolved(s, c->fd, err, c->t0 + dur);
 		return;
 	}
+	sl_slot_count_error(s, err);
 	uint32_t stack = sl_stack_capture();
 	if (!s->error_stack)
 		s->error_stack = stack;
@@ -330,8 +332,6 @@ static void record_connect(struct sl_call_ctx *c, const struct sockaddr *sa, soc
 	if (ret < 0 && (err == EINPROGRESS || err == EINTR))
 		return; /* followed to its outcome by SO_ERROR, the next I/O, or close */
 	connect_resolved(s, c->fd, ret < 0 ? err : 0, t1);
-	if (ret < 0)
-		sl_slot_count_error(s, err);
 }
 
 static void record_accept(struct sl_call_ctx *c, int ret, int err, int flags,

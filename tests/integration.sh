@@ -136,7 +136,9 @@ case_curl_refused() {
 	$JC $TMP/c.json "one('connect-refused')['peer'] == '127.0.0.1:$port'" \
 		"one('connect-refused')['errno'] == 'ECONNREFUSED'" "one('connect-refused')['count'] == 1" \
 		"one('connect-refused')['stack'][0]['module'] == 'libcurl.so.4'" \
-		"proc()['exit_status'] == 7"
+		"proc()['exit_status'] == 7" \
+		"[c['errors'] for c in conns(type='tcp')] == [[{'errno': 'ECONNREFUSED', 'code': 111, 'count': 1}]]" \
+		"conns(type='tcp')[0]['connect']['state'] == 'failed'" "conns(type='tcp')[0]['nonblocking']"
 }
 
 case_curl_against_python_http_server() {

@@ -38,7 +38,8 @@ static int teardown(void **state)
 		sl_diags_release(&c->ds);
 		sl_run_release(&c->run);
 	}
-	munmap(c->log.hdr, c->log.size);
+	if (c->log.hdr)
+		munmap(c->log.hdr, c->log.size);
 	rm_rundir(c->dir);
 	free(c);
 	return 0;
@@ -291,6 +292,50 @@ static void foreign_files_in_the_run_are_skipped(void **state)
 	free(bad);
 }
 
+/* Flips bytes of a populated log, with a fixed seed, and runs the whole analyzer on each copy:
+ * a damaged log may be refused or yield nonsense, but never crash or read out of bounds. */
+static void mutated_logs_never_crash_the_analyzer(void **state)
+{
+	struct ctx *c = *state;
+	connect_event(c, ECONNREFUSED, "127.0.0.1", 9, stack_at(c, 0x1234));
+	struct sl_slot *s = tcp_slot(c, SL_ROLE_CLIENT);
+	s->flags |= SL_SF_BLOCKING_READ;
+	sl_module_add(&c->log, "/usr/lib/x86_64-linux-gnu/libc.so.6", 0x1000, 0x1000, 0x900000,
+		      (const uint8_t *)"0123456789abcdefghij", 20);
+	char *path = log_path(c->dir, 4242, 0), err[256];
+	size_t size = c->log.size;
+	unsigned char *orig = malloc(size), *copy = malloc(size);
+	memcpy(orig, c->log.hdr, size);
+	uint64_t tables_end = c->log.hdr->stack_off + 4096; /* read now: the rewrites below truncate the mapped file */
+	unsigned seed = 12345;
+	for (int round = 0; round < 300; round++) {
+		memcpy(copy, orig, size);
+		for (int k = 0; k < 40; k++) {
+			/* half the damage in the header, the rest in the tables in use */
+			size_t limit = k % 2 ? SL_HEADER_SIZE : tables_end;
+			copy[rand_r(&seed) % limit] = (unsigned char)rand_r(&seed);
+		}
+		FILE *f = fopen(path, "w");
+		fwrite(copy, 1, size, f);
+		fclose(f);
+		struct sl_run run;
+		struct sl_diags ds = {0};
+		if (sl_run_load(&run, c->dir, err, sizeof err) == 0) {
+			sl_analyze(&run, &ds);
+			FILE *null = fopen("/dev/null", "w");
+			sl_report_text(null, &run, &ds);
+			fclose(null);
+			sl_report_json("/dev/null", &run, &ds);
+		}
+		sl_diags_release(&ds);
+		sl_run_release(&run);
+	}
+	free(orig);
+	free(copy);
+	free(path);
+	c->log.hdr = NULL; /* the mapping outlived its file's first size: do not unmap twice */
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -306,6 +351,7 @@ int main(void)
 		T(short_blocking_read_is_a_warning_and_threshold_is_settable),
 		T(old_connection_without_keepalive),
 		T(foreign_files_in_the_run_are_skipped),
+		T(mutated_logs_never_crash_the_analyzer),
 		cmocka_unit_test(thresholds_and_fail_on_parse),
 	};
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);

@@ -1,0 +1,15 @@
+#!/bin/sh
+# install-deps.sh - installs what socklens needs to build and test, from Debian 12 packages.
+set -eu
+PKGS="build-essential pkg-config libunwind-dev libjansson-dev libcmocka-dev libdw-dev libelf-dev
+      binutils curl python3"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && { echo "socklens: all dependencies are installed"; exit 0; }
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "socklens: installing$missing"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
