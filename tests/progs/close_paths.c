@@ -1,8 +1,8 @@
 /* close_paths.c - closes sockets through syscall(SYS_close), close_range, dup2 onto a socket and
  * fclose of an fdopen()ed socket: none of them may be reported as leaked. */
+#include "../../examples/common.h"
 #include <fcntl.h>
 #include <sys/syscall.h>
-#include "../../examples/common.h"
 
 static void drain(int fd)
 {
