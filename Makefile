@@ -82,12 +82,12 @@ $(BUILD)/examples/%: examples/%.c examples/common.h
 examples: $(EXAMPLES)
 
 # Test programs: fortify_client must go through __read_chk/__recv_chk, as Debian builds do.
-PROG_BINS := $(BUILD)/tests/progs/fortify_client $(BUILD)/tests/progs/close_paths
+PROG_BINS := $(BUILD)/tests/progs/fortify_client $(BUILD)/tests/progs/close_paths $(BUILD)/tests/progs/errno_check
 $(BUILD)/tests/progs/fortify_client: tests/progs/fortify_client.c examples/common.h
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O2 -g -D_FORTIFY_SOURCE=2 $(WARN) -o $@ $< -lpthread
-$(BUILD)/tests/progs/close_paths: tests/progs/close_paths.c examples/common.h
+$(BUILD)/tests/progs/close_paths $(BUILD)/tests/progs/errno_check: $(BUILD)/tests/progs/%: tests/progs/%.c examples/common.h
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O1 -g $(WARN) -o $@ $< -lpthread

@@ -1,5 +1,6 @@
 /* cmd_run.c - `socklens run`: runs a program and all its descendants under the shim, then reports. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -22,8 +23,6 @@ struct run_opts {
 	int keep;
 };
 
-static volatile sig_atomic_t child_pid;
-
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -40,25 +39,65 @@ static void usage(FILE *out)
 		SL_EXIT_FAIL_ON);
 }
 
-/* A signal sent to us by a process (kill, a supervisor) goes on to the program; one from the
- * terminal (Ctrl-C) already reached the program's process group, so it is not sent twice. */
-static void forward(int sig, siginfo_t *si, void *uc)
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+/* The children we reap: the program, and orphans of its tree that were reparented to us. */
+static void for_each_child(void (*fn)(pid_t, void *), void *arg)
 {
-	(void)uc;
-	if (child_pid > 0 && si->si_code == SI_USER)
-		kill(child_pid, sig);
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t self = getpid();
+	while (d && (de = readdir(d))) {
+		char path[300], buf[512];
+		int pid = atoi(de->d_name), ppid = 0;
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/stat", pid);
+		FILE *f = fopen(path, "re");
+		size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+		if (f)
+			fclose(f);
+		buf[n] = 0;
+		char *p = strrchr(buf, ')');
+		if (p && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == self)
+			fn(pid, arg);
+	}
+	if (d)
+		closedir(d);
 }
 
-static void install_forwarding(void)
+#define FWD_MAX 256
+
+/* The last signal forwarded, and who got it: orphans adopted after the signal (their parent was
+ * still exiting when it came) get it when they show up. */
+struct fwd {
+	int sig;
+	int from_process; /* kill(2)/sigqueue, not the terminal */
+	pid_t sent[FWD_MAX];
+	size_t nsent;
+};
+
+/* A signal a process sent us goes to every child. One from the terminal (Ctrl-C) already
+ * reached the children in our process group, so only the others (setsid daemons) get it. */
+static void forward_one(pid_t pid, void *arg)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = forward;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		sigaction(sigs[i], &sa, NULL);
+	struct fwd *f = arg;
+	for (size_t i = 0; i < f->nsent; i++)
+		if (f->sent[i] == pid)
+			return;
+	if (f->from_process || getpgid(pid) != getpgrp())
+		kill(pid, f->sig);
+	if (f->nsent < FWD_MAX)
+		f->sent[f->nsent++] = pid;
+}
+
+static void block_signals(sigset_t *set, sigset_t *old)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		sigaddset(set, forwarded[i]);
+	sigprocmask(SIG_BLOCK, set, old);
 }
 
 /* The shim: $SOCKLENS_SHIM, else libsocklens.so beside us, else ../lib/socklens/ (installed). */
@@ -139,25 +178,37 @@ static uint64_t mono_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Reaps the program and every descendant (we are their subreaper); returns the program's status. */
-static int wait_all(pid_t main_pid, FILE *exits)
+/* Reaps the program and every descendant (we are their subreaper), forwarding signals while
+ * waiting; returns the program's status. Signals are blocked, so none is lost between checks. */
+static int wait_all(pid_t main_pid, FILE *exits, const sigset_t *set)
 {
-	int main_status = 0, st;
+	int main_status = 0, st, reaped;
+	struct fwd f = {0};
 	for (;;) {
-		pid_t p = waitpid(-1, &st, __WALL);
-		if (p < 0) {
-			if (errno == EINTR)
-				continue;
-			break; /* ECHILD: nobody left */
+		pid_t p;
+		reaped = 0;
+		while ((p = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
+			reaped = 1;
+			if (exits) {
+				fprintf(exits, "%d %d %llu\n", p, st, (unsigned long long)mono_now());
+				fflush(exits);
+			}
+			if (p == main_pid)
+				main_status = st;
 		}
-		if (exits) {
-			fprintf(exits, "%d %d %llu\n", p, st, (unsigned long long)mono_now());
-			fflush(exits);
+		if (p < 0 && errno == ECHILD)
+			return main_status; /* nobody left */
+		if (reaped && f.sig)
+			for_each_child(forward_one, &f); /* orphans adopted since the signal */
+		siginfo_t si;
+		int sig = sigwaitinfo(set, &si);
+		if (sig > 0 && sig != SIGCHLD) {
+			f.sig = sig;
+			f.from_process = si.si_code == SI_USER || si.si_code == SI_QUEUE;
+			f.nsent = 0;
+			for_each_child(forward_one, &f);
 		}
-		if (p == main_pid)
-			main_status = st;
 	}
-	return main_status;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -173,22 +224,23 @@ static int launch(char **cmd, const char *dir, int *status)
 	char exits_path[PATH_MAX + 16];
 	snprintf(exits_path, sizeof exits_path, "%s/exits", dir);
 	FILE *exits = fopen(exits_path, "we");
+	sigset_t set, old;
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	install_forwarding();
+	block_signals(&set, &old);
 	pid_t pid = fork();
 	if (pid < 0) {
 		sl_error("cannot fork: %s", strerror(errno));
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return -1;
 	}
 	if (pid == 0) {
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL); /* the program starts with the mask we were given */
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "socklens: error: cannot run '%s': %s\n", cmd[0], strerror(errno));
 		_exit(127);
 	}
-	child_pid = pid;
-	*status = wait_all(pid, exits);
+	*status = wait_all(pid, exits, &set);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (exits)
 		fclose(exits);
 	return 0;

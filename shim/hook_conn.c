@@ -33,7 +33,7 @@ SL_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (!sl__call_begin(&c, fd, SL_CALL_CONNECT, SL_DIR_OUT, __builtin_return_address(0)))
 		return REAL(connect)(fd, sa, len);
 	int r = REAL(connect)(fd, sa, len);
-	sl__record_connect(&c, sa, len, r, r < 0 ? errno : 0);
+	sl__record_connect(&c, sa, len, r, errno);
 	return r;
 }
 
@@ -43,7 +43,7 @@ static int accept_common(int fd, struct sockaddr *sa, socklen_t *len, int flags,
 	int tracked = sl__call_begin(&c, fd, SL_CALL_ACCEPT, SL_DIR_IN, site);
 	int r = four ? REAL(accept4)(fd, sa, len, flags) : REAL(accept)(fd, sa, len);
 	if (tracked)
-		sl__record_accept(&c, r, r < 0 ? errno : 0, flags, sa, len);
+		sl__record_accept(&c, r, errno, flags, sa, len);
 	return r;
 }
 

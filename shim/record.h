@@ -23,7 +23,8 @@ struct sl_slot *sl__slot_for(int fd);
 /* Starts timing a call; returns 0 when fd is not a tracked socket (then just call the real one).
  * Keeps errno. sl__record_connect and sl__record_accept, like sl__call_end, leave errno == err. */
 int sl__call_begin(struct sl_call_ctx *c, int fd, uint16_t call, uint8_t dir, void *site);
-/* Accounts for a finished data call; ret < 0 means it failed with err. Leaves errno == err. */
+/* Accounts for a finished data call; ret < 0 means it failed with err. Leaves errno == err,
+ * so callers pass errno as it is after the real call, success or not. */
 void sl__call_end(struct sl_call_ctx *c, long ret, int err, int peek);
 
 struct sl_slot *sl__record_socket(int fd, int family, int type, int protocol, int role);

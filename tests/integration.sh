@@ -14,7 +14,7 @@ pass=0 failed=0 skipped=0 failures=""
 
 cleanup() {
 	[ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null
-	rm -rf "$TMP"
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT
 
@@ -27,7 +27,7 @@ free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0));
 # run_case NAME FUNCTION: each case runs in a subshell with its own log; exit 77 means skipped.
 run_case() {
 	local name=$1 rc
-	(set -e; "$2") >"$TMP/$name.log" 2>&1
+	(set -e; [ -n "${TRACE:-}" ] && set -x; "$2") >"$TMP/$name.log" 2>&1
 	rc=$?
 	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1)); echo "ok   $name"
@@ -234,6 +234,14 @@ PYEOF
 		"any(p['exit_status'] == 3 for p in r['processes'])"
 }
 
+case_errno_is_untouched() {
+	$PROGS/errno_check > $TMP/errno.plain
+	$SL run --report /dev/null -- $PROGS/errno_check > $TMP/errno.shim
+	diff -u $TMP/errno.plain $TMP/errno.shim
+	grep -q '^connect .*errno=4242' $TMP/errno.shim   # success leaves errno alone
+	grep -q '^connect-bad .*errno=111' $TMP/errno.shim
+}
+
 case_exit_status_and_signals() {
 	expect_status 7 $SL run -- sh -c 'exit 7'
 	expect_status 143 $SL run -- sh -c 'kill -TERM $$'
@@ -284,6 +292,55 @@ if os.fork() == 0:
 PYEOF
 	$SL run --json $TMP/d.json -- $PY $TMP/daemon.py
 	$JC $TMP/d.json "len(r['processes']) == 3" "one('connect-refused')['peer'] == '127.0.0.1:$port'"
+}
+
+case_sigterm_reaches_a_daemon_and_the_report_is_written() {
+	cat > $TMP/daemon2.py <<PYEOF
+import os, signal, socket
+if os.fork() == 0:
+    os.setsid()
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+    open("$TMP/daemon2.ready", "w").close()
+    signal.pause()
+PYEOF
+	rm -f $TMP/daemon2.ready
+	$SL run --json $TMP/d2.json -- $PY $TMP/daemon2.py &
+	local run=$! i
+	for i in $(seq 400); do [ -e $TMP/daemon2.ready ] && break; sleep 0.05; done
+	[ -e $TMP/daemon2.ready ]
+	kill -TERM $run
+	local rc=0; wait $run || rc=$?
+	# the program's first process may still be exiting when the signal comes: 0 or 128+15
+	[ $rc -eq 0 ] || [ $rc -eq 143 ]
+	$JC $TMP/d2.json "len(r['processes']) == 2" "[p['signal'] for p in r['processes'] if any(q['pid'] == p['ppid'] for q in r['processes'])] == [15]" \
+		"one('socket-leak')['severity'] == 'info'"
+}
+
+case_ctrl_c_in_a_terminal_ends_the_run() {
+	$PY - "$SL" "$PY" <<'PYEOF'
+import os, pty, sys
+sl, py = sys.argv[1], sys.argv[2]
+prog = "import signal, sys; print('ready', flush=True); signal.pause()"
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sl, [sl, "run", "--", py, "-c", prog])
+out = b""
+while b"ready" not in out:
+    out += os.read(fd, 1024)
+os.write(fd, b"\x03")  # the terminal sends SIGINT to the foreground process group
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+text = out.decode(errors="replace")
+assert os.waitstatus_to_exitcode(status) == 130, (status, text)
+assert "KeyboardInterrupt" in text and "socklens:" in text and "killed by SIGINT" in text, text
+PYEOF
 }
 
 case_exec_keeps_the_run_going() {
