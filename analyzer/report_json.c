@@ -35,13 +35,22 @@ static json_t *frame_json(const struct sl_frame *f)
 			 str_or_null(f->module), "address", addr);
 }
 
+/* Symbolized stacks, memoized by (image, id): many connections share a call site. */
+static json_t *stack_cache;
+
 static json_t *stack_json(struct sl_image *img, uint32_t id)
 {
+	char key[48];
+	snprintf(key, sizeof key, "%p:%u", (void *)img, id);
+	json_t *a = json_object_get(stack_cache, key);
+	if (a)
+		return json_incref(a);
 	struct sl_frame frames[SL_MAX_FRAMES];
 	size_t n = sl_symbolize_stack(img, id, frames, SL_MAX_FRAMES);
-	json_t *a = json_array();
+	a = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(a, frame_json(&frames[i]));
+	json_object_set(stack_cache, key, a);
 	return a;
 }
 
@@ -138,12 +147,16 @@ static json_t *conn_json(const struct sl_conn *c)
 	json_object_set_new(o, "bytes_received", json_integer((json_int_t)s->bytes_in));
 	json_object_set_new(o, "calls_sent", json_integer((json_int_t)s->calls_out));
 	json_object_set_new(o, "calls_received", json_integer((json_int_t)s->calls_in));
+	json_object_set_new(o, "blocked_ms", json_real((double)s->blocked_ns / 1e6));
 	json_object_set_new(o, "max_read_ms", json_real((double)s->read_max_ns / 1e6));
 	json_object_set_new(o, "max_write_ms", json_real((double)s->write_max_ns / 1e6));
 	json_object_set_new(o, "options", options_json(s));
 	json_object_set_new(o, "errors", errors_json(s));
 	json_object_set_new(o, "connect", connect_json(s));
 	json_object_set_new(o, "tcp_info", tcp_json(s));
+	json_object_set_new(o, "open_stack", stack_json(c->img, s->open_stack));
+	json_object_set_new(o, "close_stack", stack_json(c->img, s->close_stack));
+	json_object_set_new(o, "first_error_stack", stack_json(c->img, s->error_stack));
 	return o;
 }
 
@@ -169,6 +182,7 @@ static json_t *diag_json(const struct sl_diag *d)
 int sl_report_json(const char *path, const struct sl_run *run, const struct sl_diags *ds)
 {
 	json_t *procs = json_array(), *conns = json_array(), *diags = json_array();
+	stack_cache = json_object();
 	for (size_t i = 0; i < run->nprocs; i++)
 		json_array_append_new(procs, process_json(&run->procs[i]));
 	for (size_t i = 0; i < run->nconns; i++)
@@ -182,5 +196,7 @@ int sl_report_json(const char *path, const struct sl_run *run, const struct sl_d
 	if (!strcmp(path, "-"))
 		fputc('\n', stdout);
 	json_decref(root);
+	json_decref(stack_cache);
+	stack_cache = NULL;
 	return r;
 }

@@ -45,6 +45,7 @@ static void read_params(struct sl_log_params *p)
 	p->stacks = env_u32("SOCKLENS_STACKS", p->stacks, 16, 1u << 20);
 	p->slow_ns = (uint64_t)env_u32("SOCKLENS_SLOW_MS", (uint32_t)(p->slow_ns / 1000000), 1,
 				       86400000) * 1000000ull;
+	p->trace = env_u32("SOCKLENS_TRACE", 0, 0, 1) == 1;
 }
 
 static uint32_t fd_capacity(void)

@@ -17,6 +17,7 @@ void sl_log_params_default(struct sl_log_params *p)
 	p->modules = 256;
 	p->inflight = 256;
 	p->slow_ns = 1000000000ull;
+	p->trace = 0;
 }
 
 uint64_t sl_now(void)

@@ -46,8 +46,17 @@ static void fill_names(struct sl_slot *s, int fd)
 		sl_addr_set(&s->peer, (struct sockaddr *)&ss, len);
 }
 
+/* Events that only repeat what the slot keeps (open, close, options, successful connects)
+ * are logged in trace mode only, so a busy process spends its event table on problems. */
+static int tracing(void)
+{
+	return sl_g.params.trace;
+}
+
 static void emit_open(struct sl_slot *s, int fd, uint16_t call)
 {
+	if (!tracing())
+		return;
 	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_OPEN, call, fd);
 	if (!ev)
 		return;
@@ -225,6 +234,8 @@ static void connect_resolved(struct sl_slot *s, int fd, int err, uint64_t now)
 		sl_slot_count_error(s, err);
 	else
 		fill_names(s, fd);
+	if (!err && !tracing())
+		return;
 	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_CONNECT, SL_CALL_CONNECT, fd);
 	if (!ev)
 		return;
@@ -473,6 +484,8 @@ void sl__record_setsockopt(int fd, int level, int name, const void *val, socklen
 	int64_t v = opt_value(idx, val, len);
 	s->opt[idx] = v;
 	__atomic_fetch_or(&s->opts_set, 1u << idx, __ATOMIC_RELAXED);
+	if (!tracing())
+		return;
 	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_OPTION, SL_CALL_SETSOCKOPT, fd);
 	if (!ev)
 		return;
@@ -554,7 +567,7 @@ static void release_fd(int fd, uint32_t ent)
 	uint64_t now = sl_now();
 	tcp_info_at_close(s, fd);
 	s->close_stack = sl_stack_capture();
-	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_CLOSE, SL_CALL_CLOSE, fd);
+	struct sl_event *ev = tracing() ? sl_ev_begin(&sl_g.log, SL_EV_CLOSE, SL_CALL_CLOSE, fd) : NULL;
 	if (ev) {
 		ev->ts_ns = now;
 		ev->conn_id = s->conn_id;

@@ -17,6 +17,7 @@
 struct sl_log_params {
 	uint32_t slots, events, stacks, modules, inflight;
 	uint64_t slow_ns;
+	int trace;           /* also log opens, closes, options and successful connects */
 };
 
 struct sl_log {

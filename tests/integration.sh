@@ -128,6 +128,34 @@ case_good_client_is_clean() {
 		"conns(role='client')[0]['bytes_sent'] == 2 and conns(role='client')[0]['bytes_received'] == 2"
 }
 
+case_busy_process_keeps_its_failures() {
+	local port; port=$(free_port)
+	cat > $TMP/busy2.py <<PYEOF
+import socket
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(64)
+for i in range(3000):   # far more connections than the event table holds
+    c = socket.create_connection(srv.getsockname(), timeout=10)
+    a, _ = srv.accept(); a.close(); c.close()
+try: socket.create_connection(("127.0.0.1", $port), timeout=10)
+except OSError: pass
+srv.close()
+PYEOF
+	$SL run --json $TMP/b2.json -- $PY $TMP/busy2.py
+	$JC $TMP/b2.json "one('connect-refused')['peer'] == '127.0.0.1:$port'" \
+		"proc()['dropped'] == {'events': 0, 'slots': 0, 'stacks': 0}"
+}
+
+case_trace_mode_logs_the_timeline() {
+	$SL run --dir $TMP/notrace -- $EX/good_client >/dev/null
+	[ "$($SL dump $TMP/notrace | grep '^event' | grep -vc 'call=listen')" -eq 0 ]   # listens only
+	SOCKLENS_TRACE=1 $SL run --dir $TMP/trace -- $EX/good_client >/dev/null
+	$SL dump $TMP/trace > $TMP/trace.txt
+	grep -q 'type=1 call=socket' $TMP/trace.txt   # open
+	grep -q 'type=6 call=setsockopt' $TMP/trace.txt   # option
+	grep -q 'type=2 call=connect fd=[0-9]* err=0' $TMP/trace.txt   # successful connect
+	grep -q 'type=7 call=close' $TMP/trace.txt   # close
+}
+
 # ---- real programs from Debian packages ------------------------------------------------------
 
 case_curl_refused() {

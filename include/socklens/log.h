@@ -155,6 +155,8 @@ struct sl_slot {
 
 /* ---- events --------------------------------------------------------------- */
 
+/* Without SOCKLENS_TRACE=1 only failed connects, listens, errors and slow calls are logged:
+ * the slots already hold what OPEN, OPTION, CLOSE and successful CONNECT events would say. */
 enum sl_ev_type {
 	SL_EV_OPEN = 1,        /* socket/socketpair/accept/inherit: see role */
 	SL_EV_CONNECT = 2,     /* a connect outcome: err 0 = connected */
@@ -162,8 +164,7 @@ enum sl_ev_type {
 	SL_EV_ERROR = 4,       /* a socket call failed (not EAGAIN/EINPROGRESS) */
 	SL_EV_SLOW = 5,        /* a call took longer than slow_ns */
 	SL_EV_OPTION = 6,      /* setsockopt/fcntl: a = level/opt code, value in b */
-	SL_EV_CLOSE = 7,
-	SL_EV_UNTRACED_EXEC = 8 /* exec of a program the preload cannot reach */
+	SL_EV_CLOSE = 7
 };
 
 /* which libc call an event or in-flight record is about */
