@@ -152,13 +152,18 @@ int sl_dur_parse(const char *s, uint64_t *ns)
 }
 
 /* Messages in git's style: "socklens: error: cannot open log '/x': No such file or directory". */
+static void message(const char *level, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "socklens: %s: ", level);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void sl_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("socklens: error: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	message("error", fmt, ap);
 	va_end(ap);
 }
 
@@ -166,8 +171,6 @@ void sl_warn(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("socklens: warning: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	message("warning", fmt, ap);
 	va_end(ap);
 }
