@@ -20,6 +20,8 @@ struct sl_image {
 	const struct sl_module *mods;
 	const struct sl_inflight *infl;
 	uint32_t nevents, nmods, ninfl; /* reserved records within capacity */
+	double ns_per_tick;          /* from the log's calibration pairs (1 for SL_TICK_NS) */
+	int clock_guessed;           /* no usable calibration: durations are estimates */
 	void *symbolizer;            /* symbolize.c state, created on first use */
 };
 
@@ -27,6 +29,10 @@ struct sl_image {
 int sl_image_load(struct sl_image *img, const char *path, char *err, size_t errlen);
 void sl_image_release(struct sl_image *img);
 const struct sl_stack *sl_image_stack(const struct sl_image *img, uint32_t id);
+/* A duration in ticks (slots, in-flight records) as nanoseconds. */
+uint64_t sl_image_ns(const struct sl_image *img, uint64_t ticks);
+/* A point in ticks as CLOCK_MONOTONIC nanoseconds. */
+uint64_t sl_image_mono(const struct sl_image *img, uint64_t ticks);
 
 /* ---- run.c: a run directory as processes and connections ---- */
 

@@ -57,8 +57,8 @@ static void dump_image(struct sl_image *img)
 		       (unsigned long long)img->mods[i].lo, (unsigned long long)img->mods[i].hi,
 		       (int)strnlen(img->mods[i].path, SL_MODPATH_MAX), img->mods[i].path);
 	for (uint32_t i = 0; i < img->ninfl; i++)
-		printf("inflight tid=%u call=%s fd=%d since=%llu\n", img->infl[i].tid, sl_call_name((int)img->infl[i].call),
-		       img->infl[i].fd, (unsigned long long)img->infl[i].since_ns);
+		printf("inflight tid=%u call=%s fd=%d since_ticks=%llu\n", img->infl[i].tid,
+		       sl_call_name((int)img->infl[i].call), img->infl[i].fd, (unsigned long long)img->infl[i].since_ticks);
 }
 
 int cmd_dump(int argc, char **argv)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "analyzer.h"
 
@@ -86,6 +87,67 @@ static uint32_t bounded(uint64_t next, uint32_t cap)
 	return next < cap ? (uint32_t)next : cap;
 }
 
+static uint64_t mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int same_boot(const struct sl_log_header *h)
+{
+	char id[40] = {0};
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (!f)
+		return 0;
+	if (!fgets(id, sizeof id, f))
+		id[0] = 0;
+	fclose(f);
+	id[strcspn(id, "\n")] = 0;
+	return id[0] && !strncmp(id, h->boot_id, sizeof h->boot_id);
+}
+
+/* TSC ticks to ns: the log's own pairs when they span a millisecond; else, on the same boot,
+ * our own reading of the TSC and the clock; else a 2.5 GHz guess. clock_guessed says when
+ * durations are estimates (that guess, or a CPU without an invariant TSC). */
+static void calibrate(struct sl_image *img)
+{
+	const struct sl_log_header *h = img->h;
+	img->ns_per_tick = 1.0;
+	if (h->tick_kind == SL_TICK_NS)
+		return;
+	img->clock_guessed = h->tick_kind != SL_TICK_TSC;
+	if (h->mono1 > h->mono0 + 1000000 && h->tsc1 > h->tsc0) {
+		img->ns_per_tick = (double)(h->mono1 - h->mono0) / (double)(h->tsc1 - h->tsc0);
+		return;
+	}
+	uint32_t lo, hi;
+	uint64_t mono = mono_now();
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	uint64_t tsc = ((uint64_t)hi << 32) | lo;
+	if (same_boot(h) && mono > h->mono0 + 1000000 && tsc > h->tsc0) {
+		img->ns_per_tick = (double)(mono - h->mono0) / (double)(tsc - h->tsc0);
+		return;
+	}
+	img->ns_per_tick = 0.4;
+	img->clock_guessed = 1;
+}
+
+uint64_t sl_image_ns(const struct sl_image *img, uint64_t ticks)
+{
+	double ns = (double)ticks * img->ns_per_tick;
+	return ns < 1.8e19 ? (uint64_t)ns : UINT64_MAX;
+}
+
+uint64_t sl_image_mono(const struct sl_image *img, uint64_t ticks)
+{
+	const struct sl_log_header *h = img->h;
+	if (ticks >= h->tsc0)
+		return h->mono0 + sl_image_ns(img, ticks - h->tsc0);
+	uint64_t back = sl_image_ns(img, h->tsc0 - ticks);
+	return back < h->mono0 ? h->mono0 - back : 0;
+}
+
 int sl_image_load(struct sl_image *img, const char *path, char *err, size_t errlen)
 {
 	memset(img, 0, sizeof *img);
@@ -99,6 +161,7 @@ int sl_image_load(struct sl_image *img, const char *path, char *err, size_t errl
 	}
 	/* strings come from another process: terminate them ourselves */
 	h->exe[SL_EXE_MAX - 1] = 0;
+	h->boot_id[sizeof h->boot_id - 1] = 0;
 	if (h->argv_len > SL_ARGV_MAX)
 		h->argv_len = SL_ARGV_MAX;
 	img->h = h;
@@ -111,6 +174,7 @@ int sl_image_load(struct sl_image *img, const char *path, char *err, size_t errl
 	img->nevents = bounded(h->event_next, h->event_cap);
 	img->nmods = bounded(h->module_next, h->module_cap);
 	img->ninfl = bounded(h->inflight_next, h->inflight_cap);
+	calibrate(img);
 	struct sl_module *mods = (struct sl_module *)(img->buf + h->module_off);
 	for (uint32_t i = 0; i < img->nmods; i++) {
 		mods[i].path[SL_MODPATH_MAX - 1] = 0;

@@ -21,8 +21,9 @@ static uint64_t blocked_now(const struct sl_conn *c, uint64_t now)
 	uint64_t worst = 0;
 	for (uint32_t i = 0; i < c->img->ninfl; i++) {
 		const struct sl_inflight *f = &c->img->infl[i];
-		if (f->call && f->conn_id == c->s->conn_id && f->since_ns < now && now - f->since_ns > worst)
-			worst = now - f->since_ns;
+		uint64_t since = sl_image_mono(c->img, f->since_ticks);
+		if (f->call && f->conn_id == c->s->conn_id && since < now && now - since > worst)
+			worst = now - since;
 	}
 	return worst;
 }
@@ -53,7 +54,7 @@ static void missing_timeout(const struct sl_run *run, const struct sl_conn *c, s
 	char ms[32];
 	base(&d, c, SL_K_MISSING_TIMEOUT);
 	d.site = s->read_site;
-	uint64_t worst = s->read_max_ns;
+	uint64_t read_max = sl_image_ns(c->img, s->read_max_ticks), worst = read_max;
 	uint64_t now = c->proc->alive && c->open_at_end ? run->now_ns : c->end_ns;
 	uint64_t stuck = c->open_at_end ? blocked_now(c, now) : 0;
 	if (stuck > worst)
@@ -64,7 +65,7 @@ static void missing_timeout(const struct sl_run *run, const struct sl_conn *c, s
 	snprintf(d.summary, sizeof d.summary,
 		 "The connection to %s was read in blocking mode with no receive timeout and no poll; "
 		 "the longest read %s %s.",
-		 d.peer[0] ? d.peer : "its peer", stuck >= s->read_max_ns && stuck ? "has been blocked for" : "blocked for", ms);
+		 d.peer[0] ? d.peer : "its peer", stuck >= read_max && stuck ? "has been blocked for" : "blocked for", ms);
 	sl_diags_add(out, &d);
 }
 

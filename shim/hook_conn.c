@@ -30,20 +30,20 @@ SL_EXPORT int socketpair(int family, int type, int protocol, int sv[2])
 SL_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, SL_CALL_CONNECT, SL_DIR_OUT, __builtin_return_address(0)))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_CONNECT, SL_DIR_OUT, __builtin_return_address(0)))
 		return REAL(connect)(fd, sa, len);
 	int r = REAL(connect)(fd, sa, len);
-	sl__record_connect(&c, sa, len, r, errno);
+	sl__record_connect(&c, sa, len, r);
 	return r;
 }
 
 static int accept_common(int fd, struct sockaddr *sa, socklen_t *len, int flags, int four, void *site)
 {
 	struct sl_call_ctx c;
-	int tracked = sl__call_begin(&c, fd, SL_CALL_ACCEPT, SL_DIR_IN, site);
+	int tracked = sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_ACCEPT, SL_DIR_IN, site);
 	int r = four ? REAL(accept4)(fd, sa, len, flags) : REAL(accept)(fd, sa, len);
 	if (tracked)
-		sl__record_accept(&c, r, errno, flags, sa, len);
+		sl__record_accept(&c, r, flags, sa, len);
 	return r;
 }
 

@@ -5,88 +5,93 @@
 #include "record.h"
 
 /*
- * Each exported name is two lines: if the fd is known not to be a socket, tail-call
- * the real function; otherwise go to a cold, out-of-line recorder. Keeping the
- * exported body this small is what makes a non-socket read/write nearly free.
+ * read/write/readv/writev are three lines: if the fd is known not to be a socket,
+ * tail-call the real function; otherwise hand the fd-table entry to an out-of-line
+ * recorder. Keeping the exported body this small is what makes a non-socket
+ * read/write nearly free: no register saves, no stack frame, errno untouched.
  */
 
 #define SITE() __builtin_return_address(0)
 
-static SL_COLD ssize_t read_slow(int fd, void *buf, size_t n, void *site)
+static SL_OUTLINE ssize_t read_slow(int fd, void *buf, size_t n, uint32_t ent, void *site)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, SL_CALL_READ, SL_DIR_IN, site))
+	if (!sl__call_begin(&c, fd, ent, SL_CALL_READ, SL_DIR_IN, site))
 		return REAL(read)(fd, buf, n);
-	ssize_t r = REAL(read)(fd, buf, n);
-	sl__call_end(&c, r, errno, 0);
+	ssize_t r = sl_real.read(fd, buf, n);
+	sl__call_end(&c, r, 0);
 	return r;
 }
 
 SL_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
-	if (sl_fd_quiet(fd))
+	uint32_t ent = sl_fd_get(fd);
+	if (ent == SL_FD_OTHER)
 		return sl_real.read(fd, buf, n);
-	return read_slow(fd, buf, n, SITE());
+	return read_slow(fd, buf, n, ent, SITE());
 }
 
-static SL_COLD ssize_t write_slow(int fd, const void *buf, size_t n, void *site)
+static SL_OUTLINE ssize_t write_slow(int fd, const void *buf, size_t n, uint32_t ent, void *site)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, SL_CALL_WRITE, SL_DIR_OUT, site))
+	if (!sl__call_begin(&c, fd, ent, SL_CALL_WRITE, SL_DIR_OUT, site))
 		return REAL(write)(fd, buf, n);
-	ssize_t r = REAL(write)(fd, buf, n);
-	sl__call_end(&c, r, errno, 0);
+	ssize_t r = sl_real.write(fd, buf, n);
+	sl__call_end(&c, r, 0);
 	return r;
 }
 
 SL_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-	if (sl_fd_quiet(fd))
+	uint32_t ent = sl_fd_get(fd);
+	if (ent == SL_FD_OTHER)
 		return sl_real.write(fd, buf, n);
-	return write_slow(fd, buf, n, SITE());
+	return write_slow(fd, buf, n, ent, SITE());
 }
 
-static SL_COLD ssize_t readv_slow(int fd, const struct iovec *iov, int cnt, void *site)
+static SL_OUTLINE ssize_t readv_slow(int fd, const struct iovec *iov, int cnt, uint32_t ent, void *site)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, SL_CALL_READ, SL_DIR_IN, site))
+	if (!sl__call_begin(&c, fd, ent, SL_CALL_READ, SL_DIR_IN, site))
 		return REAL(readv)(fd, iov, cnt);
-	ssize_t r = REAL(readv)(fd, iov, cnt);
-	sl__call_end(&c, r, errno, 0);
+	ssize_t r = sl_real.readv(fd, iov, cnt);
+	sl__call_end(&c, r, 0);
 	return r;
 }
 
 SL_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
-	if (sl_fd_quiet(fd))
+	uint32_t ent = sl_fd_get(fd);
+	if (ent == SL_FD_OTHER)
 		return sl_real.readv(fd, iov, cnt);
-	return readv_slow(fd, iov, cnt, SITE());
+	return readv_slow(fd, iov, cnt, ent, SITE());
 }
 
-static SL_COLD ssize_t writev_slow(int fd, const struct iovec *iov, int cnt, void *site)
+static SL_OUTLINE ssize_t writev_slow(int fd, const struct iovec *iov, int cnt, uint32_t ent, void *site)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, SL_CALL_WRITE, SL_DIR_OUT, site))
+	if (!sl__call_begin(&c, fd, ent, SL_CALL_WRITE, SL_DIR_OUT, site))
 		return REAL(writev)(fd, iov, cnt);
-	ssize_t r = REAL(writev)(fd, iov, cnt);
-	sl__call_end(&c, r, errno, 0);
+	ssize_t r = sl_real.writev(fd, iov, cnt);
+	sl__call_end(&c, r, 0);
 	return r;
 }
 
 SL_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-	if (sl_fd_quiet(fd))
+	uint32_t ent = sl_fd_get(fd);
+	if (ent == SL_FD_OTHER)
 		return sl_real.writev(fd, iov, cnt);
-	return writev_slow(fd, iov, cnt, SITE());
+	return writev_slow(fd, iov, cnt, ent, SITE());
 }
 
 SL_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, SL_CALL_SEND, SL_DIR_OUT, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_SEND, SL_DIR_OUT, SITE()))
 		return REAL(send)(fd, buf, n, flags);
-	ssize_t r = REAL(send)(fd, buf, n, flags);
-	sl__call_end(&c, r, errno, 0);
+	ssize_t r = sl_real.send(fd, buf, n, flags);
+	sl__call_end(&c, r, 0);
 	return r;
 }
 
@@ -94,20 +99,20 @@ SL_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
 			 socklen_t len)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, SL_CALL_SEND, SL_DIR_OUT, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_SEND, SL_DIR_OUT, SITE()))
 		return REAL(sendto)(fd, buf, n, flags, sa, len);
-	ssize_t r = REAL(sendto)(fd, buf, n, flags, sa, len);
-	sl__call_end(&c, r, errno, 0);
+	ssize_t r = sl_real.sendto(fd, buf, n, flags, sa, len);
+	sl__call_end(&c, r, 0);
 	return r;
 }
 
 SL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, SL_CALL_SEND, SL_DIR_OUT, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_SEND, SL_DIR_OUT, SITE()))
 		return REAL(sendmsg)(fd, msg, flags);
-	ssize_t r = REAL(sendmsg)(fd, msg, flags);
-	sl__call_end(&c, r, errno, 0);
+	ssize_t r = sl_real.sendmsg(fd, msg, flags);
+	sl__call_end(&c, r, 0);
 	return r;
 }
 
@@ -123,73 +128,72 @@ static long mmsg_bytes(const struct mmsghdr *v, int n)
 SL_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, SL_CALL_SEND, SL_DIR_OUT, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_SEND, SL_DIR_OUT, SITE()))
 		return REAL(sendmmsg)(fd, v, n, flags);
-	int r = REAL(sendmmsg)(fd, v, n, flags);
-	sl__call_end(&c, r < 0 ? r : mmsg_bytes(v, r), errno, 0);
+	int r = sl_real.sendmmsg(fd, v, n, flags);
+	sl__call_end(&c, r < 0 ? r : mmsg_bytes(v, r), 0);
 	return r;
 }
 
 SL_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, SL_CALL_RECV, SL_DIR_IN, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE()))
 		return REAL(recv)(fd, buf, n, flags);
-	ssize_t r = REAL(recv)(fd, buf, n, flags);
-	sl__call_end(&c, r, errno, flags & MSG_PEEK);
+	ssize_t r = sl_real.recv(fd, buf, n, flags);
+	sl__call_end(&c, r, flags & MSG_PEEK);
 	return r;
 }
 
 SL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, SL_CALL_RECV, SL_DIR_IN, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE()))
 		return REAL(recvfrom)(fd, buf, n, flags, sa, len);
-	ssize_t r = REAL(recvfrom)(fd, buf, n, flags, sa, len);
-	sl__call_end(&c, r, errno, flags & MSG_PEEK);
+	ssize_t r = sl_real.recvfrom(fd, buf, n, flags, sa, len);
+	sl__call_end(&c, r, flags & MSG_PEEK);
 	return r;
 }
 
 SL_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, SL_CALL_RECV, SL_DIR_IN, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE()))
 		return REAL(recvmsg)(fd, msg, flags);
-	ssize_t r = REAL(recvmsg)(fd, msg, flags);
-	int e = errno;
+	ssize_t r = sl_real.recvmsg(fd, msg, flags);
 	if (r >= 0 && !(flags & MSG_ERRQUEUE))
-		sl__record_received_fds(msg);
-	sl__call_end(&c, r, e, flags & (MSG_PEEK | MSG_ERRQUEUE));
+		sl__record_received_fds(msg); /* touches no errno */
+	sl__call_end(&c, r, flags & (MSG_PEEK | MSG_ERRQUEUE));
 	return r;
 }
 
 SL_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags, struct timespec *tmo)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, SL_CALL_RECV, SL_DIR_IN, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE()))
 		return REAL(recvmmsg)(fd, v, n, flags, tmo);
-	int r = REAL(recvmmsg)(fd, v, n, flags, tmo);
-	sl__call_end(&c, r < 0 ? r : mmsg_bytes(v, r), errno, flags & MSG_PEEK);
+	int r = sl_real.recvmmsg(fd, v, n, flags, tmo);
+	sl__call_end(&c, r < 0 ? r : mmsg_bytes(v, r), flags & MSG_PEEK);
 	return r;
 }
 
 SL_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t n)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, out, SL_CALL_SENDFILE, SL_DIR_OUT, SITE()))
+	if (!sl__call_begin(&c, out, sl_fd_get(out), SL_CALL_SENDFILE, SL_DIR_OUT, SITE()))
 		return REAL(sendfile)(out, in, off, n);
-	ssize_t r = REAL(sendfile)(out, in, off, n);
-	sl__call_end(&c, r, errno, 0);
+	ssize_t r = sl_real.sendfile(out, in, off, n);
+	sl__call_end(&c, r, 0);
 	return r;
 }
 
 SL_EXPORT ssize_t sendfile64(int out, int in, off_t *off, size_t n)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, out, SL_CALL_SENDFILE, SL_DIR_OUT, SITE()))
+	if (!sl__call_begin(&c, out, sl_fd_get(out), SL_CALL_SENDFILE, SL_DIR_OUT, SITE()))
 		return REAL(sendfile64)(out, in, off, n);
-	ssize_t r = REAL(sendfile64)(out, in, off, n);
-	sl__call_end(&c, r, errno, 0);
+	ssize_t r = sl_real.sendfile64(out, in, off, n);
+	sl__call_end(&c, r, 0);
 	return r;
 }
 
@@ -198,20 +202,20 @@ SL_EXPORT ssize_t sendfile64(int out, int in, off_t *off, size_t n)
 SL_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, SL_CALL_READ, SL_DIR_IN, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_READ, SL_DIR_IN, SITE()))
 		return REAL(__read_chk)(fd, buf, n, buflen);
-	ssize_t r = REAL(__read_chk)(fd, buf, n, buflen);
-	sl__call_end(&c, r, errno, 0);
+	ssize_t r = sl_real.__read_chk(fd, buf, n, buflen);
+	sl__call_end(&c, r, 0);
 	return r;
 }
 
 SL_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, SL_CALL_RECV, SL_DIR_IN, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE()))
 		return REAL(__recv_chk)(fd, buf, n, buflen, flags);
-	ssize_t r = REAL(__recv_chk)(fd, buf, n, buflen, flags);
-	sl__call_end(&c, r, errno, flags & MSG_PEEK);
+	ssize_t r = sl_real.__recv_chk(fd, buf, n, buflen, flags);
+	sl__call_end(&c, r, flags & MSG_PEEK);
 	return r;
 }
 
@@ -219,9 +223,9 @@ SL_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int
 				 struct sockaddr *sa, socklen_t *len)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, SL_CALL_RECV, SL_DIR_IN, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE()))
 		return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, sa, len);
-	ssize_t r = REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, sa, len);
-	sl__call_end(&c, r, errno, flags & MSG_PEEK);
+	ssize_t r = sl_real.__recvfrom_chk(fd, buf, n, buflen, flags, sa, len);
+	sl__call_end(&c, r, flags & MSG_PEEK);
 	return r;
 }

@@ -63,6 +63,7 @@ void sl__record_exit(int status)
 		struct sl_log_header *h = sl_g.log.hdr;
 		h->exit_status = status;
 		h->end_mono_ns = sl_now();
+		sl_clock_mark(h);
 		__atomic_store_n(&h->end_reason, SL_END_EXIT, __ATOMIC_RELEASE);
 	}
 	errno = e;
@@ -148,10 +149,12 @@ void sl_after_fork_child(void)
 	if (sl_log_create(&sl_g.log, sl_g.dir, &sl_g.params, sl_g.pid, ppid) < 0) {
 		sl_g.ready = 0;
 		sl_g.log.hdr = NULL;
+		__atomic_store_n(&sl_fdcap, 0, __ATOMIC_RELEASE); /* every fd unknown: pass through */
 		errno = e;
 		return;
 	}
 	sl_g.log.hdr->flags = (old.hdr->flags & SL_HDR_STACKS) | SL_HDR_FORKED;
+	sl_slot_bias_set();
 	copy_modules(&old);
 	adopt_open_sockets(&old);
 	errno = e;
@@ -199,6 +202,7 @@ __attribute__((constructor)) static void sl_init(void)
 		sl_g.log.hdr = NULL;
 		goto out;
 	}
+	sl_slot_bias_set();
 	sl_stack_init();
 	sl_modules_scan();
 	pthread_atfork(NULL, NULL, sl_after_fork_child);

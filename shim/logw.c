@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include "rawsys.h"
+#include "clock.h"
 #include "shim.h"
 #include "strbuf.h"
 
@@ -18,13 +19,6 @@ void sl_log_params_default(struct sl_log_params *p)
 	p->inflight = 256;
 	p->slow_ns = 1000000000ull;
 	p->trace = 0;
-}
-
-uint64_t sl_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static uint64_t now_real(void)
@@ -149,6 +143,7 @@ int sl_log_create(struct sl_log *log, const char *dir, const struct sl_log_param
 	h->seq = seq;
 	h->start_mono_ns = sl_now();
 	h->start_real_ns = now_real();
+	sl_clock_init(h);
 	fill_identity(h);
 	log->hdr = h;
 	log->size = h->file_size;

@@ -11,6 +11,9 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+/* Everything declared here is internal to the shim: accessed directly, never through the GOT. */
+#pragma GCC visibility push(hidden)
+
 struct mmsghdr;
 
 struct sl_real {
@@ -78,5 +81,7 @@ void *sl_real_bind(void **slot, const char *name);
 #define REAL(fn) \
 	((__typeof__(sl_real.fn))(__atomic_load_n((void **)&sl_real.fn, __ATOMIC_ACQUIRE) \
 					  ?: sl_real_bind((void **)&sl_real.fn, #fn)))
+
+#pragma GCC visibility pop
 
 #endif

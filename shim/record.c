@@ -11,13 +11,13 @@
 #include "record.h"
 
 static SL_TLS uint32_t t_tid;
-static SL_TLS struct sl_inflight *t_infl;
+SL_TLS struct sl_inflight *sl_t_infl;
 static SL_TLS int t_infl_claimed;
 
 void sl__thread_reset(void)
 {
 	t_tid = 0;
-	t_infl = NULL;
+	sl_t_infl = NULL;
 	t_infl_claimed = 0;
 }
 
@@ -32,7 +32,7 @@ static struct sl_slot *slot_at(uint32_t ent)
 {
 	if (ent < SL_FD_SLOT0 || !sl_g.log.hdr)
 		return NULL;
-	return &sl_g.log.slots[ent - SL_FD_SLOT0];
+	return sl_slot_of(ent);
 }
 
 static void fill_names(struct sl_slot *s, int fd)
@@ -83,7 +83,7 @@ static struct sl_slot *track(int fd, int family, int type, int protocol, int rol
 	s->type = (uint16_t)(type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC));
 	s->protocol = protocol;
 	s->role = (uint8_t)role;
-	s->flags = (uint32_t)flags;
+	s->flags = (uint32_t)flags | ((flags & SL_SF_NONBLOCK) ? 0 : SL_SF_WATCH_READ);
 	s->open_ns = sl_now();
 	s->open_stack = sl_stack_capture();
 	sl_fd_set(fd, SL_FD_SLOT0 + (uint32_t)(s - sl_g.log.slots));
@@ -155,41 +155,24 @@ void sl_rescan_fds(int role)
 			classify(fd, role);
 }
 
-static void inflight_set(struct sl_call_ctx *c)
+/* The calling thread's in-flight record, claimed on its first blocking call (NULL when full). */
+struct sl_inflight *sl__inflight_claim(void)
 {
 	if (!t_infl_claimed) {
 		t_infl_claimed = 1;
-		t_infl = sl_inflight_claim(&sl_g.log, tid());
+		sl_t_infl = sl_inflight_claim(&sl_g.log, tid());
 	}
-	struct sl_inflight *f = t_infl;
-	if (!f)
-		return;
-	f->fd = c->fd;
-	f->conn_id = c->slot->conn_id;
-	f->since_ns = c->t0;
-	f->site = c->site;
-	__atomic_store_n(&f->call, c->call, __ATOMIC_RELEASE);
-	c->inflight = 1;
+	return sl_t_infl;
 }
 
-int sl__call_begin(struct sl_call_ctx *c, int fd, uint16_t call, uint8_t dir, void *site)
+int sl__call_classify(int fd)
 {
+	if (!sl_g.ready)
+		return 0;
 	int saved = errno;
 	struct sl_slot *s = sl__slot_for(fd);
 	errno = saved;
-	if (!s)
-		return 0;
-	c->slot = s;
-	c->gen = __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE);
-	c->call = call;
-	c->dir = dir;
-	c->fd = fd;
-	c->site = (uint64_t)(uintptr_t)site;
-	c->inflight = 0;
-	c->t0 = sl_now();
-	if (!(__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & SL_SF_NONBLOCK))
-		inflight_set(c);
-	return 1;
+	return s != NULL;
 }
 
 static void set_flag(struct sl_slot *s, uint32_t f)
@@ -198,36 +181,36 @@ static void set_flag(struct sl_slot *s, uint32_t f)
 		__atomic_fetch_or(&s->flags, f, __ATOMIC_RELAXED);
 }
 
-static void max_store(uint64_t *p, uint64_t v)
+/* The caller's address, known when the call went through the in-flight record. */
+static uint64_t call_site(const struct sl_call_ctx *c)
 {
-	uint64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
-	while (v > cur && !__atomic_compare_exchange_n(p, &cur, v, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
+	return c->infl ? c->infl->site : 0;
 }
 
-static void emit_call_event(struct sl_call_ctx *c, uint16_t type, int err, uint64_t dur, uint32_t stack)
+static void emit_call_event(struct sl_call_ctx *c, uint16_t type, int err, uint64_t dur_ns, uint32_t stack)
 {
 	struct sl_event *ev = sl_ev_begin(&sl_g.log, type, c->call, c->fd);
 	if (!ev)
 		return;
 	ev->err = err;
-	ev->ts_ns = c->t0;
-	ev->dur_ns = dur;
+	ev->ts_ns = sl_now() - dur_ns;
+	ev->dur_ns = dur_ns;
 	ev->conn_id = c->slot->conn_id;
 	ev->stack = stack;
 	ev->tid = tid();
-	ev->a = (int64_t)c->site;
+	ev->a = (int64_t)call_site(c);
 	ev->addr = c->slot->peer;
 	sl_ev_commit(&sl_g.log, ev);
 }
 
-/* A pending non-blocking connect learned its outcome (err 0 = connected). */
+/* A pending non-blocking connect learned its outcome (err 0 = connected) at time now (ns). */
 static void connect_resolved(struct sl_slot *s, int fd, int err, uint64_t now)
 {
 	uint8_t st = SL_CONN_PENDING;
 	if (!__atomic_compare_exchange_n(&s->connect_state, &st, err ? SL_CONN_FAILED : SL_CONN_DONE, 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return;
+	__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_CONNECTING, __ATOMIC_RELAXED);
 	s->connect_ns = now - s->connect_start_ns;
 	s->connect_errno = err;
 	if (err)
@@ -249,84 +232,76 @@ static void connect_resolved(struct sl_slot *s, int fd, int err, uint64_t now)
 	sl_ev_commit(&sl_g.log, ev);
 }
 
-static void call_failed(struct sl_call_ctx *c, int err, uint64_t dur)
+static void call_failed(struct sl_call_ctx *c, int err, uint64_t dt)
 {
 	struct sl_slot *s = c->slot;
 	if (err == EAGAIN || err == EWOULDBLOCK) {
 		__atomic_fetch_add(c->dir == SL_DIR_IN ? &s->eagain_in : &s->eagain_out, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	if (__atomic_load_n(&s->connect_state, __ATOMIC_ACQUIRE) == SL_CONN_PENDING &&
-	    err != EINTR) {
+	if (__atomic_load_n(&s->connect_state, __ATOMIC_ACQUIRE) == SL_CONN_PENDING && err != EINTR) {
 		/* the error of a connect still in progress surfaces on the first I/O */
-		connect_resolved(s, c->fd, err, c->t0 + dur);
+		connect_resolved(s, c->fd, err, sl_now());
 		return;
 	}
 	sl_slot_count_error(s, err);
 	uint32_t stack = sl_stack_capture();
 	if (!s->error_stack)
 		s->error_stack = stack;
-	emit_call_event(c, SL_EV_ERROR, err, dur, stack);
+	emit_call_event(c, SL_EV_ERROR, err, sl_ticks_to_ns(sl_g.log.hdr, dt), stack);
 }
 
-static void call_end(struct sl_call_ctx *c, long ret, int err, int peek);
-
-void sl__call_end(struct sl_call_ctx *c, long ret, int err, int peek)
+/* Everything sl__call_end leaves to us: failures, EOF, slow calls, a pending connect, the
+ * first blocking read. Leaves errno as the real call left it. */
+void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint32_t gen, int fd, unsigned info)
 {
-	call_end(c, ret, err, peek);
-	errno = err;
-}
-
-static void call_end(struct sl_call_ctx *c, long ret, int err, int peek)
-{
-	uint64_t t1 = sl_now(), dur = t1 - c->t0;
-	struct sl_slot *s = c->slot;
-	if (c->inflight && t_infl)
-		__atomic_store_n(&t_infl->call, 0, __ATOMIC_RELEASE);
-	if (__atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) != c->gen)
+	int err = errno;
+	struct sl_call_ctx ctx = {.slot = s, .gen = gen, .fd = fd, .call = (uint16_t)(info & 0xff),
+				  .dir = (info >> 8) & 1, .infl = ((info >> 9) & 1) ? sl_t_infl : NULL};
+	struct sl_call_ctx *c = &ctx;
+	int in = c->dir == SL_DIR_IN, peek = (info >> 10) & 1;
+	if (__atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) != gen)
 		return; /* closed and reused by another thread meanwhile: not this connection's */
-	int in = c->dir == SL_DIR_IN;
 	__atomic_fetch_add(in ? &s->calls_in : &s->calls_out, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&s->blocked_ns, dur, __ATOMIC_RELAXED);
-	max_store(in ? &s->read_max_ns : &s->write_max_ns, dur);
-	if (in && c->inflight && !(s->flags & SL_SF_BLOCKING_READ)) {
-		s->read_site = c->site;
+	__atomic_fetch_add(&s->blocked_ticks, dt, __ATOMIC_RELAXED);
+	uint64_t *max = in ? &s->read_max_ticks : &s->write_max_ticks;
+	if (dt > __atomic_load_n(max, __ATOMIC_RELAXED))
+		__atomic_store_n(max, dt, __ATOMIC_RELAXED);
+	if (in && c->infl && (s->flags & SL_SF_WATCH_READ)) {
+		s->read_site = call_site(c);
 		set_flag(s, SL_SF_BLOCKING_READ);
+		__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_WATCH_READ, __ATOMIC_RELAXED);
 	}
 	if (ret < 0) {
-		call_failed(c, err, dur);
+		call_failed(c, err, dt);
 	} else {
 		if (!peek)
 			__atomic_fetch_add(in ? &s->bytes_in : &s->bytes_out, (uint64_t)ret, __ATOMIC_RELAXED);
 		if (in && ret == 0)
 			set_flag(s, SL_SF_EOF);
 		if (__atomic_load_n(&s->connect_state, __ATOMIC_RELAXED) == SL_CONN_PENDING)
-			connect_resolved(s, c->fd, 0, t1);
+			connect_resolved(s, c->fd, 0, sl_now());
 	}
-	if (dur >= sl_g.log.hdr->slow_ns)
-		emit_call_event(c, SL_EV_SLOW, ret < 0 ? err : 0, dur, sl_stack_capture());
-}
-
-static void record_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen_t len, int ret, int err);
-
-void sl__record_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen_t len, int ret, int err)
-{
-	record_connect(c, sa, len, ret, err);
+	if (dt >= sl_slow_ticks) {
+		uint64_t ns = sl_ticks_to_ns(sl_g.log.hdr, dt);
+		if (ns >= sl_g.log.hdr->slow_ns)
+			emit_call_event(c, SL_EV_SLOW, ret < 0 ? err : 0, ns, sl_stack_capture());
+	}
 	errno = err;
 }
 
-static void record_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen_t len, int ret, int err)
+static void connect_done(struct sl_call_ctx *c, const struct sockaddr *sa, socklen_t len, int ret, int err)
 {
 	struct sl_slot *s = c->slot;
-	uint64_t t1 = sl_now();
-	if (c->inflight && t_infl)
-		__atomic_store_n(&t_infl->call, 0, __ATOMIC_RELEASE);
+	uint64_t now = sl_now();
+	if (c->infl)
+		__atomic_store_n(&c->infl->call, 0, __ATOMIC_RELEASE);
 	if (ret < 0 && (err == EFAULT || err == EBADF || err == ENOTSOCK))
 		return; /* never read an address the kernel refused */
 	if (sa && len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC)
 		return; /* UDP "disconnect" */
 	if (ret < 0 && err == EISCONN) {
-		connect_resolved(s, c->fd, 0, t1);
+		connect_resolved(s, c->fd, 0, now);
 		return;
 	}
 	if (ret < 0 && (err == EALREADY || err == EINTR) &&
@@ -335,36 +310,35 @@ static void record_connect(struct sl_call_ctx *c, const struct sockaddr *sa, soc
 	if (s->role == SL_ROLE_NONE || s->role == SL_ROLE_INHERITED)
 		s->role = SL_ROLE_CLIENT;
 	sl_addr_set(&s->peer, sa, len);
-	s->connect_start_ns = c->t0;
+	s->connect_start_ns = now - sl_ticks_to_ns(sl_g.log.hdr, sl_ticks() - c->t0);
 	s->connect_stack = sl_stack_capture();
 	if (!s->open_stack)
 		s->open_stack = s->connect_stack;
 	__atomic_store_n(&s->connect_state, SL_CONN_PENDING, __ATOMIC_RELEASE);
-	if (ret < 0 && (err == EINPROGRESS || err == EINTR))
-		return; /* followed to its outcome by SO_ERROR, the next I/O, or close */
-	connect_resolved(s, c->fd, ret < 0 ? err : 0, t1);
+	if (ret < 0 && (err == EINPROGRESS || err == EINTR)) {
+		/* followed to its outcome by SO_ERROR, the next I/O, or close */
+		__atomic_fetch_or(&s->flags, SL_SF_CONNECTING, __ATOMIC_RELAXED);
+		return;
+	}
+	connect_resolved(s, c->fd, ret < 0 ? err : 0, now);
 }
 
-static void record_accept(struct sl_call_ctx *c, int ret, int err, int flags,
-			  const struct sockaddr *sa, const socklen_t *len);
-
-void sl__record_accept(struct sl_call_ctx *c, int ret, int err, int flags,
-		       const struct sockaddr *sa, const socklen_t *len)
+void sl__record_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen_t len, int ret)
 {
-	record_accept(c, ret, err, flags, sa, len);
+	int err = errno;
+	connect_done(c, sa, len, ret, ret < 0 ? err : 0);
 	errno = err;
 }
 
-static void record_accept(struct sl_call_ctx *c, int ret, int err, int flags,
-			  const struct sockaddr *sa, const socklen_t *len)
+static void accept_done(struct sl_call_ctx *c, int ret, int err, int flags, const struct sockaddr *sa,
+			const socklen_t *len)
 {
-	uint64_t t1 = sl_now();
 	struct sl_slot *ls = c->slot;
-	if (c->inflight && t_infl)
-		__atomic_store_n(&t_infl->call, 0, __ATOMIC_RELEASE);
+	if (c->infl)
+		__atomic_store_n(&c->infl->call, 0, __ATOMIC_RELEASE);
 	if (ret < 0) {
 		if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR && err != ECONNABORTED)
-			call_failed(c, err, t1 - c->t0);
+			call_failed(c, err, sl_ticks() - c->t0);
 		return;
 	}
 	struct sl_slot *s = track(ret, ls->family, ls->type, ls->protocol, SL_ROLE_SERVER,
@@ -375,6 +349,14 @@ static void record_accept(struct sl_call_ctx *c, int ret, int err, int flags,
 		sl_addr_set(&s->peer, sa, *len);
 	fill_names(s, ret);
 	s->connect_state = SL_CONN_DONE;
+}
+
+void sl__record_accept(struct sl_call_ctx *c, int ret, int flags, const struct sockaddr *sa,
+		       const socklen_t *len)
+{
+	int err = errno;
+	accept_done(c, ret, ret < 0 ? err : 0, flags, sa, len);
+	errno = err;
 }
 
 void sl__record_bind(int fd, const struct sockaddr *sa, socklen_t len, int ret)
@@ -520,10 +502,14 @@ void sl__record_flags(int fd, int nonblock, int cloexec)
 	struct sl_slot *s = sl__slot_for(fd);
 	if (!s)
 		return;
-	if (nonblock == 1)
+	if (nonblock == 1) {
+		__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_WATCH_READ, __ATOMIC_RELAXED);
 		__atomic_fetch_or(&s->flags, SL_SF_NONBLOCK, __ATOMIC_RELAXED);
-	else if (nonblock == 0)
+	} else if (nonblock == 0) {
+		uint32_t watch = (s->flags & SL_SF_BLOCKING_READ) ? 0 : SL_SF_WATCH_READ;
 		__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_NONBLOCK, __ATOMIC_RELAXED);
+		__atomic_fetch_or(&s->flags, watch, __ATOMIC_RELAXED);
+	}
 	if (cloexec == 1)
 		__atomic_fetch_or(&s->flags, SL_SF_CLOEXEC, __ATOMIC_RELAXED);
 	else if (cloexec == 0)
@@ -565,6 +551,7 @@ static void release_fd(int fd, uint32_t ent)
 	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	uint64_t now = sl_now();
+	sl_clock_mark(sl_g.log.hdr);
 	tcp_info_at_close(s, fd);
 	s->close_stack = sl_stack_capture();
 	struct sl_event *ev = tracing() ? sl_ev_begin(&sl_g.log, SL_EV_CLOSE, SL_CALL_CLOSE, fd) : NULL;

@@ -2,35 +2,111 @@
 #ifndef SL_RECORD_H
 #define SL_RECORD_H
 
+#include <errno.h>
 #include "shim.h"
+
+/* Everything declared here is internal to the shim: accessed directly, never through the GOT. */
+#pragma GCC visibility push(hidden)
 
 enum sl_dir { SL_DIR_OUT = 0, SL_DIR_IN = 1 };
 
 /* One data or blocking call in progress on a tracked socket. */
 struct sl_call_ctx {
 	struct sl_slot *slot;
+	uint64_t t0;              /* ticks (clock.h) */
 	uint32_t gen;
+	int fd;
 	uint16_t call;
 	uint8_t dir;
-	uint8_t inflight;
-	int fd;
-	uint64_t t0;
-	uint64_t site;
+	struct sl_inflight *infl; /* the thread's in-flight record, if it holds this call (and its site) */
 };
 
 /* The slot an fd maps to, classifying an fd seen for the first time. NULL if not a tracked socket. */
 struct sl_slot *sl__slot_for(int fd);
-/* Starts timing a call; returns 0 when fd is not a tracked socket (then just call the real one).
- * Keeps errno. sl__record_connect and sl__record_accept, like sl__call_end, leave errno == err. */
-int sl__call_begin(struct sl_call_ctx *c, int fd, uint16_t call, uint8_t dir, void *site);
-/* Accounts for a finished data call; ret < 0 means it failed with err. Leaves errno == err,
- * so callers pass errno as it is after the real call, success or not. */
-void sl__call_end(struct sl_call_ctx *c, long ret, int err, int peek);
+
+extern SL_TLS struct sl_inflight *sl_t_infl;
+struct sl_inflight *sl__inflight_claim(void);
+/* Classifies an fd seen for the first time; returns 1 if it is now a tracked socket. */
+int sl__call_classify(int fd);
+/* The context goes as scalars (info: call | dir << 8 | inflight << 9 | peek << 10) so the
+ * fast path keeps it in registers and never builds it in memory. */
+void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint32_t gen, int fd, unsigned info);
+
+/* Slot flags that send a call's end to the slow path, by direction. */
+#define SL_SF_SLOW_IN (SL_SF_CONNECTING | SL_SF_WATCH_READ)
+#define SL_SF_SLOW_OUT SL_SF_CONNECTING
+
+/*
+ * The hot path; ent is sl_fd_get(fd), which the caller usually has at hand. A data call on a tracked socket costs an fd-table load, two rdtsc, the
+ * in-flight record for blocking sockets, and three relaxed atomic adds. It never touches
+ * errno; everything unusual (first sight of an fd, failure, EOF, a slow call, a pending
+ * connect, the first blocking read) goes to the out-of-line functions above.
+ */
+SL_INLINE int sl__call_begin(struct sl_call_ctx *c, int fd, uint32_t ent, uint16_t call, uint8_t dir,
+			      void *site)
+{
+	if (__builtin_expect(ent < SL_FD_SLOT0, 0)) {
+		if (ent != SL_FD_UNKNOWN || !sl__call_classify(fd))
+			return 0;
+		ent = sl_fd_get(fd);
+	}
+	struct sl_slot *s = sl_slot_of(ent);
+	c->slot = s;
+	c->gen = __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE);
+	c->call = call;
+	c->dir = dir;
+	c->fd = fd;
+	c->infl = NULL;
+	c->t0 = sl_ticks();
+	if (!(__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & SL_SF_NONBLOCK)) {
+		struct sl_inflight *f = sl_t_infl;
+		if (__builtin_expect(!f, 0))
+			f = sl__inflight_claim();
+		if (f) {
+			f->conn_id = s->conn_id;
+			f->since_ticks = c->t0;
+			f->site = (uint64_t)(uintptr_t)site;
+			__atomic_store_n(&f->call, call, __ATOMIC_RELEASE);
+			c->infl = f;
+		}
+	}
+	return 1;
+}
+
+/* Accounts for a finished call that returned ret (errno holds the error when ret < 0).
+ * Leaves errno as the real call left it. */
+SL_INLINE void sl__call_end(struct sl_call_ctx *c, long ret, int peek)
+{
+	uint64_t dt = sl_ticks() - c->t0;
+	struct sl_slot *s = c->slot;
+	int in = c->dir == SL_DIR_IN;
+	if (c->infl)
+		__atomic_store_n(&c->infl->call, 0, __ATOMIC_RELEASE);
+	uint32_t slow_flags = in ? SL_SF_SLOW_IN : SL_SF_SLOW_OUT;
+	if (__builtin_expect(ret <= 0 || dt >= sl_slow_ticks ||
+				     (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & slow_flags),
+			     0)) {
+		sl__call_end_slow(s, ret, dt, c->gen, c->fd,
+				  c->call | (unsigned)c->dir << 8 | (unsigned)!!c->infl << 9 | (peek ? 1u << 10 : 0));
+		return;
+	}
+	/* No generation check here (the slow path has one): the slot could only have been reused
+	 * if the whole slot ring wrapped during this one call, and then this call's bytes and
+	 * time would count for the new connection; no diagnostic is decided on this path. */
+	if (!peek)
+		__atomic_fetch_add(in ? &s->bytes_in : &s->bytes_out, (uint64_t)ret, __ATOMIC_RELAXED);
+	__atomic_fetch_add(in ? &s->calls_in : &s->calls_out, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->blocked_ticks, dt, __ATOMIC_RELAXED);
+	uint64_t *max = in ? &s->read_max_ticks : &s->write_max_ticks;
+	if (__builtin_expect(dt > __atomic_load_n(max, __ATOMIC_RELAXED), 0))
+		__atomic_store_n(max, dt, __ATOMIC_RELAXED); /* a lost race only loses a maximum */
+}
 
 struct sl_slot *sl__record_socket(int fd, int family, int type, int protocol, int role);
-void sl__record_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen_t len, int ret, int err);
-void sl__record_accept(struct sl_call_ctx *c, int ret, int err, int flags,
-		       const struct sockaddr *sa, const socklen_t *len);
+/* Both read errno themselves when ret < 0, and leave it as they found it. */
+void sl__record_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen_t len, int ret);
+void sl__record_accept(struct sl_call_ctx *c, int ret, int flags, const struct sockaddr *sa,
+		       const socklen_t *len);
 void sl__record_bind(int fd, const struct sockaddr *sa, socklen_t len, int ret);
 void sl__record_listen(int fd, int ret, int err);
 void sl__record_shutdown(int fd, int how, int ret);
@@ -45,5 +121,7 @@ void sl__record_received_fds(const struct msghdr *msg);
 void sl__thread_reset(void);
 void sl__record_exit(int status);
 /* Every other sl__record_* may change errno: wrappers save it around them. */
+
+#pragma GCC visibility pop
 
 #endif

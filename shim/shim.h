@@ -7,9 +7,17 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include "socklens/log.h"
+#include "clock.h"
+
+/* Everything declared here is internal to the shim: accessed directly, never through the GOT. */
+#pragma GCC visibility push(hidden)
 
 #define SL_EXPORT __attribute__((visibility("default")))
 #define SL_COLD __attribute__((noinline, cold))
+/* The out-of-line body of a data wrapper: not cold (it is every socket call), just kept
+ * out of the exported function so the non-socket path stays a few instructions. */
+#define SL_OUTLINE __attribute__((noinline))
+#define SL_INLINE static inline __attribute__((always_inline))
 #define SL_TLS __attribute__((tls_model("initial-exec"))) __thread
 
 /* ---- log writer (logw.c): usable without preloading, as the unit tests do ---- */
@@ -35,7 +43,6 @@ void sl_log_params_default(struct sl_log_params *p);
  * Returns 0 or -errno; on error log is left unset. Async-signal-safe. */
 int sl_log_create(struct sl_log *log, const char *dir, const struct sl_log_params *p,
 		  int pid, int ppid);
-uint64_t sl_now(void);
 
 /* Takes a free (or the oldest closed) slot and marks it live; NULL when all are open. */
 struct sl_slot *sl_slot_alloc(struct sl_log *log);
@@ -84,8 +91,20 @@ struct sl_state {
 	char dir[512];
 	struct sl_log_params params;
 	uint64_t shim_lo, shim_hi; /* our own text, dropped from stacks */
+	uintptr_t slot_bias;       /* slots - SL_FD_SLOT0: an fd-table entry indexes it directly */
 };
 extern struct sl_state sl_g;
+
+/* The slot an fd-table entry >= SL_FD_SLOT0 names (one multiply and one add). */
+static inline struct sl_slot *sl_slot_of(uint32_t ent)
+{
+	return (struct sl_slot *)(sl_g.slot_bias + (uintptr_t)ent * sizeof(struct sl_slot));
+}
+
+static inline void sl_slot_bias_set(void)
+{
+	sl_g.slot_bias = (uintptr_t)sl_g.log.slots - SL_FD_SLOT0 * sizeof(struct sl_slot);
+}
 
 int sl_in_vfork_child(void);
 void sl_after_fork_child(void);
@@ -96,5 +115,7 @@ void sl_rescan_fds(int role);
 void sl_stack_init(void);
 uint32_t sl_stack_capture(void);
 void sl_modules_scan(void);
+
+#pragma GCC visibility pop
 
 #endif

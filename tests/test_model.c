@@ -26,6 +26,7 @@ static int setup(void **state)
 	c->dir = tmp_rundir();
 	assert_int_equal(sl_log_create(&c->log, c->dir, &p, 4242, 1), 0);
 	c->log.hdr->end_reason = SL_END_EXIT; /* a process that has exited */
+	c->log.hdr->tick_kind = SL_TICK_NS;   /* slot durations in plain ns for these tests */
 	c->log.hdr->end_mono_ns = c->log.hdr->start_mono_ns + 1000000000ull;
 	*state = c;
 	return 0;
@@ -207,7 +208,7 @@ static void blocking_read_without_timeout(void **state)
 	struct ctx *c = *state;
 	struct sl_slot *s = tcp_slot(c, SL_ROLE_CLIENT);
 	s->flags |= SL_SF_BLOCKING_READ;
-	s->read_max_ns = 1500000000ull;
+	s->read_max_ticks = 1500000000ull;
 	s->read_site = 0x7777;
 	sl_slot_close(&c->log, s, s->open_ns + 2000000000ull);
 	struct sl_slot *guarded = tcp_slot(c, SL_ROLE_CLIENT);
@@ -230,7 +231,7 @@ static void short_blocking_read_is_a_warning_and_threshold_is_settable(void **st
 	struct ctx *c = *state;
 	struct sl_slot *s = tcp_slot(c, SL_ROLE_CLIENT);
 	s->flags |= SL_SF_BLOCKING_READ;
-	s->read_max_ns = 300000000ull;
+	s->read_max_ticks = 300000000ull;
 	sl_slot_close(&c->log, s, s->open_ns + 1);
 	analyze(c, "blocked=100ms");
 	assert_int_equal(only(c, SL_K_MISSING_TIMEOUT)->sev, SL_SEV_ERROR);
@@ -254,6 +255,30 @@ static void old_connection_without_keepalive(void **state)
 	analyze(c, NULL);
 	assert_int_equal(c->ds.n, 1);
 	only(c, SL_K_MISSING_KEEPALIVE);
+}
+
+static void tsc_ticks_convert_with_the_logs_calibration(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_log_header *h = c->log.hdr;
+	struct sl_slot *s = tcp_slot(c, SL_ROLE_CLIENT);
+	h->tick_kind = SL_TICK_TSC; /* a 2.5 GHz TSC: 2.5e9 ticks span one second */
+	h->tsc0 = 1000;
+	h->mono0 = 5000000000ull;
+	h->tsc1 = 1000 + 25000000000ull;
+	h->mono1 = 15000000000ull;
+	s->flags |= SL_SF_BLOCKING_READ;
+	s->read_max_ticks = 3750000000ull; /* 1.5 s */
+	sl_slot_close(&c->log, s, s->open_ns + 2000000000ull);
+	analyze(c, NULL);
+	struct sl_image *img = c->run.procs[0].images[0];
+	assert_int_equal(img->clock_guessed, 0);
+	assert_int_equal(sl_image_ns(img, 2500000000ull), 1000000000ull);
+	assert_int_equal(sl_image_mono(img, 1000 + 5000000000ull), 7000000000ull);
+	assert_int_equal(sl_image_mono(img, 0), 5000000000ull - 400);
+	const struct sl_diag *d = only(c, SL_K_MISSING_TIMEOUT);
+	assert_int_equal(d->worst_ns, 1500000000ull);
+	assert_int_equal(d->sev, SL_SEV_ERROR);
 }
 
 static void thresholds_and_fail_on_parse(void **state)
@@ -357,6 +382,7 @@ int main(void)
 		T(old_connection_without_keepalive),
 		T(foreign_files_in_the_run_are_skipped),
 		T(mutated_logs_never_crash_the_analyzer),
+		T(tsc_ticks_convert_with_the_logs_calibration),
 		cmocka_unit_test(thresholds_and_fail_on_parse),
 	};
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);

@@ -40,6 +40,8 @@ enum sl_end_reason {
 	SL_END_EXEC = 2,        /* replaced by execve(); the next seq continues the pid */
 };
 
+enum sl_tick_kind { SL_TICK_NS = 0, SL_TICK_TSC = 1, SL_TICK_TSC_VARIABLE = 2 };
+
 enum sl_hdr_flags {
 	SL_HDR_STACKS = 1u << 0,   /* libunwind was loaded: stacks are captured */
 	SL_HDR_FORKED = 1u << 1,   /* created in a fork child */
@@ -65,6 +67,13 @@ struct sl_log_header {
 	uint64_t start_real_ns;   /* CLOCK_REALTIME at creation, to print wall times */
 	uint64_t proc_start_ticks;/* /proc/<pid>/stat field 22: tells a live pid from a reused one */
 	uint64_t slow_ns;         /* calls slower than this were logged as events */
+	/* Clock: slot and in-flight times marked "ticks" are TSC cycles. Two calibration pairs,
+	 * (tsc0, mono0) at creation and the latest (tsc1, mono1), convert them to time.
+	 * SL_TICK_TSC_VARIABLE: the CPU does not promise a constant rate; durations are rough. */
+	uint32_t tick_kind;
+	uint32_t pad_clock;
+	uint64_t tsc0, mono0, tsc1, mono1;
+	char boot_id[40];         /* /proc/sys/kernel/random/boot_id: the TSC means nothing across boots */
 	char exe[SL_EXE_MAX];     /* readlink /proc/self/exe, NUL-terminated */
 	char argv[SL_ARGV_MAX];   /* NUL-separated arguments, truncated */
 	uint32_t argv_len;
@@ -119,7 +128,9 @@ enum sl_slot_flags {
 	SL_SF_BLOCKING_READ = 1u << 7, /* a read ran while the socket was blocking */
 	SL_SF_CLOSED_BY_EXEC = 1u << 8,
 	SL_SF_CLOSE_UNSEEN = 1u << 9,  /* fd was reused before we saw a close */
-	SL_SF_FROM_PARENT = 1u << 10   /* inherited across fork: the parent has its own record */
+	SL_SF_FROM_PARENT = 1u << 10,  /* inherited across fork: the parent has its own record */
+	SL_SF_CONNECTING = 1u << 11,   /* a non-blocking connect awaits its outcome */
+	SL_SF_WATCH_READ = 1u << 12    /* blocking, and no blocking read seen yet: record the next */
 };
 
 #define SL_ERRS 4u
@@ -139,9 +150,9 @@ struct sl_slot {
 	uint64_t read_site;       /* caller address of the first blocking read */
 	struct sl_addr local, peer;
 	uint64_t bytes_out, bytes_in, calls_out, calls_in, eagain_out, eagain_in;
-	uint64_t blocked_ns;      /* total time inside data calls */
-	uint64_t read_max_ns;     /* longest single read-side call */
-	uint64_t write_max_ns;
+	uint64_t blocked_ticks;   /* total time inside data calls */
+	uint64_t read_max_ticks;  /* longest single read-side call */
+	uint64_t write_max_ticks;
 	uint64_t connect_start_ns, connect_ns;
 	int32_t connect_errno, pad2;
 	int32_t err_no[SL_ERRS];
@@ -217,7 +228,7 @@ struct sl_inflight {
 	int32_t fd;
 	uint32_t pad;
 	uint64_t conn_id;
-	uint64_t since_ns;
+	uint64_t since_ticks;
 	uint64_t site;            /* caller address */
 };
 

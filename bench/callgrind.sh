@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# callgrind.sh LOOP N [shim] - instructions counted by callgrind inside callcost's LOOP function.
+set -eu
+B=${BUILD:-build}
+loop=$1 n=$2
+out=$(mktemp /tmp/socklens-cg-XXXXXX)
+dir=$(mktemp -d /tmp/socklens-cgrun-XXXXXX)
+env=()
+[ "${3:-}" = shim ] && env=(LD_PRELOAD="$PWD/$B/libsocklens.so" SOCKLENS_DIR="$dir")
+env "${env[@]}" valgrind --tool=callgrind --toggle-collect="$loop" --callgrind-out-file="$out" \
+	"$B/bench/callcost" "$loop" "$n" >/dev/null 2>&1
+awk '/^summary:/ {print $2}' "$out"
+rm -rf "$out" "$dir"
