@@ -96,6 +96,16 @@ check: all $(TEST_BINS) $(EXAMPLES) $(PROG_BINS)
 	$(Q)for t in $(TEST_BINS); do echo "== $$t"; $$t || exit 1; done
 	$(Q)BUILD=$(BUILD) tests/integration.sh
 
+# Benchmarks: built like the examples, measured by bench/run.sh (see BENCHMARKS.md).
+BENCH_BINS := $(BUILD)/bench/callcost $(BUILD)/bench/pingpong $(BUILD)/bench/manyconn
+$(BENCH_BINS): $(BUILD)/bench/%: bench/%.c examples/common.h
+	$(call quiet,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $< -lpthread
+
+bench: all $(BENCH_BINS)
+	$(Q)BUILD=$(BUILD) bench/run.sh
+
 # The same suite with the analyzer and unit tests under ASan and UBSan (CI runs both).
 check-sanitize:
 	$(Q)$(MAKE) --no-print-directory check SANITIZE=address,undefined BUILD=$(BUILD)/sanitize
@@ -111,5 +121,5 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps-check check check-sanitize examples demo install clean
+.PHONY: all deps-check check check-sanitize examples demo bench install clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

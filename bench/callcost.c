@@ -2,6 +2,7 @@
  * (Ir with the shim - Ir without) / calls, counted only inside the loop functions. */
 #include "../examples/common.h"
 #include <fcntl.h>
+#include <time.h>
 
 #define NOINLINE __attribute__((noinline))
 
@@ -56,8 +57,23 @@ NOINLINE static void socket_close(int n)
 	}
 }
 
+static double now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 2 && !strcmp(argv[1], "time_socket_close")) { /* wall time per socket()+close() */
+		int n = atoi(argv[2]);
+		socket_close(n / 10); /* warm up caches: the first stack of a site is the slow one */
+		double t0 = now_ns();
+		socket_close(n);
+		printf("%.0f\n", (now_ns() - t0) / n);
+		return 0;
+	}
 	int n = argc > 2 ? atoi(argv[2]) : 100000;
 	const char *what = argc > 1 ? argv[1] : "socket_rw";
 	int port, lfd = listen_local(1, &port);

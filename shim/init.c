@@ -81,7 +81,7 @@ static uint32_t copy_stack(const struct sl_log *from, uint32_t id)
 	if (id == 0 || id > from->hdr->stack_cap)
 		return 0;
 	const struct sl_stack *s = &from->stacks[id - 1];
-	return sl_stack_intern(&sl_g.log, s->ip, s->nframes);
+	return sl_stack_intern(&sl_g.log, s->ip, s->nframes, NULL);
 }
 
 static struct sl_slot *clone_slot(const struct sl_log *from, const struct sl_slot *old)

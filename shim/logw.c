@@ -226,8 +226,10 @@ static uint64_t hash_ips(const uint64_t *ip, uint32_t n)
 
 #define SL_STACK_PROBES 64u
 
-uint32_t sl_stack_intern(struct sl_log *log, const uint64_t *ip, uint32_t n)
+uint32_t sl_stack_intern(struct sl_log *log, const uint64_t *ip, uint32_t n, int *inserted)
 {
+	if (inserted)
+		*inserted = 0;
 	struct sl_log_header *h = log->hdr;
 	if (!h || n == 0 || h->stack_cap == 0)
 		return 0;
@@ -244,6 +246,8 @@ uint32_t sl_stack_intern(struct sl_log *log, const uint64_t *ip, uint32_t n)
 			s->nframes = n;
 			memcpy(s->ip, ip, n * sizeof *ip);
 			__atomic_store_n(&s->commit, 2, __ATOMIC_RELEASE);
+			if (inserted)
+				*inserted = 1;
 			return idx + 1;
 		}
 		/* c == 1: another thread is writing it; if it is ours we store a twin, harmlessly. */

@@ -529,8 +529,9 @@ static void tcp_info_at_close(struct sl_slot *s, int fd)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof ti;
-	if ((s->family != AF_INET && s->family != AF_INET6) || s->type != SOCK_STREAM)
-		return;
+	if ((s->family != AF_INET && s->family != AF_INET6) || s->type != SOCK_STREAM ||
+	    s->connect_state == SL_CONN_NONE)
+		return; /* never connected, accepted or connecting: the kernel has nothing to say */
 	if (sl_sys5(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
 		return;
 	s->tcp_state = ti.tcpi_state;
@@ -568,10 +569,12 @@ static void release_fd(int fd, uint32_t ent)
 
 void sl__record_close(int fd)
 {
-	if (!sl_g.ready || sl_in_vfork_child())
-		return;
 	uint32_t ent = sl_fd_get(fd);
-	if (ent != SL_FD_UNKNOWN)
+	if (!sl_g.ready || ent == SL_FD_UNKNOWN)
+		return;
+	if (ent < SL_FD_SLOT0)
+		sl_fd_set(fd, SL_FD_UNKNOWN); /* harmless even from a vfork child: one reclassification */
+	else if (!sl_in_vfork_child()) /* a syscall, so only where a slot is at stake */
 		release_fd(fd, ent);
 }
 

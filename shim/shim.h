@@ -50,8 +50,9 @@ void sl_slot_close(struct sl_log *log, struct sl_slot *s, uint64_t when);
 /* Reserves an event record; NULL (and counted as dropped) when the table is full. */
 struct sl_event *sl_ev_begin(struct sl_log *log, uint16_t type, uint16_t call, int fd);
 void sl_ev_commit(struct sl_log *log, struct sl_event *ev);
-/* Deduplicates a stack; returns its id (index + 1) or 0 when the table is full. */
-uint32_t sl_stack_intern(struct sl_log *log, const uint64_t *ip, uint32_t n);
+/* Deduplicates a stack; returns its id (index + 1) or 0 when the table is full.
+ * *inserted (if not NULL) says whether this call added it. */
+uint32_t sl_stack_intern(struct sl_log *log, const uint64_t *ip, uint32_t n, int *inserted);
 /* Records a loaded object; returns 0 or -ENOSPC. */
 int sl_module_add(struct sl_log *log, const char *path, uint64_t base, uint64_t lo,
 		  uint64_t hi, const uint8_t *bid, uint32_t bidlen);

@@ -48,7 +48,7 @@ uint32_t sl_stack_capture(void)
 		return 0;
 	t_unwinding = 1;
 	int got = unw_backtrace_fn(raw, (int)(sizeof raw / sizeof raw[0]));
-	int unknown = 0, first = 0;
+	int first = 0, inserted;
 	/* everything up to our outermost frame is the shim or libunwind itself */
 	for (int i = 0; i < got; i++)
 		if (is_shim_ip((uint64_t)(uintptr_t)raw[i]))
@@ -57,14 +57,19 @@ uint32_t sl_stack_capture(void)
 		uint64_t a = (uint64_t)(uintptr_t)raw[i];
 		if (a == 0)
 			break;
-		if (!unknown && !sl_module_known(&sl_g.log, a))
-			unknown = 1;
 		ip[n++] = a;
 	}
-	if (unknown)
-		sl_modules_scan(); /* something was dlopen()ed since the last scan */
+	uint32_t id = sl_stack_intern(&sl_g.log, ip, n, &inserted);
+	/* a stack seen before had its modules checked then; a new one may come from a
+	 * library dlopen()ed since the last scan */
+	for (uint32_t i = 0; inserted && i < n; i++) {
+		if (!sl_module_known(&sl_g.log, ip[i])) {
+			sl_modules_scan();
+			break;
+		}
+	}
 	t_unwinding = 0;
-	return sl_stack_intern(&sl_g.log, ip, n);
+	return id;
 }
 
 static uint32_t build_id(const struct dl_phdr_info *info, const uint8_t **out)

@@ -64,9 +64,12 @@ static void slots_events_and_stacks_round_trip(void **state)
 	s->role = SL_ROLE_CLIENT;
 	addr_in(&s->peer, "10.1.2.3", 8080);
 	uint64_t ips[3] = {0x1000, 0x2000, 0x3000};
-	uint32_t id = sl_stack_intern(&c->log, ips, 3);
+	int inserted;
+	uint32_t id = sl_stack_intern(&c->log, ips, 3, &inserted);
 	assert_int_not_equal(id, 0);
-	assert_int_equal(sl_stack_intern(&c->log, ips, 3), id); /* deduplicated */
+	assert_true(inserted);
+	assert_int_equal(sl_stack_intern(&c->log, ips, 3, &inserted), id); /* deduplicated */
+	assert_false(inserted);
 	struct sl_event *ev = sl_ev_begin(&c->log, SL_EV_CONNECT, SL_CALL_CONNECT, 7);
 	ev->err = 111;
 	ev->stack = id;

@@ -59,7 +59,7 @@ static void analyze(struct ctx *c, const char *threshold)
 static uint32_t stack_at(struct ctx *c, uint64_t ip)
 {
 	uint64_t ips[2] = {ip, 0x401000};
-	return sl_stack_intern(&c->log, ips, 2);
+	return sl_stack_intern(&c->log, ips, 2, NULL);
 }
 
 static void connect_event(struct ctx *c, int err, const char *ip, int port, uint32_t stack)

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# run.sh - `make bench`: socklens against no shim and against strace, side by side, interleaved.
+# Throughput figures are paired ratios (each round runs A, B, C back to back); instruction
+# counts come from callgrind, which is repeatable on a noisy machine.
+set -u
+cd "$(dirname "$0")/.."
+B=${BUILD:-build}
+ROUNDS=${BENCH_ROUNDS:-7}
+SHIM=$PWD/$B/libsocklens.so
+TMP=$(mktemp -d /tmp/socklens-bench-XXXXXX)
+trap 'pkill -f "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
+ulimit -n "$(ulimit -Hn)"   # 10000 connections need 10000 fds in one process
+
+# (with MODE CMD...): execs CMD bare, under the shim, or under strace (network calls only).
+# Always call it in a subshell: it replaces the shell, so $! is the program (or strace).
+with() {
+	local mode=$1
+	shift
+	mkdir -p "$TMP/logs"
+	case $mode in
+	plain) exec "$@" ;;
+	socklens) exec env LD_PRELOAD="$SHIM" SOCKLENS_DIR="$TMP/logs" "$@" ;;
+	strace) exec strace -f -e trace=network -o /dev/null "$@" ;;
+	esac
+}
+
+# wait_port PORT: until something accepts on 127.0.0.1:PORT (bounded)
+wait_port() {
+	for _ in $(seq 400); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.025
+	done
+	echo "nothing listens on $1" >&2
+	return 1
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# summarize NAME FILE: FILE has lines "round mode value"; prints ratios against plain
+summarize() {
+	python3 - "$1" "$2" <<'PY'
+import statistics, sys
+name, path = sys.argv[1], sys.argv[2]
+runs = {}
+for line in open(path):
+    rnd, mode, value = line.split()
+    runs.setdefault(rnd, {})[mode] = float(value)
+base = statistics.median(r["plain"] for r in runs.values())
+print(f"{name}: plain median {base:,.0f}/s over {len(runs)} rounds")
+for mode in ("socklens", "strace"):
+    ratios = sorted(r[mode] / r["plain"] for r in runs.values() if mode in r and r.get("plain"))
+    if ratios:
+        print(f"  {mode:9s} / plain: min {ratios[0]:.3f}  median {statistics.median(ratios):.3f}  max {ratios[-1]:.3f}")
+PY
+}
+
+pingpong() {
+	local mode=$1 n=$2 port
+	rm -f "$TMP/pp.port"
+	(with "$mode" taskset -c 0 "$B/bench/pingpong" server "$TMP/pp.port") &
+	local srv=$!
+	for _ in $(seq 400); do [ -s "$TMP/pp.port" ] && break; sleep 0.025; done
+	port=$(cat "$TMP/pp.port")
+	(with "$mode" taskset -c 0 "$B/bench/pingpong" client "$port" "$n")
+	wait $srv   # the server ends when the client hangs up
+}
+
+redis() {
+	local mode=$1 port; port=$(free_port)
+	(with "$mode" taskset -c 0 redis-server --port "$port" --save "" --appendonly no \
+		--dir "$TMP" --logfile "$TMP/redis.log" --pidfile "$TMP/redis.pid" >/dev/null) &
+	local srv=$!
+	wait_port "$port" || return 1
+	taskset -c 1 redis-benchmark -p "$port" -t set,get -n "${REDIS_N:-50000}" -c 10 -q --csv 2>/dev/null |
+		awk -F'"' '/^"(SET|GET)"/ {s += $4; n++} END {printf "%.0f\n", s / n}'
+	kill -TERM "$(cat "$TMP/redis.pid")"
+	wait $srv 2>/dev/null
+}
+
+nginx_wrk() {
+	local mode=$1 port; port=$(free_port)
+	mkdir -p "$TMP/ng/www" "$TMP/ng/logs"
+	head -c 1024 /dev/zero > "$TMP/ng/www/index.html"
+	cat > "$TMP/ng/nginx.conf" <<CONF
+daemon off; master_process on; worker_processes 1; user root;
+error_log $TMP/ng/logs/error.log; pid $TMP/ng/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/ng/cb; proxy_temp_path $TMP/ng/px; fastcgi_temp_path $TMP/ng/fc;
+  uwsgi_temp_path $TMP/ng/uw; scgi_temp_path $TMP/ng/sc;
+  server { listen 127.0.0.1:$port; location / { root $TMP/ng/www; } }
+}
+CONF
+	(with "$mode" taskset -c 0 nginx -p "$TMP/ng" -c "$TMP/ng/nginx.conf") &
+	local srv=$!
+	wait_port "$port" || return 1
+	taskset -c 1 wrk -t1 -c10 -d"${WRK_SECONDS:-3}"s "http://127.0.0.1:$port/index.html" |
+		awk '/^Requests\/sec:/ {printf "%.0f\n", $2}'
+	kill -TERM "$(cat "$TMP/ng/nginx.pid")"   # the master stops its worker
+	wait $srv 2>/dev/null
+}
+
+interleave() { # NAME FUNCTION ARGS...: ROUNDS rounds of plain, socklens, strace
+	local name=$1 fn=$2 out=$TMP/$1.txt
+	shift 2
+	for r in $(seq "$ROUNDS"); do
+		for mode in plain socklens strace; do
+			echo "$r $mode $($fn $mode "$@")" >> "$out"
+		done
+	done
+	summarize "$name" "$out"
+}
+
+echo "socklens bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), kernel $(uname -r)"
+echo "rounds: $ROUNDS, each running plain, socklens and strace back to back; ratios are per round"
+echo
+interleave "ping-pong (64 B, both ends pinned to CPU 0)" pingpong "${PINGPONG_N:-20000}"
+interleave "redis-benchmark SET+GET (server under test on CPU 0, client on CPU 1)" redis
+interleave "wrk against nginx (master+worker under test on CPU 0, wrk on CPU 1)" nginx_wrk
+
+echo
+echo "instructions added per call (callgrind, 20000 calls each):"
+for loop in file_rw socket_rw socket_rw_nonblocking socket_sendrecv; do
+	p=$(BUILD=$B bench/callgrind.sh $loop 20000)
+	s=$(BUILD=$B bench/callgrind.sh $loop 20000 shim)
+	printf "  %-24s %4d\n" "$loop" $(( (s - p) / 40000 ))
+done
+p=$(BUILD=$B bench/callgrind.sh socket_close 2000)
+s=$(BUILD=$B bench/callgrind.sh socket_close 2000 shim)
+printf "  %-24s %4d   (socket()+close(), each with a stack capture)\n" socket_close $(( (s - p) / 4000 ))
+
+echo
+echo "rare calls, wall time (median of 5, 20000 socket()+close() pairs from one call site):"
+for mode in plain socklens; do
+	for _ in 1 2 3 4 5; do (with $mode "$B/bench/callcost" time_socket_close 20000); done |
+		sort -n | sed -n 3p > "$TMP/sc.$mode"
+done
+echo "  plain $(cat $TMP/sc.plain) ns, socklens $(cat $TMP/sc.socklens) ns per pair: +$(( ($(cat $TMP/sc.socklens) - $(cat $TMP/sc.plain)) / 2 )) ns per call"
+
+echo
+echo "memory:"
+mkdir -p "$TMP/logs"
+plain_kb=$("$B/bench/manyconn" 10000)
+shim_kb=$(export SOCKLENS_SLOTS=20480; with socklens "$B/bench/manyconn" 10000)
+small_plain=$("$B/bench/manyconn" 1)
+small_shim=$(with socklens "$B/bench/manyconn" 1)
+logsize=$(stat -c %s "$(ls -t "$TMP"/logs/*.sllog | head -1)")
+echo "  log file per process (defaults): $((logsize / 1024)) KiB, allocated up front"
+big_log=$(ls -S "$TMP"/logs/*.sllog | head -1)
+echo "  RSS, 1 connection:       plain ${small_plain} kB, socklens ${small_shim} kB (+$((small_shim - small_plain)) kB)"
+echo "  RSS, 10000 connections:  plain ${plain_kb} kB, socklens ${shim_kb} kB (+$((shim_kb - plain_kb)) kB; SOCKLENS_SLOTS=20480, log $(( $(stat -c %s "$big_log") / 1024 )) KiB)"
