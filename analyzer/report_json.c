@@ -83,11 +83,14 @@ static json_t *process_json(const struct sl_proc *p)
 		exit_status = json_integer(h->exit_status & 0xff);
 	char st[96];
 	sl_proc_status(p, st, sizeof st);
-	return json_pack("{s:i, s:i, s:o, s:o, s:b, s:s, s:o, s:o, s:i, s:b, s:{s:I, s:I, s:I}}", "pid", p->pid,
-			 "ppid", p->ppid, "exe", str_or_null(h->exe), "argv", argv_json(h), "alive", p->alive, "status", st,
-			 "exit_status", exit_status, "signal", sig, "images", (int)p->nimages, "stacks",
-			 (h->flags & SL_HDR_STACKS) != 0, "dropped", "events", (json_int_t)ev, "slots",
-			 (json_int_t)slots, "stacks", (json_int_t)stacks);
+	int approx = 0;
+	for (size_t k = 0; k < p->nimages; k++)
+		approx |= p->images[k]->clock_guessed;
+	return json_pack("{s:i, s:i, s:o, s:o, s:b, s:s, s:o, s:o, s:i, s:b, s:b, s:{s:I, s:I, s:I}}", "pid",
+			 p->pid, "ppid", p->ppid, "exe", str_or_null(h->exe), "argv", argv_json(h), "alive", p->alive,
+			 "status", st, "exit_status", exit_status, "signal", sig, "images", (int)p->nimages, "stacks",
+			 (h->flags & SL_HDR_STACKS) != 0, "durations_approximate", approx, "dropped", "events",
+			 (json_int_t)ev, "slots", (json_int_t)slots, "stacks", (json_int_t)stacks);
 }
 
 static json_t *options_json(const struct sl_slot *s)

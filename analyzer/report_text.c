@@ -92,6 +92,8 @@ static void print_processes(FILE *out, const struct sl_run *run)
 			fprintf(out, ", %llu records dropped (log full)", (unsigned long long)dropped);
 		if (!(h->flags & SL_HDR_STACKS))
 			fprintf(out, ", no stacks (libunwind not loaded)");
+		if (sl_proc_last(p)->clock_guessed)
+			fprintf(out, ", durations approximate (TSC not calibrated)");
 		fputc('\n', out);
 	}
 }

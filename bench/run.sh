@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 B=${BUILD:-build}
 ROUNDS=${BENCH_ROUNDS:-7}
 SHIM=$PWD/$B/libsocklens.so
+for tool in redis-server redis-benchmark nginx wrk strace valgrind taskset python3; do
+	command -v $tool >/dev/null || { echo "bench: $tool missing; run: ./scripts/install-deps.sh --bench" >&2; exit 1; }
+done
 TMP=$(mktemp -d /tmp/socklens-bench-XXXXXX)
 trap 'pkill -f "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
 ulimit -n "$(ulimit -Hn)"   # 10000 connections need 10000 fds in one process

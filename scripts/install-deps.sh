@@ -2,7 +2,9 @@
 # install-deps.sh - installs what socklens needs to build and test, from Debian 12 packages.
 set -eu
 PKGS="build-essential pkg-config libunwind-dev libjansson-dev libcmocka-dev libdw-dev libelf-dev
-      binutils curl python3"
+      binutils curl python3 valgrind"
+# make bench also needs these (not make check): the programs it measures and strace to compare
+[ "${1:-}" = --bench ] && PKGS="$PKGS redis-server redis-tools nginx-light wrk strace"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -57,7 +57,7 @@ case_refused() {
 		"one('connect-refused')['peer'].startswith('127.0.0.1:')" \
 		"at(one('connect-refused'), 'examples/refused.c', $line)" \
 		"one('connect-refused')['stack'][0]['function'] == 'fetch_status'" \
-		"len(diags()) == 1"
+		"len(diags()) == 1" "proc()['durations_approximate'] == False"
 }
 
 case_timeout() {

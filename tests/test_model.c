@@ -281,6 +281,18 @@ static void tsc_ticks_convert_with_the_logs_calibration(void **state)
 	assert_int_equal(d->sev, SL_SEV_ERROR);
 }
 
+static void uncalibrated_tsc_from_another_boot_is_flagged(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_log_header *h = c->log.hdr;
+	h->tick_kind = SL_TICK_TSC;
+	h->tsc1 = h->tsc0; /* no second pair */
+	h->mono1 = h->mono0;
+	strcpy(h->boot_id, "00000000-0000-0000-0000-000000000000");
+	analyze(c, NULL);
+	assert_int_equal(c->run.procs[0].images[0]->clock_guessed, 1);
+}
+
 static void thresholds_and_fail_on_parse(void **state)
 {
 	(void)state;
@@ -383,6 +395,7 @@ int main(void)
 		T(foreign_files_in_the_run_are_skipped),
 		T(mutated_logs_never_crash_the_analyzer),
 		T(tsc_ticks_convert_with_the_logs_calibration),
+		T(uncalibrated_tsc_from_another_boot_is_flagged),
 		cmocka_unit_test(thresholds_and_fail_on_parse),
 	};
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
