@@ -256,7 +256,11 @@ PYEOF
 	[ $rc_plain -eq 5 ] && [ $rc_shim -eq 5 ]
 	diff -u $TMP/plain.out $TMP/shim.out
 	diff -u $TMP/plain.err $TMP/shim.err
-	$JC $TMP/busy.json "len(r['processes']) >= 3" "len(diags('socket-leak')) == 0" \
+	# the vfork child's close_range must not close the parent's listener in the records:
+	# one listener record for the parent, never rediscovered as a new socket
+	$JC $TMP/busy.json "len([c for c in conns(role='listener') if c['pid'] == min(p['pid'] for p in r['processes'])]) == 1" \
+		"len(conns(role='inherited')) == 0" \
+		"len(r['processes']) >= 3" "len(diags('socket-leak')) == 0" \
 		"len(diags('connect-refused')) == 0" \
 		"sum(1 for c in conns(role='server')) >= 8" \
 		"any(p['exit_status'] == 3 for p in r['processes'])"
@@ -268,6 +272,20 @@ case_errno_is_untouched() {
 	diff -u $TMP/errno.plain $TMP/errno.shim
 	grep -q '^connect .*errno=4242' $TMP/errno.shim   # success leaves errno alone
 	grep -q '^connect-bad .*errno=111' $TMP/errno.shim
+}
+
+case_vfork_child_cannot_close_the_parents_sockets() {
+	# Python's subprocess runs close_range(3, ...) in a vfork child, which shares our memory:
+	# the parent's listener must stay one live record, not closed and found again later
+	cat > $TMP/vf.py <<'PYEOF'
+import socket, subprocess
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(4)
+print(subprocess.run(["/bin/echo", "hi"], capture_output=True, close_fds=True).stdout)
+c = socket.create_connection(srv.getsockname()); a, _ = srv.accept(); a.close(); c.close(); srv.close()
+PYEOF
+	$SL run --json $TMP/vf.json -- $PY $TMP/vf.py
+	$JC $TMP/vf.json "len(conns(role='listener')) == 1" "len(conns(role='server')) == 1" \
+		"conns(role='listener')[0]['close_stack'][0]['module'].startswith('python3')"
 }
 
 case_exit_status_and_signals() {
@@ -432,6 +450,11 @@ case_untraceable_programs_are_named() {
 	gcc -static -o $TMP/static_prog $TMP/s.c 2>/dev/null || { echo "no static libc"; exit 77; }
 	$SL run -- $TMP/static_prog 2>$TMP/st.err
 	grep -q "cannot be traced: it is statically linked" $TMP/st.err
+	local suid=/usr/bin/passwd
+	if [ -u $suid ]; then
+		$SL run -- $suid --help >/dev/null 2>$TMP/su.err || true
+		grep -q "cannot be traced: it is setuid/setgid" $TMP/su.err
+	fi
 }
 
 # Arguments name cases to run (e.g. `tests/integration.sh leak reset`); none runs them all.
