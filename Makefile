@@ -29,7 +29,7 @@ ANA_OBJ := $(ANA_SRC:%.c=$(BUILD)/%.o)
 ANA_LIB_OBJ := $(filter-out $(BUILD)/analyzer/main.o,$(ANA_OBJ))
 
 PKGS := jansson libdw libelf
-DEPS_MSG := missing build dependencies; run: sudo ./scripts/install-deps.sh
+DEPS_MSG := missing build dependencies; run: ./scripts/install-deps.sh (it uses sudo when not root)
 
 all: deps-check $(BUILD)/libsocklens.so $(BUILD)/socklens
 

@@ -444,6 +444,13 @@ case_bad_logs_get_clear_errors() {
 	$SL dump $TMP/bad | grep -q '^event [0-9]* type=2 call=connect fd=[0-9]* err=ECONNREFUSED'
 }
 
+case_installed_layout_finds_its_shim() {
+	make -s install PREFIX=/usr DESTDIR=$TMP/inst BUILD=$BUILD >/dev/null
+	[ -f $TMP/inst/usr/lib/socklens/libsocklens.so ]
+	expect_status 1 $TMP/inst/usr/bin/socklens run --json $TMP/inst.json -- $EX/refused
+	$JC $TMP/inst.json "one('connect-refused')['errno'] == 'ECONNREFUSED'"
+}
+
 case_untraceable_programs_are_named() {
 	command -v gcc >/dev/null || { echo "no gcc"; exit 77; }
 	printf 'int main(void){return 0;}\n' > $TMP/s.c

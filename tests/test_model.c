@@ -293,6 +293,44 @@ static void uncalibrated_tsc_from_another_boot_is_flagged(void **state)
 	assert_int_equal(c->run.procs[0].images[0]->clock_guessed, 1);
 }
 
+/* The text report of a fixed synthetic run, compared with tests/golden/report.txt byte for byte.
+ * UPDATE_GOLDEN=1 rewrites the file (then review the diff). */
+static void text_report_matches_golden_file(void **state)
+{
+	struct ctx *c = *state;
+	strcpy(c->log.hdr->exe, "/usr/bin/example");
+	uint32_t site = stack_at(c, 0x1234);
+	connect_event(c, ECONNREFUSED, "127.0.0.1", 6379, site);
+	connect_event(c, ECONNREFUSED, "127.0.0.1", 6379, site);
+	struct sl_slot *s = tcp_slot(c, SL_ROLE_CLIENT);
+	s->flags |= SL_SF_BLOCKING_READ;
+	s->read_max_ticks = 2500000000ull;
+	s->read_site = 0x4321;
+	analyze(c, NULL);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	sl_report_text(out, &c->run, &c->ds);
+	fclose(out);
+	const char *golden = "tests/golden/report.txt";
+	if (getenv("UPDATE_GOLDEN")) {
+		FILE *g = fopen(golden, "w");
+		fwrite(text, 1, len, g);
+		fclose(g);
+	}
+	FILE *g = fopen(golden, "r");
+	assert_non_null(g);
+	char *want = calloc(1, len + 2);
+	size_t got = fread(want, 1, len + 1, g);
+	fclose(g);
+	if (got != len || memcmp(want, text, len) != 0)
+		fprintf(stderr, "text report differs from %s; got:\n%s", golden, text);
+	assert_int_equal(got, len);
+	assert_memory_equal(want, text, len);
+	free(want);
+	free(text);
+}
+
 static void thresholds_and_fail_on_parse(void **state)
 {
 	(void)state;
@@ -396,6 +434,7 @@ int main(void)
 		T(mutated_logs_never_crash_the_analyzer),
 		T(tsc_ticks_convert_with_the_logs_calibration),
 		T(uncalibrated_tsc_from_another_boot_is_flagged),
+		T(text_report_matches_golden_file),
 		cmocka_unit_test(thresholds_and_fail_on_parse),
 	};
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
