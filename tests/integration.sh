@@ -216,6 +216,27 @@ PYEOF
 		"all(d['stack'][0]['module'].startswith('python3') for d in diags())"
 }
 
+case_node_libuv_closes_through_syscall() {
+	command -v node >/dev/null || { echo "node not installed"; exit 77; }
+	local port; port=$(free_port)
+	cat > $TMP/n.js <<JSEOF
+const net = require('net');
+const c = net.connect($port, '127.0.0.1');
+c.on('error', e => {
+  console.log('client:', e.code);
+  const srv = net.createServer(s => { s.end('hi'); });
+  srv.listen(0, '127.0.0.1', () => {
+    const k = net.connect(srv.address().port, '127.0.0.1');
+    k.on('data', d => { console.log('got', d.toString()); k.end(); srv.close(); });
+  });
+});
+JSEOF
+	[ "$($SL run --json $TMP/n.json -- node $TMP/n.js)" = "$(node $TMP/n.js)" ]
+	# libuv closes with syscall(SYS_close): nothing may look leaked
+	$JC $TMP/n.json "one('connect-refused')['peer'] == '127.0.0.1:$port'" "len(diags()) == 1" \
+		"len(conns(open_at_end=True)) == 0" "sum(c['bytes_received'] for c in conns(role='client')) == 2"
+}
+
 # ---- transparency: same output, same status, fork/vfork/threads unharmed ------------------
 
 case_transparency_python() {
