@@ -51,6 +51,31 @@ static void frame_line(FILE *out, const char *lead, const struct sl_frame *f)
 	fputc('\n', out);
 }
 
+#define TEXT_WIDTH 100
+
+/* Prints lead then text, wrapped at TEXT_WIDTH columns with continuation lines indented under it. */
+static void wrapped(FILE *out, const char *lead, const char *text)
+{
+	size_t indent = strlen(lead), col = indent;
+	fputs(lead, out);
+	while (*text) {
+		size_t word = strcspn(text, " ");
+		if (col > indent && col + 1 + word > TEXT_WIDTH) {
+			fprintf(out, "\n%*s", (int)indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', out);
+			col++;
+		}
+		fwrite(text, 1, word, out);
+		col += word;
+		text += word;
+		while (*text == ' ')
+			text++;
+	}
+	fputc('\n', out);
+}
+
 static void print_diag(FILE *out, const struct sl_diag *d)
 {
 	char where[400];
@@ -60,8 +85,8 @@ static void print_diag(FILE *out, const struct sl_diag *d)
 	if (d->count > 1)
 		fprintf(out, " (x%u)", d->count);
 	fprintf(out, "  %s\n", where);
-	fprintf(out, "        %s\n", d->summary);
-	fprintf(out, "        fix: %s\n", sl_kind_advice(d->kind));
+	wrapped(out, "        ", d->summary);
+	wrapped(out, "        fix: ", sl_kind_advice(d->kind));
 	struct sl_frame frames[TEXT_FRAMES];
 	size_t n = sl_symbolize_stack(d->img, d->stack, frames, TEXT_FRAMES);
 	for (size_t i = 0; i < n; i++)
