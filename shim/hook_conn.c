@@ -61,7 +61,7 @@ SL_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	int r = REAL(bind)(fd, sa, len);
 	int e = errno;
-	sl__record_bind(fd, sa, len, r);
+	sl__record_bind(fd, r);
 	errno = e;
 	return r;
 }

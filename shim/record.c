@@ -148,13 +148,6 @@ struct sl_slot *sl__slot_for(int fd)
 	return slot_at(ent);
 }
 
-void sl_rescan_fds(int role)
-{
-	for (int fd = 0; fd < 1024 && (unsigned)fd < sl_fdcap; fd++)
-		if (sl_fd_get(fd) == SL_FD_UNKNOWN)
-			classify(fd, role);
-}
-
 /* The calling thread's in-flight record, claimed on its first blocking call (NULL when full). */
 struct sl_inflight *sl__inflight_claim(void)
 {
@@ -359,13 +352,11 @@ void sl__record_accept(struct sl_call_ctx *c, int ret, int flags, const struct s
 	errno = err;
 }
 
-void sl__record_bind(int fd, const struct sockaddr *sa, socklen_t len, int ret)
+void sl__record_bind(int fd, int ret)
 {
 	struct sl_slot *s = ret == 0 ? sl__slot_for(fd) : NULL;
 	if (s)
-		fill_names(s, fd);
-	(void)sa;
-	(void)len;
+		fill_names(s, fd); /* the kernel's view: port 0 became a real port */
 }
 
 void sl__record_listen(int fd, int ret, int err)

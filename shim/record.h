@@ -107,7 +107,7 @@ struct sl_slot *sl__record_socket(int fd, int family, int type, int protocol, in
 void sl__record_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen_t len, int ret);
 void sl__record_accept(struct sl_call_ctx *c, int ret, int flags, const struct sockaddr *sa,
 		       const socklen_t *len);
-void sl__record_bind(int fd, const struct sockaddr *sa, socklen_t len, int ret);
+void sl__record_bind(int fd, int ret);
 void sl__record_listen(int fd, int ret, int err);
 void sl__record_shutdown(int fd, int how, int ret);
 void sl__record_setsockopt(int fd, int level, int name, const void *val, socklen_t len, int ret, int err);

@@ -13,7 +13,6 @@
 #pragma GCC visibility push(hidden)
 
 #define SL_EXPORT __attribute__((visibility("default")))
-#define SL_COLD __attribute__((noinline, cold))
 /* The out-of-line body of a data wrapper: not cold (it is every socket call), just kept
  * out of the exported function so the non-socket path stays a few instructions. */
 #define SL_OUTLINE __attribute__((noinline))
@@ -73,11 +72,6 @@ static inline uint32_t sl_fd_get(int fd)
 	return (unsigned)fd < sl_fdcap ? __atomic_load_n(&sl_fdtab[fd], __ATOMIC_ACQUIRE) : SL_FD_UNKNOWN;
 }
 
-/* The whole fast path for non-sockets: a bounds check and one load. */
-static inline int sl_fd_quiet(int fd)
-{
-	return (unsigned)fd < sl_fdcap && sl_fdtab[fd] == SL_FD_OTHER;
-}
 
 int sl_fdtab_init(uint32_t cap);
 void sl_fd_set(int fd, uint32_t ent);
@@ -109,7 +103,6 @@ static inline void sl_slot_bias_set(void)
 
 int sl_in_vfork_child(void);
 void sl_after_fork_child(void);
-void sl_rescan_fds(int role);
 
 /* ---- stacks (stack.c) ---- */
 
