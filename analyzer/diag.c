@@ -29,6 +29,10 @@ static const struct {
 	[SL_K_MISSING_TIMEOUT] = {"missing-timeout",
 		"A blocking read with no timeout hangs forever if the peer goes silent: set SO_RCVTIMEO "
 		"(or the library's read timeout), or poll with a timeout before reading."},
+	[SL_K_FD_EXHAUSTION] = {"fd-exhaustion",
+		"The process ran out of file descriptors (EMFILE: its RLIMIT_NOFILE; ENFILE: the system's): "
+		"look for leaked sockets first, then raise the limit (ulimit -n, LimitNOFILE=) if the load "
+		"is real."},
 	[SL_K_MISSING_KEEPALIVE] = {"missing-keepalive",
 		"A long-lived connection without keepalive never notices a dead peer or a dropped NAT "
 		"entry: enable SO_KEEPALIVE and tune TCP_KEEPIDLE/KEEPINTVL/KEEPCNT."},

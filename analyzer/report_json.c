@@ -165,9 +165,10 @@ static json_t *conn_json(const struct sl_conn *c)
 
 static json_t *diag_json(const struct sl_diag *d)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:o, s:o, s:i, s:f, s:o}", "kind",
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:i, s:f, s:o}", "kind",
 			      sl_kind_name(d->kind), "severity", sl_sev_name(d->sev), "summary", d->summary,
-			      "advice", sl_kind_advice(d->kind), "pid", d->proc->pid, "fd", d->fd, "peer",
+			      "advice", sl_kind_advice(d->kind), "pid", d->proc->pid, "fd",
+			      d->fd >= 0 ? json_integer(d->fd) : json_null(), "peer",
 			      str_or_null(d->peer), "errno", str_or_null(sl_errno_name(d->err)), "count",
 			      (int)d->count, "worst_ms", (double)d->worst_ns / 1e6, "stack",
 			      stack_json(d->img, d->stack));

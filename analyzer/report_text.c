@@ -78,8 +78,10 @@ static void wrapped(FILE *out, const char *lead, const char *text)
 
 static void print_diag(FILE *out, const struct sl_diag *d)
 {
-	char where[400];
-	snprintf(where, sizeof where, "%s[%d] fd %d%s%s", sl_proc_name(d->proc), d->proc->pid, d->fd,
+	char where[400], fd[24] = "";
+	if (d->fd >= 0)
+		snprintf(fd, sizeof fd, " fd %d", d->fd);
+	snprintf(where, sizeof where, "%s[%d]%s%s%s", sl_proc_name(d->proc), d->proc->pid, fd,
 		 d->peer[0] ? " -> " : "", d->peer);
 	fprintf(out, "%-7s %s", sl_sev_name(d->sev), sl_kind_name(d->kind));
 	if (d->count > 1)

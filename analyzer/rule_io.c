@@ -1,4 +1,5 @@
-/* rule_io.c - connection-reset and broken-pipe, from failed data calls. */
+/* rule_io.c - connection-reset and broken-pipe from failed data calls; fd-exhaustion from failed
+ * socket/accept calls. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
@@ -10,11 +11,12 @@ static void from_image(const struct sl_proc *p, struct sl_image *img, struct sl_
 		const struct sl_event *ev = &img->events[i];
 		if (ev->commit != i + 1 || ev->type != SL_EV_ERROR)
 			continue;
-		if (ev->err != ECONNRESET && ev->err != EPIPE)
+		int exhausted = ev->err == EMFILE || ev->err == ENFILE;
+		if (ev->err != ECONNRESET && ev->err != EPIPE && !exhausted)
 			continue;
 		struct sl_diag d;
 		memset(&d, 0, sizeof d);
-		d.kind = ev->err == EPIPE ? SL_K_BROKEN_PIPE : SL_K_CONNECTION_RESET;
+		d.kind = exhausted ? SL_K_FD_EXHAUSTION : ev->err == EPIPE ? SL_K_BROKEN_PIPE : SL_K_CONNECTION_RESET;
 		d.sev = SL_SEV_ERROR;
 		d.proc = p;
 		d.img = img;
@@ -24,9 +26,13 @@ static void from_image(const struct sl_proc *p, struct sl_image *img, struct sl_
 		d.conn_id = ev->conn_id;
 		d.count = 1;
 		sl_addr_format(&ev->addr, d.peer, sizeof d.peer);
-		snprintf(d.summary, sizeof d.summary, "%s() on the connection to %s failed with %s: %s.",
-			 sl_call_name(ev->call), d.peer[0] ? d.peer : "an unnamed peer", sl_errno_name(ev->err),
-			 ev->err == EPIPE ? "the peer had already closed it" : "the peer reset it");
+		if (exhausted)
+			snprintf(d.summary, sizeof d.summary, "%s() failed with %s: no file descriptor left for a new "
+				 "socket.", sl_call_name(ev->call), sl_errno_name(ev->err));
+		else
+			snprintf(d.summary, sizeof d.summary, "%s() on the connection to %s failed with %s: %s.",
+				 sl_call_name(ev->call), d.peer[0] ? d.peer : "an unnamed peer", sl_errno_name(ev->err),
+				 ev->err == EPIPE ? "the peer had already closed it" : "the peer reset it");
 		sl_diags_add(out, &d);
 	}
 }

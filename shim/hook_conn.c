@@ -7,23 +7,26 @@
 SL_EXPORT int socket(int family, int type, int protocol)
 {
 	int fd = REAL(socket)(family, type, protocol);
-	if (fd >= 0) {
-		int e = errno;
+	int e = errno;
+	if (fd >= 0)
 		sl__record_socket(fd, family, type, protocol, SL_ROLE_NONE);
-		errno = e;
-	}
+	else
+		sl__record_create_failed(SL_CALL_SOCKET, e);
+	errno = e;
 	return fd;
 }
 
 SL_EXPORT int socketpair(int family, int type, int protocol, int sv[2])
 {
 	int r = REAL(socketpair)(family, type, protocol, sv);
+	int e = errno;
 	if (r == 0) {
-		int e = errno;
 		sl__record_socket(sv[0], family, type, protocol, SL_ROLE_PAIR);
 		sl__record_socket(sv[1], family, type, protocol, SL_ROLE_PAIR);
-		errno = e;
+	} else {
+		sl__record_create_failed(SL_CALL_SOCKETPAIR, e);
 	}
+	errno = e;
 	return r;
 }
 

@@ -352,6 +352,22 @@ void sl__record_accept(struct sl_call_ctx *c, int ret, int flags, const struct s
 	errno = err;
 }
 
+void sl__record_create_failed(uint16_t call, int err)
+{
+	if (!sl_g.ready || err == EINTR)
+		return;
+	int saved = errno;
+	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_ERROR, call, -1);
+	if (ev) {
+		ev->err = err;
+		ev->ts_ns = sl_now();
+		ev->stack = sl_stack_capture();
+		ev->tid = tid();
+		sl_ev_commit(&sl_g.log, ev);
+	}
+	errno = saved;
+}
+
 void sl__record_bind(int fd, int ret)
 {
 	struct sl_slot *s = ret == 0 ? sl__slot_for(fd) : NULL;

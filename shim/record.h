@@ -108,6 +108,8 @@ void sl__record_connect(struct sl_call_ctx *c, const struct sockaddr *sa, sockle
 void sl__record_accept(struct sl_call_ctx *c, int ret, int flags, const struct sockaddr *sa,
 		       const socklen_t *len);
 void sl__record_bind(int fd, int ret);
+/* A socket()/socketpair() that failed: no fd, so an event with no connection. Keeps errno. */
+void sl__record_create_failed(uint16_t call, int err);
 void sl__record_listen(int fd, int ret, int err);
 void sl__record_shutdown(int fd, int how, int ret);
 void sl__record_setsockopt(int fd, int level, int name, const void *val, socklen_t len, int ret, int err);

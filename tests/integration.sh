@@ -101,6 +101,14 @@ case_leak() {
 		"len(conns(open_at_end=True)) == 1"
 }
 
+case_fd_exhaustion() {
+	local line; line=$(line_of examples/fd_exhaustion.c 'int fd = socket(')
+	expect_status 1 $SL run --json $TMP/fx.json -- $EX/fd_exhaustion
+	$JC $TMP/fx.json "one('fd-exhaustion')['errno'] == 'EMFILE'" "one('fd-exhaustion')['fd'] is None" \
+		"at(one('fd-exhaustion'), 'examples/fd_exhaustion.c', $line)" \
+		"one('socket-leak')['count'] >= 50"   # the pool's sockets, one call site, one finding
+}
+
 case_no_timeout() {
 	local line; line=$(line_of examples/no_timeout.c 'ssize_t n = recv(')
 	$SL run --json $TMP/n.json -- $EX/no_timeout
