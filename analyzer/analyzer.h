@@ -85,7 +85,7 @@ enum sl_severity { SL_SEV_INFO = 0, SL_SEV_WARNING = 1, SL_SEV_ERROR = 2 };
 enum sl_kind {
 	SL_K_CONNECT_REFUSED, SL_K_CONNECT_TIMEOUT, SL_K_CONNECT_UNREACHABLE,
 	SL_K_CONNECTION_RESET, SL_K_BROKEN_PIPE, SL_K_SOCKET_LEAK,
-	SL_K_MISSING_TIMEOUT, SL_K_MISSING_KEEPALIVE, SL_K_FD_EXHAUSTION, SL_K__COUNT
+	SL_K_MISSING_TIMEOUT, SL_K_MISSING_KEEPALIVE, SL_K_FD_EXHAUSTION, SL_K_UNTRACED_EXEC, SL_K__COUNT
 };
 
 struct sl_diag {
@@ -126,6 +126,7 @@ void sl_rule_connect(const struct sl_run *run, struct sl_diags *out);
 void sl_rule_io_errors(const struct sl_run *run, struct sl_diags *out);
 void sl_rule_leak(const struct sl_run *run, struct sl_diags *out);
 void sl_rule_timeouts(const struct sl_run *run, struct sl_diags *out);
+void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out);
 
 /* ---- util.c: names and formats shared by text and JSON ---- */
 

@@ -33,6 +33,10 @@ static const struct {
 		"The process ran out of file descriptors (EMFILE: its RLIMIT_NOFILE; ENFILE: the system's): "
 		"look for leaked sockets first, then raise the limit (ulimit -n, LimitNOFILE=) if the load "
 		"is real."},
+	[SL_K_UNTRACED_EXEC] = {"untraced-exec",
+		"socklens cannot see inside that program. For a stripped environment, pass LD_PRELOAD and "
+		"SOCKLENS_DIR through; for a static build, use a dynamic one; a setuid program can only be "
+		"traced by running a copy without the setuid bit."},
 	[SL_K_MISSING_KEEPALIVE] = {"missing-keepalive",
 		"A long-lived connection without keepalive never notices a dead peer or a dropped NAT "
 		"entry: enable SO_KEEPALIVE and tune TCP_KEEPIDLE/KEEPINTVL/KEEPCNT."},
@@ -121,5 +125,6 @@ void sl_analyze(const struct sl_run *run, struct sl_diags *out)
 	sl_rule_io_errors(run, out);
 	sl_rule_leak(run, out);
 	sl_rule_timeouts(run, out);
+	sl_rule_untraced(run, out);
 	sl_diags_sort(out);
 }

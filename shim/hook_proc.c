@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include "real.h"
 #include "record.h"
@@ -30,6 +31,7 @@ static void exec_failed(void)
 
 SL_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
+	sl__check_exec(path, envp);
 	exec_begin();
 	int r = REAL(execve)(path, argv, envp);
 	exec_failed();
@@ -43,6 +45,7 @@ SL_EXPORT int execv(const char *path, char *const argv[])
 
 SL_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
+	sl__check_execvp(file, envp, getenv("PATH")); /* execvpe is not async-signal-safe either */
 	exec_begin();
 	int r = REAL(execvpe)(file, argv, envp);
 	exec_failed();

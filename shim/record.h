@@ -121,6 +121,9 @@ void sl__record_close_range(unsigned first, unsigned last, int cloexec_only);
 void sl__record_dup(int oldfd, int newfd);
 void sl__record_received_fds(const struct msghdr *msg);
 void sl__thread_reset(void);
+/* untraced.c: log an exec the preload cannot follow. */
+void sl__check_exec(const char *path, char *const envp[]);
+void sl__check_execvp(const char *file, char *const envp[], const char *pathvar);
 void sl__record_exit(int status);
 /* Every other sl__record_* may change errno: wrappers save it around them. */
 

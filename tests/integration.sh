@@ -480,6 +480,20 @@ case_installed_layout_finds_its_shim() {
 	$JC $TMP/inst.json "one('connect-refused')['errno'] == 'ECONNREFUSED'"
 }
 
+case_children_out_of_reach_are_named() {
+	command -v gcc >/dev/null || { echo "no gcc"; exit 77; }
+	printf 'int main(void){return 0;}\n' > $TMP/s2.c
+	gcc -static -o $TMP/static2 $TMP/s2.c 2>/dev/null || { echo "no static libc"; exit 77; }
+	$SL run --json $TMP/ux.json -- sh -c "$TMP/static2; env -i /bin/true; /bin/true"
+	$JC $TMP/ux.json "len(diags('untraced-exec')) == 2" \
+		"any('$TMP/static2' in d['summary'] and 'statically linked' in d['summary'] for d in diags())" \
+		"any('/bin/true' in d['summary'] and 'drops LD_PRELOAD' in d['summary'] for d in diags())"
+	if [ -u /usr/bin/passwd ]; then
+		$SL run --json $TMP/ux2.json -- sh -c "/usr/bin/passwd --help >/dev/null 2>&1; true"
+		$JC $TMP/ux2.json "'setuid' in one('untraced-exec')['summary']"
+	fi
+}
+
 case_untraceable_programs_are_named() {
 	command -v gcc >/dev/null || { echo "no gcc"; exit 77; }
 	printf 'int main(void){return 0;}\n' > $TMP/s.c

@@ -175,7 +175,15 @@ enum sl_ev_type {
 	SL_EV_ERROR = 4,       /* a socket call failed (not EAGAIN/EINPROGRESS) */
 	SL_EV_SLOW = 5,        /* a call took longer than slow_ns */
 	SL_EV_OPTION = 6,      /* setsockopt/fcntl: a = level/opt code, value in b */
-	SL_EV_CLOSE = 7
+	SL_EV_CLOSE = 7,
+	SL_EV_UNTRACED_EXEC = 8 /* an exec the preload cannot follow: err is an enum sl_untraced,
+				   addr.data the program's path (NUL-terminated, truncated) */
+};
+
+enum sl_untraced {
+	SL_UNTRACED_ENV = 1,      /* the new environment drops LD_PRELOAD or SOCKLENS_DIR */
+	SL_UNTRACED_SETUID = 2,   /* setuid/setgid: the loader ignores LD_PRELOAD */
+	SL_UNTRACED_STATIC = 3    /* no PT_INTERP: nothing loads the shim */
 };
 
 /* which libc call an event or in-flight record is about */
