@@ -135,13 +135,27 @@ SL_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 	return r;
 }
 
+/* MSG_PEEK reads count as calls but not as bytes. Peeking is rare, so it has its own path and
+ * the common one does not keep flags alive across the real call. */
+static SL_OUTLINE ssize_t recv_peek(int fd, void *buf, size_t n, int flags, void *site)
+{
+	struct sl_call_ctx c;
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, site))
+		return REAL(recv)(fd, buf, n, flags);
+	ssize_t r = sl_real.recv(fd, buf, n, flags);
+	sl__call_end(&c, r, 1);
+	return r;
+}
+
 SL_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
 	struct sl_call_ctx c;
+	if (__builtin_expect(flags & MSG_PEEK, 0))
+		return recv_peek(fd, buf, n, flags, SITE());
 	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE()))
 		return REAL(recv)(fd, buf, n, flags);
 	ssize_t r = sl_real.recv(fd, buf, n, flags);
-	sl__call_end(&c, r, flags & MSG_PEEK);
+	sl__call_end(&c, r, 0);
 	return r;
 }
 

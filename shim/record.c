@@ -246,15 +246,13 @@ static void call_failed(struct sl_call_ctx *c, int err, uint64_t dt)
 
 /* Everything sl__call_end leaves to us: failures, EOF, slow calls, a pending connect, the
  * first blocking read. Leaves errno as the real call left it. */
-void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint32_t gen, int fd, unsigned info)
+void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, unsigned info)
 {
 	int err = errno;
-	struct sl_call_ctx ctx = {.slot = s, .gen = gen, .fd = fd, .call = (uint16_t)(info & 0xff),
+	struct sl_call_ctx ctx = {.slot = s, .fd = s->fd, .call = (uint16_t)(info & 0xff),
 				  .dir = (info >> 8) & 1, .infl = ((info >> 9) & 1) ? sl_t_infl : NULL};
 	struct sl_call_ctx *c = &ctx;
 	int in = c->dir == SL_DIR_IN, peek = (info >> 10) & 1;
-	if (__atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) != gen)
-		return; /* closed and reused by another thread meanwhile: not this connection's */
 	__atomic_fetch_add(in ? &s->calls_in : &s->calls_out, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&s->blocked_ticks, dt, __ATOMIC_RELAXED);
 	uint64_t *max = in ? &s->read_max_ticks : &s->write_max_ticks;

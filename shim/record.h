@@ -14,8 +14,7 @@ enum sl_dir { SL_DIR_OUT = 0, SL_DIR_IN = 1 };
 struct sl_call_ctx {
 	struct sl_slot *slot;
 	uint64_t t0;              /* ticks (clock.h) */
-	uint32_t gen;
-	int fd;
+	int fd;                   /* for connect/accept; the data fast path never reads it */
 	uint16_t call;
 	uint8_t dir;
 	struct sl_inflight *infl; /* the thread's in-flight record, if it holds this call (and its site) */
@@ -29,8 +28,8 @@ struct sl_inflight *sl__inflight_claim(void);
 /* Classifies an fd seen for the first time; returns 1 if it is now a tracked socket. */
 int sl__call_classify(int fd);
 /* The context goes as scalars (info: call | dir << 8 | inflight << 9 | peek << 10) so the
- * fast path keeps it in registers and never builds it in memory. */
-void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint32_t gen, int fd, unsigned info);
+ * fast path keeps it in registers and never builds it in memory. The fd is the slot's. */
+void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, unsigned info);
 
 /* Slot flags that send a call's end to the slow path, by direction. */
 #define SL_SF_SLOW_IN (SL_SF_CONNECTING | SL_SF_WATCH_READ)
@@ -52,10 +51,9 @@ SL_INLINE int sl__call_begin(struct sl_call_ctx *c, int fd, uint32_t ent, uint16
 	}
 	struct sl_slot *s = sl_slot_of(ent);
 	c->slot = s;
-	c->gen = __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE);
+	c->fd = fd;
 	c->call = call;
 	c->dir = dir;
-	c->fd = fd;
 	c->infl = NULL;
 	c->t0 = sl_ticks();
 	if (!(__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & SL_SF_NONBLOCK)) {
@@ -63,6 +61,7 @@ SL_INLINE int sl__call_begin(struct sl_call_ctx *c, int fd, uint32_t ent, uint16
 		if (__builtin_expect(!f, 0))
 			f = sl__inflight_claim();
 		if (f) {
+			f->fd = fd;
 			f->conn_id = s->conn_id;
 			f->since_ticks = c->t0;
 			f->site = (uint64_t)(uintptr_t)site;
@@ -86,13 +85,13 @@ SL_INLINE void sl__call_end(struct sl_call_ctx *c, long ret, int peek)
 	if (__builtin_expect(ret <= 0 || dt >= sl_slow_ticks ||
 				     (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & slow_flags),
 			     0)) {
-		sl__call_end_slow(s, ret, dt, c->gen, c->fd,
+		sl__call_end_slow(s, ret, dt,
 				  c->call | (unsigned)c->dir << 8 | (unsigned)!!c->infl << 9 | (peek ? 1u << 10 : 0));
 		return;
 	}
-	/* No generation check here (the slow path has one): the slot could only have been reused
-	 * if the whole slot ring wrapped during this one call, and then this call's bytes and
-	 * time would count for the new connection; no diagnostic is decided on this path. */
+	/* No generation check: the slot can only be reused while this call runs if every other
+	 * slot is live or the whole slot ring wraps during it; then this one call's result would
+	 * be counted for the new connection. Checking would cost two registers on every call. */
 	if (!peek)
 		__atomic_fetch_add(in ? &s->bytes_in : &s->bytes_out, (uint64_t)ret, __ATOMIC_RELAXED);
 	__atomic_fetch_add(in ? &s->calls_in : &s->calls_out, 1, __ATOMIC_RELAXED);
