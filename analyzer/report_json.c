@@ -150,7 +150,8 @@ static json_t *conn_json(const struct sl_conn *c)
 	json_object_set_new(o, "bytes_received", json_integer((json_int_t)s->bytes_in));
 	json_object_set_new(o, "calls_sent", json_integer((json_int_t)s->calls_out));
 	json_object_set_new(o, "calls_received", json_integer((json_int_t)s->calls_in));
-	json_object_set_new(o, "blocked_ms", json_real((double)sl_image_ns(c->img, s->blocked_ticks) / 1e6));
+	json_object_set_new(o, "blocked_ms",
+			    json_real((double)sl_image_ns(c->img, s->blocked_in_ticks + s->blocked_out_ticks) / 1e6));
 	json_object_set_new(o, "max_read_ms", json_real((double)sl_image_ns(c->img, s->read_max_ticks) / 1e6));
 	json_object_set_new(o, "max_write_ms", json_real((double)sl_image_ns(c->img, s->write_max_ticks) / 1e6));
 	json_object_set_new(o, "options", options_json(s));

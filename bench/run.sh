@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
-ROUNDS=${BENCH_ROUNDS:-7}
+ROUNDS=${BENCH_ROUNDS:-11}
 SHIM=$PWD/$B/libsocklens.so
 for tool in redis-server redis-benchmark nginx wrk strace valgrind taskset python3; do
 	command -v $tool >/dev/null || { echo "bench: $tool missing; run: ./scripts/install-deps.sh --bench" >&2; exit 1; }
@@ -37,6 +37,9 @@ wait_port() {
 	return 1
 }
 
+# want PART: whether BENCH_ONLY (comma-separated: pingpong,redis,nginx,callgrind,rare,memory) selects it
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # summarize NAME FILE: FILE has lines "round mode value"; prints ratios against plain
@@ -59,6 +62,7 @@ PY
 
 pingpong() {
 	local mode=$1 n=$2 port
+	[ "$mode" = strace ] && n=$((n / 5)) # it only has to measure a rate, and it is 10x slower
 	rm -f "$TMP/pp.port"
 	(with "$mode" taskset -c 0 "$B/bench/pingpong" server "$TMP/pp.port") &
 	local srv=$!
@@ -74,7 +78,9 @@ redis() {
 		--dir "$TMP" --logfile "$TMP/redis.log" --pidfile "$TMP/redis.pid" >/dev/null) &
 	local srv=$!
 	wait_port "$port" || return 1
-	taskset -c 1 redis-benchmark -p "$port" -t set,get -n "${REDIS_N:-50000}" -c 10 -q --csv 2>/dev/null |
+	local n=${REDIS_N:-50000}
+	[ "$mode" = strace ] && n=$((n / 4))
+	taskset -c 1 redis-benchmark -p "$port" -t set,get -n "$n" -c 10 -q --csv 2>/dev/null |
 		awk -F'"' '/^"(SET|GET)"/ {s += $4; n++} END {printf "%.0f\n", s / n}'
 	kill -TERM "$(cat "$TMP/redis.pid")"
 	wait $srv 2>/dev/null
@@ -104,11 +110,15 @@ CONF
 	wait $srv 2>/dev/null
 }
 
-interleave() { # NAME FUNCTION ARGS...: ROUNDS rounds of plain, socklens, strace
-	local name=$1 fn=$2 out=$TMP/$1.txt
+# interleave NAME FUNCTION ARGS...: ROUNDS rounds of the three modes; the order flips every
+# round (plain socklens strace, then strace socklens plain) so slow drift cancels in the ratios
+interleave() {
+	local name=$1 fn=$2 out=$TMP/$1.txt order
 	shift 2
 	for r in $(seq "$ROUNDS"); do
-		for mode in plain socklens strace; do
+		order="plain socklens strace"
+		[ $((r % 2)) -eq 0 ] && order="strace socklens plain"
+		for mode in $order; do
 			echo "$r $mode $($fn $mode "$@")" >> "$out"
 		done
 	done
@@ -116,12 +126,14 @@ interleave() { # NAME FUNCTION ARGS...: ROUNDS rounds of plain, socklens, strace
 }
 
 echo "socklens bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), kernel $(uname -r)"
-echo "rounds: $ROUNDS, each running plain, socklens and strace back to back; ratios are per round"
+echo "rounds: $ROUNDS, each running plain, socklens and strace back to back (order flipped every"
+echo "other round); ratios are taken within a round"
 echo
-interleave "ping-pong (64 B, both ends pinned to CPU 0)" pingpong "${PINGPONG_N:-20000}"
-interleave "redis-benchmark SET+GET (server under test on CPU 0, client on CPU 1)" redis
-interleave "wrk against nginx (master+worker under test on CPU 0, wrk on CPU 1)" nginx_wrk
+want pingpong && interleave "ping-pong (64 B, both ends pinned to CPU 0)" pingpong "${PINGPONG_N:-40000}"
+want redis && interleave "redis-benchmark SET+GET (server under test on CPU 0, client on CPU 1)" redis
+want nginx && interleave "wrk against nginx (master+worker under test on CPU 0, wrk on CPU 1)" nginx_wrk
 
+if want callgrind; then
 echo
 echo "instructions added per call (callgrind, 20000 calls each):"
 for loop in file_rw socket_rw socket_rw_nonblocking socket_sendrecv; do
@@ -132,7 +144,9 @@ done
 p=$(BUILD=$B bench/callgrind.sh socket_close 2000)
 s=$(BUILD=$B bench/callgrind.sh socket_close 2000 shim)
 printf "  %-24s %4d   (socket()+close(), each with a stack capture)\n" socket_close $(( (s - p) / 4000 ))
+fi
 
+if want rare; then
 echo
 echo "rare calls, wall time (median of 5, 20000 socket()+close() pairs from one call site):"
 for mode in plain socklens; do
@@ -140,7 +154,9 @@ for mode in plain socklens; do
 		sort -n | sed -n 3p > "$TMP/sc.$mode"
 done
 echo "  plain $(cat $TMP/sc.plain) ns, socklens $(cat $TMP/sc.socklens) ns per pair: +$(( ($(cat $TMP/sc.socklens) - $(cat $TMP/sc.plain)) / 2 )) ns per call"
+fi
 
+want memory || exit 0
 echo
 echo "memory:"
 mkdir -p "$TMP/logs"

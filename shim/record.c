@@ -254,7 +254,7 @@ void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, unsigned info)
 	struct sl_call_ctx *c = &ctx;
 	int in = c->dir == SL_DIR_IN, peek = (info >> 10) & 1;
 	__atomic_fetch_add(in ? &s->calls_in : &s->calls_out, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&s->blocked_ticks, dt, __ATOMIC_RELAXED);
+	__atomic_fetch_add(in ? &s->blocked_in_ticks : &s->blocked_out_ticks, dt, __ATOMIC_RELAXED);
 	uint64_t *max = in ? &s->read_max_ticks : &s->write_max_ticks;
 	if (dt > __atomic_load_n(max, __ATOMIC_RELAXED))
 		__atomic_store_n(max, dt, __ATOMIC_RELAXED);

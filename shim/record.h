@@ -92,13 +92,21 @@ SL_INLINE void sl__call_end(struct sl_call_ctx *c, long ret, int peek)
 	/* No generation check: the slot can only be reused while this call runs if every other
 	 * slot is live or the whole slot ring wraps during it; then this one call's result would
 	 * be counted for the new connection. Checking would cost two registers on every call. */
-	if (!peek)
-		__atomic_fetch_add(in ? &s->bytes_in : &s->bytes_out, (uint64_t)ret, __ATOMIC_RELAXED);
-	__atomic_fetch_add(in ? &s->calls_in : &s->calls_out, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&s->blocked_ticks, dt, __ATOMIC_RELAXED);
-	uint64_t *max = in ? &s->read_max_ticks : &s->write_max_ticks;
-	if (__builtin_expect(dt > __atomic_load_n(max, __ATOMIC_RELAXED), 0))
-		__atomic_store_n(max, dt, __ATOMIC_RELAXED); /* a lost race only loses a maximum */
+	/* plain adds, no lock prefix: see the counters' contract in socklens/log.h */
+	if (in) {
+		if (!peek)
+			s->bytes_in += (uint64_t)ret;
+		s->calls_in++;
+		s->blocked_in_ticks += dt;
+		if (__builtin_expect(dt > s->read_max_ticks, 0))
+			s->read_max_ticks = dt;
+	} else {
+		s->bytes_out += (uint64_t)ret;
+		s->calls_out++;
+		s->blocked_out_ticks += dt;
+		if (__builtin_expect(dt > s->write_max_ticks, 0))
+			s->write_max_ticks = dt;
+	}
 }
 
 struct sl_slot *sl__record_socket(int fd, int family, int type, int protocol, int role);

@@ -149,8 +149,11 @@ struct sl_slot {
 	uint32_t open_stack, close_stack, connect_stack, error_stack; /* 0 = none */
 	uint64_t read_site;       /* caller address of the first blocking read */
 	struct sl_addr local, peer;
+	/* Counters of one direction are updated with plain (unlocked) adds: exact while one thread
+	 * at a time moves data in that direction, which is how sockets are used; two threads
+	 * sending (or receiving) on one socket at the same instant can lose an increment. */
 	uint64_t bytes_out, bytes_in, calls_out, calls_in, eagain_out, eagain_in;
-	uint64_t blocked_ticks;   /* total time inside data calls */
+	uint64_t blocked_out_ticks, blocked_in_ticks; /* total time inside data calls */
 	uint64_t read_max_ticks;  /* longest single read-side call */
 	uint64_t write_max_ticks;
 	uint64_t connect_start_ns, connect_ns;
