@@ -85,7 +85,8 @@ enum sl_severity { SL_SEV_INFO = 0, SL_SEV_WARNING = 1, SL_SEV_ERROR = 2 };
 enum sl_kind {
 	SL_K_CONNECT_REFUSED, SL_K_CONNECT_TIMEOUT, SL_K_CONNECT_UNREACHABLE,
 	SL_K_CONNECTION_RESET, SL_K_BROKEN_PIPE, SL_K_SOCKET_LEAK,
-	SL_K_MISSING_TIMEOUT, SL_K_MISSING_KEEPALIVE, SL_K_FD_EXHAUSTION, SL_K_UNTRACED_EXEC, SL_K__COUNT
+	SL_K_MISSING_TIMEOUT, SL_K_MISSING_KEEPALIVE, SL_K_FD_EXHAUSTION, SL_K_UNTRACED_EXEC,
+	SL_K_HUNG_CALL, SL_K__COUNT
 };
 
 struct sl_diag {
@@ -98,7 +99,7 @@ struct sl_diag {
 	char peer[160];
 	char group_peer[160];        /* the part of the peer that groups findings ("" = any) */
 	uint32_t stack;              /* stack id in img, 0 if none */
-	uint64_t site;               /* one extra call-site address (a blocking read), 0 if none */
+	uint64_t site;               /* the call's own site (a blocking read, a hung call), 0 if none */
 	uint64_t conn_id;
 	uint64_t worst_ns;           /* the longest duration among grouped findings */
 	unsigned count;
@@ -127,6 +128,7 @@ void sl_rule_io_errors(const struct sl_run *run, struct sl_diags *out);
 void sl_rule_leak(const struct sl_run *run, struct sl_diags *out);
 void sl_rule_timeouts(const struct sl_run *run, struct sl_diags *out);
 void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out);
+void sl_rule_hung(const struct sl_run *run, struct sl_diags *out);
 
 /* ---- util.c: names and formats shared by text and JSON ---- */
 

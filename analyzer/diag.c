@@ -37,6 +37,10 @@ static const struct {
 		"socklens cannot see inside that program. For a stripped environment, pass LD_PRELOAD and "
 		"SOCKLENS_DIR through; for a static build, use a dynamic one; a setuid program can only be "
 		"traced by running a copy without the setuid bit."},
+	[SL_K_HUNG_CALL] = {"hung-call",
+		"A call that waits this long is usually waiting for a peer that will not answer: give it a "
+		"deadline (SO_RCVTIMEO/SO_SNDTIMEO, a connect timeout, poll with a timeout) and check the "
+		"peer shown."},
 	[SL_K_MISSING_KEEPALIVE] = {"missing-keepalive",
 		"A long-lived connection without keepalive never notices a dead peer or a dropped NAT "
 		"entry: enable SO_KEEPALIVE and tune TCP_KEEPIDLE/KEEPINTVL/KEEPCNT."},
@@ -126,5 +130,6 @@ void sl_analyze(const struct sl_run *run, struct sl_diags *out)
 	sl_rule_leak(run, out);
 	sl_rule_timeouts(run, out);
 	sl_rule_untraced(run, out);
+	sl_rule_hung(run, out);
 	sl_diags_sort(out);
 }

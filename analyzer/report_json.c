@@ -179,7 +179,7 @@ static json_t *diag_json(const struct sl_diag *d)
 		json_t *a = json_array();
 		for (size_t i = 0; i < k; i++)
 			json_array_append_new(a, frame_json(&site[i]));
-		json_object_set_new(o, "read_site", a);
+		json_object_set_new(o, d->kind == SL_K_MISSING_TIMEOUT ? "read_site" : "call_site", a);
 	}
 	return o;
 }

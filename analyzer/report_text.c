@@ -98,8 +98,9 @@ static void print_diag(FILE *out, const struct sl_diag *d)
 	if (d->site) {
 		struct sl_frame site[TEXT_FRAMES];
 		size_t k = sl_symbolize(d->img, d->site, site, TEXT_FRAMES);
+		const char *label = d->kind == SL_K_MISSING_TIMEOUT ? "        read " : "        call ";
 		for (size_t i = 0; i < k; i++)
-			frame_line(out, i ? "            " : "        read ", &site[i]);
+			frame_line(out, i ? "            " : label, &site[i]);
 	}
 	fputc('\n', out);
 }

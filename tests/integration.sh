@@ -418,6 +418,38 @@ assert "KeyboardInterrupt" in text and "socklens:" in text and "killed by SIGINT
 PYEOF
 }
 
+case_hung_call_is_reported_live_and_after_a_kill() {
+	cat > $TMP/hang.py <<'PYEOF'
+import socket, threading
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
+held = []
+def server():
+    c, _ = srv.accept(); c.recv(100); held.append(c)   # reads the request, never answers
+    threading.Event().wait()
+threading.Thread(target=server, daemon=True).start()
+s = socket.create_connection(srv.getsockname())
+s.sendall(b"GET\n")
+print("waiting", flush=True)
+s.recv(100)                             # no timeout: waits forever
+PYEOF
+	$SL run --threshold blocked=200ms --dir $TMP/hung --json $TMP/hung.json -- $PY $TMP/hang.py > $TMP/hung.out 2>&1 &
+	local run=$! i found=0
+	for i in $(seq 200); do grep -q waiting $TMP/hung.out 2>/dev/null && break; sleep 0.05; done
+	# the live report sees the stuck recv once it is older than the threshold
+	for i in $(seq 200); do
+		$SL report --json --threshold blocked=200ms $TMP/hung > $TMP/live-hung.json 2>/dev/null
+		grep -q '"hung-call"' $TMP/live-hung.json && { found=1; break; }
+		sleep 0.05
+	done
+	[ $found -eq 1 ]
+	$JC $TMP/live-hung.json "'has been blocked in recv()' in one('hung-call')['summary']" \
+		"one('hung-call')['severity'] == 'warning'" "one('hung-call')['call_site'][0]['module'].startswith('python3')"
+	kill -TERM $run
+	wait $run || true
+	# after the kill the final report still says where it was stuck
+	$JC $TMP/hung.json "'was blocked in recv()' in one('hung-call')['summary']" "proc()['signal'] == 15"
+}
+
 case_exec_keeps_the_run_going() {
 	local port; port=$(free_port)
 	$SL run --json $TMP/e.json -- sh -c "exec $PY -c 'import socket

@@ -331,6 +331,38 @@ static void text_report_matches_golden_file(void **state)
 	free(text);
 }
 
+static void blocked_calls_at_the_end_are_hung_calls(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_log_header *h = c->log.hdr; /* ends 1 s after start, ticks in ns */
+	struct sl_slot *client = tcp_slot(c, SL_ROLE_CLIENT), *server = tcp_slot(c, SL_ROLE_SERVER);
+	struct { uint16_t call; const struct sl_slot *s; uint64_t since; } calls[] = {
+		{SL_CALL_RECV, client, h->start_mono_ns},    /* 1 s: a client's read, warning */
+		{SL_CALL_READ, server, h->start_mono_ns},    /* 1 s: a server waiting for a request, info */
+		{SL_CALL_ACCEPT, server, h->start_mono_ns},  /* waiting for clients: never reported */
+		{SL_CALL_RECV, client, h->start_mono_ns + 900000000}, /* 0.1 s: under the threshold */
+	};
+	h->tsc0 = h->mono0;
+	for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+		struct sl_inflight *f = sl_inflight_claim(&c->log, 100 + (uint32_t)i);
+		f->fd = calls[i].s->fd;
+		f->conn_id = calls[i].s->conn_id;
+		f->since_ticks = calls[i].since;
+		f->call = calls[i].call;
+	}
+	analyze(c, NULL);
+	unsigned warnings = 0, infos = 0;
+	for (size_t i = 0; i < c->ds.n; i++) {
+		if (c->ds.v[i].kind != SL_K_HUNG_CALL)
+			continue;
+		warnings += c->ds.v[i].sev == SL_SEV_WARNING;
+		infos += c->ds.v[i].sev == SL_SEV_INFO;
+		assert_int_equal(c->ds.v[i].worst_ns, 1000000000ull);
+	}
+	assert_int_equal(warnings, 1);
+	assert_int_equal(infos, 1);
+}
+
 static void thresholds_and_fail_on_parse(void **state)
 {
 	(void)state;
@@ -435,6 +467,7 @@ int main(void)
 		T(tsc_ticks_convert_with_the_logs_calibration),
 		T(uncalibrated_tsc_from_another_boot_is_flagged),
 		T(text_report_matches_golden_file),
+		T(blocked_calls_at_the_end_are_hung_calls),
 		cmocka_unit_test(thresholds_and_fail_on_parse),
 	};
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);

@@ -1,0 +1,64 @@
+/* rule_hung.c - hung-call: calls blocked right now (live runs), or when their process ended. */
+#define _GNU_SOURCE
+#include <string.h>
+#include "analyzer.h"
+
+static const struct sl_slot *slot_of_conn(const struct sl_image *img, uint64_t conn_id)
+{
+	for (uint32_t i = 0; i < img->h->slot_cap; i++)
+		if (img->slots[i].state == SL_SLOT_LIVE && img->slots[i].conn_id == conn_id)
+			return &img->slots[i];
+	return NULL;
+}
+
+/* Waiting can be normal: accept() waits for clients (never reported), and a server's read
+ * waits for the next request (info). A client's read, a connect or a write should not wait. */
+static int severity(int call, const struct sl_slot *s)
+{
+	int read = call == SL_CALL_RECV || call == SL_CALL_READ;
+	return read && s && s->role == SL_ROLE_SERVER ? SL_SEV_INFO : SL_SEV_WARNING;
+}
+
+static void from_image(const struct sl_run *run, const struct sl_proc *p, struct sl_image *img,
+		       struct sl_diags *out)
+{
+	int live = p->alive && img == sl_proc_last(p);
+	uint64_t now = live ? run->now_ns : img->h->end_mono_ns ? img->h->end_mono_ns : p->end_ns;
+	for (uint32_t i = 0; i < img->ninfl && now; i++) {
+		const struct sl_inflight *f = &img->infl[i];
+		uint64_t since = sl_image_mono(img, f->since_ticks);
+		if (!f->call || f->call == SL_CALL_ACCEPT || since >= now || now - since < run->th.blocked_ns)
+			continue;
+		const struct sl_slot *s = slot_of_conn(img, f->conn_id);
+		struct sl_diag d;
+		char dur[32];
+		memset(&d, 0, sizeof d);
+		d.kind = SL_K_HUNG_CALL;
+		d.sev = (enum sl_severity)severity((int)f->call, s);
+		d.proc = p;
+		d.img = img;
+		d.fd = f->fd;
+		d.site = f->site;
+		d.conn_id = f->conn_id;
+		d.worst_ns = now - since;
+		d.count = 1;
+		if (s) {
+			sl_addr_format(&s->peer, d.peer, sizeof d.peer);
+			d.stack = s->connect_stack ? s->connect_stack : s->open_stack;
+		}
+		snprintf(d.group_peer, sizeof d.group_peer, "%u", f->call);
+		sl_dur_format(d.worst_ns, dur, sizeof dur);
+		snprintf(d.summary, sizeof d.summary, "Thread %u %s blocked in %s() on fd %d%s%s for %s%s.", f->tid,
+			 live ? "has been" : "was", sl_call_name((int)f->call), f->fd, d.peer[0] ? " to " : "", d.peer,
+			 dur, live ? "" : " when the process ended");
+		sl_diags_add(out, &d);
+	}
+}
+
+void sl_rule_hung(const struct sl_run *run, struct sl_diags *out)
+{
+	for (size_t i = 0; i < run->nprocs; i++)
+		for (size_t k = 0; k < run->procs[i].nimages; k++)
+			if (run->procs[i].images[k]->h->end_reason != SL_END_EXEC)
+				from_image(run, &run->procs[i], run->procs[i].images[k], out);
+}
