@@ -1,6 +1,7 @@
 /* report_text.c - the human report: grouped, worst first, pointing at file:line. */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -105,25 +106,54 @@ static void print_diag(FILE *out, const struct sl_diag *d)
 	fputc('\n', out);
 }
 
+static void print_proc(FILE *out, const struct sl_proc *p, size_t depth)
+{
+	const struct sl_log_header *h = sl_proc_last(p)->h;
+	char st[96];
+	sl_proc_status(p, st, sizeof st);
+	fprintf(out, "%*s%s[%d] %s", (int)(2 + 2 * depth), "", sl_proc_name(p), p->pid, st);
+	uint64_t dropped = 0;
+	for (size_t k = 0; k < p->nimages; k++)
+		dropped += p->images[k]->h->event_dropped + p->images[k]->h->slot_dropped;
+	if (dropped)
+		fprintf(out, ", %llu records dropped (log full)", (unsigned long long)dropped);
+	if (!(h->flags & SL_HDR_STACKS))
+		fprintf(out, ", no stacks (libunwind not loaded)");
+	if (sl_proc_last(p)->clock_guessed)
+		fprintf(out, ", durations approximate (TSC not calibrated)");
+	fputc('\n', out);
+}
+
+static int has_parent_in_run(const struct sl_run *run, const struct sl_proc *p)
+{
+	for (size_t i = 0; i < run->nprocs; i++)
+		if (run->procs[i].pid == p->ppid && &run->procs[i] != p)
+			return 1;
+	return 0;
+}
+
+/* Prints p and, indented under it, its descendants; done[] guards against cycles in pids
+ * read from untrusted logs. */
+static void print_tree(FILE *out, const struct sl_run *run, size_t i, size_t depth, char *done)
+{
+	done[i] = 1;
+	print_proc(out, &run->procs[i], depth);
+	for (size_t k = 0; k < run->nprocs; k++)
+		if (!done[k] && run->procs[k].ppid == run->procs[i].pid)
+			print_tree(out, run, k, depth + 1, done);
+}
+
+/* The run as a process tree: roots are processes whose parent is not in the run. */
 static void print_processes(FILE *out, const struct sl_run *run)
 {
-	for (size_t i = 0; i < run->nprocs; i++) {
-		const struct sl_proc *p = &run->procs[i];
-		const struct sl_log_header *h = sl_proc_last(p)->h;
-		char st[96];
-		sl_proc_status(p, st, sizeof st);
-		fprintf(out, "  %s[%d] %s", sl_proc_name(p), p->pid, st);
-		uint64_t dropped = 0;
-		for (size_t k = 0; k < p->nimages; k++)
-			dropped += p->images[k]->h->event_dropped + p->images[k]->h->slot_dropped;
-		if (dropped)
-			fprintf(out, ", %llu records dropped (log full)", (unsigned long long)dropped);
-		if (!(h->flags & SL_HDR_STACKS))
-			fprintf(out, ", no stacks (libunwind not loaded)");
-		if (sl_proc_last(p)->clock_guessed)
-			fprintf(out, ", durations approximate (TSC not calibrated)");
-		fputc('\n', out);
-	}
+	char *done = calloc(run->nprocs ? run->nprocs : 1, 1);
+	for (size_t i = 0; i < run->nprocs; i++)
+		if (!done[i] && !has_parent_in_run(run, &run->procs[i]))
+			print_tree(out, run, i, 0, done);
+	for (size_t i = 0; i < run->nprocs; i++) /* only a pid cycle leaves any */
+		if (!done[i])
+			print_tree(out, run, i, 0, done);
+	free(done);
 }
 
 void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *ds)

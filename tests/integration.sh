@@ -365,8 +365,12 @@ if os.fork() == 0:
         s.close(); os._exit(0)
     os._exit(0)
 PYEOF
-	$SL run --json $TMP/d.json -- $PY $TMP/daemon.py
+	$SL run --json $TMP/d.json --report $TMP/d.txt -- $PY $TMP/daemon.py
 	$JC $TMP/d.json "len(r['processes']) == 3" "one('connect-refused')['peer'] == '127.0.0.1:$port'"
+	# the text report shows the three generations as a tree
+	grep -q '^  python3.11\[' $TMP/d.txt
+	grep -q '^    python3.11\[' $TMP/d.txt
+	grep -q '^      python3.11\[' $TMP/d.txt
 }
 
 case_sigterm_reaches_a_daemon_and_the_report_is_written() {
