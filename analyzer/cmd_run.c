@@ -240,7 +240,7 @@ static int launch(char **cmd, const char *dir, int *status)
 		_exit(127);
 	}
 	*status = wait_all(pid, exits, &set);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	/* the signals stay blocked until we exit: a late Ctrl-C must not cut the report short */
 	if (exits)
 		fclose(exits);
 	return 0;
