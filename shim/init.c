@@ -17,10 +17,11 @@ int sl_in_vfork_child(void)
 	return sl_sys3(SYS_getpid, 0, 0, 0) != sl_g.pid;
 }
 
-static void say(const char *a, const char *b, const char *c)
+/* One line on stderr, written with raw syscalls (our own write() wrapper is not needed here). */
+static void say(const char *a, const char *b, const char *c, const char *d, const char *e)
 {
-	const char *parts[] = {"socklens: ", a, b, c, "\n"};
-	for (size_t i = 0; i < 5; i++)
+	const char *parts[] = {"socklens: ", a, b, c, d, e, "\n"};
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
 		if (parts[i])
 			sl_sys3(SYS_write, 2, parts[i], strlen(parts[i]));
 }
@@ -195,7 +196,7 @@ __attribute__((constructor)) static void sl_init(void)
 	sl_g.pid = (int)sl_sys3(SYS_getpid, 0, 0, 0);
 	int r = sl_log_create(&sl_g.log, sl_g.dir, &sl_g.params, sl_g.pid, getppid());
 	if (r < 0) {
-		say("cannot create log in '", sl_g.dir, "'; running untraced");
+		say("cannot create log in '", sl_g.dir, "': ", strerror(-r), "; running untraced");
 		goto out;
 	}
 	if (sl_fdtab_init(fd_capacity()) < 0) {

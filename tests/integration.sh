@@ -490,7 +490,7 @@ case_unwritable_log_dir_leaves_program_alone() {
 	out=$(SOCKLENS_DIR=/nonexistent/dir LD_PRELOAD=$PWD/$BUILD/libsocklens.so $PY -c 'print("hi")' 2>$TMP/err)
 	[ "$out" = hi ]
 	[ "$(wc -l < $TMP/err)" -eq 1 ]
-	grep -q "^socklens: cannot create log in '/nonexistent/dir'" $TMP/err
+	grep -q "^socklens: cannot create log in '/nonexistent/dir': No such file or directory; running untraced$" $TMP/err
 }
 
 case_bad_logs_get_clear_errors() {
