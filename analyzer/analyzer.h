@@ -36,6 +36,8 @@ uint64_t sl_image_mono(const struct sl_image *img, uint64_t ticks);
 
 /* ---- run.c: a run directory as processes and connections ---- */
 
+struct sl_diags;
+
 struct sl_proc {
 	int pid, ppid;
 	struct sl_image **images;    /* by seq: exec makes a new image */
@@ -76,6 +78,9 @@ void sl_thresholds_default(struct sl_thresholds *th);
 /* Parses "NAME=VALUE" (blocked=1s, keepalive=60s); returns 0 or -1. */
 int sl_threshold_set(struct sl_thresholds *th, const char *arg);
 const char *sl_proc_name(const struct sl_proc *p);
+/* Calls fn for every image of every process (the rules that read events or in-flight calls). */
+void sl_run_each_image(const struct sl_run *run, struct sl_diags *out,
+		       void (*fn)(const struct sl_run *, const struct sl_proc *, struct sl_image *, struct sl_diags *));
 struct sl_image *sl_proc_last(const struct sl_proc *p);
 
 /* ---- diag.c: diagnostics, kinds, grouping ---- */
@@ -139,6 +144,7 @@ const char *sl_type_name(int family, int type);
 const char *sl_opt_name(int opt);
 const char *sl_call_name(int call);
 void sl_dur_format(uint64_t ns, char *out, size_t len);
+uint64_t sl_mono_now(void);          /* CLOCK_MONOTONIC in ns: the clock every log uses */
 /* Parses "1.5s", "250ms", "2m", "30" (seconds); returns 0 or -1. */
 int sl_dur_parse(const char *s, uint64_t *ns);
 

@@ -171,13 +171,6 @@ static void set_env(const char *shim, const char *dir)
 	setenv("SOCKLENS_DIR", dir, 1);
 }
 
-static uint64_t mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Reaps the program and every descendant (we are their subreaper), forwarding signals while
  * waiting; returns the program's status. Signals are blocked, so none is lost between checks. */
 static int wait_all(pid_t main_pid, FILE *exits, const sigset_t *set)
@@ -190,7 +183,7 @@ static int wait_all(pid_t main_pid, FILE *exits, const sigset_t *set)
 		while ((p = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
 			reaped = 1;
 			if (exits) {
-				fprintf(exits, "%d %d %llu\n", p, st, (unsigned long long)mono_now());
+				fprintf(exits, "%d %d %llu\n", p, st, (unsigned long long)sl_mono_now());
 				fflush(exits);
 			}
 			if (p == main_pid)

@@ -87,13 +87,6 @@ static uint32_t bounded(uint64_t next, uint32_t cap)
 	return next < cap ? (uint32_t)next : cap;
 }
 
-static uint64_t mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int same_boot(const struct sl_log_header *h)
 {
 	char id[40] = {0};
@@ -122,7 +115,7 @@ static void calibrate(struct sl_image *img)
 		return;
 	}
 	uint32_t lo, hi;
-	uint64_t mono = mono_now();
+	uint64_t mono = sl_mono_now();
 	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
 	uint64_t tsc = ((uint64_t)hi << 32) | lo;
 	if (same_boot(h) && mono > h->mono0 + 1000000 && tsc > h->tsc0) {

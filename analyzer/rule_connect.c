@@ -48,8 +48,10 @@ static const char *verb(int kind)
 }
 
 /* CONNECT events carry every outcome the shim saw: blocking, or a non-blocking one followed to its end. */
-static void from_events(const struct sl_proc *p, struct sl_image *img, struct sl_diags *out)
+static void from_events(const struct sl_run *run, const struct sl_proc *p, struct sl_image *img,
+			struct sl_diags *out)
 {
+	(void)run;
 	for (uint32_t i = 0; i < img->nevents; i++) {
 		const struct sl_event *ev = &img->events[i];
 		if (ev->commit != i + 1 || ev->type != SL_EV_CONNECT || ev->err == 0)
@@ -78,8 +80,6 @@ static void abandoned(const struct sl_run *run, struct sl_diags *out)
 
 void sl_rule_connect(const struct sl_run *run, struct sl_diags *out)
 {
-	for (size_t i = 0; i < run->nprocs; i++)
-		for (size_t k = 0; k < run->procs[i].nimages; k++)
-			from_events(&run->procs[i], run->procs[i].images[k], out);
+	sl_run_each_image(run, out, from_events);
 	abandoned(run, out);
 }

@@ -22,6 +22,8 @@ static int severity(int call, const struct sl_slot *s)
 static void from_image(const struct sl_run *run, const struct sl_proc *p, struct sl_image *img,
 		       struct sl_diags *out)
 {
+	if (img->h->end_reason == SL_END_EXEC)
+		return; /* its threads are gone with the image */
 	int live = p->alive && img == sl_proc_last(p);
 	uint64_t now = live ? run->now_ns : img->h->end_mono_ns ? img->h->end_mono_ns : p->end_ns;
 	for (uint32_t i = 0; i < img->ninfl && now; i++) {
@@ -57,8 +59,5 @@ static void from_image(const struct sl_run *run, const struct sl_proc *p, struct
 
 void sl_rule_hung(const struct sl_run *run, struct sl_diags *out)
 {
-	for (size_t i = 0; i < run->nprocs; i++)
-		for (size_t k = 0; k < run->procs[i].nimages; k++)
-			if (run->procs[i].images[k]->h->end_reason != SL_END_EXEC)
-				from_image(run, &run->procs[i], run->procs[i].images[k], out);
+	sl_run_each_image(run, out, from_image);
 }

@@ -16,8 +16,10 @@ static const char *reason(int why)
 	return "unknown reason";
 }
 
-static void from_image(const struct sl_proc *p, struct sl_image *img, struct sl_diags *out)
+static void from_image(const struct sl_run *run, const struct sl_proc *p, struct sl_image *img,
+		       struct sl_diags *out)
 {
+	(void)run;
 	for (uint32_t i = 0; i < img->nevents; i++) {
 		const struct sl_event *ev = &img->events[i];
 		if (ev->commit != i + 1 || ev->type != SL_EV_UNTRACED_EXEC)
@@ -45,7 +47,5 @@ static void from_image(const struct sl_proc *p, struct sl_image *img, struct sl_
 
 void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out)
 {
-	for (size_t i = 0; i < run->nprocs; i++)
-		for (size_t k = 0; k < run->procs[i].nimages; k++)
-			from_image(&run->procs[i], run->procs[i].images[k], out);
+	sl_run_each_image(run, out, from_image);
 }

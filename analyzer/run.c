@@ -29,13 +29,6 @@ int sl_threshold_set(struct sl_thresholds *th, const char *arg)
 	return 0;
 }
 
-static uint64_t mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Alive means the pid exists and started when the log says it did (not a reused pid). */
 static int pid_alive(int pid, uint64_t start_ticks)
 {
@@ -211,7 +204,7 @@ int sl_run_load(struct sl_run *run, const char *dir, char *err, size_t errlen)
 	memset(run, 0, sizeof *run);
 	sl_thresholds_default(&run->th);
 	run->dir = strdup(dir);
-	run->now_ns = mono_now();
+	run->now_ns = sl_mono_now();
 	if (load_images(run, dir, &v, &n, err, errlen) < 0)
 		return -1;
 	group_processes(run, v, n);
@@ -234,6 +227,14 @@ void sl_run_release(struct sl_run *run)
 	free(run->conns);
 	free(run->dir);
 	memset(run, 0, sizeof *run);
+}
+
+void sl_run_each_image(const struct sl_run *run, struct sl_diags *out,
+		       void (*fn)(const struct sl_run *, const struct sl_proc *, struct sl_image *, struct sl_diags *))
+{
+	for (size_t i = 0; i < run->nprocs; i++)
+		for (size_t k = 0; k < run->procs[i].nimages; k++)
+			fn(run, &run->procs[i], run->procs[i].images[k], out);
 }
 
 struct sl_image *sl_proc_last(const struct sl_proc *p)

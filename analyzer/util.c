@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include "analyzer.h"
 
 #define E(x) [x] = #x
@@ -120,6 +121,13 @@ const char *sl_call_name(int call)
 		"read", "write", "sendfile", "setsockopt", "getsockopt", "shutdown", "close", "fcntl", "exec",
 	};
 	return call >= 0 && call < SL_CALL__COUNT ? names[call] : "?";
+}
+
+uint64_t sl_mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 void sl_dur_format(uint64_t ns, char *out, size_t len)
