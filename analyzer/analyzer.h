@@ -145,6 +145,9 @@ const char *sl_opt_name(int opt);
 const char *sl_call_name(int call);
 void sl_dur_format(uint64_t ns, char *out, size_t len);
 uint64_t sl_mono_now(void);          /* CLOCK_MONOTONIC in ns: the clock every log uses */
+/* State letter, parent pid and start time (clock ticks since boot) of pid, from
+ * /proc/<pid>/stat; returns 0, or -1 when the process is gone. */
+int sl_proc_stat(int pid, char *state, int *ppid, uint64_t *start_ticks);
 /* Parses "1.5s", "250ms", "2m", "30" (seconds); returns 0 or -1. */
 int sl_dur_parse(const char *s, uint64_t *ns);
 

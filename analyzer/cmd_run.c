@@ -48,18 +48,10 @@ static void for_each_child(void (*fn)(pid_t, void *), void *arg)
 	struct dirent *de;
 	pid_t self = getpid();
 	while (d && (de = readdir(d))) {
-		char path[300], buf[512];
-		int pid = atoi(de->d_name), ppid = 0;
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/stat", pid);
-		FILE *f = fopen(path, "re");
-		size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-		if (f)
-			fclose(f);
-		buf[n] = 0;
-		char *p = strrchr(buf, ')');
-		if (p && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == self)
+		int pid = atoi(de->d_name), ppid;
+		char state;
+		uint64_t ticks;
+		if (pid > 0 && sl_proc_stat(pid, &state, &ppid, &ticks) == 0 && ppid == self)
 			fn(pid, arg);
 	}
 	if (d)

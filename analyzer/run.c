@@ -32,27 +32,12 @@ int sl_threshold_set(struct sl_thresholds *th, const char *arg)
 /* Alive means the pid exists and started when the log says it did (not a reused pid). */
 static int pid_alive(int pid, uint64_t start_ticks)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	int field = 2;
-	for (; p && *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	if (!p)
-		return 0;
-	unsigned long long ticks = strtoull(p, NULL, 10);
-	/* a zombie has not ended for our purposes only if it still runs code */
-	char *st = strrchr(buf, ')');
-	if (st && st[1] == ' ' && (st[2] == 'Z' || st[2] == 'X'))
-		return 0;
-	return ticks == start_ticks;
+	char state;
+	int ppid;
+	uint64_t ticks;
+	/* a zombie has ended for our purposes: it runs no code */
+	return sl_proc_stat(pid, &state, &ppid, &ticks) == 0 && state != 'Z' && state != 'X' &&
+	       ticks == start_ticks;
 }
 
 static int cmp_image(const void *a, const void *b)

@@ -130,6 +130,26 @@ uint64_t sl_mono_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+int sl_proc_stat(int pid, char *state, int *ppid, uint64_t *start_ticks)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* fields 3 on, after the command name, which may itself hold spaces and parentheses */
+	const char *p = strrchr(buf, ')');
+	unsigned long long ticks;
+	if (!p || sscanf(p + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			 state, ppid, &ticks) != 3)
+		return -1;
+	*start_ticks = ticks;
+	return 0;
+}
+
 void sl_dur_format(uint64_t ns, char *out, size_t len)
 {
 	if (ns < 1000000ull)

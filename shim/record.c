@@ -285,8 +285,7 @@ static void connect_done(struct sl_call_ctx *c, const struct sockaddr *sa, sockl
 {
 	struct sl_slot *s = c->slot;
 	uint64_t now = sl_now();
-	if (c->infl)
-		__atomic_store_n(&c->infl->call, 0, __ATOMIC_RELEASE);
+	sl__inflight_done(c);
 	if (ret < 0 && (err == EFAULT || err == EBADF || err == ENOTSOCK))
 		return; /* never read an address the kernel refused */
 	if (sa && len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC)
@@ -325,8 +324,7 @@ static void accept_done(struct sl_call_ctx *c, int ret, int err, int flags, cons
 			const socklen_t *len)
 {
 	struct sl_slot *ls = c->slot;
-	if (c->infl)
-		__atomic_store_n(&c->infl->call, 0, __ATOMIC_RELEASE);
+	sl__inflight_done(c);
 	if (ret < 0) {
 		if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR && err != ECONNABORTED)
 			call_failed(c, err, sl_ticks() - c->t0);

@@ -72,6 +72,13 @@ SL_INLINE int sl__call_begin(struct sl_call_ctx *c, int fd, uint32_t ent, uint16
 	return 1;
 }
 
+/* The call is over: the thread's in-flight record stops naming it. */
+SL_INLINE void sl__inflight_done(const struct sl_call_ctx *c)
+{
+	if (c->infl)
+		__atomic_store_n(&c->infl->call, 0, __ATOMIC_RELEASE);
+}
+
 /* Accounts for a finished call that returned ret (errno holds the error when ret < 0).
  * Leaves errno as the real call left it. */
 SL_INLINE void sl__call_end(struct sl_call_ctx *c, long ret, int peek)
@@ -79,8 +86,7 @@ SL_INLINE void sl__call_end(struct sl_call_ctx *c, long ret, int peek)
 	uint64_t dt = sl_ticks() - c->t0;
 	struct sl_slot *s = c->slot;
 	int in = c->dir == SL_DIR_IN;
-	if (c->infl)
-		__atomic_store_n(&c->infl->call, 0, __ATOMIC_RELEASE);
+	sl__inflight_done(c);
 	uint32_t slow_flags = in ? SL_SF_SLOW_IN : SL_SF_SLOW_OUT;
 	if (__builtin_expect(ret <= 0 || dt >= sl_slow_ticks ||
 				     (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & slow_flags),
