@@ -118,7 +118,7 @@ static void print_proc(FILE *out, const struct sl_proc *p, size_t depth)
 	if (dropped)
 		fprintf(out, ", %llu records dropped (log full)", (unsigned long long)dropped);
 	if (!(h->flags & SL_HDR_STACKS))
-		fprintf(out, ", no stacks (libunwind not loaded)");
+		fprintf(out, ", no stacks");
 	if (sl_proc_last(p)->clock_guessed)
 		fprintf(out, ", durations approximate (TSC not calibrated)");
 	fputc('\n', out);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # install-deps.sh - installs what socklens needs to build and test, from Debian 12 packages.
 set -eu
-PKGS="build-essential pkg-config libunwind-dev libjansson-dev libcmocka-dev libdw-dev libelf-dev
+PKGS="build-essential pkg-config libjansson-dev libcmocka-dev libdw-dev libelf-dev
       binutils curl python3 valgrind"
 # make bench also needs these (not make check): the programs it measures and strace to compare
 [ "${1:-}" = --bench ] && PKGS="$PKGS redis-server redis-tools nginx-light wrk strace"

@@ -1,4 +1,4 @@
-/* hook_proc.c - process lifecycle wrappers: the exec family and _exit; fork is handled by atfork. */
+/* hook_proc.c - process lifecycle wrappers: the exec family, _exit, dlclose; fork is handled by atfork. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "real.h"
 #include "record.h"
+#include "unwind.h"
 
 extern char **environ;
 
@@ -144,4 +145,12 @@ SL_EXPORT void _Exit(int status)
 	sl__record_exit(status);
 	REAL(_Exit)(status);
 	__builtin_unreachable();
+}
+
+/* Code may leave the address space: the unwinder forgets the rules it cached for it. */
+SL_EXPORT int dlclose(void *handle)
+{
+	int r = REAL(dlclose)(handle);
+	sl_unwind_forget();
+	return r;
 }

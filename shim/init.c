@@ -205,7 +205,6 @@ __attribute__((constructor)) static void sl_init(void)
 	}
 	sl_slot_bias_set();
 	sl_stack_init();
-	sl_modules_scan();
 	pthread_atfork(NULL, NULL, sl_after_fork_child);
 	on_exit(on_exit_cb, NULL);
 	__atomic_store_n(&sl_g.ready, 1, __ATOMIC_RELEASE);

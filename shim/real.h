@@ -68,6 +68,7 @@ struct sl_real {
 	void (*exit)(int);
 	void (*_exit)(int);
 	void (*_Exit)(int);
+	int (*dlclose)(void *);
 };
 
 extern struct sl_real sl_real;

@@ -108,7 +108,6 @@ void sl_after_fork_child(void);
 
 void sl_stack_init(void);
 uint32_t sl_stack_capture(void);
-void sl_modules_scan(void);
 
 #pragma GCC visibility pop
 

@@ -1,34 +1,23 @@
-/* stack.c - call-site stacks with libunwind (loaded privately) and the module map for symbolizing. */
+/* stack.c - call-site stacks (unwind.c) and the module map the analyzer symbolizes them with. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
 #include <string.h>
 #include "shim.h"
+#include "unwind.h"
 
-/*
- * libunwind is dlopen()ed with RTLD_LOCAL instead of linked: Debian's
- * libunwind.so.8 exports _Unwind_RaiseException and friends, and as a
- * DT_NEEDED of a preloaded library it would capture the host's C++ exception
- * unwinding (shim-pitfalls E5). Loaded locally, its symbols stay private.
- */
-static int (*unw_backtrace_fn)(void **, int);
-static SL_TLS int t_unwinding; /* nesting guard: a signal handler inside an unwind skips stacks */
+static SL_TLS int t_unwinding; /* nesting guard: a signal handler inside a capture skips stacks */
 
+/* Our own text, dropped from stacks. */
 void sl_stack_init(void)
 {
-	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		return;
-	int (*policy)(void *, int) = (int (*)(void *, int))dlsym(h, "_ULx86_64_set_caching_policy");
-	void **as = (void **)dlsym(h, "_ULx86_64_local_addr_space");
-	if (policy && as)
-		policy(*as, 2 /* UNW_CACHE_PER_THREAD */);
-	unw_backtrace_fn = (int (*)(void **, int))dlsym(h, "unw_backtrace");
-	if (!unw_backtrace_fn)
-		return;
-	void *warm[SL_MAX_FRAMES];
-	unw_backtrace_fn(warm, SL_MAX_FRAMES); /* fill this thread's caches outside any hook */
+	struct dl_find_object self;
+	sl_unwind_init();
+	if (_dl_find_object((void *)(uintptr_t)&sl_stack_capture, &self) == 0) {
+		sl_g.shim_lo = (uint64_t)(uintptr_t)self.dlfo_map_start;
+		sl_g.shim_hi = (uint64_t)(uintptr_t)self.dlfo_map_end;
+	}
 	if (sl_g.log.hdr)
 		sl_g.log.hdr->flags |= SL_HDR_STACKS;
 }
@@ -38,48 +27,20 @@ static int is_shim_ip(uint64_t ip)
 	return ip >= sl_g.shim_lo && ip < sl_g.shim_hi;
 }
 
-/* Captures the caller's stack, drops our own frames, and interns it. Returns 0 if unavailable. */
-uint32_t sl_stack_capture(void)
+/* The GNU build-id note of the object whose ELF header is mapped at base, if the header and its
+ * program headers sit in the first page, as the loader maps them. */
+static uint32_t build_id(const char *base, uint64_t bias, const uint8_t **out)
 {
-	void *raw[SL_MAX_FRAMES + 8];
-	uint64_t ip[SL_MAX_FRAMES];
-	uint32_t n = 0;
-	if (!unw_backtrace_fn || t_unwinding)
+	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)base;
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_phentsize != sizeof(ElfW(Phdr)) ||
+	    eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(ElfW(Phdr)) > 4096)
 		return 0;
-	t_unwinding = 1;
-	int got = unw_backtrace_fn(raw, (int)(sizeof raw / sizeof raw[0]));
-	int first = 0, inserted;
-	/* everything up to our outermost frame is the shim or libunwind itself */
-	for (int i = 0; i < got; i++)
-		if (is_shim_ip((uint64_t)(uintptr_t)raw[i]))
-			first = i + 1;
-	for (int i = first; i < got && n < SL_MAX_FRAMES; i++) {
-		uint64_t a = (uint64_t)(uintptr_t)raw[i];
-		if (a == 0)
-			break;
-		ip[n++] = a;
-	}
-	uint32_t id = sl_stack_intern(&sl_g.log, ip, n, &inserted);
-	/* a stack seen before had its modules checked then; a new one may come from a
-	 * library dlopen()ed since the last scan */
-	for (uint32_t i = 0; inserted && i < n; i++) {
-		if (!sl_module_known(&sl_g.log, ip[i])) {
-			sl_modules_scan();
-			break;
-		}
-	}
-	t_unwinding = 0;
-	return id;
-}
-
-static uint32_t build_id(const struct dl_phdr_info *info, const uint8_t **out)
-{
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_NOTE)
+	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(base + eh->e_phoff);
+	for (int i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type != PT_NOTE)
 			continue;
-		const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr);
-		const char *end = p + ph->p_memsz;
+		const char *p = (const char *)(uintptr_t)(bias + ph[i].p_vaddr);
+		const char *end = p + ph[i].p_memsz;
 		while (p + sizeof(ElfW(Nhdr)) <= end) {
 			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
 			const char *name = p + sizeof *nh;
@@ -94,37 +55,41 @@ static uint32_t build_id(const struct dl_phdr_info *info, const uint8_t **out)
 	return 0;
 }
 
-static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
+/* Records the object holding ip, unless it is known or is no object (JIT code). Lock-free:
+ * _dl_find_object instead of dl_iterate_phdr, which takes the loader's lock. */
+static void note_module(uint64_t ip)
 {
-	(void)size;
-	(void)arg;
-	uint64_t lo = UINT64_MAX, hi = 0;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD)
-			continue;
-		uint64_t a = info->dlpi_addr + ph->p_vaddr;
-		if (a < lo)
-			lo = a;
-		if (a + ph->p_memsz > hi)
-			hi = a + ph->p_memsz;
-	}
-	const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : sl_g.log.hdr->exe;
-	if (hi == 0 || strstr(path, "linux-vdso") || sl_module_known(&sl_g.log, lo))
-		return 0;
-	if ((uint64_t)(uintptr_t)&sl_stack_capture >= lo && (uint64_t)(uintptr_t)&sl_stack_capture < hi) {
-		sl_g.shim_lo = lo;
-		sl_g.shim_hi = hi;
-	}
+	struct dl_find_object obj;
+	if (sl_module_known(&sl_g.log, ip) || _dl_find_object((void *)(uintptr_t)(ip - 1), &obj) != 0)
+		return;
+	const struct link_map *lm = obj.dlfo_link_map;
+	const char *path = lm && lm->l_name && lm->l_name[0] ? lm->l_name : sl_g.log.hdr->exe;
+	if (strstr(path, "linux-vdso"))
+		return;
 	const uint8_t *bid = NULL;
-	uint32_t bidlen = build_id(info, &bid);
-	sl_module_add(&sl_g.log, path, info->dlpi_addr, lo, hi, bid, bidlen);
-	return 0;
+	uint32_t bidlen = build_id(obj.dlfo_map_start, lm ? lm->l_addr : 0, &bid);
+	sl_module_add(&sl_g.log, path, lm ? lm->l_addr : 0, (uint64_t)(uintptr_t)obj.dlfo_map_start,
+		      (uint64_t)(uintptr_t)obj.dlfo_map_end, bid, bidlen);
 }
 
-/* Records every loaded object not yet in the module table. Not for signal context. */
-void sl_modules_scan(void)
+/* Captures the caller's stack, drops our own frames, and interns it. Returns 0 if unavailable. */
+uint32_t sl_stack_capture(void)
 {
-	if (sl_g.log.hdr)
-		dl_iterate_phdr(module_cb, NULL);
+	uint64_t raw[SL_MAX_FRAMES + 8], *ip;
+	if (!(sl_g.log.hdr && (sl_g.log.hdr->flags & SL_HDR_STACKS)) || t_unwinding)
+		return 0;
+	t_unwinding = 1;
+	int got = sl_unwind(raw, (int)(sizeof raw / sizeof raw[0])), first = 0, inserted;
+	/* everything up to our outermost frame is the shim itself */
+	for (int i = 0; i < got; i++)
+		if (is_shim_ip(raw[i]))
+			first = i + 1;
+	ip = raw + first;
+	uint32_t n = (uint32_t)(got - first) > SL_MAX_FRAMES ? SL_MAX_FRAMES : (uint32_t)(got - first);
+	uint32_t id = sl_stack_intern(&sl_g.log, ip, n, &inserted);
+	/* a stack seen before had its modules noted then */
+	for (uint32_t i = 0; inserted && i < n; i++)
+		note_module(ip[i]);
+	t_unwinding = 0;
+	return id;
 }
