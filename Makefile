@@ -23,7 +23,7 @@ endif
 SHIM_SRC := $(wildcard shim/*.c)
 SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/%.o)
 # The recording core, linked by unit tests without LD_PRELOAD.
-SHIM_CORE := $(BUILD)/shim/logw.o $(BUILD)/shim/fdtab.o $(BUILD)/shim/clock.o
+SHIM_CORE := $(BUILD)/shim/logw.o $(BUILD)/shim/fdtab.o $(BUILD)/shim/clock.o $(BUILD)/shim/runctl.o
 ANA_SRC := $(wildcard analyzer/*.c)
 ANA_OBJ := $(ANA_SRC:%.c=$(BUILD)/%.o)
 ANA_LIB_OBJ := $(filter-out $(BUILD)/analyzer/main.o,$(ANA_OBJ))
@@ -54,7 +54,8 @@ $(BUILD)/analyzer/%.o: analyzer/%.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -c $< -o $@
 
-$(BUILD)/socklens: $(ANA_OBJ)
+# The analyzer creates the run's control file with the shim's own writer (one contract, one writer).
+$(BUILD)/socklens: $(ANA_OBJ) $(BUILD)/shim/runctl.o
 	$(call quiet,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

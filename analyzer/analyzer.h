@@ -1,31 +1,39 @@
-/* analyzer.h - internal interfaces of the socklens CLI: run model, rules, symbolizer, reports. */
+/* analyzer.h - internal interfaces of the socklens CLI: run index, per-image analysis, rules,
+ * findings, symbolizer, reports.
+ *
+ * A run is read in two passes so memory follows the findings, not the logs: the index reads
+ * every log's header (processes, their tree and fates); the analysis then loads one image at a
+ * time, runs the rules on it, symbolizes what the findings need (through one cache for the whole
+ * run), streams its connections to the JSON report, and frees it. */
 #ifndef SL_ANALYZER_H
 #define SL_ANALYZER_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include "socklens/log.h"
 
-/* ---- log_read.c: one log file, copied and validated ---- */
+/* ---- log_read.c: one log, copied and validated ---- */
 
 struct sl_image {
 	char *path;
-	unsigned char *buf;          /* private copy of the whole file */
-	size_t size;
-	const struct sl_log_header *h;
-	const struct sl_slot *slots;
-	const struct sl_event *events;
-	const struct sl_stack *stacks;
-	const struct sl_module *mods;
-	const struct sl_inflight *infl;
-	uint32_t nevents, nmods, ninfl; /* reserved records within capacity */
+	struct sl_log_header h;      /* validated copy */
+	struct sl_slot *slots;       /* materialized records only */
+	struct sl_event *events;     /* committed events, in the order they happened */
+	struct sl_stack *stacks;
+	struct sl_module *mods;
+	struct sl_inflight *infl;
+	uint32_t nslots, nevents, nstacks, nmods, ninfl;
 	double ns_per_tick;          /* from the log's calibration pairs (1 for SL_TICK_NS) */
 	int clock_guessed;           /* no usable calibration: durations are estimates */
-	void *symbolizer;            /* symbolize.c state, created on first use */
 };
 
-/* Reads and validates path. Returns 0, or -1 with a message in err ("not a socklens log"). */
+/* Opens a file for reading without following links or blocking; -1 unless it is regular. */
+int sl_open_regular(const char *path, struct stat *st, char *err, size_t errlen);
+/* Reads and validates the header alone. 0, or -1 with a message in err. */
+int sl_header_read(const char *path, struct sl_log_header *h, char *err, size_t errlen);
+/* Reads the header and every table's materialized records. 0, or -1 with a message in err. */
 int sl_image_load(struct sl_image *img, const char *path, char *err, size_t errlen);
 void sl_image_release(struct sl_image *img);
 const struct sl_stack *sl_image_stack(const struct sl_image *img, uint32_t id);
@@ -33,26 +41,28 @@ const struct sl_stack *sl_image_stack(const struct sl_image *img, uint32_t id);
 uint64_t sl_image_ns(const struct sl_image *img, uint64_t ticks);
 /* A point in ticks as CLOCK_MONOTONIC nanoseconds. */
 uint64_t sl_image_mono(const struct sl_image *img, uint64_t ticks);
+void sl_calibrate(const struct sl_log_header *h, double *ns_per_tick, int *guessed);
+/* The run control file and its committed exec records (malloc'd). 0, or -1 if absent or bad. */
+int sl_runctl_read(const char *dir, struct sl_run_header *out, struct sl_exec_rec **execs, size_t *nexecs);
 
-/* ---- run.c: a run directory as processes and connections ---- */
+/* ---- run.c: the index of a run directory ---- */
 
-struct sl_diags;
+/* What the index keeps of each log: its header, minus the tables. */
+struct sl_image_info {
+	char *path;
+	struct sl_log_header h;
+};
 
 struct sl_proc {
 	int pid, ppid;
-	struct sl_image **images;    /* by seq: exec makes a new image */
+	struct sl_image_info *images; /* by seq: exec makes a new image */
 	size_t nimages;
 	int alive;                   /* still running (pid and start time match) */
 	int have_status, wstatus;    /* from socklens run's exits file */
 	uint64_t end_ns;             /* when it ended, 0 if unknown or alive */
-};
-
-struct sl_conn {
-	struct sl_proc *proc;
-	struct sl_image *img;
-	const struct sl_slot *s;
-	int open_at_end;             /* the image ended (or is now) with this fd open */
-	uint64_t end_ns;             /* close time, or the image's end / now */
+	uint64_t sockets;            /* sockets its images created or found */
+	unsigned findings;           /* set by the analysis */
+	size_t index;                /* position in run->procs */
 };
 
 struct sl_thresholds {
@@ -64,26 +74,52 @@ struct sl_run {
 	char *dir;
 	struct sl_proc *procs;
 	size_t nprocs;
-	struct sl_conn *conns;
-	size_t nconns;
+	int have_ctl;
+	struct sl_run_header ctl;    /* budget, untraced counts */
+	struct sl_exec_rec *execs;
+	size_t nexecs;
 	uint64_t now_ns;
 	struct sl_thresholds th;
 	size_t bad_logs;             /* files skipped with an error */
+	uint64_t sockets;            /* over every process */
+	uint64_t open_at_end;        /* counted by the analysis */
 };
 
-/* Loads every log in dir. Returns 0 or -1 with err set; bad files are reported on stderr and skipped. */
-int sl_run_load(struct sl_run *run, const char *dir, char *err, size_t errlen);
+/* Indexes every log in dir (headers only). Returns 0 or -1 with err set; bad files are reported
+ * on stderr and skipped. */
+int sl_run_index(struct sl_run *run, const char *dir, char *err, size_t errlen);
 void sl_run_release(struct sl_run *run);
 void sl_thresholds_default(struct sl_thresholds *th);
 /* Parses "NAME=VALUE" (blocked=1s, keepalive=60s); returns 0 or -1. */
 int sl_threshold_set(struct sl_thresholds *th, const char *arg);
+/* The name a process was started as (its comm), else its executable's base name. */
 const char *sl_proc_name(const struct sl_proc *p);
-/* Calls fn for every image of every process (the rules that read events or in-flight calls). */
-void sl_run_each_image(const struct sl_run *run, struct sl_diags *out,
-		       void (*fn)(const struct sl_run *, const struct sl_proc *, struct sl_image *, struct sl_diags *));
-struct sl_image *sl_proc_last(const struct sl_proc *p);
+const struct sl_image_info *sl_proc_last(const struct sl_proc *p);
+struct sl_proc *sl_run_find(const struct sl_run *run, int pid);
+/* When a process's image ended: its exit or exec, else the exits file, else now (alive). */
+uint64_t sl_image_end(const struct sl_run *run, const struct sl_proc *p, const struct sl_image *img);
 
-/* ---- diag.c: diagnostics, kinds, grouping ---- */
+/* ---- symbolize.c: one cache for the whole run ---- */
+
+struct sl_frame {
+	uint64_t addr;
+	uint64_t offset;             /* addr relative to the module's load bias */
+	char function[256];
+	char file[512];
+	int line;
+	char module[256];
+};
+
+/* Symbolizes ip (a return address) recorded in img into up to max frames, innermost first:
+ * one per function inlined at that address, then the function holding it. Always returns at
+ * least 1 (max > 0) with addr filled and what could be found. */
+size_t sl_symbolize(const struct sl_image *img, uint64_t ip, struct sl_frame *f, size_t max);
+/* Symbolizes stack id of img into at most max frames; returns how many. */
+size_t sl_symbolize_stack(const struct sl_image *img, uint32_t id, struct sl_frame *f, size_t max);
+/* Drops every cached module and answer (end of a report). */
+void sl_symbolizer_reset(void);
+
+/* ---- diag.c: findings, kinds, grouping ---- */
 
 enum sl_severity { SL_SEV_INFO = 0, SL_SEV_WARNING = 1, SL_SEV_ERROR = 2 };
 
@@ -94,46 +130,89 @@ enum sl_kind {
 	SL_K_HUNG_CALL, SL_K__COUNT
 };
 
+#define SL_SHOWN_FRAMES 6
+#define SL_LIST_MAX 4
+
+/* One finding, or a group of identical ones (same kind, call site frames, errno and peer group).
+ * Frames are symbolized when the finding is made, so the image can be freed. */
 struct sl_diag {
 	enum sl_kind kind;
 	enum sl_severity sev;
-	const struct sl_proc *proc;
-	struct sl_image *img;
+	const struct sl_proc *proc;  /* the process of the instance shown */
 	int fd;
 	int err;                     /* errno, 0 if none */
-	char peer[160];
+	char peer[160];              /* the instance shown */
 	char group_peer[160];        /* the part of the peer that groups findings ("" = any) */
-	uint32_t stack;              /* stack id in img, 0 if none */
-	uint64_t site;               /* the call's own site (a blocking read, a hung call), 0 if none */
 	uint64_t conn_id;
 	uint64_t worst_ns;           /* the longest duration among grouped findings */
 	unsigned count;
-	char summary[320];
+	char summary[320];           /* the instance shown */
+	struct sl_frame *stack;      /* where the connection was made (or the call failed) */
+	size_t nstack;
+	struct sl_frame *site;       /* the call's own site (a blocking read, a hung call) */
+	size_t nsite;
+	int pids[SL_LIST_MAX];       /* processes with this finding: the first few, and how many */
+	unsigned npids;
+	char peers[SL_LIST_MAX][160];/* distinct peers: the first few, and how many */
+	unsigned npeers;
+	uint64_t key;                /* grouping hash */
 };
 
 struct sl_diags {
 	struct sl_diag *v;
 	size_t n, cap;
+	size_t *index;               /* open-addressed: key -> position + 1 */
+	size_t index_cap;
+	uint64_t added;              /* findings added, grouped or not */
 };
 
 const char *sl_kind_name(enum sl_kind k);
 const char *sl_kind_advice(enum sl_kind k);
 int sl_kind_parse(const char *name); /* -1 if unknown */
 const char *sl_sev_name(enum sl_severity s);
-/* Adds d, or folds it into an identical finding from the same call site. */
-void sl_diags_add(struct sl_diags *ds, const struct sl_diag *d);
+/* Adds d, or folds it into an identical finding. stack (an id of img) and site (an address)
+ * are symbolized here; img may be NULL when there are neither. */
+void sl_diags_add(struct sl_diags *ds, const struct sl_image *img, struct sl_diag *d, uint32_t stack,
+		  uint64_t site);
 void sl_diags_sort(struct sl_diags *ds);
 void sl_diags_release(struct sl_diags *ds);
-/* Runs every rule over run. */
-void sl_analyze(const struct sl_run *run, struct sl_diags *out);
+/* A finding filled with what every rule sets. */
+void sl_diag_init(struct sl_diag *d, enum sl_kind k, enum sl_severity sev, const struct sl_proc *p, int fd);
 
-/* rule files */
-void sl_rule_connect(const struct sl_run *run, struct sl_diags *out);
-void sl_rule_io_errors(const struct sl_run *run, struct sl_diags *out);
-void sl_rule_leak(const struct sl_run *run, struct sl_diags *out);
-void sl_rule_timeouts(const struct sl_run *run, struct sl_diags *out);
+/* ---- analyze.c: the second pass ---- */
+
+/* A connection of the image being analyzed. */
+struct sl_conn {
+	struct sl_proc *proc;
+	const struct sl_image *img;
+	const struct sl_slot *s;
+	int open_at_end;             /* the image ended (or is now) with this fd open */
+	uint64_t end_ns;             /* close time, or the image's end / now */
+};
+
+struct sl_ctx {
+	const struct sl_run *run;
+	struct sl_proc *proc;
+	const struct sl_image *img;
+	struct sl_conn *conns;
+	size_t nconns;
+	struct sl_diags *out;
+};
+
+/* Streams each analyzed image's connections as JSON (report_json.c); NULL for none. */
+struct sl_json_sink;
+
+/* Runs every rule on every image of run; connections go to sink when not NULL. */
+void sl_analyze(struct sl_run *run, struct sl_diags *out, struct sl_json_sink *sink);
+
+/* rule files: each looks at one image */
+void sl_rule_connect(struct sl_ctx *c);
+void sl_rule_io_errors(struct sl_ctx *c);
+void sl_rule_leak(struct sl_ctx *c);
+void sl_rule_timeouts(struct sl_ctx *c);
+void sl_rule_hung(struct sl_ctx *c);
+/* ... and this one the run's exec table */
 void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out);
-void sl_rule_hung(const struct sl_run *run, struct sl_diags *out);
 
 /* ---- util.c: names and formats shared by text and JSON ---- */
 
@@ -150,54 +229,42 @@ uint64_t sl_mono_now(void);          /* CLOCK_MONOTONIC in ns: the clock every l
 int sl_proc_stat(int pid, char *state, int *ppid, uint64_t *start_ticks);
 /* Parses "1.5s", "250ms", "2m", "30" (seconds); returns 0 or -1. */
 int sl_dur_parse(const char *s, uint64_t *ns);
-
-/* ---- symbolize.c ---- */
-
-struct sl_frame {
-	uint64_t addr;
-	uint64_t offset;             /* addr relative to the module's load bias */
-	char function[256];
-	char file[512];
-	int line;
-	char module[512];
-};
-
-/* Symbolizes ip (a return address) recorded in img into up to max frames, innermost
- * first: one per function inlined at that address, then the function holding it.
- * Always returns at least 1 (max > 0) with addr filled and what could be found. */
-size_t sl_symbolize(struct sl_image *img, uint64_t ip, struct sl_frame *f, size_t max);
-/* Symbolizes stack id of img into at most max frames; returns how many. */
-size_t sl_symbolize_stack(struct sl_image *img, uint32_t id, struct sl_frame *f, size_t max);
-void sl_symbolizer_release(struct sl_image *img);
+/* Parses "512M", "2G", "100k", "1048576" (bytes); returns 0 or -1. */
+int sl_size_parse(const char *s, uint64_t *bytes);
 
 /* ---- report_text.c, report_json.c ---- */
 
 /* Process facts both renderers print: "exited 3", "killed by SIGKILL", "running". */
 void sl_proc_status(const struct sl_proc *p, char *out, size_t len);
-/* Wall-clock time of a monotonic timestamp of img, as RFC 3339 UTC with milliseconds. */
-void sl_wall_time(const struct sl_image *img, uint64_t mono_ns, char *out, size_t len);
+/* Wall-clock time of a monotonic timestamp of an image, as RFC 3339 UTC with milliseconds. */
+void sl_wall_time(const struct sl_log_header *h, uint64_t mono_ns, char *out, size_t len);
 
 void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *ds);
-/* Returns 0 or -1 (cannot write). */
-int sl_report_json(const char *path, const struct sl_run *run, const struct sl_diags *ds);
+/* JSON: open the sink before the analysis (connections stream into it), finish after. */
+struct sl_json_sink *sl_json_open(FILE *f);
+void sl_json_image(struct sl_json_sink *s, const struct sl_ctx *c);
+/* Writes processes and findings and closes the document; returns 0 or -1 (cannot write). */
+int sl_json_finish(struct sl_json_sink *s, const struct sl_run *run, const struct sl_diags *ds);
 
 /* ---- elfcheck.c ---- */
 
 /* Describes why LD_PRELOAD cannot reach the program at path, or returns NULL. */
 const char *sl_untraceable_reason(const char *path);
+/* The same as an enum sl_untraced (0: reachable). */
+int sl_untraceable_kind(const char *path);
 
 /* ---- report.c: what run and report share ---- */
 
 struct sl_output {
 	FILE *text;                  /* text report destination, NULL for none */
-	const char *json_path;       /* "-" for stdout, NULL for none */
+	FILE *json;                  /* JSON report destination, NULL for none */
 	unsigned fail_mask;          /* bit per enum sl_kind from --fail-on */
 	struct sl_thresholds th;
 };
 
 /* Parses "connect-refused,socket-leak" or "all" into a mask; returns 0 or -1. */
 int sl_fail_on_parse(const char *list, unsigned *mask);
-/* Loads dir, analyzes it and writes the reports. Returns -1 on error, else 1 when a
+/* Indexes dir, analyzes it and writes the reports. Returns -1 on error, else 1 when a
  * --fail-on kind was found and 0 otherwise. */
 int sl_report_dir(const char *dir, const struct sl_output *o);
 

@@ -17,37 +17,38 @@ static void dump_slot(const struct sl_slot *s, uint32_t idx)
 	       s->close_stack);
 }
 
-static void dump_event(const struct sl_event *e, uint32_t idx)
+static void dump_event(const struct sl_event *e)
 {
 	char addr[160];
 	sl_addr_format(&e->addr, addr, sizeof addr);
 	const char *en = sl_errno_name(e->err);
-	printf("event %u%s type=%u call=%s fd=%d err=%s ts=%llu dur=%llu conn=%llu stack=%u tid=%u a=%lld b=%lld "
+	printf("event %llu type=%u call=%s fd=%d err=%s ts=%llu dur=%llu conn=%llu stack=%u tid=%u a=%lld b=%lld "
 	       "addr=%s\n",
-	       idx, e->commit == idx + 1 ? "" : " (uncommitted)", e->type, sl_call_name(e->call), e->fd,
-	       en ? en : "0", (unsigned long long)e->ts_ns, (unsigned long long)e->dur_ns,
-	       (unsigned long long)e->conn_id, e->stack, e->tid, (long long)e->a, (long long)e->b, addr);
+	       (unsigned long long)e->seq, e->type, sl_call_name(e->call), e->fd, en ? en : "0",
+	       (unsigned long long)e->ts_ns, (unsigned long long)e->dur_ns, (unsigned long long)e->conn_id, e->stack,
+	       e->tid, (long long)e->a, (long long)e->b, addr);
 }
 
 static void dump_image(struct sl_image *img)
 {
-	const struct sl_log_header *h = img->h;
-	printf("log %s pid=%d ppid=%d seq=%u exe=%s flags=0x%x end=%u status=%d events=%llu/%u dropped=%llu "
-	       "slots=%u recycled=%llu dropped=%llu stacks_dropped=%llu modules=%u\n",
-	       img->path, h->pid, h->ppid, h->seq, h->exe, h->flags, h->end_reason, h->exit_status,
-	       (unsigned long long)h->event_next, h->event_cap, (unsigned long long)h->event_dropped, h->slot_cap,
-	       (unsigned long long)h->slot_recycled, (unsigned long long)h->slot_dropped,
-	       (unsigned long long)h->stack_dropped, img->nmods);
-	for (uint32_t i = 0; i < h->slot_cap; i++)
+	const struct sl_log_header *h = &img->h;
+	printf("log %s pid=%d ppid=%d seq=%u exe=%s comm=%s flags=0x%x end=%u status=%d events=%llu dropped=%llu "
+	       "overwritten=%llu slots=%u/%u recycled=%llu dropped=%llu stacks=%u dropped=%llu modules=%u forks=%u\n",
+	       img->path, h->pid, h->ppid, h->seq, h->exe, h->comm, h->flags, h->end_reason, h->exit_status,
+	       (unsigned long long)h->event_next, (unsigned long long)h->event_dropped,
+	       (unsigned long long)h->event_overwritten, img->nslots, h->tab[SL_T_SLOTS].cap,
+	       (unsigned long long)h->slot_recycled, (unsigned long long)h->slot_dropped, img->nstacks,
+	       (unsigned long long)h->stack_dropped, img->nmods, h->nforks);
+	for (uint32_t i = 0; i < img->nslots; i++)
 		if (img->slots[i].state != SL_SLOT_FREE)
 			dump_slot(&img->slots[i], i);
 	for (uint32_t i = 0; i < img->nevents; i++)
-		dump_event(&img->events[i], i);
-	for (uint32_t i = 0; i < h->stack_cap; i++) {
+		dump_event(&img->events[i]);
+	for (uint32_t i = 0; i < img->nstacks; i++) {
 		const struct sl_stack *s = sl_image_stack(img, i + 1);
 		if (!s)
 			continue;
-		printf("stack %u:", i + 1);
+		printf("stack %u hits=%llu fails=%llu:", i + 1, (unsigned long long)s->hits, (unsigned long long)s->fails);
 		for (uint32_t k = 0; k < s->nframes; k++)
 			printf(" 0x%llx", (unsigned long long)s->ip[k]);
 		printf("\n");
@@ -57,8 +58,26 @@ static void dump_image(struct sl_image *img)
 		       (unsigned long long)img->mods[i].lo, (unsigned long long)img->mods[i].hi,
 		       (int)strnlen(img->mods[i].path, SL_MODPATH_MAX), img->mods[i].path);
 	for (uint32_t i = 0; i < img->ninfl; i++)
-		printf("inflight tid=%u call=%s fd=%d since_ticks=%llu\n", img->infl[i].tid,
-		       sl_call_name((int)img->infl[i].call), img->infl[i].fd, (unsigned long long)img->infl[i].since_ticks);
+		if (img->infl[i].owner)
+			printf("inflight tid=%u call=%s fd=%d since_ticks=%llu\n", img->infl[i].owner,
+			       sl_call_name((int)img->infl[i].call), img->infl[i].fd,
+			       (unsigned long long)img->infl[i].since_ticks);
+}
+
+static void dump_run(const struct sl_run *run)
+{
+	const struct sl_run_header *c = &run->ctl;
+	if (!run->have_ctl)
+		return;
+	printf("run budget=%llu used=%llu logged=%llu refused=%llu exec=%llu/%u", (unsigned long long)c->budget,
+	       (unsigned long long)c->used, (unsigned long long)c->procs_logged, (unsigned long long)c->grow_refused,
+	       (unsigned long long)c->exec_next, c->exec_cap);
+	for (int i = 1; i < SL_UNTRACED__COUNT; i++)
+		printf(" untraced%d=%llu", i, (unsigned long long)c->untraced[i]);
+	printf("\n");
+	for (size_t i = 0; i < run->nexecs; i++)
+		printf("exec pid=%d ppid=%d why=%u ts=%llu %s\n", run->execs[i].pid, run->execs[i].ppid, run->execs[i].why,
+		       (unsigned long long)run->execs[i].ts_ns, run->execs[i].path);
 }
 
 int cmd_dump(int argc, char **argv)
@@ -69,14 +88,23 @@ int cmd_dump(int argc, char **argv)
 	}
 	struct sl_run run;
 	char err[512];
-	if (sl_run_load(&run, argv[1], err, sizeof err) < 0) {
+	if (sl_run_index(&run, argv[1], err, sizeof err) < 0) {
 		sl_error("%s", err);
 		sl_run_release(&run);
 		return 1;
 	}
-	for (size_t i = 0; i < run.nprocs; i++)
-		for (size_t k = 0; k < run.procs[i].nimages; k++)
-			dump_image(run.procs[i].images[k]);
+	dump_run(&run);
+	for (size_t i = 0; i < run.nprocs; i++) {
+		for (size_t k = 0; k < run.procs[i].nimages; k++) {
+			struct sl_image img;
+			if (sl_image_load(&img, run.procs[i].images[k].path, err, sizeof err) < 0) {
+				sl_warn("skipping log '%s': %s", run.procs[i].images[k].path, err);
+				continue;
+			}
+			dump_image(&img);
+			sl_image_release(&img);
+		}
+	}
 	sl_run_release(&run);
 	return 0;
 }

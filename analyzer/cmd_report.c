@@ -33,7 +33,7 @@ int cmd_report(int argc, char **argv)
 		switch (c) {
 		case 'j':
 			o.text = NULL;
-			o.json_path = "-";
+			o.json = stdout;
 			break;
 		case 't':
 			if (sl_threshold_set(&o.th, optarg) < 0) {

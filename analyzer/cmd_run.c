@@ -1,4 +1,5 @@
-/* cmd_run.c - `socklens run`: runs a program and all its descendants under the shim, then reports. */
+/* cmd_run.c - `socklens run`: runs a program and all its descendants under the shim, then reports,
+ * and ends the way the program ended. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -9,18 +10,24 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "analyzer.h"
+#include "../shim/shim.h"
 
 struct run_opts {
 	struct sl_output out;
 	const char *report_path;
+	const char *json_path;
 	const char *dir;
+	uint64_t budget;             /* 0: the default */
 	int keep;
+	int no_argv;
 };
 
 static void usage(FILE *out)
@@ -32,10 +39,13 @@ static void usage(FILE *out)
 		"  --report FILE            write the text report to FILE instead of stderr\n"
 		"  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n"
 		"  --threshold NAME=VALUE   blocked=1s, keepalive=60s (see socklens report --help)\n"
-		"  --dir DIR                keep the logs in DIR (created if missing) for socklens report\n"
+		"  --dir DIR                keep the logs in DIR (a new or empty directory of yours)\n"
 		"  --keep                   keep the temporary log directory and print its path\n"
+		"  --max-log-space SIZE     log space for the whole run (default: half the free space\n"
+		"                           of the log directory's filesystem, at most 1G)\n"
+		"  --no-argv                do not store command lines (they may hold secrets)\n"
 		"\n"
-		"Exits with CMD's status (128+N if a signal N killed it).\n",
+		"Exits with CMD's status; if a signal killed CMD, socklens ends by the same signal.\n",
 		SL_EXIT_FAIL_ON);
 }
 
@@ -93,7 +103,7 @@ static void block_signals(sigset_t *set, sigset_t *old)
 }
 
 /* The shim: $SOCKLENS_SHIM, else libsocklens.so beside us, else ../lib/socklens/ (installed). */
-static int find_shim(char *out, size_t len)
+static int find_shim(char *out)
 {
 	const char *env = getenv("SOCKLENS_SHIM");
 	char self[PATH_MAX], cand[PATH_MAX + 64];
@@ -110,22 +120,51 @@ static int find_shim(char *out, size_t len)
 		if (access(cand, R_OK) == 0 && realpath(cand, out))
 			return 0;
 	}
-	(void)len;
 	return -1;
 }
 
-static int make_dir(struct run_opts *o, char *dir, size_t len)
+/* A directory the user named is used only if it is ours, not a link, writable by nobody else,
+ * and empty (another run's logs would mix with this one's). */
+static int trusted_dir(const char *dir, char *out)
 {
-	if (o->dir) {
-		if (mkdir(o->dir, 0700) != 0 && errno != EEXIST) {
-			sl_error("cannot create log directory '%s': %s", o->dir, strerror(errno));
-			return -1;
-		}
-		if (!realpath(o->dir, dir))
-			return -1;
-		return 0;
+	struct stat st;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		sl_error("cannot create log directory '%s': %s", dir, strerror(errno));
+		return -1;
 	}
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR") ?: "/tmp";
+	const char *why = NULL;
+	DIR *d = NULL;
+	if (lstat(dir, &st) != 0)
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "it is not a directory (or it is a symbolic link)";
+	else if (st.st_uid != geteuid())
+		why = "it belongs to another user";
+	else if (st.st_mode & 022)
+		why = "other users can write to it";
+	else if ((d = opendir(dir))) {
+		struct dirent *de;
+		while ((de = readdir(d)) && !why)
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				why = "it is not empty (use a new directory for each run)";
+		closedir(d);
+	}
+	if (why || !realpath(dir, out)) {
+		sl_error("refusing log directory '%s': %s", dir, why ? why : strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Without --dir the logs go to a fresh directory under $TMPDIR (or /tmp): on most systems a
+ * disk, not the RAM that /dev/shm is; the budget keeps any filesystem from filling up. */
+static int make_dir(const struct run_opts *o, char *dir, size_t len)
+{
+	if (o->dir)
+		return trusted_dir(o->dir, dir);
+	const char *base = getenv("TMPDIR");
+	if (!base || !*base)
+		base = "/tmp";
 	snprintf(dir, len, "%s/socklens-%u-XXXXXX", base, (unsigned)getuid());
 	if (!mkdtemp(dir)) {
 		sl_error("cannot create log directory in '%s': %s", base, strerror(errno));
@@ -151,7 +190,7 @@ static int resolve(const char *cmd, char *out, size_t len)
 	return found;
 }
 
-static void set_env(const char *shim, const char *dir)
+static void set_env(const char *shim, const char *dir, int no_argv)
 {
 	const char *old = getenv("LD_PRELOAD");
 	char *val;
@@ -161,6 +200,8 @@ static void set_env(const char *shim, const char *dir)
 	else
 		setenv("LD_PRELOAD", shim, 1);
 	setenv("SOCKLENS_DIR", dir, 1);
+	if (no_argv)
+		setenv("SOCKLENS_NO_ARGV", "1", 1);
 }
 
 /* Reaps the program and every descendant (we are their subreaper), forwarding signals while
@@ -204,11 +245,21 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return remove(path);
 }
 
+/* The exits file: created by us alone, never through a link someone planted. */
+static FILE *open_exits(const char *dir)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/exits", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f && fd >= 0)
+		close(fd);
+	return f;
+}
+
 static int launch(char **cmd, const char *dir, int *status)
 {
-	char exits_path[PATH_MAX + 16];
-	snprintf(exits_path, sizeof exits_path, "%s/exits", dir);
-	FILE *exits = fopen(exits_path, "we");
+	FILE *exits = dir ? open_exits(dir) : NULL;
 	sigset_t set, old;
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	block_signals(&set, &old);
@@ -224,6 +275,8 @@ static int launch(char **cmd, const char *dir, int *status)
 		fprintf(stderr, "socklens: error: cannot run '%s': %s\n", cmd[0], strerror(errno));
 		_exit(127);
 	}
+	/* our own writes past RLIMIT_FSIZE fail with EFBIG instead of killing us */
+	signal(SIGXFSZ, SIG_IGN);
 	*status = wait_all(pid, exits, &set);
 	/* the signals stay blocked until we exit: a late Ctrl-C must not cut the report short */
 	if (exits)
@@ -237,15 +290,23 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		{"json", required_argument, NULL, 'j'}, {"report", required_argument, NULL, 'r'},
 		{"fail-on", required_argument, NULL, 'f'}, {"threshold", required_argument, NULL, 't'},
 		{"dir", required_argument, NULL, 'd'}, {"keep", no_argument, NULL, 'k'},
+		{"max-log-space", required_argument, NULL, 'm'}, {"no-argv", no_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'}, {0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "+j:r:f:t:d:kh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+j:r:f:t:d:km:ah", opts, NULL)) != -1) {
 		switch (c) {
-		case 'j': o->out.json_path = optarg; break;
+		case 'j': o->json_path = optarg; break;
 		case 'r': o->report_path = optarg; break;
 		case 'd': o->dir = optarg; break;
 		case 'k': o->keep = 1; break;
+		case 'a': o->no_argv = 1; break;
+		case 'm':
+			if (sl_size_parse(optarg, &o->budget) < 0 || o->budget < (1u << 20)) {
+				sl_error("bad --max-log-space '%s' (a size of at least 1M, e.g. 512M or 2G)", optarg);
+				return -1;
+			}
+			break;
 		case 'f':
 			if (sl_fail_on_parse(optarg, &o->out.fail_mask) < 0)
 				return -1;
@@ -267,6 +328,53 @@ static int parse(int argc, char **argv, struct run_opts *o)
 	return optind;
 }
 
+/* The report destinations are opened before the program runs: a path we cannot write is an
+ * error now, not after the program did its work. */
+static int open_outputs(struct run_opts *o)
+{
+	o->out.text = stderr;
+	if (o->report_path && !(o->out.text = fopen(o->report_path, "we"))) {
+		sl_error("cannot write report '%s': %s", o->report_path, strerror(errno));
+		return -1;
+	}
+	if (o->json_path && !(o->out.json = strcmp(o->json_path, "-") ? fopen(o->json_path, "we") : stdout)) {
+		sl_error("cannot write JSON report '%s': %s", o->json_path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Ends this process the way the program ended: by its signal (no core of ours), or its status. */
+static int end_like(int status)
+{
+	if (!WIFSIGNALED(status))
+		return WEXITSTATUS(status);
+	int sig = WTERMSIG(status);
+	struct rlimit none = {0, 0};
+	sigset_t all;
+	setrlimit(RLIMIT_CORE, &none);
+	signal(sig, SIG_DFL);
+	sigfillset(&all);
+	sigprocmask(SIG_UNBLOCK, &all, NULL);
+	raise(sig);
+	return 128 + sig; /* a signal that does not end a process by default */
+}
+
+/* Creates the run's control file; its budget bounds every log of the run. */
+static int prepare_run(const struct run_opts *o, const char *dir)
+{
+	int err;
+	uint64_t budget = o->budget ? o->budget : sl_budget_default(dir);
+	struct sl_run_header *r = sl_run_create(dir, budget, o->no_argv ? SL_RUN_NO_ARGV : 0, &err);
+	if (!r) {
+		sl_warn("cannot create the run's control file in '%s': %s; the program runs untraced", dir,
+			strerror(-err));
+		return -1;
+	}
+	munmap(r, r->file_size);
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {0};
@@ -277,32 +385,33 @@ int cmd_run(int argc, char **argv)
 		usage(stderr);
 		return SL_EXIT_USAGE;
 	}
-	if (find_shim(shim, sizeof shim) < 0) {
+	if (find_shim(shim) < 0) {
 		sl_error("cannot find libsocklens.so beside socklens; set SOCKLENS_SHIM to its path");
 		return SL_EXIT_INTERNAL;
 	}
+	if (open_outputs(&o) < 0 || make_dir(&o, dir, sizeof dir) < 0)
+		return SL_EXIT_INTERNAL;
 	const char *why = resolve(argv[first], exe, sizeof exe) == 0 ? sl_untraceable_reason(exe) : NULL;
 	if (why)
 		sl_warn("'%s' cannot be traced: %s; the report will not see its sockets", argv[first], why);
-	if (make_dir(&o, dir, sizeof dir) < 0)
-		return SL_EXIT_INTERNAL;
-	set_env(shim, dir);
+	int traced = prepare_run(&o, dir) == 0;
+	if (traced)
+		set_env(shim, dir, o.no_argv);
 	int status;
-	if (launch(argv + first, dir, &status) < 0)
+	if (launch(argv + first, traced ? dir : NULL, &status) < 0)
 		return SL_EXIT_INTERNAL;
-	o.out.text = stderr;
-	if (o.report_path && !(o.out.text = fopen(o.report_path, "we"))) {
-		sl_error("cannot write report '%s': %s", o.report_path, strerror(errno));
-		o.out.text = stderr;
-	}
-	int r = sl_report_dir(dir, &o.out);
+	int r = traced ? sl_report_dir(dir, &o.out) : 0;
 	if (o.out.text != stderr)
 		fclose(o.out.text);
+	if (o.out.json && o.out.json != stdout)
+		fclose(o.out.json);
 	if (o.dir || o.keep)
 		fprintf(stderr, "socklens: logs kept in %s (socklens report %s)\n", dir, dir);
 	else
 		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	if (r < 0)
+		return SL_EXIT_INTERNAL;
 	if (r > 0)
 		return SL_EXIT_FAIL_ON;
-	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	return end_like(status);
 }

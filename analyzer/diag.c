@@ -69,32 +69,157 @@ const char *sl_sev_name(enum sl_severity s)
 	return s == SL_SEV_ERROR ? "error" : s == SL_SEV_WARNING ? "warning" : "info";
 }
 
-static int same_site(const struct sl_diag *a, const struct sl_diag *b)
+void sl_diag_init(struct sl_diag *d, enum sl_kind k, enum sl_severity sev, const struct sl_proc *p, int fd)
 {
-	return a->kind == b->kind && a->proc == b->proc && a->img == b->img && a->stack == b->stack &&
-	       a->site == b->site && a->err == b->err && !strcmp(a->group_peer, b->group_peer);
+	memset(d, 0, sizeof *d);
+	d->kind = k;
+	d->sev = sev;
+	d->proc = p;
+	d->fd = fd;
+	d->count = 1;
 }
 
-void sl_diags_add(struct sl_diags *ds, const struct sl_diag *d)
+static uint64_t mix(uint64_t h, const void *data, size_t n)
 {
-	for (size_t i = 0; i < ds->n; i++) {
-		struct sl_diag *o = &ds->v[i];
-		if (!same_site(o, d))
-			continue;
-		o->count += d->count;
-		if (d->sev > o->sev)
-			o->sev = d->sev;
-		if (d->worst_ns > o->worst_ns) {
-			o->worst_ns = d->worst_ns;
-			memcpy(o->summary, d->summary, sizeof o->summary);
-		}
+	const unsigned char *p = data;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+/* A frame as it is shown: function and line, or module and offset when there are no symbols. */
+static uint64_t mix_frames(uint64_t h, const struct sl_frame *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		h = mix(h, f[i].function, strlen(f[i].function));
+		h = mix(h, f[i].file, strlen(f[i].file));
+		h = mix(h, &f[i].line, sizeof f[i].line);
+		h = mix(h, f[i].module, strlen(f[i].module));
+		if (!f[i].function[0])
+			h = mix(h, &f[i].offset, sizeof f[i].offset);
+	}
+	return h;
+}
+
+/* Findings group when kind, errno, peer group and the frames shown are the same. */
+static uint64_t group_key(const struct sl_diag *d)
+{
+	uint64_t h = 1469598103934665603ull;
+	h = mix(h, &d->kind, sizeof d->kind);
+	h = mix(h, &d->err, sizeof d->err);
+	h = mix(h, d->group_peer, strlen(d->group_peer));
+	h = mix_frames(h, d->stack, d->nstack < SL_SHOWN_FRAMES ? d->nstack : SL_SHOWN_FRAMES);
+	h = mix(h, "|", 1);
+	h = mix_frames(h, d->site, d->nsite < SL_SHOWN_FRAMES ? d->nsite : SL_SHOWN_FRAMES);
+	return h | 1;
+}
+
+static struct sl_frame *frames_of_stack(const struct sl_image *img, uint32_t id, size_t *n)
+{
+	struct sl_frame tmp[SL_MAX_FRAMES];
+	*n = img && id ? sl_symbolize_stack(img, id, tmp, SL_MAX_FRAMES) : 0;
+	if (!*n)
+		return NULL;
+	struct sl_frame *f = malloc(*n * sizeof *f);
+	memcpy(f, tmp, *n * sizeof *f);
+	return f;
+}
+
+static struct sl_frame *frames_of_site(const struct sl_image *img, uint64_t site, size_t *n)
+{
+	struct sl_frame tmp[SL_SHOWN_FRAMES];
+	*n = img && site ? sl_symbolize(img, site, tmp, SL_SHOWN_FRAMES) : 0;
+	if (!*n)
+		return NULL;
+	struct sl_frame *f = malloc(*n * sizeof *f);
+	memcpy(f, tmp, *n * sizeof *f);
+	return f;
+}
+
+static void note_pid(struct sl_diag *g, int pid)
+{
+	for (unsigned i = 0; i < g->npids && i < SL_LIST_MAX; i++)
+		if (g->pids[i] == pid)
+			return;
+	if (g->npids < SL_LIST_MAX)
+		g->pids[g->npids] = pid;
+	g->npids++;
+}
+
+static void note_peer(struct sl_diag *g, const char *peer)
+{
+	if (!peer[0])
 		return;
+	for (unsigned i = 0; i < g->npeers && i < SL_LIST_MAX; i++)
+		if (!strcmp(g->peers[i], peer))
+			return;
+	if (g->npeers < SL_LIST_MAX)
+		snprintf(g->peers[g->npeers], sizeof g->peers[0], "%s", peer);
+	g->npeers++;
+}
+
+static void index_grow(struct sl_diags *ds)
+{
+	size_t cap = ds->index_cap ? ds->index_cap * 2 : 64;
+	size_t *ix = calloc(cap, sizeof *ix);
+	for (size_t i = 0; i < ds->n; i++) {
+		size_t h = ds->v[i].key & (cap - 1);
+		while (ix[h])
+			h = (h + 1) & (cap - 1);
+		ix[h] = i + 1;
+	}
+	free(ds->index);
+	ds->index = ix;
+	ds->index_cap = cap;
+}
+
+static void fold(struct sl_diag *g, struct sl_diag *d)
+{
+	g->count += d->count;
+	if (d->sev > g->sev)
+		g->sev = d->sev;
+	note_pid(g, d->proc ? d->proc->pid : 0);
+	note_peer(g, d->peer);
+	if (d->worst_ns > g->worst_ns) { /* the worst instance is the one shown, header and summary alike */
+		g->worst_ns = d->worst_ns;
+		g->proc = d->proc;
+		g->fd = d->fd;
+		g->conn_id = d->conn_id;
+		memcpy(g->peer, d->peer, sizeof g->peer);
+		memcpy(g->summary, d->summary, sizeof g->summary);
+	}
+	free(d->stack);
+	free(d->site);
+}
+
+void sl_diags_add(struct sl_diags *ds, const struct sl_image *img, struct sl_diag *d, uint32_t stack, uint64_t site)
+{
+	d->stack = frames_of_stack(img, stack, &d->nstack);
+	d->site = frames_of_site(img, site, &d->nsite);
+	d->key = group_key(d);
+	ds->added += d->count;
+	if (ds->n * 2 >= ds->index_cap)
+		index_grow(ds);
+	size_t h = d->key & (ds->index_cap - 1);
+	for (; ds->index[h]; h = (h + 1) & (ds->index_cap - 1)) {
+		struct sl_diag *g = &ds->v[ds->index[h] - 1];
+		if (g->key == d->key && g->kind == d->kind && g->err == d->err && !strcmp(g->group_peer, d->group_peer)) {
+			fold(g, d);
+			return;
+		}
 	}
 	if (ds->n == ds->cap) {
 		ds->cap = ds->cap ? ds->cap * 2 : 16;
 		ds->v = realloc(ds->v, ds->cap * sizeof *ds->v);
 	}
-	ds->v[ds->n++] = *d;
+	unsigned count = d->count;
+	d->npids = 0;
+	d->npeers = 0;
+	note_pid(d, d->proc ? d->proc->pid : 0);
+	note_peer(d, d->peer);
+	d->count = count;
+	ds->v[ds->n] = *d;
+	ds->index[h] = ++ds->n;
 }
 
 static int cmp_diag(const void *a, const void *b)
@@ -106,8 +231,9 @@ static int cmp_diag(const void *a, const void *b)
 		return x->count > y->count ? -1 : 1;
 	if (x->kind != y->kind)
 		return x->kind < y->kind ? -1 : 1;
-	if (x->proc->pid != y->proc->pid)
-		return x->proc->pid < y->proc->pid ? -1 : 1;
+	int px = x->proc ? x->proc->pid : 0, py = y->proc ? y->proc->pid : 0;
+	if (px != py)
+		return px < py ? -1 : 1;
 	return x->fd < y->fd ? -1 : x->fd > y->fd;
 }
 
@@ -115,21 +241,19 @@ void sl_diags_sort(struct sl_diags *ds)
 {
 	if (ds->n)
 		qsort(ds->v, ds->n, sizeof *ds->v, cmp_diag);
+	free(ds->index); /* positions moved: the index is for adding, which is over */
+	ds->index = NULL;
+	ds->index_cap = 0;
 }
 
 void sl_diags_release(struct sl_diags *ds)
 {
+	for (size_t i = 0; i < ds->n; i++) {
+		free(ds->v[i].stack);
+		free(ds->v[i].site);
+	}
 	free(ds->v);
+	free(ds->index);
 	memset(ds, 0, sizeof *ds);
 }
 
-void sl_analyze(const struct sl_run *run, struct sl_diags *out)
-{
-	sl_rule_connect(run, out);
-	sl_rule_io_errors(run, out);
-	sl_rule_leak(run, out);
-	sl_rule_timeouts(run, out);
-	sl_rule_untraced(run, out);
-	sl_rule_hung(run, out);
-	sl_diags_sort(out);
-}

@@ -36,29 +36,49 @@ static int is_go(Elf *elf)
 	return 0;
 }
 
-const char *sl_untraceable_reason(const char *path)
+enum { SETUID = 1, CAPS, GO, STATIC };
+
+static int classify(const char *path)
 {
 	struct stat st;
 	if (stat(path, &st) != 0)
-		return NULL;
-	if (st.st_mode & (S_ISUID | S_ISGID))
-		return "it is setuid/setgid: the loader ignores LD_PRELOAD for it and everything it runs";
+		return 0;
+	/* the loader ignores LD_PRELOAD in secure mode: when exec changes the effective ids */
+	if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) || ((st.st_mode & S_ISGID) && st.st_gid != getegid()))
+		return SETUID;
 	if (getxattr(path, "security.capability", NULL, 0) > 0)
-		return "it has file capabilities: the loader ignores LD_PRELOAD for it";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+		return CAPS;
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY), why = 0;
 	if (fd < 0)
-		return NULL;
-	const char *why = NULL;
+		return 0;
 	elf_version(EV_CURRENT);
 	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (elf && elf_kind(elf) == ELF_K_ELF) {
-		if (is_go(elf))
-			why = "it is a Go program: Go calls the kernel directly, so its sockets bypass libc";
-		else if (!has_interp(elf))
-			why = "it is statically linked: there is no dynamic loader to preload socklens";
-	}
+	if (elf && elf_kind(elf) == ELF_K_ELF)
+		why = is_go(elf) ? GO : !has_interp(elf) ? STATIC : 0;
 	if (elf)
 		elf_end(elf);
 	close(fd);
 	return why;
+}
+
+const char *sl_untraceable_reason(const char *path)
+{
+	switch (classify(path)) {
+	case SETUID: return "it is setuid/setgid: the loader ignores LD_PRELOAD for it and everything it runs";
+	case CAPS: return "it has file capabilities: the loader ignores LD_PRELOAD for it";
+	case GO: return "it is a Go program: Go calls the kernel directly, so its sockets bypass libc";
+	case STATIC: return "it is statically linked: there is no dynamic loader to preload socklens";
+	}
+	return NULL;
+}
+
+int sl_untraceable_kind(const char *path)
+{
+	switch (classify(path)) {
+	case SETUID: case CAPS: return SL_UNTRACED_SETUID;
+	case GO: case STATIC: return SL_UNTRACED_STATIC;
+	}
+	return 0;
 }

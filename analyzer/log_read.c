@@ -1,4 +1,5 @@
-/* log_read.c - reads one log file into private memory and validates every size and offset. */
+/* log_read.c - reads one log (header alone, or the materialized part of every table) into private
+ * memory and validates every size and offset. Logs are untrusted input. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +10,7 @@
 #include <unistd.h>
 #include "analyzer.h"
 
-#define SL_LOG_MAX_SIZE (1ull << 33) /* refuse anything larger than 8 GiB */
+#define SL_LOG_MAX_SIZE (1ull << 40) /* a sparse file may be large; we only read what is in use */
 
 static int fail(char *err, size_t errlen, const char *msg)
 {
@@ -17,48 +18,53 @@ static int fail(char *err, size_t errlen, const char *msg)
 	return -1;
 }
 
-static int read_all(const char *path, unsigned char **out, size_t *size, char *err, size_t errlen)
+/* Opens path without following links or blocking (a FIFO planted in the run directory must
+ * not hang us) and checks it is a regular file of ours to read. */
+int sl_open_regular(const char *path, struct stat *st, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0 || fstat(fd, st) != 0) {
 		snprintf(err, errlen, "%s", strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < SL_HEADER_SIZE ||
-	    (uint64_t)st.st_size > SL_LOG_MAX_SIZE) {
+	if (!S_ISREG(st->st_mode)) {
 		close(fd);
-		return fail(err, errlen, S_ISREG(st.st_mode) ? "truncated or oversized log" : "not a regular file");
+		return fail(err, errlen, "not a regular file");
 	}
-	unsigned char *buf = malloc((size_t)st.st_size);
+	return fd;
+}
+
+static int read_at(int fd, void *buf, size_t len, uint64_t off)
+{
 	size_t got = 0;
-	while (buf && got < (size_t)st.st_size) {
-		ssize_t n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0)
-			break;
+			return -1;
 		got += (size_t)n;
 	}
-	close(fd);
-	if (!buf || got != (size_t)st.st_size) {
-		free(buf);
-		return fail(err, errlen, buf ? "short read" : "out of memory");
-	}
-	*out = buf;
-	*size = got;
 	return 0;
 }
 
-/* A table fits when [off, off + cap * size) lies inside the file and does not overflow. */
-static int table_ok(uint64_t off, uint32_t cap, uint32_t size, size_t file)
+static const uint32_t record_size[SL_T__COUNT] = {
+	[SL_T_SLOTS] = sizeof(struct sl_slot), [SL_T_EVENTS] = sizeof(struct sl_event),
+	[SL_T_STACKS] = sizeof(struct sl_stack), [SL_T_BUCKETS] = sizeof(uint32_t),
+	[SL_T_MODULES] = sizeof(struct sl_module), [SL_T_INFLIGHT] = sizeof(struct sl_inflight),
+};
+
+/* A table fits when [off, off + cap * size) lies inside the file, after the header. */
+static int table_ok(const struct sl_table_hdr *t, uint32_t size, uint64_t file)
 {
-	if (off < SL_HEADER_SIZE || off % 8 || off > file)
+	if (t->size != size || t->off < SL_HEADER_SIZE || t->off % 8 || t->off > file)
 		return 0;
-	return (uint64_t)cap * size <= file - off;
+	return (uint64_t)t->cap * size <= file - t->off;
 }
 
-static int validate(const struct sl_log_header *h, size_t size, char *err, size_t errlen)
+static int validate(struct sl_log_header *h, uint64_t size, char *err, size_t errlen)
 {
 	if (memcmp(h->magic, SL_LOG_MAGIC, 8) != 0)
 		return fail(err, errlen, "not a socklens log (bad magic)");
@@ -69,22 +75,38 @@ static int validate(const struct sl_log_header *h, size_t size, char *err, size_
 	}
 	if (h->header_size != SL_HEADER_SIZE || h->file_size != size)
 		return fail(err, errlen, "truncated or corrupt log (size mismatch)");
-	if (h->slot_size != sizeof(struct sl_slot) || h->event_size != sizeof(struct sl_event) ||
-	    h->stack_size != sizeof(struct sl_stack) || h->module_size != sizeof(struct sl_module) ||
-	    h->inflight_size != sizeof(struct sl_inflight))
-		return fail(err, errlen, "corrupt log (record sizes do not match this version)");
-	if (!table_ok(h->slot_off, h->slot_cap, h->slot_size, size) ||
-	    !table_ok(h->event_off, h->event_cap, h->event_size, size) ||
-	    !table_ok(h->stack_off, h->stack_cap, h->stack_size, size) ||
-	    !table_ok(h->module_off, h->module_cap, h->module_size, size) ||
-	    !table_ok(h->inflight_off, h->inflight_cap, h->inflight_size, size))
-		return fail(err, errlen, "corrupt log (table outside the file)");
+	for (int t = 0; t < SL_T__COUNT; t++) {
+		if (!table_ok(&h->tab[t], record_size[t], size))
+			return fail(err, errlen, "corrupt log (table outside the file)");
+		if (h->tab[t].avail > h->tab[t].cap)
+			h->tab[t].avail = h->tab[t].cap;
+	}
+	if (h->event_first > h->tab[SL_T_EVENTS].cap)
+		h->event_first = h->tab[SL_T_EVENTS].cap;
+	/* strings come from another process: terminate them ourselves */
+	h->exe[SL_EXE_MAX - 1] = 0;
+	h->comm[SL_COMM_MAX - 1] = 0;
+	h->boot_id[sizeof h->boot_id - 1] = 0;
+	if (h->argv_len > SL_ARGV_MAX)
+		h->argv_len = SL_ARGV_MAX;
 	return 0;
 }
 
-static uint32_t bounded(uint64_t next, uint32_t cap)
+int sl_header_read(const char *path, struct sl_log_header *h, char *err, size_t errlen)
 {
-	return next < cap ? (uint32_t)next : cap;
+	struct stat st;
+	int fd = sl_open_regular(path, &st, err, errlen);
+	if (fd < 0)
+		return -1;
+	int r = -1;
+	if ((uint64_t)st.st_size < SL_HEADER_SIZE || (uint64_t)st.st_size > SL_LOG_MAX_SIZE)
+		fail(err, errlen, "truncated or oversized log");
+	else if (read_at(fd, h, sizeof *h, 0) < 0)
+		fail(err, errlen, "short read");
+	else
+		r = validate(h, (uint64_t)st.st_size, err, errlen);
+	close(fd);
+	return r;
 }
 
 static int same_boot(const struct sl_log_header *h)
@@ -100,30 +122,47 @@ static int same_boot(const struct sl_log_header *h)
 	return id[0] && !strncmp(id, h->boot_id, sizeof h->boot_id);
 }
 
-/* TSC ticks to ns: the log's own pairs when they span a millisecond; else, on the same boot,
- * our own reading of the TSC and the clock; else a 2.5 GHz guess. clock_guessed says when
- * durations are estimates (that guess, or a CPU without an invariant TSC). */
-static void calibrate(struct sl_image *img)
+static uint64_t rdtsc(void)
 {
-	const struct sl_log_header *h = img->h;
-	img->ns_per_tick = 1.0;
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* This machine's TSC rate, measured once over 2 ms (a log of a process that lived less than
+ * a millisecond carries no usable pair of its own). */
+static double host_ns_per_tick(void)
+{
+	static double rate;
+	if (!rate) {
+		uint64_t m0 = sl_mono_now(), t0 = rdtsc(), m1;
+		while ((m1 = sl_mono_now()) < m0 + 2000000)
+			;
+		rate = (double)(m1 - m0) / (double)(rdtsc() - t0);
+	}
+	return rate;
+}
+
+/* TSC ticks to ns: the log's own pairs when they span a millisecond; else, on the same boot,
+ * this machine's rate; else a 2.5 GHz guess. guessed says when durations are estimates (that
+ * guess, or a CPU without an invariant TSC). */
+void sl_calibrate(const struct sl_log_header *h, double *ns_per_tick, int *guessed)
+{
+	*ns_per_tick = 1.0;
+	*guessed = 0;
 	if (h->tick_kind == SL_TICK_NS)
 		return;
-	img->clock_guessed = h->tick_kind != SL_TICK_TSC;
+	*guessed = h->tick_kind != SL_TICK_TSC;
 	if (h->mono1 > h->mono0 + 1000000 && h->tsc1 > h->tsc0) {
-		img->ns_per_tick = (double)(h->mono1 - h->mono0) / (double)(h->tsc1 - h->tsc0);
+		*ns_per_tick = (double)(h->mono1 - h->mono0) / (double)(h->tsc1 - h->tsc0);
 		return;
 	}
-	uint32_t lo, hi;
-	uint64_t mono = sl_mono_now();
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	uint64_t tsc = ((uint64_t)hi << 32) | lo;
-	if (same_boot(h) && mono > h->mono0 + 1000000 && tsc > h->tsc0) {
-		img->ns_per_tick = (double)(mono - h->mono0) / (double)(tsc - h->tsc0);
+	if (same_boot(h)) {
+		*ns_per_tick = host_ns_per_tick();
 		return;
 	}
-	img->ns_per_tick = 0.4;
-	img->clock_guessed = 1;
+	*ns_per_tick = 0.4;
+	*guessed = 1;
 }
 
 uint64_t sl_image_ns(const struct sl_image *img, uint64_t ticks)
@@ -134,53 +173,91 @@ uint64_t sl_image_ns(const struct sl_image *img, uint64_t ticks)
 
 uint64_t sl_image_mono(const struct sl_image *img, uint64_t ticks)
 {
-	const struct sl_log_header *h = img->h;
+	const struct sl_log_header *h = &img->h;
 	if (ticks >= h->tsc0)
 		return h->mono0 + sl_image_ns(img, ticks - h->tsc0);
 	uint64_t back = sl_image_ns(img, h->tsc0 - ticks);
 	return back < h->mono0 ? h->mono0 - back : 0;
 }
 
+/* The materialized records of table t, in a fresh buffer; *n how many. */
+static void *read_table(int fd, const struct sl_log_header *h, int t, uint32_t *n)
+{
+	const struct sl_table_hdr *th = &h->tab[t];
+	*n = th->avail;
+	if (!*n)
+		return NULL;
+	size_t len = (size_t)*n * th->size;
+	void *buf = malloc(len);
+	if (buf && read_at(fd, buf, len, th->off) < 0) {
+		free(buf);
+		buf = NULL;
+	}
+	if (!buf)
+		*n = 0;
+	return buf;
+}
+
+static int cmp_event(const void *a, const void *b)
+{
+	const struct sl_event *x = a, *y = b;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Keeps the committed events (a ring slot being rewritten is not), in the order they happened. */
+static void order_events(struct sl_image *img, struct sl_event *ev, uint32_t n)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (ev[i].commit && ev[i].commit == ev[i].seq + 1)
+			ev[k++] = ev[i];
+	qsort(ev, k, sizeof *ev, cmp_event);
+	img->events = ev;
+	img->nevents = k;
+}
+
 int sl_image_load(struct sl_image *img, const char *path, char *err, size_t errlen)
 {
+	struct stat st;
 	memset(img, 0, sizeof *img);
-	if (read_all(path, &img->buf, &img->size, err, errlen) < 0)
+	int fd = sl_open_regular(path, &st, err, errlen);
+	if (fd < 0)
 		return -1;
-	struct sl_log_header *h = (struct sl_log_header *)img->buf;
-	if (validate(h, img->size, err, errlen) < 0) {
-		free(img->buf);
-		img->buf = NULL;
+	if ((uint64_t)st.st_size < SL_HEADER_SIZE || read_at(fd, &img->h, sizeof img->h, 0) < 0 ||
+	    validate(&img->h, (uint64_t)st.st_size, err, errlen) < 0) {
+		if ((uint64_t)st.st_size < SL_HEADER_SIZE)
+			fail(err, errlen, "truncated or oversized log");
+		close(fd);
 		return -1;
 	}
-	/* strings come from another process: terminate them ourselves */
-	h->exe[SL_EXE_MAX - 1] = 0;
-	h->boot_id[sizeof h->boot_id - 1] = 0;
-	if (h->argv_len > SL_ARGV_MAX)
-		h->argv_len = SL_ARGV_MAX;
-	img->h = h;
+	uint32_t nev, nbuckets;
+	img->slots = read_table(fd, &img->h, SL_T_SLOTS, &img->nslots);
+	struct sl_event *ev = read_table(fd, &img->h, SL_T_EVENTS, &nev);
+	img->stacks = read_table(fd, &img->h, SL_T_STACKS, &img->nstacks);
+	img->mods = read_table(fd, &img->h, SL_T_MODULES, &img->nmods);
+	img->infl = read_table(fd, &img->h, SL_T_INFLIGHT, &img->ninfl);
+	(void)nbuckets;
+	close(fd);
+	order_events(img, ev, nev);
 	img->path = strdup(path);
-	img->slots = (const struct sl_slot *)(img->buf + h->slot_off);
-	img->events = (const struct sl_event *)(img->buf + h->event_off);
-	img->stacks = (const struct sl_stack *)(img->buf + h->stack_off);
-	img->mods = (const struct sl_module *)(img->buf + h->module_off);
-	img->infl = (const struct sl_inflight *)(img->buf + h->inflight_off);
-	img->nevents = bounded(h->event_next, h->event_cap);
-	img->nmods = bounded(h->module_next, h->module_cap);
-	img->ninfl = bounded(h->inflight_next, h->inflight_cap);
-	calibrate(img);
-	struct sl_module *mods = (struct sl_module *)(img->buf + h->module_off);
+	sl_calibrate(&img->h, &img->ns_per_tick, &img->clock_guessed);
 	for (uint32_t i = 0; i < img->nmods; i++) {
-		mods[i].path[SL_MODPATH_MAX - 1] = 0;
-		if (mods[i].buildid_len > SL_BUILDID_MAX)
-			mods[i].buildid_len = 0;
+		img->mods[i].path[SL_MODPATH_MAX - 1] = 0;
+		if (img->mods[i].buildid_len > SL_BUILDID_MAX)
+			img->mods[i].buildid_len = 0;
 	}
+	if (img->h.module_next < img->nmods)
+		img->nmods = (uint32_t)img->h.module_next;
 	return 0;
 }
 
 void sl_image_release(struct sl_image *img)
 {
-	sl_symbolizer_release(img);
-	free(img->buf);
+	free(img->slots);
+	free(img->events);
+	free(img->stacks);
+	free(img->mods);
+	free(img->infl);
 	free(img->path);
 	memset(img, 0, sizeof *img);
 }
@@ -188,10 +265,47 @@ void sl_image_release(struct sl_image *img)
 /* The stack with id, or NULL if the id is out of range or the record is not complete. */
 const struct sl_stack *sl_image_stack(const struct sl_image *img, uint32_t id)
 {
-	if (id == 0 || id > img->h->stack_cap)
+	if (id == 0 || id > img->nstacks)
 		return NULL;
 	const struct sl_stack *s = &img->stacks[id - 1];
 	if (s->commit != 2 || s->nframes == 0 || s->nframes > SL_MAX_FRAMES)
 		return NULL;
 	return s;
+}
+
+/* The run's control file, copied; its exec records in *execs (committed ones). */
+int sl_runctl_read(const char *dir, struct sl_run_header *out, struct sl_exec_rec **execs, size_t *nexecs)
+{
+	char path[4096], err[128];
+	struct stat st;
+	*execs = NULL;
+	*nexecs = 0;
+	snprintf(path, sizeof path, "%s/run.slctl", dir);
+	int fd = sl_open_regular(path, &st, err, sizeof err);
+	if (fd < 0)
+		return -1;
+	int r = -1;
+	if ((uint64_t)st.st_size >= SL_HEADER_SIZE && read_at(fd, out, sizeof *out, 0) == 0 &&
+	    !memcmp(out->magic, SL_RUN_MAGIC, 8) && out->version == SL_LOG_VERSION &&
+	    out->exec_off >= SL_HEADER_SIZE && out->exec_off <= (uint64_t)st.st_size &&
+	    (uint64_t)out->exec_cap * sizeof(struct sl_exec_rec) <= (uint64_t)st.st_size - out->exec_off) {
+		uint64_t n = out->exec_avail < out->exec_cap ? out->exec_avail : out->exec_cap;
+		struct sl_exec_rec *v = n ? calloc((size_t)n, sizeof *v) : NULL;
+		if (v && read_at(fd, v, (size_t)n * sizeof *v, out->exec_off) == 0) {
+			size_t k = 0;
+			for (uint64_t i = 0; i < n; i++) {
+				if (v[i].commit != 1)
+					continue;
+				v[i].path[SL_EXEC_PATH_MAX - 1] = 0;
+				v[k++] = v[i];
+			}
+			*execs = v;
+			*nexecs = k;
+			v = NULL;
+		}
+		free(v);
+		r = 0;
+	}
+	close(fd);
+	return r;
 }

@@ -1,5 +1,6 @@
 /* report.c - load, analyze, render: the path shared by `socklens run` and `socklens report`. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "analyzer.h"
@@ -29,26 +30,28 @@ int sl_report_dir(const char *dir, const struct sl_output *o)
 	struct sl_run run;
 	struct sl_diags ds = {0};
 	char err[512];
-	if (sl_run_load(&run, dir, err, sizeof err) < 0) {
+	if (sl_run_index(&run, dir, err, sizeof err) < 0) {
 		sl_error("%s", err);
 		sl_run_release(&run);
 		return -1;
 	}
 	run.th = o->th;
-	if (run.nprocs == 0)
+	if (run.nprocs == 0 && !run.have_ctl)
 		sl_warn("no socklens logs in '%s' (was the program started by socklens run?)", dir);
-	sl_analyze(&run, &ds);
+	struct sl_json_sink *sink = o->json ? sl_json_open(o->json) : NULL;
+	sl_analyze(&run, &ds, sink);
 	int failed = 0, rc = 0;
 	for (size_t i = 0; i < ds.n; i++)
 		if (o->fail_mask & (1u << ds.v[i].kind))
 			failed = 1;
 	if (o->text)
 		sl_report_text(o->text, &run, &ds);
-	if (o->json_path && sl_report_json(o->json_path, &run, &ds) < 0) {
-		sl_error("cannot write JSON report '%s'", o->json_path);
+	if (sink && sl_json_finish(sink, &run, &ds) < 0) {
+		sl_error("cannot write the JSON report: %s", strerror(errno));
 		rc = -1;
 	}
 	sl_diags_release(&ds);
 	sl_run_release(&run);
+	sl_symbolizer_reset();
 	return rc < 0 ? rc : failed;
 }

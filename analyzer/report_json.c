@@ -35,22 +35,30 @@ static json_t *frame_json(const struct sl_frame *f)
 			 str_or_null(f->module), "address", addr);
 }
 
-/* Symbolized stacks, memoized by (image, id): many connections share a call site. */
-static json_t *stack_cache;
-
-static json_t *stack_json(struct sl_image *img, uint32_t id)
+static json_t *frames_json(const struct sl_frame *f, size_t n)
 {
-	char key[48];
-	snprintf(key, sizeof key, "%p:%u", (void *)img, id);
-	json_t *a = json_object_get(stack_cache, key);
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, frame_json(&f[i]));
+	return a;
+}
+
+struct sl_json_sink {
+	FILE *f;
+	size_t nconns;
+	json_t *stacks;              /* the image's symbolized stacks, by id */
+};
+
+static json_t *stack_json(struct sl_json_sink *s, const struct sl_image *img, uint32_t id)
+{
+	char key[16];
+	snprintf(key, sizeof key, "%u", id);
+	json_t *a = json_object_get(s->stacks, key);
 	if (a)
 		return json_incref(a);
 	struct sl_frame frames[SL_MAX_FRAMES];
-	size_t n = sl_symbolize_stack(img, id, frames, SL_MAX_FRAMES);
-	a = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, frame_json(&frames[i]));
-	json_object_set(stack_cache, key, a);
+	a = frames_json(frames, sl_symbolize_stack(img, id, frames, SL_MAX_FRAMES));
+	json_object_set(s->stacks, key, a);
 	return a;
 }
 
@@ -67,12 +75,20 @@ static json_t *argv_json(const struct sl_log_header *h)
 
 static json_t *process_json(const struct sl_proc *p)
 {
-	const struct sl_log_header *h = sl_proc_last(p)->h;
-	uint64_t ev = 0, slots = 0, stacks = 0;
+	const struct sl_log_header *h = &sl_proc_last(p)->h;
+	uint64_t ev = 0, over = 0, slots = 0, stacks = 0, infl = 0;
+	int approx = 0;
 	for (size_t k = 0; k < p->nimages; k++) {
-		ev += p->images[k]->h->event_dropped;
-		slots += p->images[k]->h->slot_dropped;
-		stacks += p->images[k]->h->stack_dropped;
+		const struct sl_log_header *ih = &p->images[k].h;
+		double npt;
+		int guessed;
+		ev += ih->event_dropped;
+		over += ih->event_overwritten;
+		slots += ih->slot_dropped;
+		stacks += ih->stack_dropped;
+		infl += ih->inflight_dropped;
+		sl_calibrate(ih, &npt, &guessed);
+		approx |= guessed;
 	}
 	json_t *exit_status = json_null(), *sig = json_null();
 	if (p->have_status && WIFEXITED(p->wstatus))
@@ -83,14 +99,17 @@ static json_t *process_json(const struct sl_proc *p)
 		exit_status = json_integer(h->exit_status & 0xff);
 	char st[96];
 	sl_proc_status(p, st, sizeof st);
-	int approx = 0;
-	for (size_t k = 0; k < p->nimages; k++)
-		approx |= p->images[k]->clock_guessed;
-	return json_pack("{s:i, s:i, s:o, s:o, s:b, s:s, s:o, s:o, s:i, s:b, s:b, s:{s:I, s:I, s:I}}", "pid",
-			 p->pid, "ppid", p->ppid, "exe", str_or_null(h->exe), "argv", argv_json(h), "alive", p->alive,
-			 "status", st, "exit_status", exit_status, "signal", sig, "images", (int)p->nimages, "stacks",
-			 (h->flags & SL_HDR_STACKS) != 0, "durations_approximate", approx, "dropped", "events",
-			 (json_int_t)ev, "slots", (json_int_t)slots, "stacks", (json_int_t)stacks);
+	json_t *o = json_pack("{s:i, s:i, s:o, s:o, s:o, s:b, s:s, s:o, s:o, s:i, s:I, s:I}", "pid", p->pid, "ppid",
+			      p->ppid, "name", str_or_null(sl_proc_name(p)), "exe", str_or_null(h->exe), "argv",
+			      argv_json(h), "alive", p->alive, "status", st, "exit_status", exit_status, "signal", sig,
+			      "images", (int)p->nimages, "sockets", (json_int_t)p->sockets, "findings",
+			      (json_int_t)p->findings);
+	json_object_set_new(o, "stacks", json_boolean((h->flags & SL_HDR_STACKS) != 0));
+	json_object_set_new(o, "durations_approximate", json_boolean(approx));
+	json_object_set_new(o, "dropped", json_pack("{s:I, s:I, s:I, s:I, s:I}", "events", (json_int_t)ev,
+						    "events_overwritten", (json_int_t)over, "slots", (json_int_t)slots,
+						    "stacks", (json_int_t)stacks, "threads", (json_int_t)infl));
+	return o;
 }
 
 static json_t *options_json(const struct sl_slot *s)
@@ -133,75 +152,124 @@ static json_t *tcp_json(const struct sl_slot *s)
 			 "rttvar_us", (json_int_t)s->tcp_rttvar_us, "retransmits", (json_int_t)s->tcp_retrans);
 }
 
-static json_t *conn_json(const struct sl_conn *c)
+static json_t *conn_json(struct sl_json_sink *sink, const struct sl_conn *c)
 {
 	const struct sl_slot *s = c->s;
+	const struct sl_image *img = c->img;
 	char local[160], peer[160], opened[40], closed[40];
 	sl_addr_format(&s->local, local, sizeof local);
 	sl_addr_format(&s->peer, peer, sizeof peer);
-	sl_wall_time(c->img, s->open_ns, opened, sizeof opened);
-	sl_wall_time(c->img, s->close_ns, closed, sizeof closed);
+	sl_wall_time(&img->h, s->open_ns, opened, sizeof opened);
+	sl_wall_time(&img->h, s->close_ns, closed, sizeof closed);
 	json_t *o = json_pack("{s:i, s:i, s:I, s:s, s:s, s:o, s:o, s:s, s:o, s:b, s:b}", "pid", c->proc->pid,
 			      "fd", s->fd, "conn_id", (json_int_t)s->conn_id, "type", sl_type_name(s->family, s->type),
 			      "role", sl_role_name(s->role), "local", str_or_null(local), "peer", str_or_null(peer),
 			      "opened", opened, "closed", s->state == SL_SLOT_CLOSED ? json_string(closed) : json_null(),
 			      "open_at_end", c->open_at_end, "nonblocking", (s->flags & SL_SF_NONBLOCK) != 0);
+	json_object_set_new(o, "from_parent", json_boolean((s->flags & SL_SF_FROM_PARENT) != 0));
 	json_object_set_new(o, "bytes_sent", json_integer((json_int_t)s->bytes_out));
 	json_object_set_new(o, "bytes_received", json_integer((json_int_t)s->bytes_in));
 	json_object_set_new(o, "calls_sent", json_integer((json_int_t)s->calls_out));
 	json_object_set_new(o, "calls_received", json_integer((json_int_t)s->calls_in));
 	json_object_set_new(o, "blocked_ms",
-			    json_real((double)sl_image_ns(c->img, s->blocked_in_ticks + s->blocked_out_ticks) / 1e6));
-	json_object_set_new(o, "max_read_ms", json_real((double)sl_image_ns(c->img, s->read_max_ticks) / 1e6));
-	json_object_set_new(o, "max_write_ms", json_real((double)sl_image_ns(c->img, s->write_max_ticks) / 1e6));
+			    json_real((double)sl_image_ns(img, s->blocked_in_ticks + s->blocked_out_ticks) / 1e6));
+	json_object_set_new(o, "max_read_ms", json_real((double)sl_image_ns(img, s->read_max_ticks) / 1e6));
+	json_object_set_new(o, "max_write_ms", json_real((double)sl_image_ns(img, s->write_max_ticks) / 1e6));
 	json_object_set_new(o, "options", options_json(s));
 	json_object_set_new(o, "errors", errors_json(s));
 	json_object_set_new(o, "connect", connect_json(s));
 	json_object_set_new(o, "tcp_info", tcp_json(s));
-	json_object_set_new(o, "open_stack", stack_json(c->img, s->open_stack));
-	json_object_set_new(o, "close_stack", stack_json(c->img, s->close_stack));
-	json_object_set_new(o, "first_error_stack", stack_json(c->img, s->error_stack));
+	json_object_set_new(o, "open_stack", stack_json(sink, img, s->open_stack));
+	json_object_set_new(o, "close_stack", stack_json(sink, img, s->close_stack));
+	json_object_set_new(o, "first_error_stack", stack_json(sink, img, s->error_stack));
 	return o;
+}
+
+static json_t *list_json(const struct sl_diag *d, int peers)
+{
+	json_t *a = json_array();
+	unsigned n = peers ? d->npeers : d->npids;
+	for (unsigned i = 0; i < n && i < SL_LIST_MAX; i++)
+		json_array_append_new(a, peers ? json_string(d->peers[i]) : json_integer(d->pids[i]));
+	return a;
 }
 
 static json_t *diag_json(const struct sl_diag *d)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:i, s:f, s:o}", "kind",
 			      sl_kind_name(d->kind), "severity", sl_sev_name(d->sev), "summary", d->summary,
-			      "advice", sl_kind_advice(d->kind), "pid", d->proc->pid, "fd",
+			      "advice", sl_kind_advice(d->kind), "pid", d->proc ? d->proc->pid : 0, "fd",
 			      d->fd >= 0 ? json_integer(d->fd) : json_null(), "peer",
 			      str_or_null(d->peer), "errno", str_or_null(sl_errno_name(d->err)), "count",
 			      (int)d->count, "worst_ms", (double)d->worst_ns / 1e6, "stack",
-			      stack_json(d->img, d->stack));
-	if (d->site) {
-		struct sl_frame site[8];
-		size_t k = sl_symbolize(d->img, d->site, site, 8);
-		json_t *a = json_array();
-		for (size_t i = 0; i < k; i++)
-			json_array_append_new(a, frame_json(&site[i]));
-		json_object_set_new(o, d->kind == SL_K_MISSING_TIMEOUT ? "read_site" : "call_site", a);
-	}
+			      frames_json(d->stack, d->nstack));
+	if (d->nsite)
+		json_object_set_new(o, d->kind == SL_K_MISSING_TIMEOUT ? "read_site" : "call_site",
+				    frames_json(d->site, d->nsite));
+	json_object_set_new(o, "pids", list_json(d, 0));
+	json_object_set_new(o, "processes", json_integer(d->npids));
+	json_object_set_new(o, "peers", list_json(d, 1));
+	json_object_set_new(o, "distinct_peers", json_integer(d->npeers));
 	return o;
 }
 
-int sl_report_json(const char *path, const struct sl_run *run, const struct sl_diags *ds)
+static const char *const untraced_names[SL_UNTRACED__COUNT] = {
+	[SL_UNTRACED_ENV] = "environment", [SL_UNTRACED_SETUID] = "setuid", [SL_UNTRACED_STATIC] = "static",
+	[SL_UNTRACED_BUDGET] = "budget", [SL_UNTRACED_CREATE] = "create_failed", [SL_UNTRACED_FSIZE] = "file_size_limit",
+};
+
+static json_t *run_json(const struct sl_run *run)
 {
-	json_t *procs = json_array(), *conns = json_array(), *diags = json_array();
-	stack_cache = json_object();
+	if (!run->have_ctl)
+		return json_null();
+	json_t *u = json_object();
+	for (int i = 1; i < SL_UNTRACED__COUNT; i++)
+		if (untraced_names[i] && i >= SL_UNTRACED_BUDGET)
+			json_object_set_new(u, untraced_names[i], json_integer((json_int_t)run->ctl.untraced[i]));
+	return json_pack("{s:I, s:I, s:I, s:I, s:o}", "log_space_budget", (json_int_t)run->ctl.budget, "log_space_used",
+			 (json_int_t)run->ctl.used, "processes_logged", (json_int_t)run->ctl.procs_logged,
+			 "growth_refused", (json_int_t)run->ctl.grow_refused, "processes_unlogged", u);
+}
+
+static void emit(FILE *f, const char *lead, json_t *v, size_t flags)
+{
+	fputs(lead, f);
+	json_dumpf(v, f, flags | JSON_PRESERVE_ORDER);
+	json_decref(v);
+}
+
+struct sl_json_sink *sl_json_open(FILE *f)
+{
+	struct sl_json_sink *s = calloc(1, sizeof *s);
+	s->f = f;
+	fprintf(f, "{\n\"socklens_report\": 2,\n\"connections\": [");
+	return s;
+}
+
+void sl_json_image(struct sl_json_sink *s, const struct sl_ctx *c)
+{
+	s->stacks = json_object();
+	for (size_t i = 0; i < c->nconns; i++)
+		emit(s->f, s->nconns++ ? ",\n" : "\n", conn_json(s, &c->conns[i]), JSON_COMPACT);
+	json_decref(s->stacks);
+	s->stacks = NULL;
+}
+
+int sl_json_finish(struct sl_json_sink *s, const struct sl_run *run, const struct sl_diags *ds)
+{
+	FILE *f = s->f;
+	fprintf(f, "\n],\n\"run_dir\": ");
+	emit(f, "", str_or_null(run->dir), JSON_ENCODE_ANY);
+	fprintf(f, ",\n\"run\": ");
+	emit(f, "", run_json(run), JSON_ENCODE_ANY | JSON_COMPACT);
+	fprintf(f, ",\n\"processes\": [");
 	for (size_t i = 0; i < run->nprocs; i++)
-		json_array_append_new(procs, process_json(&run->procs[i]));
-	for (size_t i = 0; i < run->nconns; i++)
-		json_array_append_new(conns, conn_json(&run->conns[i]));
+		emit(f, i ? ",\n" : "\n", process_json(&run->procs[i]), JSON_COMPACT);
+	fprintf(f, "\n],\n\"diagnostics\": [");
 	for (size_t i = 0; i < ds->n; i++)
-		json_array_append_new(diags, diag_json(&ds->v[i]));
-	json_t *root = json_pack("{s:i, s:o, s:o, s:o, s:o}", "socklens_report", 1, "run_dir", str_or_null(run->dir),
-				 "processes", procs, "connections", conns, "diagnostics", diags);
-	int flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER;
-	int r = !strcmp(path, "-") ? json_dumpf(root, stdout, flags) : json_dump_file(root, path, flags);
-	if (!strcmp(path, "-"))
-		fputc('\n', stdout);
-	json_decref(root);
-	json_decref(stack_cache);
-	stack_cache = NULL;
+		emit(f, i ? ",\n" : "\n", diag_json(&ds->v[i]), JSON_INDENT(2));
+	fprintf(f, "\n]\n}\n");
+	int r = fflush(f) == 0 && !ferror(f) ? 0 : -1;
+	free(s);
 	return r;
 }

@@ -11,7 +11,7 @@
 
 void sl_proc_status(const struct sl_proc *p, char *out, size_t len)
 {
-	const struct sl_log_header *h = sl_proc_last(p)->h;
+	const struct sl_log_header *h = &sl_proc_last(p)->h;
 	if (p->alive)
 		snprintf(out, len, "running");
 	else if (p->have_status && WIFSIGNALED(p->wstatus))
@@ -20,14 +20,16 @@ void sl_proc_status(const struct sl_proc *p, char *out, size_t len)
 		snprintf(out, len, "exited %d", WEXITSTATUS(p->wstatus));
 	else if (h->end_reason == SL_END_EXIT)
 		snprintf(out, len, "exited %d", h->exit_status & 0xff);
+	else if (h->end_reason == SL_END_EXEC)
+		snprintf(out, len, "exec'd a program socklens could not follow");
 	else
 		snprintf(out, len, "ended (no exit recorded: killed or crashed)");
 }
 
-void sl_wall_time(const struct sl_image *img, uint64_t mono_ns, char *out, size_t len)
+void sl_wall_time(const struct sl_log_header *h, uint64_t mono_ns, char *out, size_t len)
 {
-	int64_t delta = (int64_t)(mono_ns - img->h->start_mono_ns);
-	uint64_t real = img->h->start_real_ns + (uint64_t)delta;
+	int64_t delta = (int64_t)(mono_ns - h->start_mono_ns);
+	uint64_t real = h->start_real_ns + (uint64_t)delta;
 	time_t sec = (time_t)(real / 1000000000ull);
 	struct tm tm;
 	char buf[32];
@@ -82,44 +84,43 @@ static void print_diag(FILE *out, const struct sl_diag *d)
 	char where[400], fd[24] = "";
 	if (d->fd >= 0)
 		snprintf(fd, sizeof fd, " fd %d", d->fd);
-	snprintf(where, sizeof where, "%s[%d]%s%s%s", sl_proc_name(d->proc), d->proc->pid, fd,
-		 d->peer[0] ? " -> " : "", d->peer);
+	snprintf(where, sizeof where, "%s[%d]%s%s%s", d->proc ? sl_proc_name(d->proc) : "?", d->proc ? d->proc->pid : 0,
+		 fd, d->peer[0] ? " -> " : "", d->peer);
 	fprintf(out, "%-7s %s", sl_sev_name(d->sev), sl_kind_name(d->kind));
 	if (d->count > 1)
 		fprintf(out, " (x%u)", d->count);
 	fprintf(out, "  %s\n", where);
 	wrapped(out, "        ", d->summary);
 	wrapped(out, "        fix: ", sl_kind_advice(d->kind));
-	struct sl_frame frames[TEXT_FRAMES];
-	size_t n = sl_symbolize_stack(d->img, d->stack, frames, TEXT_FRAMES);
-	for (size_t i = 0; i < n; i++)
-		frame_line(out, i ? "            " : "        at  ", &frames[i]);
-	if (!n)
+	for (size_t i = 0; i < d->nstack && i < TEXT_FRAMES; i++)
+		frame_line(out, i ? "            " : "        at  ", &d->stack[i]);
+	if (!d->nstack && d->kind != SL_K_UNTRACED_EXEC)
 		fprintf(out, "        at  (no stack recorded)\n");
-	if (d->site) {
-		struct sl_frame site[TEXT_FRAMES];
-		size_t k = sl_symbolize(d->img, d->site, site, TEXT_FRAMES);
-		const char *label = d->kind == SL_K_MISSING_TIMEOUT ? "        read " : "        call ";
-		for (size_t i = 0; i < k; i++)
-			frame_line(out, i ? "            " : label, &site[i]);
-	}
+	const char *label = d->kind == SL_K_MISSING_TIMEOUT ? "        read " : "        call ";
+	for (size_t i = 0; i < d->nsite && i < TEXT_FRAMES; i++)
+		frame_line(out, i ? "            " : label, &d->site[i]);
 	fputc('\n', out);
 }
 
 static void print_proc(FILE *out, const struct sl_proc *p, size_t depth)
 {
-	const struct sl_log_header *h = sl_proc_last(p)->h;
+	const struct sl_log_header *h = &sl_proc_last(p)->h;
 	char st[96];
+	double npt;
+	int guessed;
 	sl_proc_status(p, st, sizeof st);
 	fprintf(out, "%*s%s[%d] %s", (int)(2 + 2 * depth), "", sl_proc_name(p), p->pid, st);
 	uint64_t dropped = 0;
-	for (size_t k = 0; k < p->nimages; k++)
-		dropped += p->images[k]->h->event_dropped + p->images[k]->h->slot_dropped;
+	for (size_t k = 0; k < p->nimages; k++) {
+		const struct sl_log_header *ih = &p->images[k].h;
+		dropped += ih->event_dropped + ih->slot_dropped + ih->stack_dropped + ih->inflight_dropped;
+	}
 	if (dropped)
 		fprintf(out, ", %llu records dropped (log full)", (unsigned long long)dropped);
 	if (!(h->flags & SL_HDR_STACKS))
 		fprintf(out, ", no stacks");
-	if (sl_proc_last(p)->clock_guessed)
+	sl_calibrate(h, &npt, &guessed);
+	if (guessed)
 		fprintf(out, ", durations approximate (TSC not calibrated)");
 	fputc('\n', out);
 }
@@ -158,14 +159,13 @@ static void print_processes(FILE *out, const struct sl_run *run)
 
 void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *ds)
 {
-	size_t nerr = 0, open = 0;
+	size_t nerr = 0;
 	for (size_t i = 0; i < ds->n; i++)
 		nerr += ds->v[i].sev == SL_SEV_ERROR;
-	for (size_t i = 0; i < run->nconns; i++)
-		open += run->conns[i].open_at_end;
-	fprintf(out, "\nsocklens: %zu finding%s (%zu error%s) in %zu process%s, %zu socket%s (%zu open at end)\n",
+	fprintf(out, "\nsocklens: %zu finding%s (%zu error%s) in %zu process%s, %llu socket%s (%llu open at end)\n",
 		ds->n, ds->n == 1 ? "" : "s", nerr, nerr == 1 ? "" : "s", run->nprocs,
-		run->nprocs == 1 ? "" : "es", run->nconns, run->nconns == 1 ? "" : "s", open);
+		run->nprocs == 1 ? "" : "es", (unsigned long long)run->sockets, run->sockets == 1 ? "" : "s",
+		(unsigned long long)run->open_at_end);
 	print_processes(out, run);
 	fputc('\n', out);
 	for (size_t i = 0; i < ds->n; i++)

@@ -5,7 +5,7 @@
 
 static const struct sl_slot *slot_of_conn(const struct sl_image *img, uint64_t conn_id)
 {
-	for (uint32_t i = 0; i < img->h->slot_cap; i++)
+	for (uint32_t i = 0; i < img->nslots; i++)
 		if (img->slots[i].state == SL_SLOT_LIVE && img->slots[i].conn_id == conn_id)
 			return &img->slots[i];
 	return NULL;
@@ -19,45 +19,35 @@ static int severity(int call, const struct sl_slot *s)
 	return read && s && s->role == SL_ROLE_SERVER ? SL_SEV_INFO : SL_SEV_WARNING;
 }
 
-static void from_image(const struct sl_run *run, const struct sl_proc *p, struct sl_image *img,
-		       struct sl_diags *out)
+void sl_rule_hung(struct sl_ctx *c)
 {
-	if (img->h->end_reason == SL_END_EXEC)
+	const struct sl_image *img = c->img;
+	const struct sl_proc *p = c->proc;
+	if (img->h.end_reason == SL_END_EXEC)
 		return; /* its threads are gone with the image */
-	int live = p->alive && img == sl_proc_last(p);
-	uint64_t now = live ? run->now_ns : img->h->end_mono_ns ? img->h->end_mono_ns : p->end_ns;
+	int live = p->alive && img->h.seq == sl_proc_last(p)->h.seq;
+	uint64_t now = live ? c->run->now_ns : img->h.end_mono_ns ? img->h.end_mono_ns : p->end_ns;
 	for (uint32_t i = 0; i < img->ninfl && now; i++) {
 		const struct sl_inflight *f = &img->infl[i];
 		uint64_t since = sl_image_mono(img, f->since_ticks);
-		if (!f->call || f->call == SL_CALL_ACCEPT || since >= now || now - since < run->th.blocked_ns)
+		if (!f->owner || !f->call || f->call == SL_CALL_ACCEPT || since >= now || now - since < c->run->th.blocked_ns)
 			continue;
 		const struct sl_slot *s = slot_of_conn(img, f->conn_id);
 		struct sl_diag d;
 		char dur[32];
-		memset(&d, 0, sizeof d);
-		d.kind = SL_K_HUNG_CALL;
-		d.sev = (enum sl_severity)severity((int)f->call, s);
-		d.proc = p;
-		d.img = img;
-		d.fd = f->fd;
-		d.site = f->site;
+		uint32_t stack = 0;
+		sl_diag_init(&d, SL_K_HUNG_CALL, (enum sl_severity)severity((int)f->call, s), p, f->fd);
 		d.conn_id = f->conn_id;
 		d.worst_ns = now - since;
-		d.count = 1;
 		if (s) {
 			sl_addr_format(&s->peer, d.peer, sizeof d.peer);
-			d.stack = s->connect_stack ? s->connect_stack : s->open_stack;
+			stack = s->connect_stack ? s->connect_stack : s->open_stack;
 		}
 		snprintf(d.group_peer, sizeof d.group_peer, "%u", f->call);
 		sl_dur_format(d.worst_ns, dur, sizeof dur);
-		snprintf(d.summary, sizeof d.summary, "Thread %u %s blocked in %s() on fd %d%s%s for %s%s.", f->tid,
+		snprintf(d.summary, sizeof d.summary, "Thread %u %s blocked in %s() on fd %d%s%s for %s%s.", f->owner,
 			 live ? "has been" : "was", sl_call_name((int)f->call), f->fd, d.peer[0] ? " to " : "", d.peer,
 			 dur, live ? "" : " when the process ended");
-		sl_diags_add(out, &d);
+		sl_diags_add(c->out, img, &d, stack, f->site);
 	}
-}
-
-void sl_rule_hung(const struct sl_run *run, struct sl_diags *out)
-{
-	sl_run_each_image(run, out, from_image);
 }

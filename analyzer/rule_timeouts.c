@@ -22,25 +22,21 @@ static uint64_t blocked_now(const struct sl_conn *c, uint64_t now)
 	for (uint32_t i = 0; i < c->img->ninfl; i++) {
 		const struct sl_inflight *f = &c->img->infl[i];
 		uint64_t since = sl_image_mono(c->img, f->since_ticks);
-		if (f->call && f->conn_id == c->s->conn_id && since < now && now - since > worst)
+		if (f->owner && f->call && f->conn_id == c->s->conn_id && since < now && now - since > worst)
 			worst = now - since;
 	}
 	return worst;
 }
 
-static void base(struct sl_diag *d, const struct sl_conn *c, enum sl_kind k)
+/* Fills what both findings share; returns the stack to show: where the connection was made. */
+static uint32_t base(struct sl_diag *d, const struct sl_conn *c, enum sl_kind k)
 {
-	memset(d, 0, sizeof *d);
-	d->kind = k;
-	d->proc = c->proc;
-	d->img = c->img;
-	d->fd = c->s->fd;
+	sl_diag_init(d, k, SL_SEV_WARNING, c->proc, c->s->fd);
 	d->conn_id = c->s->conn_id;
-	d->count = 1;
 	sl_addr_format(&c->s->peer, d->peer, sizeof d->peer);
 	if (c->s->role == SL_ROLE_CLIENT)
 		memcpy(d->group_peer, d->peer, sizeof d->peer);
-	d->stack = c->s->connect_stack ? c->s->connect_stack : c->s->open_stack;
+	return c->s->connect_stack ? c->s->connect_stack : c->s->open_stack;
 }
 
 static void missing_timeout(const struct sl_run *run, const struct sl_conn *c, struct sl_diags *out)
@@ -52,8 +48,7 @@ static void missing_timeout(const struct sl_run *run, const struct sl_conn *c, s
 		return;
 	struct sl_diag d;
 	char ms[32];
-	base(&d, c, SL_K_MISSING_TIMEOUT);
-	d.site = s->read_site;
+	uint32_t stack = base(&d, c, SL_K_MISSING_TIMEOUT);
 	uint64_t read_max = sl_image_ns(c->img, s->read_max_ticks), worst = read_max;
 	uint64_t now = c->proc->alive && c->open_at_end ? run->now_ns : c->end_ns;
 	uint64_t stuck = c->open_at_end ? blocked_now(c, now) : 0;
@@ -66,7 +61,7 @@ static void missing_timeout(const struct sl_run *run, const struct sl_conn *c, s
 		 "The connection to %s was read in blocking mode with no receive timeout and no poll; "
 		 "the longest read %s %s.",
 		 d.peer[0] ? d.peer : "its peer", stuck >= read_max && stuck ? "has been blocked for" : "blocked for", ms);
-	sl_diags_add(out, &d);
+	sl_diags_add(out, c->img, &d, stack, s->read_site);
 }
 
 static void missing_keepalive(const struct sl_run *run, const struct sl_conn *c, struct sl_diags *out)
@@ -79,19 +74,18 @@ static void missing_keepalive(const struct sl_run *run, const struct sl_conn *c,
 		return;
 	struct sl_diag d;
 	char dur[32];
-	base(&d, c, SL_K_MISSING_KEEPALIVE);
-	d.sev = SL_SEV_WARNING;
+	uint32_t stack = base(&d, c, SL_K_MISSING_KEEPALIVE);
 	d.worst_ns = age;
 	sl_dur_format(age, dur, sizeof dur);
 	snprintf(d.summary, sizeof d.summary, "The connection to %s lived %s%s without SO_KEEPALIVE.",
 		 d.peer[0] ? d.peer : "its peer", dur, c->open_at_end ? " (and counting)" : "");
-	sl_diags_add(out, &d);
+	sl_diags_add(out, c->img, &d, stack, 0);
 }
 
-void sl_rule_timeouts(const struct sl_run *run, struct sl_diags *out)
+void sl_rule_timeouts(struct sl_ctx *c)
 {
-	for (size_t i = 0; i < run->nconns; i++) {
-		missing_timeout(run, &run->conns[i], out);
-		missing_keepalive(run, &run->conns[i], out);
+	for (size_t i = 0; i < c->nconns; i++) {
+		missing_timeout(c->run, &c->conns[i], c->out);
+		missing_keepalive(c->run, &c->conns[i], c->out);
 	}
 }

@@ -1,4 +1,6 @@
-/* rule_untraced.c - untraced-exec: children the preload could not follow, and why. */
+/* rule_untraced.c - untraced-exec: children the preload could not follow, and why. The shim
+ * records every exec in the run's exec table; a child that left no log afterwards is named here,
+ * with the reason read off its program file (static, Go, setuid) or the environment it got. */
 #define _GNU_SOURCE
 #include <string.h>
 #include "analyzer.h"
@@ -9,43 +11,42 @@ static const char *reason(int why)
 	case SL_UNTRACED_ENV:
 		return "the new environment drops LD_PRELOAD or SOCKLENS_DIR (env -i, sudo, a sanitized env)";
 	case SL_UNTRACED_SETUID:
-		return "it is setuid/setgid, so the loader ignores LD_PRELOAD";
+		return "it is setuid/setgid or has file capabilities, so the loader ignores LD_PRELOAD";
 	case SL_UNTRACED_STATIC:
-		return "it is statically linked, so nothing loads the shim";
+		return "it is statically linked or a Go program, so it never calls libc's socket functions";
 	}
 	return "unknown reason";
 }
 
-static void from_image(const struct sl_run *run, const struct sl_proc *p, struct sl_image *img,
-		       struct sl_diags *out)
+/* A log of pid begun at or after the exec: the child was traced. */
+static int logged_after(const struct sl_run *run, int pid, uint64_t ts)
 {
-	(void)run;
-	for (uint32_t i = 0; i < img->nevents; i++) {
-		const struct sl_event *ev = &img->events[i];
-		if (ev->commit != i + 1 || ev->type != SL_EV_UNTRACED_EXEC)
-			continue;
-		char path[SL_ADDR_DATA + 1];
-		memcpy(path, ev->addr.data, SL_ADDR_DATA);
-		path[SL_ADDR_DATA] = 0; /* terminated by the shim, but the log is untrusted */
-		struct sl_diag d;
-		memset(&d, 0, sizeof d);
-		d.kind = SL_K_UNTRACED_EXEC;
-		d.sev = SL_SEV_WARNING;
-		d.proc = p;
-		d.img = img;
-		d.fd = -1;
-		d.stack = ev->stack;
-		d.count = 1;
-		snprintf(d.group_peer, sizeof d.group_peer, "%d:%.150s", ev->err, path);
-		snprintf(d.summary, sizeof d.summary,
-			 "exec of %.150s (pid %lld) was not traced: %s; its sockets, and those of what it runs, "
-			 "are not in this report.",
-			 path, (long long)ev->a, reason(ev->err));
-		sl_diags_add(out, &d);
-	}
+	const struct sl_proc *p = sl_run_find(run, pid);
+	for (size_t k = 0; p && k < p->nimages; k++)
+		if (p->images[k].h.start_mono_ns >= ts)
+			return 1;
+	return 0;
 }
 
 void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out)
 {
-	sl_run_each_image(run, out, from_image);
+	for (size_t i = 0; i < run->nexecs; i++) {
+		const struct sl_exec_rec *x = &run->execs[i];
+		if (logged_after(run, x->pid, x->ts_ns))
+			continue;
+		int why = x->why ? (int)x->why : sl_untraceable_kind(x->path);
+		const struct sl_proc *p = sl_run_find(run, x->pid);
+		if (!p)
+			p = sl_run_find(run, x->ppid);
+		if (!why || !p)
+			continue; /* an exec that failed, or a log the budget refused (counted apart) */
+		struct sl_diag d;
+		sl_diag_init(&d, SL_K_UNTRACED_EXEC, SL_SEV_WARNING, p, -1);
+		snprintf(d.group_peer, sizeof d.group_peer, "%d:%.150s", why, x->path);
+		snprintf(d.summary, sizeof d.summary,
+			 "exec of %.150s (pid %d) was not traced: %s; its sockets, and those of what it runs, "
+			 "are not in this report.",
+			 x->path, x->pid, reason(why));
+		sl_diags_add(out, NULL, &d, 0, 0);
+	}
 }

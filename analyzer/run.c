@@ -1,10 +1,13 @@
-/* run.c - a run directory as a set of processes (pid -> images) and their connections. */
+/* run.c - the index of a run directory: every log's header, grouped into processes (pid ->
+ * images), their fates from the exits file, and the run's control file. No table is read here. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include "analyzer.h"
 
 void sl_thresholds_default(struct sl_thresholds *th)
@@ -40,12 +43,12 @@ static int pid_alive(int pid, uint64_t start_ticks)
 	       ticks == start_ticks;
 }
 
-static int cmp_image(const void *a, const void *b)
+static int cmp_info(const void *a, const void *b)
 {
-	const struct sl_image *x = *(struct sl_image *const *)a, *y = *(struct sl_image *const *)b;
-	if (x->h->pid != y->h->pid)
-		return x->h->pid < y->h->pid ? -1 : 1;
-	return x->h->seq < y->h->seq ? -1 : x->h->seq > y->h->seq;
+	const struct sl_image_info *x = a, *y = b;
+	if (x->h.pid != y->h.pid)
+		return x->h.pid < y->h.pid ? -1 : 1;
+	return x->h.seq < y->h.seq ? -1 : x->h.seq > y->h.seq;
 }
 
 static int is_log_name(const char *n)
@@ -54,35 +57,36 @@ static int is_log_name(const char *n)
 	return n[0] == 'p' && len > 6 && !strcmp(n + len - 6, ".sllog");
 }
 
-static int load_images(struct sl_run *run, const char *dir, struct sl_image ***out, size_t *count,
-		       char *err, size_t errlen)
+static int read_headers(struct sl_run *run, const char *dir, struct sl_image_info **out, size_t *count,
+			char *err, size_t errlen)
 {
 	DIR *d = opendir(dir);
 	if (!d) {
 		snprintf(err, errlen, "cannot open run directory '%s': %s", dir, strerror(errno));
 		return -1;
 	}
-	struct sl_image **v = NULL;
-	size_t n = 0;
+	struct sl_image_info *v = NULL;
+	size_t n = 0, cap = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (!is_log_name(de->d_name))
 			continue;
 		char path[4096], why[256];
 		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		struct sl_image *img = calloc(1, sizeof *img);
-		if (!img || sl_image_load(img, path, why, sizeof why) < 0) {
-			sl_warn("skipping log '%s': %s", path, img ? why : "out of memory");
-			free(img);
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = realloc(v, cap * sizeof *v);
+		}
+		if (sl_header_read(path, &v[n].h, why, sizeof why) < 0) {
+			sl_warn("skipping log '%s': %s", path, why);
 			run->bad_logs++;
 			continue;
 		}
-		v = realloc(v, (n + 1) * sizeof *v);
-		v[n++] = img;
+		v[n++].path = strdup(path);
 	}
 	closedir(d);
 	if (n)
-		qsort(v, n, sizeof *v, cmp_image);
+		qsort(v, n, sizeof *v, cmp_info);
 	*out = v;
 	*count = n;
 	return 0;
@@ -91,41 +95,62 @@ static int load_images(struct sl_run *run, const char *dir, struct sl_image ***o
 /* The exits file written by socklens run: "pid wstatus end_ns" per line. */
 static void read_exits(struct sl_run *run)
 {
-	char path[4096], line[128];
+	char path[4096], line[128], err[128];
+	struct stat st;
 	snprintf(path, sizeof path, "%s/exits", run->dir);
-	FILE *f = fopen(path, "re");
-	if (!f)
+	int fd = sl_open_regular(path, &st, err, sizeof err);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	while (fgets(line, sizeof line, f)) {
 		int pid, ws;
 		unsigned long long end;
-		if (sscanf(line, "%d %d %llu", &pid, &ws, &end) != 3)
+		struct sl_proc *p;
+		if (sscanf(line, "%d %d %llu", &pid, &ws, &end) != 3 || !(p = sl_run_find(run, pid)))
 			continue;
-		for (size_t i = 0; i < run->nprocs; i++) {
-			if (run->procs[i].pid == pid) {
-				run->procs[i].have_status = 1;
-				run->procs[i].wstatus = ws;
-				run->procs[i].end_ns = end;
-			}
-		}
+		p->have_status = 1;
+		p->wstatus = ws;
+		p->end_ns = end;
 	}
 	fclose(f);
 }
 
-static void group_processes(struct sl_run *run, struct sl_image **v, size_t n)
+struct sl_proc *sl_run_find(const struct sl_run *run, int pid)
+{
+	size_t lo = 0, hi = run->nprocs;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (run->procs[mid].pid == pid)
+			return &run->procs[mid];
+		if (run->procs[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void group_processes(struct sl_run *run, struct sl_image_info *v, size_t n)
 {
 	run->procs = calloc(n ? n : 1, sizeof *run->procs);
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
-		while (j < n && v[j]->h->pid == v[i]->h->pid)
+		while (j < n && v[j].h.pid == v[i].h.pid)
 			j++;
-		struct sl_proc *p = &run->procs[run->nprocs++];
-		p->pid = v[i]->h->pid;
-		p->ppid = v[i]->h->ppid;
+		struct sl_proc *p = &run->procs[run->nprocs];
+		p->index = run->nprocs++;
+		p->pid = v[i].h.pid;
+		p->ppid = v[i].h.ppid;
 		p->images = malloc((j - i) * sizeof *p->images);
 		memcpy(p->images, v + i, (j - i) * sizeof *p->images);
 		p->nimages = j - i;
-		const struct sl_log_header *last = p->images[p->nimages - 1]->h;
+		for (size_t k = 0; k < p->nimages; k++)
+			p->sockets += p->images[k].h.conn_next;
+		run->sockets += p->sockets;
+		const struct sl_log_header *last = &p->images[p->nimages - 1].h;
 		p->alive = last->end_reason != SL_END_EXEC && pid_alive(p->pid, last->proc_start_ticks);
 		if (!p->alive && last->end_reason == SL_END_EXIT)
 			p->end_ns = last->end_mono_ns;
@@ -133,103 +158,68 @@ static void group_processes(struct sl_run *run, struct sl_image **v, size_t n)
 	}
 }
 
-/* The latest timestamp an image holds: the best "end" we have for a killed process. */
-static uint64_t image_last_ts(const struct sl_image *img)
+int sl_run_index(struct sl_run *run, const char *dir, char *err, size_t errlen)
 {
-	uint64_t t = img->h->start_mono_ns;
-	for (uint32_t i = 0; i < img->nevents; i++)
-		if (img->events[i].commit == i + 1 && img->events[i].ts_ns + img->events[i].dur_ns > t)
-			t = img->events[i].ts_ns + img->events[i].dur_ns;
-	for (uint32_t i = 0; i < img->h->slot_cap; i++)
-		if (img->slots[i].state == SL_SLOT_CLOSED && img->slots[i].close_ns > t)
-			t = img->slots[i].close_ns;
-	return t;
-}
-
-static uint64_t image_end(const struct sl_run *run, const struct sl_proc *p, const struct sl_image *img)
-{
-	if (img->h->end_reason != SL_END_NONE && img->h->end_mono_ns)
-		return img->h->end_mono_ns;
-	if (p->alive && img == sl_proc_last(p))
-		return run->now_ns;
-	return p->end_ns ? p->end_ns : image_last_ts(img);
-}
-
-static void collect_conns(struct sl_run *run)
-{
-	size_t cap = 0;
-	for (size_t i = 0; i < run->nprocs; i++) {
-		struct sl_proc *p = &run->procs[i];
-		for (size_t k = 0; k < p->nimages; k++) {
-			struct sl_image *img = p->images[k];
-			uint64_t end = image_end(run, p, img);
-			for (uint32_t s = 0; s < img->h->slot_cap; s++) {
-				const struct sl_slot *sl = &img->slots[s];
-				if (sl->state != SL_SLOT_LIVE && sl->state != SL_SLOT_CLOSED)
-					continue;
-				if (run->nconns == cap) {
-					cap = cap ? cap * 2 : 64;
-					run->conns = realloc(run->conns, cap * sizeof *run->conns);
-				}
-				struct sl_conn *c = &run->conns[run->nconns++];
-				c->proc = p;
-				c->img = img;
-				c->s = sl;
-				c->open_at_end = sl->state == SL_SLOT_LIVE;
-				c->end_ns = sl->state == SL_SLOT_CLOSED ? sl->close_ns : end;
-			}
-		}
-	}
-}
-
-int sl_run_load(struct sl_run *run, const char *dir, char *err, size_t errlen)
-{
-	struct sl_image **v;
+	struct sl_image_info *v;
 	size_t n;
 	memset(run, 0, sizeof *run);
 	sl_thresholds_default(&run->th);
 	run->dir = strdup(dir);
 	run->now_ns = sl_mono_now();
-	if (load_images(run, dir, &v, &n, err, errlen) < 0)
+	if (read_headers(run, dir, &v, &n, err, errlen) < 0)
 		return -1;
 	group_processes(run, v, n);
 	free(v);
 	read_exits(run);
-	collect_conns(run);
+	run->have_ctl = sl_runctl_read(dir, &run->ctl, &run->execs, &run->nexecs) == 0;
 	return 0;
 }
 
 void sl_run_release(struct sl_run *run)
 {
 	for (size_t i = 0; i < run->nprocs; i++) {
-		for (size_t k = 0; k < run->procs[i].nimages; k++) {
-			sl_image_release(run->procs[i].images[k]);
-			free(run->procs[i].images[k]);
-		}
+		for (size_t k = 0; k < run->procs[i].nimages; k++)
+			free(run->procs[i].images[k].path);
 		free(run->procs[i].images);
 	}
 	free(run->procs);
-	free(run->conns);
+	free(run->execs);
 	free(run->dir);
 	memset(run, 0, sizeof *run);
 }
 
-void sl_run_each_image(const struct sl_run *run, struct sl_diags *out,
-		       void (*fn)(const struct sl_run *, const struct sl_proc *, struct sl_image *, struct sl_diags *))
+const struct sl_image_info *sl_proc_last(const struct sl_proc *p)
 {
-	for (size_t i = 0; i < run->nprocs; i++)
-		for (size_t k = 0; k < run->procs[i].nimages; k++)
-			fn(run, &run->procs[i], run->procs[i].images[k], out);
-}
-
-struct sl_image *sl_proc_last(const struct sl_proc *p)
-{
-	return p->images[p->nimages - 1];
+	return &p->images[p->nimages - 1];
 }
 
 const char *sl_proc_name(const struct sl_proc *p)
 {
-	const char *exe = sl_proc_last(p)->h->exe;
-	const char *slash = strrchr(exe, '/');
-	return slash ? slash + 1 : exe;
+	const struct sl_log_header *h = &sl_proc_last(p)->h;
+	if (h->comm[0])
+		return h->comm;
+	const char *slash = strrchr(h->exe, '/');
+	return slash ? slash + 1 : h->exe;
+}
+
+/* The latest timestamp an image holds: the best "end" we have for a killed process. */
+static uint64_t image_last_ts(const struct sl_image *img)
+{
+	uint64_t t = img->h.start_mono_ns;
+	for (uint32_t i = 0; i < img->nevents; i++)
+		if (img->events[i].ts_ns + img->events[i].dur_ns > t)
+			t = img->events[i].ts_ns + img->events[i].dur_ns;
+	for (uint32_t i = 0; i < img->nslots; i++)
+		if (img->slots[i].state == SL_SLOT_CLOSED && img->slots[i].close_ns > t)
+			t = img->slots[i].close_ns;
+	return t;
+}
+
+uint64_t sl_image_end(const struct sl_run *run, const struct sl_proc *p, const struct sl_image *img)
+{
+	if (img->h.end_reason != SL_END_NONE && img->h.end_mono_ns)
+		return img->h.end_mono_ns;
+	if (p->alive && img->h.seq == sl_proc_last(p)->h.seq)
+		return run->now_ns;
+	return p->end_ns ? p->end_ns : image_last_ts(img);
 }

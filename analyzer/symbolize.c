@@ -1,72 +1,131 @@
-/* symbolize.c - return addresses to function, file:line with elfutils libdw, offline. */
+/* symbolize.c - return addresses to function, file:line with elfutils libdwfl, offline, through
+ * one cache for the whole run: a Dwfl per module file (reported at bias 0 and asked by file
+ * address, so every process that loaded the file shares it) and the answers per address. */
 #define _GNU_SOURCE
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "analyzer.h"
 
 /*
- * One Dwfl per image, holding every module the shim recorded at the address it was
- * loaded at. Debug info is found the standard way (build-id under /usr/lib/debug,
- * .gnu_debuglink); debuginfod is left off unless the user set DEBUGINFOD_URLS.
+ * Paths come from the logs, which are untrusted: a module file is opened only if it is a
+ * regular file, never blocking; debug information is looked up by build-id under
+ * /usr/lib/debug (Debian's -dbgsym packages), and through debuginfod only if the user set
+ * DEBUGINFOD_URLS.
  */
-static char *debuginfo_path;
 
-static const Dwfl_Callbacks callbacks = {
-	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.section_address = dwfl_offline_section_address,
-	.debuginfo_path = &debuginfo_path,
+struct module {
+	char *path;
+	uint8_t buildid[SL_BUILDID_MAX];
+	uint32_t buildid_len;
+	Dwfl *dwfl;                  /* NULL: the file cannot be read */
+	int changed;                 /* the file's build-id differs from the run's */
 };
 
-struct symbolizer {
-	Dwfl *dwfl;
+struct answer {
+	size_t module;               /* index + 1; 0 = empty */
+	uint64_t vaddr;
+	struct sl_frame *f;
+	size_t n;
 };
 
-/* Reports one recorded module at its recorded load bias; frames check its build-id. */
-static void report_module(Dwfl *dwfl, const struct sl_module *m)
-{
-	char path[SL_MODPATH_MAX];
-	memcpy(path, m->path, sizeof path);
-	path[sizeof path - 1] = 0;
-	if (!m->commit || !path[0])
-		return;
-	dwfl_report_elf(dwfl, path, path, -1, m->base, false);
-}
+static struct module *mods;
+static size_t nmods, capmods;
+static struct answer *answers;
+static size_t nanswers, capanswers;
 
-static struct symbolizer *get(struct sl_image *img)
+static int safe_open(const char *path)
 {
-	if (img->symbolizer)
-		return img->symbolizer;
-	struct symbolizer *sy = calloc(1, sizeof *sy);
-	sy->dwfl = dwfl_begin(&callbacks);
-	if (sy->dwfl) {
-		dwfl_report_begin(sy->dwfl);
-		for (uint32_t i = 0; i < img->nmods; i++)
-			report_module(sy->dwfl, &img->mods[i]);
-		dwfl_report_end(sy->dwfl, NULL, NULL);
+	struct stat a, b;
+	if (stat(path, &a) != 0 || !S_ISREG(a.st_mode))
+		return -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd >= 0 && (fstat(fd, &b) != 0 || !S_ISREG(b.st_mode) || a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
+		close(fd);
+		fd = -1;
 	}
-	img->symbolizer = sy;
-	return sy;
+	return fd;
 }
 
-static const struct sl_module *recorded_module(const struct sl_image *img, uint64_t ip)
-{
-	for (uint32_t i = 0; i < img->nmods; i++)
-		if (img->mods[i].commit && ip >= img->mods[i].lo && ip < img->mods[i].hi)
-			return &img->mods[i];
-	return NULL;
-}
+static char *no_path;
 
-static int build_id_matches(Dwfl_Module *mod, const struct sl_module *m)
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			  char **debuginfo_file_name)
 {
 	const unsigned char *bits;
 	GElf_Addr vaddr;
 	int n = dwfl_module_build_id(mod, &bits, &vaddr);
-	if (n <= 0 || !m || !m->buildid_len)
-		return 1; /* nothing to compare: trust the path */
-	return (uint32_t)n == m->buildid_len && !memcmp(bits, m->buildid, (size_t)n);
+	if (n > 1) {
+		char path[128];
+		int k = snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%02x/", bits[0]);
+		for (int i = 1; i < n && k < (int)sizeof path - 8; i++)
+			k += snprintf(path + k, sizeof path - (size_t)k, "%02x", bits[i]);
+		snprintf(path + k, sizeof path - (size_t)k, ".debug");
+		int fd = safe_open(path);
+		if (fd >= 0) {
+			*debuginfo_file_name = strdup(path);
+			return fd;
+		}
+	}
+	if (getenv("DEBUGINFOD_URLS"))
+		return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+						    debuglink_crc, debuginfo_file_name);
+	return -1;
+}
+
+static const Dwfl_Callbacks callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+	.debuginfo_path = &no_path,
+};
+
+static void open_module(struct module *m)
+{
+	int fd = safe_open(m->path);
+	if (fd < 0)
+		return;
+	m->dwfl = dwfl_begin(&callbacks);
+	if (!m->dwfl) {
+		close(fd);
+		return;
+	}
+	dwfl_report_begin(m->dwfl);
+	Dwfl_Module *mod = dwfl_report_elf(m->dwfl, m->path, m->path, fd, 0, false); /* takes fd */
+	dwfl_report_end(m->dwfl, NULL, NULL);
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int n = mod ? dwfl_module_build_id(mod, &bits, &vaddr) : 0;
+	if (!mod) {
+		dwfl_end(m->dwfl);
+		m->dwfl = NULL;
+	} else if (n > 0 && m->buildid_len && ((uint32_t)n != m->buildid_len || memcmp(bits, m->buildid, (size_t)n))) {
+		m->changed = 1;
+	}
+}
+
+/* The cache entry (index + 1) for the recorded module. */
+static size_t module_for(const struct sl_module *rec)
+{
+	for (size_t i = 0; i < nmods; i++)
+		if (mods[i].buildid_len == rec->buildid_len && !memcmp(mods[i].buildid, rec->buildid, rec->buildid_len) &&
+		    !strcmp(mods[i].path, rec->path))
+			return i + 1;
+	if (nmods == capmods) {
+		capmods = capmods ? capmods * 2 : 32;
+		mods = realloc(mods, capmods * sizeof *mods);
+	}
+	struct module *m = &mods[nmods++];
+	memset(m, 0, sizeof *m);
+	m->path = strdup(rec->path);
+	m->buildid_len = rec->buildid_len;
+	memcpy(m->buildid, rec->buildid, rec->buildid_len);
+	open_module(m);
+	return nmods;
 }
 
 static void die_name(Dwarf_Die *die, char *out, size_t len)
@@ -134,30 +193,19 @@ static size_t expand_inlines(Dwfl_Module *mod, GElf_Addr pc, struct sl_frame *f,
 	return out;
 }
 
-size_t sl_symbolize(struct sl_image *img, uint64_t ip, struct sl_frame *f, size_t max)
+/* Fills f (f[0] already has addr, offset, module) from the module's debug info and symbols. */
+static size_t resolve(struct module *m, uint64_t vaddr, struct sl_frame *f, size_t max)
 {
-	if (max == 0)
-		return 0;
-	memset(f, 0, sizeof *f);
-	f->addr = ip;
-	const struct sl_module *m = recorded_module(img, ip);
-	if (m) {
-		f->offset = ip - m->base;
-		const char *slash = strrchr(m->path, '/');
-		snprintf(f->module, sizeof f->module, "%.*s", (int)strnlen(slash ? slash + 1 : m->path, 400),
-			 slash ? slash + 1 : m->path);
-	}
-	struct symbolizer *sy = get(img);
-	if (!sy->dwfl || ip == 0)
+	if (!m->dwfl)
 		return 1;
-	GElf_Addr pc = ip - 1; /* a return address points after the call */
-	Dwfl_Module *mod = dwfl_addrmodule(sy->dwfl, pc);
-	if (!mod)
-		return 1;
-	if (!build_id_matches(mod, m)) {
+	if (m->changed) {
 		snprintf(f->function, sizeof f->function, "%s", "(file changed since the run)");
 		return 1;
 	}
+	GElf_Addr pc = vaddr - 1; /* a return address points after the call */
+	Dwfl_Module *mod = dwfl_addrmodule(m->dwfl, pc);
+	if (!mod)
+		return 1;
 	Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
 	int lineno = 0;
 	const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
@@ -176,7 +224,70 @@ size_t sl_symbolize(struct sl_image *img, uint64_t ip, struct sl_frame *f, size_
 	return 1;
 }
 
-size_t sl_symbolize_stack(struct sl_image *img, uint32_t id, struct sl_frame *f, size_t max)
+static struct answer *answer_slot(size_t module, uint64_t vaddr)
+{
+	if (nanswers * 2 >= capanswers) {
+		size_t ncap = capanswers ? capanswers * 2 : 1024;
+		struct answer *n = calloc(ncap, sizeof *n);
+		for (size_t i = 0; i < capanswers; i++) {
+			if (!answers[i].module)
+				continue;
+			size_t h = (answers[i].module * 31 + answers[i].vaddr * 0x9e3779b97f4a7c15ull) & (ncap - 1);
+			while (n[h].module)
+				h = (h + 1) & (ncap - 1);
+			n[h] = answers[i];
+		}
+		free(answers);
+		answers = n;
+		capanswers = ncap;
+	}
+	size_t h = (module * 31 + vaddr * 0x9e3779b97f4a7c15ull) & (capanswers - 1);
+	while (answers[h].module && (answers[h].module != module || answers[h].vaddr != vaddr))
+		h = (h + 1) & (capanswers - 1);
+	return &answers[h];
+}
+
+static const struct sl_module *recorded_module(const struct sl_image *img, uint64_t ip)
+{
+	for (uint32_t i = 0; i < img->nmods; i++)
+		if (img->mods[i].commit && ip >= img->mods[i].lo && ip < img->mods[i].hi)
+			return &img->mods[i];
+	return NULL;
+}
+
+size_t sl_symbolize(const struct sl_image *img, uint64_t ip, struct sl_frame *f, size_t max)
+{
+	if (max == 0)
+		return 0;
+	memset(f, 0, sizeof *f);
+	f->addr = ip;
+	const struct sl_module *m = recorded_module(img, ip);
+	if (!m || ip == 0)
+		return 1;
+	f->offset = ip - m->base;
+	const char *slash = strrchr(m->path, '/');
+	snprintf(f->module, sizeof f->module, "%.200s", slash ? slash + 1 : m->path);
+	size_t mi = module_for(m);
+	struct answer *a = answer_slot(mi, f->offset);
+	if (!a->module) {
+		struct sl_frame tmp[SL_MAX_FRAMES];
+		tmp[0] = *f;
+		a->n = resolve(&mods[mi - 1], f->offset, tmp, SL_MAX_FRAMES);
+		a->f = malloc(a->n * sizeof *a->f);
+		memcpy(a->f, tmp, a->n * sizeof *a->f);
+		a->module = mi;
+		a->vaddr = f->offset;
+		nanswers++;
+	}
+	size_t n = a->n < max ? a->n : max;
+	for (size_t i = 0; i < n; i++) {
+		f[i] = a->f[i];
+		f[i].addr = ip; /* the cached answer may come from another process's address */
+	}
+	return n;
+}
+
+size_t sl_symbolize_stack(const struct sl_image *img, uint32_t id, struct sl_frame *f, size_t max)
 {
 	const struct sl_stack *s = sl_image_stack(img, id);
 	size_t n = 0;
@@ -185,13 +296,18 @@ size_t sl_symbolize_stack(struct sl_image *img, uint32_t id, struct sl_frame *f,
 	return n;
 }
 
-void sl_symbolizer_release(struct sl_image *img)
+void sl_symbolizer_reset(void)
 {
-	struct symbolizer *sy = img->symbolizer;
-	if (!sy)
-		return;
-	if (sy->dwfl)
-		dwfl_end(sy->dwfl);
-	free(sy);
-	img->symbolizer = NULL;
+	for (size_t i = 0; i < nmods; i++) {
+		if (mods[i].dwfl)
+			dwfl_end(mods[i].dwfl);
+		free(mods[i].path);
+	}
+	for (size_t i = 0; i < capanswers; i++)
+		free(answers[i].f);
+	free(mods);
+	free(answers);
+	mods = NULL;
+	answers = NULL;
+	nmods = capmods = nanswers = capanswers = 0;
 }

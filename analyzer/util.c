@@ -119,6 +119,7 @@ const char *sl_call_name(int call)
 	static const char *const names[SL_CALL__COUNT] = {
 		"?", "socket", "socketpair", "connect", "accept", "bind", "listen", "send", "recv",
 		"read", "write", "sendfile", "setsockopt", "getsockopt", "shutdown", "close", "fcntl", "exec",
+		"getaddrinfo", "gethostbyname",
 	};
 	return call >= 0 && call < SL_CALL__COUNT ? names[call] : "?";
 }
@@ -176,6 +177,27 @@ int sl_dur_parse(const char *s, uint64_t *ns)
 	if (v * mul > 1e18)
 		return -1;
 	*ns = (uint64_t)(v * mul);
+	return 0;
+}
+
+int sl_size_parse(const char *s, uint64_t *bytes)
+{
+	char *end;
+	double v = strtod(s, &end);
+	double mul = 1;
+	if (end == s || v < 0)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': mul = 1024.0; end++; break;
+	case 'm': case 'M': mul = 1048576.0; end++; break;
+	case 'g': case 'G': mul = 1073741824.0; end++; break;
+	case 't': case 'T': mul = 1099511627776.0; end++; break;
+	}
+	if (*end == 'i' || *end == 'B')
+		end += *end == 'i' && end[1] == 'B' ? 2 : 1;
+	if (*end || v * mul > 1.8e19)
+		return -1;
+	*bytes = (uint64_t)(v * mul);
 	return 0;
 }
 

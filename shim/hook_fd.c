@@ -14,13 +14,29 @@
  * close() fails, and another thread may get it back before we return.
  */
 
+/* A close of a number that was a socket we saw closed: a double close if it fails. */
+static SL_OUTLINE int close_again(int fd, uint32_t ent)
+{
+	int r = REAL(close)(fd);
+	int e = errno;
+	if (r < 0 && e == EBADF)
+		sl__record_stale(fd, ent, EBADF, SL_CALL_CLOSE);
+	else
+		sl__record_close(fd); /* the number had been reused unseen */
+	errno = e;
+	return r;
+}
+
 SL_EXPORT int close(int fd)
 {
-	if (sl_fd_get(fd) != SL_FD_UNKNOWN) {
-		int e = errno;
-		sl__record_close(fd);
-		errno = e;
-	}
+	uint32_t ent = sl_fd_get(fd);
+	if (ent == SL_FD_UNKNOWN)
+		return REAL(close)(fd);
+	if (ent & SL_FD_CLOSED)
+		return close_again(fd, ent);
+	int e = errno;
+	sl__record_close(fd);
+	errno = e;
 	return REAL(close)(fd);
 }
 
@@ -124,7 +140,7 @@ SL_EXPORT long syscall(long n, ...)
 static void guard_pollfds(const struct pollfd *p, nfds_t n)
 {
 	for (nfds_t i = 0; i < n; i++)
-		if (sl_fd_get(p[i].fd) >= SL_FD_SLOT0)
+		if (sl_fd_live(sl_fd_get(p[i].fd)))
 			sl__record_guarded(p[i].fd);
 }
 
@@ -132,7 +148,7 @@ static void guard_fdsets(int nfds, const fd_set *r, const fd_set *w)
 {
 	for (int fd = 0; fd < nfds && fd < FD_SETSIZE; fd++)
 		if ((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)))
-			if (sl_fd_get(fd) >= SL_FD_SLOT0)
+			if (sl_fd_live(sl_fd_get(fd)))
 				sl__record_guarded(fd);
 }
 
@@ -173,7 +189,7 @@ SL_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *x, const struct ti
 SL_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	int r = REAL(epoll_ctl)(epfd, op, fd, ev);
-	if (r == 0 && op != EPOLL_CTL_DEL && sl_fd_get(fd) >= SL_FD_SLOT0)
+	if (r == 0 && op != EPOLL_CTL_DEL && sl_fd_live(sl_fd_get(fd)))
 		sl__record_guarded(fd);
 	return r;
 }

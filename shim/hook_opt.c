@@ -80,7 +80,7 @@ SL_EXPORT int ioctl(int fd, unsigned long req, ...)
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
 	int r = REAL(ioctl)(fd, req, arg);
-	if (r == 0 && req == FIONBIO && arg && sl_fd_get(fd) >= SL_FD_SLOT0) {
+	if (r == 0 && req == FIONBIO && arg && sl_fd_live(sl_fd_get(fd))) {
 		int e = errno;
 		sl__record_flags(fd, *(int *)arg != 0, -1); /* nginx sets O_NONBLOCK this way */
 		errno = e;

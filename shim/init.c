@@ -1,11 +1,17 @@
-/* init.c - the constructor: binds real functions, reads the environment, creates the log. */
+/* init.c - the constructor: binds real functions, reads the environment, creates the log; and
+ * the fork handlers. These are the only places the shim opens files of its own: before the
+ * program's code runs (or runs again, in a fork child), with signals blocked, closed before
+ * returning. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include "rawsys.h"
 #include "real.h"
 #include "record.h"
@@ -26,27 +32,27 @@ static void say(const char *a, const char *b, const char *c, const char *d, cons
 			sl_sys3(SYS_write, 2, parts[i], strlen(parts[i]));
 }
 
-static uint32_t env_u32(const char *name, uint32_t def, uint32_t lo, uint32_t hi)
+static uint64_t env_u64(const char *name, uint64_t def, uint64_t lo, uint64_t hi)
 {
 	const char *s = getenv(name);
 	if (!s || !*s)
 		return def;
 	char *end;
-	unsigned long v = strtoul(s, &end, 10);
+	unsigned long long v = strtoull(s, &end, 10);
 	if (*end || v < lo || v > hi)
 		return def;
-	return (uint32_t)v;
+	return v;
 }
 
 static void read_params(struct sl_log_params *p)
 {
 	sl_log_params_default(p);
-	p->slots = env_u32("SOCKLENS_SLOTS", p->slots, 16, 1u << 20);
-	p->events = env_u32("SOCKLENS_EVENTS", p->events, 16, 1u << 22);
-	p->stacks = env_u32("SOCKLENS_STACKS", p->stacks, 16, 1u << 20);
-	p->slow_ns = (uint64_t)env_u32("SOCKLENS_SLOW_MS", (uint32_t)(p->slow_ns / 1000000), 1,
-				       86400000) * 1000000ull;
-	p->trace = env_u32("SOCKLENS_TRACE", 0, 0, 1) == 1;
+	p->slots = (uint32_t)env_u64("SOCKLENS_SLOTS", p->slots, 16, 1u << 20);
+	p->events = (uint32_t)env_u64("SOCKLENS_EVENTS", p->events, 16, 1u << 22);
+	p->stacks = (uint32_t)env_u64("SOCKLENS_STACKS", p->stacks, 16, 1u << 20);
+	p->slow_ns = env_u64("SOCKLENS_SLOW_MS", p->slow_ns / 1000000, 1, 86400000) * 1000000ull;
+	p->trace = env_u64("SOCKLENS_TRACE", 0, 0, 1) == 1;
+	p->no_argv = env_u64("SOCKLENS_NO_ARGV", 0, 0, 1) == 1;
 }
 
 static uint32_t fd_capacity(void)
@@ -55,6 +61,19 @@ static uint32_t fd_capacity(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1u << 20))
 		return 1u << 20;
 	return rl.rlim_max < 1024 ? 1024 : (uint32_t)rl.rlim_max;
+}
+
+/* Blocks every signal while the shim holds an fd of its own, so no handler of the program can
+ * run and see it; returns the old mask. */
+static void block_all(uint64_t *old)
+{
+	uint64_t all = ~0ull;
+	sl_sys6(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, (long)old, 8, 0, 0);
+}
+
+static void restore_mask(const uint64_t *old)
+{
+	sl_sys6(SYS_rt_sigprocmask, SIG_SETMASK, (long)old, 0, 8, 0, 0);
 }
 
 void sl__record_exit(int status)
@@ -76,88 +95,68 @@ static void on_exit_cb(int status, void *arg)
 	sl__record_exit(status);
 }
 
-/* Copies one inherited connection into the child's new log, with its stacks. */
-static uint32_t copy_stack(const struct sl_log *from, uint32_t id)
+/* Why a log could not be created, as the run counts it. */
+static int untraced_reason(int err, const struct sl_run_header *run)
 {
-	if (id == 0 || id > from->hdr->stack_cap)
-		return 0;
-	const struct sl_stack *s = &from->stacks[id - 1];
-	return sl_stack_intern(&sl_g.log, s->ip, s->nframes, NULL);
+	if (err == -EFBIG)
+		return SL_UNTRACED_FSIZE;
+	if (err == -ENOSPC && run && __atomic_load_n(&run->used, __ATOMIC_RELAXED) + 2 * SL_PAGE > run->budget)
+		return SL_UNTRACED_BUDGET;
+	return SL_UNTRACED_CREATE;
 }
 
-static struct sl_slot *clone_slot(const struct sl_log *from, const struct sl_slot *old)
+/* In a fork child the parent's sockets are the parent's: each becomes a record of the child's
+ * own (role inherited, nothing carried over) the first time the child uses it. */
+static void forget_parent_fds(void)
 {
-	struct sl_slot *s = sl_slot_alloc(&sl_g.log);
-	if (!s)
-		return NULL;
-	size_t head = offsetof(struct sl_slot, fd);
-	memcpy((char *)s + head, (const char *)old + head, sizeof *s - head);
-	s->refs = 0;
-	s->open_stack = copy_stack(from, old->open_stack);
-	s->connect_stack = copy_stack(from, old->connect_stack);
-	s->error_stack = copy_stack(from, old->error_stack);
-	s->flags |= SL_SF_FROM_PARENT;
-	return s;
-}
-
-static void copy_modules(const struct sl_log *from)
-{
-	uint64_t n = from->hdr->module_next;
-	for (uint64_t i = 0; i < n && i < from->hdr->module_cap; i++) {
-		const struct sl_module *m = &from->mods[i];
-		if (m->commit)
-			sl_module_add(&sl_g.log, m->path, m->base, m->lo, m->hi, m->buildid, m->buildid_len);
-	}
-}
-
-/* Re-points every fd that holds a slot at a copy in the new log. Async-signal-safe:
- * the old-to-new map lives in a private anonymous mapping, not on the heap. */
-static void adopt_open_sockets(const struct sl_log *from)
-{
-	size_t mapsz = (size_t)from->hdr->slot_cap * sizeof(uint32_t);
-	long m = sl_sys6(SYS_mmap, 0, (long)mapsz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	uint32_t *map = (m < 0 && m > -4096) ? NULL : (uint32_t *)m;
 	uint32_t hi = sl_fd_hiwater();
 	for (uint32_t fd = 0; fd < hi; fd++) {
-		uint32_t ent = sl_fd_get((int)fd), idx = ent - SL_FD_SLOT0;
-		if (ent < SL_FD_SLOT0 || idx >= from->hdr->slot_cap)
-			continue;
-		uint32_t nent = map ? map[idx] : 0;
-		if (!nent) {
-			struct sl_slot *s = clone_slot(from, &from->slots[idx]);
-			nent = s ? SL_FD_SLOT0 + (uint32_t)(s - sl_g.log.slots) : SL_FD_NOSLOT;
-			if (map)
-				map[idx] = nent;
-		}
-		if (nent >= SL_FD_SLOT0)
-			sl_g.log.slots[nent - SL_FD_SLOT0].refs++;
-		sl_fd_set((int)fd, nent);
+		uint32_t ent = sl_fd_get((int)fd);
+		if (sl_fd_live(ent) || ent == SL_FD_NOSLOT)
+			sl_fd_set((int)fd, SL_FD_PARENT);
+		else if (ent & SL_FD_CLOSED)
+			sl_fd_set((int)fd, SL_FD_UNKNOWN);
 	}
-	if (map)
-		sl_sys3(SYS_munmap, map, mapsz, 0);
 }
 
-/* atfork child handler: the child gets its own log, seeded with the sockets it inherited. */
+static void before_fork_parent(void)
+{
+}
+
+static void after_fork_parent(void)
+{
+	if (!sl_g.ready)
+		return;
+	__atomic_fetch_add(&sl_g.log.hdr->nforks, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&sl_g.log.hdr->last_fork_ns, sl_now(), __ATOMIC_RELAXED);
+}
+
+/* atfork child handler: the child gets its own log; the parent's is unmapped. */
 void sl_after_fork_child(void)
 {
 	int e = errno;
 	if (!sl_g.ready)
 		return;
 	struct sl_log old = sl_g.log;
-	int ppid = sl_g.pid;
+	int ppid = sl_g.pid, stacks = old.hdr->flags & SL_HDR_STACKS;
+	uint64_t mask;
 	sl_g.pid = (int)sl_sys3(SYS_getpid, 0, 0, 0);
 	sl__thread_reset();
-	if (sl_log_create(&sl_g.log, sl_g.dir, &sl_g.params, sl_g.pid, ppid) < 0) {
+	block_all(&mask);
+	int r = sl_log_create(&sl_g.log, sl_g.dir, &sl_g.params, sl_g.pid, ppid, old.run);
+	restore_mask(&mask);
+	sl_sys3(SYS_munmap, old.hdr, old.size, 0);
+	if (r < 0) {
+		sl_run_untraced(old.run, untraced_reason(r, old.run));
 		sl_g.ready = 0;
 		sl_g.log.hdr = NULL;
 		__atomic_store_n(&sl_fdcap, 0, __ATOMIC_RELEASE); /* every fd unknown: pass through */
 		errno = e;
 		return;
 	}
-	sl_g.log.hdr->flags = (old.hdr->flags & SL_HDR_STACKS) | SL_HDR_FORKED;
+	sl_g.log.hdr->flags |= SL_HDR_FORKED | (uint32_t)stacks;
 	sl_slot_bias_set();
-	copy_modules(&old);
-	adopt_open_sockets(&old);
+	forget_parent_fds();
 	errno = e;
 }
 
@@ -165,7 +164,7 @@ void sl_after_fork_child(void)
 static void scan_inherited(void)
 {
 	char buf[4096];
-	long dfd = sl_sys3(SYS_openat, -100 /* AT_FDCWD */, "/proc/self/fd", 0200000 | 02000000);
+	long dfd = sl_sys3(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return;
 	for (;;) {
@@ -184,32 +183,97 @@ static void scan_inherited(void)
 	sl_sys3(SYS_close, dfd, 0, 0);
 }
 
+/* The run directory must be ours: created 0700 when missing, else a real directory owned by us
+ * that nobody else can write. Returns NULL when fine, else why not. */
+static const char *unsafe_dir(const char *dir)
+{
+	struct stat st;
+	long r = sl_sys3(SYS_mkdir, dir, 0700, 0);
+	if (r == 0)
+		return NULL;
+	if (r != -EEXIST)
+		return strerror((int)-r);
+	if (sl_sys6(SYS_newfstatat, AT_FDCWD, (long)dir, (long)&st, AT_SYMLINK_NOFOLLOW, 0, 0) != 0)
+		return "cannot be examined";
+	if (!S_ISDIR(st.st_mode))
+		return "not a directory (or a symbolic link)";
+	if (st.st_uid != (uid_t)sl_sys3(SYS_geteuid, 0, 0, 0))
+		return "it belongs to another user";
+	if (st.st_mode & 022)
+		return "other users can write to it";
+	return NULL;
+}
+
+static pthread_key_t thread_key;
+static int have_thread_key;
+
+/* A thread's in-flight record goes back to the table when the thread ends (or is cancelled). */
+static void thread_gone(void *rec)
+{
+	if (rec && sl_g.ready)
+		sl_inflight_release(rec);
+}
+
+void sl__thread_own(struct sl_inflight *f)
+{
+	/* keys below 32 live in the thread descriptor: setting one never allocates */
+	if (have_thread_key)
+		pthread_setspecific(thread_key, f);
+}
+
+static int create_log(void)
+{
+	struct sl_run_header *run = sl_run_attach(sl_g.dir, env_u64("SOCKLENS_MAX_LOG_SPACE", sl_budget_default(sl_g.dir),
+								      1u << 20, ~0ull),
+						  sl_g.params.no_argv ? SL_RUN_NO_ARGV : 0);
+	if (run && (run->flags & SL_RUN_NO_ARGV))
+		sl_g.params.no_argv = 1;
+	int r = sl_log_create(&sl_g.log, sl_g.dir, &sl_g.params, sl_g.pid, (int)sl_sys3(SYS_getppid, 0, 0, 0), run);
+	if (r == 0)
+		return 0;
+	int why = untraced_reason(r, run);
+	sl_run_untraced(run, why);
+	if (sl_run_first_warning(run))
+		say("cannot create log in '", sl_g.dir, "': ",
+		    why == SL_UNTRACED_BUDGET ? "the run's log space budget is used up"
+		    : why == SL_UNTRACED_FSIZE ? "the file size limit (ulimit -f) is too small"
+					       : strerror(-r),
+		    "; running untraced");
+	if (run)
+		sl_sys3(SYS_munmap, run, run->file_size, 0);
+	return r;
+}
+
 __attribute__((constructor)) static void sl_init(void)
 {
 	int e = errno;
+	uint64_t mask;
 	sl_real_bind_all();
-	const char *dir = getenv("SOCKLENS_DIR");
+	const char *dir = getenv("SOCKLENS_DIR"), *why;
 	if (!dir || !*dir || strlen(dir) >= sizeof sl_g.dir - 32)
-		goto out; /* not started by socklens run: stay a pass-through */
+		goto out; /* not asked to record: stay a pass-through */
 	strcpy(sl_g.dir, dir);
 	read_params(&sl_g.params);
 	sl_g.pid = (int)sl_sys3(SYS_getpid, 0, 0, 0);
-	int r = sl_log_create(&sl_g.log, sl_g.dir, &sl_g.params, sl_g.pid, getppid());
-	if (r < 0) {
-		say("cannot create log in '", sl_g.dir, "': ", strerror(-r), "; running untraced");
-		goto out;
+	block_all(&mask);
+	if ((why = unsafe_dir(sl_g.dir))) {
+		say("cannot use log directory '", sl_g.dir, "': ", why, "; running untraced");
+		goto restore;
 	}
-	if (sl_fdtab_init(fd_capacity()) < 0) {
+	if (create_log() < 0 || sl_fdtab_init(fd_capacity()) < 0) {
 		sl_g.log.hdr = NULL;
-		goto out;
+		goto restore;
 	}
 	sl_slot_bias_set();
 	sl_stack_init();
-	pthread_atfork(NULL, NULL, sl_after_fork_child);
+	have_thread_key = pthread_key_create(&thread_key, thread_gone) == 0 && thread_key < 32;
+	pthread_atfork(before_fork_parent, after_fork_parent, sl_after_fork_child);
 	on_exit(on_exit_cb, NULL);
 	__atomic_store_n(&sl_g.ready, 1, __ATOMIC_RELEASE);
 	scan_inherited();
 	sl_g.log.hdr->flags |= SL_HDR_INHERITED;
+restore:
+	restore_mask(&mask);
 out:
 	errno = e;
 }

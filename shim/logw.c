@@ -1,14 +1,19 @@
-/* logw.c - the log writer: creates the per-process file and appends records without locks. */
+/* logw.c - the log writer: creates the per-process file and appends records without locks.
+ * Tables start empty and are materialized page by page, within the run's budget, as records
+ * need them (see socklens/log.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include "rawsys.h"
 #include "clock.h"
 #include "shim.h"
 #include "strbuf.h"
+
+#define SL_MIN_LOG (64u * 1024u) /* below this (RLIMIT_FSIZE) a log is not worth creating */
 
 void sl_log_params_default(struct sl_log_params *p)
 {
@@ -16,9 +21,10 @@ void sl_log_params_default(struct sl_log_params *p)
 	p->events = 8192;
 	p->stacks = 2048;
 	p->modules = 256;
-	p->inflight = 256;
+	p->inflight = 1024;
 	p->slow_ns = 1000000000ull;
 	p->trace = 0;
+	p->no_argv = 0;
 }
 
 static uint64_t now_real(void)
@@ -28,9 +34,9 @@ static uint64_t now_real(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t align64(uint64_t v)
+static uint64_t page_up(uint64_t v)
 {
-	return (v + 63) & ~63ull;
+	return (v + SL_PAGE - 1) & ~(uint64_t)(SL_PAGE - 1);
 }
 
 /* Reads a small /proc file into buf with raw syscalls; returns its length or -errno. */
@@ -62,13 +68,37 @@ static uint64_t proc_start_ticks(void)
 	return v;
 }
 
-static void fill_identity(struct sl_log_header *h)
+static void fill_identity(struct sl_log_header *h, int no_argv)
 {
 	long n = sl_sys3(SYS_readlink, "/proc/self/exe", h->exe, SL_EXE_MAX - 1);
 	h->exe[n > 0 ? n : 0] = 0;
+	n = read_small("/proc/self/comm", h->comm, SL_COMM_MAX);
+	h->comm[n > 0 ? n - 1 : 0] = 0; /* drop the newline */
 	n = read_small("/proc/self/cmdline", h->argv, SL_ARGV_MAX);
 	h->argv_len = n > 0 ? (uint32_t)n : 0;
+	if (no_argv) {
+		h->argv_len = (uint32_t)strnlen(h->argv, h->argv_len);
+		memset(h->argv + h->argv_len, 0, SL_ARGV_MAX - h->argv_len);
+		h->flags |= SL_HDR_NO_ARGV;
+	}
 	h->proc_start_ticks = proc_start_ticks();
+}
+
+static uint64_t place(struct sl_table_hdr *t, uint64_t off, uint32_t size, uint32_t cap)
+{
+	t->off = page_up(off);
+	t->size = size;
+	t->cap = cap;
+	return t->off + (uint64_t)size * cap;
+}
+
+/* Stack buckets: a power of two, about one per two stacks, at most 16384 (64 KiB). */
+static uint32_t bucket_count(uint32_t stacks)
+{
+	uint32_t n = 16;
+	while (n < stacks / 2 && n < 16384)
+		n *= 2;
+	return n;
 }
 
 static void fill_layout(struct sl_log_header *h, const struct sl_log_params *p)
@@ -76,23 +106,37 @@ static void fill_layout(struct sl_log_header *h, const struct sl_log_params *p)
 	memcpy(h->magic, SL_LOG_MAGIC, 8);
 	h->version = SL_LOG_VERSION;
 	h->header_size = SL_HEADER_SIZE;
-	h->slot_size = sizeof(struct sl_slot);
-	h->event_size = sizeof(struct sl_event);
-	h->stack_size = sizeof(struct sl_stack);
-	h->module_size = sizeof(struct sl_module);
-	h->inflight_size = sizeof(struct sl_inflight);
-	h->slot_cap = p->slots;
-	h->event_cap = p->events;
-	h->stack_cap = p->stacks;
-	h->module_cap = p->modules;
-	h->inflight_cap = p->inflight;
-	h->slot_off = SL_HEADER_SIZE;
-	h->event_off = align64(h->slot_off + (uint64_t)p->slots * h->slot_size);
-	h->stack_off = align64(h->event_off + (uint64_t)p->events * h->event_size);
-	h->module_off = align64(h->stack_off + (uint64_t)p->stacks * h->stack_size);
-	h->inflight_off = align64(h->module_off + (uint64_t)p->modules * h->module_size);
-	h->file_size = (h->inflight_off + (uint64_t)p->inflight * h->inflight_size + 4095) & ~4095ull;
+	uint64_t end = SL_HEADER_SIZE;
+	end = place(&h->tab[SL_T_SLOTS], end, sizeof(struct sl_slot), p->slots);
+	end = place(&h->tab[SL_T_EVENTS], end, sizeof(struct sl_event), p->events);
+	end = place(&h->tab[SL_T_STACKS], end, sizeof(struct sl_stack), p->stacks);
+	end = place(&h->tab[SL_T_BUCKETS], end, sizeof(uint32_t), bucket_count(p->stacks));
+	end = place(&h->tab[SL_T_MODULES], end, sizeof(struct sl_module), p->modules);
+	end = place(&h->tab[SL_T_INFLIGHT], end, sizeof(struct sl_inflight), p->inflight);
+	h->file_size = page_up(end);
+	h->event_first = p->events / 2;
 	h->slow_ns = p->slow_ns;
+}
+
+/* RLIMIT_FSIZE: growing a file past it raises SIGXFSZ in the program. Halves every table until
+ * the file fits; 0 when even a small log does not. */
+static int fit_fsize(struct sl_log_header *h, struct sl_log_params *p)
+{
+	struct rlimit rl;
+	if (sl_sys3(SYS_getrlimit, RLIMIT_FSIZE, &rl, 0) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 1;
+	while (h->file_size > rl.rlim_cur && h->file_size > SL_MIN_LOG) {
+		p->slots = p->slots > 32 ? p->slots / 2 : p->slots;
+		p->events = p->events > 32 ? p->events / 2 : p->events;
+		p->stacks = p->stacks > 32 ? p->stacks / 2 : p->stacks;
+		p->modules = p->modules > 32 ? p->modules / 2 : p->modules;
+		p->inflight = p->inflight > 32 ? p->inflight / 2 : p->inflight;
+		uint64_t before = h->file_size;
+		fill_layout(h, p);
+		if (h->file_size == before)
+			break;
+	}
+	return h->file_size <= rl.rlim_cur;
 }
 
 /* Opens dir/p<pid>.<seq>.sllog exclusively, trying the next seq while it exists. */
@@ -119,23 +163,75 @@ static long open_exclusive(const char *dir, int pid, uint32_t *seq)
 	return -EEXIST;
 }
 
-int sl_log_create(struct sl_log *log, const char *dir, const struct sl_log_params *p, int pid, int ppid)
+static void unlink_log(const char *dir, int pid, uint32_t seq)
+{
+	struct sl_strbuf b;
+	sl_sb_init(&b);
+	sl_sb_str(&b, dir);
+	sl_sb_str(&b, "/p");
+	sl_sb_u64(&b, (uint64_t)pid);
+	sl_sb_str(&b, ".");
+	sl_sb_u64(&b, seq);
+	sl_sb_str(&b, ".sllog");
+	sl_sys3(SYS_unlink, b.buf, 0, 0);
+}
+
+static void bind_tables(struct sl_log *log, struct sl_log_header *h)
+{
+	char *base = (char *)h;
+	log->hdr = h;
+	log->size = h->file_size;
+	log->slots = (struct sl_slot *)(base + h->tab[SL_T_SLOTS].off);
+	log->events = (struct sl_event *)(base + h->tab[SL_T_EVENTS].off);
+	log->stacks = (struct sl_stack *)(base + h->tab[SL_T_STACKS].off);
+	log->buckets = (uint32_t *)(base + h->tab[SL_T_BUCKETS].off);
+	log->mods = (struct sl_module *)(base + h->tab[SL_T_MODULES].off);
+	log->infl = (struct sl_inflight *)(base + h->tab[SL_T_INFLIGHT].off);
+}
+
+/* Maps the sparse file and materializes its header page (within the budget). On a kernel
+ * without MADV_POPULATE_WRITE (before 5.14) the whole file is allocated now instead. */
+static long map_log(long fd, uint64_t size, struct sl_run_header *run, int *whole)
+{
+	long r = sl_sys3(SYS_ftruncate, fd, size, 0);
+	long map = r < 0 ? r : sl_sys6(SYS_mmap, 0, (long)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map < 0 && map > -4096)
+		return map;
+	*whole = 0;
+	r = sl_run_reserve(run, SL_HEADER_SIZE);
+	if (r == 0 && (r = sl_populate((void *)map, SL_HEADER_SIZE)) == -EINVAL) {
+		*whole = 1;
+		r = sl_run_reserve(run, size - SL_HEADER_SIZE);
+		if (r == 0)
+			r = sl_sys6(SYS_fallocate, fd, 0, 0, (long)size, 0, 0);
+	}
+	if (r < 0) {
+		sl_sys3(SYS_munmap, map, size, 0);
+		return r == -EFAULT || r == -ENOMEM ? -ENOSPC : r;
+	}
+	return map;
+}
+
+int sl_log_create(struct sl_log *log, const char *dir, const struct sl_log_params *params, int pid, int ppid,
+		  struct sl_run_header *run)
 {
 	struct sl_log_header tmp;
+	struct sl_log_params p = *params;
 	uint32_t seq;
+	int whole;
 	memset(&tmp, 0, sizeof tmp);
-	fill_layout(&tmp, p);
+	fill_layout(&tmp, &p);
+	if (!fit_fsize(&tmp, &p))
+		return -EFBIG;
 	long fd = open_exclusive(dir, pid, &seq);
 	if (fd < 0)
 		return (int)fd;
-	/* Allocate every page now: a sparse file on a full tmpfs would SIGBUS the host later. */
-	long r = sl_sys6(SYS_fallocate, fd, 0, 0, (long)tmp.file_size, 0, 0);
-	if (r == -EOPNOTSUPP)
-		r = sl_sys3(SYS_ftruncate, fd, tmp.file_size, 0);
-	long map = r < 0 ? r : sl_sys6(SYS_mmap, 0, (long)tmp.file_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	long map = map_log(fd, tmp.file_size, run, &whole);
 	sl_sys3(SYS_close, fd, 0, 0); /* the mapping keeps the file; the program never sees this fd */
-	if (map < 0 && map > -4096)
+	if (map < 0 && map > -4096) {
+		unlink_log(dir, pid, seq);
 		return (int)map;
+	}
 	struct sl_log_header *h = (struct sl_log_header *)map;
 	memcpy(h, &tmp, sizeof tmp);
 	h->pid = pid;
@@ -144,15 +240,50 @@ int sl_log_create(struct sl_log *log, const char *dir, const struct sl_log_param
 	h->start_mono_ns = sl_now();
 	h->start_real_ns = now_real();
 	sl_clock_init(h);
-	fill_identity(h);
-	log->hdr = h;
-	log->size = h->file_size;
-	log->slots = (struct sl_slot *)((char *)h + h->slot_off);
-	log->events = (struct sl_event *)((char *)h + h->event_off);
-	log->stacks = (struct sl_stack *)((char *)h + h->stack_off);
-	log->mods = (struct sl_module *)((char *)h + h->module_off);
-	log->infl = (struct sl_inflight *)((char *)h + h->inflight_off);
+	fill_identity(h, p.no_argv);
+	for (int t = 0; whole && t < SL_T__COUNT; t++)
+		h->tab[t].avail = h->tab[t].cap;
+	bind_tables(log, h);
+	log->run = run;
+	if (run)
+		__atomic_fetch_add(&run->procs_logged, 1, __ATOMIC_RELAXED);
 	return 0;
+}
+
+/* Materializes table t up to record index i (and a little beyond, so growth is rare):
+ * 0 when record i is usable, -errno when it is not (the caller counts a drop). One grower at
+ * a time; the others do not wait. */
+int sl_grow(struct sl_log *log, int t, uint64_t i)
+{
+	struct sl_table_hdr *th = &log->hdr->tab[t];
+	uint32_t zero = 0, avail = __atomic_load_n(&th->avail, __ATOMIC_ACQUIRE);
+	if (i < avail)
+		return 0;
+	if (i >= th->cap || th->full)
+		return -ENOSPC;
+	if (!__atomic_compare_exchange_n(&th->growing, &zero, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return -EAGAIN;
+	avail = th->avail;
+	/* a page at least, then a quarter more each time: few madvise calls for a busy table */
+	uint64_t have = (uint64_t)avail * th->size, need = (i + 1) * th->size;
+	uint64_t want = page_up(need > have + have / 4 ? need : have + have / 4);
+	uint64_t limit = page_up((uint64_t)th->cap * th->size);
+	if (want > limit)
+		want = limit;
+	int e = 0;
+	if (i >= avail) {
+		e = sl_run_reserve(log->run, want - page_up(have));
+		if (e == 0)
+			e = sl_populate((char *)log->hdr + th->off + page_up(have), want - page_up(have));
+		if (e == 0) {
+			uint64_t n = want / th->size;
+			__atomic_store_n(&th->avail, (uint32_t)(n < th->cap ? n : th->cap), __ATOMIC_RELEASE);
+		} else {
+			__atomic_store_n(&th->full, 1, __ATOMIC_RELAXED);
+		}
+	}
+	__atomic_store_n(&th->growing, 0, __ATOMIC_RELEASE);
+	return e;
 }
 
 static uint64_t add64(uint64_t *p, uint64_t v)
@@ -160,28 +291,60 @@ static uint64_t add64(uint64_t *p, uint64_t v)
 	return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
 }
 
+static struct sl_slot *slot_init(struct sl_log *log, struct sl_slot *s, uint32_t was)
+{
+	struct sl_log_header *h = log->hdr;
+	if (was == SL_SLOT_CLOSED) {
+		add64(&h->slot_recycled, 1);
+		__atomic_fetch_sub(&h->slots_closed, 1, __ATOMIC_RELAXED);
+	}
+	uint32_t gen = s->gen + 1;
+	memset((char *)s + 8, 0, sizeof *s - 8);
+	__atomic_store_n(&s->gen, gen, __ATOMIC_RELEASE);
+	s->conn_id = add64(&h->conn_next, 1) + 1;
+	s->refs = 1;
+	__atomic_store_n(&s->state, SL_SLOT_LIVE, __ATOMIC_RELEASE);
+	return s;
+}
+
+static struct sl_slot *claim(struct sl_log *log, struct sl_slot *s)
+{
+	uint32_t st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+	if (st == SL_SLOT_LIVE || st == SL_SLOT_BUSY)
+		return NULL;
+	if (!__atomic_compare_exchange_n(&s->state, &st, SL_SLOT_BUSY, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return NULL;
+	return slot_init(log, s, st);
+}
+
+/* Keep at least this much history of closed connections before recycling their slots. */
+#define SL_HISTORY_MIN 64u
+
+/* Recycling the oldest closed slot is preferred once enough history is kept, so a process that
+ * opens and closes connections one after another stays small; otherwise the table grows. */
 struct sl_slot *sl_slot_alloc(struct sl_log *log)
 {
 	struct sl_log_header *h = log->hdr;
 	if (!h)
 		return NULL;
-	for (uint32_t tries = 0; tries < h->slot_cap; tries++) {
-		struct sl_slot *s = &log->slots[add64(&h->slot_next, 1) % h->slot_cap];
-		uint32_t st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
-		if (st == SL_SLOT_LIVE || st == SL_SLOT_BUSY)
-			continue;
-		if (!__atomic_compare_exchange_n(&s->state, &st, SL_SLOT_BUSY, 0, __ATOMIC_ACQ_REL,
-						 __ATOMIC_RELAXED))
-			continue;
-		if (st == SL_SLOT_CLOSED)
-			add64(&h->slot_recycled, 1);
-		uint32_t gen = s->gen + 1;
-		memset((char *)s + 8, 0, sizeof *s - 8);
-		__atomic_store_n(&s->gen, gen, __ATOMIC_RELEASE);
-		s->conn_id = add64(&h->conn_next, 1) + 1;
-		s->refs = 1;
-		__atomic_store_n(&s->state, SL_SLOT_LIVE, __ATOMIC_RELEASE);
-		return s;
+	struct sl_table_hdr *th = &h->tab[SL_T_SLOTS];
+	uint64_t closed = __atomic_load_n(&h->slots_closed, __ATOMIC_RELAXED);
+	uint32_t avail = __atomic_load_n(&th->avail, __ATOMIC_ACQUIRE);
+	if (closed < SL_HISTORY_MIN || closed < avail / 4) {
+		uint64_t i = __atomic_load_n(&h->slot_next, __ATOMIC_RELAXED);
+		while (i < th->cap && sl_grow(log, SL_T_SLOTS, i) == 0) {
+			if (__atomic_compare_exchange_n(&h->slot_next, &i, i + 1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+				struct sl_slot *s = claim(log, &log->slots[i]);
+				if (s)
+					return s;
+			}
+		}
+	}
+	avail = __atomic_load_n(&th->avail, __ATOMIC_ACQUIRE);
+	for (uint32_t tries = 0; tries < avail; tries++) {
+		struct sl_slot *s = claim(log, &log->slots[add64(&h->slot_recycle_next, 1) % avail]);
+		if (s)
+			return s;
 	}
 	add64(&h->slot_dropped, 1);
 	return NULL;
@@ -189,9 +352,16 @@ struct sl_slot *sl_slot_alloc(struct sl_log *log)
 
 void sl_slot_close(struct sl_log *log, struct sl_slot *s, uint64_t when)
 {
-	(void)log;
 	s->close_ns = when;
 	__atomic_store_n(&s->state, SL_SLOT_CLOSED, __ATOMIC_RELEASE);
+	add64(&log->hdr->slots_closed, 1);
+}
+
+/* The record for reservation i: the first event_first in place, later ones round the ring. */
+static uint64_t event_index(const struct sl_log_header *h, uint64_t i)
+{
+	uint64_t first = h->event_first, ring = h->tab[SL_T_EVENTS].cap - first;
+	return i < first || ring == 0 ? i : first + (i - first) % ring;
 }
 
 struct sl_event *sl_ev_begin(struct sl_log *log, uint16_t type, uint16_t call, int fd)
@@ -199,21 +369,32 @@ struct sl_event *sl_ev_begin(struct sl_log *log, uint16_t type, uint16_t call, i
 	struct sl_log_header *h = log->hdr;
 	if (!h)
 		return NULL;
-	uint64_t i = add64(&h->event_next, 1);
-	if (i >= h->event_cap) {
+	uint64_t i = add64(&h->event_next, 1), cap = h->tab[SL_T_EVENTS].cap;
+	if (i >= cap && cap == h->event_first) {
 		add64(&h->event_dropped, 1);
 		return NULL;
 	}
-	struct sl_event *ev = &log->events[i];
+	uint64_t k = event_index(h, i);
+	if (sl_grow(log, SL_T_EVENTS, k) < 0) {
+		add64(&h->event_dropped, 1);
+		return NULL;
+	}
+	if (i >= cap)
+		add64(&h->event_overwritten, 1);
+	struct sl_event *ev = &log->events[k];
+	__atomic_store_n(&ev->commit, 0, __ATOMIC_RELAXED);
+	memset((char *)ev + sizeof ev->commit, 0, sizeof *ev - sizeof ev->commit);
 	ev->type = type;
 	ev->call = call;
 	ev->fd = fd;
+	ev->seq = i;
 	return ev;
 }
 
 void sl_ev_commit(struct sl_log *log, struct sl_event *ev)
 {
-	__atomic_store_n(&ev->commit, (uint32_t)(ev - log->events) + 1, __ATOMIC_RELEASE);
+	(void)log;
+	__atomic_store_n(&ev->commit, ev->seq + 1, __ATOMIC_RELEASE);
 }
 
 static uint64_t hash_ips(const uint64_t *ip, uint32_t n)
@@ -224,38 +405,55 @@ static uint64_t hash_ips(const uint64_t *ip, uint32_t n)
 	return h | 1;
 }
 
-#define SL_STACK_PROBES 64u
+static int same_stack(const struct sl_stack *s, uint64_t hash, const uint64_t *ip, uint32_t n)
+{
+	return __atomic_load_n(&s->commit, __ATOMIC_ACQUIRE) == 2 && s->hash == hash && s->nframes == n &&
+	       !memcmp(s->ip, ip, n * sizeof *ip);
+}
 
 uint32_t sl_stack_intern(struct sl_log *log, const uint64_t *ip, uint32_t n, int *inserted)
 {
 	if (inserted)
 		*inserted = 0;
 	struct sl_log_header *h = log->hdr;
-	if (!h || n == 0 || h->stack_cap == 0)
+	if (!h || n == 0 || sl_grow(log, SL_T_BUCKETS, h->tab[SL_T_BUCKETS].cap - 1) < 0)
 		return 0;
 	if (n > SL_MAX_FRAMES)
 		n = SL_MAX_FRAMES;
 	uint64_t hash = hash_ips(ip, n);
-	for (uint32_t probe = 0; probe < SL_STACK_PROBES; probe++) {
-		uint32_t idx = (uint32_t)((hash + probe) % h->stack_cap);
-		struct sl_stack *s = &log->stacks[idx];
-		uint32_t c = __atomic_load_n(&s->commit, __ATOMIC_ACQUIRE);
-		if (c == 0 && __atomic_compare_exchange_n(&s->commit, &c, 1, 0, __ATOMIC_ACQ_REL,
-							  __ATOMIC_ACQUIRE)) {
-			s->hash = hash;
-			s->nframes = n;
-			memcpy(s->ip, ip, n * sizeof *ip);
-			__atomic_store_n(&s->commit, 2, __ATOMIC_RELEASE);
-			if (inserted)
-				*inserted = 1;
-			return idx + 1;
-		}
-		/* c == 1: another thread is writing it; if it is ours we store a twin, harmlessly. */
-		if (c == 2 && s->hash == hash && s->nframes == n && !memcmp(s->ip, ip, n * sizeof *ip))
-			return idx + 1;
+	uint32_t *bucket = &log->buckets[hash % h->tab[SL_T_BUCKETS].cap];
+	uint32_t head = __atomic_load_n(bucket, __ATOMIC_ACQUIRE);
+	for (uint32_t id = head, hops = 0; id && id <= h->tab[SL_T_STACKS].cap && hops < 64; hops++) {
+		if (same_stack(&log->stacks[id - 1], hash, ip, n))
+			return id;
+		id = log->stacks[id - 1].next;
 	}
-	add64(&h->stack_dropped, 1);
-	return 0;
+	uint64_t i = add64(&h->stack_next, 1);
+	if (i >= h->tab[SL_T_STACKS].cap || sl_grow(log, SL_T_STACKS, i) < 0) {
+		add64(&h->stack_dropped, 1);
+		return 0;
+	}
+	struct sl_stack *s = &log->stacks[i];
+	s->hash = hash;
+	s->nframes = n;
+	memcpy(s->ip, ip, n * sizeof *ip);
+	__atomic_store_n(&s->commit, 2, __ATOMIC_RELEASE);
+	/* link it; a twin inserted by another thread at the same instant is harmless */
+	for (int tries = 0; tries < 8; tries++) {
+		s->next = head;
+		if (__atomic_compare_exchange_n(bucket, &head, (uint32_t)i + 1, 0, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
+			break;
+	}
+	if (inserted)
+		*inserted = 1;
+	return (uint32_t)i + 1;
+}
+
+struct sl_stack *sl_stack_at(struct sl_log *log, uint32_t id)
+{
+	if (!log->hdr || id == 0 || id > __atomic_load_n(&log->hdr->tab[SL_T_STACKS].avail, __ATOMIC_ACQUIRE))
+		return NULL;
+	return &log->stacks[id - 1];
 }
 
 int sl_module_add(struct sl_log *log, const char *path, uint64_t base, uint64_t lo, uint64_t hi,
@@ -263,7 +461,7 @@ int sl_module_add(struct sl_log *log, const char *path, uint64_t base, uint64_t 
 {
 	struct sl_log_header *h = log->hdr;
 	uint64_t i = add64(&h->module_next, 1);
-	if (i >= h->module_cap) {
+	if (i >= h->tab[SL_T_MODULES].cap || sl_grow(log, SL_T_MODULES, i) < 0) {
 		add64(&h->module_dropped, 1);
 		return -ENOSPC;
 	}
@@ -284,8 +482,9 @@ int sl_module_known(const struct sl_log *log, uint64_t ip)
 {
 	const struct sl_log_header *h = log->hdr;
 	uint64_t n = __atomic_load_n(&h->module_next, __ATOMIC_ACQUIRE);
-	if (n > h->module_cap)
-		n = h->module_cap;
+	uint32_t avail = __atomic_load_n(&h->tab[SL_T_MODULES].avail, __ATOMIC_ACQUIRE);
+	if (n > avail)
+		n = avail;
 	for (uint64_t i = 0; i < n; i++) {
 		const struct sl_module *m = &log->mods[i];
 		if (__atomic_load_n(&m->commit, __ATOMIC_ACQUIRE) && ip >= m->lo && ip < m->hi)
@@ -294,18 +493,32 @@ int sl_module_known(const struct sl_log *log, uint64_t ip)
 	return 0;
 }
 
+/* A free record (released by a thread that ended) or a new one. */
 struct sl_inflight *sl_inflight_claim(struct sl_log *log, uint32_t tid)
 {
 	struct sl_log_header *h = log->hdr;
 	if (!h)
 		return NULL;
-	uint64_t i = add64(&h->inflight_next, 1);
-	if (i >= h->inflight_cap) {
-		add64(&h->inflight_dropped, 1);
-		return NULL;
+	struct sl_table_hdr *th = &h->tab[SL_T_INFLIGHT];
+	for (uint32_t i = 0; i < th->cap; i++) {
+		if (i >= __atomic_load_n(&th->avail, __ATOMIC_ACQUIRE) && sl_grow(log, SL_T_INFLIGHT, i) < 0)
+			break;
+		struct sl_inflight *f = &log->infl[i];
+		uint32_t zero = 0;
+		if (__atomic_load_n(&f->owner, __ATOMIC_RELAXED) == 0 &&
+		    __atomic_compare_exchange_n(&f->owner, &zero, tid, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&f->call, 0, __ATOMIC_RELEASE);
+			return f;
+		}
 	}
-	log->infl[i].tid = tid;
-	return &log->infl[i];
+	add64(&h->inflight_dropped, 1);
+	return NULL;
+}
+
+void sl_inflight_release(struct sl_inflight *f)
+{
+	__atomic_store_n(&f->call, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&f->owner, 0, __ATOMIC_RELEASE);
 }
 
 void sl_addr_set(struct sl_addr *dst, const struct sockaddr *sa, socklen_t len)
@@ -323,15 +536,54 @@ void sl_addr_set(struct sl_addr *dst, const struct sockaddr *sa, socklen_t len)
 	memcpy(dst->data, sa->sa_data, n);
 }
 
-/* Counts err in the slot's small errno histogram; the first SL_ERRS distinct values are kept. */
-void sl_slot_count_error(struct sl_slot *s, int err)
+/* Counts err in a small errno histogram; the first SL_ERRS distinct values are kept. */
+static void count_err(int32_t *no, void *counts, size_t width, int err)
 {
-	__atomic_fetch_add(&s->err_total, 1, __ATOMIC_RELAXED);
 	for (uint32_t i = 0; i < SL_ERRS; i++) {
-		if (s->err_no[i] == err || s->err_no[i] == 0) {
-			s->err_no[i] = err;
-			__atomic_fetch_add(&s->err_count[i], 1, __ATOMIC_RELAXED);
+		if (no[i] == err || no[i] == 0) {
+			no[i] = err;
+			if (width == 8)
+				__atomic_fetch_add(&((uint64_t *)counts)[i], 1, __ATOMIC_RELAXED);
+			else
+				__atomic_fetch_add(&((uint32_t *)counts)[i], 1, __ATOMIC_RELAXED);
 			return;
 		}
 	}
+}
+
+void sl_slot_count_error(struct sl_slot *s, int err)
+{
+	__atomic_fetch_add(&s->err_total, 1, __ATOMIC_RELAXED);
+	count_err(s->err_no, s->err_count, sizeof s->err_count[0], err);
+}
+
+/* Bucket of a connect latency: [2^i, 2^(i+1)) x 64 us, the last one open-ended. */
+static uint32_t lat_bucket(uint64_t ns)
+{
+	uint64_t units = ns / 64000;
+	uint32_t b = 0;
+	while (units > 1 && b < SL_LAT_BUCKETS - 1) {
+		units >>= 1;
+		b++;
+	}
+	return b;
+}
+
+void sl_site_count(struct sl_log *log, uint32_t id, int err, uint64_t dur_ns, int latency, int slow)
+{
+	struct sl_stack *s = sl_stack_at(log, id);
+	if (!s)
+		return;
+	add64(&s->hits, 1);
+	if (err) {
+		add64(&s->fails, 1);
+		count_err(s->err_no, s->err_count, sizeof s->err_count[0], err);
+	}
+	if (slow)
+		add64(&s->slow, 1);
+	if (latency)
+		add64(&s->lat[lat_bucket(dur_ns)], 1);
+	uint64_t max = __atomic_load_n(&s->max_ns, __ATOMIC_RELAXED);
+	while (dur_ns > max && !__atomic_compare_exchange_n(&s->max_ns, &max, dur_ns, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
 }

@@ -19,6 +19,7 @@ void sl__thread_reset(void)
 	t_tid = 0;
 	sl_t_infl = NULL;
 	t_infl_claimed = 0;
+	sl__thread_own(NULL); /* the key's value named the parent's record */
 }
 
 static uint32_t tid(void)
@@ -30,7 +31,7 @@ static uint32_t tid(void)
 
 static struct sl_slot *slot_at(uint32_t ent)
 {
-	if (ent < SL_FD_SLOT0 || !sl_g.log.hdr)
+	if (!sl_fd_live(ent) || !sl_g.log.hdr)
 		return NULL;
 	return sl_slot_of(ent);
 }
@@ -84,6 +85,8 @@ static struct sl_slot *track(int fd, int family, int type, int protocol, int rol
 	s->protocol = protocol;
 	s->role = (uint8_t)role;
 	s->flags = (uint32_t)flags | ((flags & SL_SF_NONBLOCK) ? 0 : SL_SF_WATCH_READ);
+	if ((family == AF_INET || family == AF_INET6) && s->type == SOCK_STREAM)
+		s->flags |= SL_SF_FIRST_IN | SL_SF_FIRST_OUT;
 	s->open_ns = sl_now();
 	s->open_stack = sl_stack_capture();
 	sl_fd_set(fd, SL_FD_SLOT0 + (uint32_t)(s - sl_g.log.slots));
@@ -111,17 +114,55 @@ static int sockopt_int(int fd, int level, int name)
 	return sl_sys5(SYS_getsockopt, fd, level, name, &v, &len) == 0 ? v : -1;
 }
 
-/* An fd we never saw created: inherited, passed with SCM_RIGHTS, or made by a path we cannot wrap. */
-static struct sl_slot *classify(int fd, int role)
+/* A socket that was closed here is used again: EBADF (or, reused by a file, ENOTSOCK for a
+ * socket-only call) is coming. The event names the earlier close. */
+static void stale_use(int fd, uint32_t ent, int err, uint16_t call)
+{
+	uint32_t idx = ent ^ SL_FD_CLOSED;
+	const struct sl_slot *old = idx < sl_g.log.hdr->tab[SL_T_SLOTS].avail ? &sl_g.log.slots[idx] : NULL;
+	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_STALE_FD, call, fd);
+	if (!ev)
+		return;
+	ev->err = err;
+	ev->ts_ns = sl_now();
+	ev->stack = sl_stack_capture();
+	ev->tid = tid();
+	if (old && old->fd == fd && __atomic_load_n(&old->state, __ATOMIC_ACQUIRE) == SL_SLOT_CLOSED) {
+		ev->conn_id = old->conn_id;
+		ev->a = old->close_stack;
+		ev->addr = old->peer;
+	}
+	sl_ev_commit(&sl_g.log, ev);
+	sl_site_count(&sl_g.log, ev->stack, err, 0, 0, 0);
+}
+
+/* Calls that fail with ENOTSOCK on anything but a socket. */
+static int socket_only(uint16_t call)
+{
+	return call != SL_CALL_NONE && call != SL_CALL_READ && call != SL_CALL_WRITE && call != SL_CALL_CLOSE &&
+	       call != SL_CALL_FCNTL;
+}
+
+/* An fd we never saw created: inherited (exec, fork), passed with SCM_RIGHTS, or made by a path
+ * we cannot wrap; or one closed here and used again. */
+static struct sl_slot *classify(int fd, int role, uint16_t call)
 {
 	struct stat st;
-	if (sl_sys3(SYS_fstat, fd, &st, 0) < 0)
-		return NULL; /* not open: leave UNKNOWN */
+	uint32_t prev = sl_fd_get(fd);
+	if (sl_sys3(SYS_fstat, fd, &st, 0) < 0) {
+		if (prev & SL_FD_CLOSED) {
+			stale_use(fd, prev, EBADF, call);
+			sl_fd_set(fd, SL_FD_UNKNOWN); /* once per close */
+		}
+		return NULL; /* not open */
+	}
 	if (!S_ISSOCK(st.st_mode)) {
+		if ((prev & SL_FD_CLOSED) && socket_only(call))
+			stale_use(fd, prev, ENOTSOCK, call);
 		sl_fd_set(fd, SL_FD_OTHER);
 		return NULL;
 	}
-	int flags = 0;
+	int flags = prev == SL_FD_PARENT ? SL_SF_FROM_PARENT : 0;
 	long fl = sl_sys3(SYS_fcntl, fd, F_GETFL, 0);
 	if (fl >= 0 && (fl & O_NONBLOCK))
 		flags |= SL_SF_NONBLOCK;
@@ -138,32 +179,40 @@ static struct sl_slot *classify(int fd, int role)
 	return s;
 }
 
-struct sl_slot *sl__slot_for(int fd)
+struct sl_slot *sl__slot_for_call(int fd, uint16_t call)
 {
 	if (!sl_g.ready)
 		return NULL;
 	uint32_t ent = sl_fd_get(fd);
-	if (ent == SL_FD_UNKNOWN && (unsigned)fd < sl_fdcap)
-		return classify(fd, SL_ROLE_INHERITED);
+	if ((ent == SL_FD_UNKNOWN || ent == SL_FD_PARENT || (ent & SL_FD_CLOSED)) && (unsigned)fd < sl_fdcap)
+		return classify(fd, SL_ROLE_INHERITED, call);
 	return slot_at(ent);
 }
 
-/* The calling thread's in-flight record, claimed on its first blocking call (NULL when full). */
+struct sl_slot *sl__slot_for(int fd)
+{
+	return sl__slot_for_call(fd, SL_CALL_NONE);
+}
+
+/* The calling thread's in-flight record, claimed on its first blocking call and given back when
+ * the thread ends (NULL when none can be had). */
 struct sl_inflight *sl__inflight_claim(void)
 {
 	if (!t_infl_claimed) {
 		t_infl_claimed = 1;
 		sl_t_infl = sl_inflight_claim(&sl_g.log, tid());
+		if (sl_t_infl)
+			sl__thread_own(sl_t_infl);
 	}
 	return sl_t_infl;
 }
 
-int sl__call_classify(int fd)
+int sl__call_classify(int fd, uint16_t call)
 {
 	if (!sl_g.ready)
 		return 0;
 	int saved = errno;
-	struct sl_slot *s = sl__slot_for(fd);
+	struct sl_slot *s = sl__slot_for_call(fd, call);
 	errno = saved;
 	return s != NULL;
 }
@@ -206,6 +255,7 @@ static void connect_resolved(struct sl_slot *s, int fd, int err, uint64_t now)
 	__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_CONNECTING, __ATOMIC_RELAXED);
 	s->connect_ns = now - s->connect_start_ns;
 	s->connect_errno = err;
+	sl_site_count(&sl_g.log, s->connect_stack, err, s->connect_ns, 1, 0);
 	if (err)
 		sl_slot_count_error(s, err);
 	else
@@ -239,9 +289,11 @@ static void call_failed(struct sl_call_ctx *c, int err, uint64_t dt)
 	}
 	sl_slot_count_error(s, err);
 	uint32_t stack = sl_stack_capture();
+	uint64_t ns = sl_ticks_to_ns(sl_g.log.hdr, dt);
 	if (!s->error_stack)
 		s->error_stack = stack;
-	emit_call_event(c, SL_EV_ERROR, err, sl_ticks_to_ns(sl_g.log.hdr, dt), stack);
+	sl_site_count(&sl_g.log, stack, err, ns, 0, 0);
+	emit_call_event(c, SL_EV_ERROR, err, ns, stack);
 }
 
 /* Everything sl__call_end leaves to us: failures, EOF, slow calls, a pending connect, the
@@ -275,8 +327,11 @@ void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, unsigned info)
 	}
 	if (dt >= sl_slow_ticks) {
 		uint64_t ns = sl_ticks_to_ns(sl_g.log.hdr, dt);
-		if (ns >= sl_g.log.hdr->slow_ns)
-			emit_call_event(c, SL_EV_SLOW, ret < 0 ? err : 0, ns, sl_stack_capture());
+		if (ns >= sl_g.log.hdr->slow_ns) {
+			uint32_t stack = sl_stack_capture();
+			sl_site_count(&sl_g.log, stack, 0, ns, 0, 1);
+			emit_call_event(c, SL_EV_SLOW, ret < 0 ? err : 0, ns, stack);
+		}
 	}
 	errno = err;
 }
@@ -353,11 +408,13 @@ void sl__record_create_failed(uint16_t call, int err)
 	if (!sl_g.ready || err == EINTR)
 		return;
 	int saved = errno;
+	uint32_t stack = sl_stack_capture();
+	sl_site_count(&sl_g.log, stack, err, 0, 0, 0);
 	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_ERROR, call, -1);
 	if (ev) {
 		ev->err = err;
 		ev->ts_ns = sl_now();
-		ev->stack = sl_stack_capture();
+		ev->stack = stack;
 		ev->tid = tid();
 		sl_ev_commit(&sl_g.log, ev);
 	}
@@ -548,9 +605,14 @@ static void tcp_info_at_close(struct sl_slot *s, int fd)
 /* Drops fd's reference to its slot; the last one closes the connection. Call before the real close. */
 static void release_fd(int fd, uint32_t ent)
 {
-	sl_fd_set(fd, SL_FD_UNKNOWN); /* Linux frees the number even if close fails */
 	struct sl_slot *s = slot_at(ent);
-	if (!s || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SL_SLOT_LIVE)
+	if (!s) {
+		sl_fd_set(fd, SL_FD_UNKNOWN);
+		return;
+	}
+	/* Linux frees the number even if close fails; a later use of it names this close */
+	sl_fd_set(fd, SL_FD_CLOSED | (ent - SL_FD_SLOT0));
+	if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SL_SLOT_LIVE)
 		return;
 	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
@@ -575,10 +637,18 @@ void sl__record_close(int fd)
 	uint32_t ent = sl_fd_get(fd);
 	if (!sl_g.ready || ent == SL_FD_UNKNOWN)
 		return;
-	if (ent < SL_FD_SLOT0)
+	if (!sl_fd_live(ent))
 		sl_fd_set(fd, SL_FD_UNKNOWN); /* harmless even from a vfork child: one reclassification */
 	else if (!sl_in_vfork_child()) /* a syscall, so only where a slot is at stake */
 		release_fd(fd, ent);
+}
+
+void sl__record_stale(int fd, uint32_t ent, int err, uint16_t call)
+{
+	if (!sl_g.ready || !(ent & SL_FD_CLOSED) || sl_in_vfork_child())
+		return;
+	stale_use(fd, ent, err, call);
+	sl_fd_set(fd, SL_FD_UNKNOWN);
 }
 
 void sl__record_close_range(unsigned first, unsigned last, int cloexec_only)
@@ -590,10 +660,10 @@ void sl__record_close_range(unsigned first, unsigned last, int cloexec_only)
 		uint32_t ent = sl_fd_get((int)fd);
 		if (ent == SL_FD_UNKNOWN)
 			continue;
-		if (cloexec_only)
-			sl__record_flags((int)fd, -1, 1);
-		else
+		if (!cloexec_only)
 			release_fd((int)fd, ent);
+		else if (sl_fd_live(ent))
+			sl__record_flags((int)fd, -1, 1);
 	}
 }
 
@@ -604,6 +674,8 @@ void sl__record_dup(int oldfd, int newfd)
 	uint32_t old = sl_fd_get(newfd);
 	if (old != SL_FD_UNKNOWN)
 		release_fd(newfd, old); /* dup2 onto an open fd closes it first */
+	if (sl_fd_get(oldfd) & SL_FD_CLOSED)
+		return; /* cannot be: the dup succeeded; the number was reused unseen */
 	struct sl_slot *s = sl__slot_for(oldfd);
 	if (!s)
 		return;

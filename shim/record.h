@@ -22,11 +22,15 @@ struct sl_call_ctx {
 
 /* The slot an fd maps to, classifying an fd seen for the first time. NULL if not a tracked socket. */
 struct sl_slot *sl__slot_for(int fd);
+/* The same, for the call about to be made (a socket-only call on a reused fd is a stale use). */
+struct sl_slot *sl__slot_for_call(int fd, uint16_t call);
 
 extern SL_TLS struct sl_inflight *sl_t_infl;
 struct sl_inflight *sl__inflight_claim(void);
+/* Ties the thread's record to its lifetime (init.c); NULL unties. */
+void sl__thread_own(struct sl_inflight *f);
 /* Classifies an fd seen for the first time; returns 1 if it is now a tracked socket. */
-int sl__call_classify(int fd);
+int sl__call_classify(int fd, uint16_t call);
 /* The context goes as scalars (info: call | dir << 8 | inflight << 9 | peek << 10) so the
  * fast path keeps it in registers and never builds it in memory. The fd is the slot's. */
 void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, unsigned info);
@@ -44,8 +48,8 @@ void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, unsigned info);
 SL_INLINE int sl__call_begin(struct sl_call_ctx *c, int fd, uint32_t ent, uint16_t call, uint8_t dir,
 			      void *site)
 {
-	if (__builtin_expect(ent < SL_FD_SLOT0, 0)) {
-		if (ent != SL_FD_UNKNOWN || !sl__call_classify(fd))
+	if (__builtin_expect(!sl_fd_live(ent), 0)) {
+		if (ent == SL_FD_OTHER || ent == SL_FD_NOSLOT || !sl__call_classify(fd, call))
 			return 0;
 		ent = sl_fd_get(fd);
 	}
@@ -60,7 +64,9 @@ SL_INLINE int sl__call_begin(struct sl_call_ctx *c, int fd, uint32_t ent, uint16
 		struct sl_inflight *f = sl_t_infl;
 		if (__builtin_expect(!f, 0))
 			f = sl__inflight_claim();
-		if (f) {
+		/* a call already in flight on this thread: we are in a signal handler that
+		 * interrupted it, and the record keeps naming the interrupted call */
+		if (f && !f->call) {
 			f->fd = fd;
 			f->conn_id = s->conn_id;
 			f->since_ticks = c->t0;
@@ -130,6 +136,8 @@ void sl__record_getsockopt(int fd, int level, int name, const void *val, const s
 void sl__record_flags(int fd, int nonblock, int cloexec); /* -1 = unchanged */
 void sl__record_guarded(int fd);
 void sl__record_close(int fd);
+/* fd, once a socket closed here (ent), failed with err in call: a use after close. Keeps errno. */
+void sl__record_stale(int fd, uint32_t ent, int err, uint16_t call);
 void sl__record_close_range(unsigned first, unsigned last, int cloexec_only);
 void sl__record_dup(int oldfd, int newfd);
 void sl__record_received_fds(const struct msghdr *msg);

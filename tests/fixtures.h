@@ -43,7 +43,7 @@ static inline void small_params(struct sl_log_params *p)
 {
 	sl_log_params_default(p);
 	p->slots = 8;
-	p->events = 8;
+	p->events = 8;   /* the first 4 kept, then a ring of the 4 most recent */
 	p->stacks = 16;
 	p->modules = 4;
 	p->inflight = 4;

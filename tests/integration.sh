@@ -150,7 +150,7 @@ srv.close()
 PYEOF
 	$SL run --json $TMP/b2.json -- $PY $TMP/busy2.py
 	$JC $TMP/b2.json "one('connect-refused')['peer'] == '127.0.0.1:$port'" \
-		"proc()['dropped'] == {'events': 0, 'slots': 0, 'stacks': 0}"
+		"all(v == 0 for v in proc()['dropped'].values())"
 }
 
 case_trace_mode_logs_the_timeline() {
@@ -368,9 +368,9 @@ PYEOF
 	$SL run --json $TMP/d.json --report $TMP/d.txt -- $PY $TMP/daemon.py
 	$JC $TMP/d.json "len(r['processes']) == 3" "one('connect-refused')['peer'] == '127.0.0.1:$port'"
 	# the text report shows the three generations as a tree
-	grep -q '^  python3.11\[' $TMP/d.txt
-	grep -q '^    python3.11\[' $TMP/d.txt
-	grep -q '^      python3.11\[' $TMP/d.txt
+	grep -q '^  python3\[' $TMP/d.txt
+	grep -q '^    python3\[' $TMP/d.txt
+	grep -q '^      python3\[' $TMP/d.txt
 }
 
 case_sigterm_reaches_a_daemon_and_the_report_is_written() {
@@ -417,7 +417,7 @@ while True:
     out += chunk
 _, status = os.waitpid(pid, 0)
 text = out.decode(errors="replace")
-assert os.waitstatus_to_exitcode(status) == 130, (status, text)
+assert os.waitstatus_to_exitcode(status) == -2, (status, text)  # ends by SIGINT, as the program did
 assert "KeyboardInterrupt" in text and "socklens:" in text and "killed by SIGINT" in text, text
 PYEOF
 }
@@ -490,7 +490,7 @@ case_unwritable_log_dir_leaves_program_alone() {
 	out=$(SOCKLENS_DIR=/nonexistent/dir LD_PRELOAD=$PWD/$BUILD/libsocklens.so $PY -c 'print("hi")' 2>$TMP/err)
 	[ "$out" = hi ]
 	[ "$(wc -l < $TMP/err)" -eq 1 ]
-	grep -q "^socklens: cannot create log in '/nonexistent/dir': No such file or directory; running untraced$" $TMP/err
+	grep -q "^socklens: cannot use log directory '/nonexistent/dir': No such file or directory; running untraced$" $TMP/err
 }
 
 case_bad_logs_get_clear_errors() {
@@ -524,7 +524,8 @@ case_children_out_of_reach_are_named() {
 	$JC $TMP/ux.json "len(diags('untraced-exec')) == 2" \
 		"any('$TMP/static2' in d['summary'] and 'statically linked' in d['summary'] for d in diags())" \
 		"any('/bin/true' in d['summary'] and 'drops LD_PRELOAD' in d['summary'] for d in diags())"
-	if [ -u /usr/bin/passwd ]; then
+	# setuid changes nothing for its owner: the loader is in secure mode only when ids change
+	if [ -u /usr/bin/passwd ] && [ "$(id -u)" -ne 0 ]; then
 		$SL run --json $TMP/ux2.json -- sh -c "/usr/bin/passwd --help >/dev/null 2>&1; true"
 		$JC $TMP/ux2.json "'setuid' in one('untraced-exec')['summary']"
 	fi
@@ -537,7 +538,7 @@ case_untraceable_programs_are_named() {
 	$SL run -- $TMP/static_prog 2>$TMP/st.err
 	grep -q "cannot be traced: it is statically linked" $TMP/st.err
 	local suid=/usr/bin/passwd
-	if [ -u $suid ]; then
+	if [ -u $suid ] && [ "$(id -u)" -ne 0 ]; then
 		$SL run -- $suid --help >/dev/null 2>$TMP/su.err || true
 		grep -q "cannot be traced: it is setuid/setgid" $TMP/su.err
 	fi

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <sys/resource.h>
 #include "fixtures.h"
 #include "analyzer.h"
 
@@ -18,7 +20,7 @@ static int setup(void **state)
 	struct ctx *c = calloc(1, sizeof *c);
 	c->dir = tmp_rundir();
 	small_params(&c->p);
-	assert_int_equal(sl_log_create(&c->log, c->dir, &c->p, 4242, 1), 0);
+	assert_int_equal(sl_log_create(&c->log, c->dir, &c->p, 4242, 1, NULL), 0);
 	*state = c;
 	return 0;
 }
@@ -39,7 +41,7 @@ static void load(struct ctx *c, struct sl_image *img)
 	free(path);
 }
 
-static void log_file_is_private_and_exclusive(void **state)
+static void log_file_is_private_sparse_and_exclusive(void **state)
 {
 	struct ctx *c = *state;
 	struct sl_log second;
@@ -48,11 +50,51 @@ static void log_file_is_private_and_exclusive(void **state)
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal((uint64_t)st.st_size, c->log.hdr->file_size);
+	assert_true((uint64_t)st.st_blocks * 512 <= 2 * SL_PAGE); /* only the header is materialized */
+	for (int t = 0; t < SL_T__COUNT; t++)
+		assert_int_equal(c->log.hdr->tab[t].avail, 0);
 	/* the same pid again (an exec) gets the next sequence number, never the same file */
-	assert_int_equal(sl_log_create(&second, c->dir, &c->p, 4242, 1), 0);
+	assert_int_equal(sl_log_create(&second, c->dir, &c->p, 4242, 1, NULL), 0);
 	assert_int_equal(second.hdr->seq, 1);
 	munmap(second.hdr, second.size);
 	free(path);
+}
+
+static void tables_grow_with_use_within_the_run_budget(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_log_params p;
+	struct sl_log log;
+	int err;
+	sl_log_params_default(&p);
+	/* room for the control file, the header and about 40 KiB of records */
+	struct sl_run_header *run = sl_run_create(c->dir, 3 * SL_PAGE + 40 * 1024, 0, &err);
+	assert_non_null(run);
+	assert_int_equal(sl_log_create(&log, c->dir, &p, 777, 1, run), 0);
+	assert_int_equal(run->used, 2 * SL_PAGE);
+	int live = 0;
+	while (sl_slot_alloc(&log))
+		live++;
+	/* stopped by the budget, not the table's size: counted, never waited for */
+	assert_true(live > 10 && (uint32_t)live < p.slots);
+	assert_int_equal(log.hdr->tab[SL_T_SLOTS].avail, (uint32_t)live);
+	assert_int_equal(log.hdr->tab[SL_T_SLOTS].full, 1);
+	assert_int_equal(log.hdr->slot_dropped, 1);
+	assert_true(run->grow_refused >= 1);
+	assert_true(run->used <= run->budget);
+	/* other processes of the run draw from the same budget: a few more headers fit, then none */
+	struct sl_log other;
+	int pid = 778, r;
+	uint64_t left = run->budget - run->used;
+	while ((r = sl_log_create(&other, c->dir, &p, pid, 1, run)) == 0) {
+		munmap(other.hdr, other.size);
+		pid++;
+	}
+	assert_int_equal(r, -ENOSPC);
+	assert_true(pid - 778 <= (int)(left / SL_PAGE));
+	assert_true(run->used <= run->budget);
+	munmap(log.hdr, log.size);
+	munmap(run, run->file_size);
 }
 
 static void slots_events_and_stacks_round_trip(void **state)
@@ -78,7 +120,7 @@ static void slots_events_and_stacks_round_trip(void **state)
 
 	struct sl_image img;
 	load(c, &img);
-	assert_int_equal(img.h->pid, 4242);
+	assert_int_equal(img.h.pid, 4242);
 	assert_int_equal(img.nevents, 1);
 	assert_int_equal(img.events[0].commit, 1);
 	assert_int_equal(img.events[0].err, 111);
@@ -92,15 +134,28 @@ static void slots_events_and_stacks_round_trip(void **state)
 	sl_image_release(&img);
 }
 
-static void full_tables_drop_and_count(void **state)
+static void events_keep_the_first_and_the_most_recent(void **state)
 {
 	struct ctx *c = *state;
 	for (int i = 0; i < 10; i++) {
 		struct sl_event *ev = sl_ev_begin(&c->log, SL_EV_OPEN, SL_CALL_SOCKET, i);
-		if (ev)
-			sl_ev_commit(&c->log, ev);
+		assert_non_null(ev);
+		sl_ev_commit(&c->log, ev);
 	}
-	assert_int_equal(c->log.hdr->event_dropped, 2);
+	assert_int_equal(c->log.hdr->event_dropped, 0);
+	assert_int_equal(c->log.hdr->event_overwritten, 2);
+	struct sl_image img;
+	load(c, &img);
+	int want[] = {0, 1, 2, 3, 6, 7, 8, 9};
+	assert_int_equal(img.nevents, 8);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(img.events[i].fd, want[i]);
+	sl_image_release(&img);
+}
+
+static void full_tables_drop_and_count(void **state)
+{
+	struct ctx *c = *state;
 	/* every slot live: allocation fails and is counted, never waits */
 	for (int i = 0; i < 8; i++)
 		assert_non_null(sl_slot_alloc(&c->log));
@@ -130,9 +185,44 @@ static void uncommitted_events_are_ignored(void **state)
 	(void)ev; /* a writer killed before its commit */
 	struct sl_image img;
 	load(c, &img);
-	assert_int_equal(img.nevents, 1);
-	assert_int_not_equal(img.events[0].commit, 1);
+	assert_int_equal(img.nevents, 0);
 	sl_image_release(&img);
+}
+
+static void thread_records_are_given_back_and_reused(void **state)
+{
+	struct ctx *c = *state;
+	/* 400 threads one after another, 4 records: each ends before the next begins */
+	for (uint32_t tid = 1000; tid < 1400; tid++) {
+		struct sl_inflight *f = sl_inflight_claim(&c->log, tid);
+		assert_non_null(f);
+		assert_int_equal(f->owner, tid);
+		sl_inflight_release(f);
+	}
+	assert_int_equal(c->log.hdr->inflight_dropped, 0);
+	for (uint32_t tid = 1; tid <= 4; tid++)
+		assert_non_null(sl_inflight_claim(&c->log, tid));
+	assert_null(sl_inflight_claim(&c->log, 5)); /* five alive at once: counted */
+	assert_int_equal(c->log.hdr->inflight_dropped, 1);
+}
+
+static void file_size_limit_shrinks_the_log_or_refuses_it(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_log_params p;
+	struct sl_log log;
+	struct rlimit old, lim = {512 * 1024, RLIM_INFINITY};
+	sl_log_params_default(&p);
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim.rlim_max = old.rlim_max;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	assert_int_equal(sl_log_create(&log, c->dir, &p, 901, 1, NULL), 0);
+	assert_true(log.hdr->file_size <= lim.rlim_cur); /* no SIGXFSZ: the test is still alive */
+	munmap(log.hdr, log.size);
+	lim.rlim_cur = 16 * 1024;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	assert_int_equal(sl_log_create(&log, c->dir, &p, 902, 1, NULL), -EFBIG);
+	setrlimit(RLIMIT_FSIZE, &old);
 }
 
 /* Writes a damaged copy of the log and checks the reader's message. */
@@ -159,9 +249,10 @@ static void truncate_half(unsigned char *b, size_t *n) { (void)b; *n /= 2; }
 static void truncate_tiny(unsigned char *b, size_t *n) { (void)b; *n = 100; }
 static void bad_magic(unsigned char *b, size_t *n) { (void)n; b[0] = 'X'; }
 static void future_version(unsigned char *b, size_t *n) { (void)n; ((struct sl_log_header *)b)->version = 99; }
-static void slots_outside(unsigned char *b, size_t *n) { (void)n; ((struct sl_log_header *)b)->slot_cap = 0x7fffffff; }
-static void wrong_record_size(unsigned char *b, size_t *n) { (void)n; ((struct sl_log_header *)b)->event_size = 12; }
-static void huge_offset(unsigned char *b, size_t *n) { (void)n; ((struct sl_log_header *)b)->stack_off = ~0ull - 7; }
+static struct sl_table_hdr *tab(unsigned char *b, int t) { return &((struct sl_log_header *)b)->tab[t]; }
+static void slots_outside(unsigned char *b, size_t *n) { (void)n; tab(b, SL_T_SLOTS)->cap = 0x7fffffff; }
+static void wrong_record_size(unsigned char *b, size_t *n) { (void)n; tab(b, SL_T_EVENTS)->size = 12; }
+static void huge_offset(unsigned char *b, size_t *n) { (void)n; tab(b, SL_T_STACKS)->off = ~0ull - 7; }
 
 static void damaged_logs_get_clear_errors(void **state)
 {
@@ -171,7 +262,7 @@ static void damaged_logs_get_clear_errors(void **state)
 	expect_refusal(c, bad_magic, "not a socklens log");
 	expect_refusal(c, future_version, "version 99 is not supported");
 	expect_refusal(c, slots_outside, "table outside the file");
-	expect_refusal(c, wrong_record_size, "record sizes");
+	expect_refusal(c, wrong_record_size, "table outside the file");
 	expect_refusal(c, huge_offset, "table outside the file");
 }
 
@@ -214,7 +305,11 @@ static void addresses_format_as_documented(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(log_file_is_private_and_exclusive, setup, teardown),
+		cmocka_unit_test_setup_teardown(log_file_is_private_sparse_and_exclusive, setup, teardown),
+		cmocka_unit_test_setup_teardown(tables_grow_with_use_within_the_run_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(events_keep_the_first_and_the_most_recent, setup, teardown),
+		cmocka_unit_test_setup_teardown(thread_records_are_given_back_and_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(file_size_limit_shrinks_the_log_or_refuses_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(slots_events_and_stacks_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_tables_drop_and_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(closed_slots_are_recycled_oldest_first, setup, teardown),

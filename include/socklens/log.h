@@ -5,27 +5,36 @@
 #include <stdint.h>
 
 /*
- * One file per process image, created by the shim in the run directory as
+ * A run directory holds one control file, "run.slctl" (struct sl_run_header: the space budget
+ * every process draws from, run-wide counters, the exec table), and one log per process image,
  * "p<pid>.<seq>.sllog" (seq counts images of one pid: exec starts a new file).
- * All fields are fixed-width and little-endian (the shim only supports x86-64).
- * Layout: header (SL_HEADER_SIZE bytes), then the five tables at the offsets the
- * header gives. The reader checks magic, version, every size and every offset.
  *
- * Concurrency: writers never lock and never wait. Counters named *_next are
- * reservation counters bumped with atomic adds; a reservation past a table's
- * capacity is counted in the matching *_dropped counter. Records carry a commit
- * word stored last with release ordering; a reader ignores uncommitted records.
+ * Both are sparse files mapped shared by the writers. Nothing is allocated up front: a table's
+ * pages are materialized (madvise MADV_POPULATE_WRITE, which fails with an error where a plain
+ * touch of a full tmpfs would raise SIGBUS) when the table first needs them, after the bytes
+ * were reserved from the run's budget. Each table's header entry says how many records are
+ * usable ("avail"); a reader never looks past it, so it never reads a hole.
+ *
+ * All fields are fixed-width and little-endian (the shim only supports x86-64). The reader
+ * checks magic, version, every size and every offset. Writers never lock and never wait:
+ * counters named *_next are reservations bumped with atomic adds; what does not fit is counted
+ * in a *_dropped counter. Records carry a commit word stored last with release ordering; a
+ * reader ignores uncommitted records.
  */
 
 #define SL_LOG_MAGIC "SOCKLENS"
-#define SL_LOG_VERSION 1u
+#define SL_RUN_MAGIC "SLRUNCTL"
+#define SL_LOG_VERSION 2u
 #define SL_HEADER_SIZE 4096u
+#define SL_PAGE 4096u
 #define SL_MAX_FRAMES 32u
 #define SL_EXE_MAX 256u
 #define SL_ARGV_MAX 1024u
+#define SL_COMM_MAX 16u
 #define SL_MODPATH_MAX 400u
 #define SL_BUILDID_MAX 20u
 #define SL_ADDR_DATA 108u
+#define SL_EXEC_PATH_MAX 104u
 
 /* A socket address as the kernel returned it, truncated to SL_ADDR_DATA bytes. */
 struct sl_addr {
@@ -33,6 +42,59 @@ struct sl_addr {
 	uint16_t len;           /* bytes of data[] that are valid */
 	uint8_t data[SL_ADDR_DATA]; /* the sockaddr after its family field */
 };
+
+/* ---- the run control file ------------------------------------------------ */
+
+enum sl_run_flags {
+	SL_RUN_NO_ARGV = 1u << 0   /* processes store argv[0] only (secrets on command lines) */
+};
+
+/* Why a process ran untraced: run-wide counters, and the reason an exec record gives. */
+enum sl_untraced {
+	SL_UNTRACED_ENV = 1,      /* the new environment drops LD_PRELOAD or SOCKLENS_DIR */
+	SL_UNTRACED_SETUID = 2,   /* setuid/setgid or file capabilities: the loader ignores LD_PRELOAD */
+	SL_UNTRACED_STATIC = 3,   /* no dynamic loader, or a Go program: libc is never called */
+	SL_UNTRACED_BUDGET = 4,   /* the run's log space budget was used up */
+	SL_UNTRACED_CREATE = 5,   /* the log could not be created (full or read-only filesystem) */
+	SL_UNTRACED_FSIZE = 6,    /* RLIMIT_FSIZE leaves no room for a log */
+	SL_UNTRACED__COUNT = 7
+};
+
+struct sl_run_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t header_size;
+	uint64_t file_size;
+	uint32_t ready;           /* 1 once the creator filled the header (release) */
+	uint32_t flags;           /* enum sl_run_flags */
+	uint64_t budget;          /* bytes all logs of the run may materialize together */
+	uint64_t used;            /* bytes materialized so far (atomic); may pass budget by one chunk */
+	uint64_t created_real_ns;
+	uint64_t procs_logged;    /* logs created */
+	uint64_t untraced[SL_UNTRACED__COUNT]; /* processes that ran without a log, by reason */
+	uint64_t grow_refused;    /* table growths refused for the budget (those records were dropped) */
+	uint32_t warned;          /* the one line about the budget has been printed */
+	uint32_t exec_cap;        /* records in the exec table */
+	uint64_t exec_off;        /* its offset from the start of the file */
+	uint64_t exec_next;       /* reservations (atomic); past exec_cap counts as dropped */
+	uint64_t exec_avail;      /* records materialized */
+	uint32_t exec_growing;
+	uint32_t pad;
+};
+
+/* Every exec a traced process attempts, so the analyzer can tell which children left no log of
+ * their own (static, Go or setuid programs, stripped environments) and why. Written by the
+ * process (or vfork child) that calls exec, before the call. */
+struct sl_exec_rec {
+	uint32_t commit;          /* 1 once complete */
+	int32_t pid;              /* the process that called exec (a vfork child's own pid) */
+	int32_t ppid;
+	uint32_t why;             /* 0, or enum sl_untraced known before the exec (ENV) */
+	uint64_t ts_ns;           /* CLOCK_MONOTONIC */
+	char path[SL_EXEC_PATH_MAX]; /* the program, as resolved through PATH; NUL-terminated */
+};
+
+/* ---- the per-process log -------------------------------------------------- */
 
 enum sl_end_reason {
 	SL_END_NONE = 0,        /* running, or ended without telling (signal, SIGKILL) */
@@ -43,22 +105,34 @@ enum sl_end_reason {
 enum sl_tick_kind { SL_TICK_NS = 0, SL_TICK_TSC = 1, SL_TICK_TSC_VARIABLE = 2 };
 
 enum sl_hdr_flags {
-	SL_HDR_STACKS = 1u << 0,   /* libunwind was loaded: stacks are captured */
+	SL_HDR_STACKS = 1u << 0,   /* stacks are captured */
 	SL_HDR_FORKED = 1u << 1,   /* created in a fork child */
-	SL_HDR_INHERITED = 1u << 2 /* created after exec: inherited fds were scanned */
+	SL_HDR_INHERITED = 1u << 2,/* created after exec: inherited fds were scanned */
+	SL_HDR_NO_ARGV = 1u << 3   /* argv holds argv[0] only */
+};
+
+/* The tables of a log, in file order. */
+enum sl_table { SL_T_SLOTS, SL_T_EVENTS, SL_T_STACKS, SL_T_BUCKETS, SL_T_MODULES, SL_T_INFLIGHT, SL_T__COUNT };
+
+struct sl_table_hdr {
+	uint64_t off;             /* from the start of the file; page-aligned */
+	uint32_t size;            /* bytes per record */
+	uint32_t cap;             /* records the table may grow to */
+	uint32_t avail;           /* records materialized and usable (release-stored) */
+	uint32_t growing;         /* a writer is materializing more (never waited for) */
+	uint32_t full;            /* growth was refused: budget, RLIMIT or filesystem */
+	uint32_t pad;
 };
 
 struct sl_log_header {
 	char magic[8];
 	uint32_t version;
 	uint32_t header_size;
-	uint64_t file_size;
-
-	/* record sizes, so a reader can refuse a layout it was not built for */
-	uint32_t slot_size, event_size, stack_size, module_size, inflight_size;
-	/* table capacities and offsets from the start of the file */
-	uint32_t slot_cap, event_cap, stack_cap, module_cap, inflight_cap;
-	uint64_t slot_off, event_off, stack_off, module_off, inflight_off;
+	uint64_t file_size;       /* the sparse file's size: every table at its cap */
+	struct sl_table_hdr tab[SL_T__COUNT];
+	uint32_t event_first;     /* events [0, event_first) keep the first problems; the rest is a
+				     ring of the most recent ones */
+	uint32_t pad_ev;
 
 	int32_t pid, ppid;
 	uint32_t seq;             /* image number within pid (0 = first) */
@@ -75,19 +149,22 @@ struct sl_log_header {
 	uint64_t tsc0, mono0, tsc1, mono1;
 	char boot_id[40];         /* /proc/sys/kernel/random/boot_id: the TSC means nothing across boots */
 	char exe[SL_EXE_MAX];     /* readlink /proc/self/exe, NUL-terminated */
-	char argv[SL_ARGV_MAX];   /* NUL-separated arguments, truncated */
+	char comm[SL_COMM_MAX];   /* the name it was started as (/proc/self/comm) */
+	char argv[SL_ARGV_MAX];   /* NUL-separated arguments, truncated (argv[0] only: SL_HDR_NO_ARGV) */
 	uint32_t argv_len;
 
 	/* live counters, updated with atomics by the writer */
 	uint32_t end_reason;      /* enum sl_end_reason */
 	int32_t exit_status;
-	uint32_t pad0;
+	uint32_t nforks;          /* children this image forked */
 	uint64_t end_mono_ns;
-	uint64_t slot_next, slot_recycled, slot_dropped;
-	uint64_t event_next, event_dropped;
-	uint64_t stack_dropped;
+	uint64_t last_fork_ns;
+	uint64_t slot_next, slot_recycle_next, slot_recycled, slot_dropped;
+	uint64_t slots_closed;    /* closed slots holding history (atomic) */
+	uint64_t event_next, event_dropped, event_overwritten;
+	uint64_t stack_next, stack_dropped;
 	uint64_t module_next, module_dropped;
-	uint64_t inflight_next, inflight_dropped;
+	uint64_t inflight_dropped;
 	uint64_t conn_next;       /* last connection id handed out */
 	uint64_t untracked_fds;   /* sockets seen with no free slot */
 };
@@ -102,7 +179,7 @@ enum sl_role {
 	SL_ROLE_SERVER = 2,    /* accept()ed */
 	SL_ROLE_LISTENER = 3,  /* listen() */
 	SL_ROLE_PAIR = 4,      /* socketpair() */
-	SL_ROLE_INHERITED = 5  /* found open at start (exec, socket activation) */
+	SL_ROLE_INHERITED = 5  /* found open (exec, socket activation, fork): not created here */
 };
 
 enum sl_connect_state {
@@ -121,7 +198,7 @@ enum sl_slot_flags {
 	SL_SF_NONBLOCK = 1u << 0,  /* O_NONBLOCK now */
 	SL_SF_CLOEXEC = 1u << 1,
 	SL_SF_GUARDED = 1u << 2,   /* the program polled/selected/epolled this fd */
-	SL_SF_EOF = 1u << 3,       /* a read returned 0 */
+	SL_SF_EOF = 1u << 3,       /* a read returned 0: the peer closed its side */
 	SL_SF_SHUT_RD = 1u << 4,
 	SL_SF_SHUT_WR = 1u << 5,
 	SL_SF_TCPINFO = 1u << 6,   /* tcp_* fields are valid */
@@ -130,10 +207,16 @@ enum sl_slot_flags {
 	SL_SF_CLOSE_UNSEEN = 1u << 9,  /* fd was reused before we saw a close */
 	SL_SF_FROM_PARENT = 1u << 10,  /* inherited across fork: the parent has its own record */
 	SL_SF_CONNECTING = 1u << 11,   /* a non-blocking connect awaits its outcome */
-	SL_SF_WATCH_READ = 1u << 12    /* blocking, and no blocking read seen yet: record the next */
+	SL_SF_WATCH_READ = 1u << 12,   /* blocking, and no blocking read seen yet: record the next */
+	SL_SF_FIRST_IN = 1u << 13,     /* no data received yet: look at the first record's header */
+	SL_SF_FIRST_OUT = 1u << 14     /* no data sent yet: look at the first record's header */
 };
 
 #define SL_ERRS 4u
+
+/* What the first bytes of each direction looked like (5-byte TLS record header, 2 alert bytes);
+ * nothing else of the payload is looked at, and only this verdict is kept. */
+enum sl_first_bytes { SL_FB_NONE = 0, SL_FB_OTHER = 1, SL_FB_TLS_HELLO = 2, SL_FB_TLS_ALERT = 3, SL_FB_TLS_OTHER = 4 };
 
 struct sl_slot {
 	uint32_t state;           /* enum sl_slot_state, the commit word */
@@ -148,45 +231,55 @@ struct sl_slot {
 	uint64_t open_ns, close_ns;
 	uint32_t open_stack, close_stack, connect_stack, error_stack; /* 0 = none */
 	uint64_t read_site;       /* caller address of the first blocking read */
+	uint64_t send_site;       /* caller address of the last send */
 	struct sl_addr local, peer;
 	/* Counters of one direction are updated with plain (unlocked) adds: exact while one thread
 	 * at a time moves data in that direction, which is how sockets are used; two threads
 	 * sending (or receiving) on one socket at the same instant can lose an increment. */
 	uint64_t bytes_out, bytes_in, calls_out, calls_in, eagain_out, eagain_in;
-	uint64_t blocked_out_ticks, blocked_in_ticks; /* total time inside data calls */
-	uint64_t read_max_ticks;  /* longest single read-side call */
+	uint64_t blocked_out_ticks, blocked_in_ticks; /* total time inside blocking data calls */
+	uint64_t read_max_ticks;  /* longest single blocking read-side call */
 	uint64_t write_max_ticks;
+	uint64_t last_out_ticks;  /* end of the last call that sent data */
+	uint64_t last_in_ticks;   /* end of the last call that received data */
+	uint64_t eof_ticks;       /* when a read first returned 0 */
 	uint64_t connect_start_ns, connect_ns;
-	int32_t connect_errno, pad2;
+	int32_t connect_errno;
+	int32_t listen_backlog;   /* what listen() asked for */
 	int32_t err_no[SL_ERRS];
 	uint32_t err_count[SL_ERRS];
 	uint32_t err_total;
 	uint32_t opts_set;        /* bitmask of enum sl_opt */
 	int64_t opt[SL_OPT__COUNT]; /* timeouts in microseconds, the rest as set */
 	uint32_t tcp_rtt_us, tcp_rttvar_us, tcp_retrans, tcp_lost;
-	uint64_t pad3;
+	uint64_t tcp_bytes_received; /* the kernel's count at close: more than bytes_in = unread data */
+	uint32_t accept_queue_max;/* the fullest accept queue seen at an accept() (listeners) */
+	uint32_t writes_since_read; /* data calls out since the last data received */
+	uint32_t rounds_multi;    /* replies that followed two or more writes */
+	uint32_t nagle_rounds;    /* ... and came 35-80 ms after the last of them (delayed ACK) */
+	uint64_t nagle_ticks;     /* time those replies waited */
+	uint8_t first_in, first_out; /* enum sl_first_bytes */
+	uint8_t alert_level, alert_desc; /* the TLS alert, when one direction began with one */
+	uint8_t alert_dir;        /* 0 received from the peer, 1 sent by the program */
+	uint8_t pad2[3];
 };
 
 /* ---- events --------------------------------------------------------------- */
 
-/* Without SOCKLENS_TRACE=1 only failed connects, listens, errors and slow calls are logged:
- * the slots already hold what OPEN, OPTION, CLOSE and successful CONNECT events would say. */
+/* Without SOCKLENS_TRACE=1 only problems are logged: the slots hold what OPEN, OPTION, CLOSE and
+ * successful CONNECT events would say. The first event_first events stay; later ones go round a
+ * ring that keeps the most recent (event_overwritten counts what the ring lost). */
 enum sl_ev_type {
 	SL_EV_OPEN = 1,        /* socket/socketpair/accept/inherit: see role */
 	SL_EV_CONNECT = 2,     /* a connect outcome: err 0 = connected */
-	SL_EV_LISTEN = 3,
+	SL_EV_LISTEN = 3,      /* a = the backlog asked for */
 	SL_EV_ERROR = 4,       /* a socket call failed (not EAGAIN/EINPROGRESS) */
 	SL_EV_SLOW = 5,        /* a call took longer than slow_ns */
-	SL_EV_OPTION = 6,      /* setsockopt/fcntl: a = level/opt code, value in b */
+	SL_EV_OPTION = 6,      /* setsockopt/fcntl: a = option (enum sl_opt), value in b */
 	SL_EV_CLOSE = 7,
-	SL_EV_UNTRACED_EXEC = 8 /* an exec the preload cannot follow: err is an enum sl_untraced,
-				   addr.data the program's path (NUL-terminated, truncated) */
-};
-
-enum sl_untraced {
-	SL_UNTRACED_ENV = 1,      /* the new environment drops LD_PRELOAD or SOCKLENS_DIR */
-	SL_UNTRACED_SETUID = 2,   /* setuid/setgid: the loader ignores LD_PRELOAD */
-	SL_UNTRACED_STATIC = 3    /* no PT_INTERP: nothing loads the shim */
+	SL_EV_DNS = 8,         /* getaddrinfo/gethostbyname: err = EAI code (0 ok), addr.data the name */
+	SL_EV_STALE_FD = 9,    /* EBADF/ENOTSOCK on an fd that was a socket: conn_id the closed one */
+	SL_EV_BIND = 10        /* bind failed: a = 1 if SO_REUSEADDR was set; addr the address */
 };
 
 /* which libc call an event or in-flight record is about */
@@ -195,46 +288,63 @@ enum sl_call {
 	SL_CALL_ACCEPT, SL_CALL_BIND, SL_CALL_LISTEN, SL_CALL_SEND, SL_CALL_RECV,
 	SL_CALL_READ, SL_CALL_WRITE, SL_CALL_SENDFILE, SL_CALL_SETSOCKOPT,
 	SL_CALL_GETSOCKOPT, SL_CALL_SHUTDOWN, SL_CALL_CLOSE, SL_CALL_FCNTL,
-	SL_CALL_EXEC, SL_CALL__COUNT
+	SL_CALL_EXEC, SL_CALL_GETADDRINFO, SL_CALL_GETHOSTBYNAME, SL_CALL__COUNT
 };
 
 struct sl_event {
-	uint32_t commit;          /* index + 1 once the record is complete */
+	uint64_t commit;          /* seq + 1 once the record is complete; 0 while it is written */
+	uint64_t seq;             /* the reservation number: the order events happened in */
 	uint16_t type;            /* enum sl_ev_type */
 	uint16_t call;            /* enum sl_call */
 	int32_t fd;
 	int32_t err;              /* errno, 0 on success */
+	uint32_t tid;
 	uint64_t ts_ns;           /* when the call started */
 	uint64_t dur_ns;
 	uint64_t conn_id;
 	uint32_t stack;
-	uint32_t tid;
-	int64_t a, b;             /* per type: option code/value, exit reason… */
-	struct sl_addr addr;      /* peer for CONNECT/OPEN, local for LISTEN */
+	uint32_t pad;
+	int64_t a, b;             /* per type */
+	struct sl_addr addr;      /* peer for CONNECT/OPEN, local for LISTEN/BIND, name for DNS */
 };
 
 /* ---- stacks, modules, in-flight calls ------------------------------------ */
 
-/* Open-addressed table of raw return addresses; stack id = index + 1. */
+#define SL_LAT_BUCKETS 16u /* latency histogram: bucket i counts [2^i, 2^(i+1)) x 64 us; the last is open */
+
+/* A call site: raw return addresses, deduplicated through the bucket table (chained by next),
+ * and exact counters of what happened there, kept however long the process runs. Stack id =
+ * index + 1. */
 struct sl_stack {
 	uint32_t commit;          /* 0 empty, 1 being written, 2 valid */
 	uint32_t nframes;
+	uint32_t next;            /* next stack id in the same bucket, 0 = end */
+	uint32_t pad;
 	uint64_t hash;
 	uint64_t ip[SL_MAX_FRAMES]; /* return addresses, innermost first, shim frames removed */
+	/* counters (atomic adds) */
+	uint64_t hits;            /* calls made from here that were captured */
+	uint64_t fails;           /* of which failed (err_no histogram below) */
+	int32_t err_no[SL_ERRS];
+	uint64_t err_count[SL_ERRS];
+	uint64_t slow;            /* calls from here over slow_ns */
+	uint64_t max_ns;          /* the longest (connect latency, blocked call) */
+	uint64_t lat[SL_LAT_BUCKETS]; /* connect latencies */
 };
 
 struct sl_module {
 	uint32_t commit;          /* 1 once valid */
 	uint32_t buildid_len;
-	uint64_t base;            /* load bias (dlpi_addr) */
-	uint64_t lo, hi;          /* lowest and highest mapped address of PT_LOAD segments */
+	uint64_t base;            /* load bias */
+	uint64_t lo, hi;          /* the object's mapped address range */
 	uint8_t buildid[SL_BUILDID_MAX];
 	char path[SL_MODPATH_MAX];/* "" never: the main program's path is filled in */
 	uint32_t pad;
 };
 
+/* One per live thread that made a blocking socket call; released when the thread ends. */
 struct sl_inflight {
-	uint32_t tid;
+	uint32_t owner;           /* 0 free; else the tid holding the record (claimed by CAS) */
 	uint32_t call;            /* enum sl_call, 0 when the thread is not in a call */
 	int32_t fd;
 	uint32_t pad;
