@@ -84,20 +84,27 @@ $(BUILD)/examples/%: examples/%.c examples/common.h
 
 examples: $(EXAMPLES)
 
-# Test programs: fortify_client must go through __read_chk/__recv_chk, as Debian builds do.
-PROG_BINS := $(BUILD)/tests/progs/fortify_client $(BUILD)/tests/progs/close_paths $(BUILD)/tests/progs/errno_check
+# Test programs: fortify_client must go through __read_chk/__recv_chk, as Debian builds do;
+# nounwind has no unwind tables, as some hand-built and JIT code has none.
+PLAIN_PROGS := close_paths errno_check daemon_fds threads400 fork_after_read cancel_blocked
+PROG_BINS := $(BUILD)/tests/progs/fortify_client $(BUILD)/tests/progs/nounwind $(PLAIN_PROGS:%=$(BUILD)/tests/progs/%)
 $(BUILD)/tests/progs/fortify_client: tests/progs/fortify_client.c examples/common.h
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O2 -g -D_FORTIFY_SOURCE=2 $(WARN) -o $@ $< -lpthread
-$(BUILD)/tests/progs/close_paths $(BUILD)/tests/progs/errno_check: $(BUILD)/tests/progs/%: tests/progs/%.c examples/common.h
+$(PLAIN_PROGS:%=$(BUILD)/tests/progs/%): $(BUILD)/tests/progs/%: tests/progs/%.c examples/common.h
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O1 -g $(WARN) -o $@ $< -lpthread
+$(BUILD)/tests/progs/nounwind: tests/progs/nounwind.c examples/common.h
+	$(call quiet,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -O2 -g -fno-asynchronous-unwind-tables -fno-unwind-tables $(WARN) -o $@ $< -lpthread
 
 check: all $(TEST_BINS) $(EXAMPLES) $(PROG_BINS) $(BUILD)/bench/callcost
 	$(Q)for t in $(TEST_BINS); do echo "== $$t"; $$t || exit 1; done
 	$(Q)BUILD=$(BUILD) tests/integration.sh
+	$(Q)BUILD=$(BUILD) tests/transparency.sh
 	$(Q)BUILD=$(BUILD) tests/instructions.sh
 
 # Benchmarks: built like the examples, measured by bench/run.sh (see BENCHMARKS.md).

@@ -157,6 +157,25 @@ static void print_processes(FILE *out, const struct sl_run *run)
 	free(done);
 }
 
+/* Processes that ran without a log, and why: never a silent "no problems". */
+static void print_unlogged(FILE *out, const struct sl_run *run)
+{
+	static const char *const why[SL_UNTRACED__COUNT] = {
+		[SL_UNTRACED_BUDGET] = "the run's log space budget was used up (--max-log-space)",
+		[SL_UNTRACED_CREATE] = "the log file could not be created (a full or read-only filesystem?)",
+		[SL_UNTRACED_FSIZE] = "the file size limit (ulimit -f) left no room for a log",
+	};
+	if (!run->have_ctl)
+		return;
+	for (int i = SL_UNTRACED_BUDGET; i < SL_UNTRACED__COUNT; i++)
+		if (run->ctl.untraced[i])
+			fprintf(out, "  %llu process%s ran without a log: %s\n", (unsigned long long)run->ctl.untraced[i],
+				run->ctl.untraced[i] == 1 ? "" : "es", why[i]);
+	if (run->ctl.grow_refused)
+		fprintf(out, "  %llu time%s a log could not grow (the budget): records were dropped\n",
+			(unsigned long long)run->ctl.grow_refused, run->ctl.grow_refused == 1 ? "" : "s");
+}
+
 void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *ds)
 {
 	size_t nerr = 0;
@@ -167,6 +186,7 @@ void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *
 		run->nprocs == 1 ? "" : "es", (unsigned long long)run->sockets, run->sockets == 1 ? "" : "s",
 		(unsigned long long)run->open_at_end);
 	print_processes(out, run);
+	print_unlogged(out, run);
 	fputc('\n', out);
 	for (size_t i = 0; i < ds->n; i++)
 		print_diag(out, &ds->v[i]);

@@ -296,7 +296,8 @@ static struct sl_slot *slot_init(struct sl_log *log, struct sl_slot *s, uint32_t
 	struct sl_log_header *h = log->hdr;
 	if (was == SL_SLOT_CLOSED) {
 		add64(&h->slot_recycled, 1);
-		__atomic_fetch_sub(&h->slots_closed, 1, __ATOMIC_RELAXED);
+		if (!(s->flags & SL_SF_KEEP))
+			__atomic_fetch_sub(&h->slots_closed, 1, __ATOMIC_RELAXED);
 	}
 	uint32_t gen = s->gen + 1;
 	memset((char *)s + 8, 0, sizeof *s - 8);
@@ -307,10 +308,10 @@ static struct sl_slot *slot_init(struct sl_log *log, struct sl_slot *s, uint32_t
 	return s;
 }
 
-static struct sl_slot *claim(struct sl_log *log, struct sl_slot *s)
+static struct sl_slot *claim(struct sl_log *log, struct sl_slot *s, int keepers)
 {
 	uint32_t st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
-	if (st == SL_SLOT_LIVE || st == SL_SLOT_BUSY)
+	if (st == SL_SLOT_LIVE || st == SL_SLOT_BUSY || (!keepers && (s->flags & SL_SF_KEEP)))
 		return NULL;
 	if (!__atomic_compare_exchange_n(&s->state, &st, SL_SLOT_BUSY, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return NULL;
@@ -321,40 +322,64 @@ static struct sl_slot *claim(struct sl_log *log, struct sl_slot *s)
 #define SL_HISTORY_MIN 64u
 
 /* Recycling the oldest closed slot is preferred once enough history is kept, so a process that
- * opens and closes connections one after another stays small; otherwise the table grows. */
+ * opens and closes connections one after another stays small; otherwise the table grows. Slots
+ * closed with something to report (SL_SF_KEEP) are recycled only when the table cannot grow:
+ * the log grows with the problems, not with the connections. */
+/* A never used slot, materializing more of the table if need be. */
+static struct sl_slot *fresh_slot(struct sl_log *log)
+{
+	struct sl_log_header *h = log->hdr;
+	uint64_t i = __atomic_load_n(&h->slot_next, __ATOMIC_RELAXED);
+	while (i < h->tab[SL_T_SLOTS].cap && sl_grow(log, SL_T_SLOTS, i) == 0) {
+		if (__atomic_compare_exchange_n(&h->slot_next, &i, i + 1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+			struct sl_slot *s = claim(log, &log->slots[i], 0);
+			if (s)
+				return s;
+		}
+	}
+	return NULL;
+}
+
+/* The oldest closed slot (keepers: even one closed with something to report). */
+static struct sl_slot *recycled_slot(struct sl_log *log, int keepers)
+{
+	struct sl_log_header *h = log->hdr;
+	uint32_t avail = __atomic_load_n(&h->tab[SL_T_SLOTS].avail, __ATOMIC_ACQUIRE);
+	for (uint32_t tries = 0; tries < avail; tries++) {
+		struct sl_slot *s = claim(log, &log->slots[add64(&h->slot_recycle_next, 1) % avail], keepers);
+		if (s)
+			return s;
+	}
+	return NULL;
+}
+
 struct sl_slot *sl_slot_alloc(struct sl_log *log)
 {
 	struct sl_log_header *h = log->hdr;
 	if (!h)
 		return NULL;
-	struct sl_table_hdr *th = &h->tab[SL_T_SLOTS];
 	uint64_t closed = __atomic_load_n(&h->slots_closed, __ATOMIC_RELAXED);
-	uint32_t avail = __atomic_load_n(&th->avail, __ATOMIC_ACQUIRE);
-	if (closed < SL_HISTORY_MIN || closed < avail / 4) {
-		uint64_t i = __atomic_load_n(&h->slot_next, __ATOMIC_RELAXED);
-		while (i < th->cap && sl_grow(log, SL_T_SLOTS, i) == 0) {
-			if (__atomic_compare_exchange_n(&h->slot_next, &i, i + 1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-				struct sl_slot *s = claim(log, &log->slots[i]);
-				if (s)
-					return s;
-			}
-		}
-	}
-	avail = __atomic_load_n(&th->avail, __ATOMIC_ACQUIRE);
-	for (uint32_t tries = 0; tries < avail; tries++) {
-		struct sl_slot *s = claim(log, &log->slots[add64(&h->slot_recycle_next, 1) % avail]);
-		if (s)
-			return s;
-	}
-	add64(&h->slot_dropped, 1);
-	return NULL;
+	uint32_t avail = __atomic_load_n(&h->tab[SL_T_SLOTS].avail, __ATOMIC_ACQUIRE);
+	struct sl_slot *s = NULL;
+	if (closed < SL_HISTORY_MIN || closed < avail / 4)
+		s = fresh_slot(log);
+	if (!s)
+		s = recycled_slot(log, 0);
+	if (!s)
+		s = fresh_slot(log);
+	if (!s)
+		s = recycled_slot(log, 1);
+	if (!s)
+		add64(&h->slot_dropped, 1);
+	return s;
 }
 
 void sl_slot_close(struct sl_log *log, struct sl_slot *s, uint64_t when)
 {
 	s->close_ns = when;
 	__atomic_store_n(&s->state, SL_SLOT_CLOSED, __ATOMIC_RELEASE);
-	add64(&log->hdr->slots_closed, 1);
+	if (!(s->flags & SL_SF_KEEP))
+		add64(&log->hdr->slots_closed, 1);
 }
 
 /* The record for reservation i: the first event_first in place, later ones round the ring. */

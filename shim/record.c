@@ -602,6 +602,19 @@ static void tcp_info_at_close(struct sl_slot *s, int fd)
 	s->flags |= SL_SF_TCPINFO;
 }
 
+/* A connection closed with something a rule will report: errors, a blocking read that could
+ * have hung, a long life without keepalive. Its slot is kept while the table can grow. */
+static int worth_keeping(const struct sl_slot *s, uint64_t now)
+{
+	int timeout = (s->opts_set & (1u << SL_OPT_RCVTIMEO)) && s->opt[SL_OPT_RCVTIMEO] > 0;
+	int keepalive = (s->opts_set & (1u << SL_OPT_KEEPALIVE)) && s->opt[SL_OPT_KEEPALIVE];
+	if (s->err_total || s->connect_state == SL_CONN_FAILED)
+		return 1;
+	if ((s->flags & SL_SF_BLOCKING_READ) && !(s->flags & SL_SF_GUARDED) && !timeout)
+		return 1;
+	return !keepalive && now - s->open_ns >= 60000000000ull;
+}
+
 /* Drops fd's reference to its slot; the last one closes the connection. Call before the real close. */
 static void release_fd(int fd, uint32_t ent)
 {
@@ -620,6 +633,8 @@ static void release_fd(int fd, uint32_t ent)
 	sl_clock_mark(sl_g.log.hdr);
 	tcp_info_at_close(s, fd);
 	s->close_stack = sl_stack_capture();
+	if (worth_keeping(s, now))
+		__atomic_fetch_or(&s->flags, SL_SF_KEEP, __ATOMIC_RELAXED);
 	struct sl_event *ev = tracing() ? sl_ev_begin(&sl_g.log, SL_EV_CLOSE, SL_CALL_CLOSE, fd) : NULL;
 	if (ev) {
 		ev->ts_ns = now;

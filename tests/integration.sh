@@ -2,50 +2,7 @@
 # integration.sh - runs the examples and real Debian programs (curl, python3) under `socklens run`
 # and asserts on the JSON report: kind, peer, errno, count and the file:line of the call site.
 set -u
-cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-SL=$PWD/$BUILD/socklens
-EX=$PWD/$BUILD/examples
-PROGS=$PWD/$BUILD/tests/progs
-PY=/usr/bin/python3
-JC="$PY $PWD/tests/jcheck.py"
-TMP=$(mktemp -d /tmp/socklens-it-XXXXXX)
-pass=0 failed=0 skipped=0 failures=""
-
-cleanup() {
-	[ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null
-	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# line_of FILE TEXT: the line number of the first line of FILE containing TEXT
-line_of() { grep -nF -- "$2" "$1" | head -1 | cut -d: -f1; }
-
-# A TCP port on 127.0.0.1 that nothing listens on right now.
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# run_case NAME FUNCTION: each case runs in a subshell with its own log; exit 77 means skipped.
-run_case() {
-	local name=$1 rc
-	(set -e; [ -n "${TRACE:-}" ] && set -x; "$2") >"$TMP/$name.log" 2>&1
-	rc=$?
-	if [ $rc -eq 0 ]; then
-		pass=$((pass + 1)); echo "ok   $name"
-	elif [ $rc -eq 77 ]; then
-		skipped=$((skipped + 1)); echo "skip $name: $(tail -1 "$TMP/$name.log")"
-	else
-		failed=$((failed + 1)); failures="$failures $name"; echo "FAIL $name"
-		sed 's/^/    | /' "$TMP/$name.log" | tail -40
-	fi
-}
-
-# expect_status WANT CMD...: runs CMD and checks its exit status
-expect_status() {
-	local want=$1 rc=0
-	shift
-	"$@" || rc=$?
-	[ "$rc" -eq "$want" ] || { echo "exit status $rc, wanted $want: $*"; return 1; }
-}
+[ -n "${SL_IN_CASE:-}" ] || { source "$(dirname "$0")/lib.sh"; suite_main tests/integration.sh "$@"; exit; }
 
 # ---- one example per diagnostic kind -------------------------------------------------------
 
@@ -183,6 +140,7 @@ case_curl_against_python_http_server() {
 	(cd $TMP/www && exec $SL run --json $TMP/srv.json --dir $TMP/srvrun -- \
 		$PY -m http.server --bind 127.0.0.1 "$port") >$TMP/srv.out 2>&1 &
 	SERVER_PID=$!
+	trap '[ -z "${SERVER_PID:-}" ] || kill $SERVER_PID 2>/dev/null; true' EXIT
 	for i in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.05; done
 	out=$($SL run --json $TMP/cl.json -- curl -sS "http://127.0.0.1:$port/index.html")
 	[ "$out" = "hello from socklens" ]
@@ -544,12 +502,3 @@ case_untraceable_programs_are_named() {
 	fi
 }
 
-# Arguments name cases to run (e.g. `tests/integration.sh leak reset`); none runs them all.
-cases=${*:-$(declare -F | awk '$3 ~ /^case_/ {print substr($3, 6)}')}
-for c in $cases; do
-	run_case "$c" "case_$c"
-done
-echo
-[ -n "$failures" ] && echo "failed:$failures"
-echo "$pass passed, $failed failed, $skipped skipped"
-[ $failed -eq 0 ]

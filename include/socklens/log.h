@@ -160,7 +160,7 @@ struct sl_log_header {
 	uint64_t end_mono_ns;
 	uint64_t last_fork_ns;
 	uint64_t slot_next, slot_recycle_next, slot_recycled, slot_dropped;
-	uint64_t slots_closed;    /* closed slots holding history (atomic) */
+	uint64_t slots_closed;    /* closed slots with nothing to report, ready for reuse (atomic) */
 	uint64_t event_next, event_dropped, event_overwritten;
 	uint64_t stack_next, stack_dropped;
 	uint64_t module_next, module_dropped;
@@ -209,7 +209,8 @@ enum sl_slot_flags {
 	SL_SF_CONNECTING = 1u << 11,   /* a non-blocking connect awaits its outcome */
 	SL_SF_WATCH_READ = 1u << 12,   /* blocking, and no blocking read seen yet: record the next */
 	SL_SF_FIRST_IN = 1u << 13,     /* no data received yet: look at the first record's header */
-	SL_SF_FIRST_OUT = 1u << 14     /* no data sent yet: look at the first record's header */
+	SL_SF_FIRST_OUT = 1u << 14,    /* no data sent yet: look at the first record's header */
+	SL_SF_KEEP = 1u << 15          /* closed with something to report: its slot is recycled last */
 };
 
 #define SL_ERRS 4u

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# lib.sh - shared helpers for the integration suites (tests/*.sh): paths, JSON checks, and a runner
+# that gives every case its own process, log and timeout.
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+BUILD=${BUILD:-build}
+SL=$PWD/$BUILD/socklens
+SHIM=$PWD/$BUILD/libsocklens.so
+EX=$PWD/$BUILD/examples
+PROGS=$PWD/$BUILD/tests/progs
+PY=/usr/bin/python3
+JC="$PY $PWD/tests/jcheck.py"
+
+# line_of FILE TEXT: the line number of the first line of FILE containing TEXT
+line_of() { grep -nF -- "$2" "$1" | head -1 | cut -d: -f1; }
+
+# A TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# expect_status WANT CMD...: runs CMD and checks its exit status
+expect_status() {
+	local want=$1 rc=0
+	shift
+	"$@" || rc=$?
+	[ "$rc" -eq "$want" ] || { echo "exit status $rc, wanted $want: $*"; return 1; }
+}
+
+# skip REASON: ends the case as skipped
+skip() { echo "$*"; exit 77; }
+
+# suite_main FILE [CASES...]: runs the case_* functions of FILE (all, or those named), each in
+# its own bash with a timeout (CASE_TIMEOUT seconds, default 180) and its own log; 77 = skipped.
+suite_main() {
+	local file=$1 pass=0 failed=0 skipped=0 failures="" rc c
+	shift
+	TMP=$(mktemp -d /tmp/socklens-it-XXXXXX)
+	export TMP BUILD
+	local cases=${*:-$(SL_IN_CASE=1 bash -c "source tests/lib.sh; source $file; declare -F" | awk '$3 ~ /^case_/ {print substr($3, 6)}')}
+	for c in $cases; do
+		rc=0
+		SL_IN_CASE=1 timeout -k 10 "${CASE_TIMEOUT:-180}" bash -c "source tests/lib.sh; source $file; set -e; \
+			[ -n \"\${TRACE:-}\" ] && set -x; case_$c" >"$TMP/$c.log" 2>&1 </dev/null || rc=$?
+		if [ $rc -eq 0 ]; then
+			pass=$((pass + 1)); echo "ok   $c"
+		elif [ $rc -eq 77 ]; then
+			skipped=$((skipped + 1)); echo "skip $c: $(tail -1 "$TMP/$c.log")"
+		else
+			failed=$((failed + 1)); failures="$failures $c"
+			[ $rc -eq 124 ] && echo "FAIL $c (timed out after ${CASE_TIMEOUT:-180} s)" || echo "FAIL $c"
+			sed 's/^/    | /' "$TMP/$c.log" | tail -40
+		fi
+	done
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
+	echo
+	[ -n "$failures" ] && echo "failed:$failures"
+	echo "$(basename "$file"): $pass passed, $failed failed, $skipped skipped"
+	[ $failed -eq 0 ]
+}
