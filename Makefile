@@ -49,6 +49,17 @@ $(BUILD)/libsocklens.so: $(SHIM_OBJ)
 	$(call quiet,LD,$@)
 	$(Q)$(CC) -shared -o $@ $^ $(LDFLAGS) -Wl,-z,now,-z,relro -Wl,--no-undefined -ldl
 
+# The same shim counting its clock reads (tests/instructions.sh checks how many a call makes).
+COUNT_OBJ := $(SHIM_SRC:%.c=$(BUILD)/clockcount/%.o)
+$(BUILD)/clockcount/shim/%.o: shim/%.c
+	$(call quiet,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_BASE) -DSL_COUNT_CLOCK_READS -U_FORTIFY_SOURCE -fPIC -fvisibility=hidden \
+		-ftls-model=initial-exec -fno-tree-slp-vectorize -c $< -o $@
+$(BUILD)/clockcount/libsocklens.so: $(COUNT_OBJ)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) -shared -o $@ $^ $(LDFLAGS) -Wl,-z,now,-z,relro -Wl,--no-undefined -ldl
+
 $(BUILD)/analyzer/%.o: analyzer/%.c
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -86,7 +97,7 @@ examples: $(EXAMPLES)
 
 # Test programs: fortify_client must go through __read_chk/__recv_chk, as Debian builds do;
 # nounwind has no unwind tables, as some hand-built and JIT code has none.
-PLAIN_PROGS := close_paths errno_check daemon_fds threads400 fork_after_read cancel_blocked
+PLAIN_PROGS := close_paths errno_check daemon_fds threads400 fork_after_read cancel_blocked one_connect clock_reads
 PROG_BINS := $(BUILD)/tests/progs/fortify_client $(BUILD)/tests/progs/nounwind $(PLAIN_PROGS:%=$(BUILD)/tests/progs/%)
 $(BUILD)/tests/progs/fortify_client: tests/progs/fortify_client.c examples/common.h
 	$(call quiet,CC,$@)
@@ -101,10 +112,11 @@ $(BUILD)/tests/progs/nounwind: tests/progs/nounwind.c examples/common.h
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O2 -g -fno-asynchronous-unwind-tables -fno-unwind-tables $(WARN) -o $@ $< -lpthread
 
-check: all $(TEST_BINS) $(EXAMPLES) $(PROG_BINS) $(BUILD)/bench/callcost
+check: all $(TEST_BINS) $(EXAMPLES) $(PROG_BINS) $(BUILD)/bench/callcost $(BUILD)/clockcount/libsocklens.so
 	$(Q)for t in $(TEST_BINS); do echo "== $$t"; $$t || exit 1; done
 	$(Q)BUILD=$(BUILD) tests/integration.sh
 	$(Q)BUILD=$(BUILD) tests/transparency.sh
+	$(Q)BUILD=$(BUILD) tests/logspace.sh
 	$(Q)BUILD=$(BUILD) tests/instructions.sh
 
 # Benchmarks: built like the examples, measured by bench/run.sh (see BENCHMARKS.md).
@@ -116,6 +128,11 @@ $(BENCH_BINS): $(BUILD)/bench/%: bench/%.c examples/common.h
 
 bench: all $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) bench/run.sh
+
+# Slower: CPython's own suites with and without socklens, test by test (needs
+# ./scripts/install-deps.sh --transparency); about ten minutes.
+check-transparency: all
+	$(Q)/usr/bin/python3 tests/cpython_suites.py $(BUILD)/socklens
 
 # The same suite with the analyzer and unit tests under ASan and UBSan (CI runs both).
 check-sanitize:
@@ -132,5 +149,5 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps-check check check-sanitize examples demo bench install clean
+.PHONY: all deps-check check check-sanitize check-transparency examples demo bench install clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -25,8 +25,6 @@ struct sl_image {
 	struct sl_module *mods;
 	struct sl_inflight *infl;
 	uint32_t nslots, nevents, nstacks, nmods, ninfl;
-	double ns_per_tick;          /* from the log's calibration pairs (1 for SL_TICK_NS) */
-	int clock_guessed;           /* no usable calibration: durations are estimates */
 };
 
 /* Opens a file for reading without following links or blocking; -1 unless it is regular. */
@@ -37,11 +35,6 @@ int sl_header_read(const char *path, struct sl_log_header *h, char *err, size_t 
 int sl_image_load(struct sl_image *img, const char *path, char *err, size_t errlen);
 void sl_image_release(struct sl_image *img);
 const struct sl_stack *sl_image_stack(const struct sl_image *img, uint32_t id);
-/* A duration in ticks (slots, in-flight records) as nanoseconds. */
-uint64_t sl_image_ns(const struct sl_image *img, uint64_t ticks);
-/* A point in ticks as CLOCK_MONOTONIC nanoseconds. */
-uint64_t sl_image_mono(const struct sl_image *img, uint64_t ticks);
-void sl_calibrate(const struct sl_log_header *h, double *ns_per_tick, int *guessed);
 /* The run control file and its committed exec records (malloc'd). 0, or -1 if absent or bad. */
 int sl_runctl_read(const char *dir, struct sl_run_header *out, struct sl_exec_rec **execs, size_t *nexecs);
 

@@ -59,9 +59,9 @@ static void dump_image(struct sl_image *img)
 		       (int)strnlen(img->mods[i].path, SL_MODPATH_MAX), img->mods[i].path);
 	for (uint32_t i = 0; i < img->ninfl; i++)
 		if (img->infl[i].owner)
-			printf("inflight tid=%u call=%s fd=%d since_ticks=%llu\n", img->infl[i].owner,
+			printf("inflight tid=%u call=%s fd=%d since_cns=%llu\n", img->infl[i].owner,
 			       sl_call_name((int)img->infl[i].call), img->infl[i].fd,
-			       (unsigned long long)img->infl[i].since_ticks);
+			       (unsigned long long)img->infl[i].since_cns);
 }
 
 static void dump_run(const struct sl_run *run)

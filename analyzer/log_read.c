@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include "analyzer.h"
 
@@ -86,7 +85,6 @@ static int validate(struct sl_log_header *h, uint64_t size, char *err, size_t er
 	/* strings come from another process: terminate them ourselves */
 	h->exe[SL_EXE_MAX - 1] = 0;
 	h->comm[SL_COMM_MAX - 1] = 0;
-	h->boot_id[sizeof h->boot_id - 1] = 0;
 	if (h->argv_len > SL_ARGV_MAX)
 		h->argv_len = SL_ARGV_MAX;
 	return 0;
@@ -107,77 +105,6 @@ int sl_header_read(const char *path, struct sl_log_header *h, char *err, size_t 
 		r = validate(h, (uint64_t)st.st_size, err, errlen);
 	close(fd);
 	return r;
-}
-
-static int same_boot(const struct sl_log_header *h)
-{
-	char id[40] = {0};
-	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
-	if (!f)
-		return 0;
-	if (!fgets(id, sizeof id, f))
-		id[0] = 0;
-	fclose(f);
-	id[strcspn(id, "\n")] = 0;
-	return id[0] && !strncmp(id, h->boot_id, sizeof h->boot_id);
-}
-
-static uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
-/* This machine's TSC rate, measured once over 2 ms (a log of a process that lived less than
- * a millisecond carries no usable pair of its own). */
-static double host_ns_per_tick(void)
-{
-	static double rate;
-	if (!rate) {
-		uint64_t m0 = sl_mono_now(), t0 = rdtsc(), m1;
-		while ((m1 = sl_mono_now()) < m0 + 2000000)
-			;
-		rate = (double)(m1 - m0) / (double)(rdtsc() - t0);
-	}
-	return rate;
-}
-
-/* TSC ticks to ns: the log's own pairs when they span a millisecond; else, on the same boot,
- * this machine's rate; else a 2.5 GHz guess. guessed says when durations are estimates (that
- * guess, or a CPU without an invariant TSC). */
-void sl_calibrate(const struct sl_log_header *h, double *ns_per_tick, int *guessed)
-{
-	*ns_per_tick = 1.0;
-	*guessed = 0;
-	if (h->tick_kind == SL_TICK_NS)
-		return;
-	*guessed = h->tick_kind != SL_TICK_TSC;
-	if (h->mono1 > h->mono0 + 1000000 && h->tsc1 > h->tsc0) {
-		*ns_per_tick = (double)(h->mono1 - h->mono0) / (double)(h->tsc1 - h->tsc0);
-		return;
-	}
-	if (same_boot(h)) {
-		*ns_per_tick = host_ns_per_tick();
-		return;
-	}
-	*ns_per_tick = 0.4;
-	*guessed = 1;
-}
-
-uint64_t sl_image_ns(const struct sl_image *img, uint64_t ticks)
-{
-	double ns = (double)ticks * img->ns_per_tick;
-	return ns < 1.8e19 ? (uint64_t)ns : UINT64_MAX;
-}
-
-uint64_t sl_image_mono(const struct sl_image *img, uint64_t ticks)
-{
-	const struct sl_log_header *h = &img->h;
-	if (ticks >= h->tsc0)
-		return h->mono0 + sl_image_ns(img, ticks - h->tsc0);
-	uint64_t back = sl_image_ns(img, h->tsc0 - ticks);
-	return back < h->mono0 ? h->mono0 - back : 0;
 }
 
 /* The materialized records of table t, in a fresh buffer; *n how many. */
@@ -240,7 +167,6 @@ int sl_image_load(struct sl_image *img, const char *path, char *err, size_t errl
 	close(fd);
 	order_events(img, ev, nev);
 	img->path = strdup(path);
-	sl_calibrate(&img->h, &img->ns_per_tick, &img->clock_guessed);
 	for (uint32_t i = 0; i < img->nmods; i++) {
 		img->mods[i].path[SL_MODPATH_MAX - 1] = 0;
 		if (img->mods[i].buildid_len > SL_BUILDID_MAX)

@@ -77,18 +77,13 @@ static json_t *process_json(const struct sl_proc *p)
 {
 	const struct sl_log_header *h = &sl_proc_last(p)->h;
 	uint64_t ev = 0, over = 0, slots = 0, stacks = 0, infl = 0;
-	int approx = 0;
 	for (size_t k = 0; k < p->nimages; k++) {
 		const struct sl_log_header *ih = &p->images[k].h;
-		double npt;
-		int guessed;
 		ev += ih->event_dropped;
 		over += ih->event_overwritten;
 		slots += ih->slot_dropped;
 		stacks += ih->stack_dropped;
 		infl += ih->inflight_dropped;
-		sl_calibrate(ih, &npt, &guessed);
-		approx |= guessed;
 	}
 	json_t *exit_status = json_null(), *sig = json_null();
 	if (p->have_status && WIFEXITED(p->wstatus))
@@ -105,7 +100,7 @@ static json_t *process_json(const struct sl_proc *p)
 			      "images", (int)p->nimages, "sockets", (json_int_t)p->sockets, "findings",
 			      (json_int_t)p->findings);
 	json_object_set_new(o, "stacks", json_boolean((h->flags & SL_HDR_STACKS) != 0));
-	json_object_set_new(o, "durations_approximate", json_boolean(approx));
+	json_object_set_new(o, "clock_resolution_ms", json_real((double)h->coarse_res_ns / 1e6));
 	json_object_set_new(o, "dropped", json_pack("{s:I, s:I, s:I, s:I, s:I}", "events", (json_int_t)ev,
 						    "events_overwritten", (json_int_t)over, "slots", (json_int_t)slots,
 						    "stacks", (json_int_t)stacks, "threads", (json_int_t)infl));
@@ -172,9 +167,9 @@ static json_t *conn_json(struct sl_json_sink *sink, const struct sl_conn *c)
 	json_object_set_new(o, "calls_sent", json_integer((json_int_t)s->calls_out));
 	json_object_set_new(o, "calls_received", json_integer((json_int_t)s->calls_in));
 	json_object_set_new(o, "blocked_ms",
-			    json_real((double)sl_image_ns(img, s->blocked_in_ticks + s->blocked_out_ticks) / 1e6));
-	json_object_set_new(o, "max_read_ms", json_real((double)sl_image_ns(img, s->read_max_ticks) / 1e6));
-	json_object_set_new(o, "max_write_ms", json_real((double)sl_image_ns(img, s->write_max_ticks) / 1e6));
+			    json_real((double)(s->blocked_in_cns + s->blocked_out_cns) / 1e6));
+	json_object_set_new(o, "max_read_ms", json_real((double)s->read_max_cns / 1e6));
+	json_object_set_new(o, "max_write_ms", json_real((double)s->write_max_cns / 1e6));
 	json_object_set_new(o, "options", options_json(s));
 	json_object_set_new(o, "errors", errors_json(s));
 	json_object_set_new(o, "connect", connect_json(s));

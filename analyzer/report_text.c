@@ -106,8 +106,6 @@ static void print_proc(FILE *out, const struct sl_proc *p, size_t depth)
 {
 	const struct sl_log_header *h = &sl_proc_last(p)->h;
 	char st[96];
-	double npt;
-	int guessed;
 	sl_proc_status(p, st, sizeof st);
 	fprintf(out, "%*s%s[%d] %s", (int)(2 + 2 * depth), "", sl_proc_name(p), p->pid, st);
 	uint64_t dropped = 0;
@@ -119,9 +117,6 @@ static void print_proc(FILE *out, const struct sl_proc *p, size_t depth)
 		fprintf(out, ", %llu records dropped (log full)", (unsigned long long)dropped);
 	if (!(h->flags & SL_HDR_STACKS))
 		fprintf(out, ", no stacks");
-	sl_calibrate(h, &npt, &guessed);
-	if (guessed)
-		fprintf(out, ", durations approximate (TSC not calibrated)");
 	fputc('\n', out);
 }
 

@@ -29,7 +29,7 @@ void sl_rule_hung(struct sl_ctx *c)
 	uint64_t now = live ? c->run->now_ns : img->h.end_mono_ns ? img->h.end_mono_ns : p->end_ns;
 	for (uint32_t i = 0; i < img->ninfl && now; i++) {
 		const struct sl_inflight *f = &img->infl[i];
-		uint64_t since = sl_image_mono(img, f->since_ticks);
+		uint64_t since = f->since_cns;
 		if (!f->owner || !f->call || f->call == SL_CALL_ACCEPT || since >= now || now - since < c->run->th.blocked_ns)
 			continue;
 		const struct sl_slot *s = slot_of_conn(img, f->conn_id);

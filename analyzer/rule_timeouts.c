@@ -21,7 +21,7 @@ static uint64_t blocked_now(const struct sl_conn *c, uint64_t now)
 	uint64_t worst = 0;
 	for (uint32_t i = 0; i < c->img->ninfl; i++) {
 		const struct sl_inflight *f = &c->img->infl[i];
-		uint64_t since = sl_image_mono(c->img, f->since_ticks);
+		uint64_t since = f->since_cns;
 		if (f->owner && f->call && f->conn_id == c->s->conn_id && since < now && now - since > worst)
 			worst = now - since;
 	}
@@ -49,7 +49,7 @@ static void missing_timeout(const struct sl_run *run, const struct sl_conn *c, s
 	struct sl_diag d;
 	char ms[32];
 	uint32_t stack = base(&d, c, SL_K_MISSING_TIMEOUT);
-	uint64_t read_max = sl_image_ns(c->img, s->read_max_ticks), worst = read_max;
+	uint64_t read_max = s->read_max_cns, worst = read_max;
 	uint64_t now = c->proc->alive && c->open_at_end ? run->now_ns : c->end_ns;
 	uint64_t stuck = c->open_at_end ? blocked_now(c, now) : 0;
 	if (stuck > worst)

@@ -2,9 +2,11 @@
 # install-deps.sh - installs what socklens needs to build and test, from Debian 12 packages.
 set -eu
 PKGS="build-essential pkg-config libjansson-dev libcmocka-dev libdw-dev libelf-dev
-      binutils curl python3 valgrind"
+      binutils curl python3 valgrind strace openssh-client"
 # make bench also needs these (not make check): the programs it measures and strace to compare
-[ "${1:-}" = --bench ] && PKGS="$PKGS redis-server redis-tools nginx-light wrk strace"
+[ "${1:-}" = --bench ] && PKGS="$PKGS redis-server redis-tools nginx-light wrk"
+# make check-transparency: CPython's test suites for Debian's python3
+[ "${1:-}" = --transparency ] && PKGS="$PKGS libpython3.11-testsuite"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -1,17 +1,15 @@
-/* clock.c - TSC detection and calibration: the hot path reads rdtsc, rare paths convert. */
+/* clock.c - finds the vDSO's clock_gettime, so the hot path calls it without glibc's wrapper. */
 #define _GNU_SOURCE
-#include <cpuid.h>
-#include <fcntl.h>
-#include <time.h>
+#include <elf.h>
+#include <string.h>
+#include <sys/auxv.h>
 #include "clock.h"
-#include "rawsys.h"
-#include "shim.h"
 
-uint64_t sl_slow_ticks = UINT64_MAX;
-
-/* A floor for TSC rates, so the first guess at the slow threshold errs on the side of
- * checking too often (each check costs one clock_gettime), never of missing a slow call. */
-#define SL_TSC_MIN_HZ 200000000ull
+int (*sl_coarse_fn)(clockid_t, struct timespec *) = clock_gettime;
+#ifdef SL_COUNT_CLOCK_READS
+uint64_t sl_clock_reads;
+#endif
+static uint64_t coarse_res;
 
 uint64_t sl_now(void)
 {
@@ -20,56 +18,52 @@ uint64_t sl_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Invariant TSC (CPUID 0x80000007 EDX bit 8): constant rate, runs in every C-state. */
-static int tsc_invariant(void)
+/* __vdso_clock_gettime from the vDSO's own symbol table (DT_HASH), or NULL. */
+static void *vdso_symbol(const char *name)
 {
-	unsigned a, b, c, d;
-	if (!__get_cpuid(0x80000000, &a, &b, &c, &d) || a < 0x80000007)
-		return 0;
-	__get_cpuid(0x80000007, &a, &b, &c, &d);
-	return (d >> 8) & 1;
+	const char *base = (const char *)getauxval(AT_SYSINFO_EHDR);
+	if (!base || memcmp(base, ELFMAG, SELFMAG))
+		return NULL;
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff);
+	const Elf64_Dyn *dyn = NULL;
+	uint64_t bias = 0;
+	int have_bias = 0;
+	for (int i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type == PT_LOAD && !have_bias) {
+			bias = (uint64_t)(uintptr_t)base + ph[i].p_offset - ph[i].p_vaddr;
+			have_bias = 1;
+		}
+		if (ph[i].p_type == PT_DYNAMIC)
+			dyn = (const Elf64_Dyn *)(base + ph[i].p_offset);
+	}
+	const Elf64_Sym *sym = NULL;
+	const char *str = NULL;
+	const uint32_t *hash = NULL;
+	for (; dyn && dyn->d_tag != DT_NULL; dyn++) {
+		if (dyn->d_tag == DT_SYMTAB)
+			sym = (const Elf64_Sym *)(bias + dyn->d_un.d_ptr);
+		else if (dyn->d_tag == DT_STRTAB)
+			str = (const char *)(bias + dyn->d_un.d_ptr);
+		else if (dyn->d_tag == DT_HASH)
+			hash = (const uint32_t *)(bias + dyn->d_un.d_ptr);
+	}
+	for (uint32_t i = 0; sym && str && hash && i < hash[1]; i++)
+		if (sym[i].st_shndx != SHN_UNDEF && !strcmp(str + sym[i].st_name, name))
+			return (void *)(uintptr_t)(bias + sym[i].st_value);
+	return NULL;
 }
 
-static void read_boot_id(char *out, size_t len)
+void sl_clock_init(void)
 {
-	long fd = sl_sys3(SYS_openat, AT_FDCWD, "/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-	long n = fd >= 0 ? sl_sys3(SYS_read, fd, out, len - 1) : 0;
-	if (fd >= 0)
-		sl_sys3(SYS_close, fd, 0, 0);
-	out[n > 0 ? n : 0] = 0;
-	for (long i = 0; i < n; i++)
-		if (out[i] == '\n')
-			out[i] = 0;
+	struct timespec res;
+	void *fn = vdso_symbol("__vdso_clock_gettime");
+	if (fn)
+		__atomic_store_n(&sl_coarse_fn, (int (*)(clockid_t, struct timespec *))fn, __ATOMIC_RELEASE);
+	coarse_res = clock_getres(CLOCK_MONOTONIC_COARSE, &res) == 0 ? (uint64_t)res.tv_nsec : 4000000;
 }
 
-void sl_clock_init(struct sl_log_header *h)
+uint64_t sl_clock_res_ns(void)
 {
-	h->tick_kind = tsc_invariant() ? SL_TICK_TSC : SL_TICK_TSC_VARIABLE;
-	h->mono0 = sl_now();
-	h->tsc0 = sl_ticks();
-	h->tsc1 = h->tsc0;
-	h->mono1 = h->mono0;
-	read_boot_id(h->boot_id, sizeof h->boot_id);
-	uint64_t rough = h->slow_ns / 1000000000ull * SL_TSC_MIN_HZ +
-			 h->slow_ns % 1000000000ull * SL_TSC_MIN_HZ / 1000000000ull;
-	__atomic_store_n(&sl_slow_ticks, rough ? rough : 1, __ATOMIC_RELAXED);
-}
-
-void sl_clock_mark(struct sl_log_header *h)
-{
-	sl_ticks_to_ns(h, 0);
-}
-
-uint64_t sl_ticks_to_ns(struct sl_log_header *h, uint64_t ticks)
-{
-	uint64_t mono = sl_now(), tsc = sl_ticks();
-	uint64_t dm = mono - h->mono0, dt = tsc - h->tsc0;
-	if (dt == 0 || dm < 100000) /* under 100 us of history: the guess is all we have */
-		return ticks * 1000000000ull / SL_TSC_MIN_HZ;
-	__atomic_store_n(&h->tsc1, tsc, __ATOMIC_RELAXED);
-	__atomic_store_n(&h->mono1, mono, __ATOMIC_RELAXED);
-	/* with a real rate known, check calls at 90% of the threshold from now on */
-	unsigned __int128 slow = (unsigned __int128)h->slow_ns * dt / dm;
-	__atomic_store_n(&sl_slow_ticks, (uint64_t)(slow * 9 / 10), __ATOMIC_RELAXED);
-	return (uint64_t)((unsigned __int128)ticks * dm / dt);
+	return coarse_res;
 }

@@ -33,8 +33,9 @@ SL_EXPORT int socketpair(int family, int type, int protocol, int sv[2])
 SL_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_CONNECT, SL_DIR_OUT, __builtin_return_address(0)))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_CONNECT, SL_DIR_NONE, __builtin_return_address(0), NULL))
 		return REAL(connect)(fd, sa, len);
+	c.t0 = sl_now(); /* connect latency, precisely: a rare call */
 	int r = REAL(connect)(fd, sa, len);
 	sl__record_connect(&c, sa, len, r);
 	return r;
@@ -43,7 +44,7 @@ SL_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 static int accept_common(int fd, struct sockaddr *sa, socklen_t *len, int flags, int four, void *site)
 {
 	struct sl_call_ctx c;
-	int tracked = sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_ACCEPT, SL_DIR_IN, site);
+	int tracked = sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_ACCEPT, SL_DIR_NONE, site, NULL);
 	int r = four ? REAL(accept4)(fd, sa, len, flags) : REAL(accept)(fd, sa, len);
 	if (tracked)
 		sl__record_accept(&c, r, flags, sa, len);

@@ -16,7 +16,7 @@
 static SL_OUTLINE ssize_t read_slow(int fd, void *buf, size_t n, uint32_t ent, void *site)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, ent, SL_CALL_READ, SL_DIR_IN, site))
+	if (!sl__call_begin(&c, fd, ent, SL_CALL_READ, SL_DIR_IN, site, buf))
 		return REAL(read)(fd, buf, n);
 	ssize_t r = sl_real.read(fd, buf, n);
 	sl__call_end(&c, r, 0);
@@ -34,7 +34,7 @@ SL_EXPORT ssize_t read(int fd, void *buf, size_t n)
 static SL_OUTLINE ssize_t write_slow(int fd, const void *buf, size_t n, uint32_t ent, void *site)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, ent, SL_CALL_WRITE, SL_DIR_OUT, site))
+	if (!sl__call_begin(&c, fd, ent, SL_CALL_WRITE, SL_DIR_OUT, site, buf))
 		return REAL(write)(fd, buf, n);
 	ssize_t r = sl_real.write(fd, buf, n);
 	sl__call_end(&c, r, 0);
@@ -52,7 +52,7 @@ SL_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 static SL_OUTLINE ssize_t readv_slow(int fd, const struct iovec *iov, int cnt, uint32_t ent, void *site)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, ent, SL_CALL_READ, SL_DIR_IN, site))
+	if (!sl__call_begin(&c, fd, ent, SL_CALL_READ, SL_DIR_IN, site, NULL))
 		return REAL(readv)(fd, iov, cnt);
 	ssize_t r = sl_real.readv(fd, iov, cnt);
 	sl__call_end(&c, r, 0);
@@ -70,7 +70,7 @@ SL_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 static SL_OUTLINE ssize_t writev_slow(int fd, const struct iovec *iov, int cnt, uint32_t ent, void *site)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, ent, SL_CALL_WRITE, SL_DIR_OUT, site))
+	if (!sl__call_begin(&c, fd, ent, SL_CALL_WRITE, SL_DIR_OUT, site, NULL))
 		return REAL(writev)(fd, iov, cnt);
 	ssize_t r = sl_real.writev(fd, iov, cnt);
 	sl__call_end(&c, r, 0);
@@ -88,7 +88,7 @@ SL_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 SL_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_SEND, SL_DIR_OUT, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_SEND, SL_DIR_OUT, SITE(), buf))
 		return REAL(send)(fd, buf, n, flags);
 	ssize_t r = sl_real.send(fd, buf, n, flags);
 	sl__call_end(&c, r, 0);
@@ -99,7 +99,7 @@ SL_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
 			 socklen_t len)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_SEND, SL_DIR_OUT, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_SEND, SL_DIR_OUT, SITE(), buf))
 		return REAL(sendto)(fd, buf, n, flags, sa, len);
 	ssize_t r = sl_real.sendto(fd, buf, n, flags, sa, len);
 	sl__call_end(&c, r, 0);
@@ -109,7 +109,7 @@ SL_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
 SL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_SEND, SL_DIR_OUT, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_SEND, SL_DIR_OUT, SITE(), NULL))
 		return REAL(sendmsg)(fd, msg, flags);
 	ssize_t r = sl_real.sendmsg(fd, msg, flags);
 	sl__call_end(&c, r, 0);
@@ -128,7 +128,7 @@ static long mmsg_bytes(const struct mmsghdr *v, int n)
 SL_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_SEND, SL_DIR_OUT, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_SEND, SL_DIR_OUT, SITE(), NULL))
 		return REAL(sendmmsg)(fd, v, n, flags);
 	int r = sl_real.sendmmsg(fd, v, n, flags);
 	sl__call_end(&c, r < 0 ? r : mmsg_bytes(v, r), 0);
@@ -140,7 +140,7 @@ SL_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 static SL_OUTLINE ssize_t recv_peek(int fd, void *buf, size_t n, int flags, void *site)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, site))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, site, NULL))
 		return REAL(recv)(fd, buf, n, flags);
 	ssize_t r = sl_real.recv(fd, buf, n, flags);
 	sl__call_end(&c, r, 1);
@@ -152,7 +152,7 @@ SL_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 	struct sl_call_ctx c;
 	if (__builtin_expect(flags & MSG_PEEK, 0))
 		return recv_peek(fd, buf, n, flags, SITE());
-	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE(), buf))
 		return REAL(recv)(fd, buf, n, flags);
 	ssize_t r = sl_real.recv(fd, buf, n, flags);
 	sl__call_end(&c, r, 0);
@@ -162,7 +162,7 @@ SL_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 SL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE(), buf))
 		return REAL(recvfrom)(fd, buf, n, flags, sa, len);
 	ssize_t r = sl_real.recvfrom(fd, buf, n, flags, sa, len);
 	sl__call_end(&c, r, flags & MSG_PEEK);
@@ -172,7 +172,7 @@ SL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockad
 SL_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE(), NULL))
 		return REAL(recvmsg)(fd, msg, flags);
 	ssize_t r = sl_real.recvmsg(fd, msg, flags);
 	if (r >= 0 && !(flags & MSG_ERRQUEUE))
@@ -184,7 +184,7 @@ SL_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 SL_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags, struct timespec *tmo)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE(), NULL))
 		return REAL(recvmmsg)(fd, v, n, flags, tmo);
 	int r = sl_real.recvmmsg(fd, v, n, flags, tmo);
 	sl__call_end(&c, r < 0 ? r : mmsg_bytes(v, r), flags & MSG_PEEK);
@@ -194,7 +194,7 @@ SL_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags, str
 SL_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t n)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, out, sl_fd_get(out), SL_CALL_SENDFILE, SL_DIR_OUT, SITE()))
+	if (!sl__call_begin(&c, out, sl_fd_get(out), SL_CALL_SENDFILE, SL_DIR_OUT, SITE(), NULL))
 		return REAL(sendfile)(out, in, off, n);
 	ssize_t r = sl_real.sendfile(out, in, off, n);
 	sl__call_end(&c, r, 0);
@@ -204,7 +204,7 @@ SL_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t n)
 SL_EXPORT ssize_t sendfile64(int out, int in, off_t *off, size_t n)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, out, sl_fd_get(out), SL_CALL_SENDFILE, SL_DIR_OUT, SITE()))
+	if (!sl__call_begin(&c, out, sl_fd_get(out), SL_CALL_SENDFILE, SL_DIR_OUT, SITE(), NULL))
 		return REAL(sendfile64)(out, in, off, n);
 	ssize_t r = sl_real.sendfile64(out, in, off, n);
 	sl__call_end(&c, r, 0);
@@ -216,7 +216,7 @@ SL_EXPORT ssize_t sendfile64(int out, int in, off_t *off, size_t n)
 SL_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_READ, SL_DIR_IN, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_READ, SL_DIR_IN, SITE(), buf))
 		return REAL(__read_chk)(fd, buf, n, buflen);
 	ssize_t r = sl_real.__read_chk(fd, buf, n, buflen);
 	sl__call_end(&c, r, 0);
@@ -226,7 +226,7 @@ SL_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 SL_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE(), buf))
 		return REAL(__recv_chk)(fd, buf, n, buflen, flags);
 	ssize_t r = sl_real.__recv_chk(fd, buf, n, buflen, flags);
 	sl__call_end(&c, r, flags & MSG_PEEK);
@@ -237,7 +237,7 @@ SL_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int
 				 struct sockaddr *sa, socklen_t *len)
 {
 	struct sl_call_ctx c;
-	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE()))
+	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_RECV, SL_DIR_IN, SITE(), buf))
 		return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, sa, len);
 	ssize_t r = sl_real.__recvfrom_chk(fd, buf, n, buflen, flags, sa, len);
 	sl__call_end(&c, r, flags & MSG_PEEK);

@@ -83,7 +83,6 @@ void sl__record_exit(int status)
 		struct sl_log_header *h = sl_g.log.hdr;
 		h->exit_status = status;
 		h->end_mono_ns = sl_now();
-		sl_clock_mark(h);
 		__atomic_store_n(&h->end_reason, SL_END_EXIT, __ATOMIC_RELEASE);
 	}
 	errno = e;
@@ -233,11 +232,11 @@ static int create_log(void)
 		return 0;
 	int why = untraced_reason(r, run);
 	sl_run_untraced(run, why);
-	if (sl_run_first_warning(run))
+	/* the budget is socklens's own choice and the report says what it cost, so the program's
+	 * stderr is left alone; a log that cannot be made at all is said, once per run */
+	if (why != SL_UNTRACED_BUDGET && sl_run_first_warning(run))
 		say("cannot create log in '", sl_g.dir, "': ",
-		    why == SL_UNTRACED_BUDGET ? "the run's log space budget is used up"
-		    : why == SL_UNTRACED_FSIZE ? "the file size limit (ulimit -f) is too small"
-					       : strerror(-r),
+		    why == SL_UNTRACED_FSIZE ? "the file size limit (ulimit -f) is too small" : strerror(-r),
 		    "; running untraced");
 	if (run)
 		sl_sys3(SYS_munmap, run, run->file_size, 0);
@@ -249,6 +248,7 @@ __attribute__((constructor)) static void sl_init(void)
 	int e = errno;
 	uint64_t mask;
 	sl_real_bind_all();
+	sl_clock_init();
 	const char *dir = getenv("SOCKLENS_DIR"), *why;
 	if (!dir || !*dir || strlen(dir) >= sizeof sl_g.dir - 32)
 		goto out; /* not asked to record: stay a pass-through */
@@ -266,6 +266,7 @@ __attribute__((constructor)) static void sl_init(void)
 	}
 	sl_slot_bias_set();
 	sl_stack_init();
+	sl_slow_ns = sl_g.params.slow_ns;
 	have_thread_key = pthread_key_create(&thread_key, thread_gone) == 0 && thread_key < 32;
 	pthread_atfork(before_fork_parent, after_fork_parent, sl_after_fork_child);
 	on_exit(on_exit_cb, NULL);

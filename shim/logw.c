@@ -239,7 +239,7 @@ int sl_log_create(struct sl_log *log, const char *dir, const struct sl_log_param
 	h->seq = seq;
 	h->start_mono_ns = sl_now();
 	h->start_real_ns = now_real();
-	sl_clock_init(h);
+	h->coarse_res_ns = sl_clock_res_ns();
 	fill_identity(h, p.no_argv);
 	for (int t = 0; whole && t < SL_T__COUNT; t++)
 		h->tab[t].avail = h->tab[t].cap;

@@ -12,7 +12,9 @@
 
 static SL_TLS uint32_t t_tid;
 SL_TLS struct sl_inflight *sl_t_infl;
+SL_TLS const void *sl_t_first_buf;
 static SL_TLS int t_infl_claimed;
+uint64_t sl_slow_ns = UINT64_MAX;
 
 void sl__thread_reset(void)
 {
@@ -289,28 +291,66 @@ static void call_failed(struct sl_call_ctx *c, int err, uint64_t dt)
 	}
 	sl_slot_count_error(s, err);
 	uint32_t stack = sl_stack_capture();
-	uint64_t ns = sl_ticks_to_ns(sl_g.log.hdr, dt);
 	if (!s->error_stack)
 		s->error_stack = stack;
-	sl_site_count(&sl_g.log, stack, err, ns, 0, 0);
-	emit_call_event(c, SL_EV_ERROR, err, ns, stack);
+	sl_site_count(&sl_g.log, stack, err, dt, 0, 0);
+	emit_call_event(c, SL_EV_ERROR, err, dt, stack);
 }
 
 /* Everything sl__call_end leaves to us: failures, EOF, slow calls, a pending connect, the
  * first blocking read. Leaves errno as the real call left it. */
-void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, unsigned info)
+/* What the first bytes of a direction were: a TLS handshake record, a TLS alert (level and
+ * description kept), another TLS record, or something else. Only the 5-byte record header and
+ * the 2 alert bytes are looked at; nothing of the payload is kept but this verdict. */
+static void first_bytes(struct sl_slot *s, int in, const unsigned char *b, long n)
+{
+	uint8_t kind = SL_FB_OTHER;
+	if (n >= 5 && b[1] == 3 && b[2] <= 4 && b[0] >= 20 && b[0] <= 24) {
+		kind = b[0] == 22 ? SL_FB_TLS_HELLO : b[0] == 21 ? SL_FB_TLS_ALERT : SL_FB_TLS_OTHER;
+		if (kind == SL_FB_TLS_ALERT && n >= 7 && !s->alert_level) {
+			s->alert_level = b[5];
+			s->alert_desc = b[6];
+			s->alert_dir = (uint8_t)!in;
+		}
+	}
+	if (in)
+		s->first_in = kind;
+	else
+		s->first_out = kind;
+	__atomic_fetch_and(&s->flags, ~(uint32_t)(in ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT), __ATOMIC_RELAXED);
+}
+
+/* A reply after two or more writes with Nagle on: the peer's delayed ACK held the last write
+ * back for ~40 ms (Linux acks at 40 ms at the least, 200 ms at the most) if that is how long
+ * the reply took. */
+static void reply_after_writes(struct sl_slot *s, uint64_t now)
+{
+	int nodelay = (s->opts_set & (1u << SL_OPT_NODELAY)) && s->opt[SL_OPT_NODELAY];
+	uint64_t gap = now - s->last_out_cns;
+	s->rounds_multi++;
+	if (!nodelay && s->last_out_cns && gap >= 30000000ull && gap <= 80000000ull) {
+		s->nagle_rounds++;
+		s->nagle_cns += gap;
+	}
+}
+
+/* Everything sl__call_end leaves to us: failures, EOF, slow calls, a pending connect, the first
+ * blocking read, the first record each way, a reply after several writes. Leaves errno as the
+ * real call left it. */
+void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, unsigned info)
 {
 	int err = errno;
 	struct sl_call_ctx ctx = {.slot = s, .fd = s->fd, .call = (uint16_t)(info & 0xff),
 				  .dir = (info >> 8) & 1, .infl = ((info >> 9) & 1) ? sl_t_infl : NULL};
 	struct sl_call_ctx *c = &ctx;
 	int in = c->dir == SL_DIR_IN, peek = (info >> 10) & 1;
+	uint32_t flags = __atomic_load_n(&s->flags, __ATOMIC_RELAXED);
 	__atomic_fetch_add(in ? &s->calls_in : &s->calls_out, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(in ? &s->blocked_in_ticks : &s->blocked_out_ticks, dt, __ATOMIC_RELAXED);
-	uint64_t *max = in ? &s->read_max_ticks : &s->write_max_ticks;
+	__atomic_fetch_add(in ? &s->blocked_in_cns : &s->blocked_out_cns, dt, __ATOMIC_RELAXED);
+	uint64_t *max = in ? &s->read_max_cns : &s->write_max_cns;
 	if (dt > __atomic_load_n(max, __ATOMIC_RELAXED))
 		__atomic_store_n(max, dt, __ATOMIC_RELAXED);
-	if (in && c->infl && (s->flags & SL_SF_WATCH_READ)) {
+	if (in && (flags & SL_SF_WATCH_READ) && !(flags & SL_SF_NONBLOCK)) {
 		s->read_site = call_site(c);
 		set_flag(s, SL_SF_BLOCKING_READ);
 		__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_WATCH_READ, __ATOMIC_RELAXED);
@@ -320,18 +360,31 @@ void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, unsigned info)
 	} else {
 		if (!peek)
 			__atomic_fetch_add(in ? &s->bytes_in : &s->bytes_out, (uint64_t)ret, __ATOMIC_RELAXED);
-		if (in && ret == 0)
+		if (in && ret == 0 && !(flags & SL_SF_EOF)) {
+			s->eof_cns = now;
 			set_flag(s, SL_SF_EOF);
+		}
+		if (ret > 0 && !peek && (flags & (in ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT)) && sl_t_first_buf)
+			first_bytes(s, in, sl_t_first_buf, ret);
+		if (in && ret > 0 && !peek && s->writes_since_read > 1)
+			reply_after_writes(s, now);
+		if (ret > 0 && !peek) {
+			if (in) {
+				s->last_in_cns = now;
+				s->writes_since_read = 0;
+			} else {
+				s->last_out_cns = now;
+				s->writes_since_read++;
+			}
+		}
 		if (__atomic_load_n(&s->connect_state, __ATOMIC_RELAXED) == SL_CONN_PENDING)
 			connect_resolved(s, c->fd, 0, sl_now());
 	}
-	if (dt >= sl_slow_ticks) {
-		uint64_t ns = sl_ticks_to_ns(sl_g.log.hdr, dt);
-		if (ns >= sl_g.log.hdr->slow_ns) {
-			uint32_t stack = sl_stack_capture();
-			sl_site_count(&sl_g.log, stack, 0, ns, 0, 1);
-			emit_call_event(c, SL_EV_SLOW, ret < 0 ? err : 0, ns, stack);
-		}
+	sl_t_first_buf = NULL;
+	if (dt >= sl_slow_ns) {
+		uint32_t stack = sl_stack_capture();
+		sl_site_count(&sl_g.log, stack, 0, dt, 0, 1);
+		emit_call_event(c, SL_EV_SLOW, ret < 0 ? err : 0, dt, stack);
 	}
 	errno = err;
 }
@@ -355,7 +408,7 @@ static void connect_done(struct sl_call_ctx *c, const struct sockaddr *sa, sockl
 	if (s->role == SL_ROLE_NONE || s->role == SL_ROLE_INHERITED)
 		s->role = SL_ROLE_CLIENT;
 	sl_addr_set(&s->peer, sa, len);
-	s->connect_start_ns = now - sl_ticks_to_ns(sl_g.log.hdr, sl_ticks() - c->t0);
+	s->connect_start_ns = c->t0; /* the connect wrapper's precise start */
 	s->connect_stack = sl_stack_capture();
 	if (!s->open_stack)
 		s->open_stack = s->connect_stack;
@@ -382,7 +435,7 @@ static void accept_done(struct sl_call_ctx *c, int ret, int err, int flags, cons
 	sl__inflight_done(c);
 	if (ret < 0) {
 		if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR && err != ECONNABORTED)
-			call_failed(c, err, sl_ticks() - c->t0);
+			call_failed(c, err, c->t0 ? sl_clock() - c->t0 : 0);
 		return;
 	}
 	struct sl_slot *s = track(ret, ls->family, ls->type, ls->protocol, SL_ROLE_SERVER,
@@ -630,7 +683,6 @@ static void release_fd(int fd, uint32_t ent)
 	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	uint64_t now = sl_now();
-	sl_clock_mark(sl_g.log.hdr);
 	tcp_info_at_close(s, fd);
 	s->close_stack = sl_stack_capture();
 	if (worth_keeping(s, now))

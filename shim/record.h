@@ -8,12 +8,12 @@
 /* Everything declared here is internal to the shim: accessed directly, never through the GOT. */
 #pragma GCC visibility push(hidden)
 
-enum sl_dir { SL_DIR_OUT = 0, SL_DIR_IN = 1 };
+enum sl_dir { SL_DIR_OUT = 0, SL_DIR_IN = 1, SL_DIR_NONE = 2 /* connect, accept */ };
 
 /* One data or blocking call in progress on a tracked socket. */
 struct sl_call_ctx {
 	struct sl_slot *slot;
-	uint64_t t0;              /* ticks (clock.h) */
+	uint64_t t0;              /* coarse clock at the start (clock.h); 0 on a non-blocking socket */
 	int fd;                   /* for connect/accept; the data fast path never reads it */
 	uint16_t call;
 	uint8_t dir;
@@ -26,6 +26,10 @@ struct sl_slot *sl__slot_for(int fd);
 struct sl_slot *sl__slot_for_call(int fd, uint16_t call);
 
 extern SL_TLS struct sl_inflight *sl_t_infl;
+/* The buffer of a socket's first send or receive, for the call's end to look at once the
+ * kernel has taken or filled it (set only then). */
+extern SL_TLS const void *sl_t_first_buf;
+extern uint64_t sl_slow_ns;
 struct sl_inflight *sl__inflight_claim(void);
 /* Ties the thread's record to its lifetime (init.c); NULL unties. */
 void sl__thread_own(struct sl_inflight *f);
@@ -33,20 +37,23 @@ void sl__thread_own(struct sl_inflight *f);
 int sl__call_classify(int fd, uint16_t call);
 /* The context goes as scalars (info: call | dir << 8 | inflight << 9 | peek << 10) so the
  * fast path keeps it in registers and never builds it in memory. The fd is the slot's. */
-void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, unsigned info);
+void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, unsigned info);
 
 /* Slot flags that send a call's end to the slow path, by direction. */
-#define SL_SF_SLOW_IN (SL_SF_CONNECTING | SL_SF_WATCH_READ)
-#define SL_SF_SLOW_OUT SL_SF_CONNECTING
+#define SL_SF_SLOW_IN (SL_SF_CONNECTING | SL_SF_WATCH_READ | SL_SF_FIRST_IN)
+#define SL_SF_SLOW_OUT (SL_SF_CONNECTING | SL_SF_FIRST_OUT)
 
 /*
- * The hot path; ent is sl_fd_get(fd), which the caller usually has at hand. A data call on a tracked socket costs an fd-table load, two rdtsc, the
- * in-flight record for blocking sockets, and three relaxed atomic adds. It never touches
- * errno; everything unusual (first sight of an fd, failure, EOF, a slow call, a pending
- * connect, the first blocking read) goes to the out-of-line functions above.
+ * The hot path; ent is sl_fd_get(fd), which the caller usually has at hand. A data call on a
+ * tracked socket costs an fd-table load, one coarse clock read on a non-blocking socket or two
+ * on a blocking one (with the thread's in-flight record), and plain adds to its direction's
+ * counters. It never touches errno; everything unusual (first sight of an fd, failure, EOF, a
+ * slow call, a pending connect, the first blocking read, the first record, a reply after two or
+ * more writes) goes to the out-of-line functions above. buf: the call's buffer (NULL for vector
+ * calls), looked at only on a connection's first send and first receive.
  */
 SL_INLINE int sl__call_begin(struct sl_call_ctx *c, int fd, uint32_t ent, uint16_t call, uint8_t dir,
-			      void *site)
+			      void *site, const void *buf)
 {
 	if (__builtin_expect(!sl_fd_live(ent), 0)) {
 		if (ent == SL_FD_OTHER || ent == SL_FD_NOSLOT || !sl__call_classify(fd, call))
@@ -54,13 +61,18 @@ SL_INLINE int sl__call_begin(struct sl_call_ctx *c, int fd, uint32_t ent, uint16
 		ent = sl_fd_get(fd);
 	}
 	struct sl_slot *s = sl_slot_of(ent);
+	uint32_t flags = __atomic_load_n(&s->flags, __ATOMIC_RELAXED);
 	c->slot = s;
 	c->fd = fd;
 	c->call = call;
 	c->dir = dir;
 	c->infl = NULL;
-	c->t0 = sl_ticks();
-	if (!(__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & SL_SF_NONBLOCK)) {
+	c->t0 = 0;
+	if (dir == SL_DIR_OUT)
+		s->send_site = (uint64_t)(uintptr_t)site;
+	if (dir != SL_DIR_NONE && __builtin_expect(flags & (dir == SL_DIR_IN ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT), 0))
+		sl_t_first_buf = buf;
+	if (!(flags & SL_SF_NONBLOCK)) {
 		struct sl_inflight *f = sl_t_infl;
 		if (__builtin_expect(!f, 0))
 			f = sl__inflight_claim();
@@ -69,10 +81,14 @@ SL_INLINE int sl__call_begin(struct sl_call_ctx *c, int fd, uint32_t ent, uint16
 		if (f && !f->call) {
 			f->fd = fd;
 			f->conn_id = s->conn_id;
-			f->since_ticks = c->t0;
 			f->site = (uint64_t)(uintptr_t)site;
-			__atomic_store_n(&f->call, call, __ATOMIC_RELEASE);
 			c->infl = f;
+		}
+		/* the clock last: fewer values have to survive its call */
+		c->t0 = sl_clock();
+		if (c->infl) {
+			c->infl->since_cns = c->t0;
+			__atomic_store_n(&c->infl->call, call, __ATOMIC_RELEASE);
 		}
 	}
 	return 1;
@@ -89,15 +105,16 @@ SL_INLINE void sl__inflight_done(const struct sl_call_ctx *c)
  * Leaves errno as the real call left it. */
 SL_INLINE void sl__call_end(struct sl_call_ctx *c, long ret, int peek)
 {
-	uint64_t dt = sl_ticks() - c->t0;
+	uint64_t now = sl_clock();
+	uint64_t dt = c->t0 ? now - c->t0 : 0;
 	struct sl_slot *s = c->slot;
 	int in = c->dir == SL_DIR_IN;
 	sl__inflight_done(c);
 	uint32_t slow_flags = in ? SL_SF_SLOW_IN : SL_SF_SLOW_OUT;
-	if (__builtin_expect(ret <= 0 || dt >= sl_slow_ticks ||
-				     (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & slow_flags),
+	if (__builtin_expect(ret <= 0 || dt >= sl_slow_ns || (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & slow_flags) ||
+				     (in && s->writes_since_read > 1),
 			     0)) {
-		sl__call_end_slow(s, ret, dt,
+		sl__call_end_slow(s, ret, dt, now,
 				  c->call | (unsigned)c->dir << 8 | (unsigned)!!c->infl << 9 | (peek ? 1u << 10 : 0));
 		return;
 	}
@@ -109,15 +126,19 @@ SL_INLINE void sl__call_end(struct sl_call_ctx *c, long ret, int peek)
 		if (!peek)
 			s->bytes_in += (uint64_t)ret;
 		s->calls_in++;
-		s->blocked_in_ticks += dt;
-		if (__builtin_expect(dt > s->read_max_ticks, 0))
-			s->read_max_ticks = dt;
+		s->blocked_in_cns += dt;
+		if (__builtin_expect(dt > s->read_max_cns, 0))
+			s->read_max_cns = dt;
+		s->last_in_cns = now;
+		s->writes_since_read = 0;
 	} else {
 		s->bytes_out += (uint64_t)ret;
 		s->calls_out++;
-		s->blocked_out_ticks += dt;
-		if (__builtin_expect(dt > s->write_max_ticks, 0))
-			s->write_max_ticks = dt;
+		s->blocked_out_cns += dt;
+		if (__builtin_expect(dt > s->write_max_cns, 0))
+			s->write_max_cns = dt;
+		s->last_out_cns = now;
+		s->writes_since_read++;
 	}
 }
 

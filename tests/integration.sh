@@ -14,7 +14,7 @@ case_refused() {
 		"one('connect-refused')['peer'].startswith('127.0.0.1:')" \
 		"at(one('connect-refused'), 'examples/refused.c', $line)" \
 		"one('connect-refused')['stack'][0]['function'] == 'fetch_status'" \
-		"len(diags()) == 1" "proc()['durations_approximate'] == False"
+		"len(diags()) == 1" "proc()['clock_resolution_ms'] <= 10"
 }
 
 case_timeout() {

@@ -26,7 +26,6 @@ static int setup(void **state)
 	c->dir = tmp_rundir();
 	assert_int_equal(sl_log_create(&c->log, c->dir, &p, 4242, 1, NULL), 0);
 	c->log.hdr->end_reason = SL_END_EXIT; /* a process that has exited */
-	c->log.hdr->tick_kind = SL_TICK_NS;   /* slot durations in plain ns for these tests */
 	c->log.hdr->end_mono_ns = c->log.hdr->start_mono_ns + 1000000000ull;
 	*state = c;
 	return 0;
@@ -216,7 +215,7 @@ static void blocking_read_without_timeout(void **state)
 	struct ctx *c = *state;
 	struct sl_slot *s = tcp_slot(c, SL_ROLE_CLIENT);
 	s->flags |= SL_SF_BLOCKING_READ;
-	s->read_max_ticks = 1500000000ull;
+	s->read_max_cns = 1500000000ull;
 	s->read_site = 0x7777;
 	sl_slot_close(&c->log, s, s->open_ns + 2000000000ull);
 	struct sl_slot *guarded = tcp_slot(c, SL_ROLE_CLIENT);
@@ -240,7 +239,7 @@ static void short_blocking_read_is_a_warning_and_threshold_is_settable(void **st
 	struct ctx *c = *state;
 	struct sl_slot *s = tcp_slot(c, SL_ROLE_CLIENT);
 	s->flags |= SL_SF_BLOCKING_READ;
-	s->read_max_ticks = 300000000ull;
+	s->read_max_cns = 300000000ull;
 	sl_slot_close(&c->log, s, s->open_ns + 1);
 	analyze(c, "blocked=100ms");
 	assert_int_equal(only(c, SL_K_MISSING_TIMEOUT)->sev, SL_SEV_ERROR);
@@ -265,45 +264,6 @@ static void old_connection_without_keepalive(void **state)
 	only(c, SL_K_MISSING_KEEPALIVE);
 }
 
-static void tsc_ticks_convert_with_the_logs_calibration(void **state)
-{
-	struct ctx *c = *state;
-	struct sl_log_header *h = c->log.hdr;
-	struct sl_slot *s = tcp_slot(c, SL_ROLE_CLIENT);
-	h->tick_kind = SL_TICK_TSC; /* a 2.5 GHz TSC: 2.5e9 ticks span one second */
-	h->tsc0 = 1000;
-	h->mono0 = 5000000000ull;
-	h->tsc1 = 1000 + 25000000000ull;
-	h->mono1 = 15000000000ull;
-	s->flags |= SL_SF_BLOCKING_READ;
-	s->read_max_ticks = 3750000000ull; /* 1.5 s */
-	sl_slot_close(&c->log, s, s->open_ns + 2000000000ull);
-	analyze(c, NULL);
-	struct sl_image img = {.h = *h};
-	sl_calibrate(h, &img.ns_per_tick, &img.clock_guessed);
-	assert_int_equal(img.clock_guessed, 0);
-	assert_int_equal(sl_image_ns(&img, 2500000000ull), 1000000000ull);
-	assert_int_equal(sl_image_mono(&img, 1000 + 5000000000ull), 7000000000ull);
-	assert_int_equal(sl_image_mono(&img, 0), 5000000000ull - 400);
-	const struct sl_diag *d = only(c, SL_K_MISSING_TIMEOUT);
-	assert_int_equal(d->worst_ns, 1500000000ull);
-	assert_int_equal(d->sev, SL_SEV_ERROR);
-}
-
-static void uncalibrated_tsc_from_another_boot_is_flagged(void **state)
-{
-	struct ctx *c = *state;
-	struct sl_log_header *h = c->log.hdr;
-	h->tick_kind = SL_TICK_TSC;
-	h->tsc1 = h->tsc0; /* no second pair */
-	h->mono1 = h->mono0;
-	strcpy(h->boot_id, "00000000-0000-0000-0000-000000000000");
-	double npt;
-	int guessed;
-	sl_calibrate(h, &npt, &guessed);
-	assert_int_equal(guessed, 1);
-}
-
 /* The text report of a fixed synthetic run, compared with tests/golden/report.txt byte for byte.
  * UPDATE_GOLDEN=1 rewrites the file (then review the diff). */
 static void text_report_matches_golden_file(void **state)
@@ -316,7 +276,7 @@ static void text_report_matches_golden_file(void **state)
 	connect_event(c, ECONNREFUSED, "127.0.0.1", 6379, site);
 	struct sl_slot *s = tcp_slot(c, SL_ROLE_CLIENT);
 	s->flags |= SL_SF_BLOCKING_READ;
-	s->read_max_ticks = 2500000000ull;
+	s->read_max_cns = 2500000000ull;
 	s->read_site = 0x4321;
 	analyze(c, NULL);
 	char *text = NULL;
@@ -354,12 +314,11 @@ static void blocked_calls_at_the_end_are_hung_calls(void **state)
 		{SL_CALL_ACCEPT, server, h->start_mono_ns},  /* waiting for clients: never reported */
 		{SL_CALL_RECV, client, h->start_mono_ns + 900000000}, /* 0.1 s: under the threshold */
 	};
-	h->tsc0 = h->mono0;
 	for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
 		struct sl_inflight *f = sl_inflight_claim(&c->log, 100 + (uint32_t)i);
 		f->fd = calls[i].s->fd;
 		f->conn_id = calls[i].s->conn_id;
-		f->since_ticks = calls[i].since;
+		f->since_cns = calls[i].since;
 		f->call = calls[i].call;
 	}
 	analyze(c, NULL);
@@ -478,8 +437,6 @@ int main(void)
 		T(old_connection_without_keepalive),
 		T(foreign_files_in_the_run_are_skipped),
 		T(mutated_logs_never_crash_the_analyzer),
-		T(tsc_ticks_convert_with_the_logs_calibration),
-		T(uncalibrated_tsc_from_another_boot_is_flagged),
 		T(text_report_matches_golden_file),
 		T(blocked_calls_at_the_end_are_hung_calls),
 		cmocka_unit_test(thresholds_and_fail_on_parse),

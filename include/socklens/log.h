@@ -102,8 +102,6 @@ enum sl_end_reason {
 	SL_END_EXEC = 2,        /* replaced by execve(); the next seq continues the pid */
 };
 
-enum sl_tick_kind { SL_TICK_NS = 0, SL_TICK_TSC = 1, SL_TICK_TSC_VARIABLE = 2 };
-
 enum sl_hdr_flags {
 	SL_HDR_STACKS = 1u << 0,   /* stacks are captured */
 	SL_HDR_FORKED = 1u << 1,   /* created in a fork child */
@@ -141,13 +139,9 @@ struct sl_log_header {
 	uint64_t start_real_ns;   /* CLOCK_REALTIME at creation, to print wall times */
 	uint64_t proc_start_ticks;/* /proc/<pid>/stat field 22: tells a live pid from a reused one */
 	uint64_t slow_ns;         /* calls slower than this were logged as events */
-	/* Clock: slot and in-flight times marked "ticks" are TSC cycles. Two calibration pairs,
-	 * (tsc0, mono0) at creation and the latest (tsc1, mono1), convert them to time.
-	 * SL_TICK_TSC_VARIABLE: the CPU does not promise a constant rate; durations are rough. */
-	uint32_t tick_kind;
-	uint32_t pad_clock;
-	uint64_t tsc0, mono0, tsc1, mono1;
-	char boot_id[40];         /* /proc/sys/kernel/random/boot_id: the TSC means nothing across boots */
+	/* Times marked "_cns" (slots, in-flight calls) come from CLOCK_MONOTONIC_COARSE, the others
+	 * from CLOCK_MONOTONIC: one timeline, the coarse one up to its resolution behind. */
+	uint64_t coarse_res_ns;
 	char exe[SL_EXE_MAX];     /* readlink /proc/self/exe, NUL-terminated */
 	char comm[SL_COMM_MAX];   /* the name it was started as (/proc/self/comm) */
 	char argv[SL_ARGV_MAX];   /* NUL-separated arguments, truncated (argv[0] only: SL_HDR_NO_ARGV) */
@@ -238,12 +232,12 @@ struct sl_slot {
 	 * at a time moves data in that direction, which is how sockets are used; two threads
 	 * sending (or receiving) on one socket at the same instant can lose an increment. */
 	uint64_t bytes_out, bytes_in, calls_out, calls_in, eagain_out, eagain_in;
-	uint64_t blocked_out_ticks, blocked_in_ticks; /* total time inside blocking data calls */
-	uint64_t read_max_ticks;  /* longest single blocking read-side call */
-	uint64_t write_max_ticks;
-	uint64_t last_out_ticks;  /* end of the last call that sent data */
-	uint64_t last_in_ticks;   /* end of the last call that received data */
-	uint64_t eof_ticks;       /* when a read first returned 0 */
+	uint64_t blocked_out_cns, blocked_in_cns; /* total time inside blocking data calls */
+	uint64_t read_max_cns;    /* longest single blocking read-side call */
+	uint64_t write_max_cns;
+	uint64_t last_out_cns;    /* end of the last call that sent data */
+	uint64_t last_in_cns;     /* end of the last call that received data */
+	uint64_t eof_cns;         /* when a read first returned 0 */
 	uint64_t connect_start_ns, connect_ns;
 	int32_t connect_errno;
 	int32_t listen_backlog;   /* what listen() asked for */
@@ -258,7 +252,7 @@ struct sl_slot {
 	uint32_t writes_since_read; /* data calls out since the last data received */
 	uint32_t rounds_multi;    /* replies that followed two or more writes */
 	uint32_t nagle_rounds;    /* ... and came 35-80 ms after the last of them (delayed ACK) */
-	uint64_t nagle_ticks;     /* time those replies waited */
+	uint64_t nagle_cns;       /* time those replies waited */
 	uint8_t first_in, first_out; /* enum sl_first_bytes */
 	uint8_t alert_level, alert_desc; /* the TLS alert, when one direction began with one */
 	uint8_t alert_dir;        /* 0 received from the peer, 1 sent by the program */
@@ -350,7 +344,7 @@ struct sl_inflight {
 	int32_t fd;
 	uint32_t pad;
 	uint64_t conn_id;
-	uint64_t since_ticks;
+	uint64_t since_cns;
 	uint64_t site;            /* caller address */
 };
 

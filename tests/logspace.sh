@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# logspace.sh - a run's logs grow with what happened, not with how many processes ran, stay
+# within the run's budget, and the report's memory follows the findings, not the logs.
+set -u
+[ -n "${SL_IN_CASE:-}" ] || { source "$(dirname "$0")/lib.sh"; suite_main tests/logspace.sh "$@"; exit; }
+
+# peak_rss_kb CMD...: runs CMD and prints its peak resident memory in KiB
+peak_rss_kb() {
+	$PY -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
+}
+
+case_a_thousand_short_processes() {
+	local port; port=$(free_port)
+	$SL run --dir $TMP/k --report /dev/null -- sh -c \
+		"i=0; while [ \$i -lt 1000 ]; do $PROGS/one_connect $port; i=\$((i+1)); done; true"
+	local kb files
+	kb=$(du -sk $TMP/k | cut -f1)
+	files=$(ls $TMP/k | grep -c sllog)
+	echo "1000 processes: $files logs, $kb KiB on disk"
+	[ "$files" -ge 1000 ]
+	[ "$kb" -le $((1000 * 40)) ]   # stated bound: 40 KiB per short-lived process with a socket
+	local rss; rss=$(peak_rss_kb $SL report --json $TMP/k)
+	echo "report peak memory: $rss KiB"
+	[ "$rss" -le $((96 * 1024)) ]
+	$SL report --json $TMP/k > $TMP/k.json
+	# one call site, a thousand processes: one finding
+	$JC $TMP/k.json "one('connect-refused')['count'] == 1000" "one('connect-refused')['processes'] == 1000"
+}
+
+case_processes_without_sockets_cost_a_page() {
+	$SL run --dir $TMP/t --report /dev/null -- sh -c 'i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i+1)); done'
+	local kb; kb=$(du -sk $TMP/t | cut -f1)
+	echo "300 /bin/true: $kb KiB"
+	[ "$kb" -le $((600 * 8 + 64)) ]   # a fork child and an exec image per iteration, a page or so each
+}
+
+case_budget_reached_program_unchanged_report_says_so() {
+	local port; port=$(free_port)
+	printf '%s\n' 'i=0' \
+		"while [ \$i -lt 300 ]; do $PROGS/one_connect $port || echo \"refused \$i\"; i=\$((i+1)); done" \
+		'echo done' > $TMP/loop.sh
+	sh $TMP/loop.sh > $TMP/plain.out 2>$TMP/plain.err
+	$SL run --max-log-space 1M --dir $TMP/b --json $TMP/b.json --report $TMP/b.txt -- sh $TMP/loop.sh \
+		> $TMP/sl.out 2>$TMP/sl.err
+	diff -u $TMP/plain.out $TMP/sl.out
+	diff -u $TMP/plain.err <(grep -v '^socklens: logs kept in' $TMP/sl.err)
+	[ "$(du -sk $TMP/b | cut -f1)" -le 1100 ]
+	grep -q "processes ran without a log: the run's log space budget was used up" $TMP/b.txt
+	$JC $TMP/b.json "r['run']['processes_unlogged']['budget'] > 100" \
+		"r['run']['log_space_used'] <= 1048576 + 65536" \
+		"one('connect-refused')['count'] + r['run']['processes_unlogged']['budget'] >= 300"
+}
