@@ -159,6 +159,14 @@ struct sl_diags {
 	uint64_t added;              /* findings added, grouped or not */
 };
 
+/* kinds.c: the one table of kinds */
+struct sl_kind_info {
+	const char *name;
+	const char *stack_label;     /* what the finding's stack is: "connect at", "opened at" */
+	const char *site_label;      /* what its call site is: "read at", "blocked in" (NULL: none) */
+	const char *advice;
+};
+const struct sl_kind_info *sl_kind(enum sl_kind k);
 const char *sl_kind_name(enum sl_kind k);
 const char *sl_kind_advice(enum sl_kind k);
 int sl_kind_parse(const char *name); /* -1 if unknown */
@@ -232,6 +240,9 @@ void sl_proc_status(const struct sl_proc *p, char *out, size_t len);
 /* Wall-clock time of a monotonic timestamp of an image, as RFC 3339 UTC with milliseconds. */
 void sl_wall_time(const struct sl_log_header *h, uint64_t mono_ns, char *out, size_t len);
 
+enum { SL_COLOR_AUTO, SL_COLOR_ALWAYS, SL_COLOR_NEVER };
+/* Colours severities on out per mode (auto: a terminal, unless NO_COLOR is set). */
+void sl_text_color(int mode, FILE *out);
 void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *ds);
 /* JSON: open the sink before the analysis (connections stream into it), finish after. */
 struct sl_json_sink *sl_json_open(FILE *f);
@@ -251,12 +262,15 @@ int sl_untraceable_kind(const char *path);
 struct sl_output {
 	FILE *text;                  /* text report destination, NULL for none */
 	FILE *json;                  /* JSON report destination, NULL for none */
-	unsigned fail_mask;          /* bit per enum sl_kind from --fail-on */
+	uint64_t fail_mask;          /* bit per enum sl_kind from --fail-on */
+	int color;                   /* SL_COLOR_* for the text report */
 	struct sl_thresholds th;
 };
 
+/* Parses --color's auto, always or never; returns 0 or -1. */
+int sl_color_parse(const char *arg, int *mode);
 /* Parses "connect-refused,socket-leak" or "all" into a mask; returns 0 or -1. */
-int sl_fail_on_parse(const char *list, unsigned *mask);
+int sl_fail_on_parse(const char *list, uint64_t *mask);
 /* Indexes dir, analyzes it and writes the reports. Returns -1 on error, else 1 when a
  * --fail-on kind was found and 0 otherwise. */
 int sl_report_dir(const char *dir, const struct sl_output *o);

@@ -13,7 +13,8 @@ static void usage(FILE *out)
 		"  --threshold NAME=VALUE   blocked=1s (a read blocked this long makes missing-timeout\n"
 		"                           an error), keepalive=60s (connections older than this need\n"
 		"                           SO_KEEPALIVE); units ms, s, m\n"
-		"  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n",
+		"  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n"
+		"  --color WHEN             colour the text report: auto, always, never\n",
 		SL_EXIT_FAIL_ON);
 }
 
@@ -23,14 +24,19 @@ int cmd_report(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"threshold", required_argument, NULL, 't'},
 		{"fail-on", required_argument, NULL, 'f'},
+		{"color", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct sl_output o = {.text = stdout};
 	sl_thresholds_default(&o.th);
 	int c;
-	while ((c = getopt_long(argc, argv, "+jt:f:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+jt:f:c:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			if (sl_color_parse(optarg, &o.color) < 0)
+				return SL_EXIT_USAGE;
+			break;
 		case 'j':
 			o.text = NULL;
 			o.json = stdout;

@@ -44,6 +44,8 @@ static void usage(FILE *out)
 		"  --max-log-space SIZE     log space for the whole run (default: half the free space\n"
 		"                           of the log directory's filesystem, at most 1G)\n"
 		"  --no-argv                do not store command lines (they may hold secrets)\n"
+		"  --color WHEN             colour the text report: auto (a terminal, unless NO_COLOR\n"
+		"                           is set), always, never\n"
 		"\n"
 		"Exits with CMD's status; if a signal killed CMD, socklens ends by the same signal.\n",
 		SL_EXIT_FAIL_ON);
@@ -291,11 +293,15 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		{"fail-on", required_argument, NULL, 'f'}, {"threshold", required_argument, NULL, 't'},
 		{"dir", required_argument, NULL, 'd'}, {"keep", no_argument, NULL, 'k'},
 		{"max-log-space", required_argument, NULL, 'm'}, {"no-argv", no_argument, NULL, 'a'},
-		{"help", no_argument, NULL, 'h'}, {0},
+		{"color", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "+j:r:f:t:d:km:ah", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+j:r:f:t:d:km:ac:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			if (sl_color_parse(optarg, &o->out.color) < 0)
+				return -1;
+			break;
 		case 'j': o->json_path = optarg; break;
 		case 'r': o->report_path = optarg; break;
 		case 'd': o->dir = optarg; break;

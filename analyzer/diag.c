@@ -1,73 +1,8 @@
-/* diag.c - the one table of diagnostic kinds, and grouping of identical findings by call site. */
+/* diag.c - findings, and grouping of identical ones by call site. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
 #include "analyzer.h"
-
-static const struct {
-	const char *name;
-	const char *advice;
-} kinds[SL_K__COUNT] = {
-	[SL_K_CONNECT_REFUSED] = {"connect-refused",
-		"Nothing was listening at that address: check that the service is running and that the "
-		"host and port in the program's configuration are right."},
-	[SL_K_CONNECT_TIMEOUT] = {"connect-timeout",
-		"The peer never answered the handshake: a firewall dropping packets, a wrong address, or a "
-		"server whose accept queue is full. Check reachability and the server's backlog."},
-	[SL_K_CONNECT_UNREACHABLE] = {"connect-unreachable",
-		"The kernel had no route to the peer: check the address, the routing table and the "
-		"network the program runs in (container, namespace)."},
-	[SL_K_CONNECTION_RESET] = {"connection-reset",
-		"The peer aborted the connection (RST): it crashed, closed with unread data, or a proxy "
-		"or idle timeout killed it. Handle the error and retry or reconnect where safe."},
-	[SL_K_BROKEN_PIPE] = {"broken-pipe",
-		"The program wrote after the peer had closed the connection: check the peer's close "
-		"reason and stop writing once a read returns 0 or an error."},
-	[SL_K_SOCKET_LEAK] = {"socket-leak",
-		"This socket was never closed: close it on every path (errors included), or use a "
-		"scope-bound owner so it cannot outlive its use."},
-	[SL_K_MISSING_TIMEOUT] = {"missing-timeout",
-		"A blocking read with no timeout hangs forever if the peer goes silent: set SO_RCVTIMEO "
-		"(or the library's read timeout), or poll with a timeout before reading."},
-	[SL_K_FD_EXHAUSTION] = {"fd-exhaustion",
-		"The process ran out of file descriptors (EMFILE: its RLIMIT_NOFILE; ENFILE: the system's): "
-		"look for leaked sockets first, then raise the limit (ulimit -n, LimitNOFILE=) if the load "
-		"is real."},
-	[SL_K_UNTRACED_EXEC] = {"untraced-exec",
-		"socklens cannot see inside that program. For a stripped environment, pass LD_PRELOAD and "
-		"SOCKLENS_DIR through; for a static build, use a dynamic one; a setuid program can only be "
-		"traced by running a copy without the setuid bit."},
-	[SL_K_HUNG_CALL] = {"hung-call",
-		"A call that waits this long is usually waiting for a peer that will not answer: give it a "
-		"deadline (SO_RCVTIMEO/SO_SNDTIMEO, a connect timeout, poll with a timeout) and check the "
-		"peer shown."},
-	[SL_K_MISSING_KEEPALIVE] = {"missing-keepalive",
-		"A long-lived connection without keepalive never notices a dead peer or a dropped NAT "
-		"entry: enable SO_KEEPALIVE and tune TCP_KEEPIDLE/KEEPINTVL/KEEPCNT."},
-};
-
-const char *sl_kind_name(enum sl_kind k)
-{
-	return (unsigned)k < SL_K__COUNT ? kinds[k].name : "?";
-}
-
-const char *sl_kind_advice(enum sl_kind k)
-{
-	return (unsigned)k < SL_K__COUNT ? kinds[k].advice : "";
-}
-
-int sl_kind_parse(const char *name)
-{
-	for (int k = 0; k < SL_K__COUNT; k++)
-		if (!strcmp(kinds[k].name, name))
-			return k;
-	return -1;
-}
-
-const char *sl_sev_name(enum sl_severity s)
-{
-	return s == SL_SEV_ERROR ? "error" : s == SL_SEV_WARNING ? "warning" : "info";
-}
 
 void sl_diag_init(struct sl_diag *d, enum sl_kind k, enum sl_severity sev, const struct sl_proc *p, int fd)
 {
@@ -95,8 +30,8 @@ static uint64_t mix_frames(uint64_t h, const struct sl_frame *f, size_t n)
 		h = mix(h, f[i].file, strlen(f[i].file));
 		h = mix(h, &f[i].line, sizeof f[i].line);
 		h = mix(h, f[i].module, strlen(f[i].module));
-		if (!f[i].function[0])
-			h = mix(h, &f[i].offset, sizeof f[i].offset);
+		if (!f[i].function[0]) /* unnamed: where it is, in its module or in memory */
+			h = mix(h, f[i].module[0] ? &f[i].offset : &f[i].addr, sizeof f[i].offset);
 	}
 	return h;
 }
@@ -114,10 +49,23 @@ static uint64_t group_key(const struct sl_diag *d)
 	return h | 1;
 }
 
+/* Frames below the program's own code: how a process or thread starts, never what to change. */
+static int startup_frame(const struct sl_frame *f)
+{
+	static const char *const names[] = {"_start", "__libc_start_main", "__libc_start_main_impl",
+					    "__libc_start_call_main", "start_thread", "clone", "clone3"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!strcmp(f->function, names[i]))
+			return 1;
+	return 0;
+}
+
 static struct sl_frame *frames_of_stack(const struct sl_image *img, uint32_t id, size_t *n)
 {
 	struct sl_frame tmp[SL_MAX_FRAMES];
 	*n = img && id ? sl_symbolize_stack(img, id, tmp, SL_MAX_FRAMES) : 0;
+	while (*n > 1 && startup_frame(&tmp[*n - 1]))
+		(*n)--;
 	if (!*n)
 		return NULL;
 	struct sl_frame *f = malloc(*n * sizeof *f);

@@ -5,7 +5,7 @@
 #include <string.h>
 #include "analyzer.h"
 
-int sl_fail_on_parse(const char *list, unsigned *mask)
+int sl_fail_on_parse(const char *list, uint64_t *mask)
 {
 	char *copy = strdup(list), *save = NULL;
 	int ok = copy != NULL;
@@ -13,9 +13,9 @@ int sl_fail_on_parse(const char *list, unsigned *mask)
 	for (char *tok = strtok_r(copy, ",", &save); ok && tok; tok = strtok_r(NULL, ",", &save)) {
 		int k = sl_kind_parse(tok);
 		if (!strcmp(tok, "all"))
-			*mask |= (1u << SL_K__COUNT) - 1;
+			*mask |= (1ull << SL_K__COUNT) - 1;
 		else if (k >= 0)
-			*mask |= 1u << k;
+			*mask |= 1ull << k;
 		else {
 			sl_error("unknown diagnostic kind '%s' in --fail-on", tok);
 			ok = 0;
@@ -23,6 +23,19 @@ int sl_fail_on_parse(const char *list, unsigned *mask)
 	}
 	free(copy);
 	return ok && *mask ? 0 : -1;
+}
+
+int sl_color_parse(const char *arg, int *mode)
+{
+	static const char *const names[] = {"auto", "always", "never"};
+	for (int i = 0; i < 3; i++) {
+		if (!strcmp(arg, names[i])) {
+			*mode = i;
+			return 0;
+		}
+	}
+	sl_error("bad --color '%s' (auto, always or never)", arg);
+	return -1;
 }
 
 int sl_report_dir(const char *dir, const struct sl_output *o)
@@ -42,10 +55,12 @@ int sl_report_dir(const char *dir, const struct sl_output *o)
 	sl_analyze(&run, &ds, sink);
 	int failed = 0, rc = 0;
 	for (size_t i = 0; i < ds.n; i++)
-		if (o->fail_mask & (1u << ds.v[i].kind))
+		if (o->fail_mask & (1ull << ds.v[i].kind))
 			failed = 1;
-	if (o->text)
+	if (o->text) {
+		sl_text_color(o->color, o->text);
 		sl_report_text(o->text, &run, &ds);
+	}
 	if (sink && sl_json_finish(sink, &run, &ds) < 0) {
 		sl_error("cannot write the JSON report: %s", strerror(errno));
 		rc = -1;

@@ -198,6 +198,7 @@ static json_t *diag_json(const struct sl_diag *d)
 			      str_or_null(d->peer), "errno", str_or_null(sl_errno_name(d->err)), "count",
 			      (int)d->count, "worst_ms", (double)d->worst_ns / 1e6, "stack",
 			      frames_json(d->stack, d->nstack));
+	json_object_set_new(o, "stack_label", str_or_null(sl_kind(d->kind)->stack_label));
 	if (d->nsite)
 		json_object_set_new(o, d->kind == SL_K_MISSING_TIMEOUT ? "read_site" : "call_site",
 				    frames_json(d->site, d->nsite));

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include "analyzer.h"
 
 #define TEXT_FRAMES 6
@@ -38,6 +39,26 @@ void sl_wall_time(const struct sl_log_header *h, uint64_t mono_ns, char *out, si
 		return;
 	}
 	snprintf(out, len, "%s.%03uZ", buf, (unsigned)(real / 1000000ull % 1000));
+}
+
+/* Colour by severity, on a terminal (--color=auto, unless NO_COLOR is set), or always. */
+static int use_color;
+static const char *const sev_color[] = {"\033[36m", "\033[33m", "\033[1;31m"};
+
+void sl_text_color(int mode, FILE *out)
+{
+	use_color = mode == SL_COLOR_ALWAYS ||
+		    (mode == SL_COLOR_AUTO && isatty(fileno(out)) && !getenv("NO_COLOR"));
+}
+
+static const char *paint(enum sl_severity sev)
+{
+	return use_color ? sev_color[sev] : "";
+}
+
+static const char *plain(void)
+{
+	return use_color ? "\033[0m" : "";
 }
 
 static void frame_line(FILE *out, const char *lead, const struct sl_frame *f)
@@ -79,26 +100,63 @@ static void wrapped(FILE *out, const char *lead, const char *text)
 	fputc('\n', out);
 }
 
-static void print_diag(FILE *out, const struct sl_diag *d)
+/* A labelled list of frames: "        connect at  f at x.c:3 (m+0x1)", the rest aligned under it. */
+static void frames(FILE *out, const char *label, const struct sl_frame *f, size_t n)
 {
+	char lead[48], pad[48];
+	int w = snprintf(lead, sizeof lead, "        %s  ", label);
+	snprintf(pad, sizeof pad, "%*s", w, "");
+	for (size_t i = 0; i < n && i < TEXT_FRAMES; i++)
+		frame_line(out, i ? pad : lead, &f[i]);
+}
+
+/* "in 3 processes: curl[12], curl[13], curl[14]" and "peers: a, b (and 5 more)" */
+static void lists(FILE *out, const struct sl_diag *d, const struct sl_run *run)
+{
+	char line[1024];
+	int n = 0;
+	if (d->npids > 1) {
+		n = snprintf(line, sizeof line, "in %u processes:", d->npids);
+		for (unsigned i = 0; i < d->npids && i < SL_LIST_MAX && n < (int)sizeof line - 64; i++) {
+			const struct sl_proc *p = sl_run_find(run, d->pids[i]);
+			n += snprintf(line + n, sizeof line - (size_t)n, "%s %s[%d]", i ? "," : "", p ? sl_proc_name(p) : "?",
+				      d->pids[i]);
+		}
+		if (d->npids > SL_LIST_MAX)
+			snprintf(line + n, sizeof line - (size_t)n, " and %u more", d->npids - SL_LIST_MAX);
+		wrapped(out, "        ", line);
+	}
+	if (d->npeers > 1) {
+		n = snprintf(line, sizeof line, "%u peers:", d->npeers);
+		for (unsigned i = 0; i < d->npeers && i < SL_LIST_MAX && n < (int)sizeof line - 64; i++)
+			n += snprintf(line + n, sizeof line - (size_t)n, "%s %s", i ? "," : "", d->peers[i]);
+		if (d->npeers > SL_LIST_MAX)
+			snprintf(line + n, sizeof line - (size_t)n, " and %u more", d->npeers - SL_LIST_MAX);
+		wrapped(out, "        ", line);
+	}
+}
+
+static void print_diag(FILE *out, const struct sl_diag *d, const struct sl_run *run)
+{
+	const struct sl_kind_info *k = sl_kind(d->kind);
 	char where[400], fd[24] = "";
 	if (d->fd >= 0)
 		snprintf(fd, sizeof fd, " fd %d", d->fd);
 	snprintf(where, sizeof where, "%s[%d]%s%s%s", d->proc ? sl_proc_name(d->proc) : "?", d->proc ? d->proc->pid : 0,
 		 fd, d->peer[0] ? " -> " : "", d->peer);
-	fprintf(out, "%-7s %s", sl_sev_name(d->sev), sl_kind_name(d->kind));
+	fprintf(out, "%s%-7s %s%s", paint(d->sev), sl_sev_name(d->sev), k->name, plain());
 	if (d->count > 1)
 		fprintf(out, " (x%u)", d->count);
 	fprintf(out, "  %s\n", where);
 	wrapped(out, "        ", d->summary);
-	wrapped(out, "        fix: ", sl_kind_advice(d->kind));
-	for (size_t i = 0; i < d->nstack && i < TEXT_FRAMES; i++)
-		frame_line(out, i ? "            " : "        at  ", &d->stack[i]);
-	if (!d->nstack && d->kind != SL_K_UNTRACED_EXEC)
-		fprintf(out, "        at  (no stack recorded)\n");
-	const char *label = d->kind == SL_K_MISSING_TIMEOUT ? "        read " : "        call ";
-	for (size_t i = 0; i < d->nsite && i < TEXT_FRAMES; i++)
-		frame_line(out, i ? "            " : label, &d->site[i]);
+	lists(out, d, run);
+	wrapped(out, "        fix: ", k->advice);
+	if (k->stack_label && d->nstack)
+		frames(out, k->stack_label, d->stack, d->nstack);
+	else if (k->stack_label)
+		fprintf(out, "        %s  (no stack recorded)\n", k->stack_label);
+	if (k->site_label && d->nsite)
+		frames(out, k->site_label, d->site, d->nsite);
 	fputc('\n', out);
 }
 
@@ -120,36 +178,85 @@ static void print_proc(FILE *out, const struct sl_proc *p, size_t depth)
 	fputc('\n', out);
 }
 
-static int has_parent_in_run(const struct sl_run *run, const struct sl_proc *p)
+/* Processes worth a line: they used sockets or have findings, or started the run. */
+static int shown(const struct sl_run *run, const struct sl_proc *p)
 {
-	for (size_t i = 0; i < run->nprocs; i++)
-		if (run->procs[i].pid == p->ppid && &run->procs[i] != p)
-			return 1;
-	return 0;
+	return p->sockets || p->findings || !sl_run_find(run, p->ppid);
 }
 
-/* Prints p and, indented under it, its descendants; done[] guards against cycles in pids
+/* The nearest shown ancestor of p within the run, or NULL. */
+static const struct sl_proc *shown_parent(const struct sl_run *run, const struct sl_proc *p)
+{
+	for (size_t hops = 0; hops < run->nprocs; hops++) {
+		p = sl_run_find(run, p->ppid);
+		if (!p)
+			return NULL;
+		if (shown(run, p))
+			return p;
+	}
+	return NULL;
+}
+
+/* Prints p and, indented under it, its shown descendants; done[] guards against cycles in pids
  * read from untrusted logs. */
 static void print_tree(FILE *out, const struct sl_run *run, size_t i, size_t depth, char *done)
 {
 	done[i] = 1;
 	print_proc(out, &run->procs[i], depth);
 	for (size_t k = 0; k < run->nprocs; k++)
-		if (!done[k] && run->procs[k].ppid == run->procs[i].pid)
+		if (!done[k] && shown(run, &run->procs[k]) && shown_parent(run, &run->procs[k]) == &run->procs[i])
 			print_tree(out, run, k, depth + 1, done);
 }
 
-/* The run as a process tree: roots are processes whose parent is not in the run. */
+/* The rest as one line: "+ 42 processes without sockets (bash 30, readlink 12)". */
+static void print_hidden(FILE *out, const struct sl_run *run)
+{
+	struct { const char *name; size_t n; } top[3] = {{0}};
+	size_t hidden = 0;
+	for (size_t i = 0; i < run->nprocs; i++) {
+		if (shown(run, &run->procs[i]))
+			continue;
+		hidden++;
+		const char *name = sl_proc_name(&run->procs[i]);
+		size_t n = 0;
+		for (size_t k = 0; k < run->nprocs; k++)
+			n += !shown(run, &run->procs[k]) && !strcmp(sl_proc_name(&run->procs[k]), name);
+		for (int t = 0; t < 3; t++) {
+			if (top[t].name && !strcmp(top[t].name, name))
+				break;
+			if (n > top[t].n) {
+				memmove(&top[t + 1], &top[t], (size_t)(2 - t) * sizeof top[0]);
+				top[t].name = name;
+				top[t].n = n;
+				break;
+			}
+		}
+		if (run->nprocs > 2000 && hidden > 2000)
+			break; /* counting names is quadratic: enough for the three most common */
+	}
+	hidden = 0;
+	for (size_t i = 0; i < run->nprocs; i++)
+		hidden += !shown(run, &run->procs[i]);
+	if (!hidden)
+		return;
+	fprintf(out, "  + %zu process%s without sockets (", hidden, hidden == 1 ? "" : "es");
+	for (int t = 0; t < 3 && top[t].name; t++)
+		fprintf(out, "%s%s %zu", t ? ", " : "", top[t].name, top[t].n);
+	fprintf(out, ")\n");
+}
+
+/* The run as a process tree of the processes that matter: roots have no shown ancestor. */
 static void print_processes(FILE *out, const struct sl_run *run)
 {
 	char *done = calloc(run->nprocs ? run->nprocs : 1, 1);
 	for (size_t i = 0; i < run->nprocs; i++)
-		if (!done[i] && !has_parent_in_run(run, &run->procs[i]))
+		if (!done[i] && shown(run, &run->procs[i]) && !shown_parent(run, &run->procs[i]))
 			print_tree(out, run, i, 0, done);
 	for (size_t i = 0; i < run->nprocs; i++) /* only a pid cycle leaves any */
-		if (!done[i])
+		if (!done[i] && shown(run, &run->procs[i]))
 			print_tree(out, run, i, 0, done);
 	free(done);
+	print_hidden(out, run);
 }
 
 /* Processes that ran without a log, and why: never a silent "no problems". */
@@ -171,20 +278,44 @@ static void print_unlogged(FILE *out, const struct sl_run *run)
 			(unsigned long long)run->ctl.grow_refused, run->ctl.grow_refused == 1 ? "" : "s");
 }
 
+/* "1 error, 2 warnings" */
+static void counts(FILE *out, const size_t n[3])
+{
+	static const char *const names[3] = {"info", "warning", "error"};
+	int first = 1;
+	for (int sev = SL_SEV_ERROR; sev >= SL_SEV_INFO; sev--) {
+		if (!n[sev])
+			continue;
+		fprintf(out, "%s%zu %s%s", first ? "" : ", ", n[sev], names[sev], n[sev] == 1 || sev == SL_SEV_INFO ? "" : "s");
+		first = 0;
+	}
+	if (first)
+		fprintf(out, "no findings");
+}
+
 void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *ds)
 {
-	size_t nerr = 0;
+	size_t n[3] = {0}, procs = 0;
 	for (size_t i = 0; i < ds->n; i++)
-		nerr += ds->v[i].sev == SL_SEV_ERROR;
-	fprintf(out, "\nsocklens: %zu finding%s (%zu error%s) in %zu process%s, %llu socket%s (%llu open at end)\n",
-		ds->n, ds->n == 1 ? "" : "s", nerr, nerr == 1 ? "" : "s", run->nprocs,
+		n[ds->v[i].sev]++;
+	for (size_t i = 0; i < run->nprocs; i++)
+		procs += shown(run, &run->procs[i]);
+	fprintf(out, "\nsocklens: ");
+	counts(out, n);
+	fprintf(out, " in %zu of %zu process%s, %llu socket%s (%llu open at end)\n", procs, run->nprocs,
 		run->nprocs == 1 ? "" : "es", (unsigned long long)run->sockets, run->sockets == 1 ? "" : "s",
 		(unsigned long long)run->open_at_end);
 	print_processes(out, run);
 	print_unlogged(out, run);
 	fputc('\n', out);
 	for (size_t i = 0; i < ds->n; i++)
-		print_diag(out, &ds->v[i]);
+		print_diag(out, &ds->v[i], run);
 	if (!ds->n)
 		fprintf(out, "No socket problems found.\n\n");
+	/* one line a CI log can grep: "socklens: result: 1 error, 2 warnings (connect-refused x1, ...)" */
+	fprintf(out, "socklens: result: ");
+	counts(out, n);
+	for (size_t i = 0; i < ds->n && i < 8; i++)
+		fprintf(out, "%s%s x%u", i ? ", " : " (", sl_kind_name(ds->v[i].kind), ds->v[i].count);
+	fprintf(out, "%s\n", ds->n > 8 ? ", ...)" : ds->n ? ")" : "");
 }

@@ -24,8 +24,7 @@ static void add(struct sl_ctx *c, int kind, int err, const struct sl_addr *peer,
 	d.err = err;
 	d.conn_id = conn_id;
 	d.worst_ns = dur;
-	sl_addr_format(peer, d.peer, sizeof d.peer);
-	memcpy(d.group_peer, d.peer, sizeof d.peer);
+	sl_addr_format(peer, d.peer, sizeof d.peer); /* peers are listed per call site, not split */
 	sl_dur_format(dur, ms, sizeof ms);
 	const char *en = sl_errno_name(err);
 	snprintf(d.summary, sizeof d.summary, "connect() to %s %s%s%s%s after %s.",

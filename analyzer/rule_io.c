@@ -1,9 +1,74 @@
-/* rule_io.c - connection-reset and broken-pipe from failed data calls; fd-exhaustion from failed
- * socket/accept calls. */
+/* rule_io.c - connection-reset and broken-pipe from failed data calls, judged by role: a client
+ * that resets its connection to a server between requests is normal client behaviour (info, a
+ * count); a reset in the middle of a response, or of a client's own connection, is an error.
+ * fd-exhaustion from failed socket/accept calls. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
 #include "analyzer.h"
+
+static const struct sl_slot *slot_of(const struct sl_image *img, uint64_t conn_id)
+{
+	for (uint32_t i = 0; i < img->nslots; i++)
+		if (img->slots[i].conn_id == conn_id && img->slots[i].state != SL_SLOT_FREE)
+			return &img->slots[i];
+	return NULL;
+}
+
+static int is_read(int call)
+{
+	return call == SL_CALL_RECV || call == SL_CALL_READ;
+}
+
+/* ", 2.3 s after it was opened, after 1.2 KiB in and 45 KiB out" */
+static void progress(const struct sl_slot *s, const struct sl_event *ev, char *out, size_t len)
+{
+	char age[32];
+	if (!s || ev->ts_ns < s->open_ns) {
+		out[0] = 0;
+		return;
+	}
+	sl_dur_format(ev->ts_ns - s->open_ns, age, sizeof age);
+	snprintf(out, len, " %s after it was opened, with %llu bytes received and %llu sent", age,
+		 (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);
+}
+
+static void io_error(struct sl_ctx *c, const struct sl_event *ev)
+{
+	const struct sl_slot *s = slot_of(c->img, ev->conn_id);
+	int server = s && s->role == SL_ROLE_SERVER, between = server && is_read(ev->call);
+	struct sl_diag d;
+	char how[160];
+	sl_diag_init(&d, ev->err == EPIPE ? SL_K_BROKEN_PIPE : SL_K_CONNECTION_RESET,
+		     between ? SL_SEV_INFO : SL_SEV_ERROR, c->proc, ev->fd);
+	d.err = ev->err;
+	d.conn_id = ev->conn_id;
+	sl_addr_format(&ev->addr, d.peer, sizeof d.peer);
+	if (server) /* a server's findings group by listener, not by client port */
+		sl_addr_format(&s->local, d.group_peer, sizeof d.group_peer);
+	progress(s, ev, how, sizeof how);
+	if (between)
+		snprintf(d.summary, sizeof d.summary, "The client %s reset its connection while the server waited for "
+			 "its next request (%s() failed with %s)%s%s: clients do this when they stop.",
+			 d.peer[0] ? d.peer : "(unnamed)", sl_call_name(ev->call), sl_errno_name(ev->err),
+			 how[0] ? "," : "", how);
+	else
+		snprintf(d.summary, sizeof d.summary, "%s() on the connection %s %s failed with %s: %s%s%s.",
+			 sl_call_name(ev->call), server ? "from" : "to", d.peer[0] ? d.peer : "an unnamed peer",
+			 sl_errno_name(ev->err), ev->err == EPIPE ? "the peer had already closed it" : "the peer reset it",
+			 how[0] ? "," : "", how);
+	sl_diags_add(c->out, c->img, &d, ev->stack, 0);
+}
+
+static void exhausted(struct sl_ctx *c, const struct sl_event *ev)
+{
+	struct sl_diag d;
+	sl_diag_init(&d, SL_K_FD_EXHAUSTION, SL_SEV_ERROR, c->proc, ev->fd);
+	d.err = ev->err;
+	snprintf(d.summary, sizeof d.summary, "%s() failed with %s: no file descriptor left for a new socket.",
+		 sl_call_name(ev->call), sl_errno_name(ev->err));
+	sl_diags_add(c->out, c->img, &d, ev->stack, 0);
+}
 
 void sl_rule_io_errors(struct sl_ctx *c)
 {
@@ -11,22 +76,9 @@ void sl_rule_io_errors(struct sl_ctx *c)
 		const struct sl_event *ev = &c->img->events[i];
 		if (ev->type != SL_EV_ERROR)
 			continue;
-		int exhausted = ev->err == EMFILE || ev->err == ENFILE;
-		if (ev->err != ECONNRESET && ev->err != EPIPE && !exhausted)
-			continue;
-		struct sl_diag d;
-		sl_diag_init(&d, exhausted ? SL_K_FD_EXHAUSTION : ev->err == EPIPE ? SL_K_BROKEN_PIPE : SL_K_CONNECTION_RESET,
-			     SL_SEV_ERROR, c->proc, ev->fd);
-		d.err = ev->err;
-		d.conn_id = ev->conn_id;
-		sl_addr_format(&ev->addr, d.peer, sizeof d.peer);
-		if (exhausted)
-			snprintf(d.summary, sizeof d.summary, "%s() failed with %s: no file descriptor left for a new "
-				 "socket.", sl_call_name(ev->call), sl_errno_name(ev->err));
-		else
-			snprintf(d.summary, sizeof d.summary, "%s() on the connection to %s failed with %s: %s.",
-				 sl_call_name(ev->call), d.peer[0] ? d.peer : "an unnamed peer", sl_errno_name(ev->err),
-				 ev->err == EPIPE ? "the peer had already closed it" : "the peer reset it");
-		sl_diags_add(c->out, c->img, &d, ev->stack, 0);
+		if (ev->err == EMFILE || ev->err == ENFILE)
+			exhausted(c, ev);
+		else if (ev->err == ECONNRESET || ev->err == EPIPE)
+			io_error(c, ev);
 	}
 }

@@ -1,13 +1,23 @@
-/* rule_leak.c - socket-leak: sockets still open when their process ended, however it ended. */
+/* rule_leak.c - socket-leak: sockets still open when their process ended, judged by role and
+ * context so that a leak means a line to change:
+ *  - not leaks: sockets passed on across exec, inherited at fork (the parent has them), handed
+ *    to a child that outlived the process (a daemon's listener), blocked in a call when the
+ *    process ended (the hang is the finding), a server's connections to clients still talking to
+ *    it (a server stopping), a runtime's own socketpairs (a wakeup pair per process);
+ *  - info: listeners, sockets of a process killed by a signal, the one socket a short-lived
+ *    command left open (the kernel closes it);
+ *  - warning: the rest, and any call site that left several open. */
 #define _GNU_SOURCE
+#include <stdlib.h>
 #include <string.h>
 #include "analyzer.h"
 
-/* Sockets this image is not answerable for: passed on across exec (or closed by it), or
- * inherited at fork, where the parent that created the socket has its own record. */
+#define SHORT_LIVED_NS 10000000000ull /* a command, not a service */
+
 static int handed_on(const struct sl_conn *c)
 {
-	return c->img->h.end_reason == SL_END_EXEC || (c->s->flags & SL_SF_FROM_PARENT);
+	return c->img->h.end_reason == SL_END_EXEC || (c->s->flags & SL_SF_FROM_PARENT) ||
+	       c->s->role == SL_ROLE_INHERITED;
 }
 
 static const char *how_ended(const struct sl_conn *c)
@@ -20,24 +30,96 @@ static const char *how_ended(const struct sl_conn *c)
 	return "ended";
 }
 
-void sl_rule_leak(struct sl_ctx *c)
+static int killed(const struct sl_conn *c)
 {
-	for (size_t i = 0; i < c->nconns; i++) {
-		const struct sl_conn *cn = &c->conns[i];
-		const struct sl_slot *s = cn->s;
-		if (!cn->open_at_end || cn->proc->alive || handed_on(cn) || s->role == SL_ROLE_INHERITED)
+	return c->img->h.end_reason != SL_END_EXIT && c->proc->have_status && (c->proc->wstatus & 0x7f);
+}
+
+/* A thread was blocked on this socket when the process ended: hung-call/missing-timeout say so. */
+static int blocked_at_end(const struct sl_conn *c)
+{
+	for (uint32_t i = 0; i < c->img->ninfl; i++) {
+		const struct sl_inflight *f = &c->img->infl[i];
+		if (f->owner && f->call && f->conn_id == c->s->conn_id)
+			return 1;
+	}
+	return 0;
+}
+
+/* A child forked after the socket was opened, and still running when this process ended, has
+ * it now (nginx's parent hands its listeners to the daemon it forks, then exits). */
+static int handed_to_child(const struct sl_run *run, const struct sl_conn *c)
+{
+	if (!c->img->h.nforks)
+		return 0;
+	for (size_t i = 0; i < run->nprocs; i++) {
+		const struct sl_proc *k = &run->procs[i];
+		if (k->ppid != c->proc->pid || k->images[0].h.start_mono_ns < c->s->open_ns)
+			continue;
+		if (k->alive || (k->end_ns && k->end_ns > c->end_ns) ||
+		    sl_proc_last(k)->h.end_mono_ns > c->end_ns)
+			return 1;
+	}
+	return 0;
+}
+
+static int leaked(const struct sl_ctx *x, const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	if (!c->open_at_end || c->proc->alive || handed_on(c) || blocked_at_end(c))
+		return 0;
+	if (s->role == SL_ROLE_SERVER && !(s->flags & SL_SF_EOF))
+		return 0; /* a server stopping while a client is still connected */
+	return !handed_to_child(x->run, c);
+}
+
+/* How many sockets this image leaked from the same call site. */
+static unsigned site_count(const struct sl_ctx *x, const char *left, uint32_t stack)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < x->nconns; i++)
+		n += left[i] && x->conns[i].s->open_stack == stack;
+	return n;
+}
+
+static enum sl_severity severity(const struct sl_ctx *x, const struct sl_conn *c, unsigned same_site)
+{
+	uint64_t life = c->end_ns > x->img->h.start_mono_ns ? c->end_ns - x->img->h.start_mono_ns : 0;
+	if (c->s->role == SL_ROLE_LISTENER || killed(c))
+		return SL_SEV_INFO;
+	if (same_site == 1 && life < SHORT_LIVED_NS && c->s->role == SL_ROLE_CLIENT)
+		return SL_SEV_INFO;
+	return SL_SEV_WARNING;
+}
+
+void sl_rule_leak(struct sl_ctx *x)
+{
+	char *left = calloc(x->nconns ? x->nconns : 1, 1);
+	for (size_t i = 0; i < x->nconns; i++)
+		left[i] = (char)leaked(x, &x->conns[i]);
+	for (size_t i = 0; i < x->nconns; i++) {
+		const struct sl_conn *c = &x->conns[i];
+		const struct sl_slot *s = c->s;
+		unsigned same_site = left[i] ? site_count(x, left, s->open_stack) : 0;
+		/* a runtime's own wakeup pair (the JDK's, libcurl's) lives as long as the process */
+		if (!left[i] || (s->role == SL_ROLE_PAIR && same_site < 4))
 			continue;
 		struct sl_diag d;
 		char what[200];
-		sl_diag_init(&d, SL_K_SOCKET_LEAK, s->role == SL_ROLE_LISTENER ? SL_SEV_INFO : SL_SEV_WARNING, c->proc, s->fd);
+		sl_diag_init(&d, SL_K_SOCKET_LEAK, severity(x, c, same_site), c->proc, s->fd);
 		d.conn_id = s->conn_id;
-		sl_addr_format(s->role == SL_ROLE_LISTENER ? &s->local : &s->peer, d.peer, sizeof d.peer);
-		if (s->role == SL_ROLE_CLIENT)
-			memcpy(d.group_peer, d.peer, sizeof d.peer);
-		snprintf(what, sizeof what, "%s %s socket (fd %d%s%s)", s->role == SL_ROLE_LISTENER ? "A listening" : "A",
+		sl_addr_format(s->role == SL_ROLE_LISTENER || s->role == SL_ROLE_SERVER ? &s->local : &s->peer, d.peer,
+			       sizeof d.peer);
+		/* grouped by role, and a server's by listener, not by client port */
+		snprintf(d.group_peer, sizeof d.group_peer, "%s %.140s", sl_role_name(s->role),
+			 s->role == SL_ROLE_CLIENT ? "" : d.peer);
+		snprintf(what, sizeof what, "%s %s socket (fd %d%s%s)",
+			 s->role == SL_ROLE_LISTENER ? "A listening" : s->role == SL_ROLE_SERVER ? "An accepted" : "A",
 			 sl_type_name(s->family, s->type), s->fd, d.peer[0] ? ", " : "", d.peer);
-		snprintf(d.summary, sizeof d.summary, "%s was still open when %s[%d] %s.", what,
-			 sl_proc_name(c->proc), c->proc->pid, how_ended(cn));
-		sl_diags_add(c->out, c->img, &d, s->open_stack, 0);
+		snprintf(d.summary, sizeof d.summary, "%s was still open when %s[%d] %s%s.", what, sl_proc_name(c->proc),
+			 c->proc->pid, how_ended(c),
+			 s->role == SL_ROLE_SERVER ? ", though the client had closed its side" : "");
+		sl_diags_add(x->out, x->img, &d, s->open_stack, 0);
 	}
+	free(left);
 }

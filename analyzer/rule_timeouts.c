@@ -34,8 +34,8 @@ static uint32_t base(struct sl_diag *d, const struct sl_conn *c, enum sl_kind k)
 	sl_diag_init(d, k, SL_SEV_WARNING, c->proc, c->s->fd);
 	d->conn_id = c->s->conn_id;
 	sl_addr_format(&c->s->peer, d->peer, sizeof d->peer);
-	if (c->s->role == SL_ROLE_CLIENT)
-		memcpy(d->group_peer, d->peer, sizeof d->peer);
+	if (c->s->role == SL_ROLE_SERVER) /* a server's findings group by listener, not by client */
+		sl_addr_format(&c->s->local, d->group_peer, sizeof d->group_peer);
 	return c->s->connect_stack ? c->s->connect_stack : c->s->open_stack;
 }
 

@@ -52,10 +52,16 @@ case_broken_pipe() {
 case_leak() {
 	local line; line=$(line_of examples/leak.c 'int fd = dial_local(port);')
 	$SL run --json $TMP/l.json -- $EX/leak
-	$JC $TMP/l.json "one('socket-leak')['severity'] == 'warning'" \
+	$JC $TMP/l.json "one('socket-leak')['severity'] == 'warning'" "one('socket-leak')['count'] == 3" \
 		"at(one('socket-leak'), 'examples/leak.c', $line)" \
 		"one('socket-leak')['stack'][0]['function'] == 'dial_local'" "len(diags()) == 1" \
-		"len(conns(open_at_end=True)) == 1"
+		"len(conns(open_at_end=True)) == 3"
+	# one such socket in a short-lived command is left for the kernel to close: at most info
+	printf '%s\n' 'import socket' 'srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)' \
+		'c = socket.create_connection(srv.getsockname()); a, _ = srv.accept(); a.close()' \
+		'srv.close(); import os; os._exit(0)   # exits with c open, as C command-line clients do' > $TMP/cli.py
+	$SL run --json $TMP/cli.json -- $PY $TMP/cli.py
+	$JC $TMP/cli.json "one('socket-leak')['severity'] == 'info'"
 }
 
 case_fd_exhaustion() {
@@ -175,10 +181,9 @@ for family, addr, timeout in [(socket.AF_INET, ("127.0.0.1", $port), None),
 PYEOF
 	out=$($SL run --json $TMP/py.json -- $PY $TMP/client.py)
 	[ "$out" = "$($PY $TMP/client.py)" ]
-	$JC $TMP/py.json "len(diags('connect-refused')) == 3" \
-		"[d['count'] for d in diags() if d['peer'] == '127.0.0.1:$port'] == [2]" \
-		"any(d['peer'] == '[::1]:$port' for d in diags())" \
-		"any(d['peer'] == 'unix:@socklens-test-$port' for d in diags())" \
+	# one call site (the interpreter's connect), four refusals, three peers listed
+	$JC $TMP/py.json "one('connect-refused')['count'] == 4" "one('connect-refused')['distinct_peers'] == 3" \
+		"set(one('connect-refused')['peers']) == {'127.0.0.1:$port', '[::1]:$port', 'unix:@socklens-test-$port'}" \
 		"all(d['stack'][0]['module'].startswith('python3') for d in diags())"
 }
 
@@ -305,9 +310,10 @@ s = socket.create_connection(srv.getsockname())
 os.kill(os.getpid(), 9)
 PYEOF
 	expect_status 137 $SL run --json $TMP/k.json -- $PY $TMP/kill.py
+	# sockets a killed process held are context, not leaks it could have closed
 	$JC $TMP/k.json "proc()['signal'] == 9" "len(diags('socket-leak')) == 2" \
 		"all('killed by a signal' in d['summary'] for d in diags('socket-leak'))" \
-		"sorted(d['severity'] for d in diags()) == ['info', 'warning']"
+		"sorted(d['severity'] for d in diags()) == ['info', 'info']"
 }
 
 case_daemon_grandchild_is_waited_for() {
@@ -325,10 +331,11 @@ if os.fork() == 0:
 PYEOF
 	$SL run --json $TMP/d.json --report $TMP/d.txt -- $PY $TMP/daemon.py
 	$JC $TMP/d.json "len(r['processes']) == 3" "one('connect-refused')['peer'] == '127.0.0.1:$port'"
-	# the text report shows the three generations as a tree
+	# the text report shows the program and, under it, the grandchild that used a socket; the
+	# middle generation, which used none, is counted
 	grep -q '^  python3\[' $TMP/d.txt
 	grep -q '^    python3\[' $TMP/d.txt
-	grep -q '^      python3\[' $TMP/d.txt
+	grep -q '^  + 1 process without sockets (python3 1)' $TMP/d.txt
 }
 
 case_sigterm_reaches_a_daemon_and_the_report_is_written() {

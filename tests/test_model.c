@@ -109,15 +109,18 @@ static const struct sl_diag *only(struct ctx *c, enum sl_kind k)
 static void refused_connects_from_one_site_are_grouped(void **state)
 {
 	struct ctx *c = *state;
-	uint32_t site = stack_at(c, 0x1234);
+	uint32_t site = stack_at(c, 0x1234), other = stack_at(c, 0x4321);
 	connect_event(c, ECONNREFUSED, "127.0.0.1", 9, site);
 	connect_event(c, ECONNREFUSED, "127.0.0.1", 9, site);
-	connect_event(c, ECONNREFUSED, "127.0.0.1", 10, site); /* another peer: its own finding */
+	connect_event(c, ECONNREFUSED, "127.0.0.1", 10, site); /* another peer: listed, not split */
+	connect_event(c, ECONNREFUSED, "127.0.0.1", 9, other); /* another call site: its own finding */
 	analyze(c, NULL);
 	assert_int_equal(c->ds.n, 2);
 	assert_int_equal(c->ds.v[0].kind, SL_K_CONNECT_REFUSED);
-	assert_int_equal(c->ds.v[0].count, 2); /* worst first: the larger group */
-	assert_string_equal(c->ds.v[0].peer, "127.0.0.1:9");
+	assert_int_equal(c->ds.v[0].count, 3); /* worst first: the larger group */
+	assert_int_equal(c->ds.v[0].npeers, 2);
+	assert_string_equal(c->ds.v[0].peers[0], "127.0.0.1:9");
+	assert_string_equal(c->ds.v[0].peers[1], "127.0.0.1:10");
 	assert_string_equal(sl_errno_name(c->ds.v[0].err), "ECONNREFUSED");
 	assert_int_equal(c->ds.v[1].count, 1);
 }
@@ -170,7 +173,10 @@ static void reset_and_epipe_come_from_failed_io(void **state)
 static void open_socket_at_exit_is_a_leak_listener_is_info(void **state)
 {
 	struct ctx *c = *state;
-	tcp_slot(c, SL_ROLE_CLIENT);
+	c->log.hdr->end_mono_ns = c->log.hdr->start_mono_ns + 3600000000000ull; /* a service: ran an hour */
+	struct sl_slot *k = tcp_slot(c, SL_ROLE_CLIENT);
+	k->opts_set = 1u << SL_OPT_KEEPALIVE; /* nothing else to say about it */
+	k->opt[SL_OPT_KEEPALIVE] = 1;
 	struct sl_slot *l = tcp_slot(c, SL_ROLE_LISTENER);
 	l->open_stack = stack_at(c, 0x6000);
 	struct sl_slot *closed = tcp_slot(c, SL_ROLE_CLIENT);
@@ -180,6 +186,43 @@ static void open_socket_at_exit_is_a_leak_listener_is_info(void **state)
 	assert_int_equal(c->ds.v[0].kind, SL_K_SOCKET_LEAK);
 	assert_int_equal(c->ds.v[0].sev, SL_SEV_WARNING);
 	assert_int_equal(c->ds.v[1].sev, SL_SEV_INFO);
+}
+
+static void a_commands_one_open_socket_is_info_several_are_a_leak(void **state)
+{
+	struct ctx *c = *state; /* the process ran a second */
+	tcp_slot(c, SL_ROLE_CLIENT);
+	analyze(c, NULL);
+	assert_int_equal(only(c, SL_K_SOCKET_LEAK)->sev, SL_SEV_INFO);
+	sl_diags_release(&c->ds);
+	sl_run_release(&c->run);
+	tcp_slot(c, SL_ROLE_CLIENT); /* the same call site again */
+	analyze(c, NULL);
+	assert_int_equal(only(c, SL_K_SOCKET_LEAK)->sev, SL_SEV_WARNING);
+	assert_int_equal(only(c, SL_K_SOCKET_LEAK)->count, 2);
+}
+
+static void not_leaks_servers_clients_pairs_blocked_sockets(void **state)
+{
+	struct ctx *c = *state;
+	c->log.hdr->end_mono_ns = c->log.hdr->start_mono_ns + 3600000000000ull;
+	tcp_slot(c, SL_ROLE_SERVER);               /* a client still connected when the server stops */
+	struct sl_slot *p = tcp_slot(c, SL_ROLE_PAIR); /* a runtime's wakeup pair */
+	p->family = AF_UNIX;
+	p = tcp_slot(c, SL_ROLE_PAIR);
+	p->family = AF_UNIX;
+	struct sl_slot *b = tcp_slot(c, SL_ROLE_CLIENT); /* blocked in recv when the process ended */
+	b->open_stack = stack_at(c, 0x7000);
+	struct sl_inflight *f = sl_inflight_claim(&c->log, 99);
+	f->fd = b->fd;
+	f->conn_id = b->conn_id;
+	f->call = SL_CALL_RECV;
+	struct sl_slot *gone = tcp_slot(c, SL_ROLE_SERVER); /* but one whose client had closed */
+	gone->flags |= SL_SF_EOF;
+	gone->open_stack = stack_at(c, 0x8000);
+	analyze(c, NULL);
+	const struct sl_diag *d = only(c, SL_K_SOCKET_LEAK);
+	assert_non_null(strstr(d->summary, "the client had closed its side"));
 }
 
 static void sockets_handed_to_exec_are_not_leaks(void **state)
@@ -338,7 +381,7 @@ static void thresholds_and_fail_on_parse(void **state)
 {
 	(void)state;
 	struct sl_thresholds th;
-	unsigned mask;
+	uint64_t mask;
 	sl_thresholds_default(&th);
 	assert_int_equal(sl_threshold_set(&th, "keepalive=2m"), 0);
 	assert_int_equal(th.keepalive_ns, 120000000000ull);
@@ -348,9 +391,9 @@ static void thresholds_and_fail_on_parse(void **state)
 	assert_int_equal(sl_threshold_set(&th, "nosuch=1s"), -1);
 	assert_int_equal(sl_threshold_set(&th, "blocked"), -1);
 	assert_int_equal(sl_fail_on_parse("connect-refused,socket-leak", &mask), 0);
-	assert_int_equal(mask, (1u << SL_K_CONNECT_REFUSED) | (1u << SL_K_SOCKET_LEAK));
+	assert_int_equal(mask, (1ull << SL_K_CONNECT_REFUSED) | (1ull << SL_K_SOCKET_LEAK));
 	assert_int_equal(sl_fail_on_parse("all", &mask), 0);
-	assert_int_equal(mask, (1u << SL_K__COUNT) - 1);
+	assert_int_equal(mask, (1ull << SL_K__COUNT) - 1);
 	for (int k = 0; k < SL_K__COUNT; k++)
 		assert_int_equal(sl_kind_parse(sl_kind_name((enum sl_kind)k)), k);
 }
@@ -430,6 +473,8 @@ int main(void)
 		T(abandoned_handshake_is_a_timeout),
 		T(reset_and_epipe_come_from_failed_io),
 		T(open_socket_at_exit_is_a_leak_listener_is_info),
+		T(a_commands_one_open_socket_is_info_several_are_a_leak),
+		T(not_leaks_servers_clients_pairs_blocked_sockets),
 		T(sockets_handed_to_exec_are_not_leaks),
 		T(running_process_has_no_leaks_yet),
 		T(blocking_read_without_timeout),
