@@ -68,7 +68,7 @@ $(BUILD)/analyzer/%.o: analyzer/%.c
 # The analyzer creates the run's control file with the shim's own writer (one contract, one writer).
 $(BUILD)/socklens: $(ANA_OBJ) $(BUILD)/shim/runctl.o
 	$(call quiet,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstdc++
 
 # ---- tests ----
 TEST_NAMES := test_log test_fdtab test_model
@@ -85,7 +85,7 @@ $(BUILD)/tests/test_fdtab: $(BUILD)/tests/test_fdtab.o $(SHIM_CORE)
 $(BUILD)/tests/test_model: $(BUILD)/tests/test_model.o $(SHIM_CORE) $(ANA_LIB_OBJ)
 $(TEST_BINS):
 	$(call quiet,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) cmocka)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) cmocka) -lstdc++
 
 # Examples are the programs socklens diagnoses: built like a user's program, with -g.
 $(BUILD)/examples/%: examples/%.c examples/common.h
@@ -117,6 +117,7 @@ check: all $(TEST_BINS) $(EXAMPLES) $(PROG_BINS) $(BUILD)/bench/callcost $(BUILD
 	$(Q)BUILD=$(BUILD) tests/integration.sh
 	$(Q)BUILD=$(BUILD) tests/transparency.sh
 	$(Q)BUILD=$(BUILD) tests/logspace.sh
+	$(Q)BUILD=$(BUILD) tests/cleanruns.sh
 	$(Q)BUILD=$(BUILD) tests/instructions.sh
 
 # Benchmarks: built like the examples, measured by bench/run.sh (see BENCHMARKS.md).

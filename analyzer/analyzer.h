@@ -120,7 +120,7 @@ enum sl_kind {
 	SL_K_CONNECT_REFUSED, SL_K_CONNECT_TIMEOUT, SL_K_CONNECT_UNREACHABLE,
 	SL_K_CONNECTION_RESET, SL_K_BROKEN_PIPE, SL_K_SOCKET_LEAK,
 	SL_K_MISSING_TIMEOUT, SL_K_MISSING_KEEPALIVE, SL_K_FD_EXHAUSTION, SL_K_UNTRACED_EXEC,
-	SL_K_HUNG_CALL, SL_K__COUNT
+	SL_K_HUNG_CALL, SL_K_CLOSED_BY_PEER, SL_K__COUNT
 };
 
 #define SL_SHOWN_FRAMES 6
@@ -212,6 +212,7 @@ void sl_rule_io_errors(struct sl_ctx *c);
 void sl_rule_leak(struct sl_ctx *c);
 void sl_rule_timeouts(struct sl_ctx *c);
 void sl_rule_hung(struct sl_ctx *c);
+void sl_rule_context(struct sl_ctx *c); /* last: it speaks only when nothing else did */
 /* ... and this one the run's exec table */
 void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out);
 
@@ -224,6 +225,8 @@ const char *sl_type_name(int family, int type);
 const char *sl_opt_name(int opt);
 const char *sl_call_name(int call);
 void sl_dur_format(uint64_t ns, char *out, size_t len);
+/* A duration measured on the coarse clock (slots, in-flight calls): "under 4 ms" below its resolution. */
+void sl_cdur_format(const struct sl_log_header *h, uint64_t ns, char *out, size_t len);
 uint64_t sl_mono_now(void);          /* CLOCK_MONOTONIC in ns: the clock every log uses */
 /* State letter, parent pid and start time (clock ticks since boot) of pid, from
  * /proc/<pid>/stat; returns 0, or -1 when the process is gone. */

@@ -41,6 +41,9 @@ static const struct sl_kind_info kinds[SL_K__COUNT] = {
 		"A call that waits this long is usually waiting for a peer that will not answer: give it a "
 		"deadline (SO_RCVTIMEO/SO_SNDTIMEO, a connect timeout, poll with a timeout) and check the "
 		"peer shown."},
+	[SL_K_CLOSED_BY_PEER] = {"closed-by-peer", "connected at", NULL,
+		"Context for a failure nothing else explains: the peer closed (or the exchange ended) early. "
+		"Look at the peer's logs for why it hung up, and at what the program expected to read."},
 };
 
 const struct sl_kind_info *sl_kind(enum sl_kind k)

@@ -136,21 +136,28 @@ static void lists(FILE *out, const struct sl_diag *d, const struct sl_run *run)
 	}
 }
 
-static void print_diag(FILE *out, const struct sl_diag *d, const struct sl_run *run)
+static void where(const struct sl_diag *d, char *out, size_t len)
 {
-	const struct sl_kind_info *k = sl_kind(d->kind);
-	char where[400], fd[24] = "";
+	char fd[24] = "";
 	if (d->fd >= 0)
 		snprintf(fd, sizeof fd, " fd %d", d->fd);
-	snprintf(where, sizeof where, "%s[%d]%s%s%s", d->proc ? sl_proc_name(d->proc) : "?", d->proc ? d->proc->pid : 0,
-		 fd, d->peer[0] ? " -> " : "", d->peer);
+	snprintf(out, len, "%s[%d]%s%s%s", d->proc ? sl_proc_name(d->proc) : "?", d->proc ? d->proc->pid : 0, fd,
+		 d->peer[0] ? " -> " : "", d->peer);
+}
+
+/* A finding in full: header, summary, who and whom, advice (first of its kind only), stacks. */
+static void print_diag(FILE *out, const struct sl_diag *d, const struct sl_run *run, int advice)
+{
+	const struct sl_kind_info *k = sl_kind(d->kind);
+	char at[400];
+	where(d, at, sizeof at);
 	fprintf(out, "%s%-7s %s%s", paint(d->sev), sl_sev_name(d->sev), k->name, plain());
 	if (d->count > 1)
 		fprintf(out, " (x%u)", d->count);
-	fprintf(out, "  %s\n", where);
+	fprintf(out, "  %s\n", at);
 	wrapped(out, "        ", d->summary);
 	lists(out, d, run);
-	wrapped(out, "        fix: ", k->advice);
+	wrapped(out, "        fix: ", advice ? k->advice : "as above.");
 	if (k->stack_label && d->nstack)
 		frames(out, k->stack_label, d->stack, d->nstack);
 	else if (k->stack_label)
@@ -278,6 +285,47 @@ static void print_unlogged(FILE *out, const struct sl_run *run)
 			(unsigned long long)run->ctl.grow_refused, run->ctl.grow_refused == 1 ? "" : "s");
 }
 
+/* Each kind's first groups in full; more of the same kind one line each (the JSON has them all). */
+#define FULL_PER_KIND 2
+
+static void print_brief(FILE *out, const struct sl_diag *d)
+{
+	const struct sl_kind_info *k = sl_kind(d->kind);
+	char at[400];
+	where(d, at, sizeof at);
+	fprintf(out, "%s%-7s %s%s", paint(d->sev), sl_sev_name(d->sev), k->name, plain());
+	if (d->count > 1)
+		fprintf(out, " (x%u)", d->count);
+	fprintf(out, "  %s", at);
+	const struct sl_frame *f = d->nsite ? d->site : d->nstack ? d->stack : NULL;
+	if (!f) {
+		fputc('\n', out);
+		return;
+	}
+	fprintf(out, ", %s ", d->nsite ? k->site_label : k->stack_label);
+	frame_line(out, "", f);
+}
+
+static void print_findings(FILE *out, const struct sl_run *run, const struct sl_diags *ds)
+{
+	unsigned shown[SL_K__COUNT] = {0}, briefs = 0;
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct sl_diag *d = &ds->v[i];
+		if (shown[d->kind] < FULL_PER_KIND)
+			print_diag(out, d, run, !shown[d->kind]++);
+		else
+			briefs++;
+	}
+	if (!briefs)
+		return;
+	fprintf(out, "More findings of the kinds above (in full in the JSON report):\n");
+	memset(shown, 0, sizeof shown);
+	for (size_t i = 0; i < ds->n; i++)
+		if (shown[ds->v[i].kind]++ >= FULL_PER_KIND)
+			print_brief(out, &ds->v[i]);
+	fputc('\n', out);
+}
+
 /* "1 error, 2 warnings" */
 static void counts(FILE *out, const size_t n[3])
 {
@@ -308,14 +356,23 @@ void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *
 	print_processes(out, run);
 	print_unlogged(out, run);
 	fputc('\n', out);
-	for (size_t i = 0; i < ds->n; i++)
-		print_diag(out, &ds->v[i], run);
+	print_findings(out, run, ds);
 	if (!ds->n)
 		fprintf(out, "No socket problems found.\n\n");
-	/* one line a CI log can grep: "socklens: result: 1 error, 2 warnings (connect-refused x1, ...)" */
+	/* one line a CI log can grep: "socklens: result: 1 error, 2 warnings (connect-refused x1, ...)",
+	 * kinds in the order of their worst finding */
+	uint64_t per_kind[SL_K__COUNT] = {0};
+	int listed = 0;
+	for (size_t i = 0; i < ds->n; i++)
+		per_kind[ds->v[i].kind] += ds->v[i].count;
 	fprintf(out, "socklens: result: ");
 	counts(out, n);
-	for (size_t i = 0; i < ds->n && i < 8; i++)
-		fprintf(out, "%s%s x%u", i ? ", " : " (", sl_kind_name(ds->v[i].kind), ds->v[i].count);
-	fprintf(out, "%s\n", ds->n > 8 ? ", ...)" : ds->n ? ")" : "");
+	for (size_t i = 0; i < ds->n; i++) {
+		enum sl_kind k = ds->v[i].kind;
+		if (!per_kind[k])
+			continue;
+		fprintf(out, "%s%s x%llu", listed++ ? ", " : " (", sl_kind_name(k), (unsigned long long)per_kind[k]);
+		per_kind[k] = 0;
+	}
+	fprintf(out, "%s\n", listed ? ")" : "");
 }

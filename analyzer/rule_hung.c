@@ -44,7 +44,7 @@ void sl_rule_hung(struct sl_ctx *c)
 			stack = s->connect_stack ? s->connect_stack : s->open_stack;
 		}
 		snprintf(d.group_peer, sizeof d.group_peer, "%u", f->call);
-		sl_dur_format(d.worst_ns, dur, sizeof dur);
+		sl_cdur_format(&img->h, d.worst_ns, dur, sizeof dur);
 		snprintf(d.summary, sizeof d.summary, "Thread %u %s blocked in %s() on fd %d%s%s for %s%s.", f->owner,
 			 live ? "has been" : "was", sl_call_name((int)f->call), f->fd, d.peer[0] ? " to " : "", d.peer,
 			 dur, live ? "" : " when the process ended");

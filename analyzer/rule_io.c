@@ -44,8 +44,8 @@ static void io_error(struct sl_ctx *c, const struct sl_event *ev)
 	d.err = ev->err;
 	d.conn_id = ev->conn_id;
 	sl_addr_format(&ev->addr, d.peer, sizeof d.peer);
-	if (server) /* a server's findings group by listener, not by client port */
-		sl_addr_format(&s->local, d.group_peer, sizeof d.group_peer);
+	if (server) /* a server's findings group apart from a client's, never by client port */
+		snprintf(d.group_peer, sizeof d.group_peer, "server");
 	progress(s, ev, how, sizeof how);
 	if (between)
 		snprintf(d.summary, sizeof d.summary, "The client %s reset its connection while the server waited for "

@@ -34,8 +34,9 @@ static uint32_t base(struct sl_diag *d, const struct sl_conn *c, enum sl_kind k)
 	sl_diag_init(d, k, SL_SEV_WARNING, c->proc, c->s->fd);
 	d->conn_id = c->s->conn_id;
 	sl_addr_format(&c->s->peer, d->peer, sizeof d->peer);
-	if (c->s->role == SL_ROLE_SERVER) /* a server's findings group by listener, not by client */
-		sl_addr_format(&c->s->local, d->group_peer, sizeof d->group_peer);
+	/* grouped by call site and role, never by peer address: a test suite opens a listener on a
+	 * fresh port per test, and clients come from fresh ports; the peers are listed instead */
+	snprintf(d->group_peer, sizeof d->group_peer, "%s", sl_role_name(c->s->role));
 	return c->s->connect_stack ? c->s->connect_stack : c->s->open_stack;
 }
 
@@ -56,7 +57,7 @@ static void missing_timeout(const struct sl_run *run, const struct sl_conn *c, s
 		worst = stuck;
 	d.worst_ns = worst;
 	d.sev = worst >= run->th.blocked_ns ? SL_SEV_ERROR : SL_SEV_WARNING;
-	sl_dur_format(worst, ms, sizeof ms);
+	sl_cdur_format(&c->img->h, worst, ms, sizeof ms);
 	snprintf(d.summary, sizeof d.summary,
 		 "The connection to %s was read in blocking mode with no receive timeout and no poll; "
 		 "the longest read %s %s.",

@@ -128,6 +128,17 @@ static size_t module_for(const struct sl_module *rec)
 	return nmods;
 }
 
+/* libstdc++'s demangler: C++ frames as people write them, node::TCPWrap::Connect(...) */
+char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+static void set_name(char *out, size_t len, const char *name)
+{
+	int status = -1;
+	char *plain = name[0] == '_' && name[1] == 'Z' ? __cxa_demangle(name, NULL, NULL, &status) : NULL;
+	snprintf(out, len, "%s", status == 0 && plain ? plain : name);
+	free(plain);
+}
+
 static void die_name(Dwarf_Die *die, char *out, size_t len)
 {
 	Dwarf_Attribute attr;
@@ -137,7 +148,7 @@ static void die_name(Dwarf_Die *die, char *out, size_t len)
 	if (!name && dwarf_attr_integrate(die, DW_AT_linkage_name, &attr))
 		name = dwarf_formstring(&attr);
 	if (name)
-		snprintf(out, len, "%s", name);
+		set_name(out, len, name);
 }
 
 /* Where an inlined subroutine was called from: DW_AT_call_file and DW_AT_call_line. */
@@ -220,7 +231,7 @@ static size_t resolve(struct module *m, uint64_t vaddr, struct sl_frame *f, size
 	GElf_Sym sym;
 	const char *name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
 	if (name)
-		snprintf(f->function, sizeof f->function, "%s", name);
+		set_name(f->function, sizeof f->function, name);
 	return 1;
 }
 

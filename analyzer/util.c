@@ -161,6 +161,14 @@ void sl_dur_format(uint64_t ns, char *out, size_t len)
 		snprintf(out, len, "%.1f s", (double)ns / 1e9);
 }
 
+void sl_cdur_format(const struct sl_log_header *h, uint64_t ns, char *out, size_t len)
+{
+	if (ns < h->coarse_res_ns)
+		snprintf(out, len, "under %.0f ms", (double)h->coarse_res_ns / 1e6);
+	else
+		sl_dur_format(ns, out, len);
+}
+
 int sl_dur_parse(const char *s, uint64_t *ns)
 {
 	char *end;

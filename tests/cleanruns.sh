@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# cleanruns.sh - healthy servers from Debian's packages, under load, come out clean: no warning and
+# no error but the true ones the README documents (infos allowed: a load tool resetting its
+# connections when it stops is normal client behaviour).
+set -u
+[ -n "${SL_IN_CASE:-}" ] || { source "$(dirname "$0")/lib.sh"; suite_main tests/cleanruns.sh "$@"; exit; }
+
+need() { for t in "$@"; do command -v "$t" >/dev/null || skip "$t not installed (scripts/install-deps.sh)"; done; }
+
+# wait_port PORT: until something accepts on 127.0.0.1:PORT (bounded, 20 s)
+wait_port() {
+	local i
+	for i in $(seq 400); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "nothing listens on $1"
+	return 1
+}
+
+# serve NAME CMD...: starts CMD under socklens run in the background (report and JSON in $TMP)
+serve() {
+	local name=$1
+	shift
+	$SL run --report $TMP/$name.txt --json $TMP/$name.json -- "$@" > $TMP/$name.out 2>&1 &
+	RUN=$!
+}
+
+# stop SIGNAL: sends SIGNAL to the program socklens runs and waits for the report
+stop() {
+	local pid; pid=$(pgrep -P $RUN | head -1)
+	kill -$1 $pid
+	wait $RUN || true
+	cat $TMP/*.txt | tail -20
+}
+
+clean() { # JSON [allowed kind...]: no warning or error except the allowed kinds
+	local allowed="[$(printf "'%s'," "${@:2}")]"
+	$JC $1 "all(d['severity'] == 'info' or d['kind'] in $allowed for d in diags())"
+}
+
+case_nginx_master_and_two_workers_under_wrk() {
+	need nginx wrk
+	local port; port=$(free_port)
+	mkdir -p $TMP/ng
+	cat > $TMP/ng/nginx.conf <<EOF
+worker_processes 2;
+pid $TMP/ng/nginx.pid;
+error_log $TMP/ng/error.log;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/ng; proxy_temp_path $TMP/ng; fastcgi_temp_path $TMP/ng;
+  uwsgi_temp_path $TMP/ng; scgi_temp_path $TMP/ng;
+  server { listen 127.0.0.1:$port; location / { return 200 "ok\n"; } }
+}
+EOF
+	serve nginx nginx -p $TMP/ng -c $TMP/ng/nginx.conf -g 'daemon off;'
+	wait_port $port
+	wrk -t2 -c20 -d2s http://127.0.0.1:$port/ | grep -q "Requests/sec"
+	stop QUIT
+	$JC $TMP/nginx.json "len(r['processes']) == 3" "all(p['exit_status'] == 0 for p in r['processes'])"
+	clean $TMP/nginx.json
+}
+
+case_nginx_daemonizing_hands_its_listener_on() {
+	need nginx
+	local port; port=$(free_port)
+	mkdir -p $TMP/nd
+	sed "s|$TMP/ng|$TMP/nd|g; s|listen 127.0.0.1:[0-9]*|listen 127.0.0.1:$port|" > $TMP/nd/nginx.conf <<EOF
+worker_processes 1;
+pid $TMP/ng/nginx.pid;
+error_log $TMP/ng/error.log;
+events { }
+http { access_log off; client_body_temp_path $TMP/ng; proxy_temp_path $TMP/ng; fastcgi_temp_path $TMP/ng;
+  uwsgi_temp_path $TMP/ng; scgi_temp_path $TMP/ng;
+  server { listen 127.0.0.1:$port; location / { return 200 "ok\n"; } } }
+EOF
+	# nginx forks its daemon and exits; socklens run waits for the daemon (a subreaper)
+	$SL run --report $TMP/nd.txt --json $TMP/nd.json -- nginx -p $TMP/nd -c $TMP/nd/nginx.conf &
+	RUN=$!
+	wait_port $port
+	curl -s http://127.0.0.1:$port/ | grep -q ok
+	nginx -p $TMP/nd -c $TMP/nd/nginx.conf -s quit
+	wait $RUN
+	# the parent that handed its listener to the daemon it forked is not leaking it
+	$JC $TMP/nd.json "len(r['processes']) >= 3" "len(diags('socket-leak')) == 0"
+	clean $TMP/nd.json
+}
+
+case_redis_under_redis_benchmark_then_shutdown() {
+	need redis-server redis-benchmark redis-cli
+	local port; port=$(free_port)
+	serve redis redis-server --port $port --save "" --appendonly no --dir $TMP --logfile $TMP/redis.log
+	wait_port $port
+	redis-benchmark -p $port -q -n 20000 -c 20 -t set,get > /dev/null
+	redis-cli -p $port shutdown nosave || true
+	wait $RUN
+	$JC $TMP/redis.json "proc()['exit_status'] == 0" "len(diags('socket-leak')) == 0"
+	clean $TMP/redis.json
+}
+
+case_node_http_server_under_wrk() {
+	need node wrk
+	cat > $TMP/server.js <<EOF
+const http = require('http');
+const server = http.createServer((req, res) => { res.end('ok\n'); });
+server.listen(0, '127.0.0.1', () => require('fs').writeFileSync('$TMP/node.port', String(server.address().port)));
+process.on('SIGTERM', () => { server.close(() => process.exit(0)); server.closeAllConnections(); });
+EOF
+	serve node node $TMP/server.js
+	local i; for i in $(seq 400); do [ -s $TMP/node.port ] && break; sleep 0.05; done
+	wait_port $(cat $TMP/node.port)
+	wrk -t2 -c20 -d2s http://127.0.0.1:$(cat $TMP/node.port)/ | grep -q "Requests/sec"
+	stop TERM
+	$JC $TMP/node.json "proc()['exit_status'] == 0"
+	clean $TMP/node.json
+}
+
+case_java_httpserver_and_httpclient() {
+	need java javac
+	mkdir -p $TMP/java
+	cat > $TMP/java/Main.java <<'EOF'
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+public class Main {
+    public static void main(String[] args) throws Exception {
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
+        server.createContext("/", ex -> {
+            byte[] b = "ok\n".getBytes();
+            ex.sendResponseHeaders(200, b.length);
+            ex.getResponseBody().write(b);
+            ex.close();
+        });
+        server.start();
+        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/");
+        int ok = 0;
+        for (int i = 0; i < 50; i++) {
+            HttpRequest req = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build();
+            if (client.send(req, HttpResponse.BodyHandlers.ofString()).statusCode() == 200)
+                ok++;
+        }
+        server.stop(0);
+        System.out.println("ok " + ok);
+    }
+}
+EOF
+	javac -d $TMP/java $TMP/java/Main.java
+	[ "$($SL run --report $TMP/java.txt --json $TMP/java.json -- java -cp $TMP/java Main)" = "ok 50" ]
+	# true, and harmless: HttpClient keeps its pooled connection open when a short-lived JVM exits
+	# (info); the JDK's own wakeup socketpair is not a leak
+	clean $TMP/java.json
+	$JC $TMP/java.json "all(d['severity'] == 'info' for d in diags('socket-leak'))"
+}
+
+case_python_http_server_and_curl() {
+	need curl
+	local port; port=$(free_port)
+	mkdir -p $TMP/www && echo hello > $TMP/www/index.html
+	(cd $TMP/www && exec $SL run --report $TMP/pyhttp.txt --json $TMP/pyhttp.json -- \
+		$PY -m http.server --bind 127.0.0.1 $port) > $TMP/pyhttp.out 2>&1 &
+	RUN=$!
+	wait_port $port
+	local i; for i in 1 2 3 4 5; do
+		[ "$($SL run --report $TMP/curl$i.txt --json $TMP/curl$i.json -- curl -s http://127.0.0.1:$port/index.html)" = hello ]
+		$JC $TMP/curl$i.json "len(diags()) == 0"
+	done
+	stop TERM
+	# true: http.server's handlers read requests with no timeout (BaseHTTPRequestHandler.timeout is
+	# None), so a client that connects and says nothing holds the server forever
+	clean $TMP/pyhttp.json missing-timeout
+}
+
+case_postgresql_under_pgbench() {
+	local bin; bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -1)
+	[ -n "$bin" ] || skip "postgresql not installed"
+	[ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1 || skip "needs root and the postgres user"
+	local port; port=$(free_port)
+	chmod 755 $TMP && mkdir -p $TMP/pg && chown postgres $TMP/pg
+	runuser -u postgres -- $bin/initdb -D $TMP/pg/data -A trust > /dev/null
+	runuser -u postgres -- $SL run --report $TMP/pg/r.txt --json $TMP/pg/r.json -- \
+		$bin/postgres -D $TMP/pg/data -p $port -k $TMP/pg -c listen_addresses=127.0.0.1 > $TMP/pg.out 2>&1 &
+	RUN=$!
+	wait_port $port
+	runuser -u postgres -- $bin/pgbench -h 127.0.0.1 -p $port -i postgres > /dev/null 2>&1
+	runuser -u postgres -- $bin/pgbench -h 127.0.0.1 -p $port -c 4 -T 2 postgres > /dev/null 2>&1
+	kill -INT "$(head -1 $TMP/pg/data/postmaster.pid)"   # a fast shutdown
+	wait $RUN || true
+	$JC $TMP/pg/r.json "len(r['processes']) > 3"
+	clean $TMP/pg/r.json
+}
