@@ -121,13 +121,22 @@ check: all $(TEST_BINS) $(EXAMPLES) $(PROG_BINS) $(BUILD)/bench/callcost $(BUILD
 	$(Q)BUILD=$(BUILD) tests/instructions.sh
 
 # Benchmarks: built like the examples, measured by bench/run.sh (see BENCHMARKS.md).
-BENCH_BINS := $(BUILD)/bench/callcost $(BUILD)/bench/pingpong $(BUILD)/bench/manyconn
+BENCH_BINS := $(BUILD)/bench/callcost $(BUILD)/bench/pingpong $(BUILD)/bench/manyconn $(BUILD)/bench/clockcost
 $(BENCH_BINS): $(BUILD)/bench/%: bench/%.c examples/common.h
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $< -lpthread
 
-bench: all $(BENCH_BINS)
+# shimcost: the shim's own time per call, against stub libc functions (bench/shimstub.c)
+$(BUILD)/bench/libshimstub.so: bench/shimstub.c
+	$(call quiet,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -shared -fPIC -o $@ $<
+$(BUILD)/bench/shimcost: bench/shimcost.c $(BUILD)/bench/libshimstub.so
+	$(call quiet,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O2 $(WARN) -o $@ $< -L$(BUILD)/bench -lshimstub -Wl,-rpath,'$$ORIGIN'
+
+bench: all $(BENCH_BINS) $(BUILD)/bench/shimcost $(BUILD)/tests/progs/clock_reads $(BUILD)/clockcount/libsocklens.so
 	$(Q)BUILD=$(BUILD) bench/run.sh
 
 # Slower: CPython's own suites with and without socklens, test by test (needs

@@ -395,25 +395,37 @@ int cmd_run(int argc, char **argv)
 		sl_error("cannot find libsocklens.so beside socklens; set SOCKLENS_SHIM to its path");
 		return SL_EXIT_INTERNAL;
 	}
-	if (open_outputs(&o) < 0 || make_dir(&o, dir, sizeof dir) < 0)
+	if (open_outputs(&o) < 0)
+		return SL_EXIT_INTERNAL;
+	/* a directory the user named must be right; a temporary one that cannot be made (a full or
+	 * read-only /tmp) only costs the trace: the program runs anyway */
+	int have_dir = make_dir(&o, dir, sizeof dir) == 0;
+	if (!have_dir && o.dir)
 		return SL_EXIT_INTERNAL;
 	const char *why = resolve(argv[first], exe, sizeof exe) == 0 ? sl_untraceable_reason(exe) : NULL;
 	if (why)
 		sl_warn("'%s' cannot be traced: %s; the report will not see its sockets", argv[first], why);
-	int traced = prepare_run(&o, dir) == 0;
+	int traced = have_dir && prepare_run(&o, dir) == 0;
+	if (!have_dir)
+		snprintf(dir, sizeof dir, "%s", getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (traced)
 		set_env(shim, dir, o.no_argv);
 	int status;
 	if (launch(argv + first, traced ? dir : NULL, &status) < 0)
 		return SL_EXIT_INTERNAL;
-	int r = traced ? sl_report_dir(dir, &o.out) : 0;
+	int r = 0;
+	if (traced)
+		r = sl_report_dir(dir, &o.out);
+	else /* said on stderr before it ran; the report says it too */
+		fprintf(o.out.text, "\nsocklens: the program ran untraced: its logs could not be created in %s\n"
+			"socklens: result: untraced\n", dir);
 	if (o.out.text != stderr)
 		fclose(o.out.text);
 	if (o.out.json && o.out.json != stdout)
 		fclose(o.out.json);
-	if (o.dir || o.keep)
+	if (have_dir && (o.dir || o.keep))
 		fprintf(stderr, "socklens: logs kept in %s (socklens report %s)\n", dir, dir);
-	else
+	else if (have_dir)
 		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	if (r < 0)
 		return SL_EXIT_INTERNAL;

@@ -10,6 +10,7 @@
 #include "analyzer.h"
 
 #define SL_LOG_MAX_SIZE (1ull << 40) /* a sparse file may be large; we only read what is in use */
+#define SL_TABLE_READ_MAX (1ull << 30) /* what one table may make us allocate, whatever a header says */
 
 static int fail(char *err, size_t errlen, const char *msg)
 {
@@ -82,6 +83,9 @@ static int validate(struct sl_log_header *h, uint64_t size, char *err, size_t er
 	}
 	if (h->event_first > h->tab[SL_T_EVENTS].cap)
 		h->event_first = h->tab[SL_T_EVENTS].cap;
+	for (int t = 0; t < SL_T__COUNT; t++)
+		if ((uint64_t)h->tab[t].avail * h->tab[t].size > SL_TABLE_READ_MAX)
+			return fail(err, errlen, "corrupt log (a table larger than 1 GiB in use)");
 	/* strings come from another process: terminate them ourselves */
 	h->exe[SL_EXE_MAX - 1] = 0;
 	h->comm[SL_COMM_MAX - 1] = 0;

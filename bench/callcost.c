@@ -76,6 +76,8 @@ int main(int argc, char **argv)
 	}
 	int n = argc > 2 ? atoi(argv[2]) : 100000;
 	const char *what = argc > 1 ? argv[1] : "socket_rw";
+	int timed = argc > 3 && !strcmp(argv[3], "time"); /* print ns per call, as well */
+	double t0 = now_ns();
 	int port, lfd = listen_local(1, &port);
 	int a = dial_local(port), b = accept(lfd, NULL, NULL);
 	int zero = open("/dev/zero", O_RDONLY), null = open("/dev/null", O_WRONLY);
@@ -95,6 +97,8 @@ int main(int argc, char **argv)
 		socket_close(n);
 	else
 		return 2;
+	if (timed)
+		printf("%.1f\n", (now_ns() - t0) / (2.0 * n));
 	close(a);
 	close(b);
 	close(lfd);

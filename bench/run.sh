@@ -21,7 +21,7 @@ with() {
 	shift
 	mkdir -p "$TMP/logs"
 	case $mode in
-	plain) exec "$@" ;;
+	plain|again) exec "$@" ;;
 	socklens) exec env LD_PRELOAD="$SHIM" SOCKLENS_DIR="$TMP/logs" "$@" ;;
 	strace) exec strace -f -e trace=network -o /dev/null "$@" ;;
 	esac
@@ -42,7 +42,9 @@ want() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# summarize NAME FILE: FILE has lines "round mode value"; prints ratios against plain
+# summarize NAME FILE: FILE has lines "round mode value"; prints every mode's ratio to plain in
+# the same round: median, the middle half (25th-75th percentile) and the extremes. "again" is a
+# second plain run: its ratio (the A/A control) shows how much the machine alone moves.
 summarize() {
 	python3 - "$1" "$2" <<'PY'
 import statistics, sys
@@ -53,10 +55,16 @@ for line in open(path):
     runs.setdefault(rnd, {})[mode] = float(value)
 base = statistics.median(r["plain"] for r in runs.values())
 print(f"{name}: plain median {base:,.0f}/s over {len(runs)} rounds")
-for mode in ("socklens", "strace"):
+label = {"again": "plain again (A/A)", "socklens": "socklens", "strace": "strace"}
+for mode in ("again", "socklens", "strace"):
     ratios = sorted(r[mode] / r["plain"] for r in runs.values() if mode in r and r.get("plain"))
-    if ratios:
-        print(f"  {mode:9s} / plain: min {ratios[0]:.3f}  median {statistics.median(ratios):.3f}  max {ratios[-1]:.3f}")
+    if not ratios:
+        continue
+    q = statistics.quantiles(ratios, n=4) if len(ratios) >= 4 else [ratios[0], 0, ratios[-1]]
+    best = max(r[mode] for r in runs.values() if mode in r) / max(r["plain"] for r in runs.values())
+    print(f"  {label[mode]:18s} / plain: median {statistics.median(ratios):.3f}"
+          f"  middle half {q[0]:.3f}..{q[2]:.3f}  extremes {ratios[0]:.3f}..{ratios[-1]:.3f}"
+          f"  best/best {best:.3f}")
 PY
 }
 
@@ -110,14 +118,14 @@ CONF
 	wait $srv 2>/dev/null
 }
 
-# interleave NAME FUNCTION ARGS...: ROUNDS rounds of the three modes; the order flips every
-# round (plain socklens strace, then strace socklens plain) so slow drift cancels in the ratios
+# interleave NAME MODES FUNCTION ARGS...: ROUNDS rounds of the modes (space-separated); the order
+# flips every round so slow drift cancels in the ratios, which are taken within a round
 interleave() {
-	local name=$1 fn=$2 out=$TMP/$1.txt order
-	shift 2
+	local name=$1 modes=$2 fn=$3 out=$TMP/$1.txt order
+	shift 3
 	for r in $(seq "$ROUNDS"); do
-		order="plain socklens strace"
-		[ $((r % 2)) -eq 0 ] && order="strace socklens plain"
+		order=$modes
+		[ $((r % 2)) -eq 0 ] && order=$(tr ' ' '\n' <<<"$modes" | tac | xargs)
 		for mode in $order; do
 			echo "$r $mode $($fn $mode "$@")" >> "$out"
 		done
@@ -125,22 +133,34 @@ interleave() {
 	summarize "$name" "$out"
 }
 
-echo "socklens bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), kernel $(uname -r)"
-echo "rounds: $ROUNDS, each running plain, socklens and strace back to back (order flipped every"
-echo "other round); ratios are taken within a round"
+echo "socklens bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, kernel $(uname -r)"
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
+echo "one clock read, on CPU 0:"
+taskset -c 0 "$B/bench/clockcost"
+echo "the shim's own time per call (bench/shimcost: stub libc functions, no system call; best of 9):"
+for kind in file nonblocking blocking; do
+	p=$(taskset -c 1 "$B/bench/shimcost" $kind)
+	s=$(mkdir -p "$TMP/logs"; env LD_PRELOAD="$SHIM" SOCKLENS_DIR="$TMP/logs" taskset -c 1 "$B/bench/shimcost" $kind)
+	awk -v k=$kind -v p="$p" -v s="$s" 'BEGIN { printf "  %-12s %5.1f ns without the shim, %5.1f ns with it: +%.1f ns per call\n", k, p, s, s - p }'
+done
 echo
-want pingpong && interleave "ping-pong (64 B, both ends pinned to CPU 0)" pingpong "${PINGPONG_N:-40000}"
-want redis && interleave "redis-benchmark SET+GET (server under test on CPU 0, client on CPU 1)" redis
-want nginx && interleave "wrk against nginx (master+worker under test on CPU 0, wrk on CPU 1)" nginx_wrk
+echo "rounds run every mode back to back, the order flipped every other round; ratios are taken"
+echo "within a round; 'plain again' is a second plain run (the A/A control)"
+echo
+# the ping-pong gets more, shorter rounds, and its A/A control; strace is timed apart (10x slower)
+want pingpong && ROUNDS=${PINGPONG_ROUNDS:-31} interleave "ping-pong (64 B, both ends pinned to CPU 0)" \
+	"plain socklens again" pingpong "${PINGPONG_N:-20000}"
+want pingpong && ROUNDS=3 interleave "ping-pong under strace" "plain strace" pingpong "${PINGPONG_N:-20000}"
+want redis && interleave "redis-benchmark SET+GET (server under test on CPU 0, client on CPU 1)" \
+	"plain socklens strace" redis
+want nginx && interleave "wrk against nginx (master+worker under test on CPU 0, wrk on CPU 1)" \
+	"plain socklens strace" nginx_wrk
 
 if want callgrind; then
 echo
-echo "instructions added per call (callgrind, 20000 calls each):"
-for loop in file_rw socket_rw socket_rw_nonblocking socket_sendrecv; do
-	p=$(BUILD=$B bench/callgrind.sh $loop 20000)
-	s=$(BUILD=$B bench/callgrind.sh $loop 20000 shim)
-	printf "  %-24s %4d\n" "$loop" $(( (s - p) / 40000 ))
-done
+echo "clock reads and instructions added per call (tests/instructions.sh: callgrind, 20000 calls each,"
+echo "not counting inside the clock read, whose time is given above):"
+BUILD=$B tests/instructions.sh | grep -v passed | sed 's/^ok   /  /; s/^FAIL /  FAIL /'
 p=$(BUILD=$B bench/callgrind.sh socket_close 2000)
 s=$(BUILD=$B bench/callgrind.sh socket_close 2000 shim)
 printf "  %-24s %4d   (socket()+close(), each with a stack capture)\n" socket_close $(( (s - p) / 4000 ))
@@ -164,8 +184,9 @@ plain_kb=$("$B/bench/manyconn" 10000)
 shim_kb=$(export SOCKLENS_SLOTS=20480; with socklens "$B/bench/manyconn" 10000)
 small_plain=$("$B/bench/manyconn" 1)
 small_shim=$(with socklens "$B/bench/manyconn" 1)
-logsize=$(stat -c %s "$(ls -t "$TMP"/logs/*.sllog | head -1)")
-echo "  log file per process (defaults): $((logsize / 1024)) KiB, allocated up front"
+small_log=$(ls -t "$TMP"/logs/*.sllog | head -1)
 big_log=$(ls -S "$TMP"/logs/*.sllog | head -1)
+echo "  log space, 1 connection:      $(du -k "$small_log" | cut -f1) KiB (a sparse file: $(( $(stat -c %s "$small_log") / 1024 )) KiB at most)"
+echo "  log space, 10000 connections: $(du -k "$big_log" | cut -f1) KiB (SOCKLENS_SLOTS=20480)"
 echo "  RSS, 1 connection:       plain ${small_plain} kB, socklens ${small_shim} kB (+$((small_shim - small_plain)) kB)"
-echo "  RSS, 10000 connections:  plain ${plain_kb} kB, socklens ${shim_kb} kB (+$((shim_kb - plain_kb)) kB; SOCKLENS_SLOTS=20480, log $(( $(stat -c %s "$big_log") / 1024 )) KiB)"
+echo "  RSS, 10000 connections:  plain ${plain_kb} kB, socklens ${shim_kb} kB (+$((shim_kb - plain_kb)) kB)"

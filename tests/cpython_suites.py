@@ -37,22 +37,34 @@ def outcomes(xml_path):
 
 
 def run(sl, suite, extra, under, tmp, match=None):
-    xml = os.path.join(tmp, "%s-%s.xml" % (suite, "sl" if under else "plain"))
+    xml = os.path.join(tmp, "%s-%s%s.xml" % (suite, "sl" if under else "plain", match or ""))
     cmd = [PY, "-m", "test", "--junit-xml", xml, suite] + extra
     if match:
         cmd += ["-m", match]
     if under:
-        cmd = [sl, "run", "--report", os.path.join(tmp, suite + ".report.txt"), "--"] + cmd
+        logs = os.path.join(tmp, suite + (match or "") + ".logs")
+        cmd = [sl, "run", "--dir", logs, "--report", os.path.join(tmp, suite + ".report.txt"), "--"] + cmd
     t0 = time.time()
     subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800)
     return (outcomes(xml) if os.path.exists(xml) else {}), time.time() - t0
+
+
+def footprint(sl, logs):
+    """log space on disk (KiB), number of logs, and the report's peak memory (KiB)"""
+    kib = sum(os.stat(os.path.join(logs, f)).st_blocks for f in os.listdir(logs)) // 2
+    n = sum(1 for f in os.listdir(logs) if f.endswith(".sllog"))
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
+             "stderr=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    rss = subprocess.run([sys.executable, "-c", probe, sl, "report", "--json", logs], capture_output=True, text=True)
+    return kib, n, int(rss.stdout.strip() or 0)
 
 
 def main():
     sl = os.path.abspath(sys.argv[1])
     tmp = tempfile.mkdtemp(prefix="socklens-cpython-")
     bad = 0
-    print("%-18s %7s %7s %9s %9s  %s" % ("suite", "tests", "same", "plain s", "socklens s", "differences"))
+    print("%-18s %7s %7s %8s %10s %6s %8s %10s  %s" % ("suite", "tests", "same", "plain s", "socklens s", "logs",
+                                                       "log KiB", "report KiB", "differences"))
     for suite, extra in SUITES:
         plain, t_plain = run(sl, suite, extra, False, tmp)
         under, t_under = run(sl, suite, extra, True, tmp)
@@ -69,8 +81,9 @@ def main():
             if a.get(t) != b.get(t):
                 real.append("%s: %s without, %s with" % (t, a.get(t), b.get(t)))
         same = len(plain) - len(diff)
-        print("%-18s %7d %7d %9.1f %9.1f  %s" % (suite, len(plain), same, t_plain, t_under,
-                                                   "; ".join(real) or ("%d flaky, same when rerun" % len(diff) if diff else "none")))
+        kib, nlogs, rss = footprint(sl, os.path.join(tmp, suite + ".logs"))
+        print("%-18s %7d %7d %8.1f %10.1f %6d %8d %10d  %s" % (suite, len(plain), same, t_plain, t_under, nlogs, kib, rss,
+              "; ".join(real) or ("%d flaky, same when rerun" % len(diff) if diff else "none")))
         bad += len(real)
     sys.exit(1 if bad else 0)
 

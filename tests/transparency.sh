@@ -269,3 +269,18 @@ EOF
 	grep -q "ran without a log" $TMP/many.txt
 	$JC $TMP/many.json "r['run']['processes_unlogged']['budget'] > 0"
 }
+
+case_unwritable_temp_dir_still_runs_the_program() {
+	mkdir -m 0555 $TMP/ro
+	local as=()
+	if [ "$(id -u)" -eq 0 ]; then   # root writes anywhere: be someone else
+		id nobody >/dev/null 2>&1 || skip "no user nobody"
+		chmod 755 $TMP
+		as=(runuser -u nobody --)
+	fi
+	local out rc=0
+	out=$("${as[@]}" env TMPDIR=$TMP/ro $SL run -- sh -c 'echo program ran; exit 3' 2>$TMP/ro.err) || rc=$?
+	[ "$out" = "program ran" ] && [ $rc -eq 3 ]
+	grep -q "the program ran untraced" $TMP/ro.err
+	grep -q "socklens: result: untraced" $TMP/ro.err
+}
