@@ -114,10 +114,10 @@ $(BUILD)/tests/progs/nounwind: tests/progs/nounwind.c examples/common.h
 
 check: all $(TEST_BINS) $(EXAMPLES) $(PROG_BINS) $(BUILD)/bench/callcost $(BUILD)/clockcount/libsocklens.so
 	$(Q)for t in $(TEST_BINS); do echo "== $$t"; $$t || exit 1; done
-	$(Q)BUILD=$(BUILD) tests/integration.sh
-	$(Q)BUILD=$(BUILD) tests/transparency.sh
-	$(Q)BUILD=$(BUILD) tests/logspace.sh
-	$(Q)BUILD=$(BUILD) tests/cleanruns.sh
+	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/integration.sh
+	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/transparency.sh
+	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/logspace.sh
+	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/cleanruns.sh
 	$(Q)BUILD=$(BUILD) tests/instructions.sh
 
 # Benchmarks: built like the examples, measured by bench/run.sh (see BENCHMARKS.md).

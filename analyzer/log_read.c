@@ -142,7 +142,8 @@ static void order_events(struct sl_image *img, struct sl_event *ev, uint32_t n)
 	for (uint32_t i = 0; i < n; i++)
 		if (ev[i].commit && ev[i].commit == ev[i].seq + 1)
 			ev[k++] = ev[i];
-	qsort(ev, k, sizeof *ev, cmp_event);
+	if (k)
+		qsort(ev, k, sizeof *ev, cmp_event);
 	img->events = ev;
 	img->nevents = k;
 }
