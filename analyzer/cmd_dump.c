@@ -19,12 +19,17 @@ static void dump_slot(const struct sl_slot *s, uint32_t idx)
 
 static void dump_event(const struct sl_event *e)
 {
-	char addr[160];
-	sl_addr_format(&e->addr, addr, sizeof addr);
-	const char *en = sl_errno_name(e->err);
+	char addr[160], num[16];
+	if (e->type == SL_EV_DNS) /* the name asked, not an address */
+		snprintf(addr, sizeof addr, "%.*s", (int)strnlen((const char *)e->addr.data, sizeof e->addr.data),
+			 (const char *)e->addr.data);
+	else
+		sl_addr_format(&e->addr, addr, sizeof addr);
+	const char *en = e->type == SL_EV_DNS ? NULL : sl_errno_name(e->err);
+	snprintf(num, sizeof num, "%d", e->err);
 	printf("event %llu type=%u call=%s fd=%d err=%s ts=%llu dur=%llu conn=%llu stack=%u tid=%u a=%lld b=%lld "
 	       "addr=%s\n",
-	       (unsigned long long)e->seq, e->type, sl_call_name(e->call), e->fd, en ? en : "0",
+	       (unsigned long long)e->seq, e->type, sl_call_name(e->call), e->fd, en ? en : num,
 	       (unsigned long long)e->ts_ns, (unsigned long long)e->dur_ns, (unsigned long long)e->conn_id, e->stack,
 	       e->tid, (long long)e->a, (long long)e->b, addr);
 }

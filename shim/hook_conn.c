@@ -65,7 +65,7 @@ SL_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	int r = REAL(bind)(fd, sa, len);
 	int e = errno;
-	sl__record_bind(fd, r);
+	sl__record_bind(fd, sa, len, r, e);
 	errno = e;
 	return r;
 }
@@ -74,7 +74,7 @@ SL_EXPORT int listen(int fd, int backlog)
 {
 	int r = REAL(listen)(fd, backlog);
 	int e = errno;
-	sl__record_listen(fd, r, e);
+	sl__record_listen(fd, backlog, r, e);
 	errno = e;
 	return r;
 }

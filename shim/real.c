@@ -33,7 +33,8 @@ static const struct { const char *name; void **slot; } binds[] = {
 	{"execvpe", (void **)&sl_real.execvpe}, {"execveat", (void **)&sl_real.execveat},
 	{"fexecve", (void **)&sl_real.fexecve}, {"exit", (void **)&sl_real.exit},
 	{"_exit", (void **)&sl_real._exit}, {"_Exit", (void **)&sl_real._Exit},
-	{"dlclose", (void **)&sl_real.dlclose},
+	{"dlclose", (void **)&sl_real.dlclose}, {"getaddrinfo", (void **)&sl_real.getaddrinfo},
+	{"gethostbyname", (void **)&sl_real.gethostbyname},
 };
 
 void *sl_real_bind(void **slot, const char *name)

@@ -15,6 +15,8 @@
 #pragma GCC visibility push(hidden)
 
 struct mmsghdr;
+struct addrinfo;
+struct hostent;
 
 struct sl_real {
 	int (*socket)(int, int, int);
@@ -69,6 +71,8 @@ struct sl_real {
 	void (*_exit)(int);
 	void (*_Exit)(int);
 	int (*dlclose)(void *);
+	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+	struct hostent *(*gethostbyname)(const char *);
 };
 
 extern struct sl_real sl_real;

@@ -90,6 +90,7 @@ static struct sl_slot *track(int fd, int family, int type, int protocol, int rol
 	if ((family == AF_INET || family == AF_INET6) && s->type == SOCK_STREAM)
 		s->flags |= SL_SF_FIRST_IN | SL_SF_FIRST_OUT;
 	s->open_ns = sl_now();
+	s->sample_epoch = (uint32_t)(sl_clock() >> SL_SAMPLE_SHIFT);
 	s->open_stack = sl_stack_capture();
 	sl_fd_set(fd, SL_FD_SLOT0 + (uint32_t)(s - sl_g.log.slots));
 	emit_open(s, fd, call);
@@ -305,6 +306,13 @@ static void call_failed(struct sl_call_ctx *c, int err, uint64_t dt)
 static void first_bytes(struct sl_slot *s, int in, const unsigned char *b, long n)
 {
 	uint8_t kind = SL_FB_OTHER;
+	if (in && s->first_in == SL_FB_TLS_ALERT && !s->alert_level && n >= 2) {
+		/* the alert's body, read on its own after its 5-byte header (as OpenSSL reads) */
+		s->alert_level = b[0];
+		s->alert_desc = b[1];
+		__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_FIRST_IN, __ATOMIC_RELAXED);
+		return;
+	}
 	if (n >= 5 && b[1] == 3 && b[2] <= 4 && b[0] >= 20 && b[0] <= 24) {
 		kind = b[0] == 22 ? SL_FB_TLS_HELLO : b[0] == 21 ? SL_FB_TLS_ALERT : SL_FB_TLS_OTHER;
 		if (kind == SL_FB_TLS_ALERT && n >= 7 && !s->alert_level) {
@@ -317,6 +325,8 @@ static void first_bytes(struct sl_slot *s, int in, const unsigned char *b, long 
 		s->first_in = kind;
 	else
 		s->first_out = kind;
+	if (kind == SL_FB_TLS_ALERT && n == 5)
+		return; /* keep looking: the next read brings the alert's two bytes */
 	__atomic_fetch_and(&s->flags, ~(uint32_t)(in ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT), __ATOMIC_RELAXED);
 }
 
@@ -345,6 +355,8 @@ void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, u
 	struct sl_call_ctx *c = &ctx;
 	int in = c->dir == SL_DIR_IN, peek = (info >> 10) & 1;
 	uint32_t flags = __atomic_load_n(&s->flags, __ATOMIC_RELAXED);
+	if (in && (uint32_t)(now >> SL_SAMPLE_SHIFT) != s->sample_epoch)
+		sl__call_sample(s, c->fd, now);
 	__atomic_fetch_add(in ? &s->calls_in : &s->calls_out, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(in ? &s->blocked_in_cns : &s->blocked_out_cns, dt, __ATOMIC_RELAXED);
 	uint64_t *max = in ? &s->read_max_cns : &s->write_max_cns;
@@ -428,6 +440,22 @@ void sl__record_connect(struct sl_call_ctx *c, const struct sockaddr *sa, sockle
 	errno = err;
 }
 
+/* How full the listener's accept queue is, as the kernel says (TCP_INFO on a listener: unacked is
+ * the queue's length, sacked its limit); the fullest seen is kept. */
+static void accept_queue(struct sl_slot *ls, int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	if ((ls->family != AF_INET && ls->family != AF_INET6) || ls->type != SOCK_STREAM ||
+	    sl_sys5(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return;
+	/* the connection just accepted had been in the queue too */
+	if (ti.tcpi_unacked + 1 > ls->accept_queue_max)
+		ls->accept_queue_max = ti.tcpi_unacked + 1;
+	if (ti.tcpi_sacked)
+		ls->listen_backlog = (int32_t)ti.tcpi_sacked; /* the limit in force, after somaxconn */
+}
+
 static void accept_done(struct sl_call_ctx *c, int ret, int err, int flags, const struct sockaddr *sa,
 			const socklen_t *len)
 {
@@ -438,6 +466,7 @@ static void accept_done(struct sl_call_ctx *c, int ret, int err, int flags, cons
 			call_failed(c, err, c->t0 ? sl_clock() - c->t0 : 0);
 		return;
 	}
+	accept_queue(ls, c->fd);
 	struct sl_slot *s = track(ret, ls->family, ls->type, ls->protocol, SL_ROLE_SERVER,
 				  type_flags(flags), SL_CALL_ACCEPT);
 	if (!s)
@@ -474,14 +503,38 @@ void sl__record_create_failed(uint16_t call, int err)
 	errno = saved;
 }
 
-void sl__record_bind(int fd, int ret)
+/* A bind refused for its address (in use, or not ours): an event naming the address, and whether
+ * SO_REUSEADDR was set. The kernel read the address to refuse it, so it is safe to copy. */
+static void bind_failed(struct sl_slot *s, int fd, const struct sockaddr *sa, socklen_t len, int err)
 {
-	struct sl_slot *s = ret == 0 ? sl__slot_for(fd) : NULL;
-	if (s)
-		fill_names(s, fd); /* the kernel's view: port 0 became a real port */
+	uint32_t stack = sl_stack_capture();
+	sl_site_count(&sl_g.log, stack, err, 0, 0, 0);
+	sl_slot_count_error(s, err);
+	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_BIND, SL_CALL_BIND, fd);
+	if (!ev)
+		return;
+	ev->err = err;
+	ev->ts_ns = sl_now();
+	ev->conn_id = s->conn_id;
+	ev->stack = stack;
+	ev->tid = tid();
+	ev->a = (s->opts_set & (1u << SL_OPT_REUSEADDR)) && s->opt[SL_OPT_REUSEADDR];
+	sl_addr_set(&ev->addr, sa, len);
+	sl_ev_commit(&sl_g.log, ev);
 }
 
-void sl__record_listen(int fd, int ret, int err)
+void sl__record_bind(int fd, const struct sockaddr *sa, socklen_t len, int ret, int err)
+{
+	struct sl_slot *s = sl__slot_for(fd);
+	if (!s)
+		return;
+	if (ret == 0)
+		fill_names(s, fd); /* the kernel's view: port 0 became a real port */
+	else if (err == EADDRINUSE || err == EADDRNOTAVAIL)
+		bind_failed(s, fd, sa, len, err);
+}
+
+void sl__record_listen(int fd, int backlog, int ret, int err)
 {
 	struct sl_slot *s = sl__slot_for(fd);
 	if (!s)
@@ -491,10 +544,12 @@ void sl__record_listen(int fd, int ret, int err)
 		return;
 	}
 	s->role = SL_ROLE_LISTENER;
+	s->listen_backlog = backlog;
 	fill_names(s, fd);
 	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_LISTEN, SL_CALL_LISTEN, fd);
 	if (!ev)
 		return;
+	ev->a = backlog;
 	ev->ts_ns = sl_now();
 	ev->conn_id = s->conn_id;
 	ev->stack = sl_stack_capture();
@@ -638,21 +693,59 @@ void sl__record_guarded(int fd)
 		set_flag(s, SL_SF_GUARDED);
 }
 
-static void tcp_info_at_close(struct sl_slot *s, int fd)
+/* The kernel's struct tcp_info goes on where glibc's ends (at tcpi_total_retrans); the fields we
+ * read from the rest are at these fixed places of the kernel ABI (linux/tcp.h). */
+struct sl_tcp_info {
+	struct tcp_info base;
+	uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+	uint32_t segs_out, segs_in;
+};
+
+static int is_tcp(const struct sl_slot *s)
 {
-	struct tcp_info ti;
+	return (s->family == AF_INET || s->family == AF_INET6) && s->type == SOCK_STREAM;
+}
+
+/* The kernel's view of a connection, on the fd handed to the call being wrapped. */
+static void tcp_info_of(struct sl_slot *s, int fd)
+{
+	struct sl_tcp_info ti;
 	socklen_t len = sizeof ti;
-	if ((s->family != AF_INET && s->family != AF_INET6) || s->type != SOCK_STREAM ||
-	    s->connect_state == SL_CONN_NONE)
+	if (!is_tcp(s) || s->connect_state == SL_CONN_NONE)
 		return; /* never connected, accepted or connecting: the kernel has nothing to say */
+	memset(&ti, 0, sizeof ti);
 	if (sl_sys5(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
 		return;
-	s->tcp_state = ti.tcpi_state;
-	s->tcp_rtt_us = ti.tcpi_rtt;
-	s->tcp_rttvar_us = ti.tcpi_rttvar;
-	s->tcp_retrans = ti.tcpi_total_retrans;
-	s->tcp_lost = ti.tcpi_lost;
-	s->flags |= SL_SF_TCPINFO;
+	s->tcp_state = ti.base.tcpi_state;
+	s->tcp_rtt_us = ti.base.tcpi_rtt;
+	s->tcp_rttvar_us = ti.base.tcpi_rttvar;
+	s->tcp_retrans = ti.base.tcpi_total_retrans;
+	s->tcp_lost = ti.base.tcpi_lost;
+	if (len >= offsetof(struct sl_tcp_info, segs_in)) {
+		s->tcp_bytes_received = ti.bytes_received;
+		s->tcp_segs_out = ti.segs_out;
+	}
+	set_flag(s, SL_SF_TCPINFO);
+}
+
+/* A long-lived connection's kernel counters, sampled on a data call once per period. */
+void sl__call_sample(struct sl_slot *s, int fd, uint64_t now)
+{
+	int err = errno;
+	s->sample_epoch = (uint32_t)(now >> SL_SAMPLE_SHIFT);
+	tcp_info_of(s, fd);
+	errno = err;
+}
+
+/* Per call site: connections closed, and those that were one short exchange (churn). */
+static void count_closed(const struct sl_slot *s, uint64_t now)
+{
+	struct sl_stack *site = sl_stack_at(&sl_g.log, s->connect_stack ? s->connect_stack : s->open_stack);
+	if (!site || s->role != SL_ROLE_CLIENT || !is_tcp(s))
+		return;
+	__atomic_fetch_add(&site->closed, 1, __ATOMIC_RELAXED);
+	if (now - s->open_ns < 1000000000ull && s->calls_out <= 1 && s->calls_in <= 2)
+		__atomic_fetch_add(&site->short_closed, 1, __ATOMIC_RELAXED);
 }
 
 /* A connection closed with something a rule will report: errors, a blocking read that could
@@ -683,7 +776,8 @@ static void release_fd(int fd, uint32_t ent)
 	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	uint64_t now = sl_now();
-	tcp_info_at_close(s, fd);
+	tcp_info_of(s, fd);
+	count_closed(s, now);
 	s->close_stack = sl_stack_capture();
 	if (worth_keeping(s, now))
 		__atomic_fetch_or(&s->flags, SL_SF_KEEP, __ATOMIC_RELAXED);
@@ -766,4 +860,29 @@ void sl__record_received_fds(const struct msghdr *msg)
 			sl_fd_set(fd, SL_FD_UNKNOWN);
 		}
 	}
+}
+
+/* Lookups at least this slow are events whatever the analyzer's threshold (it is higher). */
+#define SL_DNS_SLOW_NS 100000000ull
+
+void sl__record_dns(uint16_t call, const char *name, int code, uint64_t dur_ns)
+{
+	uint32_t stack = sl_stack_capture();
+	sl_site_count(&sl_g.log, stack, code, dur_ns, 1, dur_ns >= SL_DNS_SLOW_NS);
+	if (!code && dur_ns < SL_DNS_SLOW_NS)
+		return;
+	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_DNS, call, -1);
+	if (!ev)
+		return;
+	size_t len = name ? strnlen(name, SL_ADDR_DATA - 1) : 0;
+	ev->err = code;
+	ev->dur_ns = dur_ns;
+	ev->ts_ns = sl_now() - dur_ns;
+	ev->stack = stack;
+	ev->tid = tid();
+	if (name)
+		memcpy(ev->addr.data, name, len);
+	ev->addr.data[len] = 0;
+	ev->addr.len = (uint16_t)(len + 1);
+	sl_ev_commit(&sl_g.log, ev);
 }

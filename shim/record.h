@@ -39,6 +39,11 @@ int sl__call_classify(int fd, uint16_t call);
  * fast path keeps it in registers and never builds it in memory. The fd is the slot's. */
 void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, unsigned info);
 
+/* A long-lived TCP connection's kernel counters (retransmissions, RTT) are sampled on its first
+ * receive of each 2^33 ns (~8.6 s) period, through the slow path. */
+#define SL_SAMPLE_SHIFT 33
+void sl__call_sample(struct sl_slot *s, int fd, uint64_t now);
+
 /* Slot flags that send a call's end to the slow path, by direction. */
 #define SL_SF_SLOW_IN (SL_SF_CONNECTING | SL_SF_WATCH_READ | SL_SF_FIRST_IN)
 #define SL_SF_SLOW_OUT (SL_SF_CONNECTING | SL_SF_FIRST_OUT)
@@ -112,7 +117,7 @@ SL_INLINE void sl__call_end(struct sl_call_ctx *c, long ret, int peek)
 	sl__inflight_done(c);
 	uint32_t slow_flags = in ? SL_SF_SLOW_IN : SL_SF_SLOW_OUT;
 	if (__builtin_expect(ret <= 0 || dt >= sl_slow_ns || (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & slow_flags) ||
-				     (in && s->writes_since_read > 1),
+				     (in && (s->writes_since_read > 1 || (uint32_t)(now >> SL_SAMPLE_SHIFT) != s->sample_epoch)),
 			     0)) {
 		sl__call_end_slow(s, ret, dt, now,
 				  c->call | (unsigned)c->dir << 8 | (unsigned)!!c->infl << 9 | (peek ? 1u << 10 : 0));
@@ -147,10 +152,10 @@ struct sl_slot *sl__record_socket(int fd, int family, int type, int protocol, in
 void sl__record_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen_t len, int ret);
 void sl__record_accept(struct sl_call_ctx *c, int ret, int flags, const struct sockaddr *sa,
 		       const socklen_t *len);
-void sl__record_bind(int fd, int ret);
+void sl__record_bind(int fd, const struct sockaddr *sa, socklen_t len, int ret, int err);
 /* A socket()/socketpair() that failed: no fd, so an event with no connection. Keeps errno. */
 void sl__record_create_failed(uint16_t call, int err);
-void sl__record_listen(int fd, int ret, int err);
+void sl__record_listen(int fd, int backlog, int ret, int err);
 void sl__record_shutdown(int fd, int how, int ret);
 void sl__record_setsockopt(int fd, int level, int name, const void *val, socklen_t len, int ret, int err);
 void sl__record_getsockopt(int fd, int level, int name, const void *val, const socklen_t *len, int ret);
@@ -167,6 +172,8 @@ void sl__thread_reset(void);
 void sl__check_exec(const char *path, char *const envp[]);
 void sl__check_execvp(const char *file, char *const envp[], const char *pathvar);
 void sl__record_exit(int status);
+/* A name lookup of name that ended with EAI code (0: found) after dur_ns. Keeps errno. */
+void sl__record_dns(uint16_t call, const char *name, int code, uint64_t dur_ns);
 /* Every other sl__record_* may change errno: wrappers save it around them. */
 
 #pragma GCC visibility pop

@@ -246,7 +246,9 @@ struct sl_slot {
 	uint32_t err_total;
 	uint32_t opts_set;        /* bitmask of enum sl_opt */
 	int64_t opt[SL_OPT__COUNT]; /* timeouts in microseconds, the rest as set */
-	uint32_t tcp_rtt_us, tcp_rttvar_us, tcp_retrans, tcp_lost;
+	uint32_t tcp_rtt_us, tcp_rttvar_us, tcp_retrans, tcp_lost; /* TCP_INFO at close, or sampled */
+	uint32_t tcp_segs_out;    /* segments sent, to weigh tcp_retrans */
+	uint32_t sample_epoch;    /* which ~8.6 s period the last TCP_INFO sample was taken in */
 	uint64_t tcp_bytes_received; /* the kernel's count at close: more than bytes_in = unread data */
 	uint32_t accept_queue_max;/* the fullest accept queue seen at an accept() (listeners) */
 	uint32_t writes_since_read; /* data calls out since the last data received */
@@ -325,6 +327,8 @@ struct sl_stack {
 	uint64_t slow;            /* calls from here over slow_ns */
 	uint64_t max_ns;          /* the longest (connect latency, blocked call) */
 	uint64_t lat[SL_LAT_BUCKETS]; /* connect latencies */
+	uint64_t closed;          /* connections opened here that were closed */
+	uint64_t short_closed;    /* ... within a second, after at most one write and one read */
 };
 
 struct sl_module {
