@@ -116,6 +116,7 @@ check: all $(TEST_BINS) $(EXAMPLES) $(PROG_BINS) $(BUILD)/bench/callcost $(BUILD
 	$(Q)for t in $(TEST_BINS); do echo "== $$t"; $$t || exit 1; done
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/integration.sh
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/transparency.sh
+	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/anomalies.sh
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/logspace.sh
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/cleanruns.sh
 	$(Q)BUILD=$(BUILD) tests/instructions.sh

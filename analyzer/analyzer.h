@@ -58,9 +58,13 @@ struct sl_proc {
 	size_t index;                /* position in run->procs */
 };
 
+/* thresholds.c: --threshold NAME=VALUE, one row per field */
 struct sl_thresholds {
 	uint64_t blocked_ns;         /* missing-timeout turns into an error past this */
 	uint64_t keepalive_ns;       /* missing-keepalive for connections older than this */
+	uint64_t unanswered_ns, close_wait_ns, connect_ns, dns_ns, rtt_ns;
+	uint64_t retrans_pct;        /* hundredths of a percent */
+	uint64_t churn;              /* short connections to one peer from one call site */
 };
 
 struct sl_run {
@@ -83,8 +87,11 @@ struct sl_run {
 int sl_run_index(struct sl_run *run, const char *dir, char *err, size_t errlen);
 void sl_run_release(struct sl_run *run);
 void sl_thresholds_default(struct sl_thresholds *th);
-/* Parses "NAME=VALUE" (blocked=1s, keepalive=60s); returns 0 or -1. */
+/* Parses "NAME=VALUE" (blocked=1s, retrans=2%, churn=50); returns 0 or -1. */
 int sl_threshold_set(struct sl_thresholds *th, const char *arg);
+/* One line per threshold: name, default, meaning. */
+void sl_thresholds_usage(FILE *out, const char *indent);
+const char *sl_thresholds_names(void); /* "blocked, keepalive, ..." */
 /* The name a process was started as (its comm), else its executable's base name. */
 const char *sl_proc_name(const struct sl_proc *p);
 const struct sl_image_info *sl_proc_last(const struct sl_proc *p);
@@ -120,8 +127,15 @@ enum sl_kind {
 	SL_K_CONNECT_REFUSED, SL_K_CONNECT_TIMEOUT, SL_K_CONNECT_UNREACHABLE,
 	SL_K_CONNECTION_RESET, SL_K_BROKEN_PIPE, SL_K_SOCKET_LEAK,
 	SL_K_MISSING_TIMEOUT, SL_K_MISSING_KEEPALIVE, SL_K_FD_EXHAUSTION, SL_K_UNTRACED_EXEC,
-	SL_K_HUNG_CALL, SL_K_CLOSED_BY_PEER, SL_K__COUNT
+	SL_K_HUNG_CALL, SL_K_CLOSED_BY_PEER,
+	SL_K_UNANSWERED_REQUEST, SL_K_CLOSE_WAIT, SL_K_TLS_ALERT, SL_K_TLS_ABORTED, SL_K_NAGLE_DELAY,
+	SL_K_SLOW_CONNECT, SL_K_RETRANSMISSIONS, SL_K_HIGH_RTT, SL_K_ACCEPT_QUEUE_FULL, SL_K_BACKLOG_TRUNCATED,
+	SL_K_ADDR_IN_USE, SL_K_PORT_EXHAUSTION, SL_K_CONNECTION_CHURN, SL_K_RESET_ON_CLOSE, SL_K_USE_AFTER_CLOSE,
+	SL_K_DNS_FAILURE, SL_K_SLOW_DNS, SL_K_KEEPALIVE_INEFFECTIVE,
+	SL_K__COUNT
 };
+
+#define SL_EVIDENCE_MAX 8
 
 #define SL_SHOWN_FRAMES 6
 #define SL_LIST_MAX 4
@@ -139,7 +153,7 @@ struct sl_diag {
 	uint64_t conn_id;
 	uint64_t worst_ns;           /* the longest duration among grouped findings */
 	unsigned count;
-	char summary[320];           /* the instance shown */
+	char summary[640];           /* the instance shown */
 	struct sl_frame *stack;      /* where the connection was made (or the call failed) */
 	size_t nstack;
 	struct sl_frame *site;       /* the call's own site (a blocking read, a hung call) */
@@ -148,6 +162,9 @@ struct sl_diag {
 	unsigned npids;
 	char peers[SL_LIST_MAX][160];/* distinct peers: the first few, and how many */
 	unsigned npeers;
+	uint32_t site_stack;         /* a second stack id to show as the site (an earlier close) */
+	struct { const char *name; double value; } evidence[SL_EVIDENCE_MAX]; /* the instance shown */
+	unsigned nevidence;
 	uint64_t key;                /* grouping hash */
 };
 
@@ -164,6 +181,7 @@ struct sl_kind_info {
 	const char *name;
 	const char *stack_label;     /* what the finding's stack is: "connect at", "opened at" */
 	const char *site_label;      /* what its call site is: "read at", "blocked in" (NULL: none) */
+	const char *site_key;        /* the call site's JSON key ("call_site" when NULL) */
 	const char *advice;
 };
 const struct sl_kind_info *sl_kind(enum sl_kind k);
@@ -179,6 +197,12 @@ void sl_diags_sort(struct sl_diags *ds);
 void sl_diags_release(struct sl_diags *ds);
 /* A finding filled with what every rule sets. */
 void sl_diag_init(struct sl_diag *d, enum sl_kind k, enum sl_severity sev, const struct sl_proc *p, int fd);
+struct sl_conn;
+/* A finding about connection c: its peer, grouped by call site and role. Returns the stack to
+ * show: where it was connected, else opened. */
+uint32_t sl_diag_conn(struct sl_diag *d, const struct sl_conn *c, enum sl_kind k, enum sl_severity sev);
+/* A recorded fact behind the finding, by name (JSON "evidence"); name must be a literal. */
+void sl_diag_fact(struct sl_diag *d, const char *name, double value);
 
 /* ---- analyze.c: the second pass ---- */
 
@@ -212,6 +236,9 @@ void sl_rule_io_errors(struct sl_ctx *c);
 void sl_rule_leak(struct sl_ctx *c);
 void sl_rule_timeouts(struct sl_ctx *c);
 void sl_rule_hung(struct sl_ctx *c);
+void sl_rule_exchange(struct sl_ctx *c);
+void sl_rule_network(struct sl_ctx *c);
+void sl_rule_events(struct sl_ctx *c);
 void sl_rule_context(struct sl_ctx *c); /* last: it speaks only when nothing else did */
 /* ... and this one the run's exec table */
 void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out);
@@ -231,10 +258,22 @@ uint64_t sl_mono_now(void);          /* CLOCK_MONOTONIC in ns: the clock every l
 /* State letter, parent pid and start time (clock ticks since boot) of pid, from
  * /proc/<pid>/stat; returns 0, or -1 when the process is gone. */
 int sl_proc_stat(int pid, char *state, int *ppid, uint64_t *start_ticks);
-/* Parses "1.5s", "250ms", "2m", "30" (seconds); returns 0 or -1. */
+/* Parses "1.5s", "250ms", "40us", "2m", "30" (seconds); returns 0 or -1. */
 int sl_dur_parse(const char *s, uint64_t *ns);
 /* Parses "512M", "2G", "100k", "1048576" (bytes); returns 0 or -1. */
 int sl_size_parse(const char *s, uint64_t *bytes);
+
+/* Facts about a connection several rules share. */
+int sl_is_tcp(const struct sl_slot *s);
+int sl_connected(const struct sl_slot *s);     /* connected, accepted, or inherited with a peer */
+int sl_opt_on(const struct sl_slot *s, int opt); /* set by the program to a value above 0 */
+uint32_t sl_conn_stack(const struct sl_slot *s); /* where it was connected, else opened */
+uint64_t sl_conn_now(const struct sl_run *run, const struct sl_conn *c); /* now if live, else its end */
+void sl_peer_host(const char *peer, char *out, size_t len); /* "10.0.0.1:80" -> "10.0.0.1" */
+/* rule_exchange.c: how long the program has held c since the peer closed (0: not a close-wait) */
+uint64_t sl_close_wait_ns(const struct sl_run *run, const struct sl_conn *c);
+/* rule_timeouts.c: a blocking read could hang here: no timeout, no poll */
+int sl_read_unguarded(const struct sl_slot *s);
 
 /* ---- report_text.c, report_json.c ---- */
 

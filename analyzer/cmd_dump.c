@@ -53,7 +53,13 @@ static void dump_image(struct sl_image *img)
 		const struct sl_stack *s = sl_image_stack(img, i + 1);
 		if (!s)
 			continue;
-		printf("stack %u hits=%llu fails=%llu:", i + 1, (unsigned long long)s->hits, (unsigned long long)s->fails);
+		printf("stack %u hits=%llu fails=%llu slow=%llu max=%llu closed=%llu short=%llu same_peer=%llu lat=%u:", i + 1,
+		       (unsigned long long)s->hits, (unsigned long long)s->fails, (unsigned long long)s->slow,
+		       (unsigned long long)s->max_ns, (unsigned long long)s->closed, (unsigned long long)s->short_closed,
+		       (unsigned long long)s->same_peer_short, s->lat_call);
+		for (uint32_t b = 0; b < SL_LAT_BUCKETS && s->lat_call; b++)
+			printf("%s%llu", b ? "," : "", (unsigned long long)s->lat[b]);
+		printf(" ips:");
 		for (uint32_t k = 0; k < s->nframes; k++)
 			printf(" 0x%llx", (unsigned long long)s->ip[k]);
 		printf("\n");

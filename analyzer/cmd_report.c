@@ -10,10 +10,10 @@ static void usage(FILE *out)
 		"usage: socklens report [--json] [--threshold NAME=VALUE]... [--fail-on KINDS] RUNDIR\n"
 		"\n"
 		"  --json                   print the JSON report on stdout instead of text\n"
-		"  --threshold NAME=VALUE   blocked=1s (a read blocked this long makes missing-timeout\n"
-		"                           an error), keepalive=60s (connections older than this need\n"
-		"                           SO_KEEPALIVE); units ms, s, m\n"
-		"  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n"
+		"  --threshold NAME=VALUE   change a threshold (durations take us, ms, s, m):\n");
+	sl_thresholds_usage(out, "                             ");
+	fprintf(out, "  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n"
+		"  --audit                  also list each call site's socket options and what is missing\n"
 		"  --color WHEN             colour the text report: auto, always, never\n",
 		SL_EXIT_FAIL_ON);
 }
@@ -43,7 +43,7 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 't':
 			if (sl_threshold_set(&o.th, optarg) < 0) {
-				sl_error("bad threshold '%s' (expected blocked=DURATION or keepalive=DURATION)", optarg);
+				sl_error("bad threshold '%s' (names: %s)", optarg, sl_thresholds_names());
 				return SL_EXIT_USAGE;
 			}
 			break;

@@ -38,7 +38,7 @@ static void usage(FILE *out)
 		"  --json FILE              also write the JSON report to FILE ('-' for stdout)\n"
 		"  --report FILE            write the text report to FILE instead of stderr\n"
 		"  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n"
-		"  --threshold NAME=VALUE   blocked=1s, keepalive=60s (see socklens report --help)\n"
+		"  --threshold NAME=VALUE   unanswered=1s, close-wait=1s... (see socklens report --help)\n"
 		"  --dir DIR                keep the logs in DIR (a new or empty directory of yours)\n"
 		"  --keep                   keep the temporary log directory and print its path\n"
 		"  --max-log-space SIZE     log space for the whole run (default: half the free space\n"
@@ -319,7 +319,7 @@ static int parse(int argc, char **argv, struct run_opts *o)
 			break;
 		case 't':
 			if (sl_threshold_set(&o->out.th, optarg) < 0) {
-				sl_error("bad threshold '%s' (expected blocked=DURATION or keepalive=DURATION)", optarg);
+				sl_error("bad threshold '%s' (names: %s)", optarg, sl_thresholds_names());
 				return -1;
 			}
 			break;

@@ -14,6 +14,26 @@ void sl_diag_init(struct sl_diag *d, enum sl_kind k, enum sl_severity sev, const
 	d->count = 1;
 }
 
+uint32_t sl_diag_conn(struct sl_diag *d, const struct sl_conn *c, enum sl_kind k, enum sl_severity sev)
+{
+	sl_diag_init(d, k, sev, c->proc, c->s->fd);
+	d->conn_id = c->s->conn_id;
+	sl_addr_format(&c->s->peer, d->peer, sizeof d->peer);
+	/* grouped by call site and role, never by peer address: a test suite opens a listener on a
+	 * fresh port per test, and clients come from fresh ports; the peers are listed instead */
+	snprintf(d->group_peer, sizeof d->group_peer, "%s", sl_role_name(c->s->role));
+	return sl_conn_stack(c->s);
+}
+
+void sl_diag_fact(struct sl_diag *d, const char *name, double value)
+{
+	if (d->nevidence < SL_EVIDENCE_MAX) {
+		d->evidence[d->nevidence].name = name;
+		d->evidence[d->nevidence].value = value;
+		d->nevidence++;
+	}
+}
+
 static uint64_t mix(uint64_t h, const void *data, size_t n)
 {
 	const unsigned char *p = data;
@@ -135,6 +155,8 @@ static void fold(struct sl_diag *g, struct sl_diag *d)
 		g->conn_id = d->conn_id;
 		memcpy(g->peer, d->peer, sizeof g->peer);
 		memcpy(g->summary, d->summary, sizeof g->summary);
+		memcpy(g->evidence, d->evidence, sizeof g->evidence);
+		g->nevidence = d->nevidence;
 	}
 	free(d->stack);
 	free(d->site);
@@ -143,7 +165,13 @@ static void fold(struct sl_diag *g, struct sl_diag *d)
 void sl_diags_add(struct sl_diags *ds, const struct sl_image *img, struct sl_diag *d, uint32_t stack, uint64_t site)
 {
 	d->stack = frames_of_stack(img, stack, &d->nstack);
-	d->site = frames_of_site(img, site, &d->nsite);
+	if (d->site_stack) {
+		d->site = frames_of_stack(img, d->site_stack, &d->nsite);
+		if (d->nsite > SL_SHOWN_FRAMES)
+			d->nsite = SL_SHOWN_FRAMES;
+	} else {
+		d->site = frames_of_site(img, site, &d->nsite);
+	}
 	d->key = group_key(d);
 	ds->added += d->count;
 	if (ds->n * 2 >= ds->index_cap)

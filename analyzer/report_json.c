@@ -199,9 +199,18 @@ static json_t *diag_json(const struct sl_diag *d)
 			      (int)d->count, "worst_ms", (double)d->worst_ns / 1e6, "stack",
 			      frames_json(d->stack, d->nstack));
 	json_object_set_new(o, "stack_label", str_or_null(sl_kind(d->kind)->stack_label));
-	if (d->nsite)
-		json_object_set_new(o, d->kind == SL_K_MISSING_TIMEOUT ? "read_site" : "call_site",
-				    frames_json(d->site, d->nsite));
+	const struct sl_kind_info *k = sl_kind(d->kind);
+	if (d->nsite) {
+		json_object_set_new(o, k->site_key ? k->site_key : "call_site", frames_json(d->site, d->nsite));
+		json_object_set_new(o, "site_label", json_string(k->site_label ? k->site_label : "call at"));
+	}
+	json_t *ev = json_object();
+	for (unsigned i = 0; i < d->nevidence; i++) {
+		double v = d->evidence[i].value;
+		json_object_set_new(ev, d->evidence[i].name,
+				    v == (double)(json_int_t)v ? json_integer((json_int_t)v) : json_real(v));
+	}
+	json_object_set_new(o, "evidence", ev);
 	json_object_set_new(o, "pids", list_json(d, 0));
 	json_object_set_new(o, "processes", json_integer(d->npids));
 	json_object_set_new(o, "peers", list_json(d, 1));

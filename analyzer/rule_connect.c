@@ -1,4 +1,4 @@
-/* rule_connect.c - connect-refused, connect-timeout, connect-unreachable. */
+/* rule_connect.c - connect-refused, connect-timeout, connect-unreachable, port-exhaustion. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/tcp.h>
@@ -11,6 +11,7 @@ static int kind_of(int err)
 	case ECONNREFUSED: return SL_K_CONNECT_REFUSED;
 	case ETIMEDOUT: return SL_K_CONNECT_TIMEOUT;
 	case EHOSTUNREACH: case ENETUNREACH: case EHOSTDOWN: case ENETDOWN: return SL_K_CONNECT_UNREACHABLE;
+	case EADDRNOTAVAIL: return SL_K_PORT_EXHAUSTION;
 	}
 	return -1;
 }
@@ -34,8 +35,9 @@ static void add(struct sl_ctx *c, int kind, int err, const struct sl_addr *peer,
 
 static const char *verb(int kind)
 {
-	return kind == SL_K_CONNECT_REFUSED ? "was refused"
+	return kind == SL_K_CONNECT_REFUSED   ? "was refused"
 	       : kind == SL_K_CONNECT_TIMEOUT ? "timed out"
+	       : kind == SL_K_PORT_EXHAUSTION ? "failed: no local port was free"
 					      : "failed: no route to the peer";
 }
 

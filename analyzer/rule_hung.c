@@ -1,4 +1,5 @@
-/* rule_hung.c - hung-call: calls blocked right now (live runs), or when their process ended. */
+/* rule_hung.c - hung-call: calls blocked right now (live runs), or when their process ended; a
+ * read with no timeout and no poll is missing-timeout's, one finding rather than two. */
 #define _GNU_SOURCE
 #include <string.h>
 #include "analyzer.h"
@@ -33,6 +34,8 @@ void sl_rule_hung(struct sl_ctx *c)
 		if (!f->owner || !f->call || f->call == SL_CALL_ACCEPT || since >= now || now - since < c->run->th.blocked_ns)
 			continue;
 		const struct sl_slot *s = slot_of_conn(img, f->conn_id);
+		if (s && (f->call == SL_CALL_READ || f->call == SL_CALL_RECV) && sl_read_unguarded(s))
+			continue; /* missing-timeout reports this read, as an error */
 		struct sl_diag d;
 		char dur[32];
 		uint32_t stack = 0;

@@ -70,6 +70,8 @@ static int leaked(const struct sl_ctx *x, const struct sl_conn *c)
 		return 0;
 	if (s->role == SL_ROLE_SERVER && !(s->flags & SL_SF_EOF))
 		return 0; /* a server stopping while a client is still connected */
+	if (sl_close_wait_ns(x->run, c))
+		return 0; /* held after the peer closed: close-wait says so */
 	return !handed_to_child(x->run, c);
 }
 
@@ -117,7 +119,7 @@ void sl_rule_leak(struct sl_ctx *x)
 			 sl_type_name(s->family, s->type), s->fd, d.peer[0] ? ", " : "", d.peer);
 		snprintf(d.summary, sizeof d.summary, "%s was still open when %s[%d] %s%s.", what, sl_proc_name(c->proc),
 			 c->proc->pid, how_ended(c),
-			 s->role == SL_ROLE_SERVER ? ", though the client had closed its side" : "");
+			 (s->flags & SL_SF_EOF) ? ", though the peer had closed its side" : "");
 		sl_diags_add(x->out, x->img, &d, s->open_stack, 0);
 	}
 	free(left);

@@ -1,58 +1,48 @@
-/* rule_timeouts.c - missing-timeout (blocking reads that can hang) and missing-keepalive. */
+/* rule_timeouts.c - missing-timeout (blocking reads that can hang), missing-keepalive and
+ * keepalive-ineffective (keepalive on with the kernel's two-hour idle time). */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include "analyzer.h"
 
-static int is_tcp(const struct sl_slot *s)
+static int is_read(uint32_t call)
 {
-	return (s->family == AF_INET || s->family == AF_INET6) && s->type == SOCK_STREAM;
+	return call == SL_CALL_READ || call == SL_CALL_RECV;
 }
 
-static int connected(const struct sl_slot *s)
+/* The read still blocked right now that has waited longest, from the in-flight table. */
+static const struct sl_inflight *blocked_read(const struct sl_conn *c, uint64_t now)
 {
-	return (s->role == SL_ROLE_CLIENT && s->connect_state == SL_CONN_DONE) || s->role == SL_ROLE_SERVER ||
-	       (s->role == SL_ROLE_INHERITED && s->peer.family);
-}
-
-/* The longest read still blocked right now, from the in-flight table. */
-static uint64_t blocked_now(const struct sl_conn *c, uint64_t now)
-{
-	uint64_t worst = 0;
+	const struct sl_inflight *worst = NULL;
 	for (uint32_t i = 0; i < c->img->ninfl; i++) {
 		const struct sl_inflight *f = &c->img->infl[i];
-		uint64_t since = f->since_cns;
-		if (f->owner && f->call && f->conn_id == c->s->conn_id && since < now && now - since > worst)
-			worst = now - since;
+		if (f->owner && is_read(f->call) && f->conn_id == c->s->conn_id && f->since_cns < now &&
+		    (!worst || f->since_cns < worst->since_cns))
+			worst = f;
 	}
 	return worst;
 }
 
-/* Fills what both findings share; returns the stack to show: where the connection was made. */
-static uint32_t base(struct sl_diag *d, const struct sl_conn *c, enum sl_kind k)
+int sl_read_unguarded(const struct sl_slot *s)
 {
-	sl_diag_init(d, k, SL_SEV_WARNING, c->proc, c->s->fd);
-	d->conn_id = c->s->conn_id;
-	sl_addr_format(&c->s->peer, d->peer, sizeof d->peer);
-	/* grouped by call site and role, never by peer address: a test suite opens a listener on a
-	 * fresh port per test, and clients come from fresh ports; the peers are listed instead */
-	snprintf(d->group_peer, sizeof d->group_peer, "%s", sl_role_name(c->s->role));
-	return c->s->connect_stack ? c->s->connect_stack : c->s->open_stack;
+	return sl_is_tcp(s) && sl_connected(s) && !(s->flags & (SL_SF_GUARDED | SL_SF_NONBLOCK)) &&
+	       !sl_opt_on(s, SL_OPT_RCVTIMEO);
 }
 
 static void missing_timeout(const struct sl_run *run, const struct sl_conn *c, struct sl_diags *out)
 {
 	const struct sl_slot *s = c->s;
-	if (!is_tcp(s) || !connected(s) || !(s->flags & SL_SF_BLOCKING_READ) || (s->flags & SL_SF_GUARDED))
-		return;
-	if ((s->opts_set & (1u << SL_OPT_RCVTIMEO)) && s->opt[SL_OPT_RCVTIMEO] > 0)
+	uint64_t now = sl_conn_now(run, c);
+	/* a read seen to its end, or one still blocked (the flag is set when a read returns) */
+	const struct sl_inflight *f = c->open_at_end ? blocked_read(c, now) : NULL;
+	if (!sl_read_unguarded(s) || !((s->flags & SL_SF_BLOCKING_READ) || f))
 		return;
 	struct sl_diag d;
 	char ms[32];
-	uint32_t stack = base(&d, c, SL_K_MISSING_TIMEOUT);
+	uint32_t stack = sl_diag_conn(&d, c, SL_K_MISSING_TIMEOUT, SL_SEV_WARNING);
 	uint64_t read_max = s->read_max_cns, worst = read_max;
-	uint64_t now = c->proc->alive && c->open_at_end ? run->now_ns : c->end_ns;
-	uint64_t stuck = c->open_at_end ? blocked_now(c, now) : 0;
+	uint64_t stuck = f ? now - f->since_cns : 0;
 	if (stuck > worst)
 		worst = stuck;
 	d.worst_ns = worst;
@@ -62,24 +52,63 @@ static void missing_timeout(const struct sl_run *run, const struct sl_conn *c, s
 		 "The connection to %s was read in blocking mode with no receive timeout and no poll; "
 		 "the longest read %s %s.",
 		 d.peer[0] ? d.peer : "its peer", stuck >= read_max && stuck ? "has been blocked for" : "blocked for", ms);
-	sl_diags_add(out, c->img, &d, stack, s->read_site);
+	sl_diag_fact(&d, "longest_read_ms", (double)worst / 1e6);
+	sl_diag_fact(&d, "still_blocked", stuck >= read_max && stuck);
+	sl_diags_add(out, c->img, &d, stack, s->read_site ? s->read_site : f ? f->site : 0);
 }
 
 static void missing_keepalive(const struct sl_run *run, const struct sl_conn *c, struct sl_diags *out)
 {
 	const struct sl_slot *s = c->s;
-	if (!is_tcp(s) || !connected(s) || ((s->opts_set & (1u << SL_OPT_KEEPALIVE)) && s->opt[SL_OPT_KEEPALIVE]))
+	if (!sl_is_tcp(s) || !sl_connected(s) || sl_opt_on(s, SL_OPT_KEEPALIVE))
 		return;
 	uint64_t age = c->end_ns > s->open_ns ? c->end_ns - s->open_ns : 0;
 	if (age < run->th.keepalive_ns)
 		return;
 	struct sl_diag d;
 	char dur[32];
-	uint32_t stack = base(&d, c, SL_K_MISSING_KEEPALIVE);
+	uint32_t stack = sl_diag_conn(&d, c, SL_K_MISSING_KEEPALIVE, SL_SEV_WARNING);
 	d.worst_ns = age;
 	sl_dur_format(age, dur, sizeof dur);
 	snprintf(d.summary, sizeof d.summary, "The connection to %s lived %s%s without SO_KEEPALIVE.",
 		 d.peer[0] ? d.peer : "its peer", dur, c->open_at_end ? " (and counting)" : "");
+	sl_diags_add(out, c->img, &d, stack, 0);
+}
+
+/* net.ipv4.tcp_keepalive_time in seconds (the analyzer's namespace: the usual one), 7200 if unknown */
+static long keepalive_time(void)
+{
+	static long v = -1;
+	if (v < 0) {
+		FILE *f = fopen("/proc/sys/net/ipv4/tcp_keepalive_time", "re");
+		if (!f || fscanf(f, "%ld", &v) != 1 || v < 0)
+			v = 7200;
+		if (f)
+			fclose(f);
+	}
+	return v;
+}
+
+static void keepalive_ineffective(const struct sl_run *run, const struct sl_conn *c, struct sl_diags *out)
+{
+	const struct sl_slot *s = c->s;
+	if (!sl_is_tcp(s) || !sl_connected(s) || !sl_opt_on(s, SL_OPT_KEEPALIVE) || sl_opt_on(s, SL_OPT_KEEPIDLE))
+		return;
+	uint64_t age = c->end_ns > s->open_ns ? c->end_ns - s->open_ns : 0;
+	long idle = keepalive_time();
+	if (age < run->th.keepalive_ns || (uint64_t)idle * 1000000000ull <= run->th.keepalive_ns)
+		return;
+	struct sl_diag d;
+	char dur[32];
+	uint32_t stack = sl_diag_conn(&d, c, SL_K_KEEPALIVE_INEFFECTIVE, SL_SEV_WARNING);
+	d.worst_ns = age;
+	sl_dur_format(age, dur, sizeof dur);
+	snprintf(d.summary, sizeof d.summary,
+		 "The connection to %s (%s old%s) has SO_KEEPALIVE on but no TCP_KEEPIDLE: the first probe goes out "
+		 "after the system's %ld s of silence.",
+		 d.peer[0] ? d.peer : "its peer", dur, c->open_at_end ? " and counting" : "", idle);
+	sl_diag_fact(&d, "age_ms", (double)age / 1e6);
+	sl_diag_fact(&d, "system_idle_s", (double)idle);
 	sl_diags_add(out, c->img, &d, stack, 0);
 }
 
@@ -88,5 +117,6 @@ void sl_rule_timeouts(struct sl_ctx *c)
 	for (size_t i = 0; i < c->nconns; i++) {
 		missing_timeout(c->run, &c->conns[i], c->out);
 		missing_keepalive(c->run, &c->conns[i], c->out);
+		keepalive_ineffective(c->run, &c->conns[i], c->out);
 	}
 }

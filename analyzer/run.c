@@ -10,28 +10,6 @@
 #include <unistd.h>
 #include "analyzer.h"
 
-void sl_thresholds_default(struct sl_thresholds *th)
-{
-	th->blocked_ns = 1000000000ull;
-	th->keepalive_ns = 60000000000ull;
-}
-
-int sl_threshold_set(struct sl_thresholds *th, const char *arg)
-{
-	const char *eq = strchr(arg, '=');
-	uint64_t v;
-	if (!eq || sl_dur_parse(eq + 1, &v) < 0)
-		return -1;
-	size_t n = (size_t)(eq - arg);
-	if (n == 7 && !strncmp(arg, "blocked", n))
-		th->blocked_ns = v;
-	else if (n == 9 && !strncmp(arg, "keepalive", n))
-		th->keepalive_ns = v;
-	else
-		return -1;
-	return 0;
-}
-
 /* Alive means the pid exists and started when the log says it did (not a reused pid). */
 static int pid_alive(int pid, uint64_t start_ticks)
 {

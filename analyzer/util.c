@@ -174,10 +174,12 @@ int sl_dur_parse(const char *s, uint64_t *ns)
 	char *end;
 	double v = strtod(s, &end);
 	double mul = 1e9;
-	if (end == s || v < 0)
+	if (end == s || !(v >= 0))
 		return -1;
 	if (!strcmp(end, "ms"))
 		mul = 1e6;
+	else if (!strcmp(end, "us"))
+		mul = 1e3;
 	else if (!strcmp(end, "m"))
 		mul = 60e9;
 	else if (strcmp(end, "s") && *end)
@@ -231,4 +233,39 @@ void sl_warn(const char *fmt, ...)
 	va_start(ap, fmt);
 	message("warning", fmt, ap);
 	va_end(ap);
+}
+
+/* ---- facts about one connection that several rules read ---- */
+
+int sl_is_tcp(const struct sl_slot *s)
+{
+	return (s->family == AF_INET || s->family == AF_INET6) && s->type == SOCK_STREAM;
+}
+
+int sl_connected(const struct sl_slot *s)
+{
+	return (s->role == SL_ROLE_CLIENT && s->connect_state == SL_CONN_DONE) || s->role == SL_ROLE_SERVER ||
+	       (s->role == SL_ROLE_INHERITED && s->peer.family);
+}
+
+int sl_opt_on(const struct sl_slot *s, int opt)
+{
+	return (s->opts_set & (1u << opt)) && s->opt[opt] > 0;
+}
+
+uint32_t sl_conn_stack(const struct sl_slot *s)
+{
+	return s->connect_stack ? s->connect_stack : s->open_stack;
+}
+
+uint64_t sl_conn_now(const struct sl_run *run, const struct sl_conn *c)
+{
+	return c->proc->alive && c->open_at_end ? run->now_ns : c->end_ns;
+}
+
+void sl_peer_host(const char *peer, char *out, size_t len)
+{
+	const char *colon = strrchr(peer, ':');
+	size_t n = colon && colon != peer ? (size_t)(colon - peer) : strlen(peer);
+	snprintf(out, len, "%.*s", (int)n, peer);
 }

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,9 +74,10 @@ static inline void *server_main(void *arg)
 	int fd = accept(s->lfd, NULL, NULL);
 	if (fd < 0)
 		die("accept");
-	int one = 1;
+	int one = 1, idle = 60;
 	set_rcvtimeo(fd, 10);
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
 	s->handle(fd);
 	close(s->lfd);
 	return NULL;

@@ -2,12 +2,10 @@
 # install-deps.sh - installs what socklens needs to build and test, from Debian 12 packages.
 set -eu
 PKGS="build-essential pkg-config libjansson-dev libcmocka-dev libdw-dev libelf-dev
-      binutils curl python3 valgrind strace openssh-client
+      binutils curl python3 valgrind strace openssh-client openssl iproute2 nftables
       nginx-light redis-server redis-tools wrk openjdk-17-jdk-headless postgresql"
 # Node.js for the tests, unless one is already on PATH (a newer one from elsewhere is fine)
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
-# make bench measures programs make check already needs
-[ "${1:-}" = --bench ] && PKGS="$PKGS"
 # make check-transparency: CPython's test suites for Debian's python3
 [ "${1:-}" = --transparency ] && PKGS="$PKGS libpython3.11-testsuite"
 missing=""

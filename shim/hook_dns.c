@@ -12,7 +12,8 @@ SL_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
 {
 	uint64_t t0 = __atomic_load_n(&sl_g.ready, __ATOMIC_ACQUIRE) ? sl_now() : 0;
 	int r = REAL(getaddrinfo)(node, service, hints, res);
-	if (t0) {
+	/* AI_NUMERICHOST asks "is this an address?": a failure is an answer, not a lookup problem */
+	if (t0 && !(hints && (hints->ai_flags & AI_NUMERICHOST) && r)) {
 		int e = errno;
 		sl__record_dns(SL_CALL_GETADDRINFO, node, r, sl_now() - t0);
 		errno = e;

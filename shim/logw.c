@@ -603,7 +603,7 @@ static uint32_t lat_bucket(uint64_t ns)
 	return b;
 }
 
-void sl_site_count(struct sl_log *log, uint32_t id, int err, uint64_t dur_ns, int latency, int slow)
+void sl_site_count(struct sl_log *log, uint32_t id, int err, uint64_t dur_ns, int lat_call, int slow)
 {
 	struct sl_stack *s = sl_stack_at(log, id);
 	if (!s)
@@ -615,8 +615,10 @@ void sl_site_count(struct sl_log *log, uint32_t id, int err, uint64_t dur_ns, in
 	}
 	if (slow)
 		add64(&s->slow, 1);
-	if (latency)
+	if (lat_call) {
 		add64(&s->lat[lat_bucket(dur_ns)], 1);
+		s->lat_call = (uint32_t)lat_call;
+	}
 	uint64_t max = __atomic_load_n(&s->max_ns, __ATOMIC_RELAXED);
 	while (dur_ns > max && !__atomic_compare_exchange_n(&s->max_ns, &max, dur_ns, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;

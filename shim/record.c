@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -258,7 +260,7 @@ static void connect_resolved(struct sl_slot *s, int fd, int err, uint64_t now)
 	__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_CONNECTING, __ATOMIC_RELAXED);
 	s->connect_ns = now - s->connect_start_ns;
 	s->connect_errno = err;
-	sl_site_count(&sl_g.log, s->connect_stack, err, s->connect_ns, 1, 0);
+	sl_site_count(&sl_g.log, s->connect_stack, err, s->connect_ns, SL_CALL_CONNECT, 0);
 	if (err)
 		sl_slot_count_error(s, err);
 	else
@@ -453,7 +455,7 @@ static void accept_queue(struct sl_slot *ls, int fd)
 	if (ti.tcpi_unacked + 1 > ls->accept_queue_max)
 		ls->accept_queue_max = ti.tcpi_unacked + 1;
 	if (ti.tcpi_sacked)
-		ls->listen_backlog = (int32_t)ti.tcpi_sacked; /* the limit in force, after somaxconn */
+		ls->listen_limit = ti.tcpi_sacked; /* the limit in force, after somaxconn */
 }
 
 static void accept_done(struct sl_call_ctx *c, int ret, int err, int flags, const struct sockaddr *sa,
@@ -534,6 +536,17 @@ void sl__record_bind(int fd, const struct sockaddr *sa, socklen_t len, int ret, 
 		bind_failed(s, fd, sa, len, err);
 }
 
+/* The accept queue's limit the kernel kept (TCP_INFO on a listener: sacked), which is the backlog
+ * asked for capped by net.core.somaxconn of the socket's network namespace. */
+static void listen_limit(struct sl_slot *s, int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	if ((s->family == AF_INET || s->family == AF_INET6) && s->type == SOCK_STREAM &&
+	    sl_sys5(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
+		s->listen_limit = ti.tcpi_sacked;
+}
+
 void sl__record_listen(int fd, int backlog, int ret, int err)
 {
 	struct sl_slot *s = sl__slot_for(fd);
@@ -545,6 +558,7 @@ void sl__record_listen(int fd, int backlog, int ret, int err)
 	}
 	s->role = SL_ROLE_LISTENER;
 	s->listen_backlog = backlog;
+	listen_limit(s, fd);
 	fill_names(s, fd);
 	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_LISTEN, SL_CALL_LISTEN, fd);
 	if (!ev)
@@ -722,10 +736,23 @@ static void tcp_info_of(struct sl_slot *s, int fd)
 	s->tcp_retrans = ti.base.tcpi_total_retrans;
 	s->tcp_lost = ti.base.tcpi_lost;
 	if (len >= offsetof(struct sl_tcp_info, segs_in)) {
-		s->tcp_bytes_received = ti.bytes_received;
+		/* the count runs on sequence numbers, and a FIN takes one */
+		int fin = ti.base.tcpi_state == TCP_CLOSE_WAIT || ti.base.tcpi_state == TCP_LAST_ACK ||
+			  ti.base.tcpi_state == TCP_CLOSING || ti.base.tcpi_state == TCP_TIME_WAIT;
+		s->tcp_bytes_received = ti.bytes_received - (fin && ti.bytes_received ? 1 : 0);
 		s->tcp_segs_out = ti.segs_out;
 	}
 	set_flag(s, SL_SF_TCPINFO);
+}
+
+/* Data the peer sent that nobody read, as the kernel counts it at close (SIOCINQ: exact, whichever
+ * process read the rest, and a FIN not counted). Asked only when the counters say there may be some. */
+static void unread_data(struct sl_slot *s, int fd)
+{
+	int n = 0;
+	if ((s->flags & SL_SF_TCPINFO) && s->tcp_bytes_received > s->bytes_in &&
+	    sl_sys3(SYS_ioctl, fd, SIOCINQ, (long)&n) == 0 && n > 0)
+		s->unread_at_close = (uint32_t)n;
 }
 
 /* A long-lived connection's kernel counters, sampled on a data call once per period. */
@@ -737,28 +764,55 @@ void sl__call_sample(struct sl_slot *s, int fd, uint64_t now)
 	errno = err;
 }
 
-/* Per call site: connections closed, and those that were one short exchange (churn). */
+static uint64_t addr_hash(const struct sl_addr *a)
+{
+	uint64_t h = 1469598103934665603ull ^ a->family;
+	for (uint32_t i = 0; i < a->len && i < SL_ADDR_DATA; i++)
+		h = (h ^ a->data[i]) * 1099511628211ull;
+	return h;
+}
+
+/* Per call site: connections closed, those that were one short exchange, and of these the ones
+ * to the same peer as the connection closed before (churn: no reuse, no pooling). */
 static void count_closed(const struct sl_slot *s, uint64_t now)
 {
 	struct sl_stack *site = sl_stack_at(&sl_g.log, s->connect_stack ? s->connect_stack : s->open_stack);
 	if (!site || s->role != SL_ROLE_CLIENT || !is_tcp(s))
 		return;
 	__atomic_fetch_add(&site->closed, 1, __ATOMIC_RELAXED);
-	if (now - s->open_ns < 1000000000ull && s->calls_out <= 1 && s->calls_in <= 2)
-		__atomic_fetch_add(&site->short_closed, 1, __ATOMIC_RELAXED);
+	if (now - s->open_ns >= 1000000000ull || s->calls_out > 1 || s->calls_in > 2)
+		return;
+	__atomic_fetch_add(&site->short_closed, 1, __ATOMIC_RELAXED);
+	uint64_t h = addr_hash(&s->peer);
+	if (__atomic_exchange_n(&site->last_peer, h, __ATOMIC_RELAXED) == h)
+		__atomic_fetch_add(&site->same_peer_short, 1, __ATOMIC_RELAXED);
 }
 
-/* A connection closed with something a rule will report: errors, a blocking read that could
- * have hung, a long life without keepalive. Its slot is kept while the table can grow. */
+/* A connection closed with something a rule may report: errors, a blocking read that could have
+ * hung, a long life (keepalive), a slow connect, Nagle stalls, a TLS alert or an unanswered
+ * handshake, retransmissions, a reset on close, a request left unanswered or a socket held
+ * after the peer closed. Its slot is recycled last. Waits shorter than SL_KEEP_NS are not kept,
+ * so analyzer thresholds below it see only slots the table still holds. */
 static int worth_keeping(const struct sl_slot *s, uint64_t now)
 {
 	int timeout = (s->opts_set & (1u << SL_OPT_RCVTIMEO)) && s->opt[SL_OPT_RCVTIMEO] > 0;
-	int keepalive = (s->opts_set & (1u << SL_OPT_KEEPALIVE)) && s->opt[SL_OPT_KEEPALIVE];
 	if (s->err_total || s->connect_state == SL_CONN_FAILED)
 		return 1;
 	if ((s->flags & SL_SF_BLOCKING_READ) && !(s->flags & SL_SF_GUARDED) && !timeout)
 		return 1;
-	return !keepalive && now - s->open_ns >= 60000000000ull;
+	if (now - s->open_ns >= 60000000000ull) /* keepalive findings */
+		return 1;
+	if (s->connect_ns >= SL_KEEP_NS || s->nagle_rounds || s->alert_level || s->tcp_retrans)
+		return 1;
+	if ((s->opts_set & (1u << SL_OPT_LINGER)) && s->opt[SL_OPT_LINGER] == 0)
+		return 1; /* closing sends a reset */
+	if (s->unread_at_close)
+		return 1; /* closed with unread data: a reset too */
+	if (s->first_out == SL_FB_TLS_HELLO && !s->bytes_in)
+		return 1; /* a TLS handshake the peer never answered */
+	if ((s->flags & SL_SF_EOF) && now - s->eof_cns >= SL_KEEP_NS)
+		return 1; /* held after the peer closed */
+	return s->last_out_cns > s->last_in_cns && now - s->last_out_cns >= SL_KEEP_NS; /* no reply */
 }
 
 /* Drops fd's reference to its slot; the last one closes the connection. Call before the real close. */
@@ -777,6 +831,7 @@ static void release_fd(int fd, uint32_t ent)
 		return;
 	uint64_t now = sl_now();
 	tcp_info_of(s, fd);
+	unread_data(s, fd);
 	count_closed(s, now);
 	s->close_stack = sl_stack_capture();
 	if (worth_keeping(s, now))
@@ -868,7 +923,7 @@ void sl__record_received_fds(const struct msghdr *msg)
 void sl__record_dns(uint16_t call, const char *name, int code, uint64_t dur_ns)
 {
 	uint32_t stack = sl_stack_capture();
-	sl_site_count(&sl_g.log, stack, code, dur_ns, 1, dur_ns >= SL_DNS_SLOW_NS);
+	sl_site_count(&sl_g.log, stack, code, dur_ns, call, dur_ns >= SL_DNS_SLOW_NS);
 	if (!code && dur_ns < SL_DNS_SLOW_NS)
 		return;
 	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_DNS, call, -1);

@@ -42,6 +42,7 @@ void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, u
 /* A long-lived TCP connection's kernel counters (retransmissions, RTT) are sampled on its first
  * receive of each 2^33 ns (~8.6 s) period, through the slow path. */
 #define SL_SAMPLE_SHIFT 33
+#define SL_KEEP_NS 100000000ull /* 100 ms: the shortest wait worth keeping a closed slot for */
 void sl__call_sample(struct sl_slot *s, int fd, uint64_t now);
 
 /* Slot flags that send a call's end to the slow path, by direction. */

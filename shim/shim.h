@@ -61,7 +61,7 @@ uint32_t sl_stack_intern(struct sl_log *log, const uint64_t *ip, uint32_t n, int
 struct sl_stack *sl_stack_at(struct sl_log *log, uint32_t id);
 /* Counts one call at site id: failed with err (0 = ok), lasting dur_ns, a connect latency for
  * the histogram, a slow call. */
-void sl_site_count(struct sl_log *log, uint32_t id, int err, uint64_t dur_ns, int latency, int slow);
+void sl_site_count(struct sl_log *log, uint32_t id, int err, uint64_t dur_ns, int lat_call, int slow);
 /* Records a loaded object; returns 0 or -ENOSPC. */
 int sl_module_add(struct sl_log *log, const char *path, uint64_t base, uint64_t lo,
 		  uint64_t hi, const uint8_t *bid, uint32_t bidlen);

@@ -156,8 +156,13 @@ EOF
 	[ "$($SL run --report $TMP/java.txt --json $TMP/java.json -- java -cp $TMP/java Main)" = "ok 50" ]
 	# true, and harmless: HttpClient keeps its pooled connection open when a short-lived JVM exits
 	# (info); the JDK's own wakeup socketpair is not a leak
-	clean $TMP/java.json
+	clean $TMP/java.json nagle-delay
 	$JC $TMP/java.json "all(d['severity'] == 'info' for d in diags('socket-leak'))"
+	# true: com.sun.net.httpserver writes a response's headers and body apart without TCP_NODELAY,
+	# so each response waits for the client's delayed ACK (50 requests: 2.8 s, 0.8 s with the fix)
+	$JC $TMP/java.json "one('nagle-delay')['evidence']['delayed_rounds'] >= 25"
+	[ "$($SL run --json $TMP/java2.json -- java -Dsun.net.httpserver.nodelay=true -cp $TMP/java Main)" = "ok 50" ]
+	$JC $TMP/java2.json "len(diags('nagle-delay')) == 0"
 }
 
 case_python_http_server_and_curl() {

@@ -36,10 +36,13 @@ case_unreachable() {
 }
 
 case_reset() {
-	local line; line=$(line_of examples/reset.c 'ssize_t n = recv(')
+	local line close; line=$(line_of examples/reset.c 'ssize_t n = recv(')
+	close=$(line_of examples/reset.c 'close(fd)')
 	expect_status 1 $SL run --json $TMP/x.json -- $EX/reset
 	$JC $TMP/x.json "one('connection-reset')['errno'] == 'ECONNRESET'" \
-		"at(one('connection-reset'), 'examples/reset.c', $line)" "len(diags()) == 1"
+		"at(one('connection-reset'), 'examples/reset.c', $line)" \
+		"at(one('reset-on-close'), 'examples/reset.c', $close)" \
+		"one('reset-on-close')['evidence']['linger_zero'] == 1" "len(diags()) == 2"
 }
 
 case_broken_pipe() {
@@ -387,13 +390,13 @@ assert "KeyboardInterrupt" in text and "socklens:" in text and "killed by SIGINT
 PYEOF
 }
 
-case_hung_call_is_reported_live_and_after_a_kill() {
+case_hung_read_is_missing_timeout_live_and_after_a_kill() {
 	cat > $TMP/hang.py <<'PYEOF'
 import socket, threading
 srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
 held = []
 def server():
-    c, _ = srv.accept(); c.recv(100); held.append(c)   # reads the request, never answers
+    c, _ = srv.accept(); c.settimeout(60); c.recv(100); held.append(c)   # never answers
     threading.Event().wait()
 threading.Thread(target=server, daemon=True).start()
 s = socket.create_connection(srv.getsockname())
@@ -404,19 +407,49 @@ PYEOF
 	$SL run --threshold blocked=200ms --dir $TMP/hung --json $TMP/hung.json -- $PY $TMP/hang.py > $TMP/hung.out 2>&1 &
 	local run=$! i found=0
 	for i in $(seq 200); do grep -q waiting $TMP/hung.out 2>/dev/null && break; sleep 0.05; done
-	# the live report sees the stuck recv once it is older than the threshold
+	# the live report sees the stuck recv as an error once it is older than the threshold: a read
+	# with no timeout, still blocked (one finding, not a hung-call besides)
 	for i in $(seq 200); do
 		$SL report --json --threshold blocked=200ms $TMP/hung > $TMP/live-hung.json 2>/dev/null
-		grep -q '"hung-call"' $TMP/live-hung.json && { found=1; break; }
+		grep -q '"severity": "error"' $TMP/live-hung.json && { found=1; break; }
 		sleep 0.05
 	done
 	[ $found -eq 1 ]
-	$JC $TMP/live-hung.json "'has been blocked in recv()' in one('hung-call')['summary']" \
-		"one('hung-call')['severity'] == 'warning'" "one('hung-call')['call_site'][0]['module'].startswith('python3')"
+	$JC $TMP/live-hung.json "'has been blocked for' in one('missing-timeout')['summary']" \
+		"one('missing-timeout')['severity'] == 'error'" "len(diags('hung-call')) == 0" \
+		"one('missing-timeout')['read_site'][0]['module'].startswith('python3')"
 	kill -TERM $run
 	wait $run || true
-	# after the kill the final report still says where it was stuck
-	$JC $TMP/hung.json "'was blocked in recv()' in one('hung-call')['summary']" "proc()['signal'] == 15"
+	# after the kill the final report still says where it was stuck, and nothing leaked
+	$JC $TMP/hung.json "'has been blocked for' in one('missing-timeout')['summary']" "proc()['signal'] == 15" \
+		"one('missing-timeout')['evidence']['still_blocked'] == 1" "len(diags('hung-call')) == 0" \
+		"all('listening' in d['summary'] for d in diags('socket-leak'))"
+}
+
+case_hung_send_is_a_hung_call() {
+	cat > $TMP/send.py <<'PYEOF'
+import socket, threading
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
+def server():
+    c, _ = srv.accept(); threading.Event().wait()   # never reads
+threading.Thread(target=server, daemon=True).start()
+s = socket.create_connection(srv.getsockname())
+print("sending", flush=True)
+s.sendall(b"x" * (64 << 20))            # blocks once the buffers are full
+PYEOF
+	$SL run --threshold blocked=200ms --dir $TMP/hs -- $PY $TMP/send.py > $TMP/hs.out 2>&1 &
+	local run=$! i found=0
+	for i in $(seq 200); do grep -q sending $TMP/hs.out 2>/dev/null && break; sleep 0.05; done
+	for i in $(seq 200); do
+		$SL report --json --threshold blocked=200ms $TMP/hs > $TMP/live-hs.json 2>/dev/null
+		grep -q '"hung-call"' $TMP/live-hs.json && { found=1; break; }
+		sleep 0.05
+	done
+	kill -TERM $run
+	wait $run || true
+	[ $found -eq 1 ]
+	$JC $TMP/live-hs.json "'has been blocked in send()' in one('hung-call')['summary']" \
+		"one('hung-call')['severity'] == 'warning'" "one('hung-call')['call_site'][0]['module'].startswith('python3')"
 }
 
 case_exec_keeps_the_run_going() {

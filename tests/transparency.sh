@@ -116,8 +116,11 @@ case_signal_handler_keeps_the_blocked_call() {
 	grep -q handled $TMP/sig.out
 	pkill -KILL -x cancel_blocked
 	wait $run || true
-	# the handler's send came and went; the recv it interrupted was still what the thread did
-	$JC $TMP/sig.json "'was blocked in recv()' in one('hung-call')['summary']" "proc()['signal'] == 9"
+	# the handler's send came and went; the recv it interrupted was still what the thread did (a
+	# read with no timeout: missing-timeout says where it is blocked)
+	local line; line=$(line_of tests/progs/cancel_blocked.c 'recv(held[0]')
+	$JC $TMP/sig.json "[d for d in diags('missing-timeout') if at(d, 'tests/progs/cancel_blocked.c', $line, key='read_site') and d['evidence']['still_blocked']]" \
+		"proc()['signal'] == 9"
 }
 
 case_run_ends_like_the_program() {

@@ -240,7 +240,7 @@ struct sl_slot {
 	uint64_t eof_cns;         /* when a read first returned 0 */
 	uint64_t connect_start_ns, connect_ns;
 	int32_t connect_errno;
-	int32_t listen_backlog;   /* what listen() asked for */
+	int32_t listen_backlog;   /* what listen() asked for (listen_limit: what the kernel kept) */
 	int32_t err_no[SL_ERRS];
 	uint32_t err_count[SL_ERRS];
 	uint32_t err_total;
@@ -249,8 +249,9 @@ struct sl_slot {
 	uint32_t tcp_rtt_us, tcp_rttvar_us, tcp_retrans, tcp_lost; /* TCP_INFO at close, or sampled */
 	uint32_t tcp_segs_out;    /* segments sent, to weigh tcp_retrans */
 	uint32_t sample_epoch;    /* which ~8.6 s period the last TCP_INFO sample was taken in */
-	uint64_t tcp_bytes_received; /* the kernel's count at close: more than bytes_in = unread data */
+	uint64_t tcp_bytes_received; /* payload the kernel received (a FIN not counted): more than bytes_in = unread */
 	uint32_t accept_queue_max;/* the fullest accept queue seen at an accept() (listeners) */
+	uint32_t listen_limit;    /* the accept queue's limit in force: the backlog capped by somaxconn */
 	uint32_t writes_since_read; /* data calls out since the last data received */
 	uint32_t rounds_multi;    /* replies that followed two or more writes */
 	uint32_t nagle_rounds;    /* ... and came 35-80 ms after the last of them (delayed ACK) */
@@ -259,6 +260,7 @@ struct sl_slot {
 	uint8_t alert_level, alert_desc; /* the TLS alert, when one direction began with one */
 	uint8_t alert_dir;        /* 0 received from the peer, 1 sent by the program */
 	uint8_t pad2[3];
+	uint32_t unread_at_close; /* bytes left in the receive queue at the last close (SIOCINQ): a reset */
 };
 
 /* ---- events --------------------------------------------------------------- */
@@ -316,7 +318,7 @@ struct sl_stack {
 	uint32_t commit;          /* 0 empty, 1 being written, 2 valid */
 	uint32_t nframes;
 	uint32_t next;            /* next stack id in the same bucket, 0 = end */
-	uint32_t pad;
+	uint32_t lat_call;        /* enum sl_call whose latencies lat[] counts (connect, getaddrinfo), 0 none */
 	uint64_t hash;
 	uint64_t ip[SL_MAX_FRAMES]; /* return addresses, innermost first, shim frames removed */
 	/* counters (atomic adds) */
@@ -326,9 +328,11 @@ struct sl_stack {
 	uint64_t err_count[SL_ERRS];
 	uint64_t slow;            /* calls from here over slow_ns */
 	uint64_t max_ns;          /* the longest (connect latency, blocked call) */
-	uint64_t lat[SL_LAT_BUCKETS]; /* connect latencies */
-	uint64_t closed;          /* connections opened here that were closed */
+	uint64_t lat[SL_LAT_BUCKETS]; /* latencies of lat_call */
+	uint64_t closed;          /* TCP client connections opened here that were closed */
 	uint64_t short_closed;    /* ... within a second, after at most one write and one read */
+	uint64_t same_peer_short; /* ... of which to the same peer as the previous one (churn) */
+	uint64_t last_peer;       /* hash of the previous closed connection's peer address */
 };
 
 struct sl_module {

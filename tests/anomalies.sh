@@ -1,0 +1,356 @@
+#!/usr/bin/env bash
+# anomalies.sh - the classic TCP anomalies: each kind in its example (kind, peer, count and the
+# call-site line asserted in the JSON), and in the real programs where people meet it: nginx in
+# front of a silent upstream, curl, Python servers and clients, openssl, the JDK. Loss, queueing
+# delay, port ranges and a resolver are made in private network (and mount) namespaces.
+set -u
+[ -n "${SL_IN_CASE:-}" ] || { source "$(dirname "$0")/lib.sh"; suite_main tests/anomalies.sh "$@"; exit; }
+
+need() { for t in "$@"; do command -v "$t" >/dev/null || skip "$t not installed (scripts/install-deps.sh)"; done; }
+
+# in_netns SCRIPT: runs bash SCRIPT in a new network namespace with lo up (skips without one)
+in_netns() {
+	unshare -n true 2>/dev/null || skip "cannot create a network namespace"
+	unshare -n bash -c "ip link set lo up && source tests/lib.sh && $1"
+}
+
+wait_for() { # FILE TEXT: until FILE holds TEXT (bounded, 20 s)
+	local i
+	for i in $(seq 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+	echo "no '$2' in $1"
+	return 1
+}
+
+# ---- the examples ---------------------------------------------------------------------------
+
+case_unanswered_request() {
+	local line; line=$(line_of examples/silent_upstream.c 'if (send(fd, req')
+	expect_status 1 $SL run --json $TMP/u.json -- $EX/silent_upstream
+	$JC $TMP/u.json "one('unanswered-request')['severity'] == 'error'" \
+		"one('unanswered-request')['peer'].startswith('127.0.0.1:')" "one('unanswered-request')['count'] == 1" \
+		"one('unanswered-request')['evidence']['bytes_sent'] == 44" \
+		"one('unanswered-request')['evidence']['waited_ms'] >= 1900" \
+		"at(one('unanswered-request'), 'examples/silent_upstream.c', $line, key='send_site')" \
+		"one('unanswered-request')['stack'][0]['function'] == 'dial_local'" "len(diags()) == 1"
+}
+
+case_close_wait() {
+	local line; line=$(line_of examples/close_wait.c 'int fd = accept(')
+	$SL run --dir $TMP/cwd --json $TMP/cw.json -- $EX/close_wait
+	$JC $TMP/cw.json "one('close-wait')['count'] == 5" "one('close-wait')['severity'] == 'error'" \
+		"one('close-wait')['evidence']['held_ms'] >= 1000" "one('close-wait')['distinct_peers'] == 5" \
+		"at(one('close-wait'), 'examples/close_wait.c', $line)" "len(diags()) == 1"
+	# held for less than a longer threshold: not a close-wait, but still sockets never closed
+	$SL report --json --threshold close-wait=5s $TMP/cwd > $TMP/cw5.json
+	$JC $TMP/cw5.json "len(diags('close-wait')) == 0" "one('socket-leak')['count'] == 5"
+}
+
+case_nagle_delay() {
+	local line; line=$(line_of examples/nagle.c 'send(fd, body')
+	$SL run --json $TMP/n.json -- $EX/nagle
+	$JC $TMP/n.json "one('nagle-delay')['evidence']['delayed_rounds'] >= 4" \
+		"one('nagle-delay')['evidence']['rounds'] == 8" "one('nagle-delay')['evidence']['lost_ms'] >= 120" \
+		"at(one('nagle-delay'), 'examples/nagle.c', $line, key='send_site')" "len(diags()) == 1"
+}
+
+case_tls_alert_from_openssl() {
+	need openssl
+	$SL run --json $TMP/t.json -- env PORT=$(free_port) sh examples/tls_version_mismatch.sh || true
+	# both sides: the server that sent protocol_version, the client that received it
+	$JC $TMP/t.json "len(diags('tls-alert')) == 2" \
+		"all(d['evidence']['alert_description'] == 70 for d in diags('tls-alert'))" \
+		"any(d['evidence']['sent_by_program'] == 1 and 'protocol_version' in d['summary'] for d in diags('tls-alert'))" \
+		"any(d['evidence']['sent_by_program'] == 0 and d['summary'].startswith('The server 127.0.0.1:') for d in diags('tls-alert'))" \
+		"all(d['stack'][0]['function'] in ('BIO_connect', 'BIO_accept_ex') for d in diags('tls-alert'))" \
+		"len(diags()) == 2"
+}
+
+case_tls_aborted_python_client() {
+	expect_status 1 $SL run --json $TMP/ta.json -- $PY examples/tls_aborted.py
+	$JC $TMP/ta.json "one('tls-aborted')['severity'] == 'error'" "one('tls-aborted')['evidence']['bytes_sent'] > 100" \
+		"one('tls-aborted')['peer'].startswith('127.0.0.1:')" "len(diags()) == 1"
+}
+
+case_accept_queue_full_and_slow_connect() {
+	local listen connect
+	listen=$(line_of examples/common.h 'listen(fd, backlog)')
+	connect=$(line_of examples/common.h 'connect(fd, (struct sockaddr *)&a')
+	$SL run --json $TMP/aq.json -- $EX/accept_queue
+	$JC $TMP/aq.json "one('accept-queue-full')['evidence']['queue_limit'] == 1" \
+		"one('accept-queue-full')['evidence']['queue_max'] >= 2" \
+		"at(one('accept-queue-full'), 'examples/common.h', $listen)" \
+		"one('slow-connect')['worst_ms'] >= 1000" "one('slow-connect')['evidence']['connects'] == 4" \
+		"one('slow-connect')['evidence']['p50_ms'] < one('slow-connect')['evidence']['max_ms']" \
+		"at(one('slow-connect'), 'examples/common.h', $connect)" "len(diags()) == 2"
+}
+
+case_backlog_truncated() {
+	local somax; somax=$(cat /proc/sys/net/core/somaxconn)
+	[ "$somax" -lt 8192 ] || skip "net.core.somaxconn is $somax here"
+	$SL run --json $TMP/b.json -- $EX/backlog 8192
+	$JC $TMP/b.json "one('backlog-truncated')['evidence']['backlog_asked'] == 8192" \
+		"one('backlog-truncated')['evidence']['backlog_kept'] == $somax" \
+		"one('backlog-truncated')['severity'] == 'info'" "len(diags()) == 1"
+	# asking for what the kernel allows is no finding
+	$SL run --json $TMP/b2.json -- $EX/backlog 128
+	$JC $TMP/b2.json "len(diags()) == 0"
+}
+
+case_addr_in_use() {
+	local line; line=$(line_of examples/addr_in_use.c 'if (bind(fd')
+	expect_status 1 $SL run --json $TMP/a.json -- $EX/addr_in_use
+	$JC $TMP/a.json "one('addr-in-use')['evidence']['reuseaddr'] == 0" "one('addr-in-use')['count'] == 1" \
+		"'SO_REUSEADDR was not set' in one('addr-in-use')['summary']" \
+		"at(one('addr-in-use'), 'examples/addr_in_use.c', $line)" "len(diags()) == 1"
+}
+
+case_port_exhaustion() {
+	local line rc=0; line=$(line_of examples/port_exhaustion.c 'if (connect(fd')
+	$SL run --json $TMP/p.json -- $EX/port_exhaustion || rc=$?
+	[ $rc -ne 77 ] || skip "no network namespace available"
+	[ $rc -eq 1 ]
+	$JC $TMP/p.json "one('port-exhaustion')['errno'] == 'EADDRNOTAVAIL'" "one('port-exhaustion')['count'] == 1" \
+		"at(one('port-exhaustion'), 'examples/port_exhaustion.c', $line)" \
+		"len([d for d in diags() if d['severity'] != 'info']) == 1"
+}
+
+case_connection_churn() {
+	local line; line=$(line_of examples/churn.c 'int fd = dial_local(port);')
+	$SL run --json $TMP/c.json -- $EX/churn
+	$JC $TMP/c.json "one('connection-churn')['evidence']['short_same_peer'] >= 140" \
+		"one('connection-churn')['evidence']['closed'] == 150" \
+		"one('connection-churn')['peer'].startswith('127.0.0.1:')" \
+		"at(one('connection-churn'), 'examples/churn.c', $line)" "len(diags()) == 1"
+	# below the threshold: nothing
+	$SL run --threshold churn=200 --json $TMP/c2.json -- $EX/churn
+	$JC $TMP/c2.json "len(diags()) == 0"
+}
+
+case_reset_on_close() {
+	local line; line=$(line_of examples/reset_on_close.c 'close(fd); /* the bug')
+	$SL run --json $TMP/r.json -- $EX/reset_on_close
+	$JC $TMP/r.json "one('reset-on-close')['evidence']['unread_bytes'] == 65536 - 16" \
+		"one('reset-on-close')['evidence']['linger_zero'] == 0" \
+		"at(one('reset-on-close'), 'examples/reset_on_close.c', $line)" \
+		"not diags('unanswered-request')"
+}
+
+case_use_after_close() {
+	local line close; line=$(line_of examples/use_after_close.c 'if (send(c.fd')
+	close=$(line_of examples/use_after_close.c 'close(c->fd); /* the bug')
+	$SL run --json $TMP/uc.json -- $EX/use_after_close
+	$JC $TMP/uc.json "one('use-after-close')['errno'] == 'EBADF'" \
+		"at(one('use-after-close'), 'examples/use_after_close.c', $line)" \
+		"at(one('use-after-close'), 'examples/use_after_close.c', $close, key='close_site')" "len(diags()) == 1"
+	# a double close, from Python
+	printf '%s\n' 'import os, socket' 'a, b = socket.socketpair()' 'fd = a.detach()' 'os.close(fd)' \
+		'try: os.close(fd)' 'except OSError: pass' 'b.close()' > $TMP/dc.py
+	$SL run --json $TMP/dc.json -- $PY $TMP/dc.py
+	$JC $TMP/dc.json "'A double close' in one('use-after-close')['summary']" \
+		"one('use-after-close')['close_site'][0]['module'].startswith('python3')"
+}
+
+case_keepalive_ineffective() {
+	local line; line=$(line_of examples/keepalive_default.c 'int fd = dial_local(port)')
+	$SL run --threshold keepalive=1s --json $TMP/k.json -- $EX/keepalive_default
+	$JC $TMP/k.json "one('keepalive-ineffective')['evidence']['system_idle_s'] >= 60" \
+		"at(one('keepalive-ineffective'), 'examples/keepalive_default.c', $line)" "len(diags()) == 1"
+}
+
+case_retransmissions_behind_packet_loss() {
+	need nft
+	local line; line=$(line_of examples/common.h 'connect(fd, (struct sockaddr *)&a')
+	# 1 in 50 data packets lost on arrival (the receiver's input hook: a real loss for TCP)
+	in_netns "ip link set lo mtu 1500 && nft add table ip t && \
+		nft add chain ip t in '{ type filter hook input priority 0; }' && \
+		nft add rule ip t in meta length gt 500 numgen random mod 50 == 0 drop && \
+		\$SL run --json $TMP/l.json -- \$EX/bulk_upload"
+	$JC $TMP/l.json "one('retransmissions')['evidence']['retransmitted'] >= 10" \
+		"one('retransmissions')['evidence']['segments_sent'] >= 2800" \
+		"one('retransmissions')['peer'].startswith('127.0.0.1:')" \
+		"at(one('retransmissions'), 'examples/common.h', $line)"
+}
+
+case_high_rtt_behind_a_slow_link() {
+	need tc
+	# a 4 Mbit/s link with a deep queue: a bulk upload fills it (bufferbloat)
+	in_netns "ip link set lo mtu 1500 && tc qdisc add dev lo root tbf rate 4mbit burst 32kb latency 600ms && \
+		\$SL run --json $TMP/h.json -- \$EX/bulk_upload 512"
+	$JC $TMP/h.json "one('high-rtt')['evidence']['rtt_ms'] >= 200" \
+		"one('high-rtt')['peer'].startswith('127.0.0.1:')"
+}
+
+# A resolver of our own: a private network and mount namespace whose /etc/resolv.conf points at
+# tests/progs/dns_responder.py (slow.* answered late, drop.* never, the rest NXDOMAIN).
+dns_env() {
+	unshare -mn true 2>/dev/null || skip "cannot create mount and network namespaces"
+	printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > $TMP/resolv.conf
+	cat > $TMP/dns.sh <<EOF
+set -e
+ip link set lo up
+mount --bind $TMP/resolv.conf /etc/resolv.conf
+$PY tests/progs/dns_responder.py 0.7 > $TMP/dns.ready &
+for i in \$(seq 400); do grep -q ready $TMP/dns.ready && break; sleep 0.05; done
+EOF
+}
+
+case_dns_failure_and_slow_dns() {
+	local line; line=$(line_of examples/dns_lookup.c 'int rc = getaddrinfo(')
+	dns_env
+	echo "$SL run --json $TMP/d.json -- $EX/dns_lookup db.internal.example slow.cache.example drop.x.example || true" \
+		>> $TMP/dns.sh
+	unshare -mn bash $TMP/dns.sh
+	$JC $TMP/d.json "len(diags('dns-failure')) == 2" \
+		"[d for d in diags('dns-failure') if d['peer'] == 'db.internal.example' and 'EAI_NONAME' in d['summary'] and d['severity'] == 'warning']" \
+		"[d for d in diags('dns-failure') if d['peer'] == 'drop.x.example' and 'EAI_AGAIN' in d['summary'] and d['severity'] == 'error']" \
+		"one('slow-dns')['peer'] == 'slow.cache.example'" "one('slow-dns')['evidence']['duration_ms'] >= 600" \
+		"all(at(d, 'examples/dns_lookup.c', $line) for d in diags())" "len(diags()) == 3"
+}
+
+case_curl_name_lookup_fails() {
+	need curl
+	dns_env
+	echo "$SL run --json $TMP/cd.json -- curl -s -m 5 http://api.internal.example/ || true" >> $TMP/dns.sh
+	unshare -mn bash $TMP/dns.sh
+	$JC $TMP/cd.json "one('dns-failure')['peer'] == 'api.internal.example'" \
+		"any(f['module'].startswith('libcurl') for f in one('dns-failure')['stack'])"
+}
+
+# ---- real programs --------------------------------------------------------------------------
+
+# a server that reads requests and never answers, on $1 (a port); prints "ready"
+silent_server() {
+	cat > $TMP/silent.py <<'EOF'
+import socket, sys, threading
+srv = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+print("ready", flush=True)
+def hold(c):
+    c.settimeout(30)
+    try:
+        while c.recv(4096):
+            pass
+    except OSError:
+        pass
+    c.close()
+while True:
+    c, _ = srv.accept()
+    threading.Thread(target=hold, args=(c,), daemon=True).start()
+EOF
+	$PY $TMP/silent.py $1 > $TMP/silent.out 2>&1 &
+	SILENT=$!
+	wait_for $TMP/silent.out ready
+}
+
+case_nginx_in_front_of_a_silent_upstream() {
+	need nginx curl
+	local port up; port=$(free_port); up=$(free_port)
+	silent_server $up
+	mkdir -p $TMP/ng
+	cat > $TMP/ng/nginx.conf <<EOF
+worker_processes 1;
+pid $TMP/ng/nginx.pid;
+error_log $TMP/ng/error.log;
+events { }
+http { access_log off; client_body_temp_path $TMP/ng; proxy_temp_path $TMP/ng; fastcgi_temp_path $TMP/ng;
+  uwsgi_temp_path $TMP/ng; scgi_temp_path $TMP/ng;
+  server { listen 127.0.0.1:$port; location / { proxy_pass http://127.0.0.1:$up; proxy_read_timeout 2s; } } }
+EOF
+	$SL run --json $TMP/ng.json -- nginx -p $TMP/ng -c $TMP/ng/nginx.conf -g 'daemon off;' > $TMP/ng.out 2>&1 &
+	local run=$! i
+	for i in $(seq 400); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done
+	[ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$port/orders)" = 504 ]
+	kill -QUIT "$(cat $TMP/ng/nginx.pid)"
+	wait $run || true
+	kill $SILENT
+	$JC $TMP/ng.json "one('unanswered-request')['peer'] == '127.0.0.1:$up'" \
+		"one('unanswered-request')['evidence']['waited_ms'] >= 1900" \
+		"one('unanswered-request')['evidence']['bytes_sent'] > 50" \
+		"one('unanswered-request')['evidence']['still_open'] == 0" \
+		"any(f['module'].startswith('nginx') for f in one('unanswered-request')['send_site'])" \
+		"len([d for d in diags() if d['severity'] != 'info']) == 1"
+}
+
+case_curl_against_a_silent_server() {
+	need curl
+	local up; up=$(free_port)
+	silent_server $up
+	$SL run --json $TMP/cs.json -- curl -s -m 2 http://127.0.0.1:$up/ || true
+	kill $SILENT
+	$JC $TMP/cs.json "one('unanswered-request')['peer'] == '127.0.0.1:$up'" \
+		"any(f['module'].startswith('libcurl') for f in one('unanswered-request')['stack'])" \
+		"len(diags('missing-timeout')) == 0"
+}
+
+case_urlopen_without_timeout_killed() {
+	local up; up=$(free_port)
+	silent_server $up
+	printf '%s\n' 'import sys, urllib.request' 'print("asking", flush=True)' \
+		"urllib.request.urlopen('http://127.0.0.1:$up/')" > $TMP/get.py
+	$SL run --json $TMP/uo.json -- $PY $TMP/get.py > $TMP/uo.out 2>&1 &
+	local run=$!
+	wait_for $TMP/uo.out asking
+	sleep 3 # the scenario: a client stuck on a silent server for a while, then killed
+	pkill -TERM -f "$TMP/get.py" || true
+	wait $run || true
+	kill $SILENT
+	# one error for the read with no timeout (not a hung-call warning, not a leak), and the
+	# silent peer named
+	$JC $TMP/uo.json "one('missing-timeout')['severity'] == 'error'" \
+		"one('missing-timeout')['evidence']['still_blocked'] == 1" \
+		"one('missing-timeout')['read_site'][0]['module'].startswith('python3')" \
+		"one('unanswered-request')['peer'] == '127.0.0.1:$up'" \
+		"len(diags('hung-call')) == 0" "len(diags('socket-leak')) == 0"
+}
+
+case_python_server_leaves_close_wait() {
+	cat > $TMP/cw.py <<'EOF'
+import socket, threading
+srv = socket.create_server(("127.0.0.1", 0))
+held = []
+def serve():
+    while len(held) < 20:
+        c, _ = srv.accept()
+        c.settimeout(10)
+        c.recv(100)
+        c.sendall(b"ok\n")
+        held.append(c)          # the bug: kept after the client is done
+t = threading.Thread(target=serve); t.start()
+for i in range(20):
+    with socket.create_connection(srv.getsockname(), timeout=10) as s:
+        s.sendall(b"hi\n"); s.recv(10)
+t.join()
+for c in held:
+    c.recv(10)                  # reads the client's EOF, and still does not close
+print("20 served", flush=True)
+threading.Event().wait(1.5)
+EOF
+	$SL run --json $TMP/cwp.json -- $PY $TMP/cw.py
+	$JC $TMP/cwp.json "one('close-wait')['count'] == 20" "one('close-wait')['distinct_peers'] == 20" \
+		"one('close-wait')['stack'][0]['module'].startswith('python3')" \
+		"len([d for d in diags() if d['severity'] != 'info']) == 1"
+}
+
+case_python_write_write_read_client() {
+	cat > $TMP/ww.py <<'EOF'
+import socket, threading
+srv = socket.create_server(("127.0.0.1", 0))
+def serve():
+    c, _ = srv.accept(); c.settimeout(10)
+    for i in range(6):
+        got = b""
+        while len(got) < 40:
+            got += c.recv(100)
+        c.sendall(b"ok")
+    c.close()
+threading.Thread(target=serve).start()
+s = socket.create_connection(srv.getsockname(), timeout=10)
+for i in range(6):
+    s.send(b"HEADER" + b" " * 14)   # two writes, then a read: Nagle waits for the delayed ACK
+    s.send(b"BODY" + b" " * 16)
+    s.recv(10)
+s.close()
+EOF
+	$SL run --json $TMP/ww.json -- $PY $TMP/ww.py
+	$JC $TMP/ww.json "one('nagle-delay')['evidence']['delayed_rounds'] >= 3" \
+		"one('nagle-delay')['send_site'][0]['module'].startswith('python3')"
+}
