@@ -32,7 +32,7 @@ static struct sl_conn *collect_conns(struct sl_run *run, struct sl_proc *p, cons
 }
 
 static void analyze_image(struct sl_run *run, struct sl_proc *p, const struct sl_image_info *info,
-			  struct sl_diags *out, struct sl_json_sink *sink)
+			  struct sl_diags *out, struct sl_json_sink *sink, struct sl_audit *audit)
 {
 	struct sl_image img;
 	char err[256];
@@ -48,15 +48,17 @@ static void analyze_image(struct sl_run *run, struct sl_proc *p, const struct sl
 	p->findings += (unsigned)(out->added - before);
 	if (sink)
 		sl_json_image(sink, &c);
+	if (audit)
+		sl_audit_image(audit, &c);
 	free(c.conns);
 	sl_image_release(&img);
 }
 
-void sl_analyze(struct sl_run *run, struct sl_diags *out, struct sl_json_sink *sink)
+void sl_analyze(struct sl_run *run, struct sl_diags *out, struct sl_json_sink *sink, struct sl_audit *audit)
 {
 	for (size_t i = 0; i < run->nprocs; i++)
 		for (size_t k = 0; k < run->procs[i].nimages; k++)
-			analyze_image(run, &run->procs[i], &run->procs[i].images[k], out, sink);
+			analyze_image(run, &run->procs[i], &run->procs[i].images[k], out, sink, audit);
 	sl_rule_untraced(run, out);
 	sl_diags_sort(out);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <jansson.h>
 #include "socklens/log.h"
 
 /* ---- log_read.c: one log, copied and validated ---- */
@@ -195,6 +196,13 @@ void sl_diags_add(struct sl_diags *ds, const struct sl_image *img, struct sl_dia
 		  uint64_t site);
 void sl_diags_sort(struct sl_diags *ds);
 void sl_diags_release(struct sl_diags *ds);
+/* The frames of stack id of img as findings show them (startup frames dropped; malloc'd, NULL
+ * when none), and a hash of the first n for grouping (h: a seed, or a running hash). */
+struct sl_frame *sl_stack_frames(const struct sl_image *img, uint32_t id, size_t *n);
+uint64_t sl_frames_key(uint64_t h, const struct sl_frame *f, size_t n);
+/* Lists of the first SL_LIST_MAX distinct pids and peers, *n counting every distinct one noted. */
+void sl_note_pid(int *pids, unsigned *n, int pid);
+void sl_note_peer(char (*peers)[160], unsigned *n, const char *peer);
 /* A finding filled with what every rule sets. */
 void sl_diag_init(struct sl_diag *d, enum sl_kind k, enum sl_severity sev, const struct sl_proc *p, int fd);
 struct sl_conn;
@@ -224,11 +232,12 @@ struct sl_ctx {
 	struct sl_diags *out;
 };
 
+struct sl_audit; /* audit.c */
 /* Streams each analyzed image's connections as JSON (report_json.c); NULL for none. */
 struct sl_json_sink;
 
-/* Runs every rule on every image of run; connections go to sink when not NULL. */
-void sl_analyze(struct sl_run *run, struct sl_diags *out, struct sl_json_sink *sink);
+/* Runs every rule on every image of run; connections go to sink and call sites to audit when not NULL. */
+void sl_analyze(struct sl_run *run, struct sl_diags *out, struct sl_json_sink *sink, struct sl_audit *audit);
 
 /* rule files: each looks at one image */
 void sl_rule_connect(struct sl_ctx *c);
@@ -285,12 +294,16 @@ void sl_wall_time(const struct sl_log_header *h, uint64_t mono_ns, char *out, si
 enum { SL_COLOR_AUTO, SL_COLOR_ALWAYS, SL_COLOR_NEVER };
 /* Colours severities on out per mode (auto: a terminal, unless NO_COLOR is set). */
 void sl_text_color(int mode, FILE *out);
-void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *ds);
+/* Writes text after lead, wrapped at the report's width and indented under its start. */
+void sl_text_wrapped(FILE *out, const char *lead, const char *text);
+void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *ds, struct sl_audit *audit);
 /* JSON: open the sink before the analysis (connections stream into it), finish after. */
 struct sl_json_sink *sl_json_open(FILE *f);
 void sl_json_image(struct sl_json_sink *s, const struct sl_ctx *c);
-/* Writes processes and findings and closes the document; returns 0 or -1 (cannot write). */
-int sl_json_finish(struct sl_json_sink *s, const struct sl_run *run, const struct sl_diags *ds);
+/* Writes processes, findings and the audit (NULL: none) and closes the document; returns 0 or -1
+ * (cannot write). */
+int sl_json_finish(struct sl_json_sink *s, const struct sl_run *run, const struct sl_diags *ds,
+		   const struct sl_audit *audit);
 
 /* ---- elfcheck.c ---- */
 
@@ -298,6 +311,16 @@ int sl_json_finish(struct sl_json_sink *s, const struct sl_run *run, const struc
 const char *sl_untraceable_reason(const char *path);
 /* The same as an enum sl_untraced (0: reachable). */
 int sl_untraceable_kind(const char *path);
+
+/* ---- audit.c: --audit, the options in force per call site ---- */
+
+struct sl_audit;
+struct sl_audit *sl_audit_new(void);
+void sl_audit_free(struct sl_audit *a);
+void sl_audit_image(struct sl_audit *a, const struct sl_ctx *c); /* during the analysis */
+void sl_audit_text(FILE *out, const struct sl_run *run, struct sl_audit *a);
+json_t *sl_audit_json(const struct sl_run *run, const struct sl_audit *a);
+json_t *sl_frames_json(const struct sl_frame *f, size_t n); /* report_json.c */
 
 /* ---- report.c: what run and report share ---- */
 
@@ -307,6 +330,7 @@ struct sl_output {
 	uint64_t fail_mask;          /* bit per enum sl_kind from --fail-on */
 	int color;                   /* SL_COLOR_* for the text report */
 	struct sl_thresholds th;
+	int audit;                   /* --audit: options per call site */
 };
 
 /* Parses --color's auto, always or never; returns 0 or -1. */

@@ -7,7 +7,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: socklens report [--json] [--threshold NAME=VALUE]... [--fail-on KINDS] RUNDIR\n"
+		"usage: socklens report [--json] [--audit] [--threshold NAME=VALUE]... [--fail-on KINDS] RUNDIR\n"
 		"\n"
 		"  --json                   print the JSON report on stdout instead of text\n"
 		"  --threshold NAME=VALUE   change a threshold (durations take us, ms, s, m):\n");
@@ -25,6 +25,7 @@ int cmd_report(int argc, char **argv)
 		{"threshold", required_argument, NULL, 't'},
 		{"fail-on", required_argument, NULL, 'f'},
 		{"color", required_argument, NULL, 'c'},
+		{"audit", no_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -33,6 +34,9 @@ int cmd_report(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "+jt:f:c:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'A':
+			o.audit = 1;
+			break;
 		case 'c':
 			if (sl_color_parse(optarg, &o.color) < 0)
 				return SL_EXIT_USAGE;

@@ -39,6 +39,7 @@ static void usage(FILE *out)
 		"  --report FILE            write the text report to FILE instead of stderr\n"
 		"  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n"
 		"  --threshold NAME=VALUE   unanswered=1s, close-wait=1s... (see socklens report --help)\n"
+		"  --audit                  also list each call site's socket options and what is missing\n"
 		"  --dir DIR                keep the logs in DIR (a new or empty directory of yours)\n"
 		"  --keep                   keep the temporary log directory and print its path\n"
 		"  --max-log-space SIZE     log space for the whole run (default: half the free space\n"
@@ -293,11 +294,13 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		{"fail-on", required_argument, NULL, 'f'}, {"threshold", required_argument, NULL, 't'},
 		{"dir", required_argument, NULL, 'd'}, {"keep", no_argument, NULL, 'k'},
 		{"max-log-space", required_argument, NULL, 'm'}, {"no-argv", no_argument, NULL, 'a'},
-		{"color", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {0},
+		{"color", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+		{"audit", no_argument, NULL, 'A'}, {0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "+j:r:f:t:d:km:ac:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'A': o->out.audit = 1; break;
 		case 'c':
 			if (sl_color_parse(optarg, &o->out.color) < 0)
 				return -1;

@@ -43,7 +43,7 @@ static uint64_t mix(uint64_t h, const void *data, size_t n)
 }
 
 /* A frame as it is shown: function and line, or module and offset when there are no symbols. */
-static uint64_t mix_frames(uint64_t h, const struct sl_frame *f, size_t n)
+uint64_t sl_frames_key(uint64_t h, const struct sl_frame *f, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		h = mix(h, f[i].function, strlen(f[i].function));
@@ -63,9 +63,9 @@ static uint64_t group_key(const struct sl_diag *d)
 	h = mix(h, &d->kind, sizeof d->kind);
 	h = mix(h, &d->err, sizeof d->err);
 	h = mix(h, d->group_peer, strlen(d->group_peer));
-	h = mix_frames(h, d->stack, d->nstack < SL_SHOWN_FRAMES ? d->nstack : SL_SHOWN_FRAMES);
+	h = sl_frames_key(h, d->stack, d->nstack < SL_SHOWN_FRAMES ? d->nstack : SL_SHOWN_FRAMES);
 	h = mix(h, "|", 1);
-	h = mix_frames(h, d->site, d->nsite < SL_SHOWN_FRAMES ? d->nsite : SL_SHOWN_FRAMES);
+	h = sl_frames_key(h, d->site, d->nsite < SL_SHOWN_FRAMES ? d->nsite : SL_SHOWN_FRAMES);
 	return h | 1;
 }
 
@@ -80,7 +80,7 @@ static int startup_frame(const struct sl_frame *f)
 	return 0;
 }
 
-static struct sl_frame *frames_of_stack(const struct sl_image *img, uint32_t id, size_t *n)
+struct sl_frame *sl_stack_frames(const struct sl_image *img, uint32_t id, size_t *n)
 {
 	struct sl_frame tmp[SL_MAX_FRAMES];
 	*n = img && id ? sl_symbolize_stack(img, id, tmp, SL_MAX_FRAMES) : 0;
@@ -104,26 +104,26 @@ static struct sl_frame *frames_of_site(const struct sl_image *img, uint64_t site
 	return f;
 }
 
-static void note_pid(struct sl_diag *g, int pid)
+void sl_note_pid(int *pids, unsigned *n, int pid)
 {
-	for (unsigned i = 0; i < g->npids && i < SL_LIST_MAX; i++)
-		if (g->pids[i] == pid)
+	for (unsigned i = 0; i < *n && i < SL_LIST_MAX; i++)
+		if (pids[i] == pid)
 			return;
-	if (g->npids < SL_LIST_MAX)
-		g->pids[g->npids] = pid;
-	g->npids++;
+	if (*n < SL_LIST_MAX)
+		pids[*n] = pid;
+	(*n)++;
 }
 
-static void note_peer(struct sl_diag *g, const char *peer)
+void sl_note_peer(char (*peers)[160], unsigned *n, const char *peer)
 {
 	if (!peer[0])
 		return;
-	for (unsigned i = 0; i < g->npeers && i < SL_LIST_MAX; i++)
-		if (!strcmp(g->peers[i], peer))
+	for (unsigned i = 0; i < *n && i < SL_LIST_MAX; i++)
+		if (!strcmp(peers[i], peer))
 			return;
-	if (g->npeers < SL_LIST_MAX)
-		snprintf(g->peers[g->npeers], sizeof g->peers[0], "%s", peer);
-	g->npeers++;
+	if (*n < SL_LIST_MAX)
+		snprintf(peers[*n], sizeof peers[0], "%s", peer);
+	(*n)++;
 }
 
 static void index_grow(struct sl_diags *ds)
@@ -146,8 +146,8 @@ static void fold(struct sl_diag *g, struct sl_diag *d)
 	g->count += d->count;
 	if (d->sev > g->sev)
 		g->sev = d->sev;
-	note_pid(g, d->proc ? d->proc->pid : 0);
-	note_peer(g, d->peer);
+	sl_note_pid(g->pids, &g->npids, d->proc ? d->proc->pid : 0);
+	sl_note_peer(g->peers, &g->npeers, d->peer);
 	if (d->worst_ns > g->worst_ns) { /* the worst instance is the one shown, header and summary alike */
 		g->worst_ns = d->worst_ns;
 		g->proc = d->proc;
@@ -164,9 +164,9 @@ static void fold(struct sl_diag *g, struct sl_diag *d)
 
 void sl_diags_add(struct sl_diags *ds, const struct sl_image *img, struct sl_diag *d, uint32_t stack, uint64_t site)
 {
-	d->stack = frames_of_stack(img, stack, &d->nstack);
+	d->stack = sl_stack_frames(img, stack, &d->nstack);
 	if (d->site_stack) {
-		d->site = frames_of_stack(img, d->site_stack, &d->nsite);
+		d->site = sl_stack_frames(img, d->site_stack, &d->nsite);
 		if (d->nsite > SL_SHOWN_FRAMES)
 			d->nsite = SL_SHOWN_FRAMES;
 	} else {
@@ -191,8 +191,8 @@ void sl_diags_add(struct sl_diags *ds, const struct sl_image *img, struct sl_dia
 	unsigned count = d->count;
 	d->npids = 0;
 	d->npeers = 0;
-	note_pid(d, d->proc ? d->proc->pid : 0);
-	note_peer(d, d->peer);
+	sl_note_pid(d->pids, &d->npids, d->proc ? d->proc->pid : 0);
+	sl_note_peer(d->peers, &d->npeers, d->peer);
 	d->count = count;
 	ds->v[ds->n] = *d;
 	ds->index[h] = ++ds->n;

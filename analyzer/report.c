@@ -52,19 +52,21 @@ int sl_report_dir(const char *dir, const struct sl_output *o)
 	if (run.nprocs == 0 && !run.have_ctl)
 		sl_warn("no socklens logs in '%s' (was the program started by socklens run?)", dir);
 	struct sl_json_sink *sink = o->json ? sl_json_open(o->json) : NULL;
-	sl_analyze(&run, &ds, sink);
+	struct sl_audit *audit = o->audit ? sl_audit_new() : NULL;
+	sl_analyze(&run, &ds, sink, audit);
 	int failed = 0, rc = 0;
 	for (size_t i = 0; i < ds.n; i++)
 		if (o->fail_mask & (1ull << ds.v[i].kind))
 			failed = 1;
 	if (o->text) {
 		sl_text_color(o->color, o->text);
-		sl_report_text(o->text, &run, &ds);
+		sl_report_text(o->text, &run, &ds, audit);
 	}
-	if (sink && sl_json_finish(sink, &run, &ds) < 0) {
+	if (sink && sl_json_finish(sink, &run, &ds, audit) < 0) {
 		sl_error("cannot write the JSON report: %s", strerror(errno));
 		rc = -1;
 	}
+	sl_audit_free(audit);
 	sl_diags_release(&ds);
 	sl_run_release(&run);
 	sl_symbolizer_reset();

@@ -35,7 +35,7 @@ static json_t *frame_json(const struct sl_frame *f)
 			 str_or_null(f->module), "address", addr);
 }
 
-static json_t *frames_json(const struct sl_frame *f, size_t n)
+json_t *sl_frames_json(const struct sl_frame *f, size_t n)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
@@ -57,7 +57,7 @@ static json_t *stack_json(struct sl_json_sink *s, const struct sl_image *img, ui
 	if (a)
 		return json_incref(a);
 	struct sl_frame frames[SL_MAX_FRAMES];
-	a = frames_json(frames, sl_symbolize_stack(img, id, frames, SL_MAX_FRAMES));
+	a = sl_frames_json(frames, sl_symbolize_stack(img, id, frames, SL_MAX_FRAMES));
 	json_object_set(s->stacks, key, a);
 	return a;
 }
@@ -197,11 +197,11 @@ static json_t *diag_json(const struct sl_diag *d)
 			      d->fd >= 0 ? json_integer(d->fd) : json_null(), "peer",
 			      str_or_null(d->peer), "errno", str_or_null(sl_errno_name(d->err)), "count",
 			      (int)d->count, "worst_ms", (double)d->worst_ns / 1e6, "stack",
-			      frames_json(d->stack, d->nstack));
+			      sl_frames_json(d->stack, d->nstack));
 	json_object_set_new(o, "stack_label", str_or_null(sl_kind(d->kind)->stack_label));
 	const struct sl_kind_info *k = sl_kind(d->kind);
 	if (d->nsite) {
-		json_object_set_new(o, k->site_key ? k->site_key : "call_site", frames_json(d->site, d->nsite));
+		json_object_set_new(o, k->site_key ? k->site_key : "call_site", sl_frames_json(d->site, d->nsite));
 		json_object_set_new(o, "site_label", json_string(k->site_label ? k->site_label : "call at"));
 	}
 	json_t *ev = json_object();
@@ -260,7 +260,8 @@ void sl_json_image(struct sl_json_sink *s, const struct sl_ctx *c)
 	s->stacks = NULL;
 }
 
-int sl_json_finish(struct sl_json_sink *s, const struct sl_run *run, const struct sl_diags *ds)
+int sl_json_finish(struct sl_json_sink *s, const struct sl_run *run, const struct sl_diags *ds,
+		   const struct sl_audit *audit)
 {
 	FILE *f = s->f;
 	fprintf(f, "\n],\n\"run_dir\": ");
@@ -273,7 +274,12 @@ int sl_json_finish(struct sl_json_sink *s, const struct sl_run *run, const struc
 	fprintf(f, "\n],\n\"diagnostics\": [");
 	for (size_t i = 0; i < ds->n; i++)
 		emit(f, i ? ",\n" : "\n", diag_json(&ds->v[i]), JSON_INDENT(2));
-	fprintf(f, "\n]\n}\n");
+	fprintf(f, "\n]");
+	if (audit) {
+		fprintf(f, ",\n\"audit\": ");
+		emit(f, "", sl_audit_json(run, audit), JSON_INDENT(2));
+	}
+	fprintf(f, "\n}\n");
 	int r = fflush(f) == 0 && !ferror(f) ? 0 : -1;
 	free(s);
 	return r;

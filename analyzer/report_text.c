@@ -78,7 +78,7 @@ static void frame_line(FILE *out, const char *lead, const struct sl_frame *f)
 #define TEXT_WIDTH 100
 
 /* Prints lead then text, wrapped at TEXT_WIDTH columns with continuation lines indented under it. */
-static void wrapped(FILE *out, const char *lead, const char *text)
+void sl_text_wrapped(FILE *out, const char *lead, const char *text)
 {
 	size_t indent = strlen(lead), col = indent;
 	fputs(lead, out);
@@ -124,7 +124,7 @@ static void lists(FILE *out, const struct sl_diag *d, const struct sl_run *run)
 		}
 		if (d->npids > SL_LIST_MAX)
 			snprintf(line + n, sizeof line - (size_t)n, " and %u more", d->npids - SL_LIST_MAX);
-		wrapped(out, "        ", line);
+		sl_text_wrapped(out, "        ", line);
 	}
 	if (d->npeers > 1) {
 		n = snprintf(line, sizeof line, "%u peers:", d->npeers);
@@ -132,7 +132,7 @@ static void lists(FILE *out, const struct sl_diag *d, const struct sl_run *run)
 			n += snprintf(line + n, sizeof line - (size_t)n, "%s %s", i ? "," : "", d->peers[i]);
 		if (d->npeers > SL_LIST_MAX)
 			snprintf(line + n, sizeof line - (size_t)n, " and %u more", d->npeers - SL_LIST_MAX);
-		wrapped(out, "        ", line);
+		sl_text_wrapped(out, "        ", line);
 	}
 }
 
@@ -155,9 +155,9 @@ static void print_diag(FILE *out, const struct sl_diag *d, const struct sl_run *
 	if (d->count > 1)
 		fprintf(out, " (x%u)", d->count);
 	fprintf(out, "  %s\n", at);
-	wrapped(out, "        ", d->summary);
+	sl_text_wrapped(out, "        ", d->summary);
 	lists(out, d, run);
-	wrapped(out, "        fix: ", advice ? k->advice : "as above.");
+	sl_text_wrapped(out, "        fix: ", advice ? k->advice : "as above.");
 	if (k->stack_label && d->nstack)
 		frames(out, k->stack_label, d->stack, d->nstack);
 	else if (k->stack_label)
@@ -341,7 +341,7 @@ static void counts(FILE *out, const size_t n[3])
 		fprintf(out, "no findings");
 }
 
-void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *ds)
+void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *ds, struct sl_audit *audit)
 {
 	size_t n[3] = {0}, procs = 0;
 	for (size_t i = 0; i < ds->n; i++)
@@ -359,6 +359,8 @@ void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *
 	print_findings(out, run, ds);
 	if (!ds->n)
 		fprintf(out, "No socket problems found.\n\n");
+	if (audit)
+		sl_audit_text(out, run, audit);
 	/* one line a CI log can grep: "socklens: result: 1 error, 2 warnings (connect-refused x1, ...)",
 	 * kinds in the order of their worst finding */
 	uint64_t per_kind[SL_K__COUNT] = {0};

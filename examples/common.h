@@ -59,6 +59,16 @@ static inline int dial_local(int port)
 	return fd;
 }
 
+/* A server's handler: answers one message with itself, then hangs up. */
+static inline void echo_once(int fd)
+{
+	char buf[64];
+	ssize_t n = recv(fd, buf, sizeof buf, 0);
+	if (n > 0)
+		send(fd, buf, (size_t)n, 0);
+	close(fd);
+}
+
 /* A server thread that accepts one connection and runs handle() on it. The
  * server itself is well-behaved (receive timeout, closes everything), so the
  * report only points at the client's bug. */

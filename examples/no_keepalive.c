@@ -3,15 +3,6 @@
 #include <time.h>
 #include "common.h"
 
-static void echo_once(int fd)
-{
-	char buf[64];
-	ssize_t n = recv(fd, buf, sizeof buf, 0);
-	if (n > 0)
-		send(fd, buf, (size_t)n, 0);
-	close(fd);
-}
-
 int main(void)
 {
 	struct server srv;

@@ -119,6 +119,22 @@ static int sockopt_int(int fd, int level, int name)
 	return sl_sys5(SYS_getsockopt, fd, level, name, &v, &len) == 0 ? v : -1;
 }
 
+/* An event about slot s (NULL: none), begun with what every event says; the caller fills in the
+ * rest and commits it. NULL when the event table is full. */
+static struct sl_event *ev_about(uint16_t type, uint16_t call, int fd, const struct sl_slot *s, uint32_t stack,
+				 int err)
+{
+	struct sl_event *ev = sl_ev_begin(&sl_g.log, type, call, fd);
+	if (!ev)
+		return NULL;
+	ev->err = err;
+	ev->ts_ns = sl_now();
+	ev->conn_id = s ? s->conn_id : 0;
+	ev->stack = stack;
+	ev->tid = tid();
+	return ev;
+}
+
 /* A socket that was closed here is used again: EBADF (or, reused by a file, ENOTSOCK for a
  * socket-only call) is coming. The event names the earlier close. */
 static void stale_use(int fd, uint32_t ent, int err, uint16_t call)
@@ -494,14 +510,9 @@ void sl__record_create_failed(uint16_t call, int err)
 	int saved = errno;
 	uint32_t stack = sl_stack_capture();
 	sl_site_count(&sl_g.log, stack, err, 0, 0, 0);
-	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_ERROR, call, -1);
-	if (ev) {
-		ev->err = err;
-		ev->ts_ns = sl_now();
-		ev->stack = stack;
-		ev->tid = tid();
+	struct sl_event *ev = ev_about(SL_EV_ERROR, call, -1, NULL, stack, err);
+	if (ev)
 		sl_ev_commit(&sl_g.log, ev);
-	}
 	errno = saved;
 }
 
@@ -512,14 +523,9 @@ static void bind_failed(struct sl_slot *s, int fd, const struct sockaddr *sa, so
 	uint32_t stack = sl_stack_capture();
 	sl_site_count(&sl_g.log, stack, err, 0, 0, 0);
 	sl_slot_count_error(s, err);
-	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_BIND, SL_CALL_BIND, fd);
+	struct sl_event *ev = ev_about(SL_EV_BIND, SL_CALL_BIND, fd, s, stack, err);
 	if (!ev)
 		return;
-	ev->err = err;
-	ev->ts_ns = sl_now();
-	ev->conn_id = s->conn_id;
-	ev->stack = stack;
-	ev->tid = tid();
 	ev->a = (s->opts_set & (1u << SL_OPT_REUSEADDR)) && s->opt[SL_OPT_REUSEADDR];
 	sl_addr_set(&ev->addr, sa, len);
 	sl_ev_commit(&sl_g.log, ev);
@@ -560,14 +566,10 @@ void sl__record_listen(int fd, int backlog, int ret, int err)
 	s->listen_backlog = backlog;
 	listen_limit(s, fd);
 	fill_names(s, fd);
-	struct sl_event *ev = sl_ev_begin(&sl_g.log, SL_EV_LISTEN, SL_CALL_LISTEN, fd);
+	struct sl_event *ev = ev_about(SL_EV_LISTEN, SL_CALL_LISTEN, fd, s, sl_stack_capture(), 0);
 	if (!ev)
 		return;
 	ev->a = backlog;
-	ev->ts_ns = sl_now();
-	ev->conn_id = s->conn_id;
-	ev->stack = sl_stack_capture();
-	ev->tid = tid();
 	ev->addr = s->local;
 	sl_ev_commit(&sl_g.log, ev);
 }

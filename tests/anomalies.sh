@@ -354,3 +354,29 @@ EOF
 	$JC $TMP/ww.json "one('nagle-delay')['evidence']['delayed_rounds'] >= 3" \
 		"one('nagle-delay')['send_site'][0]['module'].startswith('python3')"
 }
+
+# ---- the options audit ----------------------------------------------------------------------
+
+case_options_audit() {
+	cat > $TMP/opts.py <<'EOF2'
+import socket, struct
+srv = socket.create_server(("127.0.0.1", 0))       # SO_REUSEADDR on
+c = socket.create_connection(srv.getsockname())
+a, _ = srv.accept()
+c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+c.sendall(b"x")
+a.recv(1)                                           # blocking, no timeout
+c.close(); a.close(); srv.close()
+EOF2
+	$SL run --audit --json $TMP/au.json --report $TMP/au.txt -- $PY $TMP/opts.py
+	grep -q "^Socket options by call site (3 sites)" $TMP/au.txt
+	$JC $TMP/au.json "len(r['audit']) == 3" \
+		"[s for s in r['audit'] if s['role'] == 'client' and s['options']['SO_LINGER']['max'] == 0 and s['options']['SO_RCVBUF']['max'] >= 65536 and any('autotuning' in m for m in s['missing']) and any('RST' in m for m in s['missing']) and any('TCP_KEEPIDLE' in m for m in s['missing'])]" \
+		"[s for s in r['audit'] if s['role'] == 'server' and not s['options'] and any('no receive timeout' in m for m in s['missing'])]" \
+		"[s for s in r['audit'] if s['role'] == 'listener' and s['options']['SO_REUSEADDR']['connections'] == 1 and not s['missing']]"
+	# without --audit: no audit
+	$SL run --json $TMP/na.json -- $PY $TMP/opts.py
+	$JC $TMP/na.json "'audit' not in r"
+}
