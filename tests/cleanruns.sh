@@ -194,7 +194,11 @@ case_postgresql_under_pgbench() {
 		$bin/postgres -D $TMP/pg/data -p $port -k $TMP/pg -c listen_addresses=127.0.0.1 > $TMP/pg.out 2>&1 &
 	RUN=$!
 	wait_port $port
-	runuser -u postgres -- $bin/pgbench -h 127.0.0.1 -p $port -i postgres > /dev/null 2>&1
+	# the port opens before the server takes connections ("the database system is starting up")
+	local i
+	for i in $(seq 200); do $bin/pg_isready -q -h 127.0.0.1 -p $port && break; sleep 0.1; done
+	runuser -u postgres -- $bin/pgbench -h 127.0.0.1 -p $port -i postgres > $TMP/pgbench-init.out 2>&1 ||
+		{ cat $TMP/pgbench-init.out; false; }
 	runuser -u postgres -- $bin/pgbench -h 127.0.0.1 -p $port -c 4 -T 2 postgres > /dev/null 2>&1
 	kill -INT "$(head -1 $TMP/pg/data/postmaster.pid)"   # a fast shutdown
 	wait $RUN || true
