@@ -164,6 +164,7 @@ struct sl_diag {
 	char peers[SL_LIST_MAX][160];/* distinct peers: the first few, and how many */
 	unsigned npeers;
 	uint32_t site_stack;         /* a second stack id to show as the site (an earlier close) */
+	const char *stack_label;     /* what the stack is, when not the kind's ("accepted at") */
 	struct { const char *name; double value; } evidence[SL_EVIDENCE_MAX]; /* the instance shown */
 	unsigned nevidence;
 	uint64_t key;                /* grouping hash */
@@ -188,6 +189,7 @@ struct sl_kind_info {
 const struct sl_kind_info *sl_kind(enum sl_kind k);
 const char *sl_kind_name(enum sl_kind k);
 const char *sl_kind_advice(enum sl_kind k);
+const char *sl_diag_stack_label(const struct sl_diag *d); /* the finding's, else its kind's */
 int sl_kind_parse(const char *name); /* -1 if unknown */
 const char *sl_sev_name(enum sl_severity s);
 /* Adds d, or folds it into an identical finding. stack (an id of img) and site (an address)

@@ -14,6 +14,11 @@ void sl_diag_init(struct sl_diag *d, enum sl_kind k, enum sl_severity sev, const
 	d->count = 1;
 }
 
+const char *sl_diag_stack_label(const struct sl_diag *d)
+{
+	return d->stack_label ? d->stack_label : sl_kind(d->kind)->stack_label;
+}
+
 uint32_t sl_diag_conn(struct sl_diag *d, const struct sl_conn *c, enum sl_kind k, enum sl_severity sev)
 {
 	sl_diag_init(d, k, sev, c->proc, c->s->fd);
@@ -22,6 +27,9 @@ uint32_t sl_diag_conn(struct sl_diag *d, const struct sl_conn *c, enum sl_kind k
 	/* grouped by call site and role, never by peer address: a test suite opens a listener on a
 	 * fresh port per test, and clients come from fresh ports; the peers are listed instead */
 	snprintf(d->group_peer, sizeof d->group_peer, "%s", sl_role_name(c->s->role));
+	const char *label = sl_kind(k)->stack_label;
+	if (c->s->role == SL_ROLE_SERVER && label && !strcmp(label, "connected at"))
+		d->stack_label = "accepted at"; /* a server's connection began at its accept */
 	return sl_conn_stack(c->s);
 }
 

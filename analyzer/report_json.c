@@ -198,7 +198,7 @@ static json_t *diag_json(const struct sl_diag *d)
 			      str_or_null(d->peer), "errno", str_or_null(sl_errno_name(d->err)), "count",
 			      (int)d->count, "worst_ms", (double)d->worst_ns / 1e6, "stack",
 			      sl_frames_json(d->stack, d->nstack));
-	json_object_set_new(o, "stack_label", str_or_null(sl_kind(d->kind)->stack_label));
+	json_object_set_new(o, "stack_label", str_or_null(sl_diag_stack_label(d)));
 	const struct sl_kind_info *k = sl_kind(d->kind);
 	if (d->nsite) {
 		json_object_set_new(o, k->site_key ? k->site_key : "call_site", sl_frames_json(d->site, d->nsite));

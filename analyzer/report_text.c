@@ -158,10 +158,11 @@ static void print_diag(FILE *out, const struct sl_diag *d, const struct sl_run *
 	sl_text_wrapped(out, "        ", d->summary);
 	lists(out, d, run);
 	sl_text_wrapped(out, "        fix: ", advice ? k->advice : "as above.");
-	if (k->stack_label && d->nstack)
-		frames(out, k->stack_label, d->stack, d->nstack);
-	else if (k->stack_label)
-		fprintf(out, "        %s  (no stack recorded)\n", k->stack_label);
+	const char *label = sl_diag_stack_label(d);
+	if (label && d->nstack)
+		frames(out, label, d->stack, d->nstack);
+	else if (label)
+		fprintf(out, "        %s  (no stack recorded)\n", label);
 	if (k->site_label && d->nsite)
 		frames(out, k->site_label, d->site, d->nsite);
 	fputc('\n', out);
@@ -302,7 +303,7 @@ static void print_brief(FILE *out, const struct sl_diag *d)
 		fputc('\n', out);
 		return;
 	}
-	fprintf(out, ", %s ", d->nsite ? k->site_label : k->stack_label);
+	fprintf(out, ", %s ", d->nsite ? k->site_label : sl_diag_stack_label(d));
 	frame_line(out, "", f);
 }
 

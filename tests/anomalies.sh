@@ -130,7 +130,7 @@ case_reset_on_close() {
 	local line; line=$(line_of examples/reset_on_close.c 'close(fd); /* the bug')
 	$SL run --json $TMP/r.json -- $EX/reset_on_close
 	$JC $TMP/r.json "one('reset-on-close')['evidence']['unread_bytes'] == 65536 - 16" \
-		"one('reset-on-close')['evidence']['linger_zero'] == 0" \
+		"one('reset-on-close')['evidence']['linger_zero'] == 0" "one('reset-on-close')['severity'] == 'warning'" \
 		"at(one('reset-on-close'), 'examples/reset_on_close.c', $line)" \
 		"not diags('unanswered-request')"
 }
