@@ -286,8 +286,10 @@ static void print_unlogged(FILE *out, const struct sl_run *run)
 			(unsigned long long)run->ctl.grow_refused, run->ctl.grow_refused == 1 ? "" : "s");
 }
 
-/* Each kind's first groups in full; more of the same kind one line each (the JSON has them all). */
+/* Each kind's first group in full, and second groups (in order) while fewer than FULL_SOFT groups
+ * are shown in full; the rest one line each (the JSON has them all). */
 #define FULL_PER_KIND 2
+#define FULL_SOFT 8
 
 static void print_brief(FILE *out, const struct sl_diag *d)
 {
@@ -309,22 +311,31 @@ static void print_brief(FILE *out, const struct sl_diag *d)
 
 static void print_findings(FILE *out, const struct sl_run *run, const struct sl_diags *ds)
 {
-	unsigned shown[SL_K__COUNT] = {0}, briefs = 0;
+	unsigned shown[SL_K__COUNT] = {0}, kinds = 0, seconds;
+	char *brief = calloc(ds->n ? ds->n : 1, 1);
+	size_t briefs = 0;
+	for (size_t i = 0; i < ds->n; i++)
+		kinds += !shown[ds->v[i].kind]++;
+	seconds = kinds < FULL_SOFT ? FULL_SOFT - kinds : 0;
+	memset(shown, 0, sizeof shown);
 	for (size_t i = 0; i < ds->n; i++) {
 		const struct sl_diag *d = &ds->v[i];
-		if (shown[d->kind] < FULL_PER_KIND)
-			print_diag(out, d, run, !shown[d->kind]++);
-		else
+		unsigned nth = shown[d->kind]++;
+		if (nth == 0 || (nth < FULL_PER_KIND && seconds && seconds--)) {
+			print_diag(out, d, run, nth == 0);
+		} else {
+			brief[i] = 1;
 			briefs++;
+		}
 	}
-	if (!briefs)
-		return;
-	fprintf(out, "More findings of the kinds above (in full in the JSON report):\n");
-	memset(shown, 0, sizeof shown);
-	for (size_t i = 0; i < ds->n; i++)
-		if (shown[ds->v[i].kind]++ >= FULL_PER_KIND)
-			print_brief(out, &ds->v[i]);
-	fputc('\n', out);
+	if (briefs) {
+		fprintf(out, "More findings of the kinds above (in full in the JSON report):\n");
+		for (size_t i = 0; i < ds->n; i++)
+			if (brief[i])
+				print_brief(out, &ds->v[i]);
+		fputc('\n', out);
+	}
+	free(brief);
 }
 
 /* "1 error, 2 warnings" */
