@@ -324,6 +324,14 @@ void sl_audit_text(FILE *out, const struct sl_run *run, struct sl_audit *a);
 json_t *sl_audit_json(const struct sl_run *run, const struct sl_audit *a);
 json_t *sl_frames_json(const struct sl_frame *f, size_t n); /* report_json.c */
 
+/* ---- live.c: a running traced process, seen from outside ---- */
+
+/* The run directory of traced process pid (its SOCKLENS_DIR); 0, or -1 with err set. */
+int sl_live_run_dir(int pid, char *out, size_t len, char *err, size_t errlen);
+/* The symbolized stack of thread tid of pid, blocked in a system call, read without stopping it;
+ * how many frames (0 when it is not in a system call or cannot be read). */
+size_t sl_live_stack(int pid, int tid, struct sl_frame *f, size_t max);
+
 /* ---- report.c: what run and report share ---- */
 
 struct sl_output {
@@ -348,6 +356,7 @@ int sl_report_dir(const char *dir, const struct sl_output *o);
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_stuck(int argc, char **argv);
 void sl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

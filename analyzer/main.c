@@ -13,6 +13,7 @@ static const struct {
 } commands[] = {
 	{"run", cmd_run, "run a program under the shim and report its socket problems at exit"},
 	{"report", cmd_report, "analyze the logs of a finished or still-running run"},
+	{"stuck", cmd_stuck, "list the threads blocked in socket calls right now, with their stacks"},
 	{"dump", cmd_dump, "print a run's raw records (for debugging socklens)"},
 };
 

@@ -1,6 +1,8 @@
 /* pingpong.c - lockstep request/response over one loopback TCP connection.
  * usage: pingpong server PORTFILE | pingpong client PORT ROUNDS [SIZE]
- * The client prints round trips per second. */
+ * The client prints round trips per second in its fastest window of WINDOW round trips: on a VM
+ * whose vCPU the host takes away now and then, interference only ever slows a window down, so the
+ * fastest one is the machine's own speed, and it repeats from run to run where the average does not. */
 #include "../examples/common.h"
 #include <netinet/tcp.h>
 #include <time.h>
@@ -54,12 +56,18 @@ static int client(int port, long rounds, size_t size)
 	char buf[65536] = {0};
 	if (size > sizeof buf || full(send_io, fd, (char *)&size, sizeof size) < 0)
 		return 1;
-	double t0 = now();
-	for (long i = 0; i < rounds; i++)
-		if (full(send_io, fd, buf, size) < 0 || full(recv, fd, buf, size) < 0)
-			die("round trip");
-	double t = now() - t0;
-	printf("%.0f\n", (double)rounds / t);
+	enum { WINDOW = 500 };
+	double best = 0;
+	for (long done = 0; done < rounds; done += WINDOW) {
+		double t0 = now();
+		for (long i = 0; i < WINDOW; i++)
+			if (full(send_io, fd, buf, size) < 0 || full(recv, fd, buf, size) < 0)
+				die("round trip");
+		double t = now() - t0;
+		if (best == 0 || t < best)
+			best = t;
+	}
+	printf("%.0f\n", WINDOW / best);
 	close(fd);
 	return 0;
 }

@@ -8,7 +8,7 @@ B=${BUILD:-build}
 ROUNDS=${BENCH_ROUNDS:-11}
 SHIM=$PWD/$B/libsocklens.so
 for tool in redis-server redis-benchmark nginx wrk strace valgrind taskset python3; do
-	command -v $tool >/dev/null || { echo "bench: $tool missing; run: ./scripts/install-deps.sh --bench" >&2; exit 1; }
+	command -v $tool >/dev/null || { echo "bench: $tool missing; run: ./scripts/install-deps.sh" >&2; exit 1; }
 done
 TMP=$(mktemp -d /tmp/socklens-bench-XXXXXX)
 trap 'pkill -f "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
@@ -148,7 +148,7 @@ echo "rounds run every mode back to back, the order flipped every other round; r
 echo "within a round; 'plain again' is a second plain run (the A/A control)"
 echo
 # the ping-pong gets more, shorter rounds, and its A/A control; strace is timed apart (10x slower)
-want pingpong && ROUNDS=${PINGPONG_ROUNDS:-31} interleave "ping-pong (64 B, both ends pinned to CPU 0)" \
+want pingpong && ROUNDS=${PINGPONG_ROUNDS:-61} interleave "ping-pong (64 B, both ends pinned to CPU 0)" \
 	"plain socklens again" pingpong "${PINGPONG_N:-20000}"
 want pingpong && ROUNDS=3 interleave "ping-pong under strace" "plain strace" pingpong "${PINGPONG_N:-20000}"
 want redis && interleave "redis-benchmark SET+GET (server under test on CPU 0, client on CPU 1)" \
