@@ -28,7 +28,7 @@ ANA_SRC := $(wildcard analyzer/*.c)
 ANA_OBJ := $(ANA_SRC:%.c=$(BUILD)/%.o)
 ANA_LIB_OBJ := $(filter-out $(BUILD)/analyzer/main.o,$(ANA_OBJ))
 
-PKGS := jansson libdw libelf
+PKGS := jansson libdw libelf ncursesw
 DEPS_MSG := missing build dependencies; run: ./scripts/install-deps.sh (it uses sudo when not root)
 
 all: deps-check $(BUILD)/libsocklens.so $(BUILD)/socklens
@@ -97,7 +97,8 @@ examples: $(EXAMPLES)
 
 # Test programs: fortify_client must go through __read_chk/__recv_chk, as Debian builds do;
 # nounwind has no unwind tables, as some hand-built and JIT code has none.
-PLAIN_PROGS := close_paths errno_check daemon_fds threads400 fork_after_read cancel_blocked one_connect clock_reads
+PLAIN_PROGS := close_paths errno_check daemon_fds threads400 fork_after_read cancel_blocked one_connect clock_reads \
+	silent_peer
 PROG_BINS := $(BUILD)/tests/progs/fortify_client $(BUILD)/tests/progs/nounwind $(PLAIN_PROGS:%=$(BUILD)/tests/progs/%)
 $(BUILD)/tests/progs/fortify_client: tests/progs/fortify_client.c examples/common.h
 	$(call quiet,CC,$@)

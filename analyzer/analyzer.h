@@ -165,6 +165,8 @@ struct sl_diag {
 	unsigned npeers;
 	uint32_t site_stack;         /* a second stack id to show as the site (an earlier close) */
 	const char *stack_label;     /* what the stack is, when not the kind's ("accepted at") */
+	uint64_t when_ns;            /* when the instance happened (CLOCK_MONOTONIC; 0: now) */
+	uint64_t wall_ns;            /* the same as wall-clock time (set when added; a group's latest) */
 	struct { const char *name; double value; } evidence[SL_EVIDENCE_MAX]; /* the instance shown */
 	unsigned nevidence;
 	uint64_t key;                /* grouping hash */
@@ -176,6 +178,18 @@ struct sl_diags {
 	size_t *index;               /* open-addressed: key -> position + 1 */
 	size_t index_cap;
 	uint64_t added;              /* findings added, grouped or not */
+	uint64_t since_ns;           /* --since: instances before this (CLOCK_MONOTONIC) are left out */
+	struct sl_peer_count *pc;    /* instances per kind and peer (metrics), SL_PEER_COUNTS at most */
+	size_t npc, cappc;
+};
+
+/* Instances of a kind for one peer: host:port for a client's peer, the host alone for the clients
+ * of a server (their ports are ephemeral); past SL_PEER_COUNTS pairs, peer "other". */
+#define SL_PEER_COUNTS 1000
+struct sl_peer_count {
+	enum sl_kind kind;
+	char peer[160];
+	uint64_t n;
 };
 
 /* kinds.c: the one table of kinds */
@@ -192,6 +206,7 @@ const char *sl_kind_advice(enum sl_kind k);
 const char *sl_diag_stack_label(const struct sl_diag *d); /* the finding's, else its kind's */
 int sl_kind_parse(const char *name); /* -1 if unknown */
 const char *sl_sev_name(enum sl_severity s);
+json_t *sl_diag_json(const struct sl_diag *d); /* report_json.c */
 /* Adds d, or folds it into an identical finding. stack (an id of img) and site (an address)
  * are symbolized here; img may be NULL when there are neither. */
 void sl_diags_add(struct sl_diags *ds, const struct sl_image *img, struct sl_diag *d, uint32_t stack,
@@ -202,6 +217,8 @@ void sl_diags_release(struct sl_diags *ds);
  * when none), and a hash of the first n for grouping (h: a seed, or a running hash). */
 struct sl_frame *sl_stack_frames(const struct sl_image *img, uint32_t id, size_t *n);
 uint64_t sl_frames_key(uint64_t h, const struct sl_frame *f, size_t n);
+/* How many of f's n frames to show: without the C library's start-up frames at the end. */
+size_t sl_frames_trim(const struct sl_frame *f, size_t n);
 /* Lists of the first SL_LIST_MAX distinct pids and peers, *n counting every distinct one noted. */
 void sl_note_pid(int *pids, unsigned *n, int pid);
 void sl_note_peer(char (*peers)[160], unsigned *n, const char *peer);
@@ -269,7 +286,7 @@ uint64_t sl_mono_now(void);          /* CLOCK_MONOTONIC in ns: the clock every l
 /* State letter, parent pid and start time (clock ticks since boot) of pid, from
  * /proc/<pid>/stat; returns 0, or -1 when the process is gone. */
 int sl_proc_stat(int pid, char *state, int *ppid, uint64_t *start_ticks);
-/* Parses "1.5s", "250ms", "40us", "2m", "30" (seconds); returns 0 or -1. */
+/* Parses "1.5s", "250ms", "40us", "2m", "1h", "30" (seconds); returns 0 or -1. */
 int sl_dur_parse(const char *s, uint64_t *ns);
 /* Parses "512M", "2G", "100k", "1048576" (bytes); returns 0 or -1. */
 int sl_size_parse(const char *s, uint64_t *bytes);
@@ -292,6 +309,7 @@ int sl_read_unguarded(const struct sl_slot *s);
 void sl_proc_status(const struct sl_proc *p, char *out, size_t len);
 /* Wall-clock time of a monotonic timestamp of an image, as RFC 3339 UTC with milliseconds. */
 void sl_wall_time(const struct sl_log_header *h, uint64_t mono_ns, char *out, size_t len);
+void sl_wall_format(uint64_t real_ns, char *out, size_t len); /* CLOCK_REALTIME ns, the same way */
 
 enum { SL_COLOR_AUTO, SL_COLOR_ALWAYS, SL_COLOR_NEVER };
 /* Colours severities on out per mode (auto: a terminal, unless NO_COLOR is set). */
@@ -300,7 +318,7 @@ void sl_text_color(int mode, FILE *out);
 void sl_text_wrapped(FILE *out, const char *lead, const char *text);
 void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *ds, struct sl_audit *audit);
 /* JSON: open the sink before the analysis (connections stream into it), finish after. */
-struct sl_json_sink *sl_json_open(FILE *f);
+struct sl_json_sink *sl_json_open(FILE *f, int with_connections);
 void sl_json_image(struct sl_json_sink *s, const struct sl_ctx *c);
 /* Writes processes, findings and the audit (NULL: none) and closes the document; returns 0 or -1
  * (cannot write). */
@@ -328,9 +346,19 @@ json_t *sl_frames_json(const struct sl_frame *f, size_t n); /* report_json.c */
 
 /* The run directory of traced process pid (its SOCKLENS_DIR); 0, or -1 with err set. */
 int sl_live_run_dir(int pid, char *out, size_t len, char *err, size_t errlen);
+/* A RUNDIR|PID argument: dir as given, or the run directory of process *pid; 0, or -1 with err. */
+int sl_target_dir(const char *target, char *dir, size_t len, int *pid, char *err, size_t errlen);
 /* The symbolized stack of thread tid of pid, blocked in a system call, read without stopping it;
  * how many frames (0 when it is not in a system call or cannot be read). */
 size_t sl_live_stack(int pid, int tid, struct sl_frame *f, size_t max);
+
+/* ---- export.c: Prometheus text format and OTLP JSON logs ---- */
+
+#define SL_VERSION "0.1.0"
+/* Writes the run's metrics to path (through a temporary file renamed over it); 0, or -1 (errno). */
+int sl_prometheus_write(const char *path, const struct sl_run *run, const struct sl_diags *ds);
+/* Appends one OTLP JSON ExportLogsServiceRequest line, a record per finding; 0, or -1 (errno). */
+int sl_otlp_append(const char *path, const struct sl_run *run, const struct sl_diags *ds);
 
 /* ---- report.c: what run and report share ---- */
 
@@ -341,6 +369,10 @@ struct sl_output {
 	int color;                   /* SL_COLOR_* for the text report */
 	struct sl_thresholds th;
 	int audit;                   /* --audit: options per call site */
+	uint64_t since_ns;           /* --since: only findings from the last this long (0: all) */
+	const char *prometheus;      /* --prometheus FILE: metrics for node_exporter's textfile collector */
+	const char *otlp;            /* --otlp FILE: findings as OTLP JSON log records, appended */
+	int no_connections;          /* the JSON report without its connections (watch) */
 };
 
 /* Parses --color's auto, always or never; returns 0 or -1. */
@@ -357,6 +389,8 @@ int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_stuck(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 void sl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -5,7 +5,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include "analyzer.h"
 
 struct stuck {
@@ -31,17 +30,6 @@ static void usage(FILE *out)
 		     "  --min DURATION   only calls blocked at least this long (default 1s; 0 for all)\n"
 		     "  --all            include accept() (servers waiting for clients)\n"
 		     "A PID finds its run directory in the process's environment (same user or root).\n");
-}
-
-static int is_pid(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (const char *p = s; *p; p++)
-		if (*p < '0' || *p > '9')
-			return 0;
-	struct stat st;
-	return stat(s, &st) != 0; /* a directory named like a number is a directory */
 }
 
 /* Whether p is pid or one of its descendants in the run. */
@@ -231,17 +219,11 @@ int cmd_stuck(int argc, char **argv)
 		usage(stderr);
 		return SL_EXIT_USAGE;
 	}
-	const char *target = argv[optind];
 	char dir[4096], err[512];
 	int pid = 0;
-	if (is_pid(target)) {
-		pid = atoi(target);
-		if (sl_live_run_dir(pid, dir, sizeof dir, err, sizeof err) < 0) {
-			sl_error("%s", err);
-			return 1;
-		}
-	} else {
-		snprintf(dir, sizeof dir, "%s", target);
+	if (sl_target_dir(argv[optind], dir, sizeof dir, &pid, err, sizeof err) < 0) {
+		sl_error("%s", err);
+		return 1;
 	}
 	struct sl_run run;
 	if (sl_run_index(&run, dir, err, sizeof err) < 0) {

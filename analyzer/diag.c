@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "analyzer.h"
 
 void sl_diag_init(struct sl_diag *d, enum sl_kind k, enum sl_severity sev, const struct sl_proc *p, int fd)
@@ -23,6 +24,7 @@ uint32_t sl_diag_conn(struct sl_diag *d, const struct sl_conn *c, enum sl_kind k
 {
 	sl_diag_init(d, k, sev, c->proc, c->s->fd);
 	d->conn_id = c->s->conn_id;
+	d->when_ns = c->end_ns;
 	sl_addr_format(&c->s->peer, d->peer, sizeof d->peer);
 	/* grouped by call site and role, never by peer address: a test suite opens a listener on a
 	 * fresh port per test, and clients come from fresh ports; the peers are listed instead */
@@ -88,12 +90,17 @@ static int startup_frame(const struct sl_frame *f)
 	return 0;
 }
 
+size_t sl_frames_trim(const struct sl_frame *f, size_t n)
+{
+	while (n > 1 && startup_frame(&f[n - 1]))
+		n--;
+	return n;
+}
+
 struct sl_frame *sl_stack_frames(const struct sl_image *img, uint32_t id, size_t *n)
 {
 	struct sl_frame tmp[SL_MAX_FRAMES];
-	*n = img && id ? sl_symbolize_stack(img, id, tmp, SL_MAX_FRAMES) : 0;
-	while (*n > 1 && startup_frame(&tmp[*n - 1]))
-		(*n)--;
+	*n = sl_frames_trim(tmp, img && id ? sl_symbolize_stack(img, id, tmp, SL_MAX_FRAMES) : 0);
 	if (!*n)
 		return NULL;
 	struct sl_frame *f = malloc(*n * sizeof *f);
@@ -152,6 +159,8 @@ static void index_grow(struct sl_diags *ds)
 static void fold(struct sl_diag *g, struct sl_diag *d)
 {
 	g->count += d->count;
+	if (d->wall_ns > g->wall_ns)
+		g->wall_ns = d->wall_ns;
 	if (d->sev > g->sev)
 		g->sev = d->sev;
 	sl_note_pid(g->pids, &g->npids, d->proc ? d->proc->pid : 0);
@@ -170,8 +179,54 @@ static void fold(struct sl_diag *g, struct sl_diag *d)
 	free(d->site);
 }
 
+/* The wall-clock time of monotonic time t in img's process (now, for t == 0). */
+static uint64_t wall_of(const struct sl_image *img, uint64_t t)
+{
+	struct timespec ts;
+	if (t && img && t >= img->h.start_mono_ns)
+		return img->h.start_real_ns + (t - img->h.start_mono_ns);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void count_peer(struct sl_diags *ds, const struct sl_diag *d)
+{
+	char peer[160];
+	if (!strncmp(d->group_peer, "server", 6))
+		sl_peer_host(d->peer, peer, sizeof peer);
+	else
+		snprintf(peer, sizeof peer, "%s", d->peer);
+	size_t i;
+	for (i = 0; i < ds->npc; i++)
+		if (ds->pc[i].kind == d->kind && !strcmp(ds->pc[i].peer, peer))
+			break;
+	if (i == ds->npc && ds->npc == SL_PEER_COUNTS) {
+		for (i = 0; i < ds->npc; i++)
+			if (ds->pc[i].kind == d->kind && !strcmp(ds->pc[i].peer, "other"))
+				break;
+		if (i == ds->npc)
+			i = ds->npc - 1; /* the table is full of other kinds: the last pair takes it */
+		snprintf(peer, sizeof peer, "other");
+	}
+	if (i == ds->npc) {
+		if (ds->npc == ds->cappc) {
+			ds->cappc = ds->cappc ? ds->cappc * 2 : 16;
+			ds->pc = realloc(ds->pc, ds->cappc * sizeof *ds->pc);
+		}
+		ds->pc[i].kind = d->kind;
+		snprintf(ds->pc[i].peer, sizeof ds->pc[i].peer, "%s", peer);
+		ds->pc[i].n = 0;
+		ds->npc++;
+	}
+	ds->pc[i].n += d->count;
+}
+
 void sl_diags_add(struct sl_diags *ds, const struct sl_image *img, struct sl_diag *d, uint32_t stack, uint64_t site)
 {
+	if (ds->since_ns && d->when_ns && d->when_ns < ds->since_ns)
+		return; /* before the window asked for */
+	d->wall_ns = wall_of(img, d->when_ns);
+	count_peer(ds, d);
 	d->stack = sl_stack_frames(img, stack, &d->nstack);
 	if (d->site_stack) {
 		d->site = sl_stack_frames(img, d->site_stack, &d->nsite);
@@ -238,6 +293,7 @@ void sl_diags_release(struct sl_diags *ds)
 	}
 	free(ds->v);
 	free(ds->index);
+	free(ds->pc);
 	memset(ds, 0, sizeof *ds);
 }
 

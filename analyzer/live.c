@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include "analyzer.h"
@@ -39,6 +40,21 @@ int sl_live_run_dir(int pid, char *out, size_t len, char *err, size_t errlen)
 	}
 	snprintf(err, errlen, "process %d is not traced by socklens (no SOCKLENS_DIR in its environment)", pid);
 	return -1;
+}
+
+int sl_target_dir(const char *target, char *dir, size_t len, int *pid, char *err, size_t errlen)
+{
+	struct stat st;
+	int digits = *target != 0;
+	for (const char *p = target; *p; p++)
+		digits &= *p >= '0' && *p <= '9';
+	*pid = 0;
+	if (!digits || stat(target, &st) == 0) { /* a directory named like a number is a directory */
+		snprintf(dir, len, "%s", target);
+		return 0;
+	}
+	*pid = atoi(target);
+	return sl_live_run_dir(*pid, dir, len, err, errlen);
 }
 
 struct thread_state {
@@ -173,5 +189,14 @@ size_t sl_live_stack(int pid, int tid, struct sl_frame *f, size_t max)
 		n += sl_symbolize(&img, pcs.pc[i], f + n, max - n);
 	}
 	dwfl_end(dwfl);
-	return n;
+	/* the shim's wrapper and what it called are not the program's: start at its caller */
+	size_t first = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strncmp(f[i].module, "libsocklens.so", 14))
+			first = i + 1;
+	if (first && first < n) {
+		memmove(f, f + first, (n - first) * sizeof *f);
+		n -= first;
+	}
+	return sl_frames_trim(f, n);
 }

@@ -4,7 +4,6 @@
 #include <string.h>
 #include "analyzer.h"
 
-#define SOCKLENS_VERSION "0.1.0"
 
 static const struct {
 	const char *name;
@@ -14,6 +13,8 @@ static const struct {
 	{"run", cmd_run, "run a program under the shim and report its socket problems at exit"},
 	{"report", cmd_report, "analyze the logs of a finished or still-running run"},
 	{"stuck", cmd_stuck, "list the threads blocked in socket calls right now, with their stacks"},
+	{"top", cmd_top, "a refreshing view of a running run's connections (ncurses)"},
+	{"watch", cmd_watch, "write a report every interval: JSON lines, Prometheus textfile, OTLP JSON"},
 	{"dump", cmd_dump, "print a run's raw records (for debugging socklens)"},
 };
 
@@ -36,7 +37,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version")) {
-		printf("socklens %s (log format %u)\n", SOCKLENS_VERSION, SL_LOG_VERSION);
+		printf("socklens %s (log format %u)\n", SL_VERSION, SL_LOG_VERSION);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

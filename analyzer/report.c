@@ -49,9 +49,11 @@ int sl_report_dir(const char *dir, const struct sl_output *o)
 		return -1;
 	}
 	run.th = o->th;
+	if (o->since_ns)
+		ds.since_ns = run.now_ns > o->since_ns ? run.now_ns - o->since_ns : 1;
 	if (run.nprocs == 0 && !run.have_ctl)
 		sl_warn("no socklens logs in '%s' (was the program started by socklens run?)", dir);
-	struct sl_json_sink *sink = o->json ? sl_json_open(o->json) : NULL;
+	struct sl_json_sink *sink = o->json ? sl_json_open(o->json, !o->no_connections) : NULL;
 	struct sl_audit *audit = o->audit ? sl_audit_new() : NULL;
 	sl_analyze(&run, &ds, sink, audit);
 	int failed = 0, rc = 0;
@@ -61,6 +63,14 @@ int sl_report_dir(const char *dir, const struct sl_output *o)
 	if (o->text) {
 		sl_text_color(o->color, o->text);
 		sl_report_text(o->text, &run, &ds, audit);
+	}
+	if (o->prometheus && sl_prometheus_write(o->prometheus, &run, &ds) < 0) {
+		sl_error("cannot write '%s': %s", o->prometheus, strerror(errno));
+		rc = -1;
+	}
+	if (o->otlp && sl_otlp_append(o->otlp, &run, &ds) < 0) {
+		sl_error("cannot write '%s': %s", o->otlp, strerror(errno));
+		rc = -1;
 	}
 	if (sink && sl_json_finish(sink, &run, &ds, audit) < 0) {
 		sl_error("cannot write the JSON report: %s", strerror(errno));

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include "analyzer.h"
 
 /* A JSON string of the first n bytes of s; bytes that are not valid UTF-8 become '?'. */
@@ -45,6 +46,7 @@ json_t *sl_frames_json(const struct sl_frame *f, size_t n)
 
 struct sl_json_sink {
 	FILE *f;
+	int no_conns;
 	size_t nconns;
 	json_t *stacks;              /* the image's symbolized stacks, by id */
 };
@@ -189,7 +191,7 @@ static json_t *list_json(const struct sl_diag *d, int peers)
 	return a;
 }
 
-static json_t *diag_json(const struct sl_diag *d)
+json_t *sl_diag_json(const struct sl_diag *d)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:i, s:f, s:o}", "kind",
 			      sl_kind_name(d->kind), "severity", sl_sev_name(d->sev), "summary", d->summary,
@@ -199,6 +201,9 @@ static json_t *diag_json(const struct sl_diag *d)
 			      (int)d->count, "worst_ms", (double)d->worst_ns / 1e6, "stack",
 			      sl_frames_json(d->stack, d->nstack));
 	json_object_set_new(o, "stack_label", str_or_null(sl_diag_stack_label(d)));
+	char when[40];
+	sl_wall_format(d->wall_ns, when, sizeof when);
+	json_object_set_new(o, "last_seen", json_string(when));
 	const struct sl_kind_info *k = sl_kind(d->kind);
 	if (d->nsite) {
 		json_object_set_new(o, k->site_key ? k->site_key : "call_site", sl_frames_json(d->site, d->nsite));
@@ -243,16 +248,19 @@ static void emit(FILE *f, const char *lead, json_t *v, size_t flags)
 	json_decref(v);
 }
 
-struct sl_json_sink *sl_json_open(FILE *f)
+struct sl_json_sink *sl_json_open(FILE *f, int with_connections)
 {
 	struct sl_json_sink *s = calloc(1, sizeof *s);
 	s->f = f;
+	s->no_conns = !with_connections;
 	fprintf(f, "{\n\"socklens_report\": 2,\n\"connections\": [");
 	return s;
 }
 
 void sl_json_image(struct sl_json_sink *s, const struct sl_ctx *c)
 {
+	if (s->no_conns)
+		return;
 	s->stacks = json_object();
 	for (size_t i = 0; i < c->nconns; i++)
 		emit(s->f, s->nconns++ ? ",\n" : "\n", conn_json(s, &c->conns[i]), JSON_COMPACT);
@@ -264,7 +272,11 @@ int sl_json_finish(struct sl_json_sink *s, const struct sl_run *run, const struc
 		   const struct sl_audit *audit)
 {
 	FILE *f = s->f;
-	fprintf(f, "\n],\n\"run_dir\": ");
+	struct timespec ts;
+	char now[40];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	sl_wall_format((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec, now, sizeof now);
+	fprintf(f, "\n],\n\"generated\": \"%s\",\n\"run_dir\": ", now);
 	emit(f, "", str_or_null(run->dir), JSON_ENCODE_ANY);
 	fprintf(f, ",\n\"run\": ");
 	emit(f, "", run_json(run), JSON_ENCODE_ANY | JSON_COMPACT);
@@ -273,7 +285,7 @@ int sl_json_finish(struct sl_json_sink *s, const struct sl_run *run, const struc
 		emit(f, i ? ",\n" : "\n", process_json(&run->procs[i]), JSON_COMPACT);
 	fprintf(f, "\n],\n\"diagnostics\": [");
 	for (size_t i = 0; i < ds->n; i++)
-		emit(f, i ? ",\n" : "\n", diag_json(&ds->v[i]), JSON_INDENT(2));
+		emit(f, i ? ",\n" : "\n", sl_diag_json(&ds->v[i]), JSON_INDENT(2));
 	fprintf(f, "\n]");
 	if (audit) {
 		fprintf(f, ",\n\"audit\": ");

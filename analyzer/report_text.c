@@ -30,7 +30,11 @@ void sl_proc_status(const struct sl_proc *p, char *out, size_t len)
 void sl_wall_time(const struct sl_log_header *h, uint64_t mono_ns, char *out, size_t len)
 {
 	int64_t delta = (int64_t)(mono_ns - h->start_mono_ns);
-	uint64_t real = h->start_real_ns + (uint64_t)delta;
+	sl_wall_format(h->start_real_ns + (uint64_t)delta, out, len);
+}
+
+void sl_wall_format(uint64_t real, char *out, size_t len)
+{
 	time_t sec = (time_t)(real / 1000000000ull);
 	struct tm tm;
 	char buf[32];

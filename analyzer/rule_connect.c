@@ -17,11 +17,12 @@ static int kind_of(int err)
 }
 
 static void add(struct sl_ctx *c, int kind, int err, const struct sl_addr *peer, int fd, uint32_t stack, uint64_t dur,
-		uint64_t conn_id, const char *how)
+		uint64_t conn_id, const char *how, uint64_t when)
 {
 	struct sl_diag d;
 	char ms[32];
 	sl_diag_init(&d, (enum sl_kind)kind, SL_SEV_ERROR, c->proc, fd);
+	d.when_ns = when;
 	d.err = err;
 	d.conn_id = conn_id;
 	d.worst_ns = dur;
@@ -50,7 +51,7 @@ static void from_events(struct sl_ctx *c)
 			continue;
 		int kind = kind_of(ev->err);
 		if (kind >= 0)
-			add(c, kind, ev->err, &ev->addr, ev->fd, ev->stack, ev->dur_ns, ev->conn_id, verb(kind));
+			add(c, kind, ev->err, &ev->addr, ev->fd, ev->stack, ev->dur_ns, ev->conn_id, verb(kind), ev->ts_ns);
 	}
 }
 
@@ -65,7 +66,7 @@ static void abandoned(struct sl_ctx *c)
 			continue;
 		add(c, SL_K_CONNECT_TIMEOUT, ETIMEDOUT, &s->peer, s->fd, s->connect_stack,
 		    cn->end_ns > s->connect_start_ns ? cn->end_ns - s->connect_start_ns : 0, s->conn_id,
-		    "got no answer; the program gave up");
+		    "got no answer; the program gave up", cn->end_ns);
 	}
 }
 

@@ -48,6 +48,7 @@ void sl_rule_context(struct sl_ctx *c)
 		struct sl_diag d;
 		char age[32];
 		sl_diag_init(&d, SL_K_CLOSED_BY_PEER, SL_SEV_INFO, c->proc, s->fd);
+		d.when_ns = cn->end_ns;
 		d.conn_id = s->conn_id;
 		sl_addr_format(&s->peer, d.peer, sizeof d.peer);
 		snprintf(d.group_peer, sizeof d.group_peer, "%s", sl_role_name(s->role));

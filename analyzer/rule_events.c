@@ -12,6 +12,7 @@ static void stale(const struct sl_ctx *x, const struct sl_event *ev)
 	struct sl_diag d;
 	char what[200] = "";
 	sl_diag_init(&d, SL_K_USE_AFTER_CLOSE, SL_SEV_ERROR, x->proc, ev->fd);
+	d.when_ns = ev->ts_ns;
 	d.err = ev->err;
 	d.conn_id = ev->conn_id;
 	sl_addr_format(&ev->addr, d.peer, sizeof d.peer);
@@ -72,6 +73,7 @@ static void dns(const struct sl_ctx *x, const struct sl_event *ev)
 	sl_diag_init(&d, failed ? SL_K_DNS_FAILURE : SL_K_SLOW_DNS,
 		     !failed || (ev->err != EAI_AGAIN && ev->err != EAI_FAIL) ? SL_SEV_WARNING : SL_SEV_ERROR, x->proc, -1);
 	d.err = 0;
+	d.when_ns = ev->ts_ns;
 	d.worst_ns = ev->dur_ns;
 	snprintf(d.peer, sizeof d.peer, "%s", name[0] ? name : "(no name)");
 	snprintf(d.group_peer, sizeof d.group_peer, "%s/%d", name, ev->err);

@@ -40,6 +40,7 @@ void sl_rule_hung(struct sl_ctx *c)
 		char dur[32];
 		uint32_t stack = 0;
 		sl_diag_init(&d, SL_K_HUNG_CALL, (enum sl_severity)severity((int)f->call, s), p, f->fd);
+		d.when_ns = now;
 		d.conn_id = f->conn_id;
 		d.worst_ns = now - since;
 		if (s) {

@@ -41,6 +41,7 @@ static void io_error(struct sl_ctx *c, const struct sl_event *ev)
 	char how[160];
 	sl_diag_init(&d, ev->err == EPIPE ? SL_K_BROKEN_PIPE : SL_K_CONNECTION_RESET,
 		     between ? SL_SEV_INFO : SL_SEV_ERROR, c->proc, ev->fd);
+	d.when_ns = ev->ts_ns;
 	d.err = ev->err;
 	d.conn_id = ev->conn_id;
 	sl_addr_format(&ev->addr, d.peer, sizeof d.peer);
@@ -64,6 +65,7 @@ static void exhausted(struct sl_ctx *c, const struct sl_event *ev)
 {
 	struct sl_diag d;
 	sl_diag_init(&d, SL_K_FD_EXHAUSTION, SL_SEV_ERROR, c->proc, ev->fd);
+	d.when_ns = ev->ts_ns;
 	d.err = ev->err;
 	snprintf(d.summary, sizeof d.summary, "%s() failed with %s: no file descriptor left for a new socket.",
 		 sl_call_name(ev->call), sl_errno_name(ev->err));

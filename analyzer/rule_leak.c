@@ -109,6 +109,7 @@ void sl_rule_leak(struct sl_ctx *x)
 		struct sl_diag d;
 		char what[200];
 		sl_diag_init(&d, SL_K_SOCKET_LEAK, severity(x, c, same_site), c->proc, s->fd);
+		d.when_ns = c->end_ns;
 		d.conn_id = s->conn_id;
 		sl_addr_format(s->role == SL_ROLE_LISTENER || s->role == SL_ROLE_SERVER ? &s->local : &s->peer, d.peer,
 			       sizeof d.peer);

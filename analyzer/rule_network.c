@@ -166,6 +166,7 @@ static void churn(const struct sl_ctx *x)
 			sl_diag_conn(&d, eg, SL_K_CONNECTION_CHURN, SL_SEV_WARNING);
 		} else {
 			sl_diag_init(&d, SL_K_CONNECTION_CHURN, SL_SEV_WARNING, x->proc, -1);
+			d.when_ns = sl_image_end(x->run, x->proc, x->img);
 			snprintf(d.group_peer, sizeof d.group_peer, "client");
 		}
 		d.worst_ns = st->same_peer_short;
@@ -189,6 +190,7 @@ static void bind_failures(const struct sl_ctx *x)
 			continue;
 		struct sl_diag d;
 		sl_diag_init(&d, SL_K_ADDR_IN_USE, SL_SEV_ERROR, x->proc, ev->fd);
+		d.when_ns = ev->ts_ns;
 		d.err = ev->err;
 		d.conn_id = ev->conn_id;
 		sl_addr_format(&ev->addr, d.peer, sizeof d.peer);

@@ -182,6 +182,8 @@ int sl_dur_parse(const char *s, uint64_t *ns)
 		mul = 1e3;
 	else if (!strcmp(end, "m"))
 		mul = 60e9;
+	else if (!strcmp(end, "h"))
+		mul = 3600e9;
 	else if (strcmp(end, "s") && *end)
 		return -1;
 	if (v * mul > 1e18)

@@ -1,9 +1,10 @@
 #!/bin/sh
 # install-deps.sh - installs what socklens needs to build and test, from Debian 12 packages.
 set -eu
-PKGS="build-essential pkg-config libjansson-dev libcmocka-dev libdw-dev libelf-dev
+PKGS="build-essential pkg-config libjansson-dev libcmocka-dev libdw-dev libelf-dev libncurses-dev tmux
       binutils curl python3 valgrind strace openssh-client openssl iproute2 nftables
-      nginx-light redis-server redis-tools wrk openjdk-17-jdk-headless postgresql"
+      nginx-light redis-server redis-tools wrk openjdk-17-jdk-headless postgresql
+      prometheus prometheus-node-exporter"
 # Node.js for the tests, unless one is already on PATH (a newer one from elsewhere is fine)
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 # make check-transparency: CPython's test suites for Debian's python3

@@ -475,7 +475,7 @@ static void mutated_logs_never_crash_the_analyzer(void **state)
 		struct sl_diags ds = {0};
 		if (sl_run_index(&run, c->dir, err, sizeof err) == 0) {
 			FILE *null = fopen("/dev/null", "w");
-			struct sl_json_sink *sink = sl_json_open(null);
+			struct sl_json_sink *sink = sl_json_open(null, 1);
 			struct sl_audit *audit = sl_audit_new(); /* the audit reads every slot: fuzzed too */
 			sl_analyze(&run, &ds, sink, audit);
 			sl_report_text(null, &run, &ds, audit);
