@@ -35,6 +35,6 @@ int main(int argc, char **argv)
 	int e = errno;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("recv returned %zd (%s) after %.1f s\n", r, r < 0 ? strerror(e) : "data", waited);
+	printf("recv returned %zd (%s) after %.2f s\n", r, r < 0 ? strerror(e) : "data", waited);
 	return 0;
 }

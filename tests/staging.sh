@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# staging.sh - a service under socklens the way staging runs it: started by a script with
+# LD_PRELOAD, looked at from another terminal while it runs (stuck, top, report by PID, --since),
+# and its findings fed to Prometheus (promtool, a real node_exporter) and OpenTelemetry (OTLP JSON).
+set -u
+[ -n "${SL_IN_CASE:-}" ] || { source "$(dirname "$0")/lib.sh"; suite_main tests/staging.sh "$@"; exit; }
+
+need() { for t in "$@"; do command -v "$t" >/dev/null || skip "$t not installed (scripts/install-deps.sh)"; done; }
+
+wait_for() { # FILE TEXT: until FILE holds TEXT (bounded, 20 s)
+	local i
+	for i in $(seq 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+	echo "no '$2' in $1"
+	return 1
+}
+
+# blocked_ms JSON: how long the first stuck thread has been blocked
+blocked_ms() { $PY -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["stuck"][0]["blocked_ms"]))' "$1"; }
+
+case_stuck_shows_a_thread_waiting_on_a_silent_peer() {
+	local line; line=$(line_of tests/progs/silent_peer.c 'return recv(fd, buf, n, 0);')
+	$SL run --dir $TMP/run-ssatwoasp -- $PROGS/silent_peer 4 > $TMP/out 2>$TMP/report &
+	local run=$!
+	wait_for $TMP/out waiting
+	local i
+	for i in $(seq 100); do
+		$SL stuck --json --min 200ms $TMP/run-ssatwoasp > $TMP/s1.json
+		grep -q '"recv"' $TMP/s1.json && break
+		sleep 0.05
+	done
+	sleep 0.5
+	$SL stuck --json --min 200ms $TMP/run-ssatwoasp > $TMP/s2.json
+	$SL stuck --min 200ms $TMP/run-ssatwoasp > $TMP/s2.txt
+	wait $run
+	cat $TMP/s2.txt
+	$JC $TMP/s2.json "len(r['stuck']) == 1" "r['stuck'][0]['call'] == 'recv'" \
+		"r['stuck'][0]['peer'].startswith('127.0.0.1:')" "r['stuck'][0]['stack_from_thread']" \
+		"r['stuck'][0]['stack'][0]['function'] == 'await_reply'" \
+		"r['stuck'][0]['stack'][0]['line'] == $line" "r['stuck'][0]['options']['SO_RCVTIMEO'] == 4000000"
+	# the blocked time grows between two looks
+	[ "$(blocked_ms $TMP/s2.json)" -ge $(( $(blocked_ms $TMP/s1.json) + 400 )) ]
+	grep -q "silent_peer.c:$line" $TMP/s2.txt
+	# the program noticed nothing: its recv was not interrupted (no EINTR, no early return) and waited
+	# its whole 4 s timeout, which the kernel's timer wheel rounds up by up to an eighth on its own
+	cat $TMP/out
+	grep -q 'recv returned -1 (Resource temporarily unavailable) after 4\.[0-5]' $TMP/out
+	[ "$(wc -l < $TMP/out)" -eq 2 ]
+}
+
+case_a_service_started_by_a_script_is_seen_by_pid() {
+	# a supervisor's start script: the shim preloaded by hand, the run directory left to the shim
+	cat > $TMP/start.sh <<EOF
+#!/bin/sh
+export LD_PRELOAD=$SHIM SOCKLENS_DIR=$TMP/svc
+exec $PROGS/silent_peer 5
+EOF
+	chmod +x $TMP/start.sh
+	$TMP/start.sh > $TMP/svc.out 2>&1 &
+	local pid=$!
+	wait_for $TMP/svc.out waiting
+	[ "$(stat -c %a $TMP/svc)" = 700 ]
+	local i
+	for i in $(seq 100); do
+		$SL stuck --json --min 100ms $pid > $TMP/p.json && grep -q '"recv"' $TMP/p.json && break
+		sleep 0.05
+	done
+	$JC $TMP/p.json "r['stuck'][0]['pid'] == $pid" "r['run_dir'] == '$TMP/svc'"
+	# report and top by PID while it runs
+	$SL report --json $pid > $TMP/live.json
+	$JC $TMP/live.json "proc()['alive']" "len(conns(open_at_end=True)) >= 2"
+	$SL top --once $pid > $TMP/top.txt
+	grep -q "silent_peer\[$pid\]" $TMP/top.txt
+	grep -q "in recv()" $TMP/top.txt
+	wait $pid
+}
+
+case_top_in_a_terminal() {
+	need tmux
+	$SL run --dir $TMP/run-tiat -- $PROGS/silent_peer 6 > $TMP/out 2>&1 &
+	local run=$!
+	wait_for $TMP/out waiting
+	local sock=$TMP/tmux.sock i peer
+	tmux -S $sock new-session -d -x 160 -y 30 "$SL top --every 200ms $TMP/run-tiat"
+	for i in $(seq 100); do
+		tmux -S $sock capture-pane -p > $TMP/pane.txt
+		grep -q "in recv()" $TMP/pane.txt && break
+		sleep 0.1
+	done
+	cat $TMP/pane.txt
+	grep -q "socklens top" $TMP/pane.txt
+	peer=$($SL report --json $TMP/run-tiat | $PY -c 'import json,sys; print([c["peer"] for c in json.load(sys.stdin)["connections"] if c["role"] == "client"][0])')
+	grep -q "client .*$peer.*in recv()" $TMP/pane.txt
+	# a key sorts by peer, q quits
+	tmux -S $sock send-keys p
+	for i in $(seq 50); do tmux -S $sock capture-pane -p | grep -q "sort: peer" && break; sleep 0.1; done
+	tmux -S $sock capture-pane -p | grep -q "sort: peer"
+	tmux -S $sock send-keys q
+	for i in $(seq 50); do tmux -S $sock has-session 2>/dev/null || break; sleep 0.1; done
+	! tmux -S $sock has-session 2>/dev/null
+	kill $run 2>/dev/null; wait $run || true
+}
+
+case_since_shows_only_the_recent_window() {
+	local early late
+	early=$(free_port); late=$(free_port)
+	cat > $TMP/two.py <<EOF
+import socket, time
+def dial(port):
+    try: socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except OSError: pass
+dial($early)
+time.sleep(2.5)      # the scenario: an early failure, a quiet spell, a recent failure
+dial($late)
+EOF
+	$SL run --dir $TMP/run-ssotrw -- $PY $TMP/two.py 2>/dev/null
+	$SL report --json --since 1500ms $TMP/run-ssotrw > $TMP/recent.json
+	$SL report --json $TMP/run-ssotrw > $TMP/all.json
+	$JC $TMP/recent.json "one('connect-refused')['peer'] == '127.0.0.1:$late'" "one('connect-refused')['count'] == 1"
+	$JC $TMP/all.json "one('connect-refused')['count'] == 2" "one('connect-refused')['distinct_peers'] == 2"
+}
+
+case_prometheus_file_checked_and_scraped() {
+	need promtool prometheus-node-exporter curl
+	mkdir -p $TMP/textfile
+	$SL run --dir $TMP/run-pfcas -- $EX/refused >/dev/null 2>&1 || true
+	$SL report --prometheus $TMP/textfile/socklens.prom $TMP/run-pfcas > /dev/null
+	promtool check metrics < $TMP/textfile/socklens.prom
+	grep -q 'socklens_findings{run="'$TMP'/run-pfcas",kind="connect-refused",severity="error"} 1' $TMP/textfile/socklens.prom
+	local port i; port=$(free_port)
+	prometheus-node-exporter --collector.disable-defaults --collector.textfile \
+		--collector.textfile.directory=$TMP/textfile --web.listen-address=127.0.0.1:$port > $TMP/ne.log 2>&1 &
+	local ne=$!
+	for i in $(seq 200); do curl -sf http://127.0.0.1:$port/metrics > $TMP/metrics.txt && break; sleep 0.05; done
+	kill $ne; wait $ne || true
+	grep 'socklens_' $TMP/metrics.txt | head -5
+	grep -q '^socklens_findings{kind="connect-refused",run="'$TMP'/run-pfcas",severity="error"} 1' $TMP/metrics.txt
+	grep -q '^socklens_findings_by_peer{kind="connect-refused",peer="127.0.0.1:' $TMP/metrics.txt
+	! grep -q '^node_textfile_scrape_error 1' $TMP/metrics.txt
+}
+
+case_otlp_json_records() {
+	$SL run --dir $TMP/run-ojr -- $EX/refused >/dev/null 2>&1 || true
+	$SL report --otlp $TMP/logs.jsonl $TMP/run-ojr > /dev/null
+	$SL report --otlp $TMP/logs.jsonl $TMP/run-ojr > /dev/null   # appends
+	$PY - $TMP/logs.jsonl <<'EOF'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 2, lines
+for line in lines:
+    req = json.loads(line)
+    rl = req["resourceLogs"][0]
+    res = {a["key"]: a["value"] for a in rl["resource"]["attributes"]}
+    assert res["service.name"] == {"stringValue": "socklens"}
+    sl = rl["scopeLogs"][0]
+    assert sl["scope"]["name"] == "socklens"
+    rec = sl["logRecords"][0]
+    # the protobuf JSON mapping: 64-bit integers as decimal strings, enums as numbers
+    assert rec["timeUnixNano"].isdigit() and int(rec["timeUnixNano"]) > 1.6e18
+    assert rec["severityNumber"] == 17 and rec["severityText"] == "ERROR"
+    attrs = {a["key"]: a["value"] for a in rec["attributes"]}
+    assert attrs["socklens.kind"] == {"stringValue": "connect-refused"}
+    assert attrs["socklens.count"] == {"intValue": "1"}
+    assert attrs["code.filepath"]["stringValue"].endswith("refused.c")
+    assert attrs["code.lineno"]["intValue"].isdigit()
+    assert "refused" in rec["body"]["stringValue"]
+print("ok")
+EOF
+}
+
+case_watch_writes_every_interval() {
+	$SL run --dir $TMP/run-wwei -- $PROGS/silent_peer 3 > $TMP/out 2>&1 &
+	local run=$!
+	wait_for $TMP/out waiting
+	$SL watch --every 500ms --count 3 --json-lines $TMP/w.jsonl --prometheus $TMP/w.prom --otlp $TMP/w.otlp $TMP/run-wwei
+	wait $run
+	[ "$(wc -l < $TMP/w.jsonl)" -eq 3 ]
+	[ "$(wc -l < $TMP/w.otlp)" -eq 3 ]
+	$PY - $TMP/w.jsonl <<'EOF'
+import json, sys
+docs = [json.loads(l) for l in open(sys.argv[1])]
+assert all(d["connections"] == [] and "generated" in d for d in docs)
+# the client waits on its silent peer: an unanswered request once it has waited a second
+assert any(f["kind"] == "unanswered-request" for d in docs for f in d["diagnostics"]), docs
+print("ok")
+EOF
+	command -v promtool >/dev/null && promtool check metrics < $TMP/w.prom
+	grep -q '^socklens_processes{run=' $TMP/w.prom
+}
