@@ -271,6 +271,18 @@ void sl_rule_context(struct sl_ctx *c); /* last: it speaks only when nothing els
 /* ... and this one the run's exec table */
 void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out);
 
+/* ---- tally.c: exact counts for findings made from events ---- */
+
+struct sl_tally;
+struct sl_tally *sl_tally_new(void);
+/* A finding d was just made from an event of call site stack failing with err. */
+void sl_tally_note(struct sl_tally *t, uint32_t stack, int err, const struct sl_diag *d);
+int sl_tally_seen(const struct sl_tally *t, uint32_t stack, int err);
+/* How many calls from stack failed with err, by the site's own counter. */
+uint64_t sl_site_errors(const struct sl_image *img, uint32_t stack, int err);
+/* Adds what the counters counted beyond the events seen to each noted group; frees t. */
+void sl_tally_flush(struct sl_tally *t, const struct sl_ctx *x);
+
 /* ---- util.c: names and formats shared by text and JSON ---- */
 
 const char *sl_errno_name(int err);  /* "ECONNREFUSED", or NULL */

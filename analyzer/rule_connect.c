@@ -17,7 +17,7 @@ static int kind_of(int err)
 }
 
 static void add(struct sl_ctx *c, int kind, int err, const struct sl_addr *peer, int fd, uint32_t stack, uint64_t dur,
-		uint64_t conn_id, const char *how, uint64_t when)
+		uint64_t conn_id, const char *how, uint64_t when, struct sl_tally *t)
 {
 	struct sl_diag d;
 	char ms[32];
@@ -31,6 +31,8 @@ static void add(struct sl_ctx *c, int kind, int err, const struct sl_addr *peer,
 	const char *en = sl_errno_name(err);
 	snprintf(d.summary, sizeof d.summary, "connect() to %s %s%s%s%s after %s.",
 		 d.peer[0] ? d.peer : "an unknown peer", how, en ? " (" : "", en ? en : "", en ? ")" : "", ms);
+	if (t)
+		sl_tally_note(t, stack, err, &d);
 	sl_diags_add(c->out, c->img, &d, stack, 0);
 }
 
@@ -42,17 +44,39 @@ static const char *verb(int kind)
 					      : "failed: no route to the peer";
 }
 
-/* CONNECT events carry every outcome the shim saw: blocking, or a non-blocking one followed to its end. */
+/* CONNECT events carry every outcome the shim saw: blocking, or a non-blocking one followed to its
+ * end. The connect sites' own counters make the counts exact when the event table lost some. */
 static void from_events(struct sl_ctx *c)
 {
+	struct sl_tally *t = sl_tally_new();
 	for (uint32_t i = 0; i < c->img->nevents; i++) {
 		const struct sl_event *ev = &c->img->events[i];
 		if (ev->type != SL_EV_CONNECT || ev->err == 0)
 			continue;
 		int kind = kind_of(ev->err);
 		if (kind >= 0)
-			add(c, kind, ev->err, &ev->addr, ev->fd, ev->stack, ev->dur_ns, ev->conn_id, verb(kind), ev->ts_ns);
+			add(c, kind, ev->err, &ev->addr, ev->fd, ev->stack, ev->dur_ns, ev->conn_id, verb(kind), ev->ts_ns, t);
 	}
+	/* connect sites none of whose failures is left in the events: the counter alone */
+	for (uint32_t id = 1; id <= c->img->nstacks; id++) {
+		const struct sl_stack *st = sl_image_stack(c->img, id);
+		for (uint32_t k = 0; st && st->lat_call == SL_CALL_CONNECT && k < SL_ERRS; k++) {
+			int err = st->err_no[k], kind = kind_of(err);
+			if (!st->err_count[k] || kind < 0 || sl_tally_seen(t, id, err))
+				continue;
+			struct sl_diag d;
+			sl_diag_init(&d, (enum sl_kind)kind, SL_SEV_ERROR, c->proc, -1);
+			d.err = err;
+			d.count = (unsigned)st->err_count[k];
+			d.worst_ns = st->max_ns;
+			d.when_ns = sl_image_end(c->run, c->proc, c->img);
+			snprintf(d.summary, sizeof d.summary,
+				 "%llu connects from this call site failed with %s; the event table kept none of them, so "
+				 "their peers are not known.", (unsigned long long)st->err_count[k], sl_errno_name(err));
+			sl_diags_add(c->out, c->img, &d, id, 0);
+		}
+	}
+	sl_tally_flush(t, c);
 }
 
 /* A connect still pending when the program closed the socket, with the kernel still
@@ -66,7 +90,7 @@ static void abandoned(struct sl_ctx *c)
 			continue;
 		add(c, SL_K_CONNECT_TIMEOUT, ETIMEDOUT, &s->peer, s->fd, s->connect_stack,
 		    cn->end_ns > s->connect_start_ns ? cn->end_ns - s->connect_start_ns : 0, s->conn_id,
-		    "got no answer; the program gave up", cn->end_ns);
+		    "got no answer; the program gave up", cn->end_ns, NULL);
 	}
 }
 

@@ -15,6 +15,11 @@ static const struct sl_slot *slot_of(const struct sl_image *img, uint64_t conn_i
 	return NULL;
 }
 
+static enum sl_kind kind_of(int err)
+{
+	return err == EPIPE ? SL_K_BROKEN_PIPE : err == ECONNRESET ? SL_K_CONNECTION_RESET : SL_K_FD_EXHAUSTION;
+}
+
 static int is_read(int call)
 {
 	return call == SL_CALL_RECV || call == SL_CALL_READ;
@@ -33,14 +38,13 @@ static void progress(const struct sl_slot *s, const struct sl_event *ev, char *o
 		 (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);
 }
 
-static void io_error(struct sl_ctx *c, const struct sl_event *ev)
+static void io_error(struct sl_ctx *c, const struct sl_event *ev, struct sl_tally *t)
 {
 	const struct sl_slot *s = slot_of(c->img, ev->conn_id);
 	int server = s && s->role == SL_ROLE_SERVER, between = server && is_read(ev->call);
 	struct sl_diag d;
 	char how[160];
-	sl_diag_init(&d, ev->err == EPIPE ? SL_K_BROKEN_PIPE : SL_K_CONNECTION_RESET,
-		     between ? SL_SEV_INFO : SL_SEV_ERROR, c->proc, ev->fd);
+	sl_diag_init(&d, kind_of(ev->err), between ? SL_SEV_INFO : SL_SEV_ERROR, c->proc, ev->fd);
 	d.when_ns = ev->ts_ns;
 	d.err = ev->err;
 	d.conn_id = ev->conn_id;
@@ -58,10 +62,11 @@ static void io_error(struct sl_ctx *c, const struct sl_event *ev)
 			 sl_call_name(ev->call), server ? "from" : "to", d.peer[0] ? d.peer : "an unnamed peer",
 			 sl_errno_name(ev->err), ev->err == EPIPE ? "the peer had already closed it" : "the peer reset it",
 			 how[0] ? "," : "", how);
+	sl_tally_note(t, ev->stack, ev->err, &d);
 	sl_diags_add(c->out, c->img, &d, ev->stack, 0);
 }
 
-static void exhausted(struct sl_ctx *c, const struct sl_event *ev)
+static void exhausted(struct sl_ctx *c, const struct sl_event *ev, struct sl_tally *t)
 {
 	struct sl_diag d;
 	sl_diag_init(&d, SL_K_FD_EXHAUSTION, SL_SEV_ERROR, c->proc, ev->fd);
@@ -69,18 +74,45 @@ static void exhausted(struct sl_ctx *c, const struct sl_event *ev)
 	d.err = ev->err;
 	snprintf(d.summary, sizeof d.summary, "%s() failed with %s: no file descriptor left for a new socket.",
 		 sl_call_name(ev->call), sl_errno_name(ev->err));
+	sl_tally_note(t, ev->stack, ev->err, &d);
 	sl_diags_add(c->out, c->img, &d, ev->stack, 0);
+}
+
+/* Call sites none of whose failures is left in the events: a finding from the counter alone. */
+static void counted_only(struct sl_ctx *c, const struct sl_tally *t)
+{
+	for (uint32_t id = 1; id <= c->img->nstacks; id++) {
+		const struct sl_stack *st = sl_image_stack(c->img, id);
+		for (uint32_t k = 0; st && !st->lat_call && k < SL_ERRS; k++) {
+			int err = st->err_no[k];
+			if (!st->err_count[k] || (err != ECONNRESET && err != EPIPE && err != EMFILE && err != ENFILE) ||
+			    sl_tally_seen(t, id, err))
+				continue;
+			struct sl_diag d;
+			sl_diag_init(&d, kind_of(err), SL_SEV_ERROR, c->proc, -1);
+			d.err = err;
+			d.count = (unsigned)st->err_count[k];
+			d.when_ns = sl_image_end(c->run, c->proc, c->img);
+			snprintf(d.summary, sizeof d.summary,
+				 "%llu calls from this call site failed with %s; the event table kept none of them, so their "
+				 "connections are not known.", (unsigned long long)st->err_count[k], sl_errno_name(err));
+			sl_diags_add(c->out, c->img, &d, id, 0);
+		}
+	}
 }
 
 void sl_rule_io_errors(struct sl_ctx *c)
 {
+	struct sl_tally *t = sl_tally_new();
 	for (uint32_t i = 0; i < c->img->nevents; i++) {
 		const struct sl_event *ev = &c->img->events[i];
 		if (ev->type != SL_EV_ERROR)
 			continue;
 		if (ev->err == EMFILE || ev->err == ENFILE)
-			exhausted(c, ev);
+			exhausted(c, ev, t);
 		else if (ev->err == ECONNRESET || ev->err == EPIPE)
-			io_error(c, ev);
+			io_error(c, ev, t);
 	}
+	counted_only(c, t);
+	sl_tally_flush(t, c);
 }

@@ -349,12 +349,17 @@ static struct sl_slot *fresh_slot(struct sl_log *log)
 	return NULL;
 }
 
+/* Slots looked at for one allocation at most: when every closed slot has something to report, a
+ * search for one that has not must not cost a scan of the table per new socket. */
+#define SL_RECYCLE_TRIES 64u
+
 /* The oldest closed slot (keepers: even one closed with something to report). */
 static struct sl_slot *recycled_slot(struct sl_log *log, int keepers)
 {
 	struct sl_log_header *h = log->hdr;
 	uint32_t avail = __atomic_load_n(&h->tab[SL_T_SLOTS].avail, __ATOMIC_ACQUIRE);
-	for (uint32_t tries = 0; tries < avail; tries++) {
+	uint32_t tries_max = keepers ? avail : (avail < SL_RECYCLE_TRIES ? avail : SL_RECYCLE_TRIES);
+	for (uint32_t tries = 0; tries < tries_max; tries++) {
 		struct sl_slot *s = claim(log, &log->slots[add64(&h->slot_recycle_next, 1) % avail], keepers);
 		if (s)
 			return s;
@@ -372,7 +377,7 @@ struct sl_slot *sl_slot_alloc(struct sl_log *log)
 	struct sl_slot *s = NULL;
 	if (closed < SL_HISTORY_MIN || closed < avail / 4)
 		s = fresh_slot(log);
-	if (!s)
+	if (!s && closed)
 		s = recycled_slot(log, 0);
 	if (!s)
 		s = fresh_slot(log);

@@ -186,3 +186,17 @@ EOF
 	command -v promtool >/dev/null && promtool check metrics < $TMP/w.prom
 	grep -q '^socklens_processes{run=' $TMP/w.prom
 }
+
+case_two_hundred_thousand_connections_counted_exactly() {
+	# failures spread over the whole run, far more than the event table holds (the first 4,096 and
+	# the most recent 4,096 are kept): the counts come from the call sites' own counters
+	$SL run --json $TMP/many.json -- $PROGS/many_conns 200000 10 7 > $TMP/many.out 2>/dev/null
+	cat $TMP/many.out
+	local refused resets
+	refused=$(awk '{print $4}' $TMP/many.out); resets=$(awk '{print $6}' $TMP/many.out)
+	[ "$refused" -eq 20000 ]
+	$JC $TMP/many.json "one('connect-refused')['count'] == $refused" \
+		"one('connection-reset')['count'] == $resets" \
+		"proc()['dropped']['events_overwritten'] > 30000" \
+		"proc()['sockets'] == 200000 + (200000 - $refused) + 2"
+}
