@@ -142,6 +142,11 @@ $(BUILD)/bench/shimcost: bench/shimcost.c $(BUILD)/bench/libshimstub.so
 bench: all $(BENCH_BINS) $(BUILD)/bench/shimcost $(BUILD)/tests/progs/clock_reads $(BUILD)/clockcount/libsocklens.so
 	$(Q)BUILD=$(BUILD) bench/run.sh
 
+# Slower: services started under the shim as a supervisor would, under load for a minute each,
+# looked at all along with stuck, top and report by PID (SOAK_SECONDS=60).
+check-soak: all $(PROG_BINS)
+	$(Q)BUILD=$(BUILD) tests/soak.sh
+
 # Slower: CPython's own suites with and without socklens, test by test (needs
 # ./scripts/install-deps.sh --transparency); about ten minutes.
 check-transparency: all
@@ -162,5 +167,5 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps-check check check-sanitize check-transparency examples demo bench install clean
+.PHONY: all deps-check check check-sanitize check-transparency check-soak examples demo bench install clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

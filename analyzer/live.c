@@ -16,9 +16,38 @@
 #include <unistd.h>
 #include "analyzer.h"
 
+/* The directory of the log the shim has mapped in pid (its maps name the file), or -1. */
+static int mapped_log_dir(int pid, char *out, size_t len)
+{
+	char path[64], line[4608];
+	snprintf(path, sizeof path, "/proc/%d/maps", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	int found = -1;
+	while (found < 0 && fgets(line, sizeof line, f)) {
+		char *file = strchr(line, '/'), *end;
+		if (!file)
+			continue;
+		file[strcspn(file, "\n")] = 0;
+		end = file + strlen(file);
+		if (end - file > 6 && !strcmp(end - 6, ".sllog") && strrchr(file, '/') > file) {
+			*strrchr(file, '/') = 0;
+			snprintf(out, len, "%s", file);
+			found = 0;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 int sl_live_run_dir(int pid, char *out, size_t len, char *err, size_t errlen)
 {
 	char path[64], buf[65536];
+	/* what the shim has open is the truth; the environment can have been rewritten (a process
+	 * title written over it, as nginx and redis do) */
+	if (mapped_log_dir(pid, out, len) == 0)
+		return 0;
 	snprintf(path, sizeof path, "/proc/%d/environ", pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -38,7 +67,8 @@ int sl_live_run_dir(int pid, char *out, size_t len, char *err, size_t errlen)
 			return 0;
 		}
 	}
-	snprintf(err, errlen, "process %d is not traced by socklens (no SOCKLENS_DIR in its environment)", pid);
+	snprintf(err, errlen, "process %d is not traced by socklens (no log mapped, no SOCKLENS_DIR in its environment)",
+		 pid);
 	return -1;
 }
 
