@@ -1,5 +1,5 @@
 #!/bin/sh
-# demo.sh - socklens diagnosing real misbehaving programs: Debian's curl, then two small bugs.
+# demo.sh - socklens diagnosing real misbehaving programs: Debian's curl, then three small bugs.
 set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
@@ -9,6 +9,8 @@ say "socklens run -- curl -sS http://127.0.0.1:$port/    # nothing listens there
 "$B/socklens" run -- curl -sS "http://127.0.0.1:$port/"
 say "socklens run -- $B/examples/no_timeout    # a blocking read with no timeout against a slow server"
 "$B/socklens" run -- "$B/examples/no_timeout"
+say "socklens run -- $B/examples/silent_upstream    # a proxy whose upstream never answers (a 504)"
+"$B/socklens" run -- "$B/examples/silent_upstream"
 say "socklens run -- $B/examples/leak    # a health check that forgets to close on its error path"
 "$B/socklens" run -- "$B/examples/leak"
 exit 0
