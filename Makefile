@@ -66,7 +66,8 @@ $(BUILD)/analyzer/%.o: analyzer/%.c
 	$(Q)$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -c $< -o $@
 
 # The analyzer creates the run's control file with the shim's own writer (one contract, one writer).
-$(BUILD)/socklens: $(ANA_OBJ) $(BUILD)/shim/runctl.o
+# the tracer (analyzer/trace.c) writes logs with the shim's own writer
+$(BUILD)/socklens: $(ANA_OBJ) $(BUILD)/shim/runctl.o $(BUILD)/shim/logw.o $(BUILD)/shim/clock.o $(BUILD)/shim/sockopt.o
 	$(call quiet,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstdc++
 

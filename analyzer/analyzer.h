@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <jansson.h>
 #include "socklens/log.h"
@@ -343,6 +344,7 @@ int sl_json_finish(struct sl_json_sink *s, const struct sl_run *run, const struc
 const char *sl_untraceable_reason(const char *path);
 /* The same as an enum sl_untraced (0: reachable). */
 int sl_untraceable_kind(const char *path);
+int sl_elf_is_go(const char *path); /* a Go program (it keeps frame pointers on x86-64) */
 
 /* ---- audit.c: --audit, the options in force per call site ---- */
 
@@ -397,6 +399,10 @@ int sl_report_dir(const char *dir, const struct sl_output *o);
 
 /* ---- commands ---- */
 
+/* trace.c: runs cmd under ptrace and seccomp (a Go or static program), writing its logs into dir;
+ * ends this process the way the program ended. program_mask is the signal mask it starts with. */
+void sl_trace_exec(char **cmd, const char *dir, int no_argv, FILE *exits, const sigset_t *program_mask)
+	__attribute__((noreturn));
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_dump(int argc, char **argv);

@@ -260,7 +260,7 @@ static FILE *open_exits(const char *dir)
 	return f;
 }
 
-static int launch(char **cmd, const char *dir, int *status)
+static int launch(char **cmd, const char *dir, int ptrace_it, int no_argv, int *status)
 {
 	FILE *exits = dir ? open_exits(dir) : NULL;
 	sigset_t set, old;
@@ -273,6 +273,8 @@ static int launch(char **cmd, const char *dir, int *status)
 		return -1;
 	}
 	if (pid == 0) {
+		if (ptrace_it) /* a Go or static program: this child traces it (trace.c) */
+			sl_trace_exec(cmd, dir, no_argv, exits, &old);
 		sigprocmask(SIG_SETMASK, &old, NULL); /* the program starts with the mask we were given */
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "socklens: error: cannot run '%s': %s\n", cmd[0], strerror(errno));
@@ -405,8 +407,11 @@ int cmd_run(int argc, char **argv)
 	int have_dir = make_dir(&o, dir, sizeof dir) == 0;
 	if (!have_dir && o.dir)
 		return SL_EXIT_INTERNAL;
-	const char *why = resolve(argv[first], exe, sizeof exe) == 0 ? sl_untraceable_reason(exe) : NULL;
-	if (why)
+	int found = resolve(argv[first], exe, sizeof exe) == 0;
+	const char *why = found ? sl_untraceable_reason(exe) : NULL;
+	/* what the preload cannot reach because it never calls libc, ptrace follows instead */
+	int ptrace_it = found && sl_untraceable_kind(exe) == SL_UNTRACED_STATIC && !getenv("SOCKLENS_NO_PTRACE");
+	if (why && !ptrace_it)
 		sl_warn("'%s' cannot be traced: %s; the report will not see its sockets", argv[first], why);
 	int traced = have_dir && prepare_run(&o, dir) == 0;
 	if (!have_dir)
@@ -414,7 +419,7 @@ int cmd_run(int argc, char **argv)
 	if (traced)
 		set_env(shim, dir, o.no_argv);
 	int status;
-	if (launch(argv + first, traced ? dir : NULL, &status) < 0)
+	if (launch(argv + first, traced ? dir : NULL, ptrace_it && traced, o.no_argv, &status) < 0)
 		return SL_EXIT_INTERNAL;
 	int r = 0;
 	if (traced)

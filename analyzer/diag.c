@@ -83,7 +83,8 @@ static uint64_t group_key(const struct sl_diag *d)
 static int startup_frame(const struct sl_frame *f)
 {
 	static const char *const names[] = {"_start", "__libc_start_main", "__libc_start_main_impl",
-					    "__libc_start_call_main", "start_thread", "clone", "clone3"};
+					    "__libc_start_call_main", "start_thread", "clone", "clone3",
+					    "runtime.main", "runtime.goexit"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (!strcmp(f->function, names[i]))
 			return 1;
@@ -97,14 +98,58 @@ size_t sl_frames_trim(const struct sl_frame *f, size_t n)
 	return n;
 }
 
+/* A frame of Go's own runtime and standard library (under GOROOT/src). */
+static int goroot_frame(const struct sl_frame *f)
+{
+	const char *src = strstr(f->file, "/src/");
+	return src && (strstr(f->file, "/go/src/") || (strstr(f->file, "/go-1.") && src > strstr(f->file, "/go-1.")));
+}
+
+/* A frame of the C library's system call wrappers in a statically linked program. */
+static int libc_wrapper_frame(const struct sl_frame *f)
+{
+	static const char *const names[] = {"socket", "connect", "accept", "accept4", "bind", "listen", "close",
+					    "setsockopt", "getsockopt", "shutdown", "socketpair", "dup", "dup2",
+					    "dup3", "fcntl", "fcntl64", "syscall"};
+	if (!strncmp(f->function, "__", 2) || !strncmp(f->file, "../sysdeps/", 11))
+		return 1;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!strcmp(f->function, names[i]))
+			return 1;
+	return 0;
+}
+
+/* A stack taken by the tracer begins inside the system call layer: Go's syscall and runtime
+ * packages (and the net package that called them) or libc's wrappers. What a person changes is the
+ * first frame of the program's own code, so the frames before it are dropped. */
+static size_t skip_call_layer(const struct sl_image *img, const struct sl_frame *f, size_t n)
+{
+	size_t i = 0;
+	if (!img || !(img->h.flags & SL_HDR_PTRACE))
+		return 0;
+	while (i < n && goroot_frame(&f[i]))
+		i++;
+	if (i > 0)
+		return i < n ? i : 0; /* a stack that is all runtime (a runtime's own socket) stays whole */
+	while (i + 1 < n && libc_wrapper_frame(&f[i]))
+		i++;
+	return i;
+}
+
 struct sl_frame *sl_stack_frames(const struct sl_image *img, uint32_t id, size_t *n)
 {
 	struct sl_frame tmp[SL_MAX_FRAMES];
-	*n = sl_frames_trim(tmp, img && id ? sl_symbolize_stack(img, id, tmp, SL_MAX_FRAMES) : 0);
+	size_t got = img && id ? sl_symbolize_stack(img, id, tmp, SL_MAX_FRAMES) : 0;
+	*n = 0;
+	if (!got)
+		return NULL;
+	*n = sl_frames_trim(tmp, got);
+	size_t skip = skip_call_layer(img, tmp, *n);
+	*n -= skip;
 	if (!*n)
 		return NULL;
 	struct sl_frame *f = malloc(*n * sizeof *f);
-	memcpy(f, tmp, *n * sizeof *f);
+	memcpy(f, tmp + skip, *n * sizeof *f);
 	return f;
 }
 

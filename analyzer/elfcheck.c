@@ -74,6 +74,11 @@ const char *sl_untraceable_reason(const char *path)
 	return NULL;
 }
 
+int sl_elf_is_go(const char *path)
+{
+	return classify(path) == GO;
+}
+
 int sl_untraceable_kind(const char *path)
 {
 	switch (classify(path)) {

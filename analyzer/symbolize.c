@@ -23,6 +23,14 @@ struct module {
 	uint32_t buildid_len;
 	Dwfl *dwfl;                  /* NULL: the file cannot be read */
 	int changed;                 /* the file's build-id differs from the run's */
+	struct cu_range *cus;        /* compile units by address, when .debug_aranges is missing (Go) */
+	size_t ncus;
+	int cus_built;
+};
+
+struct cu_range {
+	Dwarf_Addr lo, hi;
+	Dwarf_Off off;
 };
 
 struct answer {
@@ -170,11 +178,42 @@ static void call_site(Dwarf_Die *cu, Dwarf_Die *inl, struct sl_frame *f)
 		snprintf(f->file, sizeof f->file, "%s", name);
 }
 
+/* libdw finds a compile unit through .debug_aranges, which the Go linker does not write: then an
+ * index of every unit's address ranges, built once per module, finds it. */
+static Dwarf_Die *cu_of(struct module *m, Dwfl_Module *mod, GElf_Addr pc, Dwarf_Addr *bias, Dwarf_Die *out)
+{
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, bias);
+	Dwarf *dw = cu ? NULL : dwfl_module_getdwarf(mod, bias);
+	if (cu || !dw)
+		return cu;
+	if (!m->cus_built) {
+		m->cus_built = 1;
+		Dwarf_Off off = 0, next;
+		size_t hsize;
+		while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+			Dwarf_Die die;
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t it = 0;
+			if (dwarf_offdie(dw, off + hsize, &die)) {
+				while ((it = dwarf_ranges(&die, it, &base, &lo, &hi)) > 0) {
+					m->cus = realloc(m->cus, (m->ncus + 1) * sizeof *m->cus);
+					m->cus[m->ncus++] = (struct cu_range){lo, hi, off + hsize};
+				}
+			}
+			off = next;
+		}
+	}
+	for (size_t i = 0; i < m->ncus; i++)
+		if (pc - *bias >= m->cus[i].lo && pc - *bias < m->cus[i].hi)
+			return dwarf_offdie(dw, m->cus[i].off, out);
+	return NULL;
+}
+
 /* Splits one address into its chain of inlined functions, innermost first. */
-static size_t expand_inlines(Dwfl_Module *mod, GElf_Addr pc, struct sl_frame *f, size_t max)
+static size_t expand_inlines(struct module *m, Dwfl_Module *mod, GElf_Addr pc, struct sl_frame *f, size_t max)
 {
 	Dwarf_Addr bias;
-	Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias), *scopes = NULL, inner;
+	Dwarf_Die cubuf, *cu = cu_of(m, mod, pc, &bias, &cubuf), *scopes = NULL, inner;
 	int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
 	/* dwarf_getscopes follows an inlined function into its abstract origin; the
 	 * physical nesting (inlined into whom) comes from the innermost DIE's parents */
@@ -220,11 +259,19 @@ static size_t resolve(struct module *m, uint64_t vaddr, struct sl_frame *f, size
 	Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
 	int lineno = 0;
 	const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+	if (!line) { /* no .debug_aranges: the unit from our index, the line from its table */
+		Dwarf_Addr bias;
+		Dwarf_Die cubuf, *cu = cu_of(m, mod, pc, &bias, &cubuf);
+		Dwarf_Line *dl = cu ? dwarf_getsrc_die(cu, pc - bias) : NULL;
+		file = dl ? dwarf_linesrc(dl, NULL, NULL) : NULL;
+		if (dl)
+			dwarf_lineno(dl, &lineno);
+	}
 	if (file) {
 		snprintf(f->file, sizeof f->file, "%s", file);
 		f->line = lineno;
 	}
-	size_t n = expand_inlines(mod, pc, f, max);
+	size_t n = expand_inlines(m, mod, pc, f, max);
 	if (n > 0 && f[n - 1].function[0])
 		return n;
 	GElf_Off off;
@@ -313,6 +360,7 @@ void sl_symbolizer_reset(void)
 		if (mods[i].dwfl)
 			dwfl_end(mods[i].dwfl);
 		free(mods[i].path);
+		free(mods[i].cus);
 	}
 	for (size_t i = 0; i < capanswers; i++)
 		free(answers[i].f);

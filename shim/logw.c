@@ -25,6 +25,7 @@ void sl_log_params_default(struct sl_log_params *p)
 	p->slow_ns = 1000000000ull;
 	p->trace = 0;
 	p->no_argv = 0;
+	p->of_pid = 0;
 }
 
 static uint64_t now_real(void)
@@ -50,11 +51,26 @@ static long read_small(const char *path, char *buf, size_t cap)
 	return n;
 }
 
-/* Field 22 of /proc/self/stat, counted after the ")" that ends the command name. */
-static uint64_t proc_start_ticks(void)
+/* /proc/self/NAME, or /proc/PID/NAME for a log written about another process (a tracer's). */
+static const char *proc_path(struct sl_strbuf *b, int pid, const char *name)
+{
+	sl_sb_init(b);
+	sl_sb_str(b, "/proc/");
+	if (pid > 0)
+		sl_sb_u64(b, (uint64_t)pid);
+	else
+		sl_sb_str(b, "self");
+	sl_sb_str(b, "/");
+	sl_sb_str(b, name);
+	return b->buf;
+}
+
+/* Field 22 of /proc/PID/stat, counted after the ")" that ends the command name. */
+static uint64_t proc_start_ticks(int pid)
 {
 	char buf[1024];
-	long n = read_small("/proc/self/stat", buf, sizeof buf - 1);
+	struct sl_strbuf path;
+	long n = read_small(proc_path(&path, pid, "stat"), buf, sizeof buf - 1);
 	if (n <= 0)
 		return 0;
 	buf[n] = 0;
@@ -68,20 +84,21 @@ static uint64_t proc_start_ticks(void)
 	return v;
 }
 
-static void fill_identity(struct sl_log_header *h, int no_argv)
+static void fill_identity(struct sl_log_header *h, int no_argv, int pid)
 {
-	long n = sl_sys3(SYS_readlink, "/proc/self/exe", h->exe, SL_EXE_MAX - 1);
+	struct sl_strbuf path;
+	long n = sl_sys3(SYS_readlink, proc_path(&path, pid, "exe"), h->exe, SL_EXE_MAX - 1);
 	h->exe[n > 0 ? n : 0] = 0;
-	n = read_small("/proc/self/comm", h->comm, SL_COMM_MAX);
+	n = read_small(proc_path(&path, pid, "comm"), h->comm, SL_COMM_MAX);
 	h->comm[n > 0 ? n - 1 : 0] = 0; /* drop the newline */
-	n = read_small("/proc/self/cmdline", h->argv, SL_ARGV_MAX);
+	n = read_small(proc_path(&path, pid, "cmdline"), h->argv, SL_ARGV_MAX);
 	h->argv_len = n > 0 ? (uint32_t)n : 0;
 	if (no_argv) {
 		h->argv_len = (uint32_t)strnlen(h->argv, h->argv_len);
 		memset(h->argv + h->argv_len, 0, SL_ARGV_MAX - h->argv_len);
 		h->flags |= SL_HDR_NO_ARGV;
 	}
-	h->proc_start_ticks = proc_start_ticks();
+	h->proc_start_ticks = proc_start_ticks(pid);
 }
 
 static uint64_t place(struct sl_table_hdr *t, uint64_t off, uint32_t size, uint32_t cap)
@@ -240,7 +257,7 @@ int sl_log_create(struct sl_log *log, const char *dir, const struct sl_log_param
 	h->start_mono_ns = sl_now();
 	h->start_real_ns = now_real();
 	h->coarse_res_ns = sl_clock_res_ns();
-	fill_identity(h, p.no_argv);
+	fill_identity(h, p.no_argv, p.of_pid);
 	for (int t = 0; whole && t < SL_T__COUNT; t++)
 		h->tab[t].avail = h->tab[t].cap;
 	bind_tables(log, h);

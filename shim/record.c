@@ -585,56 +585,6 @@ void sl__record_shutdown(int fd, int how, int ret)
 		set_flag(s, SL_SF_SHUT_WR);
 }
 
-/* Maps (level, name) to the slot option it sets; -1 for options we do not keep. */
-static int opt_index(int level, int name)
-{
-	if (level == SOL_SOCKET) {
-		switch (name) {
-		case SO_RCVTIMEO_OLD: case SO_RCVTIMEO_NEW: return SL_OPT_RCVTIMEO;
-		case SO_SNDTIMEO_OLD: case SO_SNDTIMEO_NEW: return SL_OPT_SNDTIMEO;
-		case SO_KEEPALIVE: return SL_OPT_KEEPALIVE;
-		case SO_LINGER: return SL_OPT_LINGER;
-		case SO_RCVBUF: return SL_OPT_RCVBUF;
-		case SO_SNDBUF: return SL_OPT_SNDBUF;
-		case SO_REUSEADDR: return SL_OPT_REUSEADDR;
-		case SO_REUSEPORT: return SL_OPT_REUSEPORT;
-		}
-	} else if (level == IPPROTO_TCP) {
-		switch (name) {
-		case TCP_NODELAY: return SL_OPT_NODELAY;
-		case TCP_KEEPIDLE: return SL_OPT_KEEPIDLE;
-		case TCP_KEEPINTVL: return SL_OPT_KEEPINTVL;
-		case TCP_KEEPCNT: return SL_OPT_KEEPCNT;
-		case TCP_USER_TIMEOUT: return SL_OPT_USER_TIMEOUT;
-		}
-	}
-	return -1;
-}
-
-/* The value the kernel accepted, read only after success and within len. */
-static int64_t opt_value(int idx, const void *val, socklen_t len)
-{
-	if (idx == SL_OPT_RCVTIMEO || idx == SL_OPT_SNDTIMEO) {
-		struct timeval tv; /* same layout as the _NEW variant on x86-64 */
-		if (len < sizeof tv)
-			return -1;
-		memcpy(&tv, val, sizeof tv);
-		return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-	}
-	if (idx == SL_OPT_LINGER) {
-		struct linger l;
-		if (len < sizeof l)
-			return -1;
-		memcpy(&l, val, sizeof l);
-		return l.l_onoff ? l.l_linger : -1; /* -1: lingering off */
-	}
-	int v = 0;
-	if (len < sizeof v)
-		return len >= 1 ? *(const unsigned char *)val : 0;
-	memcpy(&v, val, sizeof v);
-	return v;
-}
-
 void sl__record_setsockopt(int fd, int level, int name, const void *val, socklen_t len, int ret, int err)
 {
 	struct sl_slot *s = sl__slot_for(fd);
@@ -644,10 +594,10 @@ void sl__record_setsockopt(int fd, int level, int name, const void *val, socklen
 		sl_slot_count_error(s, err);
 		return;
 	}
-	int idx = opt_index(level, name);
+	int idx = sl_opt_index(level, name);
 	if (idx < 0 || !val)
 		return;
-	int64_t v = opt_value(idx, val, len);
+	int64_t v = sl_opt_value(idx, val, len);
 	s->opt[idx] = v;
 	__atomic_fetch_or(&s->opts_set, 1u << idx, __ATOMIC_RELAXED);
 	if (!tracing())

@@ -26,6 +26,7 @@ struct sl_log_params {
 	uint64_t slow_ns;
 	int trace;           /* also log opens, closes, options and successful connects */
 	int no_argv;         /* keep argv[0] only */
+	int of_pid;          /* the process the log is about, when not this one (a tracer's) */
 };
 
 struct sl_log {
@@ -61,6 +62,10 @@ uint32_t sl_stack_intern(struct sl_log *log, const uint64_t *ip, uint32_t n, int
 struct sl_stack *sl_stack_at(struct sl_log *log, uint32_t id);
 /* Counts one call at site id: failed with err (0 = ok), lasting dur_ns, a connect latency for
  * the histogram, a slow call. */
+/* sockopt.c: the option (enum sl_opt) setsockopt(level, name) sets, -1 for those not kept; and
+ * its value as the log stores it (timeouts in microseconds, SO_LINGER's seconds or -1 when off). */
+int sl_opt_index(int level, int name);
+int64_t sl_opt_value(int idx, const void *val, socklen_t len);
 void sl_site_count(struct sl_log *log, uint32_t id, int err, uint64_t dur_ns, int lat_call, int slow);
 /* Records a loaded object; returns 0 or -ENOSPC. */
 int sl_module_add(struct sl_log *log, const char *path, uint64_t base, uint64_t lo,

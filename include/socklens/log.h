@@ -106,7 +106,8 @@ enum sl_hdr_flags {
 	SL_HDR_STACKS = 1u << 0,   /* stacks are captured */
 	SL_HDR_FORKED = 1u << 1,   /* created in a fork child */
 	SL_HDR_INHERITED = 1u << 2,/* created after exec: inherited fds were scanned */
-	SL_HDR_NO_ARGV = 1u << 3   /* argv holds argv[0] only */
+	SL_HDR_NO_ARGV = 1u << 3,  /* argv holds argv[0] only */
+	SL_HDR_PTRACE = 1u << 4    /* written by socklens run's tracer, not by the shim in the process */
 };
 
 /* The tables of a log, in file order. */
