@@ -99,7 +99,7 @@ examples: $(EXAMPLES)
 # Test programs: fortify_client must go through __read_chk/__recv_chk, as Debian builds do;
 # nounwind has no unwind tables, as some hand-built and JIT code has none.
 PLAIN_PROGS := close_paths errno_check daemon_fds threads400 fork_after_read cancel_blocked one_connect clock_reads \
-	silent_peer many_conns
+	silent_peer many_conns noptrace
 PROG_BINS := $(BUILD)/tests/progs/fortify_client $(BUILD)/tests/progs/nounwind $(PLAIN_PROGS:%=$(BUILD)/tests/progs/%)
 $(BUILD)/tests/progs/fortify_client: tests/progs/fortify_client.c examples/common.h
 	$(call quiet,CC,$@)
@@ -120,6 +120,7 @@ check: all $(TEST_BINS) $(EXAMPLES) $(PROG_BINS) $(BUILD)/bench/callcost $(BUILD
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/transparency.sh
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/anomalies.sh
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/staging.sh
+	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/golang.sh
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/logspace.sh
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/cleanruns.sh
 	$(Q)BUILD=$(BUILD) tests/instructions.sh

@@ -278,6 +278,8 @@ static void print_unlogged(FILE *out, const struct sl_run *run)
 		[SL_UNTRACED_BUDGET] = "the run's log space budget was used up (--max-log-space)",
 		[SL_UNTRACED_CREATE] = "the log file could not be created (a full or read-only filesystem?)",
 		[SL_UNTRACED_FSIZE] = "the file size limit (ulimit -f) left no room for a log",
+		[SL_UNTRACED_PTRACE] = "a Go or static program that ptrace was refused for (a container's "
+				       "seccomp profile, kernel.yama.ptrace_scope=3): it ran untraced",
 	};
 	if (!run->have_ctl)
 		return;

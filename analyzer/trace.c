@@ -143,8 +143,19 @@ static struct tthread *thread_find(pid_t tid)
 	return NULL;
 }
 
+/* A process is recorded here when the preload cannot record it (a Go or static program); a
+ * dynamically linked one it runs records itself through the shim, and is only let through. */
 static void proc_log(struct tproc *p)
 {
+	char exe[64], path[4096];
+	snprintf(exe, sizeof exe, "/proc/%d/exe", p->pid);
+	ssize_t n = readlink(exe, path, sizeof path - 1);
+	memset(&p->log, 0, sizeof p->log);
+	if (n <= 0)
+		return;
+	path[n] = 0;
+	if (sl_untraceable_kind(path) != SL_UNTRACED_STATIC)
+		return;
 	params.of_pid = p->pid;
 	if (sl_log_create(&p->log, run_dir, &params, p->pid, p->ppid, run_ctl) != 0) {
 		memset(&p->log, 0, sizeof p->log);
@@ -169,7 +180,7 @@ static struct tproc *proc_add(pid_t pid, pid_t ppid, const struct tproc *parent,
 	}
 	p->before_exec = before_exec;
 	p->go = parent && parent->go;
-	if (!before_exec)
+	if (!before_exec && (!parent || parent->log.hdr)) /* a fork of a program the shim records: its shim too */
 		proc_log(p);
 	if (p->log.hdr && parent)
 		p->log.hdr->flags |= SL_HDR_FORKED;
@@ -1154,6 +1165,10 @@ void sl_trace_exec(char **cmd, const char *dir, int no_argv, FILE *exits, const 
 		close(go[0]);
 		sigprocmask(SIG_SETMASK, program_mask, NULL);
 		/* only under a tracer: a RET_TRACE filter with none makes the traced calls fail */
+		char me[16];
+		snprintf(me, sizeof me, "%d", (int)getppid());
+		if (traced == 'T')
+			setenv("SOCKLENS_TRACER", me, 1); /* the shim leaves cgo programs to us */
 		if (traced == 'T' && install_filter() != 0)
 			fprintf(stderr, "socklens: warning: cannot install the system call filter: %s\n", strerror(errno));
 		execvp(cmd[0], cmd);
@@ -1167,7 +1182,7 @@ void sl_trace_exec(char **cmd, const char *dir, int no_argv, FILE *exits, const 
 	if (pid > 0 && !seized) {
 		fprintf(stderr, "socklens: warning: cannot trace '%s' (ptrace: %s); it runs untraced\n", cmd[0],
 			strerror(errno));
-		sl_run_untraced(run_ctl, SL_UNTRACED_STATIC);
+		sl_run_untraced(run_ctl, SL_UNTRACED_PTRACE);
 	}
 	if (write(go[1], seized ? "T" : "N", 1) != 1)
 		seized = 0;

@@ -3,6 +3,7 @@
  * program's code runs (or runs again, in a fork child), with signals blocked, closed before
  * returning. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -252,6 +253,10 @@ __attribute__((constructor)) static void sl_init(void)
 	const char *dir = getenv("SOCKLENS_DIR"), *why;
 	if (!dir || !*dir || strlen(dir) >= sizeof sl_g.dir - 32)
 		goto out; /* not asked to record: stay a pass-through */
+	/* a Go program built with cgo loads the preload, but its sockets never go through libc:
+	 * socklens run's tracer records it (it exports this cgo symbol to C) */
+	if (getenv("SOCKLENS_TRACER") && dlsym(RTLD_DEFAULT, "_cgo_topofstack"))
+		goto out;
 	strcpy(sl_g.dir, dir);
 	read_params(&sl_g.params);
 	sl_g.pid = (int)sl_sys3(SYS_getpid, 0, 0, 0);

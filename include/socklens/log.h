@@ -57,7 +57,8 @@ enum sl_untraced {
 	SL_UNTRACED_BUDGET = 4,   /* the run's log space budget was used up */
 	SL_UNTRACED_CREATE = 5,   /* the log could not be created (full or read-only filesystem) */
 	SL_UNTRACED_FSIZE = 6,    /* RLIMIT_FSIZE leaves no room for a log */
-	SL_UNTRACED__COUNT = 7
+	SL_UNTRACED_PTRACE = 7,   /* a Go or static program socklens run could not trace: ptrace refused */
+	SL_UNTRACED__COUNT = 8
 };
 
 struct sl_run_header {

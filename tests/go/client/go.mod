@@ -1,0 +1,3 @@
+module socklens.test/client
+
+go 1.19

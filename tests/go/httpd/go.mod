@@ -1,0 +1,3 @@
+module socklens.test/httpd
+
+go 1.19

@@ -1,0 +1,3 @@
+module socklens.test/pkg
+
+go 1.19

@@ -1,0 +1,3 @@
+module socklens.test/server
+
+go 1.19

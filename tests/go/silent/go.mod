@@ -1,0 +1,3 @@
+module socklens.test/silent
+
+go 1.19
