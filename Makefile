@@ -23,7 +23,7 @@ endif
 SHIM_SRC := $(wildcard shim/*.c)
 SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/%.o)
 # The recording core, linked by unit tests without LD_PRELOAD.
-SHIM_CORE := $(BUILD)/shim/logw.o $(BUILD)/shim/fdtab.o $(BUILD)/shim/clock.o $(BUILD)/shim/runctl.o
+SHIM_CORE := $(BUILD)/shim/logw.o $(BUILD)/shim/fdtab.o $(BUILD)/shim/clock.o $(BUILD)/shim/runctl.o $(BUILD)/shim/sockopt.o
 ANA_SRC := $(wildcard analyzer/*.c)
 ANA_OBJ := $(ANA_SRC:%.c=$(BUILD)/%.o)
 ANA_LIB_OBJ := $(filter-out $(BUILD)/analyzer/main.o,$(ANA_OBJ))
