@@ -23,6 +23,7 @@ with() {
 	case $mode in
 	plain|again) exec "$@" ;;
 	socklens) exec env LD_PRELOAD="$SHIM" SOCKLENS_DIR="$TMP/logs" "$@" ;;
+	traced) rm -rf "$TMP/run"; exec "$B/socklens" run --dir "$TMP/run" --report /dev/null -- "$@" 2>/dev/null ;;
 	strace) exec strace -f -e trace=network -o /dev/null "$@" ;;
 	esac
 }
@@ -37,7 +38,7 @@ wait_port() {
 	return 1
 }
 
-# want PART: whether BENCH_ONLY (comma-separated: pingpong,redis,nginx,callgrind,rare,memory) selects it
+# want PART: whether BENCH_ONLY (comma-separated: pingpong,redis,nginx,go,callgrind,rare,memory) selects it
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -55,8 +56,9 @@ for line in open(path):
     runs.setdefault(rnd, {})[mode] = float(value)
 base = statistics.median(r["plain"] for r in runs.values())
 print(f"{name}: plain median {base:,.0f}/s over {len(runs)} rounds")
-label = {"again": "plain again (A/A)", "socklens": "socklens", "strace": "strace"}
-for mode in ("again", "socklens", "strace"):
+label = {"again": "plain again (A/A)", "socklens": "socklens", "traced": "socklens run (ptrace)",
+         "strace": "strace"}
+for mode in ("again", "socklens", "traced", "strace"):
     ratios = sorted(r[mode] / r["plain"] for r in runs.values() if mode in r and r.get("plain"))
     if not ratios:
         continue
@@ -118,10 +120,25 @@ CONF
 	wait $srv 2>/dev/null
 }
 
+# go_wrk MODE [HEADER]: a Go net/http server (tests/go/httpd, CPU 0) under wrk (CPU 1); MODE traced is
+# socklens run (a Go program is traced with seccomp and ptrace, not preloaded)
+go_wrk() {
+	local mode=$1 port; port=$(free_port)
+	shift
+	(taskset -pc 0 $BASHPID >/dev/null; with "$mode" "$TMP/httpd" "127.0.0.1:$port") &
+	local srv=$!
+	wait_port "$port" || return 1
+	taskset -c 1 wrk -t1 -c10 -d"${WRK_SECONDS:-3}"s "$@" "http://127.0.0.1:$port/" |
+		awk '/^Requests\/sec:/ {printf "%.0f\n", $2}'
+	pkill -TERM -f "$TMP/httpd 127.0.0.1:$port"
+	wait $srv 2>/dev/null
+}
+
 # interleave NAME MODES FUNCTION ARGS...: ROUNDS rounds of the modes (space-separated); the order
 # flips every round so slow drift cancels in the ratios, which are taken within a round
 interleave() {
-	local name=$1 modes=$2 fn=$3 out=$TMP/$1.txt order
+	local name=$1 modes=$2 fn=$3 out order
+	out=$TMP/$(tr -c 'A-Za-z0-9\n' _ <<<"$1").txt
 	shift 3
 	for r in $(seq "$ROUNDS"); do
 		order=$modes
@@ -131,6 +148,7 @@ interleave() {
 		done
 	done
 	summarize "$name" "$out"
+	cp "$out" "$TMP/last.txt"
 }
 
 echo "socklens bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, kernel $(uname -r)"
@@ -155,6 +173,25 @@ want redis && interleave "redis-benchmark SET+GET (server under test on CPU 0, c
 	"plain socklens strace" redis
 want nginx && interleave "wrk against nginx (master+worker under test on CPU 0, wrk on CPU 1)" \
 	"plain socklens strace" nginx_wrk
+
+if want go && command -v go >/dev/null; then
+	(cd tests/go/httpd && GOCACHE="$TMP/gocache" go build -o "$TMP/httpd" .) &&
+	ROUNDS=${GO_ROUNDS:-7} interleave "Go net/http under wrk, keep-alive (server on CPU 0, wrk on CPU 1)" \
+		"plain traced strace" go_wrk &&
+	ROUNDS=${GO_ROUNDS:-7} interleave "Go net/http under wrk, a new connection per request" \
+		"plain traced strace" go_wrk -H "Connection: close" &&
+	python3 - "$TMP" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1] + "/last.txt"):
+    rnd, mode, value = line.split()
+    runs.setdefault(mode, []).append(float(value))
+plain = statistics.median(runs["plain"])
+for mode in ("traced", "strace"):
+    m = statistics.median(runs[mode])
+    print(f"  {mode:8s} costs {1e6 / m - 1e6 / plain:6.1f} us per connection ({m:,.0f}/s against {plain:,.0f}/s plain)")
+PY
+fi
 
 if want callgrind; then
 echo
