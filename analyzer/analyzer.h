@@ -401,7 +401,8 @@ int sl_report_dir(const char *dir, const struct sl_output *o);
 
 /* trace.c: runs cmd under ptrace and seccomp (a Go or static program), writing its logs into dir;
  * ends this process the way the program ended. program_mask is the signal mask it starts with. */
-void sl_trace_exec(char **cmd, const char *dir, int no_argv, FILE *exits, const sigset_t *program_mask)
+void sl_trace_exec(char **cmd, const char *dir, int no_argv, int trace_data, FILE *exits,
+		   const sigset_t *program_mask)
 	__attribute__((noreturn));
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -28,6 +28,7 @@ struct run_opts {
 	uint64_t budget;             /* 0: the default */
 	int keep;
 	int no_argv;
+	int trace_data;               /* --trace-data: the tracer stops at data calls too */
 };
 
 static void usage(FILE *out)
@@ -40,6 +41,8 @@ static void usage(FILE *out)
 		"  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n"
 		"  --threshold NAME=VALUE   unanswered=1s, close-wait=1s... (see socklens report --help)\n"
 		"  --audit                  also list each call site's socket options and what is missing\n"
+		"  --trace-data             Go and static programs: stop at every data call too (resets\n"
+		"                           and broken pipes per call; costs what strace costs)\n"
 		"  --dir DIR                keep the logs in DIR (a new or empty directory of yours)\n"
 		"  --keep                   keep the temporary log directory and print its path\n"
 		"  --max-log-space SIZE     log space for the whole run (default: half the free space\n"
@@ -260,7 +263,7 @@ static FILE *open_exits(const char *dir)
 	return f;
 }
 
-static int launch(char **cmd, const char *dir, int ptrace_it, int no_argv, int *status)
+static int launch(char **cmd, const char *dir, int ptrace_it, const struct run_opts *o, int *status)
 {
 	FILE *exits = dir ? open_exits(dir) : NULL;
 	sigset_t set, old;
@@ -274,7 +277,7 @@ static int launch(char **cmd, const char *dir, int ptrace_it, int no_argv, int *
 	}
 	if (pid == 0) {
 		if (ptrace_it) /* a Go or static program: this child traces it (trace.c) */
-			sl_trace_exec(cmd, dir, no_argv, exits, &old);
+			sl_trace_exec(cmd, dir, o->no_argv, o->trace_data, exits, &old);
 		sigprocmask(SIG_SETMASK, &old, NULL); /* the program starts with the mask we were given */
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "socklens: error: cannot run '%s': %s\n", cmd[0], strerror(errno));
@@ -297,12 +300,13 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		{"dir", required_argument, NULL, 'd'}, {"keep", no_argument, NULL, 'k'},
 		{"max-log-space", required_argument, NULL, 'm'}, {"no-argv", no_argument, NULL, 'a'},
 		{"color", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
-		{"audit", no_argument, NULL, 'A'}, {0},
+		{"audit", no_argument, NULL, 'A'}, {"trace-data", no_argument, NULL, 'D'}, {0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "+j:r:f:t:d:km:ac:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'A': o->out.audit = 1; break;
+		case 'D': o->trace_data = 1; break;
 		case 'c':
 			if (sl_color_parse(optarg, &o->out.color) < 0)
 				return -1;
@@ -419,7 +423,7 @@ int cmd_run(int argc, char **argv)
 	if (traced)
 		set_env(shim, dir, o.no_argv);
 	int status;
-	if (launch(argv + first, traced ? dir : NULL, ptrace_it && traced, o.no_argv, &status) < 0)
+	if (launch(argv + first, traced ? dir : NULL, ptrace_it && traced, &o, &status) < 0)
 		return SL_EXIT_INTERNAL;
 	int r = 0;
 	if (traced)

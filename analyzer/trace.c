@@ -53,19 +53,32 @@ static const int traced_calls[] = {
 };
 #define NCALLS (sizeof traced_calls / sizeof traced_calls[0])
 
+/* --trace-data: every data call stops too (on files and pipes as well: the filter cannot tell),
+ * for resets and broken pipes per call and exact bytes, at strace's kind of cost */
+static const int data_calls[] = {
+	SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_sendto, SYS_recvfrom, SYS_sendmsg, SYS_recvmsg,
+};
+#define NDATA (sizeof data_calls / sizeof data_calls[0])
+static int trace_data;
+
 /* x86-64 calls in the list, and fcntl(F_DUPFD*), stop for the tracer; everything else runs. */
 static int install_filter(void)
 {
 	struct sock_filter f[64];
-	unsigned n = 0, i;
+	int calls[NCALLS + NDATA];
+	unsigned n = 0, i, ncalls = 0;
+	for (i = 0; i < NCALLS; i++)
+		calls[ncalls++] = traced_calls[i];
+	for (i = 0; trace_data && i < NDATA; i++)
+		calls[ncalls++] = data_calls[i];
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
 	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
 	/* instructions 4 .. 4+N-1 compare the call; a match jumps to the RET TRACE at 9+N */
-	for (i = 0; i < NCALLS; i++)
-		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)traced_calls[i],
-						      (unsigned char)(NCALLS - i + 4), 0);
+	for (i = 0; i < ncalls; i++)
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)calls[i],
+						      (unsigned char)(ncalls - i + 4), 0);
 	/* 4+N: fcntl with F_DUPFD or F_DUPFD_CLOEXEC traces, any other fcntl is allowed (8+N) */
 	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_fcntl, 0, 3);
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]));
@@ -712,6 +725,44 @@ static void set_option(struct tproc *p, struct sl_slot *s, const struct tthread 
 	s->opts_set |= 1u << idx;
 }
 
+/* A data call seen to its end (--trace-data): bytes, the last moves, EOF, and failures with their
+ * call site, as the shim records them. */
+static void data_done(struct tproc *p, struct tthread *t, struct sl_slot *s, long ret, int err)
+{
+	int in = t->nr == SYS_read || t->nr == SYS_readv || t->nr == SYS_recvfrom || t->nr == SYS_recvmsg;
+	uint64_t now = sl_now();
+	if (err == EAGAIN || err == EINTR)
+		return;
+	if (err) {
+		uint32_t st = capture(p, t->tid);
+		sl_site_count(&p->log, st, err, now - t->t0, 0, 0);
+		sl_slot_count_error(s, err);
+		if (!s->error_stack)
+			s->error_stack = st;
+		uint16_t call = in ? (t->nr == SYS_read || t->nr == SYS_readv ? SL_CALL_READ : SL_CALL_RECV)
+				   : (t->nr == SYS_write || t->nr == SYS_writev ? SL_CALL_WRITE : SL_CALL_SEND);
+		struct sl_event *ev = event(p, SL_EV_ERROR, call, s->fd, err, st, s);
+		if (ev) {
+			ev->dur_ns = now - t->t0;
+			sl_ev_commit(&p->log, ev);
+		}
+		return;
+	}
+	if (in && ret == 0 && !(s->flags & SL_SF_EOF)) {
+		s->flags |= SL_SF_EOF;
+		s->eof_cns = now;
+	}
+	if (ret <= 0)
+		return;
+	if (in) {
+		s->last_in_cns = now;
+		s->calls_in++;
+	} else {
+		s->last_out_cns = now;
+		s->calls_out++;
+	}
+}
+
 /* The end of a traced call, at its syscall-exit stop (close and exec at their entry). */
 static void call_done(struct tthread *t, long ret)
 {
@@ -832,6 +883,11 @@ static void call_done(struct tthread *t, long ret)
 			}
 		}
 		break;
+	case SYS_read: case SYS_write: case SYS_readv: case SYS_writev:
+	case SYS_sendto: case SYS_recvfrom: case SYS_sendmsg: case SYS_recvmsg:
+		if ((s = fd_ent(p, fd) ? p->fds[fd].slot : NULL))
+			data_done(p, t, s, ret, err);
+		break;
 	case SYS_close:
 		if (err == EBADF && fd_ent(p, fd) && p->fds[fd].closed_socket) {
 			struct sl_event *ev = event(p, SL_EV_STALE_FD, SL_CALL_CLOSE, fd, EBADF, capture(p, t->tid), NULL);
@@ -887,6 +943,9 @@ static int call_begins(struct tthread *t)
 	case SYS_execveat:
 	case SYS_exit_group:
 		return 0;
+	case SYS_read: case SYS_write: case SYS_readv: case SYS_writev:
+	case SYS_sendto: case SYS_recvfrom: case SYS_sendmsg: case SYS_recvmsg:
+		return e && e->slot; /* a file's read goes on at once */
 	case SYS_close:
 		if (e && e->slot) {
 			close_slot(p, fd, t->tid, 0);
@@ -1144,11 +1203,12 @@ static __attribute__((noreturn)) void end_like(int status)
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
-void sl_trace_exec(char **cmd, const char *dir, int no_argv, FILE *exits, const sigset_t *program_mask)
+void sl_trace_exec(char **cmd, const char *dir, int no_argv, int data, FILE *exits, const sigset_t *program_mask)
 {
 	int go[2];
 	run_dir = dir;
 	exits_file = exits;
+	trace_data = data;
 	sl_log_params_default(&params);
 	params.no_argv = no_argv;
 	run_ctl = sl_run_attach(dir, sl_budget_default(dir), no_argv ? SL_RUN_NO_ARGV : 0);

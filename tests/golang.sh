@@ -135,3 +135,18 @@ case_ptrace_refused_runs_untraced() {
 	grep -q "cannot trace" $TMP/np.err
 	$JC $TMP/np.json "r['run']['processes_unlogged']['ptrace_refused'] == 1" "len(diags()) == 0"
 }
+
+case_trace_data_sees_a_reset_per_call() {
+	local line; line=$(line_of tests/go/silent/main.go "return bufio.NewReader(c).ReadString")
+	gobuild silent $TMP/silent
+	# a server that reads the request and aborts the connection (RST)
+	$PY -c 'import socket,struct,sys
+s=socket.create_server(("127.0.0.1",0)); print(s.getsockname()[1], flush=True)
+c,_=s.accept(); c.settimeout(10); c.recv(100)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()' > $TMP/port &
+	wait_for $TMP/port .
+	$SL run --trace-data --json $TMP/td.json -- $TMP/silent 127.0.0.1:$(cat $TMP/port) > $TMP/td.out 2>&1 || true
+	grep -q "connection reset by peer" $TMP/td.out
+	$JC $TMP/td.json "one('connection-reset')['errno'] == 'ECONNRESET'" \
+		"at(one('connection-reset'), 'tests/go/silent/main.go', $line)"
+}
