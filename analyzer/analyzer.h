@@ -118,6 +118,10 @@ struct sl_frame {
 size_t sl_symbolize(const struct sl_image *img, uint64_t ip, struct sl_frame *f, size_t max);
 /* Symbolizes stack id of img into at most max frames; returns how many. */
 size_t sl_symbolize_stack(const struct sl_image *img, uint32_t id, struct sl_frame *f, size_t max);
+/* gopclntab.c: function, file and line of link-time address pc from a Go binary's .gopclntab;
+ * 0, or -1 (no table, or not Go code). */
+typedef struct Elf Elf;
+int sl_gopclntab_lookup(Elf *elf, uint64_t pc, struct sl_frame *f);
 /* Drops every cached module and answer (end of a report). */
 void sl_symbolizer_reset(void);
 

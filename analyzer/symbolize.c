@@ -103,7 +103,9 @@ static void open_module(struct module *m)
 		return;
 	}
 	dwfl_report_begin(m->dwfl);
-	Dwfl_Module *mod = dwfl_report_elf(m->dwfl, m->path, m->path, fd, 0, false); /* takes fd */
+	/* at its link-time addresses, which is what the logs give (an address less the load bias):
+	 * PIE executables that do not start at 0 (Go links them at 0x400000) need that too */
+	Dwfl_Module *mod = dwfl_report_elf(m->dwfl, m->path, m->path, fd, 0, true); /* takes fd */
 	dwfl_report_end(m->dwfl, NULL, NULL);
 	const unsigned char *bits;
 	GElf_Addr vaddr;
@@ -277,8 +279,12 @@ static size_t resolve(struct module *m, uint64_t vaddr, struct sl_frame *f, size
 	GElf_Off off;
 	GElf_Sym sym;
 	const char *name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
-	if (name)
+	if (name) {
 		set_name(f->function, sizeof f->function, name);
+	} else { /* a stripped Go binary still has the runtime's own table */
+		Dwarf_Addr bias;
+		sl_gopclntab_lookup(dwfl_module_getelf(mod, &bias), pc, f);
+	}
 	return 1;
 }
 

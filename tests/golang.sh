@@ -8,13 +8,17 @@ set -u
 
 need() { for t in "$@"; do command -v "$t" >/dev/null || skip "$t not installed (scripts/install-deps.sh)"; done; }
 
-# gobuild DIR OUT [static|dynamic]: builds tests/go/DIR (module cache and build cache in $TMP)
+# gobuild DIR OUT [static|dynamic|stripped|pie]: builds tests/go/DIR (the build cache in $TMP)
 gobuild() {
 	need go
-	local cgo=1
-	[ "${3:-static}" = static ] && cgo=0
+	local cgo=0 flags=""
+	case ${3:-static} in
+	dynamic) cgo=1 ;;
+	stripped) flags="-ldflags=-s -w" ;;  # no symbols, no DWARF: .gopclntab names the frames
+	pie) cgo=1 flags="-buildmode=pie" ;;
+	esac
 	(cd tests/go/$1 && CGO_ENABLED=$cgo GOCACHE=${GOCACHE:-$TMP/gocache} GOFLAGS=-mod=mod \
-		go build -o $2 . ) || { echo "go build $1 failed"; return 1; }
+		go build ${flags:+"$flags"} -o $2 . ) || { echo "go build $1 failed"; return 1; }
 }
 
 wait_for() { # FILE TEXT: until FILE holds TEXT (bounded, 20 s)
@@ -37,6 +41,8 @@ refused_client() { # static|dynamic
 
 case_go_static_client_refused() { refused_client static; }
 case_go_dynamic_client_refused() { refused_client dynamic; }
+case_go_stripped_client_refused() { refused_client stripped; }
+case_go_pie_client_refused() { refused_client pie; }
 
 case_go_server_never_closes_its_connections() {
 	local line; line=$(line_of tests/go/server/main.go 'c, err := ln.Accept()')
