@@ -121,6 +121,7 @@ check: all $(TEST_BINS) $(EXAMPLES) $(PROG_BINS) $(BUILD)/bench/callcost $(BUILD
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/anomalies.sh
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/staging.sh
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/golang.sh
+	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/langframes.sh
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/logspace.sh
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/cleanruns.sh
 	$(Q)BUILD=$(BUILD) tests/instructions.sh

@@ -26,7 +26,8 @@ struct sl_image {
 	struct sl_stack *stacks;
 	struct sl_module *mods;
 	struct sl_inflight *infl;
-	uint32_t nslots, nevents, nstacks, nmods, ninfl;
+	struct sl_lang *langs;
+	uint32_t nslots, nevents, nstacks, nmods, ninfl, nlangs;
 };
 
 /* Opens a file for reading without following links or blocking; -1 unless it is regular. */

@@ -41,6 +41,7 @@ static void usage(FILE *out)
 		"  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n"
 		"  --threshold NAME=VALUE   unanswered=1s, close-wait=1s... (see socklens report --help)\n"
 		"  --audit                  also list each call site's socket options and what is missing\n"
+		"  --no-lang-frames         stacks without Python's own frames (the interpreter's C code)\n"
 		"  --trace-data             Go and static programs: stop at every data call too (resets\n"
 		"                           and broken pipes per call; costs what strace costs)\n"
 		"  --dir DIR                keep the logs in DIR (a new or empty directory of yours)\n"
@@ -300,13 +301,15 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		{"dir", required_argument, NULL, 'd'}, {"keep", no_argument, NULL, 'k'},
 		{"max-log-space", required_argument, NULL, 'm'}, {"no-argv", no_argument, NULL, 'a'},
 		{"color", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
-		{"audit", no_argument, NULL, 'A'}, {"trace-data", no_argument, NULL, 'D'}, {0},
+		{"audit", no_argument, NULL, 'A'}, {"trace-data", no_argument, NULL, 'D'},
+		{"no-lang-frames", no_argument, NULL, 'L'}, {0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "+j:r:f:t:d:km:ac:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'A': o->out.audit = 1; break;
 		case 'D': o->trace_data = 1; break;
+		case 'L': setenv("SOCKLENS_NO_LANG_FRAMES", "1", 1); break;
 		case 'c':
 			if (sl_color_parse(optarg, &o->out.color) < 0)
 				return -1;

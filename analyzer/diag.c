@@ -119,12 +119,30 @@ static int libc_wrapper_frame(const struct sl_frame *f)
 	return 0;
 }
 
+/* A Python frame of the standard library: a frozen module, or one under .../lib/python3.N/ that
+ * is neither an installed package nor CPython's own test suite. */
+static int python_stdlib_frame(const struct sl_frame *f)
+{
+	const char *lib = strstr(f->file, "/lib/python3");
+	return !strncmp(f->file, "<frozen ", 8) || (lib && !strstr(lib, "-packages/") && !strstr(lib, "/test/"));
+}
+
 /* A stack taken by the tracer begins inside the system call layer: Go's syscall and runtime
- * packages (and the net package that called them) or libc's wrappers. What a person changes is the
- * first frame of the program's own code, so the frames before it are dropped. */
+ * packages (and the net package that called them) or libc's wrappers; one with Python frames
+ * begins in the interpreter's C code and the standard library's modules. What a person changes
+ * is the first frame of the program's own code, so the frames before it are dropped. */
 static size_t skip_call_layer(const struct sl_image *img, const struct sl_frame *f, size_t n)
 {
 	size_t i = 0;
+	if (img && (img->h.flags & SL_HDR_PY_FRAMES)) {
+		while (i < n && (f[i].addr || python_stdlib_frame(&f[i])))
+			i++;
+		if (i < n)
+			return i;
+		for (i = 0; i < n && f[i].addr; i++) /* all library code: from the first Python frame */
+			;
+		return i < n ? i : 0;
+	}
 	if (!img || !(img->h.flags & SL_HDR_PTRACE))
 		return 0;
 	while (i < n && goroot_frame(&f[i]))

@@ -54,6 +54,7 @@ static const uint32_t record_size[SL_T__COUNT] = {
 	[SL_T_SLOTS] = sizeof(struct sl_slot), [SL_T_EVENTS] = sizeof(struct sl_event),
 	[SL_T_STACKS] = sizeof(struct sl_stack), [SL_T_BUCKETS] = sizeof(uint32_t),
 	[SL_T_MODULES] = sizeof(struct sl_module), [SL_T_INFLIGHT] = sizeof(struct sl_inflight),
+	[SL_T_LANG] = sizeof(struct sl_lang),
 };
 
 /* A table fits when [off, off + cap * size) lies inside the file, after the header. */
@@ -168,6 +169,7 @@ int sl_image_load(struct sl_image *img, const char *path, char *err, size_t errl
 	img->stacks = read_table(fd, &img->h, SL_T_STACKS, &img->nstacks);
 	img->mods = read_table(fd, &img->h, SL_T_MODULES, &img->nmods);
 	img->infl = read_table(fd, &img->h, SL_T_INFLIGHT, &img->ninfl);
+	img->langs = read_table(fd, &img->h, SL_T_LANG, &img->nlangs);
 	(void)nbuckets;
 	close(fd);
 	order_events(img, ev, nev);
@@ -179,6 +181,10 @@ int sl_image_load(struct sl_image *img, const char *path, char *err, size_t errl
 	}
 	if (img->h.module_next < img->nmods)
 		img->nmods = (uint32_t)img->h.module_next;
+	for (uint32_t i = 0; i < img->nlangs; i++) {
+		img->langs[i].func[SL_LANG_FUNC - 1] = 0;
+		img->langs[i].file[SL_LANG_FILE - 1] = 0;
+	}
 	return 0;
 }
 
@@ -189,6 +195,7 @@ void sl_image_release(struct sl_image *img)
 	free(img->stacks);
 	free(img->mods);
 	free(img->infl);
+	free(img->langs);
 	free(img->path);
 	memset(img, 0, sizeof *img);
 }

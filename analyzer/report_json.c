@@ -103,6 +103,9 @@ static json_t *process_json(const struct sl_proc *p)
 			      (json_int_t)p->findings);
 	json_object_set_new(o, "stacks", json_boolean((h->flags & SL_HDR_STACKS) != 0));
 	json_object_set_new(o, "clock_resolution_ms", json_real((double)h->coarse_res_ns / 1e6));
+	json_object_set_new(o, "python_frames", (h->flags & SL_HDR_PY_FRAMES)   ? json_string("read")
+						: (h->flags & SL_HDR_PY_UNREAD) ? json_string("unavailable")
+										: json_null());
 	json_object_set_new(o, "dropped", json_pack("{s:I, s:I, s:I, s:I, s:I}", "events", (json_int_t)ev,
 						    "events_overwritten", (json_int_t)over, "slots", (json_int_t)slots,
 						    "stacks", (json_int_t)stacks, "threads", (json_int_t)infl));

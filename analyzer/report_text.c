@@ -74,7 +74,7 @@ static void frame_line(FILE *out, const char *lead, const struct sl_frame *f)
 		fprintf(out, "0x%llx", (unsigned long long)f->addr);
 	if (f->file[0])
 		fprintf(out, " at %s:%d", f->file, f->line);
-	if (f->module[0])
+	if (f->module[0] && f->addr) /* a language frame has no address */
 		fprintf(out, " (%s+0x%llx)", f->module, (unsigned long long)f->offset);
 	fputc('\n', out);
 }
@@ -287,6 +287,13 @@ static void print_unlogged(FILE *out, const struct sl_run *run)
 		if (run->ctl.untraced[i])
 			fprintf(out, "  %llu process%s ran without a log: %s\n", (unsigned long long)run->ctl.untraced[i],
 				run->ctl.untraced[i] == 1 ? "" : "es", why[i]);
+	/* interpreters whose frames the shim found but could not read */
+	unsigned unread = 0;
+	for (size_t i = 0; i < run->nprocs; i++)
+		unread += (sl_proc_last(&run->procs[i])->h.flags & SL_HDR_PY_UNREAD) != 0;
+	if (unread)
+		fprintf(out, "  Python frames unavailable in %u process%s: socklens reads CPython 3.11's frames only "
+			"(stacks show the interpreter's C code)\n", unread, unread == 1 ? "" : "es");
 	if (run->ctl.grow_refused)
 		fprintf(out, "  %llu time%s a log could not grow (the budget): records were dropped\n",
 			(unsigned long long)run->ctl.grow_refused, run->ctl.grow_refused == 1 ? "" : "s");
@@ -296,6 +303,7 @@ static void print_unlogged(FILE *out, const struct sl_run *run)
  * are shown in full; the rest one line each (the JSON has them all). */
 #define FULL_PER_KIND 2
 #define FULL_SOFT 8
+#define BRIEF_PER_KIND 8
 
 static void print_brief(FILE *out, const struct sl_diag *d)
 {
@@ -335,10 +343,26 @@ static void print_findings(FILE *out, const struct sl_run *run, const struct sl_
 		}
 	}
 	if (briefs) {
+		/* one line each, BRIEF_PER_KIND of a kind at most: a test suite's hundred call sites of
+		 * one kind are counted, not listed */
+		unsigned listed[SL_K__COUNT] = {0}, left[SL_K__COUNT] = {0}, groups[SL_K__COUNT] = {0};
 		fprintf(out, "More findings of the kinds above (in full in the JSON report):\n");
-		for (size_t i = 0; i < ds->n; i++)
-			if (brief[i])
+		for (size_t i = 0; i < ds->n; i++) {
+			enum sl_kind k = ds->v[i].kind;
+			if (!brief[i])
+				continue;
+			if (listed[k] < BRIEF_PER_KIND) {
 				print_brief(out, &ds->v[i]);
+				listed[k]++;
+			} else {
+				left[k] += ds->v[i].count;
+				groups[k]++;
+			}
+		}
+		for (int k = 0; k < SL_K__COUNT; k++)
+			if (groups[k])
+				fprintf(out, "        ... and %u more %s (%u call site%s)\n", left[k], sl_kind_name((enum sl_kind)k),
+					groups[k], groups[k] == 1 ? "" : "s");
 		fputc('\n', out);
 	}
 	free(brief);

@@ -54,7 +54,12 @@ static void missing_timeout(const struct sl_run *run, const struct sl_conn *c, s
 		 d.peer[0] ? d.peer : "its peer", stuck >= read_max && stuck ? "has been blocked for" : "blocked for", ms);
 	sl_diag_fact(&d, "longest_read_ms", (double)worst / 1e6);
 	sl_diag_fact(&d, "still_blocked", stuck >= read_max && stuck);
-	sl_diags_add(out, c->img, &d, stack, s->read_site ? s->read_site : f ? f->site : 0);
+	uint64_t site = s->read_site ? s->read_site : f ? f->site : 0;
+	if (site & SL_SITE_STACK) { /* the read's whole stack (a Python program's) */
+		d.site_stack = (uint32_t)site;
+		site = 0;
+	}
+	sl_diags_add(out, c->img, &d, stack, site);
 }
 
 static void missing_keepalive(const struct sl_run *run, const struct sl_conn *c, struct sl_diags *out)

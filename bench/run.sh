@@ -211,6 +211,30 @@ for mode in plain socklens; do
 		sort -n | sed -n 3p > "$TMP/sc.$mode"
 done
 echo "  plain $(cat $TMP/sc.plain) ns, socklens $(cat $TMP/sc.socklens) ns per pair: +$(( ($(cat $TMP/sc.socklens) - $(cat $TMP/sc.plain)) / 2 )) ns per call"
+# the same from Python, ten Python frames deep: what reading Python's frames adds to a capture
+cat > "$TMP/pysc.py" <<'PY'
+import socket, sys, time
+def deep(n, k):
+    if k:
+        return deep(n, k - 1)
+    t = time.perf_counter()
+    for _ in range(n):
+        socket.socket().close()
+    return (time.perf_counter() - t) / n * 1e9
+print(int(deep(int(sys.argv[1]), 10)))
+PY
+for mode in plain frames noframes; do
+	for _ in 1 2 3 4 5; do
+		case $mode in
+		plain) /usr/bin/python3 "$TMP/pysc.py" 5000 ;;
+		frames) (with socklens /usr/bin/python3 "$TMP/pysc.py" 5000) ;;
+		noframes) (export SOCKLENS_NO_LANG_FRAMES=1; with socklens /usr/bin/python3 "$TMP/pysc.py" 5000) ;;
+		esac
+	done | sort -n | sed -n 3p > "$TMP/py.$mode"
+done
+echo "  Python (CPython 3.11, 10 frames deep), socket()+close(): plain $(cat $TMP/py.plain) ns per pair,"
+echo "    socklens with Python frames $(cat $TMP/py.frames) ns, without $(cat $TMP/py.noframes) ns:" \
+	"reading the frames adds $(( ($(cat $TMP/py.frames) - $(cat $TMP/py.noframes)) / 2 )) ns per capture"
 fi
 
 want memory || exit 0

@@ -271,6 +271,7 @@ __attribute__((constructor)) static void sl_init(void)
 	}
 	sl_slot_bias_set();
 	sl_stack_init();
+	sl_py_init();
 	sl_slow_ns = sl_g.params.slow_ns;
 	have_thread_key = pthread_key_create(&thread_key, thread_gone) == 0 && thread_key < 32;
 	pthread_atfork(before_fork_parent, after_fork_parent, sl_after_fork_child);

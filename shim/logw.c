@@ -22,6 +22,7 @@ void sl_log_params_default(struct sl_log_params *p)
 	p->stacks = 2048;
 	p->modules = 256;
 	p->inflight = 1024;
+	p->langs = 2048;
 	p->slow_ns = 1000000000ull;
 	p->trace = 0;
 	p->no_argv = 0;
@@ -130,6 +131,7 @@ static void fill_layout(struct sl_log_header *h, const struct sl_log_params *p)
 	end = place(&h->tab[SL_T_BUCKETS], end, sizeof(uint32_t), bucket_count(p->stacks));
 	end = place(&h->tab[SL_T_MODULES], end, sizeof(struct sl_module), p->modules);
 	end = place(&h->tab[SL_T_INFLIGHT], end, sizeof(struct sl_inflight), p->inflight);
+	end = place(&h->tab[SL_T_LANG], end, sizeof(struct sl_lang), p->langs);
 	h->file_size = page_up(end);
 	h->event_first = p->events / 2;
 	h->slow_ns = p->slow_ns;
@@ -204,6 +206,7 @@ static void bind_tables(struct sl_log *log, struct sl_log_header *h)
 	log->buckets = (uint32_t *)(base + h->tab[SL_T_BUCKETS].off);
 	log->mods = (struct sl_module *)(base + h->tab[SL_T_MODULES].off);
 	log->infl = (struct sl_inflight *)(base + h->tab[SL_T_INFLIGHT].off);
+	log->langs = (struct sl_lang *)(base + h->tab[SL_T_LANG].off);
 }
 
 /* Maps the sparse file and materializes its header page (within the budget). On a kernel
@@ -644,4 +647,25 @@ void sl_site_count(struct sl_log *log, uint32_t id, int err, uint64_t dur_ns, in
 	uint64_t max = __atomic_load_n(&s->max_ns, __ATOMIC_RELAXED);
 	while (dur_ns > max && !__atomic_compare_exchange_n(&s->max_ns, &max, dur_ns, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
+}
+
+int64_t sl_lang_add(struct sl_log *log, uint64_t key, const char *func, const char *file, int line)
+{
+	struct sl_log_header *h = log->hdr;
+	uint64_t i = add64(&h->lang_next, 1);
+	if (i >= h->tab[SL_T_LANG].cap || sl_grow(log, SL_T_LANG, i) < 0) {
+		add64(&h->lang_dropped, 1);
+		return -1;
+	}
+	struct sl_lang *l = &log->langs[i];
+	l->key = key;
+	l->line = line;
+	size_t n = strnlen(func, SL_LANG_FUNC - 1);
+	memcpy(l->func, func, n);
+	l->func[n] = 0;
+	n = strnlen(file, SL_LANG_FILE - 1);
+	memcpy(l->file, file, n);
+	l->file[n] = 0;
+	__atomic_store_n(&l->commit, 1, __ATOMIC_RELEASE);
+	return (int64_t)i;
 }

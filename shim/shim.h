@@ -22,7 +22,7 @@
 /* ---- log writer (logw.c) and run control (runctl.c): usable without preloading ---- */
 
 struct sl_log_params {
-	uint32_t slots, events, stacks, modules, inflight;
+	uint32_t slots, events, stacks, modules, inflight, langs;
 	uint64_t slow_ns;
 	int trace;           /* also log opens, closes, options and successful connects */
 	int no_argv;         /* keep argv[0] only */
@@ -38,6 +38,7 @@ struct sl_log {
 	uint32_t *buckets;
 	struct sl_module *mods;
 	struct sl_inflight *infl;
+	struct sl_lang *langs;
 	size_t size;
 };
 
@@ -71,6 +72,8 @@ void sl_site_count(struct sl_log *log, uint32_t id, int err, uint64_t dur_ns, in
 int sl_module_add(struct sl_log *log, const char *path, uint64_t base, uint64_t lo,
 		  uint64_t hi, const uint8_t *bid, uint32_t bidlen);
 int sl_module_known(const struct sl_log *log, uint64_t ip);
+/* Records a language frame; its index (for SL_LANG_IP), or -1 when the table is full. */
+int64_t sl_lang_add(struct sl_log *log, uint64_t key, const char *func, const char *file, int line);
 struct sl_inflight *sl_inflight_claim(struct sl_log *log, uint32_t tid);
 void sl_inflight_release(struct sl_inflight *f);
 void sl_addr_set(struct sl_addr *dst, const struct sockaddr *sa, socklen_t len);
@@ -153,6 +156,12 @@ void sl_after_fork_child(void);
 /* ---- stacks (stack.c) ---- */
 
 void sl_stack_init(void);
+
+/* pyframes.c: CPython's frames in captured stacks. sl_py_frames rewrites ip[0, n): the native
+ * frames above the evaluator, then the thread's Python frames (SL_LANG_IP records); the new n. */
+void sl_py_init(void);
+int sl_py_active(void); /* Python frames are being read */
+uint32_t sl_py_frames(uint64_t *ip, uint32_t n, uint32_t cap);
 uint32_t sl_stack_capture(void);
 
 #pragma GCC visibility pop

@@ -86,10 +86,13 @@ uint32_t sl_stack_capture(void)
 			first = i + 1;
 	ip = raw + first;
 	uint32_t n = (uint32_t)(got - first) > SL_MAX_FRAMES ? SL_MAX_FRAMES : (uint32_t)(got - first);
+	uint32_t room = (uint32_t)(sizeof raw / sizeof raw[0]) - (uint32_t)first;
+	n = sl_py_frames(ip, n, room < SL_MAX_FRAMES ? room : SL_MAX_FRAMES); /* Python's own frames */
 	uint32_t id = sl_stack_intern(&sl_g.log, ip, n, &inserted);
 	/* a stack seen before had its modules noted then */
 	for (uint32_t i = 0; inserted && i < n; i++)
-		note_module(ip[i]);
+		if (!(ip[i] & SL_LANG_IP))
+			note_module(ip[i]);
 	t_unwinding = 0;
 	return id;
 }

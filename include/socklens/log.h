@@ -108,11 +108,15 @@ enum sl_hdr_flags {
 	SL_HDR_FORKED = 1u << 1,   /* created in a fork child */
 	SL_HDR_INHERITED = 1u << 2,/* created after exec: inherited fds were scanned */
 	SL_HDR_NO_ARGV = 1u << 3,  /* argv holds argv[0] only */
-	SL_HDR_PTRACE = 1u << 4    /* written by socklens run's tracer, not by the shim in the process */
+	SL_HDR_PTRACE = 1u << 4,   /* written by socklens run's tracer, not by the shim in the process */
+	SL_HDR_PY_FRAMES = 1u << 5,/* CPython found and its frames read into stacks */
+	SL_HDR_PY_UNREAD = 1u << 6 /* CPython found but its frames could not be read (version, layout) */
 };
 
 /* The tables of a log, in file order. */
-enum sl_table { SL_T_SLOTS, SL_T_EVENTS, SL_T_STACKS, SL_T_BUCKETS, SL_T_MODULES, SL_T_INFLIGHT, SL_T__COUNT };
+enum sl_table {
+	SL_T_SLOTS, SL_T_EVENTS, SL_T_STACKS, SL_T_BUCKETS, SL_T_MODULES, SL_T_INFLIGHT, SL_T_LANG, SL_T__COUNT
+};
 
 struct sl_table_hdr {
 	uint64_t off;             /* from the start of the file; page-aligned */
@@ -162,6 +166,7 @@ struct sl_log_header {
 	uint64_t module_next, module_dropped;
 	uint64_t inflight_dropped;
 	uint64_t conn_next;       /* last connection id handed out */
+	uint64_t lang_next, lang_dropped;
 	uint64_t untracked_fds;   /* sockets seen with no free slot */
 };
 
@@ -210,6 +215,7 @@ enum sl_slot_flags {
 };
 
 #define SL_ERRS 4u
+#define SL_SITE_STACK (1ull << 62) /* a site holding a whole stack's id (in a Python program) */
 
 /* What the first bytes of each direction looked like (5-byte TLS record header, 2 alert bytes);
  * nothing else of the payload is looked at, and only this verdict is kept. */
@@ -227,7 +233,7 @@ struct sl_slot {
 	uint32_t refs;            /* fds sharing this slot (dup) */
 	uint64_t open_ns, close_ns;
 	uint32_t open_stack, close_stack, connect_stack, error_stack; /* 0 = none */
-	uint64_t read_site;       /* caller address of the first blocking read */
+	uint64_t read_site;       /* caller address of the first blocking read (SL_SITE_STACK: a stack id) */
 	uint64_t send_site;       /* caller address of the last send */
 	struct sl_addr local, peer;
 	/* Counters of one direction are updated with plain (unlocked) adds: exact while one thread
@@ -345,6 +351,19 @@ struct sl_module {
 	uint8_t buildid[SL_BUILDID_MAX];
 	char path[SL_MODPATH_MAX];/* "" never: the main program's path is filled in */
 	uint32_t pad;
+};
+
+/* A frame of an interpreted language (Python), named when first seen. A stack's ip is then
+ * SL_LANG_IP | (record index): no code address has the top bit set. */
+#define SL_LANG_IP (1ull << 63)
+#define SL_LANG_FUNC 96u
+#define SL_LANG_FILE 152u
+struct sl_lang {
+	uint32_t commit;          /* 1 once valid */
+	int32_t line;             /* -1 when the code has no line there */
+	uint64_t key;             /* what the writer deduplicates by (code object and offset) */
+	char func[SL_LANG_FUNC];  /* the qualified name, NUL-terminated */
+	char file[SL_LANG_FILE];
 };
 
 /* One per live thread that made a blocking socket call; released when the thread ends. */

@@ -1,0 +1,256 @@
+/* pyframes.c - Python's own frames in the stacks the shim captures, so a finding in a Python
+ * program points at `fetch (app.py:12)`, not at the interpreter's C code.
+ *
+ * CPython 3.11 keeps each thread's frames in a chain the thread owns: the thread state (found the
+ * way PyGILState_GetThisThreadState finds it: a TSS key in _PyRuntime) points to its current
+ * frame, each frame to its code object, its last instruction and the frame that called it. The
+ * chain is read the way out-of-process profilers read it, without the GIL and without calling
+ * anything that allocates or runs Python code: only loads, on the calling thread's own frames,
+ * during a socket call (which runs with the GIL released, so nothing changes them meanwhile).
+ *
+ * The layout is checked once before it is trusted: the version (Py_Version 3.11), the TSS key
+ * read through process_vm_readv (a wrong offset reads garbage, never faults), the thread state it
+ * gives against PyGILState_GetThisThreadState's answer, and the thread id stored in it. After
+ * that, every object's type is checked before its fields are used. Anything else: no Python
+ * frames, and the log says so (SL_HDR_PY_UNREAD). Frames are named once per (code, offset) and
+ * kept in the log's language table; stacks refer to them. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include "rawsys.h"
+#include "record.h"
+
+/* CPython 3.11, x86-64 (Include/internal/pycore_runtime.h, pycore_frame.h, cpython/code.h,
+ * cpython/unicodeobject.h) */
+enum {
+	RT_FINALIZING = 24, RT_AUTO_INTERP = 584, RT_TSS_INIT = 592, RT_TSS_KEY = 596,
+	TS_CFRAME = 56, TS_THREAD_ID = 152,
+	CF_CURRENT = 8,
+	IF_CODE = 32, IF_PREVIOUS = 48, IF_PREV_INSTR = 56, IF_OWNER = 69,
+	OWNED_BY_GENERATOR = 1,
+	CO_FIRSTLINENO = 72, CO_FILENAME = 112, CO_QUALNAME = 128, CO_LINETABLE = 136, CO_FIRSTTRACEABLE = 168,
+	CO_CODE = 184,
+	OB_TYPE = 8, VAR_SIZE = 16, BYTES_DATA = 32,
+	U_LENGTH = 16, U_STATE = 32, U_ASCII_DATA = 48, U_COMPACT_DATA = 72,
+};
+
+static struct {
+	int state;                   /* 0 not checked yet, 1 readable, -1 not (or not Python) */
+	uintptr_t runtime, code_type, unicode_type, bytes_type;
+	uintptr_t eval_lo, eval_hi;  /* _PyEval_EvalFrameDefault: where Python frames run */
+	void *(*this_thread)(void);
+} py;
+
+/* (key -> language record + 1): frames already named */
+#define PY_CACHE 4096u
+static uint64_t cache_key[PY_CACHE];
+static uint32_t cache_id[PY_CACHE];
+
+void sl_py_init(void)
+{
+	const unsigned long *ver = dlsym(RTLD_DEFAULT, "Py_Version");
+	void *eval = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
+	const char *off = getenv("SOCKLENS_NO_LANG_FRAMES");
+	py.state = -1;
+	if (!eval || !dlsym(RTLD_DEFAULT, "_PyRuntime") || (off && *off == '1'))
+		return; /* not a Python process, or asked not to */
+	if (!ver || (*ver >> 16) != 0x030b) {
+		sl_g.log.hdr->flags |= SL_HDR_PY_UNREAD; /* another version: its layout is not known here */
+		return;
+	}
+	Dl_info info;
+	const ElfW(Sym) *sym = NULL;
+	if (!dladdr1(eval, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || !sym->st_size)
+		return;
+	py.runtime = (uintptr_t)dlsym(RTLD_DEFAULT, "_PyRuntime");
+	py.code_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyCode_Type");
+	py.unicode_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyUnicode_Type");
+	py.bytes_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyBytes_Type");
+	py.this_thread = (void *(*)(void))dlsym(RTLD_DEFAULT, "PyGILState_GetThisThreadState");
+	py.eval_lo = (uintptr_t)eval;
+	py.eval_hi = py.eval_lo + sym->st_size;
+	if (py.code_type && py.unicode_type && py.bytes_type && py.this_thread)
+		py.state = 0;
+}
+
+/* A read that cannot fault: process_vm_readv on ourselves. */
+static int safe_read(void *dst, uintptr_t src, size_t n)
+{
+	struct iovec l = {dst, n}, r = {(void *)src, n};
+	return src >= 4096 && sl_sys6(SYS_process_vm_readv, sl_sys3(SYS_getpid, 0, 0, 0), (long)&l, 1, (long)&r, 1, 0) ==
+				      (long)n ? 0 : -1;
+}
+
+static uintptr_t word(uintptr_t p)
+{
+	return *(const uintptr_t *)p;
+}
+
+/* The calling thread's PyThreadState, or 0: not a Python thread, or the interpreter finalizing. */
+static uintptr_t thread_state(int checked)
+{
+	uintptr_t fin, interp;
+	int inited;
+	unsigned key;
+	if (checked) { /* the layout is known good: plain loads from _PyRuntime */
+		fin = word(py.runtime + RT_FINALIZING);
+		interp = word(py.runtime + RT_AUTO_INTERP);
+		inited = *(const int *)(py.runtime + RT_TSS_INIT);
+		key = *(const unsigned *)(py.runtime + RT_TSS_KEY); /* re-read: a fork makes a new key */
+		if (fin || !interp || !inited)
+			return 0;
+	} else if (safe_read(&fin, py.runtime + RT_FINALIZING, sizeof fin) || fin ||
+		   safe_read(&interp, py.runtime + RT_AUTO_INTERP, sizeof interp) || !interp ||
+		   safe_read(&inited, py.runtime + RT_TSS_INIT, sizeof inited) || !inited ||
+		   safe_read(&key, py.runtime + RT_TSS_KEY, sizeof key)) {
+		return 0;
+	}
+	uintptr_t ts = (uintptr_t)pthread_getspecific((pthread_key_t)key), id;
+	if (!ts)
+		return 0;
+	if (!checked) { /* the first time: is this really the thread state? */
+		if (ts != (uintptr_t)py.this_thread() || safe_read(&id, ts + TS_THREAD_ID, sizeof id) ||
+		    id != (uintptr_t)pthread_self()) {
+			py.state = -1;
+			sl_g.log.hdr->flags |= SL_HDR_PY_UNREAD;
+			return 0;
+		}
+		py.state = 1;
+		sl_g.log.hdr->flags |= SL_HDR_PY_FRAMES;
+	}
+	return word(ts + TS_THREAD_ID) == (uintptr_t)pthread_self() ? ts : 0;
+}
+
+/* A str's characters (ASCII; anything else as '?'), or "?" for what is not a str. */
+static void str_copy(uintptr_t s, char *out, size_t cap)
+{
+	out[0] = '?';
+	out[1] = 0;
+	if (!s || word(s + OB_TYPE) != py.unicode_type)
+		return;
+	int64_t len = *(const int64_t *)(s + U_LENGTH);
+	uint32_t st = *(const uint32_t *)(s + U_STATE);
+	unsigned kind = (st >> 2) & 7, compact = (st >> 5) & 1, ascii = (st >> 6) & 1;
+	if (!compact || !kind || len < 0)
+		return;
+	const unsigned char *d = (const unsigned char *)(s + (ascii ? U_ASCII_DATA : U_COMPACT_DATA));
+	size_t n = (size_t)len < cap - 1 ? (size_t)len : cap - 1;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = kind == 1 ? d[i] : kind == 2 ? ((const uint16_t *)d)[i] : ((const uint32_t *)d)[i];
+		out[i] = c < 0x80 ? (char)c : '?';
+	}
+	out[n] = 0;
+}
+
+/* 3.11's location table (Objects/locations.md): entries of (code units, line delta, columns); the
+ * line of byte offset addr, or -1 where the code has none. */
+static int varint(const uint8_t **p, const uint8_t *end, unsigned *v)
+{
+	unsigned r, shift = 0, val = 0;
+	do {
+		if (*p >= end || shift > 24)
+			return -1;
+		r = *(*p)++;
+		val |= (r & 63) << shift;
+		shift += 6;
+	} while (r & 64);
+	*v = val;
+	return 0;
+}
+
+static int line_of(const uint8_t *p, const uint8_t *end, int line, int addr)
+{
+	int at = 0;
+	while (p < end) {
+		uint8_t b = *p;
+		int code = (b >> 3) & 15, delta = 0;
+		const uint8_t *q = p + 1;
+		unsigned u;
+		if ((code == 13 || code == 14) && varint(&q, end, &u) == 0)
+			delta = (u & 1) ? -(int)(u >> 1) : (int)(u >> 1);
+		else if (code == 11 || code == 12)
+			delta = code - 10;
+		line += delta;
+		at += ((b & 7) + 1) * 2;
+		if (addr < at)
+			return code == 15 ? -1 : line;
+		do
+			p++;
+		while (p < end && !(*p & 0x80));
+	}
+	return -1;
+}
+
+/* The record of a frame: (code, offset) named once per process. -1 when the table is full. */
+static int64_t name_frame(uintptr_t code, int lasti)
+{
+	uint64_t key = (uint64_t)code ^ ((uint64_t)lasti * 0x9e3779b97f4a7c15ull);
+	uint32_t h = (uint32_t)(key >> 20) & (PY_CACHE - 1);
+	for (uint32_t k = 0; k < 8; k++) {
+		uint32_t i = (h + k) & (PY_CACHE - 1);
+		if (__atomic_load_n(&cache_key[i], __ATOMIC_ACQUIRE) == key && cache_id[i])
+			return cache_id[i] - 1;
+	}
+	char func[SL_LANG_FUNC], file[SL_LANG_FILE];
+	int line = -1;
+	uintptr_t lt = word(code + CO_LINETABLE);
+	if (lt && word(lt + OB_TYPE) == py.bytes_type) {
+		int64_t len = *(const int64_t *)(lt + VAR_SIZE);
+		if (len >= 0 && len < (1 << 24))
+			line = line_of((const uint8_t *)(lt + BYTES_DATA), (const uint8_t *)(lt + BYTES_DATA) + len,
+				       *(const int *)(code + CO_FIRSTLINENO), lasti * 2);
+	}
+	str_copy(word(code + CO_QUALNAME), func, sizeof func);
+	str_copy(word(code + CO_FILENAME), file, sizeof file);
+	int64_t id = sl_lang_add(&sl_g.log, key, func, file, line);
+	for (uint32_t k = 0; id >= 0 && k < 8; k++) {
+		uint32_t i = (h + k) & (PY_CACHE - 1);
+		uint64_t empty = 0;
+		if (__atomic_compare_exchange_n(&cache_key[i], &empty, key, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&cache_id[i], (uint32_t)id + 1, __ATOMIC_RELEASE);
+			break;
+		}
+	}
+	return id;
+}
+
+int sl_py_active(void)
+{
+	return py.state == 1;
+}
+
+uint32_t sl_py_frames(uint64_t *ip, uint32_t n, uint32_t cap)
+{
+	if (py.state < 0)
+		return n;
+	uint32_t eval = n;
+	for (uint32_t i = 0; i < n && eval == n; i++)
+		if (ip[i] >= py.eval_lo && ip[i] < py.eval_hi)
+			eval = i;
+	if (eval == n)
+		return n; /* not called from Python code */
+	uintptr_t ts = thread_state(py.state == 1), cf, f;
+	if (!ts || !(cf = word(ts + TS_CFRAME)))
+		return n;
+	/* the native frames above the evaluator (a C extension, the socket module), then Python's */
+	uint32_t out = eval;
+	f = word(cf + CF_CURRENT);
+	for (int depth = 0; f && out < cap && depth < 256; depth++, f = word(f + IF_PREVIOUS)) {
+		uintptr_t code = word(f + IF_CODE);
+		if (!code || word(code + OB_TYPE) != py.code_type)
+			break;
+		uintptr_t first = code + CO_CODE, prev = word(f + IF_PREV_INSTR);
+		int traceable = *(const int *)(code + CO_FIRSTTRACEABLE);
+		/* a frame pushed that has not begun (before its RESUME) is not a caller yet */
+		if (*(const char *)(f + IF_OWNER) != OWNED_BY_GENERATOR && prev < first + 2 * (uintptr_t)traceable)
+			continue;
+		int64_t id = name_frame(code, (int)(((intptr_t)prev - (intptr_t)first) / 2));
+		if (id >= 0)
+			ip[out++] = SL_LANG_IP | (uint64_t)id;
+	}
+	return out > eval ? out : n;
+}
