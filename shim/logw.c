@@ -150,6 +150,7 @@ static int fit_fsize(struct sl_log_header *h, struct sl_log_params *p)
 		p->stacks = p->stacks > 32 ? p->stacks / 2 : p->stacks;
 		p->modules = p->modules > 32 ? p->modules / 2 : p->modules;
 		p->inflight = p->inflight > 32 ? p->inflight / 2 : p->inflight;
+		p->langs = p->langs > 32 ? p->langs / 2 : p->langs;
 		uint64_t before = h->file_size;
 		fill_layout(h, p);
 		if (h->file_size == before)
