@@ -29,6 +29,10 @@ ANA_OBJ := $(ANA_SRC:%.c=$(BUILD)/%.o)
 ANA_LIB_OBJ := $(filter-out $(BUILD)/analyzer/main.o,$(ANA_OBJ))
 
 PKGS := jansson libdw libelf ncursesw
+# A JDK's jvmti.h, for Java frames (scripts/install-deps.sh installs OpenJDK 17); without it the
+# shim is built without them.
+JDK_INC ?= $(patsubst %/jvmti.h,%,$(firstword $(wildcard /usr/lib/jvm/java-17-openjdk-*/include/jvmti.h /usr/lib/jvm/*/include/jvmti.h)))
+SHIM_JAVA := $(if $(JDK_INC),-I$(JDK_INC) -I$(JDK_INC)/linux,-DSL_NO_JAVA)
 DEPS_MSG := missing build dependencies; run: ./scripts/install-deps.sh (it uses sudo when not root)
 
 all: deps-check $(BUILD)/libsocklens.so $(BUILD)/socklens
@@ -42,7 +46,7 @@ deps-check:
 $(BUILD)/shim/%.o: shim/%.c
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS_BASE) -U_FORTIFY_SOURCE -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+	$(Q)$(CC) $(CFLAGS_BASE) $(SHIM_JAVA) -U_FORTIFY_SOURCE -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 		-fno-tree-slp-vectorize -c $< -o $@
 
 $(BUILD)/libsocklens.so: $(SHIM_OBJ)
@@ -54,7 +58,7 @@ COUNT_OBJ := $(SHIM_SRC:%.c=$(BUILD)/clockcount/%.o)
 $(BUILD)/clockcount/shim/%.o: shim/%.c
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS_BASE) -DSL_COUNT_CLOCK_READS -U_FORTIFY_SOURCE -fPIC -fvisibility=hidden \
+	$(Q)$(CC) $(CFLAGS_BASE) $(SHIM_JAVA) -DSL_COUNT_CLOCK_READS -U_FORTIFY_SOURCE -fPIC -fvisibility=hidden \
 		-ftls-model=initial-exec -fno-tree-slp-vectorize -c $< -o $@
 $(BUILD)/clockcount/libsocklens.so: $(COUNT_OBJ)
 	$(call quiet,LD,$@)

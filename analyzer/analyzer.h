@@ -28,6 +28,7 @@ struct sl_image {
 	struct sl_inflight *infl;
 	struct sl_lang *langs;
 	uint32_t nslots, nevents, nstacks, nmods, ninfl, nlangs;
+	struct sl_jitmap *jit;       /* V8's perf map, for a Node.js process (jitmap.c) */
 };
 
 /* Opens a file for reading without following links or blocking; -1 unless it is regular. */
@@ -110,8 +111,20 @@ struct sl_frame {
 	char function[256];
 	char file[512];
 	int line;
-	char module[256];
+	int line_is_start;           /* the line is where the function starts (JavaScript) */
+	char module[256];            /* "python", "java", "js" for language frames (addr 0) */
 };
+
+/* jitmap.c: JavaScript frames from V8's perf map. attach reads the map of a loaded image (its
+ * copy in the run directory, else V8's own while it is that process's); keep copies what a run's
+ * stacks need beside each log when the run ends. sl_jit_name: 1 if ip is JavaScript (f named). */
+struct sl_jitmap;
+void sl_jitmap_attach(struct sl_image *img);
+void sl_jitmap_free(struct sl_jitmap *m);
+void sl_jitmap_keep(const char *dir);
+int sl_jit_name(const struct sl_image *img, uint64_t ip, struct sl_frame *f);
+struct sl_image_info;
+const char *sl_lang_state(const struct sl_image_info *ii, const char **runtime, const char **why);
 
 /* Symbolizes ip (a return address) recorded in img into up to max frames, innermost first:
  * one per function inlined at that address, then the function holding it. Always returns at

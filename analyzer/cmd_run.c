@@ -41,7 +41,8 @@ static void usage(FILE *out)
 		"  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n"
 		"  --threshold NAME=VALUE   unanswered=1s, close-wait=1s... (see socklens report --help)\n"
 		"  --audit                  also list each call site's socket options and what is missing\n"
-		"  --no-lang-frames         stacks without Python's own frames (the interpreter's C code)\n"
+		"  --no-lang-frames         stacks without Python's, Java's and JavaScript's own frames\n"
+		"                           (the runtime's native code only)\n"
 		"  --trace-data             Go and static programs: stop at every data call too (resets\n"
 		"                           and broken pipes per call; costs what strace costs)\n"
 		"  --dir DIR                keep the logs in DIR (a new or empty directory of yours)\n"
@@ -429,8 +430,10 @@ int cmd_run(int argc, char **argv)
 	if (launch(argv + first, traced ? dir : NULL, ptrace_it && traced, &o, &status) < 0)
 		return SL_EXIT_INTERNAL;
 	int r = 0;
-	if (traced)
+	if (traced) {
+		sl_jitmap_keep(dir); /* V8's perf maps, before another process can be given the pid */
 		r = sl_report_dir(dir, &o.out);
+	}
 	else /* said on stderr before it ran; the report says it too */
 		fprintf(o.out.text, "\nsocklens: the program ran untraced: its logs could not be created in %s\n"
 			"socklens: result: untraced\n", dir);

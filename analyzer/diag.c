@@ -119,10 +119,20 @@ static int libc_wrapper_frame(const struct sl_frame *f)
 	return 0;
 }
 
-/* A Python frame of the standard library: a frozen module, or one under .../lib/python3.N/ that
- * is neither an installed package nor CPython's own test suite. */
-static int python_stdlib_frame(const struct sl_frame *f)
+/* A language frame of the runtime's own library: Python's standard library (a frozen module, or
+ * one under .../lib/python3.N/ that is neither an installed package nor CPython's test suite),
+ * the JDK's classes, Node.js's built-in modules. */
+static int runtime_library_frame(const struct sl_frame *f)
 {
+	static const char *const jdk[] = {"java.", "javax.", "jdk.", "sun.", "com.sun."};
+	if (!strcmp(f->module, "java")) {
+		for (size_t i = 0; i < sizeof jdk / sizeof jdk[0]; i++)
+			if (!strncmp(f->function, jdk[i], strlen(jdk[i])))
+				return 1;
+		return 0;
+	}
+	if (!strcmp(f->module, "js"))
+		return !strncmp(f->file, "node:", 5) || !f->file[0];
 	const char *lib = strstr(f->file, "/lib/python3");
 	return !strncmp(f->file, "<frozen ", 8) || (lib && !strstr(lib, "-packages/") && !strstr(lib, "/test/"));
 }
@@ -134,12 +144,12 @@ static int python_stdlib_frame(const struct sl_frame *f)
 static size_t skip_call_layer(const struct sl_image *img, const struct sl_frame *f, size_t n)
 {
 	size_t i = 0;
-	if (img && (img->h.flags & SL_HDR_PY_FRAMES)) {
-		while (i < n && (f[i].addr || python_stdlib_frame(&f[i])))
+	if (img && (img->h.flags & (SL_HDR_PY_FRAMES | SL_HDR_JAVA_FRAMES | SL_HDR_V8_MAP))) {
+		while (i < n && (f[i].addr || runtime_library_frame(&f[i])))
 			i++;
 		if (i < n)
 			return i;
-		for (i = 0; i < n && f[i].addr; i++) /* all library code: from the first Python frame */
+		for (i = 0; i < n && f[i].addr; i++) /* all library code: from the first language frame */
 			;
 		return i < n ? i : 0;
 	}

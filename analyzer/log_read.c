@@ -185,6 +185,7 @@ int sl_image_load(struct sl_image *img, const char *path, char *err, size_t errl
 		img->langs[i].func[SL_LANG_FUNC - 1] = 0;
 		img->langs[i].file[SL_LANG_FILE - 1] = 0;
 	}
+	sl_jitmap_attach(img);
 	return 0;
 }
 
@@ -197,6 +198,7 @@ void sl_image_release(struct sl_image *img)
 	free(img->infl);
 	free(img->langs);
 	free(img->path);
+	sl_jitmap_free(img->jit);
 	memset(img, 0, sizeof *img);
 }
 

@@ -31,9 +31,12 @@ static json_t *frame_json(const struct sl_frame *f)
 {
 	char addr[32];
 	snprintf(addr, sizeof addr, "0x%llx", (unsigned long long)f->addr);
-	return json_pack("{s:o, s:o, s:o, s:o, s:s}", "function", str_or_null(f->function), "file",
-			 str_or_null(f->file), "line", f->line ? json_integer(f->line) : json_null(), "module",
-			 str_or_null(f->module), "address", addr);
+	json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:s}", "function", str_or_null(f->function), "file",
+			      str_or_null(f->file), "line", f->line ? json_integer(f->line) : json_null(), "module",
+			      str_or_null(f->module), "address", addr);
+	if (f->line_is_start) /* JavaScript: the line where the function starts */
+		json_object_set_new(o, "line_is_function_start", json_true());
+	return o;
 }
 
 json_t *sl_frames_json(const struct sl_frame *f, size_t n)
@@ -103,9 +106,10 @@ static json_t *process_json(const struct sl_proc *p)
 			      (json_int_t)p->findings);
 	json_object_set_new(o, "stacks", json_boolean((h->flags & SL_HDR_STACKS) != 0));
 	json_object_set_new(o, "clock_resolution_ms", json_real((double)h->coarse_res_ns / 1e6));
-	json_object_set_new(o, "python_frames", (h->flags & SL_HDR_PY_FRAMES)   ? json_string("read")
-						: (h->flags & SL_HDR_PY_UNREAD) ? json_string("unavailable")
-										: json_null());
+	const char *rt, *why, *state = sl_lang_state(sl_proc_last(p), &rt, &why);
+	json_object_set_new(o, "language_frames",
+			    state ? json_pack("{s:s, s:s, s:o}", "runtime", rt, "state", state, "why", str_or_null(why))
+				  : json_null());
 	json_object_set_new(o, "dropped", json_pack("{s:I, s:I, s:I, s:I, s:I}", "events", (json_int_t)ev,
 						    "events_overwritten", (json_int_t)over, "slots", (json_int_t)slots,
 						    "stacks", (json_int_t)stacks, "threads", (json_int_t)infl));

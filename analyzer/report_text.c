@@ -72,8 +72,10 @@ static void frame_line(FILE *out, const char *lead, const struct sl_frame *f)
 		fprintf(out, "%s", f->function);
 	else
 		fprintf(out, "0x%llx", (unsigned long long)f->addr);
-	if (f->file[0])
-		fprintf(out, " at %s:%d", f->file, f->line);
+	if (f->file[0] && f->line > 0)
+		fprintf(out, " at %s:%d%s", f->file, f->line, f->line_is_start ? " (where the function starts)" : "");
+	else if (f->file[0])
+		fprintf(out, " in %s", f->file);
 	if (f->module[0] && f->addr) /* a language frame has no address */
 		fprintf(out, " (%s+0x%llx)", f->module, (unsigned long long)f->offset);
 	fputc('\n', out);
@@ -287,13 +289,22 @@ static void print_unlogged(FILE *out, const struct sl_run *run)
 		if (run->ctl.untraced[i])
 			fprintf(out, "  %llu process%s ran without a log: %s\n", (unsigned long long)run->ctl.untraced[i],
 				run->ctl.untraced[i] == 1 ? "" : "es", why[i]);
-	/* interpreters whose frames the shim found but could not read */
-	unsigned unread = 0;
-	for (size_t i = 0; i < run->nprocs; i++)
-		unread += (sl_proc_last(&run->procs[i])->h.flags & SL_HDR_PY_UNREAD) != 0;
-	if (unread)
-		fprintf(out, "  Python frames unavailable in %u process%s: socklens reads CPython 3.11's frames only "
-			"(stacks show the interpreter's C code)\n", unread, unread == 1 ? "" : "es");
+	/* runtimes whose frames could not be read, once per runtime and reason */
+	static const char *const names[] = {"python", "Python", "java", "Java", "javascript", "JavaScript"};
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k += 2) {
+		unsigned unread = 0;
+		const char *rt, *because, *reason = NULL;
+		for (size_t i = 0; i < run->nprocs; i++) {
+			const char *st = sl_lang_state(sl_proc_last(&run->procs[i]), &rt, &because);
+			if (st && !strcmp(st, "unavailable") && !strcmp(rt, names[k])) {
+				unread++;
+				reason = because;
+			}
+		}
+		if (unread)
+			fprintf(out, "  %s frames unavailable in %u process%s: %s (stacks show the runtime's native code)\n",
+				names[k + 1], unread, unread == 1 ? "" : "es", reason);
+	}
 	if (run->ctl.grow_refused)
 		fprintf(out, "  %llu time%s a log could not grow (the budget): records were dropped\n",
 			(unsigned long long)run->ctl.grow_refused, run->ctl.grow_refused == 1 ? "" : "s");

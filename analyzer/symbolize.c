@@ -325,19 +325,21 @@ size_t sl_symbolize(const struct sl_image *img, uint64_t ip, struct sl_frame *f,
 		return 0;
 	memset(f, 0, sizeof *f);
 	f->addr = ip;
-	if (ip & SL_LANG_IP) { /* a Python frame, named by the shim when it was captured */
+	if (ip & SL_LANG_IP) { /* a Python or Java frame, named by the shim when it was captured */
 		uint64_t id = ip & ~SL_LANG_IP;
 		const struct sl_lang *l = id < img->nlangs && img->langs[id].commit == 1 ? &img->langs[id] : NULL;
 		f->addr = 0;
-		snprintf(f->function, sizeof f->function, "%s", l ? l->func : "(a Python frame)");
+		snprintf(f->function, sizeof f->function, "%s", l ? l->func : "(a language frame)");
 		if (l) {
 			snprintf(f->file, sizeof f->file, "%s", l->file);
 			f->line = l->line > 0 ? l->line : 0;
 		}
-		snprintf(f->module, sizeof f->module, "python");
+		snprintf(f->module, sizeof f->module, "%s", l && l->lang == SL_LANG_JAVA ? "java" : "python");
 		return 1;
 	}
 	const struct sl_module *m = recorded_module(img, ip);
+	if (!m && ip && sl_jit_name(img, ip, f))
+		return 1; /* JavaScript, named from V8's perf map */
 	if (!m || ip == 0)
 		return 1;
 	f->offset = ip - m->base;

@@ -54,6 +54,7 @@ static void read_params(struct sl_log_params *p)
 	p->slow_ns = env_u64("SOCKLENS_SLOW_MS", p->slow_ns / 1000000, 1, 86400000) * 1000000ull;
 	p->trace = env_u64("SOCKLENS_TRACE", 0, 0, 1) == 1;
 	p->no_argv = env_u64("SOCKLENS_NO_ARGV", 0, 0, 1) == 1;
+	p->no_lang_frames = env_u64("SOCKLENS_NO_LANG_FRAMES", 0, 0, 1) == 1;
 }
 
 static uint32_t fd_capacity(void)
@@ -272,6 +273,8 @@ __attribute__((constructor)) static void sl_init(void)
 	sl_slot_bias_set();
 	sl_stack_init();
 	sl_py_init();
+	if (!sl_g.params.no_lang_frames)
+		sl_v8_init();
 	sl_slow_ns = sl_g.params.slow_ns;
 	have_thread_key = pthread_key_create(&thread_key, thread_gone) == 0 && thread_key < 32;
 	pthread_atfork(before_fork_parent, after_fork_parent, sl_after_fork_child);

@@ -650,7 +650,7 @@ void sl_site_count(struct sl_log *log, uint32_t id, int err, uint64_t dur_ns, in
 		;
 }
 
-int64_t sl_lang_add(struct sl_log *log, uint64_t key, const char *func, const char *file, int line)
+int64_t sl_lang_add(struct sl_log *log, int lang, uint64_t key, const char *func, const char *file, int line)
 {
 	struct sl_log_header *h = log->hdr;
 	uint64_t i = add64(&h->lang_next, 1);
@@ -660,6 +660,7 @@ int64_t sl_lang_add(struct sl_log *log, uint64_t key, const char *func, const ch
 	}
 	struct sl_lang *l = &log->langs[i];
 	l->key = key;
+	l->lang = (uint16_t)lang;
 	l->line = line;
 	size_t n = strnlen(func, SL_LANG_FUNC - 1);
 	memcpy(l->func, func, n);

@@ -206,7 +206,7 @@ static int64_t name_frame(uintptr_t code, int lasti)
 	}
 	str_copy(word(code + CO_QUALNAME), func, sizeof func);
 	str_copy(word(code + CO_FILENAME), file, sizeof file);
-	int64_t id = sl_lang_add(&sl_g.log, key, func, file, line);
+	int64_t id = sl_lang_add(&sl_g.log, SL_LANG_PYTHON, key, func, file, line);
 	for (uint32_t k = 0; id >= 0 && k < 8; k++) {
 		uint32_t i = (h + k) & (PY_CACHE - 1);
 		uint64_t empty = 0;

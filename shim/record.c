@@ -382,7 +382,7 @@ void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, u
 		__atomic_store_n(max, dt, __ATOMIC_RELAXED);
 	if (in && (flags & SL_SF_WATCH_READ) && !(flags & SL_SF_NONBLOCK)) {
 		s->read_site = call_site(c);
-		uint32_t st = sl_py_active() ? sl_stack_capture() : 0; /* Python's line, not the interpreter's */
+		uint32_t st = sl_py_active() || sl_java_active() ? sl_stack_capture() : 0; /* the program's line */
 		if (st)
 			s->read_site = SL_SITE_STACK | st;
 		set_flag(s, SL_SF_BLOCKING_READ);

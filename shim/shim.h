@@ -26,6 +26,7 @@ struct sl_log_params {
 	uint64_t slow_ns;
 	int trace;           /* also log opens, closes, options and successful connects */
 	int no_argv;         /* keep argv[0] only */
+	int no_lang_frames;  /* SOCKLENS_NO_LANG_FRAMES=1: native frames only */
 	int of_pid;          /* the process the log is about, when not this one (a tracer's) */
 };
 
@@ -73,7 +74,7 @@ int sl_module_add(struct sl_log *log, const char *path, uint64_t base, uint64_t 
 		  uint64_t hi, const uint8_t *bid, uint32_t bidlen);
 int sl_module_known(const struct sl_log *log, uint64_t ip);
 /* Records a language frame; its index (for SL_LANG_IP), or -1 when the table is full. */
-int64_t sl_lang_add(struct sl_log *log, uint64_t key, const char *func, const char *file, int line);
+int64_t sl_lang_add(struct sl_log *log, int lang, uint64_t key, const char *func, const char *file, int line);
 struct sl_inflight *sl_inflight_claim(struct sl_log *log, uint32_t tid);
 void sl_inflight_release(struct sl_inflight *f);
 void sl_addr_set(struct sl_addr *dst, const struct sockaddr *sa, socklen_t len);
@@ -162,6 +163,10 @@ void sl_stack_init(void);
 void sl_py_init(void);
 int sl_py_active(void); /* Python frames are being read */
 uint32_t sl_py_frames(uint64_t *ip, uint32_t n, uint32_t cap);
+/* langrt.c: Node.js (V8 asked for its perf map) and Java (JVMTI) frames */
+void sl_v8_init(void);
+int sl_java_active(void); /* Java frames are being read */
+uint32_t sl_java_frames(uint64_t *ip, uint32_t n, uint32_t cap);
 uint32_t sl_stack_capture(void);
 
 #pragma GCC visibility pop

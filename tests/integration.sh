@@ -184,10 +184,11 @@ for family, addr, timeout in [(socket.AF_INET, ("127.0.0.1", $port), None),
 PYEOF
 	out=$($SL run --json $TMP/py.json -- $PY $TMP/client.py)
 	[ "$out" = "$($PY $TMP/client.py)" ]
-	# one call site (the interpreter's connect), four refusals, three peers listed
+	# one call site (the script's s.connect line), four refusals, three peers listed
 	$JC $TMP/py.json "one('connect-refused')['count'] == 4" "one('connect-refused')['distinct_peers'] == 3" \
 		"set(one('connect-refused')['peers']) == {'127.0.0.1:$port', '[::1]:$port', 'unix:@socklens-test-$port'}" \
-		"all(d['stack'][0]['module'].startswith('python3') for d in diags())"
+		"all(d['stack'][0]['file'] == '$TMP/client.py' for d in diags())" \
+		"one('connect-refused')['stack'][0]['line'] == $(line_of $TMP/client.py 's.connect(addr)')"
 }
 
 case_node_libuv_closes_through_syscall() {

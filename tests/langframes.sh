@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# langframes.sh - the user's own line in interpreted programs: the shim reads the calling thread's
-# Python frames (CPython 3.11) into the stacks it captures, and findings start at the script's
-# function and line, not at the interpreter's C code.
+# langframes.sh - the user's own line in Python, Java and Node.js programs: the shim reads the
+# calling thread's Python frames (CPython 3.11) and asks the JVM for its Java frames (JVMTI) when
+# it captures a stack; V8 names its JavaScript code in a perf map. Findings start at the program's
+# function and line, not at the runtime's C code.
 set -u
 [ -n "${SL_IN_CASE:-}" ] || { source "$(dirname "$0")/lib.sh"; suite_main tests/langframes.sh "$@"; exit; }
 
@@ -18,12 +19,12 @@ python_frames() { # PYTHON: a refused connect and a read with no timeout, at the
 		"one('connect-refused')['stack'][0]['line'] == $connect" \
 		"one('connect-refused')['stack'][1]['function'] == 'main'" \
 		"one('missing-timeout')['stack'][0]['function'] == 'read_reply'" \
-		"one('missing-timeout')['stack'][0]['line'] == $read" "proc()['python_frames'] == 'read'" \
+		"one('missing-timeout')['stack'][0]['line'] == $read" "proc()['language_frames']['state'] == 'read'" \
 		"one('missing-timeout')['read_site'][0]['function'] == 'read_reply'" \
 		"one('missing-timeout')['read_site'][0]['line'] == $recv"
 	# turned off: the interpreter's C frames, as before
 	$SL run --no-lang-frames --json $TMP/off.json -- $py tests/lang/client.py $port > /dev/null
-	$JC $TMP/off.json "proc()['python_frames'] is None" \
+	$JC $TMP/off.json "proc()['language_frames'] is None" \
 		"all(f['module'] != 'python' for f in one('connect-refused')['stack'])"
 }
 
@@ -45,4 +46,57 @@ case_python_of_another_version_is_said() {
 try: socket.create_connection(("127.0.0.1", 1))
 except OSError: pass' 2>&1 | tee $TMP/o.txt
 	grep -q "Python frames unavailable" $TMP/o.txt
+}
+
+case_java_frames() { # Debian's OpenJDK: JVMTI from the running VM, no agent flag
+	command -v javac >/dev/null || skip "no javac"
+	local port connect read recv
+	connect=$(line_of tests/lang/Client.java 'return new Socket("127.0.0.1", port);')
+	read=$(line_of tests/lang/Client.java 'Socket c = new Socket("127.0.0.1", srv.getLocalPort());')
+	recv=$(line_of tests/lang/Client.java 'return in.read(); // no timeout')
+	port=$(free_port)
+	mkdir -p $TMP/classes && javac -d $TMP/classes tests/lang/Client.java
+	# what the program prints is the same with and without socklens
+	java -cp $TMP/classes Client $port > $TMP/plain.out
+	$SL run --json $TMP/j.json -- java -cp $TMP/classes Client $port > $TMP/j.out
+	cmp $TMP/plain.out $TMP/j.out
+	$JC $TMP/j.json "one('connect-refused')['stack'][0]['function'] == 'Client.fetchStatus'" \
+		"one('connect-refused')['stack'][0]['file'] == 'Client.java'" \
+		"one('connect-refused')['stack'][0]['line'] == $connect" \
+		"one('connect-refused')['stack'][1]['function'] == 'Client.main'" \
+		"one('missing-timeout')['stack'][0]['function'] == 'Client.readReply'" \
+		"one('missing-timeout')['stack'][0]['line'] == $read" \
+		"one('missing-timeout')['read_site'][0]['function'] == 'Client.readReply'" \
+		"one('missing-timeout')['read_site'][0]['line'] == $recv" \
+		"proc()['language_frames'] == {'runtime': 'java', 'state': 'read', 'why': None}"
+	$SL run --no-lang-frames --json $TMP/off.json -- java -cp $TMP/classes Client $port > /dev/null
+	$JC $TMP/off.json "proc()['language_frames'] is None" \
+		"all(f['module'] != 'java' for f in one('connect-refused')['stack'])"
+}
+
+case_javascript_frames() { # Node.js: V8's perf map names the JIT frames; socklens keeps what it needs
+	command -v node >/dev/null || skip "no node"
+	local port pid
+	port=$(free_port)
+	node tests/lang/client.js $port > $TMP/plain.out
+	$SL run --dir $TMP/run --json $TMP/n.json -- node tests/lang/client.js $port > $TMP/n.out
+	cmp $TMP/plain.out $TMP/n.out
+	pid=$($PY -c "import json; print(json.load(open('$TMP/n.json'))['processes'][0]['pid'])")
+	# the map V8 wrote because socklens asked is copied beside the log, and removed from /tmp
+	[ ! -e /tmp/perf-$pid.map ]
+	ls $TMP/run/p$pid.*.v8map > /dev/null
+	$JC $TMP/n.json "proc()['language_frames'] == {'runtime': 'javascript', 'state': 'read', 'why': None}" \
+		"one('connect-refused')['stack'][0]['function'] == 'internalConnect'" \
+		"one('connect-refused')['stack'][0]['file'] == 'node:net'" \
+		"one('connect-refused')['stack'][0]['line_is_function_start']" \
+		"one('addr-in-use')['stack'][0]['module'] == 'js'"
+	# read again from the copy, after the run
+	$SL report --json $TMP/run > $TMP/again.json || true
+	$JC $TMP/again.json "one('connect-refused')['stack'][0]['function'] == 'internalConnect'"
+	# turned off: no perf map at all
+	$SL run --no-lang-frames --json $TMP/off.json -- node tests/lang/client.js $port > /dev/null
+	pid=$($PY -c "import json; print(json.load(open('$TMP/off.json'))['processes'][0]['pid'])")
+	[ ! -e /tmp/perf-$pid.map ]
+	$JC $TMP/off.json "proc()['language_frames'] is None" \
+		"all(f['module'] != 'js' for f in one('connect-refused')['stack'])"
 }

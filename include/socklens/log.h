@@ -110,8 +110,21 @@ enum sl_hdr_flags {
 	SL_HDR_NO_ARGV = 1u << 3,  /* argv holds argv[0] only */
 	SL_HDR_PTRACE = 1u << 4,   /* written by socklens run's tracer, not by the shim in the process */
 	SL_HDR_PY_FRAMES = 1u << 5,/* CPython found and its frames read into stacks */
-	SL_HDR_PY_UNREAD = 1u << 6 /* CPython found but its frames could not be read (version, layout) */
+	SL_HDR_PY_UNREAD = 1u << 6,/* CPython found but its frames could not be read (version, layout) */
+	SL_HDR_V8_MAP = 1u << 7,   /* V8 found: it writes /tmp/perf-<pid>.map, which names JIT frames */
+	SL_HDR_V8_MAP_OURS = 1u << 8, /* ... because socklens asked: the run may remove it once copied */
+	SL_HDR_JAVA_FRAMES = 1u << 9, /* a JVM found and its frames read into stacks */
+	SL_HDR_JAVA_UNREAD = 1u << 10 /* a JVM found but its frames could not be read (lang_why) */
 };
+
+/* Why a JVM's frames could not be read (header lang_why). */
+enum sl_lang_why {
+	SL_WHY_NONE = 0,
+	SL_WHY_NO_JVMTI = 1,      /* JNI_GetCreatedJavaVMs or GetEnv(JVMTI) failed */
+	SL_WHY_NO_CAPS = 2,       /* the line-number capabilities were refused */
+};
+
+enum sl_lang_kind { SL_LANG_PYTHON = 1, SL_LANG_JAVA = 2 };
 
 /* The tables of a log, in file order. */
 enum sl_table {
@@ -136,7 +149,7 @@ struct sl_log_header {
 	struct sl_table_hdr tab[SL_T__COUNT];
 	uint32_t event_first;     /* events [0, event_first) keep the first problems; the rest is a
 				     ring of the most recent ones */
-	uint32_t pad_ev;
+	uint32_t lang_why;        /* enum sl_lang_why */
 
 	int32_t pid, ppid;
 	uint32_t seq;             /* image number within pid (0 = first) */
@@ -353,13 +366,14 @@ struct sl_module {
 	uint32_t pad;
 };
 
-/* A frame of an interpreted language (Python), named when first seen. A stack's ip is then
+/* A frame of an interpreted language (Python, Java), named when first seen. A stack's ip is then
  * SL_LANG_IP | (record index): no code address has the top bit set. */
 #define SL_LANG_IP (1ull << 63)
 #define SL_LANG_FUNC 96u
 #define SL_LANG_FILE 152u
 struct sl_lang {
-	uint32_t commit;          /* 1 once valid */
+	uint16_t commit;          /* 1 once valid */
+	uint16_t lang;            /* enum sl_lang_kind */
 	int32_t line;             /* -1 when the code has no line there */
 	uint64_t key;             /* what the writer deduplicates by (code object and offset) */
 	char func[SL_LANG_FUNC];  /* the qualified name, NUL-terminated */

@@ -1,0 +1,231 @@
+/* langrt.c - Node.js and Java frames in the stacks the shim captures (Python's: pyframes.c).
+ *
+ * Node.js (V8): JIT and interpreted JavaScript run from code V8 generated, with no ELF object
+ * behind it. V8 can name that code itself in a perf map (/tmp/perf-<pid>.map: start, size,
+ * name), and with --interpreted-frames-native-stack every interpreted function runs from its own
+ * copy of the interpreter's entry, so its frames have addresses the map names too. The shim sets
+ * those two flags through V8's own API (v8::V8::SetFlagsFromString) in its constructor, before
+ * the program's main starts V8: the environment (NODE_OPTIONS) and argv stay as the program was
+ * given them. The unwinder already crosses JIT frames by frame pointer (V8 keeps them); the
+ * analyzer names the addresses from the map, which socklens run copies into the run directory.
+ *
+ * Java (HotSpot): the JVM's own JVMTI, from the running VM (JNI_GetCreatedJavaVMs, GetEnv), asked
+ * for the calling thread's stack (GetStackTrace) when a capture happens in a JNI method of the
+ * JDK's networking libraries: that thread is then in native code, where JVMTI may be called. A
+ * call made from inside the JVM itself (libjvm.so) is never asked about. Each (method, bytecode
+ * index) is named once (class, method, source file, line) into the log's language table.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+#include "shim.h"
+
+/* ---- Node.js: V8's perf map ---- */
+
+static const char v8_flags[] = "--perf-basic-prof-only-functions --interpreted-frames-native-stack";
+
+/* Whether the program asked for a perf map itself (its argv or NODE_OPTIONS). */
+static int asked_for_map(const struct sl_log_header *h)
+{
+	const char *opt = getenv("NODE_OPTIONS");
+	if (opt && (strstr(opt, "perf-basic-prof") || strstr(opt, "perf_basic_prof")))
+		return 1;
+	for (uint32_t i = 0; i < h->argv_len && i < SL_ARGV_MAX; i += (uint32_t)strnlen(h->argv + i, SL_ARGV_MAX - i) + 1)
+		if (strstr(h->argv + i, "perf-basic-prof") || strstr(h->argv + i, "perf_basic_prof"))
+			return 1;
+	return 0;
+}
+
+void sl_v8_init(void)
+{
+	void (*set_n)(const char *, size_t) =
+		(void (*)(const char *, size_t))dlsym(RTLD_DEFAULT, "_ZN2v82V818SetFlagsFromStringEPKcm");
+	void (*set)(const char *) = (void (*)(const char *))dlsym(RTLD_DEFAULT, "_ZN2v82V818SetFlagsFromStringEPKc");
+	if (!set_n && !set)
+		return; /* no V8 in this program */
+	struct sl_log_header *h = sl_g.log.hdr;
+	uint32_t ours = asked_for_map(h) ? 0 : SL_HDR_V8_MAP_OURS;
+	if (set_n)
+		set_n(v8_flags, sizeof v8_flags - 1);
+	else
+		set(v8_flags);
+	h->flags |= SL_HDR_V8_MAP | ours;
+}
+
+/* ---- Java: JVMTI ---- */
+
+#ifdef SL_NO_JAVA
+uint32_t sl_java_frames(uint64_t *ip, uint32_t n, uint32_t cap)
+{
+	(void)ip;
+	(void)cap;
+	return n;
+}
+int sl_java_active(void)
+{
+	return 0;
+}
+#else
+#include <jvmti.h>
+
+static struct {
+	int state;                 /* 0 not tried, 1 readable, -1 not */
+	JavaVM *vm;
+	jvmtiEnv *ti;
+} jv;
+
+#define JAVA_CACHE 4096u
+static uint64_t cache_key[JAVA_CACHE]; /* (method, location) hashed: a 64-bit collision is ignored */
+static uint32_t cache_id[JAVA_CACHE];
+
+int sl_java_active(void)
+{
+	return jv.state == 1;
+}
+
+/* The JDK's JNI libraries whose native methods make socket calls. */
+static int jni_net_ip(uint64_t ip)
+{
+	static const char *const libs[] = {"/libnio.so", "/libnet.so", "/libjava.so", "/libextnet.so"};
+	struct dl_find_object obj;
+	if (_dl_find_object((void *)(uintptr_t)(ip - 1), &obj) != 0 || !obj.dlfo_link_map || !obj.dlfo_link_map->l_name)
+		return 0;
+	const char *name = obj.dlfo_link_map->l_name;
+	size_t len = strlen(name);
+	for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
+		size_t l = strlen(libs[i]);
+		if (len >= l && !strcmp(name + len - l, libs[i]))
+			return 1;
+	}
+	return 0;
+}
+
+static int java_setup(void)
+{
+	jint (*created)(JavaVM **, jsize, jsize *) =
+		(jint (*)(JavaVM **, jsize, jsize *))dlsym(RTLD_DEFAULT, "JNI_GetCreatedJavaVMs");
+	jsize nvm = 0;
+	jvmtiCapabilities caps;
+	jv.state = -1;
+	if (!created || created(&jv.vm, 1, &nvm) != JNI_OK || nvm < 1 ||
+	    (*jv.vm)->GetEnv(jv.vm, (void **)&jv.ti, JVMTI_VERSION_1_2) != JNI_OK) {
+		sl_g.log.hdr->lang_why = SL_WHY_NO_JVMTI;
+		sl_g.log.hdr->flags |= SL_HDR_JAVA_UNREAD;
+		return -1;
+	}
+	memset(&caps, 0, sizeof caps);
+	caps.can_get_line_numbers = 1;
+	caps.can_get_source_file_name = 1;
+	if ((*jv.ti)->AddCapabilities(jv.ti, &caps) != JVMTI_ERROR_NONE) {
+		sl_g.log.hdr->lang_why = SL_WHY_NO_CAPS;
+		sl_g.log.hdr->flags |= SL_HDR_JAVA_UNREAD;
+		return -1;
+	}
+	jv.state = 1;
+	sl_g.log.hdr->flags |= SL_HDR_JAVA_FRAMES;
+	return 0;
+}
+
+/* "Lcom/example/Main;" as "com.example.Main" */
+static size_t class_name(const char *sig, char *out, size_t len)
+{
+	size_t n = 0;
+	if (*sig == 'L')
+		sig++;
+	for (; *sig && *sig != ';' && n + 1 < len; sig++)
+		out[n++] = *sig == '/' ? '.' : *sig;
+	out[n] = 0;
+	return n;
+}
+
+static void release(void *p)
+{
+	if (p)
+		(*jv.ti)->Deallocate(jv.ti, (unsigned char *)p);
+}
+
+/* Names (method, location) into the language table once; -1 when it cannot. */
+static int64_t name_method(JNIEnv *jni, jmethodID m, jlocation loc)
+{
+	uint64_t key = (uint64_t)(uintptr_t)m ^ ((uint64_t)loc * 0x9e3779b97f4a7c15ull);
+	uint32_t h = (uint32_t)(key >> 20) & (JAVA_CACHE - 1);
+	for (uint32_t k = 0; k < 8; k++) {
+		uint32_t i = (h + k) & (JAVA_CACHE - 1);
+		if (__atomic_load_n(&cache_key[i], __ATOMIC_ACQUIRE) == key && cache_id[i])
+			return cache_id[i] - 1;
+	}
+	char func[SL_LANG_FUNC] = "", file[SL_LANG_FILE] = "";
+	char *sig = NULL, *name = NULL, *src = NULL;
+	jclass klass = NULL;
+	jint nlines = 0;
+	jvmtiLineNumberEntry *lines = NULL;
+	int line = -1;
+	size_t n = 0;
+	if ((*jv.ti)->GetMethodDeclaringClass(jv.ti, m, &klass) == JVMTI_ERROR_NONE) {
+		if ((*jv.ti)->GetClassSignature(jv.ti, klass, &sig, NULL) == JVMTI_ERROR_NONE && sig)
+			n = class_name(sig, func, sizeof func);
+		if ((*jv.ti)->GetSourceFileName(jv.ti, klass, &src) == JVMTI_ERROR_NONE && src)
+			snprintf(file, sizeof file, "%s", src);
+	}
+	if ((*jv.ti)->GetMethodName(jv.ti, m, &name, NULL, NULL) == JVMTI_ERROR_NONE && name)
+		snprintf(func + n, sizeof func - n, "%s%s", n ? "." : "", name);
+	if ((*jv.ti)->GetLineNumberTable(jv.ti, m, &nlines, &lines) == JVMTI_ERROR_NONE) {
+		jlocation best = -1;
+		for (jint i = 0; i < nlines; i++)
+			if (lines[i].start_location <= loc && lines[i].start_location > best) {
+				best = lines[i].start_location;
+				line = lines[i].line_number;
+			}
+	}
+	release(sig);
+	release(name);
+	release(src);
+	release(lines);
+	if (klass && jni)
+		(*jni)->DeleteLocalRef(jni, klass);
+	int64_t id = sl_lang_add(&sl_g.log, SL_LANG_JAVA, key, func, file, line);
+	for (uint32_t k = 0; id >= 0 && k < 8; k++) {
+		uint32_t i = (h + k) & (JAVA_CACHE - 1);
+		uint64_t empty = 0;
+		if (__atomic_compare_exchange_n(&cache_key[i], &empty, key, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&cache_id[i], (uint32_t)id + 1, __ATOMIC_RELEASE);
+			break;
+		}
+	}
+	return id;
+}
+
+#define JAVA_DEPTH 64
+
+uint32_t sl_java_frames(uint64_t *ip, uint32_t n, uint32_t cap)
+{
+	/* only under a JNI method of the JDK's networking code, a few frames in */
+	uint32_t jni = n;
+	if (sl_g.params.no_lang_frames)
+		return n;
+	for (uint32_t i = 0; i < n && i < 4 && jni == n; i++)
+		if (jni_net_ip(ip[i]))
+			jni = i;
+	if (jni == n || jv.state < 0 || (jv.state == 0 && java_setup() < 0))
+		return n;
+	while (jni + 1 < n && jni_net_ip(ip[jni + 1]))
+		jni++;
+	JNIEnv *env = NULL;
+	jvmtiFrameInfo frames[JAVA_DEPTH];
+	jint count = 0;
+	if ((*jv.vm)->GetEnv(jv.vm, (void **)&env, JNI_VERSION_1_6) != JNI_OK ||
+	    (*jv.ti)->GetStackTrace(jv.ti, NULL, 0, JAVA_DEPTH, frames, &count) != JVMTI_ERROR_NONE || count <= 0)
+		return n;
+	/* the native frames down to the JNI method, then the thread's Java frames; the JVM's own
+	 * frames below them (its interpreter, its thread start) are left out */
+	uint32_t out = jni + 1;
+	for (jint i = 0; i < count && out < cap; i++) {
+		int64_t id = name_method(env, frames[i].method, frames[i].location);
+		if (id >= 0)
+			ip[out++] = SL_LANG_IP | (uint64_t)id;
+	}
+	return out > jni + 1 ? out : n;
+}
+#endif
