@@ -35,7 +35,12 @@ JDK_INC ?= $(patsubst %/jvmti.h,%,$(firstword $(wildcard /usr/lib/jvm/java-17-op
 SHIM_JAVA := $(if $(JDK_INC),-I$(JDK_INC) -I$(JDK_INC)/linux,-DSL_NO_JAVA)
 DEPS_MSG := missing build dependencies; run: ./scripts/install-deps.sh (it uses sudo when not root)
 
-all: deps-check $(BUILD)/libsocklens.so $(BUILD)/socklens
+all: deps-check $(BUILD)/libsocklens.so $(BUILD)/socklens-node.js $(BUILD)/socklens
+
+# Loaded into Node.js programs by the shim (shim/langrt.c), from beside it.
+$(BUILD)/socklens-node.js: shim/socklens-node.js
+	$(call quiet,CP,$@)
+	$(Q)mkdir -p $(BUILD) && cp $< $@
 
 deps-check:
 	@pkg-config --exists $(PKGS) 2>/dev/null || \
@@ -170,6 +175,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/socklens
 	install -m 755 $(BUILD)/socklens $(DESTDIR)$(PREFIX)/bin/socklens
 	install -m 644 $(BUILD)/libsocklens.so $(DESTDIR)$(PREFIX)/lib/socklens/libsocklens.so
+	install -m 644 $(BUILD)/socklens-node.js $(DESTDIR)$(PREFIX)/lib/socklens/socklens-node.js
 
 clean:
 	rm -rf $(BUILD)

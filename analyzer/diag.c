@@ -132,7 +132,7 @@ static int runtime_library_frame(const struct sl_frame *f)
 		return 0;
 	}
 	if (!strcmp(f->module, "js"))
-		return !strncmp(f->file, "node:", 5) || !f->file[0];
+		return !strncmp(f->file, "node:", 5) || !f->file[0] || strstr(f->file, "/socklens-node.js");
 	const char *lib = strstr(f->file, "/lib/python3");
 	return !strncmp(f->file, "<frozen ", 8) || (lib && !strstr(lib, "-packages/") && !strstr(lib, "/test/"));
 }

@@ -334,7 +334,8 @@ size_t sl_symbolize(const struct sl_image *img, uint64_t ip, struct sl_frame *f,
 			snprintf(f->file, sizeof f->file, "%s", l->file);
 			f->line = l->line > 0 ? l->line : 0;
 		}
-		snprintf(f->module, sizeof f->module, "%s", l && l->lang == SL_LANG_JAVA ? "java" : "python");
+		snprintf(f->module, sizeof f->module, "%s",
+			 !l || l->lang == SL_LANG_PYTHON ? "python" : l->lang == SL_LANG_JAVA ? "java" : "js");
 		return 1;
 	}
 	const struct sl_module *m = recorded_module(img, ip);

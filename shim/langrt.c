@@ -9,6 +9,18 @@
  * given them. The unwinder already crosses JIT frames by frame pointer (V8 keeps them); the
  * analyzer names the addresses from the map, which socklens run copies into the run directory.
  *
+ * Node.js defers the system calls a program's function asks for (net.connect, server.listen) to
+ * its event loop, so at connect() the thread's stack holds Node's own frames only. To name the
+ * function that asked, socklens-node.js (beside the shim) is loaded into Node.js programs with
+ * --require: where net.connect and listen are called (Node's own diagnostics channels publish
+ * there) it describes the JavaScript stack (V8's call sites: function, file, exact line) to the
+ * shim, which interns it like any stack, and around the handle's deferred connect, bind and
+ * listen it names that stack again; the shim uses it for the sockets those calls make. The script
+ * describes through setenv() of a variable that is never set, and names through getpriority()
+ * with pids no process can have (above pid_max's 2^22 limit): both answered so only in a process
+ * where the shim loaded the script. NODE_OPTIONS is extended in the process's own
+ * environment before Node reads it, and the script puts it back as it was before the program runs.
+ *
  * Java (HotSpot): the JVM's own JVMTI, from the running VM (JNI_GetCreatedJavaVMs, GetEnv), asked
  * for the calling thread's stack (GetStackTrace) when a capture happens in a JNI method of the
  * JDK's networking libraries: that thread is then in native code, where JVMTI may be called. A
@@ -17,10 +29,14 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
-#include "shim.h"
+#include <sys/resource.h>
+#include <unistd.h>
+#include "real.h"
+#include "record.h"
 
 /* ---- Node.js: V8's perf map ---- */
 
@@ -38,6 +54,132 @@ static int asked_for_map(const struct sl_log_header *h)
 	return 0;
 }
 
+SL_TLS uint32_t sl_t_origin;  /* a stack id Node's script handed over for the calls under way */
+static int node_origins;      /* the script was loaded: getpriority's private pids are ours */
+static const char node_script[] = "socklens-node.js";
+
+/* NODE_OPTIONS += --require "<dir of the shim>/socklens-node.js", if that file is there. */
+static void load_node_script(void)
+{
+	Dl_info info;
+	char path[4096];
+	if (!dladdr((void *)&sl_v8_init, &info) || !info.dli_fname)
+		return;
+	const char *slash = strrchr(info.dli_fname, '/');
+	size_t dir = slash ? (size_t)(slash - info.dli_fname) : 0;
+	if (dir + sizeof node_script + 2 > sizeof path || strchr(info.dli_fname, '"'))
+		return;
+	memcpy(path, info.dli_fname, dir);
+	path[dir] = '/';
+	memcpy(path + dir + 1, node_script, sizeof node_script);
+	if (access(path, R_OK) != 0)
+		return;
+	const char *old = getenv("NODE_OPTIONS");
+	size_t oldlen = old ? strlen(old) : 0;
+	char *opts = malloc(oldlen + strlen(path) + 16);
+	if (!opts)
+		return;
+	strcpy(opts, old ? old : "");
+	strcat(opts, old ? " --require \"" : "--require \"");
+	strcat(opts, path);
+	strcat(opts, "\"");
+	if (REAL(setenv)("NODE_OPTIONS", opts, 1) == 0)
+		node_origins = 1;
+	free(opts);
+}
+
+#define ORIGIN_TAKE 0x7E000000u   /* answer the id of the stack the script has just described */
+#define ORIGIN_SET 0x7F000000u    /* + id: the calls that follow on this thread are that stack's; + 0: no more */
+static const char origin_var[] = "SOCKLENS_NODE_ORIGIN";
+static SL_TLS uint32_t t_described; /* the stack the script described last on this thread */
+
+#define JS_CACHE 4096u
+static uint64_t js_key[JS_CACHE];
+static uint32_t js_id[JS_CACHE];
+
+/* FNV-1a over a frame's text */
+static uint64_t frame_hash(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)p[i]) * 0x100000001b3ull;
+	return h | 1;
+}
+
+/* One "function\tfile\tline" line as a language record, named once per process. */
+static int64_t js_frame(const char *p, size_t n)
+{
+	uint64_t key = frame_hash(p, n);
+	uint32_t h = (uint32_t)(key >> 20) & (JS_CACHE - 1);
+	for (uint32_t k = 0; k < 8; k++) {
+		uint32_t i = (h + k) & (JS_CACHE - 1);
+		if (__atomic_load_n(&js_key[i], __ATOMIC_ACQUIRE) == key && js_id[i])
+			return js_id[i] - 1;
+	}
+	char func[SL_LANG_FUNC], file[SL_LANG_FILE];
+	const char *t1 = memchr(p, '\t', n), *t2 = t1 ? memchr(t1 + 1, '\t', (size_t)(p + n - t1 - 1)) : NULL;
+	if (!t2)
+		return -1;
+	int line = 0;
+	for (const char *q = t2 + 1; q < p + n && *q >= '0' && *q <= '9' && line < 100000000; q++)
+		line = line * 10 + (*q - '0');
+	size_t fl = (size_t)(t1 - p), il = (size_t)(t2 - t1 - 1);
+	fl = fl < sizeof func - 1 ? fl : sizeof func - 1;
+	il = il < sizeof file - 1 ? il : sizeof file - 1;
+	memcpy(func, p, fl);
+	func[fl] = 0;
+	memcpy(file, t1 + 1, il);
+	file[il] = 0;
+	int64_t id = sl_lang_add(&sl_g.log, SL_LANG_JS, key, func, file, line ? line : -1);
+	for (uint32_t k = 0; id >= 0 && k < 8; k++) {
+		uint32_t i = (h + k) & (JS_CACHE - 1);
+		uint64_t empty = 0;
+		if (__atomic_compare_exchange_n(&js_key[i], &empty, key, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&js_id[i], (uint32_t)id + 1, __ATOMIC_RELEASE);
+			break;
+		}
+	}
+	return id;
+}
+
+/* The script describes the JavaScript stack where the program asked for a socket, a frame per
+ * line, innermost first, as the value of a variable it never keeps: the stack is interned here
+ * and the variable is not set. */
+SL_EXPORT int setenv(const char *name, const char *value, int overwrite)
+{
+	if (!node_origins || strcmp(name, origin_var) || !sl_g.log.hdr)
+		return REAL(setenv)(name, value, overwrite);
+	uint64_t ip[SL_MAX_FRAMES];
+	uint32_t n = 0;
+	int e = errno, inserted;
+	for (const char *p = value, *nl; *p && n < SL_MAX_FRAMES; p = *nl ? nl + 1 : nl) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		int64_t id = js_frame(p, (size_t)(nl - p));
+		if (id >= 0)
+			ip[n++] = SL_LANG_IP | (uint64_t)id;
+	}
+	t_described = n ? sl_stack_intern(&sl_g.log, ip, n, &inserted) : 0;
+	errno = e;
+	return 0;
+}
+
+SL_EXPORT int getpriority(__priority_which_t which, id_t who)
+{
+	if (!node_origins || which != PRIO_PROCESS || who < ORIGIN_TAKE || !sl_g.log.hdr)
+		return REAL(getpriority)(which, who);
+	if (who >= ORIGIN_SET) {
+		sl_t_origin = who - ORIGIN_SET;
+		return 0;
+	}
+	if (who != ORIGIN_TAKE)
+		return REAL(getpriority)(which, who);
+	uint32_t id = t_described;
+	t_described = 0;
+	return (int)(id & 0xffffff);
+}
+
 void sl_v8_init(void)
 {
 	void (*set_n)(const char *, size_t) =
@@ -52,6 +194,8 @@ void sl_v8_init(void)
 	else
 		set(v8_flags);
 	h->flags |= SL_HDR_V8_MAP | ours;
+	if (dlsym(RTLD_DEFAULT, "_ZN4node5StartEiPPc")) /* Node.js itself: it takes --require */
+		load_node_script();
 }
 
 /* ---- Java: JVMTI ---- */

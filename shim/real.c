@@ -34,7 +34,8 @@ static const struct { const char *name; void **slot; } binds[] = {
 	{"fexecve", (void **)&sl_real.fexecve}, {"exit", (void **)&sl_real.exit},
 	{"_exit", (void **)&sl_real._exit}, {"_Exit", (void **)&sl_real._Exit},
 	{"dlclose", (void **)&sl_real.dlclose}, {"getaddrinfo", (void **)&sl_real.getaddrinfo},
-	{"gethostbyname", (void **)&sl_real.gethostbyname},
+	{"gethostbyname", (void **)&sl_real.gethostbyname}, {"getpriority", (void **)&sl_real.getpriority},
+	{"setenv", (void **)&sl_real.setenv},
 };
 
 void *sl_real_bind(void **slot, const char *name)

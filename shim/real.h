@@ -72,6 +72,8 @@ struct sl_real {
 	void (*_Exit)(int);
 	int (*dlclose)(void *);
 	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+	int (*getpriority)(int, unsigned);
+	int (*setenv)(const char *, const char *, int);
 	struct hostent *(*gethostbyname)(const char *);
 };
 

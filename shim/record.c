@@ -381,10 +381,8 @@ void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, u
 	if (dt > __atomic_load_n(max, __ATOMIC_RELAXED))
 		__atomic_store_n(max, dt, __ATOMIC_RELAXED);
 	if (in && (flags & SL_SF_WATCH_READ) && !(flags & SL_SF_NONBLOCK)) {
-		s->read_site = call_site(c);
-		uint32_t st = sl_py_active() || sl_java_active() ? sl_stack_capture() : 0; /* the program's line */
-		if (st)
-			s->read_site = SL_SITE_STACK | st;
+		if (!(s->read_site & SL_SITE_STACK)) /* taken when it began, in a language's program */
+			s->read_site = call_site(c);
 		set_flag(s, SL_SF_BLOCKING_READ);
 		__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_WATCH_READ, __ATOMIC_RELAXED);
 	}
@@ -711,6 +709,15 @@ static void unread_data(struct sl_slot *s, int fd)
 }
 
 /* A long-lived connection's kernel counters, sampled on a data call once per period. */
+void sl__first_blocking_read(struct sl_slot *s)
+{
+	int e = errno;
+	uint32_t st = sl_py_active() || sl_java_active() ? sl_stack_capture() : 0; /* the program's line */
+	if (st)
+		s->read_site = SL_SITE_STACK | st;
+	errno = e;
+}
+
 void sl__call_sample(struct sl_slot *s, int fd, uint64_t now)
 {
 	int err = errno;

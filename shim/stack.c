@@ -78,6 +78,8 @@ uint32_t sl_stack_capture(void)
 	uint64_t raw[SL_MAX_FRAMES + 8], *ip;
 	if (!(sl_g.log.hdr && (sl_g.log.hdr->flags & SL_HDR_STACKS)) || t_unwinding)
 		return 0;
+	if (sl_t_origin) /* Node.js: the stack where the program asked for this call */
+		return sl_t_origin;
 	t_unwinding = 1;
 	int got = sl_unwind(raw, (int)(sizeof raw / sizeof raw[0])), first = 0, inserted;
 	/* everything up to our outermost frame is the shim itself */

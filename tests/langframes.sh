@@ -74,27 +74,46 @@ case_java_frames() { # Debian's OpenJDK: JVMTI from the running VM, no agent fla
 		"all(f['module'] != 'java' for f in one('connect-refused')['stack'])"
 }
 
-case_javascript_frames() { # Node.js: V8's perf map names the JIT frames; socklens keeps what it needs
+case_javascript_frames() { # Node.js: the program's functions, though Node connects from its event loop
 	command -v node >/dev/null || skip "no node"
-	local port pid
+	local port pid js=tests/lang/client.js
 	port=$(free_port)
-	node tests/lang/client.js $port > $TMP/plain.out
-	$SL run --dir $TMP/run --json $TMP/n.json -- node tests/lang/client.js $port > $TMP/n.out
+	node $js $port > $TMP/plain.out
+	$SL run --dir $TMP/run --json $TMP/n.json -- node $js $port > $TMP/n.out
 	cmp $TMP/plain.out $TMP/n.out
 	pid=$($PY -c "import json; print(json.load(open('$TMP/n.json'))['processes'][0]['pid'])")
-	# the map V8 wrote because socklens asked is copied beside the log, and removed from /tmp
+	$JC $TMP/n.json "proc()['language_frames'] == {'runtime': 'javascript', 'state': 'read', 'why': None}" \
+		"one('connect-refused')['stack'][0]['function'] == 'fetchStatus'" \
+		"one('connect-refused')['stack'][0]['file'] == '$PWD/$js'" \
+		"one('connect-refused')['stack'][0]['line'] == $(line_of $js "net.connect(port, '127.0.0.1'); // nothing listens")" \
+		"one('connect-refused')['stack'][0]['module'] == 'js'" \
+		"one('addr-in-use')['stack'][0]['function'] == 'startServer'" \
+		"one('addr-in-use')['stack'][0]['line'] == $(line_of $js "srv.listen(port, '127.0.0.1'); // the port is taken")" \
+		"one('unanswered-request')['stack'][0]['line'] == $(line_of $js 'const c = net.connect(silent.address().port')"
+	# V8's perf map (it names the JIT frames of every other stack) is copied beside the log, and
+	# removed from /tmp since socklens asked for it; the report reads the copy later
 	[ ! -e /tmp/perf-$pid.map ]
 	ls $TMP/run/p$pid.*.v8map > /dev/null
-	$JC $TMP/n.json "proc()['language_frames'] == {'runtime': 'javascript', 'state': 'read', 'why': None}" \
-		"one('connect-refused')['stack'][0]['function'] == 'internalConnect'" \
-		"one('connect-refused')['stack'][0]['file'] == 'node:net'" \
-		"one('connect-refused')['stack'][0]['line_is_function_start']" \
-		"one('addr-in-use')['stack'][0]['module'] == 'js'"
-	# read again from the copy, after the run
 	$SL report --json $TMP/run > $TMP/again.json || true
+	$JC $TMP/again.json "one('connect-refused')['stack'][0]['function'] == 'fetchStatus'"
+	# a socket connected without net.connect (no channel publishes): V8's perf map names Node's
+	# own JavaScript, each function at the line where it starts
+	$SL run --dir $TMP/run2 --json $TMP/m.json -- node -e "const s = new (require('net').Socket)();
+s.on('error', () => {}); s.connect($port, '127.0.0.1')"
+	$JC $TMP/m.json "one('connect-refused')['stack'][0]['function'] == 'internalConnect'" \
+		"one('connect-refused')['stack'][0]['file'] == 'node:net'" \
+		"one('connect-refused')['stack'][0]['line_is_function_start']"
+	pid=$($PY -c "import json; print(json.load(open('$TMP/m.json'))['processes'][0]['pid'])")
+	[ ! -e /tmp/perf-$pid.map ]
+	$SL report --json $TMP/run2 > $TMP/again.json || true
 	$JC $TMP/again.json "one('connect-refused')['stack'][0]['function'] == 'internalConnect'"
-	# turned off: no perf map at all
-	$SL run --no-lang-frames --json $TMP/off.json -- node tests/lang/client.js $port > /dev/null
+	# the program's environment is its own: the script socklens loads puts NODE_OPTIONS back
+	NODE_OPTIONS=--no-warnings $SL run -- node -e 'console.log(JSON.stringify(process.env.NODE_OPTIONS))' > $TMP/env.out
+	[ "$(cat $TMP/env.out)" = '"--no-warnings"' ]
+	$SL run -- node -e 'console.log(process.env.NODE_OPTIONS === undefined)' > $TMP/env.out
+	[ "$(cat $TMP/env.out)" = true ]
+	# turned off: no script, no perf map
+	$SL run --no-lang-frames --json $TMP/off.json -- node $js $port > /dev/null
 	pid=$($PY -c "import json; print(json.load(open('$TMP/off.json'))['processes'][0]['pid'])")
 	[ ! -e /tmp/perf-$pid.map ]
 	$JC $TMP/off.json "proc()['language_frames'] is None" \

@@ -124,7 +124,7 @@ enum sl_lang_why {
 	SL_WHY_NO_CAPS = 2,       /* the line-number capabilities were refused */
 };
 
-enum sl_lang_kind { SL_LANG_PYTHON = 1, SL_LANG_JAVA = 2 };
+enum sl_lang_kind { SL_LANG_PYTHON = 1, SL_LANG_JAVA = 2, SL_LANG_JS = 3 };
 
 /* The tables of a log, in file order. */
 enum sl_table {
@@ -366,7 +366,7 @@ struct sl_module {
 	uint32_t pad;
 };
 
-/* A frame of an interpreted language (Python, Java), named when first seen. A stack's ip is then
+/* A frame of an interpreted language (Python, Java, JavaScript), named when first seen. A stack's ip is then
  * SL_LANG_IP | (record index): no code address has the top bit set. */
 #define SL_LANG_IP (1ull << 63)
 #define SL_LANG_FUNC 96u
