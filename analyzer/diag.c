@@ -124,7 +124,7 @@ static int libc_wrapper_frame(const struct sl_frame *f)
  * the JDK's classes, Node.js's built-in modules. */
 static int runtime_library_frame(const struct sl_frame *f)
 {
-	static const char *const jdk[] = {"java.", "javax.", "jdk.", "sun.", "com.sun."};
+	static const char *const jdk[] = {"java.", "javax.", "jdk.", "sun.", "com.sun.", "(frames left out)"};
 	if (!strcmp(f->module, "java")) {
 		for (size_t i = 0; i < sizeof jdk / sizeof jdk[0]; i++)
 			if (!strncmp(f->function, jdk[i], strlen(jdk[i])))

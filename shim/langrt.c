@@ -341,7 +341,16 @@ static int64_t name_method(JNIEnv *jni, jmethodID m, jlocation loc)
 	return id;
 }
 
-#define JAVA_DEPTH 64
+#define JAVA_TOP 10 /* a stack deeper than the room keeps its innermost frames and its outermost */
+
+/* The record standing for the frames of a deep stack left out between the two ends. */
+static int64_t elided(void)
+{
+	static int64_t id = -1;
+	if (id < 0)
+		id = sl_lang_add(&sl_g.log, SL_LANG_JAVA, 1, "(frames left out)", "", -1);
+	return id;
+}
 
 uint32_t sl_java_frames(uint64_t *ip, uint32_t n, uint32_t cap)
 {
@@ -357,17 +366,29 @@ uint32_t sl_java_frames(uint64_t *ip, uint32_t n, uint32_t cap)
 	while (jni + 1 < n && jni_net_ip(ip[jni + 1]))
 		jni++;
 	JNIEnv *env = NULL;
-	jvmtiFrameInfo frames[JAVA_DEPTH];
-	jint count = 0;
-	if ((*jv.vm)->GetEnv(jv.vm, (void **)&env, JNI_VERSION_1_6) != JNI_OK ||
-	    (*jv.ti)->GetStackTrace(jv.ti, NULL, 0, JAVA_DEPTH, frames, &count) != JVMTI_ERROR_NONE || count <= 0)
+	jvmtiFrameInfo frames[SL_MAX_FRAMES];
+	jint total = 0, top, bottom = 0;
+	uint32_t room = cap > jni + 1 ? cap - (jni + 1) : 0;
+	if (room < JAVA_TOP + 2 || room > SL_MAX_FRAMES || (*jv.vm)->GetEnv(jv.vm, (void **)&env, JNI_VERSION_1_6) != JNI_OK ||
+	    (*jv.ti)->GetFrameCount(jv.ti, NULL, &total) != JVMTI_ERROR_NONE || total <= 0)
 		return n;
+	/* a deep stack (frameworks, CompletableFuture chains): the innermost frames, then the
+	 * outermost, where the program's own code that started it all is */
+	top = total <= (jint)room ? total : JAVA_TOP;
+	if ((*jv.ti)->GetStackTrace(jv.ti, NULL, 0, top, frames, &top) != JVMTI_ERROR_NONE)
+		return n;
+	if (total > (jint)room &&
+	    (*jv.ti)->GetStackTrace(jv.ti, NULL, -(jint)(room - JAVA_TOP - 1), (jint)(room - JAVA_TOP - 1), frames + top,
+				    &bottom) != JVMTI_ERROR_NONE)
+		bottom = 0;
 	/* the native frames down to the JNI method, then the thread's Java frames; the JVM's own
 	 * frames below them (its interpreter, its thread start) are left out */
 	uint32_t out = jni + 1;
-	for (jint i = 0; i < count && out < cap; i++) {
-		int64_t id = name_method(env, frames[i].method, frames[i].location);
+	for (jint i = 0; i < top + bottom && out < cap; i++) {
+		int64_t id = i == top ? elided() : -1;
 		if (id >= 0)
+			ip[out++] = SL_LANG_IP | (uint64_t)id;
+		if (out < cap && (id = name_method(env, frames[i].method, frames[i].location)) >= 0)
 			ip[out++] = SL_LANG_IP | (uint64_t)id;
 	}
 	return out > jni + 1 ? out : n;

@@ -418,7 +418,8 @@ PYEOF
 	[ $found -eq 1 ]
 	$JC $TMP/live-hung.json "'has been blocked for' in one('missing-timeout')['summary']" \
 		"one('missing-timeout')['severity'] == 'error'" "len(diags('hung-call')) == 0" \
-		"one('missing-timeout')['read_site'][0]['module'].startswith('python3')"
+		"one('missing-timeout')['read_site'][0]['file'] == '$TMP/hang.py'" \
+		"one('missing-timeout')['read_site'][0]['line'] == $(line_of $TMP/hang.py 's.recv(100)')"
 	kill -TERM $run
 	wait $run || true
 	# after the kill the final report still says where it was stuck, and nothing leaked
