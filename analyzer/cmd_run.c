@@ -43,6 +43,8 @@ static void usage(FILE *out)
 		"  --audit                  also list each call site's socket options and what is missing\n"
 		"  --no-lang-frames         stacks without Python's, Java's and JavaScript's own frames\n"
 		"                           (the runtime's native code only)\n"
+		"  --js-perf-map            Node.js: have V8 write its perf map, which names every\n"
+		"                           JavaScript frame (V8 then holds one more fd)\n"
 		"  --trace-data             Go and static programs: stop at every data call too (resets\n"
 		"                           and broken pipes per call; costs what strace costs)\n"
 		"  --dir DIR                keep the logs in DIR (a new or empty directory of yours)\n"
@@ -303,7 +305,7 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		{"max-log-space", required_argument, NULL, 'm'}, {"no-argv", no_argument, NULL, 'a'},
 		{"color", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
 		{"audit", no_argument, NULL, 'A'}, {"trace-data", no_argument, NULL, 'D'},
-		{"no-lang-frames", no_argument, NULL, 'L'}, {0},
+		{"no-lang-frames", no_argument, NULL, 'L'}, {"js-perf-map", no_argument, NULL, 'J'}, {0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "+j:r:f:t:d:km:ac:h", opts, NULL)) != -1) {
@@ -311,6 +313,7 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		case 'A': o->out.audit = 1; break;
 		case 'D': o->trace_data = 1; break;
 		case 'L': setenv("SOCKLENS_NO_LANG_FRAMES", "1", 1); break;
+		case 'J': setenv("SOCKLENS_V8_PERF_MAP", "1", 1); break;
 		case 'c':
 			if (sl_color_parse(optarg, &o->out.color) < 0)
 				return -1;

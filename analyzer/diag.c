@@ -144,7 +144,7 @@ static int runtime_library_frame(const struct sl_frame *f)
 static size_t skip_call_layer(const struct sl_image *img, const struct sl_frame *f, size_t n)
 {
 	size_t i = 0;
-	if (img && (img->h.flags & (SL_HDR_PY_FRAMES | SL_HDR_JAVA_FRAMES | SL_HDR_V8_MAP))) {
+	if (img && (img->h.flags & (SL_HDR_PY_FRAMES | SL_HDR_JAVA_FRAMES | SL_HDR_V8_MAP | SL_HDR_JS_ORIGINS))) {
 		while (i < n && (f[i].addr || runtime_library_frame(&f[i])))
 			i++;
 		if (i < n)

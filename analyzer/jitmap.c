@@ -266,10 +266,16 @@ const char *sl_lang_state(const struct sl_image_info *ii, const char **runtime, 
 							 : "the JVM gave no JVMTI environment";
 		return "unavailable";
 	}
-	if (fl & SL_HDR_V8_MAP) {
+	if (fl & (SL_HDR_JS_ORIGINS | SL_HDR_JS_UNREAD | SL_HDR_V8_MAP)) {
 		char path[4096];
 		struct stat st;
 		*runtime = "javascript";
+		if (fl & SL_HDR_JS_UNREAD) {
+			*why = "socklens-node.js was not found beside libsocklens.so";
+			return "unavailable";
+		}
+		if (!(fl & SL_HDR_V8_MAP))
+			return "read";
 		if (copy_path(ii->path, path, sizeof path) == 0 && stat(path, &st) == 0)
 			return "read";
 		tmp_map_path(path, sizeof path, ii->h.pid);

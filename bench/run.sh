@@ -235,6 +235,75 @@ done
 echo "  Python (CPython 3.11, 10 frames deep), socket()+close(): plain $(cat $TMP/py.plain) ns per pair,"
 echo "    socklens with Python frames $(cat $TMP/py.frames) ns, without $(cat $TMP/py.noframes) ns:" \
 	"reading the frames adds $(( ($(cat $TMP/py.frames) - $(cat $TMP/py.noframes)) / 2 )) ns per capture"
+# lang_cost NAME CMD...: the median of 5 of CMD's own figure (ns), plain and under socklens with and
+# without language frames
+lang_cost() {
+	local name=$1 mode
+	shift
+	for mode in plain frames noframes; do
+		for _ in 1 2 3 4 5; do
+			case $mode in
+			plain) "$@" ;;
+			frames) (with socklens "$@") ;;
+			noframes) (export SOCKLENS_NO_LANG_FRAMES=1; with socklens "$@") ;;
+			esac
+		done | sort -n | sed -n 3p > "$TMP/$name.$mode"
+	done
+}
+# Java: SocketChannel.open()+close() ten Java frames deep (the socket() captures a stack, JVMTI
+# names the Java frames), after a warm-up
+if command -v javac >/dev/null; then
+	mkdir -p "$TMP/java"
+	cat > "$TMP/java/Sc.java" <<'JAVA'
+import java.nio.channels.SocketChannel;
+public class Sc {
+    static long deep(int n, int k) throws Exception {
+        if (k > 0) return deep(n, k - 1);
+        long t = System.nanoTime();
+        for (int i = 0; i < n; i++) SocketChannel.open().close();
+        return (System.nanoTime() - t) / n;
+    }
+    public static void main(String[] a) throws Exception {
+        deep(2000, 10);
+        System.out.println(deep(Integer.parseInt(a[0]), 10));
+    }
+}
+JAVA
+	javac -d "$TMP/java" "$TMP/java/Sc.java"
+	lang_cost java java -cp "$TMP/java" Sc 5000
+	echo "  Java (OpenJDK 17, 10 frames deep), SocketChannel open+close: plain $(cat $TMP/java.plain) ns per pair,"
+	echo "    socklens with Java frames $(cat $TMP/java.frames) ns, without $(cat $TMP/java.noframes) ns:" \
+		"asking JVMTI for the frames adds $(( $(cat $TMP/java.frames) - $(cat $TMP/java.noframes) )) ns per capture"
+fi
+# Node.js: net.connect() to a local server and destroy, one after another, ten frames deep (each
+# connect's origin is described by socklens-node.js), after a warm-up
+if command -v node >/dev/null; then
+	cat > "$TMP/conn.js" <<'JS'
+const net = require('net');
+const srv = net.createServer((c) => c.destroy()).listen(0, '127.0.0.1', async () => {
+  const one = () => new Promise((ok) => { const s = net.connect(srv.address().port, '127.0.0.1', () => { s.destroy(); ok(); }); });
+  const deep = async (n, k) => { if (k) return deep(n, k - 1); const t = process.hrtime.bigint(); for (let i = 0; i < n; i++) await one(); return Number(process.hrtime.bigint() - t) / n; };
+  await deep(500, 10);
+  console.log(Math.round(await deep(Number(process.argv[2]), 10)));
+  srv.close();
+});
+JS
+	lang_cost node node "$TMP/conn.js" 3000
+	echo "  Node.js ($(node --version)), a connection (connect, accept, close) ten frames deep: plain $(cat $TMP/node.plain) ns,"
+	echo "    socklens with JavaScript frames $(cat $TMP/node.frames) ns, without $(cat $TMP/node.noframes) ns:" \
+		"describing the origin adds $(( $(cat $TMP/node.frames) - $(cat $TMP/node.noframes) )) ns per connection"
+	for mode in plain frames; do
+		for _ in 1 2 3 4 5; do
+			s=$(date +%s%N)
+			case $mode in
+			plain) node -e 0 ;;
+			frames) (with socklens node -e 0) ;;
+			esac
+			echo $(( ($(date +%s%N) - s) / 1000 ))
+		done | sort -n | sed -n 3p > "$TMP/nstart.$mode"
+	done
+	echo "  Node.js start (node -e 0): plain $(cat $TMP/nstart.plain) us, socklens with JavaScript frames $(cat $TMP/nstart.frames) us"
+fi
 fi
 
 want memory || exit 0

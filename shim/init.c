@@ -55,6 +55,7 @@ static void read_params(struct sl_log_params *p)
 	p->trace = env_u64("SOCKLENS_TRACE", 0, 0, 1) == 1;
 	p->no_argv = env_u64("SOCKLENS_NO_ARGV", 0, 0, 1) == 1;
 	p->no_lang_frames = env_u64("SOCKLENS_NO_LANG_FRAMES", 0, 0, 1) == 1;
+	p->v8_perf_map = env_u64("SOCKLENS_V8_PERF_MAP", 0, 0, 1) == 1;
 }
 
 static uint32_t fd_capacity(void)

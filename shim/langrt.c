@@ -185,17 +185,23 @@ void sl_v8_init(void)
 	void (*set_n)(const char *, size_t) =
 		(void (*)(const char *, size_t))dlsym(RTLD_DEFAULT, "_ZN2v82V818SetFlagsFromStringEPKcm");
 	void (*set)(const char *) = (void (*)(const char *))dlsym(RTLD_DEFAULT, "_ZN2v82V818SetFlagsFromStringEPKc");
+	struct sl_log_header *h = sl_g.log.hdr;
 	if (!set_n && !set)
 		return; /* no V8 in this program */
-	struct sl_log_header *h = sl_g.log.hdr;
+	if (dlsym(RTLD_DEFAULT, "_ZN4node5StartEiPPc")) { /* Node.js itself: it takes --require */
+		load_node_script();
+		h->flags |= node_origins ? SL_HDR_JS_ORIGINS : SL_HDR_JS_UNREAD;
+	}
+	/* V8's perf map names every JIT frame, but V8 holds its file open for the process's life (and
+	 * without close-on-exec): asked for only (socklens run --js-perf-map) */
+	if (!sl_g.params.v8_perf_map)
+		return;
 	uint32_t ours = asked_for_map(h) ? 0 : SL_HDR_V8_MAP_OURS;
 	if (set_n)
 		set_n(v8_flags, sizeof v8_flags - 1);
 	else
 		set(v8_flags);
 	h->flags |= SL_HDR_V8_MAP | ours;
-	if (dlsym(RTLD_DEFAULT, "_ZN4node5StartEiPPc")) /* Node.js itself: it takes --require */
-		load_node_script();
 }
 
 /* ---- Java: JVMTI ---- */

@@ -27,6 +27,7 @@ struct sl_log_params {
 	int trace;           /* also log opens, closes, options and successful connects */
 	int no_argv;         /* keep argv[0] only */
 	int no_lang_frames;  /* SOCKLENS_NO_LANG_FRAMES=1: native frames only */
+	int v8_perf_map;     /* SOCKLENS_V8_PERF_MAP=1: V8 writes its perf map (names JIT frames) */
 	int of_pid;          /* the process the log is about, when not this one (a tracer's) */
 };
 

@@ -90,21 +90,23 @@ case_javascript_frames() { # Node.js: the program's functions, though Node conne
 		"one('addr-in-use')['stack'][0]['function'] == 'startServer'" \
 		"one('addr-in-use')['stack'][0]['line'] == $(line_of $js "srv.listen(port, '127.0.0.1'); // the port is taken")" \
 		"one('unanswered-request')['stack'][0]['line'] == $(line_of $js 'const c = net.connect(silent.address().port')"
-	# V8's perf map (it names the JIT frames of every other stack) is copied beside the log, and
-	# removed from /tmp since socklens asked for it; the report reads the copy later
+	# no perf map by default (V8 would hold its file open): the same fds as without socklens
 	[ ! -e /tmp/perf-$pid.map ]
-	ls $TMP/run/p$pid.*.v8map > /dev/null
+	local fds='console.log(require("fs").readdirSync("/proc/self/fd").length)'
+	[ "$(node -e "$fds")" = "$($SL run -- node -e "$fds" 2>/dev/null)" ]
 	$SL report --json $TMP/run > $TMP/again.json || true
 	$JC $TMP/again.json "one('connect-refused')['stack'][0]['function'] == 'fetchStatus'"
-	# a socket connected without net.connect (no channel publishes): V8's perf map names Node's
-	# own JavaScript, each function at the line where it starts
-	$SL run --dir $TMP/run2 --json $TMP/m.json -- node -e "const s = new (require('net').Socket)();
+	# --js-perf-map, and a socket connected without net.connect (no channel publishes): V8's perf
+	# map names Node's own JavaScript, each function at the line where it starts; the map is
+	# copied beside the log and removed from /tmp, since socklens asked for it
+	$SL run --js-perf-map --dir $TMP/run2 --json $TMP/m.json -- node -e "const s = new (require('net').Socket)();
 s.on('error', () => {}); s.connect($port, '127.0.0.1')"
 	$JC $TMP/m.json "one('connect-refused')['stack'][0]['function'] == 'internalConnect'" \
 		"one('connect-refused')['stack'][0]['file'] == 'node:net'" \
 		"one('connect-refused')['stack'][0]['line_is_function_start']"
 	pid=$($PY -c "import json; print(json.load(open('$TMP/m.json'))['processes'][0]['pid'])")
 	[ ! -e /tmp/perf-$pid.map ]
+	ls $TMP/run2/p$pid.*.v8map > /dev/null
 	$SL report --json $TMP/run2 > $TMP/again.json || true
 	$JC $TMP/again.json "one('connect-refused')['stack'][0]['function'] == 'internalConnect'"
 	# the program's environment is its own: the script socklens loads puts NODE_OPTIONS back
@@ -112,10 +114,8 @@ s.on('error', () => {}); s.connect($port, '127.0.0.1')"
 	[ "$(cat $TMP/env.out)" = '"--no-warnings"' ]
 	$SL run -- node -e 'console.log(process.env.NODE_OPTIONS === undefined)' > $TMP/env.out
 	[ "$(cat $TMP/env.out)" = true ]
-	# turned off: no script, no perf map
+	# turned off: Node's own frames
 	$SL run --no-lang-frames --json $TMP/off.json -- node $js $port > /dev/null
-	pid=$($PY -c "import json; print(json.load(open('$TMP/off.json'))['processes'][0]['pid'])")
-	[ ! -e /tmp/perf-$pid.map ]
 	$JC $TMP/off.json "proc()['language_frames'] is None" \
 		"all(f['module'] != 'js' for f in one('connect-refused')['stack'])"
 }

@@ -114,7 +114,9 @@ enum sl_hdr_flags {
 	SL_HDR_V8_MAP = 1u << 7,   /* V8 found: it writes /tmp/perf-<pid>.map, which names JIT frames */
 	SL_HDR_V8_MAP_OURS = 1u << 8, /* ... because socklens asked: the run may remove it once copied */
 	SL_HDR_JAVA_FRAMES = 1u << 9, /* a JVM found and its frames read into stacks */
-	SL_HDR_JAVA_UNREAD = 1u << 10 /* a JVM found but its frames could not be read (lang_why) */
+	SL_HDR_JAVA_UNREAD = 1u << 10,/* a JVM found but its frames could not be read (lang_why) */
+	SL_HDR_JS_ORIGINS = 1u << 11, /* Node.js: socklens-node.js describes where sockets are asked for */
+	SL_HDR_JS_UNREAD = 1u << 12   /* Node.js, but socklens-node.js was not found beside the shim */
 };
 
 /* Why a JVM's frames could not be read (header lang_why). */
