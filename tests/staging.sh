@@ -108,9 +108,9 @@ import socket, time
 def dial(port):
     try: socket.create_connection(("127.0.0.1", port), timeout=5).close()
     except OSError: pass
-dial($early)
-time.sleep(2.5)      # the scenario: an early failure, a quiet spell, a recent failure
-dial($late)
+for port in ($early, $late):   # one call site: an early failure, a quiet spell, a recent failure
+    dial(port)
+    if port == $early: time.sleep(2.5)
 EOF
 	$SL run --dir $TMP/run-ssotrw -- $PY $TMP/two.py 2>/dev/null
 	$SL report --json --since 1500ms $TMP/run-ssotrw > $TMP/recent.json
