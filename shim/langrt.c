@@ -373,20 +373,19 @@ uint32_t sl_java_frames(uint64_t *ip, uint32_t n, uint32_t cap)
 		jni++;
 	JNIEnv *env = NULL;
 	jvmtiFrameInfo frames[SL_MAX_FRAMES];
-	jint total = 0, top, bottom = 0;
+	jint total = 0, top = 0, bottom = 0;
 	uint32_t room = cap > jni + 1 ? cap - (jni + 1) : 0;
 	if (room < JAVA_TOP + 2 || room > SL_MAX_FRAMES || (*jv.vm)->GetEnv(jv.vm, (void **)&env, JNI_VERSION_1_6) != JNI_OK ||
-	    (*jv.ti)->GetFrameCount(jv.ti, NULL, &total) != JVMTI_ERROR_NONE || total <= 0)
+	    (*jv.ti)->GetStackTrace(jv.ti, NULL, 0, (jint)room, frames, &top) != JVMTI_ERROR_NONE || top <= 0)
 		return n;
 	/* a deep stack (frameworks, CompletableFuture chains): the innermost frames, then the
 	 * outermost, where the program's own code that started it all is */
-	top = total <= (jint)room ? total : JAVA_TOP;
-	if ((*jv.ti)->GetStackTrace(jv.ti, NULL, 0, top, frames, &top) != JVMTI_ERROR_NONE)
-		return n;
-	if (total > (jint)room &&
-	    (*jv.ti)->GetStackTrace(jv.ti, NULL, -(jint)(room - JAVA_TOP - 1), (jint)(room - JAVA_TOP - 1), frames + top,
-				    &bottom) != JVMTI_ERROR_NONE)
-		bottom = 0;
+	if (top == (jint)room && (*jv.ti)->GetFrameCount(jv.ti, NULL, &total) == JVMTI_ERROR_NONE && total > (jint)room) {
+		top = JAVA_TOP;
+		if ((*jv.ti)->GetStackTrace(jv.ti, NULL, -(jint)(room - JAVA_TOP - 1), (jint)(room - JAVA_TOP - 1),
+					    frames + top, &bottom) != JVMTI_ERROR_NONE)
+			bottom = 0;
+	}
 	/* the native frames down to the JNI method, then the thread's Java frames; the JVM's own
 	 * frames below them (its interpreter, its thread start) are left out */
 	uint32_t out = jni + 1;

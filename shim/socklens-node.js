@@ -33,7 +33,7 @@
   }
   const TAKE = 0x7E000000, SET = 0x7F000000;
   const origins = new WeakMap(); // socket or server -> the shim's stack id
-  const VAR = 'SOCKLENS_NODE_ORIGIN', DEPTH = 24;
+  const VAR = 'SOCKLENS_NODE_ORIGIN', DEPTH = 16;
   const sites = (_, cs) => cs;
   // The stack of the program's call, innermost first, without this script's and the channel's
   // frames: "function<TAB>file<TAB>line" a line each.
@@ -55,9 +55,13 @@
       let file = c.getFileName() || '';
       if (file === __filename || file === 'node:diagnostics_channel') continue;
       if (file.startsWith('file://')) file = file.slice(7);
-      const type = c.getTypeName(), fn = c.getFunctionName(), method = c.getMethodName();
-      let name = fn || (method ? (type ? type + '.' : '') + method : '(anonymous)');
-      if (fn && method && type && !c.isToplevel() && !fn.includes('.')) name = type + '.' + fn;
+      // (getMethodName, which searches the receiver's properties, would double the cost)
+      const fn = c.getFunctionName();
+      let name = fn || '(anonymous)';
+      if (fn && !fn.includes('.') && !c.isToplevel()) {
+        const type = c.getTypeName();
+        if (type && type !== 'Object') name = type + '.' + fn;
+      }
       text += name.replace(/[\t\n]/g, ' ') + '\t' + file.replace(/[\t\n]/g, ' ') + '\t' + (c.getLineNumber() || 0) + '\n';
     }
     return text;
