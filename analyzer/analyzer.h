@@ -183,6 +183,7 @@ struct sl_diag {
 	char peers[SL_LIST_MAX][160];/* distinct peers: the first few, and how many */
 	unsigned npeers;
 	uint32_t site_stack;         /* a second stack id to show as the site (an earlier close) */
+	const char *site_label;      /* what the site is, when not the kind's ("first send at") */
 	const char *stack_label;     /* what the stack is, when not the kind's ("accepted at") */
 	uint64_t when_ns;            /* when the instance happened (CLOCK_MONOTONIC; 0: now) */
 	uint64_t wall_ns;            /* the same as wall-clock time (set when added; a group's latest) */
@@ -223,6 +224,7 @@ const struct sl_kind_info *sl_kind(enum sl_kind k);
 const char *sl_kind_name(enum sl_kind k);
 const char *sl_kind_advice(enum sl_kind k);
 const char *sl_diag_stack_label(const struct sl_diag *d); /* the finding's, else its kind's */
+const char *sl_diag_site_label(const struct sl_diag *d);  /* the same for the site */
 int sl_kind_parse(const char *name); /* -1 if unknown */
 const char *sl_sev_name(enum sl_severity s);
 json_t *sl_diag_json(const struct sl_diag *d); /* report_json.c */

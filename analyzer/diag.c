@@ -20,6 +20,11 @@ const char *sl_diag_stack_label(const struct sl_diag *d)
 	return d->stack_label ? d->stack_label : sl_kind(d->kind)->stack_label;
 }
 
+const char *sl_diag_site_label(const struct sl_diag *d)
+{
+	return d->site_label ? d->site_label : sl_kind(d->kind)->site_label;
+}
+
 uint32_t sl_diag_conn(struct sl_diag *d, const struct sl_conn *c, enum sl_kind k, enum sl_severity sev)
 {
 	sl_diag_init(d, k, sev, c->proc, c->s->fd);

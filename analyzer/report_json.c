@@ -214,7 +214,7 @@ json_t *sl_diag_json(const struct sl_diag *d)
 	const struct sl_kind_info *k = sl_kind(d->kind);
 	if (d->nsite) {
 		json_object_set_new(o, k->site_key ? k->site_key : "call_site", sl_frames_json(d->site, d->nsite));
-		json_object_set_new(o, "site_label", json_string(k->site_label ? k->site_label : "call at"));
+		json_object_set_new(o, "site_label", json_string(sl_diag_site_label(d) ? sl_diag_site_label(d) : "call at"));
 	}
 	json_t *ev = json_object();
 	for (unsigned i = 0; i < d->nevidence; i++) {

@@ -169,8 +169,8 @@ static void print_diag(FILE *out, const struct sl_diag *d, const struct sl_run *
 		frames(out, label, d->stack, d->nstack);
 	else if (label)
 		fprintf(out, "        %s  (no stack recorded)\n", label);
-	if (k->site_label && d->nsite)
-		frames(out, k->site_label, d->site, d->nsite);
+	if (sl_diag_site_label(d) && d->nsite)
+		frames(out, sl_diag_site_label(d), d->site, d->nsite);
 	fputc('\n', out);
 }
 
@@ -330,7 +330,7 @@ static void print_brief(FILE *out, const struct sl_diag *d)
 		fputc('\n', out);
 		return;
 	}
-	fprintf(out, ", %s ", d->nsite ? k->site_label : sl_diag_stack_label(d));
+	fprintf(out, ", %s ", d->nsite ? sl_diag_site_label(d) : sl_diag_stack_label(d));
 	frame_line(out, "", f);
 }
 

@@ -718,6 +718,15 @@ void sl__first_blocking_read(struct sl_slot *s)
 	errno = e;
 }
 
+void sl__first_send(struct sl_slot *s)
+{
+	if (!(sl_py_active() || sl_java_active()) || s->send_stack)
+		return;
+	int e = errno;
+	s->send_stack = sl_stack_capture();
+	errno = e;
+}
+
 void sl__call_sample(struct sl_slot *s, int fd, uint64_t now)
 {
 	int err = errno;

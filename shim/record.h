@@ -46,6 +46,8 @@ void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, u
 void sl__call_sample(struct sl_slot *s, int fd, uint64_t now);
 /* A language runtime's first blocking read on a socket: its stack, before it can block forever. */
 void sl__first_blocking_read(struct sl_slot *s);
+/* ... and its first send: the program's line that sent the request. */
+void sl__first_send(struct sl_slot *s);
 
 /* Slot flags that send a call's end to the slow path, by direction. */
 #define SL_SF_SLOW_IN (SL_SF_CONNECTING | SL_SF_WATCH_READ | SL_SF_FIRST_IN)
@@ -82,6 +84,8 @@ SL_INLINE int sl__call_begin(struct sl_call_ctx *c, int fd, uint32_t ent, uint16
 		sl_t_first_buf = buf;
 		if (dir == SL_DIR_IN && (flags & SL_SF_WATCH_READ) && !(flags & SL_SF_NONBLOCK))
 			sl__first_blocking_read(s);
+		else if (dir == SL_DIR_OUT)
+			sl__first_send(s);
 	}
 	if (!(flags & SL_SF_NONBLOCK)) {
 		struct sl_inflight *f = sl_t_infl;

@@ -353,7 +353,7 @@ s.close()
 EOF
 	$SL run --json $TMP/ww.json -- $PY $TMP/ww.py
 	$JC $TMP/ww.json "one('nagle-delay')['evidence']['delayed_rounds'] >= 3" \
-		"one('nagle-delay')['send_site'][0]['module'].startswith('python3')"
+		"one('nagle-delay')['send_site'][0]['file'] == '$TMP/ww.py'" "one('nagle-delay')['site_label'] == 'first send at'"
 }
 
 # ---- the options audit ----------------------------------------------------------------------

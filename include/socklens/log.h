@@ -24,7 +24,7 @@
 
 #define SL_LOG_MAGIC "SOCKLENS"
 #define SL_RUN_MAGIC "SLRUNCTL"
-#define SL_LOG_VERSION 2u
+#define SL_LOG_VERSION 3u
 #define SL_HEADER_SIZE 4096u
 #define SL_PAGE 4096u
 #define SL_MAX_FRAMES 32u
@@ -284,6 +284,8 @@ struct sl_slot {
 	uint8_t alert_dir;        /* 0 received from the peer, 1 sent by the program */
 	uint8_t pad2[3];
 	uint32_t unread_at_close; /* bytes left in the receive queue at the last close (SIOCINQ): a reset */
+	uint32_t send_stack;      /* a language runtime's program: the stack of the first send (0 none) */
+	uint32_t pad3;
 };
 
 /* ---- events --------------------------------------------------------------- */
