@@ -35,7 +35,9 @@ uint32_t sl_diag_conn(struct sl_diag *d, const struct sl_conn *c, enum sl_kind k
 	 * fresh port per test, and clients come from fresh ports; the peers are listed instead */
 	snprintf(d->group_peer, sizeof d->group_peer, "%s", sl_role_name(c->s->role));
 	const char *label = sl_kind(k)->stack_label;
-	if (c->s->role == SL_ROLE_SERVER && label && !strcmp(label, "connected at"))
+	if (c->s->role == SL_ROLE_SERVER && c->img && (c->img->h.flags & SL_HDR_JS_ORIGINS))
+		d->stack_label = "listener at"; /* Node.js: accepted from the event loop; the listener's stack */
+	else if (c->s->role == SL_ROLE_SERVER && label && !strcmp(label, "connected at"))
 		d->stack_label = "accepted at"; /* a server's connection began at its accept */
 	return sl_conn_stack(c->s);
 }

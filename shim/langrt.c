@@ -88,6 +88,11 @@ static void load_node_script(void)
 	free(opts);
 }
 
+int sl_node_origins(void)
+{
+	return node_origins;
+}
+
 #define ORIGIN_TAKE 0x7E000000u   /* answer the id of the stack the script has just described */
 #define ORIGIN_SET 0x7F000000u    /* + id: the calls that follow on this thread are that stack's; + 0: no more */
 static const char origin_var[] = "SOCKLENS_NODE_ORIGIN";

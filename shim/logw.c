@@ -498,11 +498,19 @@ uint32_t sl_stack_intern(struct sl_log *log, const uint64_t *ip, uint32_t n, int
 	s->nframes = n;
 	memcpy(s->ip, ip, n * sizeof *ip);
 	__atomic_store_n(&s->commit, 2, __ATOMIC_RELEASE);
-	/* link it; a twin inserted by another thread at the same instant is harmless */
+	/* link it; when another thread linked first, its entries are searched for a twin of ours
+	 * (the same stack captured at the same instant): that one is used, so a call site's counts
+	 * stay in one record, and ours stays unlinked */
 	for (int tries = 0; tries < 8; tries++) {
+		uint32_t seen = head;
 		s->next = head;
 		if (__atomic_compare_exchange_n(bucket, &head, (uint32_t)i + 1, 0, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
 			break;
+		for (uint32_t id = head, hops = 0; id && id != seen && id <= h->tab[SL_T_STACKS].cap && hops < 64; hops++) {
+			if (same_stack(&log->stacks[id - 1], hash, ip, n))
+				return id;
+			id = log->stacks[id - 1].next;
+		}
 	}
 	if (inserted)
 		*inserted = 1;

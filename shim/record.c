@@ -486,8 +486,14 @@ static void accept_done(struct sl_call_ctx *c, int ret, int err, int flags, cons
 		return;
 	}
 	accept_queue(ls, c->fd);
+	/* Node.js accepts from its event loop: the listener's stack (where the program set up its
+	 * server) says more than libuv's */
+	uint32_t origin = sl_t_origin;
+	if (sl_node_origins() && ls->open_stack)
+		sl_t_origin = ls->open_stack;
 	struct sl_slot *s = track(ret, ls->family, ls->type, ls->protocol, SL_ROLE_SERVER,
 				  type_flags(flags), SL_CALL_ACCEPT);
+	sl_t_origin = origin;
 	if (!s)
 		return;
 	if (sa && len && *len >= sizeof(sa_family_t))

@@ -167,6 +167,7 @@ uint32_t sl_py_frames(uint64_t *ip, uint32_t n, uint32_t cap);
 /* langrt.c: Node.js (V8 asked for its perf map) and Java (JVMTI) frames */
 void sl_v8_init(void);
 extern SL_TLS uint32_t sl_t_origin; /* Node.js: the stack of the JavaScript call under way */
+int sl_node_origins(void);          /* socklens-node.js runs in this process */
 int sl_java_active(void); /* Java frames are being read */
 uint32_t sl_java_frames(uint64_t *ip, uint32_t n, uint32_t cap);
 uint32_t sl_stack_capture(void);

@@ -119,3 +119,14 @@ s.on('error', () => {}); s.connect($port, '127.0.0.1')"
 	$JC $TMP/off.json "proc()['language_frames'] is None" \
 		"all(f['module'] != 'js' for f in one('connect-refused')['stack'])"
 }
+
+case_javascript_server_connections() { # Node.js accepts from its event loop: the listener's line
+	command -v node >/dev/null || skip "no node"
+	local port js=tests/lang/server.js
+	port=$(free_port)
+	$SL run --json $TMP/s.json -- node $js $port > $TMP/s.out
+	grep -q listening $TMP/s.out
+	$JC $TMP/s.json "one('close-wait')['count'] == 5" "one('close-wait')['stack_label'] == 'listener at'" \
+		"one('close-wait')['stack'][0]['function'] == 'startServer'" \
+		"one('close-wait')['stack'][0]['line'] == $(line_of $js "srv.listen(port, '127.0.0.1'")"
+}
