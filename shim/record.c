@@ -715,21 +715,20 @@ static void unread_data(struct sl_slot *s, int fd)
 }
 
 /* A long-lived connection's kernel counters, sampled on a data call once per period. */
-void sl__first_blocking_read(struct sl_slot *s)
+void sl__first_call(struct sl_slot *s, uint8_t dir, const void *buf)
 {
-	int e = errno;
-	uint32_t st = sl_py_active() || sl_java_active() ? sl_stack_capture() : 0; /* the program's line */
-	if (st)
-		s->read_site = SL_SITE_STACK | st;
-	errno = e;
-}
-
-void sl__first_send(struct sl_slot *s)
-{
-	if (!(sl_py_active() || sl_java_active()) || s->send_stack)
+	sl_t_first_buf = buf;
+	if (!(sl_py_active() || sl_java_active()))
 		return;
+	uint32_t flags = __atomic_load_n(&s->flags, __ATOMIC_RELAXED);
 	int e = errno;
-	s->send_stack = sl_stack_capture();
+	if (dir == SL_DIR_IN && (flags & SL_SF_WATCH_READ) && !(flags & SL_SF_NONBLOCK)) {
+		uint32_t st = sl_stack_capture();
+		if (st)
+			s->read_site = SL_SITE_STACK | st;
+	} else if (dir == SL_DIR_OUT && !s->send_stack) {
+		s->send_stack = sl_stack_capture();
+	}
 	errno = e;
 }
 

@@ -44,10 +44,11 @@ void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, u
 #define SL_SAMPLE_SHIFT 33
 #define SL_KEEP_NS 100000000ull /* 100 ms: the shortest wait worth keeping a closed slot for */
 void sl__call_sample(struct sl_slot *s, int fd, uint64_t now);
-/* A language runtime's first blocking read on a socket: its stack, before it can block forever. */
-void sl__first_blocking_read(struct sl_slot *s);
-/* ... and its first send: the program's line that sent the request. */
-void sl__first_send(struct sl_slot *s);
+/* The first call each way on a socket: its buffer is kept for a look at the first bytes, and in a
+ * language runtime's program the stack of a first blocking read (before it can block forever)
+ * and of a first send (the program's line that sent the request) are captured. Out of line: the
+ * hot path only tests the flag. */
+void sl__first_call(struct sl_slot *s, uint8_t dir, const void *buf);
 
 /* Slot flags that send a call's end to the slow path, by direction. */
 #define SL_SF_SLOW_IN (SL_SF_CONNECTING | SL_SF_WATCH_READ | SL_SF_FIRST_IN)
@@ -80,13 +81,8 @@ SL_INLINE int sl__call_begin(struct sl_call_ctx *c, int fd, uint32_t ent, uint16
 	c->t0 = 0;
 	if (dir == SL_DIR_OUT)
 		s->send_site = (uint64_t)(uintptr_t)site;
-	if (dir != SL_DIR_NONE && __builtin_expect(flags & (dir == SL_DIR_IN ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT), 0)) {
-		sl_t_first_buf = buf;
-		if (dir == SL_DIR_IN && (flags & SL_SF_WATCH_READ) && !(flags & SL_SF_NONBLOCK))
-			sl__first_blocking_read(s);
-		else if (dir == SL_DIR_OUT)
-			sl__first_send(s);
-	}
+	if (dir != SL_DIR_NONE && __builtin_expect(flags & (dir == SL_DIR_IN ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT), 0))
+		sl__first_call(s, dir, buf);
 	if (!(flags & SL_SF_NONBLOCK)) {
 		struct sl_inflight *f = sl_t_infl;
 		if (__builtin_expect(!f, 0))

@@ -284,8 +284,8 @@ struct sl_slot {
 	uint8_t alert_dir;        /* 0 received from the peer, 1 sent by the program */
 	uint8_t pad2[3];
 	uint32_t unread_at_close; /* bytes left in the receive queue at the last close (SIOCINQ): a reset */
-	uint32_t send_stack;      /* a language runtime's program: the stack of the first send (0 none) */
-	uint32_t pad3;
+	uint32_t send_stack;      /* a language runtime's program: the stack of the first send (0 none);
+				     in the tail padding: the slot's size (664) is part of the hot path */
 };
 
 /* ---- events --------------------------------------------------------------- */
