@@ -98,9 +98,6 @@ int sl_node_origins(void)
 static const char origin_var[] = "SOCKLENS_NODE_ORIGIN";
 static SL_TLS uint32_t t_described; /* the stack the script described last on this thread */
 
-#define JS_CACHE 4096u
-static uint64_t js_key[JS_CACHE];
-static uint32_t js_id[JS_CACHE];
 
 /* FNV-1a over a frame's text */
 static uint64_t frame_hash(const char *p, size_t n)
@@ -115,12 +112,9 @@ static uint64_t frame_hash(const char *p, size_t n)
 static int64_t js_frame(const char *p, size_t n)
 {
 	uint64_t key = frame_hash(p, n);
-	uint32_t h = (uint32_t)(key >> 20) & (JS_CACHE - 1);
-	for (uint32_t k = 0; k < 8; k++) {
-		uint32_t i = (h + k) & (JS_CACHE - 1);
-		if (__atomic_load_n(&js_key[i], __ATOMIC_ACQUIRE) == key && js_id[i])
-			return js_id[i] - 1;
-	}
+	int64_t known = sl_lang_cached(key);
+	if (known >= 0)
+		return known;
 	char func[SL_LANG_FUNC], file[SL_LANG_FILE];
 	const char *t1 = memchr(p, '\t', n), *t2 = t1 ? memchr(t1 + 1, '\t', (size_t)(p + n - t1 - 1)) : NULL;
 	if (!t2)
@@ -135,16 +129,7 @@ static int64_t js_frame(const char *p, size_t n)
 	func[fl] = 0;
 	memcpy(file, t1 + 1, il);
 	file[il] = 0;
-	int64_t id = sl_lang_add(&sl_g.log, SL_LANG_JS, key, func, file, line ? line : -1);
-	for (uint32_t k = 0; id >= 0 && k < 8; k++) {
-		uint32_t i = (h + k) & (JS_CACHE - 1);
-		uint64_t empty = 0;
-		if (__atomic_compare_exchange_n(&js_key[i], &empty, key, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-			__atomic_store_n(&js_id[i], (uint32_t)id + 1, __ATOMIC_RELEASE);
-			break;
-		}
-	}
-	return id;
+	return sl_lang_remember(key, sl_lang_add(&sl_g.log, SL_LANG_JS, key, func, file, line ? line : -1));
 }
 
 /* The script describes the JavaScript stack where the program asked for a socket, a frame per
@@ -231,9 +216,6 @@ static struct {
 	jvmtiEnv *ti;
 } jv;
 
-#define JAVA_CACHE 4096u
-static uint64_t cache_key[JAVA_CACHE]; /* (method, location) hashed: a 64-bit collision is ignored */
-static uint32_t cache_id[JAVA_CACHE];
 
 int sl_java_active(void)
 {
@@ -304,13 +286,11 @@ static void release(void *p)
 /* Names (method, location) into the language table once; -1 when it cannot. */
 static int64_t name_method(JNIEnv *jni, jmethodID m, jlocation loc)
 {
+	/* (method, location) hashed: a 64-bit collision is ignored */
 	uint64_t key = (uint64_t)(uintptr_t)m ^ ((uint64_t)loc * 0x9e3779b97f4a7c15ull);
-	uint32_t h = (uint32_t)(key >> 20) & (JAVA_CACHE - 1);
-	for (uint32_t k = 0; k < 8; k++) {
-		uint32_t i = (h + k) & (JAVA_CACHE - 1);
-		if (__atomic_load_n(&cache_key[i], __ATOMIC_ACQUIRE) == key && cache_id[i])
-			return cache_id[i] - 1;
-	}
+	int64_t known = sl_lang_cached(key);
+	if (known >= 0)
+		return known;
 	char func[SL_LANG_FUNC] = "", file[SL_LANG_FILE] = "";
 	char *sig = NULL, *name = NULL, *src = NULL;
 	jclass klass = NULL;
@@ -340,16 +320,7 @@ static int64_t name_method(JNIEnv *jni, jmethodID m, jlocation loc)
 	release(lines);
 	if (klass && jni)
 		(*jni)->DeleteLocalRef(jni, klass);
-	int64_t id = sl_lang_add(&sl_g.log, SL_LANG_JAVA, key, func, file, line);
-	for (uint32_t k = 0; id >= 0 && k < 8; k++) {
-		uint32_t i = (h + k) & (JAVA_CACHE - 1);
-		uint64_t empty = 0;
-		if (__atomic_compare_exchange_n(&cache_key[i], &empty, key, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-			__atomic_store_n(&cache_id[i], (uint32_t)id + 1, __ATOMIC_RELEASE);
-			break;
-		}
-	}
-	return id;
+	return sl_lang_remember(key, sl_lang_add(&sl_g.log, SL_LANG_JAVA, key, func, file, line));
 }
 
 #define JAVA_TOP 10 /* a stack deeper than the room keeps its innermost frames and its outermost */
@@ -357,10 +328,9 @@ static int64_t name_method(JNIEnv *jni, jmethodID m, jlocation loc)
 /* The record standing for the frames of a deep stack left out between the two ends. */
 static int64_t elided(void)
 {
-	static int64_t id = -1;
-	if (id < 0)
-		id = sl_lang_add(&sl_g.log, SL_LANG_JAVA, 1, "(frames left out)", "", -1);
-	return id;
+	const uint64_t key = 0x5ec1e57a11f7a11full;
+	int64_t id = sl_lang_cached(key);
+	return id >= 0 ? id : sl_lang_remember(key, sl_lang_add(&sl_g.log, SL_LANG_JAVA, key, "(frames left out)", "", -1));
 }
 
 uint32_t sl_java_frames(uint64_t *ip, uint32_t n, uint32_t cap)

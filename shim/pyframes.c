@@ -45,10 +45,6 @@ static struct {
 	void *(*this_thread)(void);
 } py;
 
-/* (key -> language record + 1): frames already named */
-#define PY_CACHE 4096u
-static uint64_t cache_key[PY_CACHE];
-static uint32_t cache_id[PY_CACHE];
 
 void sl_py_init(void)
 {
@@ -189,12 +185,9 @@ static int line_of(const uint8_t *p, const uint8_t *end, int line, int addr)
 static int64_t name_frame(uintptr_t code, int lasti)
 {
 	uint64_t key = (uint64_t)code ^ ((uint64_t)lasti * 0x9e3779b97f4a7c15ull);
-	uint32_t h = (uint32_t)(key >> 20) & (PY_CACHE - 1);
-	for (uint32_t k = 0; k < 8; k++) {
-		uint32_t i = (h + k) & (PY_CACHE - 1);
-		if (__atomic_load_n(&cache_key[i], __ATOMIC_ACQUIRE) == key && cache_id[i])
-			return cache_id[i] - 1;
-	}
+	int64_t known = sl_lang_cached(key);
+	if (known >= 0)
+		return known;
 	char func[SL_LANG_FUNC], file[SL_LANG_FILE];
 	int line = -1;
 	uintptr_t lt = word(code + CO_LINETABLE);
@@ -206,16 +199,7 @@ static int64_t name_frame(uintptr_t code, int lasti)
 	}
 	str_copy(word(code + CO_QUALNAME), func, sizeof func);
 	str_copy(word(code + CO_FILENAME), file, sizeof file);
-	int64_t id = sl_lang_add(&sl_g.log, SL_LANG_PYTHON, key, func, file, line);
-	for (uint32_t k = 0; id >= 0 && k < 8; k++) {
-		uint32_t i = (h + k) & (PY_CACHE - 1);
-		uint64_t empty = 0;
-		if (__atomic_compare_exchange_n(&cache_key[i], &empty, key, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-			__atomic_store_n(&cache_id[i], (uint32_t)id + 1, __ATOMIC_RELEASE);
-			break;
-		}
-	}
-	return id;
+	return sl_lang_remember(key, sl_lang_add(&sl_g.log, SL_LANG_PYTHON, key, func, file, line));
 }
 
 int sl_py_active(void)

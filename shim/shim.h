@@ -158,6 +158,10 @@ void sl_after_fork_child(void);
 /* ---- stacks (stack.c) ---- */
 
 void sl_stack_init(void);
+/* Language frames named once per process (stack.c): the record of key or -1; remember returns id. */
+int64_t sl_lang_cached(uint64_t key);
+int64_t sl_lang_remember(uint64_t key, int64_t id);
+void sl_lang_forget(void);
 
 /* pyframes.c: CPython's frames in captured stacks. sl_py_frames rewrites ip[0, n): the native
  * frames above the evaluator, then the thread's Python frames (SL_LANG_IP records); the new n. */

@@ -130,3 +130,23 @@ case_javascript_server_connections() { # Node.js accepts from its event loop: th
 		"one('close-wait')['stack'][0]['function'] == 'startServer'" \
 		"one('close-wait')['stack'][0]['line'] == $(line_of $js "srv.listen(port, '127.0.0.1'")"
 }
+
+case_python_frames_in_a_forked_child() { # a fork child names its frames in its own log
+	cat > $TMP/fk.py <<'PYEOF'
+import os, socket
+def dial(port):
+    try: socket.create_connection(("127.0.0.1", port))
+    except OSError: pass
+dial(PORT)
+pid = os.fork()
+if pid == 0:
+    dial(PORT)
+    os._exit(0)
+os.waitpid(pid, 0)
+PYEOF
+	sed -i "s/PORT/$(free_port)/" $TMP/fk.py
+	$SL run --json $TMP/fk.json -- /usr/bin/python3 $TMP/fk.py
+	$JC $TMP/fk.json "len(r['processes']) == 2" \
+		"all(f['stack'][0]['function'] == 'dial' and f['stack'][0]['line'] == 3 for f in diags('connect-refused'))" \
+		"sum(d['count'] for d in diags('connect-refused')) == 2"
+}
