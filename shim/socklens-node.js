@@ -23,10 +23,10 @@
   else if (typeof opts === 'string' && opts.endsWith(' ' + ours))
     process.env.NODE_OPTIONS = opts.slice(0, -ours.length - 1);
 
-  let os, net, dc;
+  // 'net' itself is not loaded here: a program that never uses it does not pay for compiling it
+  let os, dc;
   try {
     os = require('os');
-    net = require('net');
     dc = require('diagnostics_channel');
   } catch {
     return;
@@ -120,15 +120,24 @@
       origins.set(socket, id);
       if (!patched) process.nextTick(patchHandles, socket);
     });
+    // Server#_listen2 (bind and listen, perhaps a tick later) is found from the first server
+    // that listens: listen() publishes before it calls it
+    let listenPatched = false;
     dc.subscribe('tracing:net.server.listen:asyncStart', ({ server }) => {
       const id = take();
       if (id) origins.set(server, id);
+      if (listenPatched) return;
+      for (let proto = Object.getPrototypeOf(server); proto; proto = Object.getPrototypeOf(proto)) {
+        if (!Object.prototype.hasOwnProperty.call(proto, '_listen2')) continue;
+        const listen2 = proto._listen2;
+        if (typeof listen2 === 'function')
+          proto._listen2 = function (...args) {
+            return around(origins.get(this), listen2, this, args);
+          };
+        listenPatched = true;
+        break;
+      }
     });
-    const listen2 = net.Server.prototype._listen2;
-    if (typeof listen2 === 'function')
-      net.Server.prototype._listen2 = function (...args) {
-        return around(origins.get(this), listen2, this, args);
-      };
   } catch {
     // an older Node.js without these channels: its own frames only
   }
