@@ -255,7 +255,13 @@ const char *sl_lang_state(const struct sl_image_info *ii, const char **runtime, 
 		*runtime = "python";
 		if (fl & SL_HDR_PY_FRAMES)
 			return "read";
-		*why = "socklens reads CPython 3.11's frames only";
+		static char msg[96];
+		unsigned v = ii->h.lang_why;
+		if (v >= 0x0300 && v < 0x0400)
+			snprintf(msg, sizeof msg, "CPython %u.%u; socklens reads the frames of 3.11 and 3.12", v >> 8, v & 0xff);
+		else
+			snprintf(msg, sizeof msg, "socklens reads the frames of CPython 3.11 and 3.12");
+		*why = msg;
 		return "unavailable";
 	}
 	if (fl & (SL_HDR_JAVA_FRAMES | SL_HDR_JAVA_UNREAD)) {

@@ -1,14 +1,15 @@
 /* pyframes.c - Python's own frames in the stacks the shim captures, so a finding in a Python
  * program points at `fetch (app.py:12)`, not at the interpreter's C code.
  *
- * CPython 3.11 keeps each thread's frames in a chain the thread owns: the thread state (found the
+ * CPython 3.11 and 3.12 keep each thread's frames in a chain the thread owns: the thread state (found the
  * way PyGILState_GetThisThreadState finds it: a TSS key in _PyRuntime) points to its current
  * frame, each frame to its code object, its last instruction and the frame that called it. The
  * chain is read the way out-of-process profilers read it, without the GIL and without calling
  * anything that allocates or runs Python code: only loads, on the calling thread's own frames,
  * during a socket call (which runs with the GIL released, so nothing changes them meanwhile).
  *
- * The layout is checked once before it is trusted: the version (Py_Version 3.11), the TSS key
+ * The layout is checked once before it is trusted: the version (Py_Version 3.11 or 3.12: a table
+ * of offsets for each, from offsetof() against that version's own headers), the TSS key
  * read through process_vm_readv (a wrong offset reads garbage, never faults), the thread state it
  * gives against PyGILState_GetThisThreadState's answer, and the thread id stored in it. After
  * that, every object's type is checked before its fields are used. Anything else: no Python
@@ -24,18 +25,25 @@
 #include "rawsys.h"
 #include "record.h"
 
-/* CPython 3.11, x86-64 (Include/internal/pycore_runtime.h, pycore_frame.h, cpython/code.h,
- * cpython/unicodeobject.h) */
+/* The layouts read, x86-64 (Include/internal/pycore_runtime.h, pycore_frame.h, cpython/code.h,
+ * cpython/unicodeobject.h), as offsetof() gives them against each version's own headers. */
+struct py_layout {
+	unsigned version;            /* Py_Version >> 16 */
+	unsigned rt_finalizing, rt_auto_interp, rt_tss_init, rt_tss_key;
+	unsigned ts_cframe, ts_thread_id, cf_current;
+	unsigned if_code, if_previous, if_prev_instr, if_owner;
+	unsigned co_firstlineno, co_filename, co_qualname, co_linetable, co_firsttraceable, co_code;
+	unsigned u_ascii_data, u_compact_data;
+};
+static const struct py_layout layouts[] = {
+	{0x030b, 24, 584, 592, 596, 56, 152, 8, 32, 48, 56, 69, 72, 112, 128, 136, 168, 184, 48, 72},
+	{0x030c, 24, 2568, 1544, 1548, 56, 136, 0, 0, 8, 56, 70, 68, 112, 128, 136, 176, 192, 40, 56},
+};
+static const struct py_layout *L;
 enum {
-	RT_FINALIZING = 24, RT_AUTO_INTERP = 584, RT_TSS_INIT = 592, RT_TSS_KEY = 596,
-	TS_CFRAME = 56, TS_THREAD_ID = 152,
-	CF_CURRENT = 8,
-	IF_CODE = 32, IF_PREVIOUS = 48, IF_PREV_INSTR = 56, IF_OWNER = 69,
-	OWNED_BY_GENERATOR = 1,
-	CO_FIRSTLINENO = 72, CO_FILENAME = 112, CO_QUALNAME = 128, CO_LINETABLE = 136, CO_FIRSTTRACEABLE = 168,
-	CO_CODE = 184,
+	OWNED_BY_GENERATOR = 1, OWNED_BY_CSTACK = 3, /* 3.12: the C stack's entry frame, not Python code */
 	OB_TYPE = 8, VAR_SIZE = 16, BYTES_DATA = 32,
-	U_LENGTH = 16, U_STATE = 32, U_ASCII_DATA = 48, U_COMPACT_DATA = 72,
+	U_LENGTH = 16, U_STATE = 32,
 };
 
 static struct {
@@ -46,6 +54,20 @@ static struct {
 } py;
 
 
+/* Before 3.11 (no Py_Version): "3.10.13 (main, ..." from Py_GetVersion, a static string. */
+static uint32_t version_of_string(void)
+{
+	const char *(*get)(void) = (const char *(*)(void))dlsym(RTLD_DEFAULT, "Py_GetVersion");
+	const char *v = get ? get() : NULL;
+	unsigned major = 0, minor = 0;
+	if (!v || v[0] < '0' || v[0] > '9' || v[1] != '.')
+		return 0;
+	major = (unsigned)(v[0] - '0');
+	for (const char *p = v + 2; *p >= '0' && *p <= '9' && minor < 100; p++)
+		minor = minor * 10 + (unsigned)(*p - '0');
+	return major << 8 | minor;
+}
+
 void sl_py_init(void)
 {
 	const unsigned long *ver = dlsym(RTLD_DEFAULT, "Py_Version");
@@ -54,8 +76,12 @@ void sl_py_init(void)
 	py.state = -1;
 	if (!eval || !dlsym(RTLD_DEFAULT, "_PyRuntime") || (off && *off == '1'))
 		return; /* not a Python process, or asked not to */
-	if (!ver || (*ver >> 16) != 0x030b) {
-		sl_g.log.hdr->flags |= SL_HDR_PY_UNREAD; /* another version: its layout is not known here */
+	for (size_t i = 0; ver && i < sizeof layouts / sizeof layouts[0]; i++)
+		if ((*ver >> 16) == layouts[i].version)
+			L = &layouts[i];
+	if (!L) { /* another version: its layout is not known here */
+		sl_g.log.hdr->flags |= SL_HDR_PY_UNREAD;
+		sl_g.log.hdr->lang_why = ver ? (uint32_t)(*ver >> 16) : version_of_string();
 		return;
 	}
 	Dl_info info;
@@ -93,23 +119,23 @@ static uintptr_t thread_state(int checked)
 	int inited;
 	unsigned key;
 	if (checked) { /* the layout is known good: plain loads from _PyRuntime */
-		fin = word(py.runtime + RT_FINALIZING);
-		interp = word(py.runtime + RT_AUTO_INTERP);
-		inited = *(const int *)(py.runtime + RT_TSS_INIT);
-		key = *(const unsigned *)(py.runtime + RT_TSS_KEY); /* re-read: a fork makes a new key */
+		fin = word(py.runtime + L->rt_finalizing);
+		interp = word(py.runtime + L->rt_auto_interp);
+		inited = *(const int *)(py.runtime + L->rt_tss_init);
+		key = *(const unsigned *)(py.runtime + L->rt_tss_key); /* re-read: a fork makes a new key */
 		if (fin || !interp || !inited)
 			return 0;
-	} else if (safe_read(&fin, py.runtime + RT_FINALIZING, sizeof fin) || fin ||
-		   safe_read(&interp, py.runtime + RT_AUTO_INTERP, sizeof interp) || !interp ||
-		   safe_read(&inited, py.runtime + RT_TSS_INIT, sizeof inited) || !inited ||
-		   safe_read(&key, py.runtime + RT_TSS_KEY, sizeof key)) {
+	} else if (safe_read(&fin, py.runtime + L->rt_finalizing, sizeof fin) || fin ||
+		   safe_read(&interp, py.runtime + L->rt_auto_interp, sizeof interp) || !interp ||
+		   safe_read(&inited, py.runtime + L->rt_tss_init, sizeof inited) || !inited ||
+		   safe_read(&key, py.runtime + L->rt_tss_key, sizeof key)) {
 		return 0;
 	}
 	uintptr_t ts = (uintptr_t)pthread_getspecific((pthread_key_t)key), id;
 	if (!ts)
 		return 0;
 	if (!checked) { /* the first time: is this really the thread state? */
-		if (ts != (uintptr_t)py.this_thread() || safe_read(&id, ts + TS_THREAD_ID, sizeof id) ||
+		if (ts != (uintptr_t)py.this_thread() || safe_read(&id, ts + L->ts_thread_id, sizeof id) ||
 		    id != (uintptr_t)pthread_self()) {
 			py.state = -1;
 			sl_g.log.hdr->flags |= SL_HDR_PY_UNREAD;
@@ -118,7 +144,7 @@ static uintptr_t thread_state(int checked)
 		py.state = 1;
 		sl_g.log.hdr->flags |= SL_HDR_PY_FRAMES;
 	}
-	return word(ts + TS_THREAD_ID) == (uintptr_t)pthread_self() ? ts : 0;
+	return word(ts + L->ts_thread_id) == (uintptr_t)pthread_self() ? ts : 0;
 }
 
 /* A str's characters (ASCII; anything else as '?'), or "?" for what is not a str. */
@@ -133,7 +159,7 @@ static void str_copy(uintptr_t s, char *out, size_t cap)
 	unsigned kind = (st >> 2) & 7, compact = (st >> 5) & 1, ascii = (st >> 6) & 1;
 	if (!compact || !kind || len < 0)
 		return;
-	const unsigned char *d = (const unsigned char *)(s + (ascii ? U_ASCII_DATA : U_COMPACT_DATA));
+	const unsigned char *d = (const unsigned char *)(s + (ascii ? L->u_ascii_data : L->u_compact_data));
 	size_t n = (size_t)len < cap - 1 ? (size_t)len : cap - 1;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t c = kind == 1 ? d[i] : kind == 2 ? ((const uint16_t *)d)[i] : ((const uint32_t *)d)[i];
@@ -190,15 +216,15 @@ static int64_t name_frame(uintptr_t code, int lasti)
 		return known;
 	char func[SL_LANG_FUNC], file[SL_LANG_FILE];
 	int line = -1;
-	uintptr_t lt = word(code + CO_LINETABLE);
+	uintptr_t lt = word(code + L->co_linetable);
 	if (lt && word(lt + OB_TYPE) == py.bytes_type) {
 		int64_t len = *(const int64_t *)(lt + VAR_SIZE);
 		if (len >= 0 && len < (1 << 24))
 			line = line_of((const uint8_t *)(lt + BYTES_DATA), (const uint8_t *)(lt + BYTES_DATA) + len,
-				       *(const int *)(code + CO_FIRSTLINENO), lasti * 2);
+				       *(const int *)(code + L->co_firstlineno), lasti * 2);
 	}
-	str_copy(word(code + CO_QUALNAME), func, sizeof func);
-	str_copy(word(code + CO_FILENAME), file, sizeof file);
+	str_copy(word(code + L->co_qualname), func, sizeof func);
+	str_copy(word(code + L->co_filename), file, sizeof file);
 	return sl_lang_remember(key, sl_lang_add(&sl_g.log, SL_LANG_PYTHON, key, func, file, line));
 }
 
@@ -218,19 +244,20 @@ uint32_t sl_py_frames(uint64_t *ip, uint32_t n, uint32_t cap)
 	if (eval == n)
 		return n; /* not called from Python code */
 	uintptr_t ts = thread_state(py.state == 1), cf, f;
-	if (!ts || !(cf = word(ts + TS_CFRAME)))
+	if (!ts || !(cf = word(ts + L->ts_cframe)))
 		return n;
 	/* the native frames above the evaluator (a C extension, the socket module), then Python's */
 	uint32_t out = eval;
-	f = word(cf + CF_CURRENT);
-	for (int depth = 0; f && out < cap && depth < 256; depth++, f = word(f + IF_PREVIOUS)) {
-		uintptr_t code = word(f + IF_CODE);
+	f = word(cf + L->cf_current);
+	for (int depth = 0; f && out < cap && depth < 256; depth++, f = word(f + L->if_previous)) {
+		uintptr_t code = word(f + L->if_code);
 		if (!code || word(code + OB_TYPE) != py.code_type)
 			break;
-		uintptr_t first = code + CO_CODE, prev = word(f + IF_PREV_INSTR);
-		int traceable = *(const int *)(code + CO_FIRSTTRACEABLE);
+		uintptr_t first = code + L->co_code, prev = word(f + L->if_prev_instr);
+		int traceable = *(const int *)(code + L->co_firsttraceable);
+		char owner = *(const char *)(f + L->if_owner);
 		/* a frame pushed that has not begun (before its RESUME) is not a caller yet */
-		if (*(const char *)(f + IF_OWNER) != OWNED_BY_GENERATOR && prev < first + 2 * (uintptr_t)traceable)
+		if (owner == OWNED_BY_CSTACK || (owner != OWNED_BY_GENERATOR && prev < first + 2 * (uintptr_t)traceable))
 			continue;
 		int64_t id = name_frame(code, (int)(((intptr_t)prev - (intptr_t)first) / 2));
 		if (id >= 0)
