@@ -273,7 +273,8 @@ JAVA
 	lang_cost java java -cp "$TMP/java" Sc 5000
 	echo "  Java (OpenJDK 17, 10 frames deep), SocketChannel open+close: plain $(cat $TMP/java.plain) ns per pair,"
 	echo "    socklens with Java frames $(cat $TMP/java.frames) ns, without $(cat $TMP/java.noframes) ns:" \
-		"asking JVMTI for the frames adds $(( $(cat $TMP/java.frames) - $(cat $TMP/java.noframes) )) ns per capture"
+		"asking JVMTI for the frames adds $(( ($(cat $TMP/java.frames) - $(cat $TMP/java.noframes)) / 2 )) ns per capture" \
+		"(two per pair)"
 fi
 # Node.js: net.connect() to a local server and destroy, one after another, ten frames deep (each
 # connect's origin is described by socklens-node.js), after a warm-up
