@@ -301,8 +301,15 @@ static int64_t name_method(JNIEnv *jni, jmethodID m, jlocation loc)
 	if ((*jv.ti)->GetMethodDeclaringClass(jv.ti, m, &klass) == JVMTI_ERROR_NONE) {
 		if ((*jv.ti)->GetClassSignature(jv.ti, klass, &sig, NULL) == JVMTI_ERROR_NONE && sig)
 			n = class_name(sig, func, sizeof func);
-		if ((*jv.ti)->GetSourceFileName(jv.ti, klass, &src) == JVMTI_ERROR_NONE && src)
-			snprintf(file, sizeof file, "%s", src);
+		/* the package as a path, as a source tree lays it out: com/example/Main.java */
+		const char *dot = n ? memrchr(func, '.', n) : NULL;
+		int pkg = dot ? (int)(dot - func) : 0;
+		if ((*jv.ti)->GetSourceFileName(jv.ti, klass, &src) == JVMTI_ERROR_NONE && src) {
+			snprintf(file, sizeof file, "%.*s%s%s", pkg, func, pkg ? "/" : "", src);
+			for (int i = 0; i < pkg && i < (int)sizeof file; i++)
+				if (file[i] == '.')
+					file[i] = '/';
+		}
 	}
 	if ((*jv.ti)->GetMethodName(jv.ti, m, &name, NULL, NULL) == JVMTI_ERROR_NONE && name)
 		snprintf(func + n, sizeof func - n, "%s%s", n ? "." : "", name);
