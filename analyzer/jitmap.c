@@ -258,9 +258,9 @@ const char *sl_lang_state(const struct sl_image_info *ii, const char **runtime, 
 		static char msg[96];
 		unsigned v = ii->h.lang_why;
 		if (v >= 0x0300 && v < 0x0400)
-			snprintf(msg, sizeof msg, "CPython %u.%u; socklens reads the frames of 3.11 and 3.12", v >> 8, v & 0xff);
+			snprintf(msg, sizeof msg, "CPython %u.%u; socklens reads the frames of 3.11 to 3.13", v >> 8, v & 0xff);
 		else
-			snprintf(msg, sizeof msg, "socklens reads the frames of CPython 3.11 and 3.12");
+			snprintf(msg, sizeof msg, "socklens reads the frames of CPython 3.11 to 3.13");
 		*why = msg;
 		return "unavailable";
 	}

@@ -1,14 +1,14 @@
 /* pyframes.c - Python's own frames in the stacks the shim captures, so a finding in a Python
  * program points at `fetch (app.py:12)`, not at the interpreter's C code.
  *
- * CPython 3.11 and 3.12 keep each thread's frames in a chain the thread owns: the thread state (found the
+ * CPython 3.11 to 3.13 keep each thread's frames in a chain the thread owns: the thread state (found the
  * way PyGILState_GetThisThreadState finds it: a TSS key in _PyRuntime) points to its current
  * frame, each frame to its code object, its last instruction and the frame that called it. The
  * chain is read the way out-of-process profilers read it, without the GIL and without calling
  * anything that allocates or runs Python code: only loads, on the calling thread's own frames,
  * during a socket call (which runs with the GIL released, so nothing changes them meanwhile).
  *
- * The layout is checked once before it is trusted: the version (Py_Version 3.11 or 3.12: a table
+ * The layout is checked once before it is trusted: the version (Py_Version 3.11, 3.12 or 3.13: a table
  * of offsets for each, from offsetof() against that version's own headers), the TSS key
  * read through process_vm_readv (a wrong offset reads garbage, never faults), the thread state it
  * gives against PyGILState_GetThisThreadState's answer, and the thread id stored in it. After
@@ -30,14 +30,18 @@
 struct py_layout {
 	unsigned version;            /* Py_Version >> 16 */
 	unsigned rt_finalizing, rt_auto_interp, rt_tss_init, rt_tss_key;
-	unsigned ts_cframe, ts_thread_id, cf_current;
+	unsigned ts_cframe, ts_thread_id, cf_current; /* cf_current NO_CFRAME: ts_cframe is the frame */
 	unsigned if_code, if_previous, if_prev_instr, if_owner;
 	unsigned co_firstlineno, co_filename, co_qualname, co_linetable, co_firsttraceable, co_code;
 	unsigned u_ascii_data, u_compact_data;
 };
+#define NO_CFRAME 0xffffu
 static const struct py_layout layouts[] = {
 	{0x030b, 24, 584, 592, 596, 56, 152, 8, 32, 48, 56, 69, 72, 112, 128, 136, 168, 184, 48, 72},
 	{0x030c, 24, 2568, 1544, 1548, 56, 136, 0, 0, 8, 56, 70, 68, 112, 128, 136, 176, 192, 40, 56},
+	/* 3.13: the thread state holds its current frame (no _PyCFrame); instr_ptr where 3.12 had
+	 * prev_instr, read the same way (_PyInterpreterFrame_LASTI) */
+	{0x030d, 608, 9888, 2160, 2164, 72, 152, NO_CFRAME, 0, 8, 56, 70, 68, 112, 128, 136, 184, 200, 40, 56},
 };
 static const struct py_layout *L;
 enum {
@@ -246,9 +250,9 @@ uint32_t sl_py_frames(uint64_t *ip, uint32_t n, uint32_t cap)
 	uintptr_t ts = thread_state(py.state == 1), cf, f;
 	if (!ts || !(cf = word(ts + L->ts_cframe)))
 		return n;
+	f = L->cf_current == NO_CFRAME ? cf : word(cf + L->cf_current);
 	/* the native frames above the evaluator (a C extension, the socket module), then Python's */
 	uint32_t out = eval;
-	f = word(cf + L->cf_current);
 	for (int depth = 0; f && out < cap && depth < 256; depth++, f = word(f + L->if_previous)) {
 		uintptr_t code = word(f + L->if_code);
 		if (!code || word(code + OB_TYPE) != py.code_type)

@@ -37,22 +37,25 @@ case_python_frames_python3_on_path() {
 	python_frames "$(python3 -c 'import sys; print(sys.executable)')"
 }
 
-case_python_frames_3_12() { # another layout (pyenv's 3.12 here), read through its own offsets
-	local p12; p12=$(ls /root/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -1)
-	[ -n "$p12" ] || skip "no CPython 3.12 installed"
-	python_frames "$p12"
+case_python_frames_3_12_and_3_13() { # other layouts (pyenv's here), each read through its own offsets
+	local p found=0
+	for p in $(ls /root/.pyenv/versions/3.1[23]*/bin/python3.1[23] 2>/dev/null); do
+		python_frames "$p"
+		found=1
+	done
+	[ $found = 1 ] || skip "no CPython 3.12 or 3.13 installed"
 }
 
 case_python_of_another_version_is_said() {
 	# a CPython whose frame layout is not known: native frames only, and the report says why
 	local other; other=$(ls /usr/bin/python3.[0-9]* /root/.pyenv/versions/*/bin/python3.[0-9]* 2>/dev/null |
-		grep -v -E 'python3.1[12]$' | grep -E 'python3\.[0-9]+$' | head -1)
-	[ -n "$other" ] || skip "no CPython other than 3.11 and 3.12 installed"
+		grep -v -E 'python3.1[123]$' | grep -E 'python3\.[0-9]+$' | head -1)
+	[ -n "$other" ] || skip "no CPython other than 3.11 to 3.13 installed"
 	local v; v=$($other -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 	$SL run --json $TMP/o.json -- $other -c 'import socket
 try: socket.create_connection(("127.0.0.1", 1))
 except OSError: pass' 2>&1 | tee $TMP/o.txt
-	grep -q "Python frames unavailable in 1 process: CPython $v; socklens reads the frames of 3.11 and 3.12" $TMP/o.txt
+	grep -q "Python frames unavailable in 1 process: CPython $v; socklens reads the frames of 3.11 to 3.13" $TMP/o.txt
 	$JC $TMP/o.json "proc()['language_frames']['state'] == 'unavailable'"
 }
 
