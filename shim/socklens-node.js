@@ -31,6 +31,8 @@
   } catch {
     return;
   }
+  // what is called later, taken now: a program that replaces them afterwards is not disturbed
+  const getPriority = os.getPriority, apply = Reflect.apply;
   const TAKE = 0x7E000000, SET = 0x7F000000;
   const origins = new WeakMap(); // socket or server -> the shim's stack id
   const VAR = 'SOCKLENS_NODE_ORIGIN', DEPTH = 16;
@@ -71,17 +73,17 @@
       const text = describe();
       if (!text) return 0;
       process.env[VAR] = text; // the shim interns it; the variable is never set
-      return os.getPriority(TAKE) >>> 0;
+      return getPriority(TAKE) >>> 0;
     } catch {
       return 0;
     }
   }
-  const tell = (id) => { try { os.getPriority(SET + id); } catch { /* not ours to report */ } };
+  const tell = (id) => { try { getPriority(SET + id); } catch { /* not ours to report */ } };
   function around(id, fn, self, args) {
-    if (!id) return Reflect.apply(fn, self, args);
+    if (!id) return apply(fn, self, args);
     tell(id);
     try {
-      return Reflect.apply(fn, self, args);
+      return apply(fn, self, args);
     } finally {
       tell(0);
     }
