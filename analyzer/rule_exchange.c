@@ -15,11 +15,12 @@ static const char *peer_or(const struct sl_diag *d, const char *dflt)
 }
 
 /* The send to show: in a Python or Java program, the stack of the connection's first send (the
- * program's line); else the call site of the last one (a single return address). */
-static uint64_t send_site(struct sl_diag *d, const struct sl_slot *s)
+ * program's line); else the call site of the last one (a single return address), except in
+ * Node.js, where that is always libuv's write, which says nothing the person can change. */
+static uint64_t send_site(const struct sl_image *img, struct sl_diag *d, const struct sl_slot *s)
 {
 	if (!s->send_stack)
-		return s->send_site;
+		return img && (img->h.flags & SL_HDR_JS_ORIGINS) ? 0 : s->send_site;
 	d->site_stack = s->send_stack;
 	d->site_label = "first send at";
 	return 0;
@@ -60,7 +61,7 @@ static void unanswered(const struct sl_ctx *x, const struct sl_conn *c)
 	sl_diag_fact(&d, "bytes_received", (double)s->bytes_in);
 	sl_diag_fact(&d, "waited_ms", (double)waited / 1e6);
 	sl_diag_fact(&d, "still_open", c->open_at_end);
-	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), send_site(&d, s));
+	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), send_site(x->img, &d, s));
 }
 
 uint64_t sl_close_wait_ns(const struct sl_run *run, const struct sl_conn *c)
@@ -116,7 +117,7 @@ static void nagle(const struct sl_ctx *x, const struct sl_conn *c)
 	sl_diag_fact(&d, "rounds", s->rounds_multi);
 	sl_diag_fact(&d, "delayed_rounds", s->nagle_rounds);
 	sl_diag_fact(&d, "lost_ms", (double)s->nagle_cns / 1e6);
-	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), send_site(&d, s));
+	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), send_site(x->img, &d, s));
 }
 
 /* RFC 8446 section 6 and RFC 5246 section 7.2 */
