@@ -48,9 +48,10 @@ static const struct sl_kind_info kinds[SL_K__COUNT] = {
 		"The peer took the request and never answered: look at the peer (overloaded, stuck, or "
 		"waiting for more input than was sent), and give the program a read deadline that fits the "
 		"service so a silent peer fails fast."},
-	[SL_K_CLOSE_WAIT] = {"close-wait", "opened at", NULL, NULL,
-		"The peer closed its side (a read returned 0) but the program kept the socket open, so the "
-		"kernel holds it in CLOSE_WAIT: close the socket when a read returns 0, on every path."},
+	[SL_K_CLOSE_WAIT] = {"close-wait", "opened at", NULL, "eof_site",
+		"The peer closed its side but the program kept the socket open, so the kernel holds it in "
+		"CLOSE_WAIT: close the socket when a read returns 0, on every path, and do not keep idle "
+		"connections nobody reads."},
 	[SL_K_TLS_ALERT] = {"tls-alert", "connected at", NULL, NULL,
 		"A TLS handshake failed with this alert: compare the protocol versions, cipher suites and "
 		"certificates both sides accept (openssl s_client -connect shows the server's side)."},

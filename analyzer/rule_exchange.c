@@ -67,12 +67,23 @@ static void unanswered(const struct sl_ctx *x, const struct sl_conn *c)
 uint64_t sl_close_wait_ns(const struct sl_run *run, const struct sl_conn *c)
 {
 	const struct sl_slot *s = c->s;
-	if (!(s->flags & SL_SF_EOF) || s->type != 1 /* SOCK_STREAM */ || (s->flags & (SL_SF_SHUT_WR | SL_SF_FROM_PARENT)))
+	if (s->type != 1 /* SOCK_STREAM */ || (s->flags & (SL_SF_SHUT_WR | SL_SF_FROM_PARENT)))
 		return 0;
 	if (s->role != SL_ROLE_CLIENT && s->role != SL_ROLE_SERVER && s->role != SL_ROLE_INHERITED)
 		return 0;
-	/* a half-close: the program may still answer after the peer's FIN; count from its last send */
-	uint64_t from = s->last_out_cns > s->eof_cns ? s->last_out_cns : s->eof_cns;
+	uint64_t from;
+	if (s->flags & SL_SF_EOF) {
+		/* a half-close: the program may still answer after the peer's FIN; count from its last send */
+		from = s->last_out_cns > s->eof_cns ? s->last_out_cns : s->eof_cns;
+	} else if (!c->open_at_end && s->close_ns && s->tcp_state == TCP_CLOSE_WAIT) {
+		/* never read to its end: TCP_INFO at close says the peer's FIN had come, at some time
+		 * after the last data; the socket sat idle that long, in CLOSE_WAIT at the end of it */
+		from = s->last_in_cns > s->last_out_cns ? s->last_in_cns : s->last_out_cns;
+		if (from < s->open_ns)
+			from = s->open_ns;
+	} else {
+		return 0;
+	}
 	uint64_t end = sl_conn_now(run, c);
 	uint64_t held = end > from ? end - from : 0;
 	return held >= run->th.close_wait_ns ? held : 0;
@@ -91,10 +102,21 @@ static void close_wait(const struct sl_ctx *x, const struct sl_conn *c)
 	const char *tail = !c->open_at_end ? "before closing it"
 			   : c->proc->alive ? "and it is still open (CLOSE_WAIT)"
 					    : "and never closed it (it sat in CLOSE_WAIT until the process ended)";
-	snprintf(d.summary, sizeof d.summary, "%s %s closed its side; the program held the socket (fd %d) %s %s.",
-		 c->s->role == SL_ROLE_SERVER ? "The client" : "The peer", peer_or(&d, "(unnamed)"), c->s->fd, dur, tail);
+	if (c->s->flags & SL_SF_EOF)
+		snprintf(d.summary, sizeof d.summary, "%s %s closed its side; the program held the socket (fd %d) %s %s.",
+			 c->s->role == SL_ROLE_SERVER ? "The client" : "The peer", peer_or(&d, "(unnamed)"), c->s->fd, dur, tail);
+	else
+		snprintf(d.summary, sizeof d.summary,
+			 "%s %s closed its side and the program never read to the end: the socket (fd %d) sat idle %s "
+			 "after the last data and was in CLOSE_WAIT when the program closed it.",
+			 c->s->role == SL_ROLE_SERVER ? "The client" : "The peer", peer_or(&d, "(unnamed)"), c->s->fd, dur);
+	sl_diag_fact(&d, "eof_read", (c->s->flags & SL_SF_EOF) != 0);
 	sl_diag_fact(&d, "held_ms", (double)held / 1e6);
 	sl_diag_fact(&d, "still_open", c->open_at_end);
+	if (c->s->eof_stack) { /* a Python or Java program: the read that saw the peer's EOF */
+		d.site_stack = c->s->eof_stack;
+		d.site_label = "EOF read at";
+	}
 	sl_diags_add(x->out, x->img, &d, c->s->open_stack ? c->s->open_stack : c->s->connect_stack, 0);
 }
 

@@ -394,6 +394,10 @@ void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, u
 		if (in && ret == 0 && !(flags & SL_SF_EOF)) {
 			s->eof_cns = now;
 			set_flag(s, SL_SF_EOF);
+			/* where a Python or Java program learned the peer was done: the line that should
+			 * close (its accept, for a server, is the runtime's library) */
+			if (sl_py_active() || sl_java_active())
+				s->eof_stack = sl_stack_capture();
 		}
 		if (ret > 0 && !peek && (flags & (in ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT)) && sl_t_first_buf)
 			first_bytes(s, in, sl_t_first_buf, ret);

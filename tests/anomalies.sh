@@ -381,3 +381,10 @@ EOF2
 	$SL run --json $TMP/na.json -- $PY $TMP/opts.py
 	$JC $TMP/na.json "'audit' not in r"
 }
+
+case_close_wait_never_read() { # the program never reads the client's EOF: TCP_INFO at close tells
+	$SL run --json $TMP/nr.json -- $PY tests/lang/server.py noread > $TMP/nr.out
+	grep -q "held 3" $TMP/nr.out
+	$JC $TMP/nr.json "one('close-wait')['count'] == 3" "one('close-wait')['evidence']['eof_read'] == 0" \
+		"one('close-wait')['severity'] == 'warning'" "'never read to the end' in one('close-wait')['summary']"
+}

@@ -161,3 +161,12 @@ PYEOF
 		"all(f['stack'][0]['function'] == 'dial' and f['stack'][0]['line'] == 3 for f in diags('connect-refused'))" \
 		"sum(d['count'] for d in diags('connect-refused')) == 2"
 }
+
+case_python_close_wait_names_the_eof_read() { # the accept is socketserver's; the EOF read is the program's
+	local py=tests/lang/server.py
+	$SL run --json $TMP/cw.json -- /usr/bin/python3 $py > $TMP/cw.out
+	grep -q "held 3" $TMP/cw.out
+	$JC $TMP/cw.json "one('close-wait')['count'] == 3" "one('close-wait')['site_label'] == 'EOF read at'" \
+		"one('close-wait')['eof_site'][0]['function'] == 'Handler.handle'" \
+		"one('close-wait')['eof_site'][0]['line'] == $(line_of $py 'data = self.request.recv(100)')"
+}

@@ -243,7 +243,8 @@ struct sl_slot {
 	int32_t fd;
 	uint16_t family, type;    /* type without SOCK_NONBLOCK/SOCK_CLOEXEC */
 	int32_t protocol;
-	uint8_t role, connect_state, tcp_state, pad1;
+	uint8_t role, connect_state, tcp_state;
+	uint8_t alert_dir;        /* the TLS alert's direction: 0 received from the peer, 1 sent by the program */
 	uint32_t flags;           /* enum sl_slot_flags */
 	uint32_t refs;            /* fds sharing this slot (dup) */
 	uint64_t open_ns, close_ns;
@@ -281,8 +282,7 @@ struct sl_slot {
 	uint64_t nagle_cns;       /* time those replies waited */
 	uint8_t first_in, first_out; /* enum sl_first_bytes */
 	uint8_t alert_level, alert_desc; /* the TLS alert, when one direction began with one */
-	uint8_t alert_dir;        /* 0 received from the peer, 1 sent by the program */
-	uint8_t pad2[3];
+	uint32_t eof_stack;       /* a language runtime's program: the stack of the read that saw EOF */
 	uint32_t unread_at_close; /* bytes left in the receive queue at the last close (SIOCINQ): a reset */
 	uint32_t send_stack;      /* a language runtime's program: the stack of the first send (0 none);
 				     in the tail padding: the slot's size (664) is part of the hot path */
