@@ -44,7 +44,7 @@ static void usage(FILE *out)
 		"  --no-lang-frames         stacks without Python's, Java's and JavaScript's own frames\n"
 		"                           (the runtime's native code only)\n"
 		"  --js-perf-map            Node.js: have V8 write its perf map, which names every\n"
-		"                           JavaScript frame (V8 then holds one more fd)\n"
+		"                           JavaScript frame (V8 then holds two more fds)\n"
 		"  --trace-data             Go and static programs: stop at every data call too (resets\n"
 		"                           and broken pipes per call; costs what strace costs)\n"
 		"  --dir DIR                keep the logs in DIR (a new or empty directory of yours)\n"

@@ -40,7 +40,10 @@
 
 /* ---- Node.js: V8's perf map ---- */
 
-static const char v8_flags[] = "--perf-basic-prof-only-functions --interpreted-frames-native-stack";
+/* Set before V8 starts, --perf-basic-prof also opens V8's own log, isolate-*-v8.log in the
+ * program's working directory: it goes to /dev/null instead. */
+static const char v8_flags[] =
+	"--perf-basic-prof-only-functions --interpreted-frames-native-stack --logfile=/dev/null";
 
 /* Whether the program asked for a perf map itself (its argv or NODE_OPTIONS). */
 static int asked_for_map(const struct sl_log_header *h)
@@ -182,8 +185,8 @@ void sl_v8_init(void)
 		load_node_script();
 		h->flags |= node_origins ? SL_HDR_JS_ORIGINS : SL_HDR_JS_UNREAD;
 	}
-	/* V8's perf map names every JIT frame, but V8 holds its file open for the process's life (and
-	 * without close-on-exec): asked for only (socklens run --js-perf-map) */
+	/* V8's perf map names every JIT frame, but V8 holds its file (and its log's) open for the
+	 * process's life, without close-on-exec: asked for only (socklens run --js-perf-map) */
 	if (!sl_g.params.v8_perf_map)
 		return;
 	uint32_t ours = asked_for_map(h) ? 0 : SL_HDR_V8_MAP_OURS;

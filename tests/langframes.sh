@@ -110,8 +110,10 @@ case_javascript_frames() { # Node.js: the program's functions, though Node conne
 	# --js-perf-map, and a socket connected without net.connect (no channel publishes): V8's perf
 	# map names Node's own JavaScript, each function at the line where it starts; the map is
 	# copied beside the log and removed from /tmp, since socklens asked for it
-	$SL run --js-perf-map --dir $TMP/run2 --json $TMP/m.json -- node -e "const s = new (require('net').Socket)();
-s.on('error', () => {}); s.connect($port, '127.0.0.1')"
+	mkdir -p $TMP/cwd
+	(cd $TMP/cwd && $SL run --js-perf-map --dir $TMP/run2 --json $TMP/m.json -- node -e "const s = new (require('net').Socket)();
+s.on('error', () => {}); s.connect($port, '127.0.0.1')")
+	[ -z "$(ls $TMP/cwd)" ] # nothing written in the program's directory (V8's own log goes to /dev/null)
 	$JC $TMP/m.json "one('connect-refused')['stack'][0]['function'] == 'internalConnect'" \
 		"one('connect-refused')['stack'][0]['file'] == 'node:net'" \
 		"one('connect-refused')['stack'][0]['line_is_function_start']"
