@@ -333,6 +333,8 @@ uint64_t sl_conn_now(const struct sl_run *run, const struct sl_conn *c); /* now 
 void sl_peer_host(const char *peer, char *out, size_t len); /* "10.0.0.1:80" -> "10.0.0.1" */
 /* rule_exchange.c: how long the program has held c since the peer closed (0: not a close-wait) */
 uint64_t sl_close_wait_ns(const struct sl_run *run, const struct sl_conn *c);
+/* ... and how long a request has waited for an answer that never came (0: not that) */
+uint64_t sl_unanswered_ns(const struct sl_run *run, const struct sl_conn *c);
 /* rule_timeouts.c: a blocking read could hang here: no timeout, no poll */
 int sl_read_unguarded(const struct sl_slot *s);
 

@@ -33,20 +33,27 @@ static const char *how_it_ended(const struct sl_conn *c)
 	return c->proc->alive ? "and it is still waiting" : "and it was still waiting when the process ended";
 }
 
-static void unanswered(const struct sl_ctx *x, const struct sl_conn *c)
+uint64_t sl_unanswered_ns(const struct sl_run *run, const struct sl_conn *c)
 {
 	const struct sl_slot *s = c->s;
 	if (!sl_is_tcp(s) || s->role != SL_ROLE_CLIENT || s->connect_state != SL_CONN_DONE || !s->bytes_out)
-		return;
+		return 0;
 	if (s->last_out_cns <= s->last_in_cns || (s->flags & SL_SF_EOF) || s->err_total)
-		return; /* answered, or closed or reset by the peer: other findings */
+		return 0; /* answered, or closed or reset by the peer: other findings */
 	if (!s->bytes_in && s->calls_out > 8)
-		return; /* a one-way stream: sending is all it does */
+		return 0; /* a one-way stream: sending is all it does */
 	if (s->unread_at_close)
-		return; /* the answer arrived; the program did not read it */
-	uint64_t now = sl_conn_now(x->run, c);
+		return 0; /* the answer arrived; the program did not read it */
+	uint64_t now = sl_conn_now(run, c);
 	uint64_t waited = now > s->last_out_cns ? now - s->last_out_cns : 0;
-	if (waited < x->run->th.unanswered_ns)
+	return waited >= run->th.unanswered_ns ? waited : 0;
+}
+
+static void unanswered(const struct sl_ctx *x, const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	uint64_t waited = sl_unanswered_ns(x->run, c);
+	if (!waited)
 		return;
 	struct sl_diag d;
 	char dur[32];

@@ -72,6 +72,8 @@ static int leaked(const struct sl_ctx *x, const struct sl_conn *c)
 		return 0; /* a server stopping while a client is still connected */
 	if (sl_close_wait_ns(x->run, c))
 		return 0; /* held after the peer closed: close-wait says so */
+	if (sl_unanswered_ns(x->run, c))
+		return 0; /* still waiting for an answer: unanswered-request says so */
 	return !handed_to_child(x->run, c);
 }
 
