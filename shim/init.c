@@ -143,7 +143,8 @@ void sl_after_fork_child(void)
 	/* what the parent learned of its runtime holds for the child */
 	const uint32_t inherit = SL_HDR_STACKS | SL_HDR_PY_FRAMES | SL_HDR_PY_UNREAD | SL_HDR_JAVA_FRAMES |
 				 SL_HDR_JAVA_UNREAD | SL_HDR_JS_ORIGINS | SL_HDR_JS_UNREAD | SL_HDR_V8_MAP;
-	int ppid = sl_g.pid, stacks = (int)(old.hdr->flags & inherit);
+	int ppid = sl_g.pid;
+	uint32_t inherited = old.hdr->flags & inherit;
 	uint32_t why = old.hdr->lang_why;
 	uint64_t mask;
 	sl_g.pid = (int)sl_sys3(SYS_getpid, 0, 0, 0);
@@ -160,7 +161,7 @@ void sl_after_fork_child(void)
 		errno = e;
 		return;
 	}
-	sl_g.log.hdr->flags |= SL_HDR_FORKED | (uint32_t)stacks;
+	sl_g.log.hdr->flags |= SL_HDR_FORKED | inherited;
 	sl_g.log.hdr->lang_why = why;
 	sl_lang_forget();
 	sl_slot_bias_set();

@@ -3,10 +3,10 @@
  * Node.js (V8): JIT and interpreted JavaScript run from code V8 generated, with no ELF object
  * behind it. V8 can name that code itself in a perf map (/tmp/perf-<pid>.map: start, size,
  * name), and with --interpreted-frames-native-stack every interpreted function runs from its own
- * copy of the interpreter's entry, so its frames have addresses the map names too. The shim sets
- * those two flags through V8's own API (v8::V8::SetFlagsFromString) in its constructor, before
- * the program's main starts V8: the environment (NODE_OPTIONS) and argv stay as the program was
- * given them. The unwinder already crosses JIT frames by frame pointer (V8 keeps them); the
+ * copy of the interpreter's entry, so its frames have addresses the map names too. Asked to
+ * (socklens run --js-perf-map: V8 then holds two more fds), the shim sets those flags through
+ * V8's own API (v8::V8::SetFlagsFromString) in its constructor, before the program's main starts
+ * V8: the environment and argv stay as the program was given them. The unwinder already crosses JIT frames by frame pointer (V8 keeps them); the
  * analyzer names the addresses from the map, which socklens run copies into the run directory.
  *
  * Node.js defers the system calls a program's function asks for (net.connect, server.listen) to
@@ -101,7 +101,6 @@ int sl_node_origins(void)
 static const char origin_var[] = "SOCKLENS_NODE_ORIGIN";
 static SL_TLS uint32_t t_described; /* the stack the script described last on this thread */
 
-
 /* FNV-1a over a frame's text */
 static uint64_t frame_hash(const char *p, size_t n)
 {
@@ -140,8 +139,8 @@ static int64_t js_frame(const char *p, size_t n)
  * and the variable is not set. */
 SL_EXPORT int setenv(const char *name, const char *value, int overwrite)
 {
-	if (!node_origins || strcmp(name, origin_var) || !sl_g.log.hdr)
-		return REAL(setenv)(name, value, overwrite);
+	if (!node_origins || !name || strcmp(name, origin_var) || !sl_g.log.hdr)
+		return REAL(setenv)(name, value, overwrite); /* glibc's own EINVAL for a NULL name */
 	uint64_t ip[SL_MAX_FRAMES];
 	uint32_t n = 0;
 	int e = errno, inserted;

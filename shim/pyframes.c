@@ -19,7 +19,6 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include "rawsys.h"
@@ -76,9 +75,8 @@ void sl_py_init(void)
 {
 	const unsigned long *ver = dlsym(RTLD_DEFAULT, "Py_Version");
 	void *eval = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
-	const char *off = getenv("SOCKLENS_NO_LANG_FRAMES");
 	py.state = -1;
-	if (!eval || !dlsym(RTLD_DEFAULT, "_PyRuntime") || (off && *off == '1'))
+	if (!eval || !dlsym(RTLD_DEFAULT, "_PyRuntime") || sl_g.params.no_lang_frames)
 		return; /* not a Python process, or asked not to */
 	for (size_t i = 0; ver && i < sizeof layouts / sizeof layouts[0]; i++)
 		if ((*ver >> 16) == layouts[i].version)

@@ -128,8 +128,10 @@ uint32_t sl_stack_capture(void)
 	ip = raw + first;
 	uint32_t n = (uint32_t)(got - first) > SL_MAX_FRAMES ? SL_MAX_FRAMES : (uint32_t)(got - first);
 	uint32_t room = (uint32_t)(sizeof raw / sizeof raw[0]) - (uint32_t)first;
-	n = sl_py_frames(ip, n, room < SL_MAX_FRAMES ? room : SL_MAX_FRAMES); /* Python's own frames */
-	n = sl_java_frames(ip, n, room < SL_MAX_FRAMES ? room : SL_MAX_FRAMES); /* Java's */
+	if (room > SL_MAX_FRAMES)
+		room = SL_MAX_FRAMES;
+	n = sl_py_frames(ip, n, room);   /* Python's own frames */
+	n = sl_java_frames(ip, n, room); /* Java's */
 	uint32_t id = sl_stack_intern(&sl_g.log, ip, n, &inserted);
 	/* a stack seen before had its modules noted then */
 	for (uint32_t i = 0; inserted && i < n; i++)
