@@ -151,16 +151,24 @@ static void where(const struct sl_diag *d, char *out, size_t len)
 		 d->peer[0] ? " -> " : "", d->peer);
 }
 
+/* "error   connect-refused (x3)  curl[12] fd 5 -> 127.0.0.1:1", without the newline: the first
+ * line of a finding, in full or brief. */
+static void heading(FILE *out, const struct sl_diag *d)
+{
+	char at[400];
+	where(d, at, sizeof at);
+	fprintf(out, "%s%-7s %s%s", paint(d->sev), sl_sev_name(d->sev), sl_kind(d->kind)->name, plain());
+	if (d->count > 1)
+		fprintf(out, " (x%u)", d->count);
+	fprintf(out, "  %s", at);
+}
+
 /* A finding in full: header, summary, who and whom, advice (first of its kind only), stacks. */
 static void print_diag(FILE *out, const struct sl_diag *d, const struct sl_run *run, int advice)
 {
 	const struct sl_kind_info *k = sl_kind(d->kind);
-	char at[400];
-	where(d, at, sizeof at);
-	fprintf(out, "%s%-7s %s%s", paint(d->sev), sl_sev_name(d->sev), k->name, plain());
-	if (d->count > 1)
-		fprintf(out, " (x%u)", d->count);
-	fprintf(out, "  %s\n", at);
+	heading(out, d);
+	fputc('\n', out);
 	sl_text_wrapped(out, "        ", d->summary);
 	lists(out, d, run);
 	sl_text_wrapped(out, "        fix: ", advice ? k->advice : "as above.");
@@ -289,22 +297,22 @@ static void print_unlogged(FILE *out, const struct sl_run *run)
 		if (run->ctl.untraced[i])
 			fprintf(out, "  %llu process%s ran without a log: %s\n", (unsigned long long)run->ctl.untraced[i],
 				run->ctl.untraced[i] == 1 ? "" : "es", why[i]);
-	/* runtimes whose frames could not be read, once per runtime and reason */
-	static const char *const names[] = {"python", "Python", "java", "Java", "javascript", "JavaScript"};
-	for (size_t k = 0; k < sizeof names / sizeof names[0]; k += 2) {
-		unsigned unread = 0;
-		const char *rt, *because, *reason = NULL;
-		for (size_t i = 0; i < run->nprocs; i++) {
-			const char *st = sl_lang_state(sl_proc_last(&run->procs[i]), &rt, &because);
-			if (st && !strcmp(st, "unavailable") && !strcmp(rt, names[k])) {
-				unread++;
-				reason = because;
+	/* runtimes whose frames could not be read: one line per runtime, with a process's reason */
+	static const char *const runtimes[][2] = {{"python", "Python"}, {"java", "Java"}, {"javascript", "JavaScript"}};
+	unsigned unread[3] = {0};
+	const char *reason[3] = {NULL};
+	for (size_t i = 0; i < run->nprocs; i++) {
+		const char *rt, *because, *st = sl_lang_state(sl_proc_last(&run->procs[i]), &rt, &because);
+		for (size_t k = 0; st && !strcmp(st, "unavailable") && k < 3; k++)
+			if (!strcmp(rt, runtimes[k][0])) {
+				unread[k]++;
+				reason[k] = because;
 			}
-		}
-		if (unread)
-			fprintf(out, "  %s frames unavailable in %u process%s: %s (stacks show the runtime's native code)\n",
-				names[k + 1], unread, unread == 1 ? "" : "es", reason);
 	}
+	for (size_t k = 0; k < 3; k++)
+		if (unread[k])
+			fprintf(out, "  %s frames unavailable in %u process%s: %s (stacks show the runtime's native code)\n",
+				runtimes[k][1], unread[k], unread[k] == 1 ? "" : "es", reason[k]);
 	if (run->ctl.grow_refused)
 		fprintf(out, "  %llu time%s a log could not grow (the budget): records were dropped\n",
 			(unsigned long long)run->ctl.grow_refused, run->ctl.grow_refused == 1 ? "" : "s");
@@ -318,13 +326,7 @@ static void print_unlogged(FILE *out, const struct sl_run *run)
 
 static void print_brief(FILE *out, const struct sl_diag *d)
 {
-	const struct sl_kind_info *k = sl_kind(d->kind);
-	char at[400];
-	where(d, at, sizeof at);
-	fprintf(out, "%s%-7s %s%s", paint(d->sev), sl_sev_name(d->sev), k->name, plain());
-	if (d->count > 1)
-		fprintf(out, " (x%u)", d->count);
-	fprintf(out, "  %s", at);
+	heading(out, d);
 	const struct sl_frame *f = d->nsite ? d->site : d->nstack ? d->stack : NULL;
 	if (!f) {
 		fputc('\n', out);

@@ -325,7 +325,7 @@ size_t sl_symbolize(const struct sl_image *img, uint64_t ip, struct sl_frame *f,
 		return 0;
 	memset(f, 0, sizeof *f);
 	f->addr = ip;
-	if (ip & SL_LANG_IP) { /* a Python or Java frame, named by the shim when it was captured */
+	if (ip & SL_LANG_IP) { /* a Python, Java or JavaScript frame, named by the shim */
 		uint64_t id = ip & ~SL_LANG_IP;
 		const struct sl_lang *l = id < img->nlangs && img->langs[id].commit == 1 ? &img->langs[id] : NULL;
 		f->addr = 0;
