@@ -569,16 +569,9 @@ static struct sl_slot *new_slot(struct tproc *p, int fd, int family, int type, i
 	struct fdent *e = fd_ent(p, fd);
 	if (!p->log.hdr || !e)
 		return NULL;
-	struct sl_slot *s = sl_slot_alloc(&p->log);
-	if (!s) {
-		__atomic_fetch_add(&p->log.hdr->untracked_fds, 1, __ATOMIC_RELAXED);
+	struct sl_slot *s = sl_slot_open(&p->log, fd, family, type, protocol, role);
+	if (!s)
 		return NULL;
-	}
-	s->fd = fd;
-	s->family = (uint16_t)family;
-	s->type = (uint16_t)(type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC));
-	s->protocol = protocol;
-	s->role = (uint8_t)role;
 	s->flags = ((type & SOCK_NONBLOCK) ? SL_SF_NONBLOCK : 0) | ((type & SOCK_CLOEXEC) ? SL_SF_CLOEXEC : 0);
 	s->open_ns = sl_now();
 	s->open_stack = stack;

@@ -409,6 +409,22 @@ struct sl_slot *sl_slot_alloc(struct sl_log *log)
 	return s;
 }
 
+struct sl_slot *sl_slot_open(struct sl_log *log, int fd, int family, int type, int protocol, int role)
+{
+	struct sl_slot *s = sl_slot_alloc(log);
+	if (!s) {
+		if (log->hdr)
+			add64(&log->hdr->untracked_fds, 1);
+		return NULL;
+	}
+	s->fd = fd;
+	s->family = (uint16_t)family;
+	s->type = (uint16_t)(type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC));
+	s->protocol = protocol;
+	s->role = (uint8_t)role;
+	return s;
+}
+
 void sl_slot_close(struct sl_log *log, struct sl_slot *s, uint64_t when)
 {
 	s->close_ns = when;

@@ -77,17 +77,11 @@ static void emit_open(struct sl_slot *s, int fd, uint16_t call)
 static struct sl_slot *track(int fd, int family, int type, int protocol, int role, int flags,
 			     uint16_t call)
 {
-	struct sl_slot *s = sl_slot_alloc(&sl_g.log);
+	struct sl_slot *s = sl_slot_open(&sl_g.log, fd, family, type, protocol, role);
 	if (!s) {
-		__atomic_fetch_add(&sl_g.log.hdr->untracked_fds, 1, __ATOMIC_RELAXED);
 		sl_fd_set(fd, SL_FD_NOSLOT);
 		return NULL;
 	}
-	s->fd = fd;
-	s->family = (uint16_t)family;
-	s->type = (uint16_t)(type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC));
-	s->protocol = protocol;
-	s->role = (uint8_t)role;
 	s->flags = (uint32_t)flags | ((flags & SL_SF_NONBLOCK) ? 0 : SL_SF_WATCH_READ);
 	if ((family == AF_INET || family == AF_INET6) && s->type == SOCK_STREAM)
 		s->flags |= SL_SF_FIRST_IN | SL_SF_FIRST_OUT;

@@ -55,6 +55,9 @@ int sl_grow(struct sl_log *log, int t, uint64_t i);
 
 /* Takes a free (or the oldest closed) slot and marks it live; NULL when none can be had. */
 struct sl_slot *sl_slot_alloc(struct sl_log *log);
+/* A slot for a new socket, its identity filled (the type without SOCK_NONBLOCK/SOCK_CLOEXEC); NULL
+ * when none is free, counted in untracked_fds. Used by the shim and by socklens run's tracer. */
+struct sl_slot *sl_slot_open(struct sl_log *log, int fd, int family, int type, int protocol, int role);
 void sl_slot_close(struct sl_log *log, struct sl_slot *s, uint64_t when);
 /* Reserves an event record; NULL (and counted as dropped) when it cannot be had. */
 struct sl_event *sl_ev_begin(struct sl_log *log, uint16_t type, uint16_t call, int fd);
