@@ -80,6 +80,12 @@ case_java_frames() { # Debian's OpenJDK: JVMTI from the running VM, no agent fla
 		"one('missing-timeout')['read_site'][0]['function'] == 'Client.readReply'" \
 		"one('missing-timeout')['read_site'][0]['line'] == $recv" \
 		"proc()['language_frames'] == {'runtime': 'java', 'state': 'read', 'why': None}"
+	# a class in a package: the source file under the package's path, as a source tree has it
+	javac -d $TMP/classes tests/lang/app/Dial.java
+	$SL run --json $TMP/pkg.json -- java -cp $TMP/classes app.Dial $port > /dev/null
+	$JC $TMP/pkg.json "one('connect-refused')['stack'][0]['function'] == 'app.Dial.main'" \
+		"one('connect-refused')['stack'][0]['file'] == 'app/Dial.java'" \
+		"one('connect-refused')['stack'][0]['line'] == $(line_of tests/lang/app/Dial.java '// refused')"
 	$SL run --no-lang-frames --json $TMP/off.json -- java -cp $TMP/classes Client $port > /dev/null
 	$JC $TMP/off.json "proc()['language_frames'] is None" \
 		"all(f['module'] != 'java' for f in one('connect-refused')['stack'])"
@@ -100,7 +106,8 @@ case_javascript_frames() { # Node.js: the program's functions, though Node conne
 		"one('connect-refused')['stack'][0]['module'] == 'js'" \
 		"one('addr-in-use')['stack'][0]['function'] == 'startServer'" \
 		"one('addr-in-use')['stack'][0]['line'] == $(line_of $js "srv.listen(port, '127.0.0.1'); // the port is taken")" \
-		"one('unanswered-request')['stack'][0]['line'] == $(line_of $js 'const c = net.connect(silent.address().port')"
+		"one('unanswered-request')['stack'][0]['line'] == $(line_of $js 'const c = net.connect(silent.address().port')" \
+		"not [d for d in diags('socket-leak') if d['fd'] == one('unanswered-request')['fd']]"
 	# no perf map by default (V8 would hold its file open): the same fds as without socklens
 	[ ! -e /tmp/perf-$pid.map ]
 	local fds='console.log(require("fs").readdirSync("/proc/self/fd").length)'
