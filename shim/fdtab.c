@@ -21,13 +21,31 @@ int sl_fdtab_init(uint32_t cap)
 	return 0;
 }
 
+/* hiwater only grows (a compare-and-swap: two threads raising it at once keep the higher). */
+static void raise_hiwater(int fd, uint32_t ent)
+{
+	uint32_t hw = __atomic_load_n(&hiwater, __ATOMIC_RELAXED);
+	while (ent != SL_FD_UNKNOWN && (uint32_t)fd + 1 > hw &&
+	       !__atomic_compare_exchange_n(&hiwater, &hw, (uint32_t)fd + 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
 void sl_fd_set(int fd, uint32_t ent)
 {
 	if ((unsigned)fd >= sl_fdcap)
 		return;
 	__atomic_store_n(&sl_fdtab[fd], ent, __ATOMIC_RELEASE);
-	if (ent != SL_FD_UNKNOWN && (uint32_t)fd + 1 > __atomic_load_n(&hiwater, __ATOMIC_RELAXED))
-		__atomic_store_n(&hiwater, (uint32_t)fd + 1, __ATOMIC_RELAXED);
+	raise_hiwater(fd, ent);
+}
+
+int sl_fd_replace(int fd, uint32_t *old, uint32_t ent)
+{
+	if ((unsigned)fd >= sl_fdcap)
+		return 0;
+	if (!__atomic_compare_exchange_n(&sl_fdtab[fd], old, ent, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return 0;
+	raise_hiwater(fd, ent);
+	return 1;
 }
 
 /* One past the highest fd ever classified: bounds the walks of close_range and fork. */

@@ -10,26 +10,32 @@
 #include "record.h"
 
 /*
- * Closes are recorded before the real call: Linux frees the number even when
- * close() fails, and another thread may get it back before we return.
+ * Closes are recorded before the real call: Linux frees the number even when close() fails, and
+ * another thread may get it back before we return. Nothing here writes the fd table after a real
+ * close.
  */
 
-/* A close of a number that was a socket we saw closed: a double close if it fails. */
+static int close_known(int fd, uint32_t ent);
+
+/* A close of a number last seen as a socket closed here. The entry is forgotten before the real
+ * close: once the kernel frees the number, another thread's accept may get it and record a new
+ * connection under it, which a later write of ours would clobber. If the close fails with EBADF
+ * the program closed the socket twice; if it succeeds, the number had been reused unseen (a file). */
 static SL_OUTLINE int close_again(int fd, uint32_t ent)
 {
+	if (!sl__forget_closed(fd, &ent))
+		return close_known(fd, ent); /* another thread changed the entry: close what it is now */
 	int r = REAL(close)(fd);
 	int e = errno;
 	if (r < 0 && e == EBADF)
 		sl__record_stale(fd, ent, EBADF, SL_CALL_CLOSE);
-	else
-		sl__record_close(fd); /* the number had been reused unseen */
 	errno = e;
 	return r;
 }
 
-SL_EXPORT int close(int fd)
+/* Every close records before the real call. */
+static int close_known(int fd, uint32_t ent)
 {
-	uint32_t ent = sl_fd_get(fd);
 	if (ent == SL_FD_UNKNOWN)
 		return REAL(close)(fd);
 	if (ent & SL_FD_CLOSED)
@@ -38,6 +44,11 @@ SL_EXPORT int close(int fd)
 	sl__record_close(fd);
 	errno = e;
 	return REAL(close)(fd);
+}
+
+SL_EXPORT int close(int fd)
+{
+	return close_known(fd, sl_fd_get(fd));
 }
 
 SL_EXPORT int close_range(unsigned int first, unsigned int last, int flags)

@@ -74,12 +74,18 @@ static void emit_open(struct sl_slot *s, int fd, uint16_t call)
 	sl_ev_commit(&sl_g.log, ev);
 }
 
+/* A slot for fd, named in the fd table. expect (NULL for a socket this call just created) is the
+ * entry an fd seen for the first time had: if another thread changed it meanwhile (it closed the
+ * number, or a new socket got it), that thread's entry stands and the slot is given back. */
 static struct sl_slot *track(int fd, int family, int type, int protocol, int role, int flags,
-			     uint16_t call)
+			     uint16_t call, uint32_t *expect)
 {
 	struct sl_slot *s = sl_slot_open(&sl_g.log, fd, family, type, protocol, role);
 	if (!s) {
-		sl_fd_set(fd, SL_FD_NOSLOT);
+		if (!expect)
+			sl_fd_set(fd, SL_FD_NOSLOT);
+		else
+			sl_fd_replace(fd, expect, SL_FD_NOSLOT);
 		return NULL;
 	}
 	s->flags = (uint32_t)flags | ((flags & SL_SF_NONBLOCK) ? 0 : SL_SF_WATCH_READ);
@@ -87,8 +93,14 @@ static struct sl_slot *track(int fd, int family, int type, int protocol, int rol
 		s->flags |= SL_SF_FIRST_IN | SL_SF_FIRST_OUT;
 	s->open_ns = sl_now();
 	s->sample_epoch = (uint32_t)(sl_clock() >> SL_SAMPLE_SHIFT);
+	uint32_t ent = SL_FD_SLOT0 + (uint32_t)(s - sl_g.log.slots);
+	if (!expect) {
+		sl_fd_set(fd, ent);
+	} else if (!sl_fd_replace(fd, expect, ent)) {
+		sl_slot_close(&sl_g.log, s, s->open_ns);
+		return sl_fd_live(*expect) ? sl_slot_of(*expect) : NULL;
+	}
 	s->open_stack = sl_stack_capture();
-	sl_fd_set(fd, SL_FD_SLOT0 + (uint32_t)(s - sl_g.log.slots));
 	emit_open(s, fd, call);
 	return s;
 }
@@ -103,7 +115,7 @@ struct sl_slot *sl__record_socket(int fd, int family, int type, int protocol, in
 	if (!sl_g.ready || fd < 0)
 		return NULL;
 	return track(fd, family, type, protocol, role, type_flags(type),
-		     role == SL_ROLE_PAIR ? SL_CALL_SOCKETPAIR : SL_CALL_SOCKET);
+		     role == SL_ROLE_PAIR ? SL_CALL_SOCKETPAIR : SL_CALL_SOCKET, NULL);
 }
 
 static int sockopt_int(int fd, int level, int name)
@@ -159,22 +171,20 @@ static int socket_only(uint16_t call)
 }
 
 /* An fd we never saw created: inherited (exec, fork), passed with SCM_RIGHTS, or made by a path
- * we cannot wrap; or one closed here and used again. */
-static struct sl_slot *classify(int fd, int role, uint16_t call)
+ * we cannot wrap; or one closed here and used again. prev is the fd table's entry for it; what we
+ * learn replaces it only if no other thread changed it meanwhile. */
+static struct sl_slot *classify(int fd, int role, uint16_t call, uint32_t prev)
 {
 	struct stat st;
-	uint32_t prev = sl_fd_get(fd);
 	if (sl_sys3(SYS_fstat, fd, &st, 0) < 0) {
-		if (prev & SL_FD_CLOSED) {
-			stale_use(fd, prev, EBADF, call);
-			sl_fd_set(fd, SL_FD_UNKNOWN); /* once per close */
-		}
+		if ((prev & SL_FD_CLOSED) && sl_fd_replace(fd, &prev, SL_FD_UNKNOWN))
+			stale_use(fd, prev, EBADF, call); /* once per close */
 		return NULL; /* not open */
 	}
 	if (!S_ISSOCK(st.st_mode)) {
 		if ((prev & SL_FD_CLOSED) && socket_only(call))
 			stale_use(fd, prev, ENOTSOCK, call);
-		sl_fd_set(fd, SL_FD_OTHER);
+		sl_fd_replace(fd, &prev, SL_FD_OTHER);
 		return NULL;
 	}
 	int flags = prev == SL_FD_PARENT ? SL_SF_FROM_PARENT : 0;
@@ -183,10 +193,11 @@ static struct sl_slot *classify(int fd, int role, uint16_t call)
 		flags |= SL_SF_NONBLOCK;
 	if (sockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN) == 1)
 		role = SL_ROLE_LISTENER;
+	uint32_t expect = prev;
 	struct sl_slot *s = track(fd, sockopt_int(fd, SOL_SOCKET, SO_DOMAIN),
 				  sockopt_int(fd, SOL_SOCKET, SO_TYPE),
-				  sockopt_int(fd, SOL_SOCKET, SO_PROTOCOL), role, flags, SL_CALL_NONE);
-	if (s) {
+				  sockopt_int(fd, SOL_SOCKET, SO_PROTOCOL), role, flags, SL_CALL_NONE, &expect);
+	if (s && expect == prev) {
 		fill_names(s, fd);
 		if (s->peer.family)
 			s->connect_state = SL_CONN_DONE;
@@ -200,7 +211,7 @@ struct sl_slot *sl__slot_for_call(int fd, uint16_t call)
 		return NULL;
 	uint32_t ent = sl_fd_get(fd);
 	if ((ent == SL_FD_UNKNOWN || ent == SL_FD_PARENT || (ent & SL_FD_CLOSED)) && (unsigned)fd < sl_fdcap)
-		return classify(fd, SL_ROLE_INHERITED, call);
+		return classify(fd, SL_ROLE_INHERITED, call, ent);
 	return slot_at(ent);
 }
 
@@ -222,14 +233,14 @@ struct sl_inflight *sl__inflight_claim(void)
 	return sl_t_infl;
 }
 
-int sl__call_classify(int fd, uint16_t call)
+uint32_t sl__call_classify(int fd, uint16_t call)
 {
 	if (!sl_g.ready)
 		return 0;
 	int saved = errno;
 	struct sl_slot *s = sl__slot_for_call(fd, call);
 	errno = saved;
-	return s != NULL;
+	return s ? SL_FD_SLOT0 + (uint32_t)(s - sl_g.log.slots) : 0;
 }
 
 static void set_flag(struct sl_slot *s, uint32_t f)
@@ -490,7 +501,7 @@ static void accept_done(struct sl_call_ctx *c, int ret, int err, int flags, cons
 	if (sl_node_origins() && ls->open_stack)
 		sl_t_origin = ls->open_stack;
 	struct sl_slot *s = track(ret, ls->family, ls->type, ls->protocol, SL_ROLE_SERVER,
-				  type_flags(flags), SL_CALL_ACCEPT);
+				  type_flags(flags), SL_CALL_ACCEPT, NULL);
 	sl_t_origin = origin;
 	if (!s)
 		return;
@@ -828,7 +839,7 @@ void sl__record_close(int fd)
 	if (!sl_g.ready || ent == SL_FD_UNKNOWN)
 		return;
 	if (!sl_fd_live(ent))
-		sl_fd_set(fd, SL_FD_UNKNOWN); /* harmless even from a vfork child: one reclassification */
+		sl_fd_replace(fd, &ent, SL_FD_UNKNOWN); /* harmless even from a vfork child: one reclassification */
 	else if (!sl_in_vfork_child()) /* a syscall, so only where a slot is at stake */
 		release_fd(fd, ent);
 }
@@ -838,7 +849,13 @@ void sl__record_stale(int fd, uint32_t ent, int err, uint16_t call)
 	if (!sl_g.ready || !(ent & SL_FD_CLOSED) || sl_in_vfork_child())
 		return;
 	stale_use(fd, ent, err, call);
-	sl_fd_set(fd, SL_FD_UNKNOWN);
+}
+
+int sl__forget_closed(int fd, uint32_t *ent)
+{
+	if (!sl_g.ready || sl_in_vfork_child())
+		return 1; /* nothing of ours to update (a vfork child must not) */
+	return sl_fd_replace(fd, ent, SL_FD_UNKNOWN);
 }
 
 void sl__record_close_range(unsigned first, unsigned last, int cloexec_only)

@@ -33,8 +33,9 @@ extern uint64_t sl_slow_ns;
 struct sl_inflight *sl__inflight_claim(void);
 /* Ties the thread's record to its lifetime (init.c); NULL unties. */
 void sl__thread_own(struct sl_inflight *f);
-/* Classifies an fd seen for the first time; returns 1 if it is now a tracked socket. */
-int sl__call_classify(int fd, uint16_t call);
+/* Classifies an fd seen for the first time: the fd-table entry of its slot (a live one), or 0
+ * when it is not a tracked socket. */
+uint32_t sl__call_classify(int fd, uint16_t call);
 /* The context goes as scalars (info: call | dir << 8 | inflight << 9 | peek << 10) so the
  * fast path keeps it in registers and never builds it in memory. The fd is the slot's. */
 void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, unsigned info);
@@ -66,10 +67,11 @@ void sl__first_call(struct sl_slot *s, uint8_t dir, const void *buf);
 SL_INLINE int sl__call_begin(struct sl_call_ctx *c, int fd, uint32_t ent, uint16_t call, uint8_t dir,
 			      void *site, const void *buf)
 {
+	/* The entry is validated once, never read again: another thread may close and reuse fd
+	 * meanwhile, and a second look could find a closed entry, which names no slot. */
 	if (__builtin_expect(!sl_fd_live(ent), 0)) {
-		if (ent == SL_FD_OTHER || ent == SL_FD_NOSLOT || !sl__call_classify(fd, call))
+		if (ent == SL_FD_OTHER || ent == SL_FD_NOSLOT || !(ent = sl__call_classify(fd, call)))
 			return 0;
-		ent = sl_fd_get(fd);
 	}
 	struct sl_slot *s = sl_slot_of(ent);
 	uint32_t flags = __atomic_load_n(&s->flags, __ATOMIC_RELAXED);
@@ -168,8 +170,12 @@ void sl__record_getsockopt(int fd, int level, int name, const void *val, const s
 void sl__record_flags(int fd, int nonblock, int cloexec); /* -1 = unchanged */
 void sl__record_guarded(int fd);
 void sl__record_close(int fd);
-/* fd, once a socket closed here (ent), failed with err in call: a use after close. Keeps errno. */
+/* fd, once a socket closed here (ent), failed with err in call: a use after close. Keeps errno;
+ * leaves the fd table alone (the number may already be another thread's). */
 void sl__record_stale(int fd, uint32_t ent, int err, uint16_t call);
+/* Before closing fd, whose entry *ent says a socket closed here: forgets that, unless another
+ * thread changed the entry first (0, and *ent is what it found). */
+int sl__forget_closed(int fd, uint32_t *ent);
 void sl__record_close_range(unsigned first, unsigned last, int cloexec_only);
 void sl__record_dup(int oldfd, int newfd);
 void sl__record_received_fds(const struct msghdr *msg);

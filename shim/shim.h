@@ -129,6 +129,8 @@ static inline int sl_fd_live(uint32_t ent)
 
 int sl_fdtab_init(uint32_t cap);
 void sl_fd_set(int fd, uint32_t ent);
+/* Replaces fd's entry if it still is old; 0 if another thread changed it first (*old: what it is). */
+int sl_fd_replace(int fd, uint32_t *old, uint32_t ent);
 uint32_t sl_fd_hiwater(void);
 
 /* ---- process-wide state (init.c) ---- */
