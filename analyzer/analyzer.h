@@ -21,12 +21,13 @@
 struct sl_image {
 	char *path;
 	struct sl_log_header h;      /* validated copy */
-	struct sl_slot *slots;       /* materialized records only */
+	struct sl_slot *slots;       /* the records present in each table (holes left out) */
 	struct sl_event *events;     /* committed events, in the order they happened */
-	struct sl_stack *stacks;
+	struct sl_stack *stacks;     /* by sl_image_stack(id): stack_ids[k] + 1 is stacks[k]'s id */
 	struct sl_module *mods;
 	struct sl_inflight *infl;
-	struct sl_lang *langs;
+	struct sl_lang *langs;       /* by sl_image_lang(index) */
+	uint32_t *stack_ids, *lang_ids;
 	uint32_t nslots, nevents, nstacks, nmods, ninfl, nlangs;
 	struct sl_jitmap *jit;       /* V8's perf map, for a Node.js process (jitmap.c) */
 };
@@ -39,6 +40,9 @@ int sl_header_read(const char *path, struct sl_log_header *h, char *err, size_t 
 int sl_image_load(struct sl_image *img, const char *path, char *err, size_t errlen);
 void sl_image_release(struct sl_image *img);
 const struct sl_stack *sl_image_stack(const struct sl_image *img, uint32_t id);
+uint32_t sl_image_stack_id(const struct sl_image *img, uint32_t k); /* the id of stacks[k] */
+/* The language frame record with that index (SL_LANG_IP | index in a stack), or NULL. */
+const struct sl_lang *sl_image_lang(const struct sl_image *img, uint64_t index);
 /* The run control file and its committed exec records (malloc'd). 0, or -1 if absent or bad. */
 int sl_runctl_read(const char *dir, struct sl_run_header *out, struct sl_exec_rec **execs, size_t *nexecs);
 

@@ -50,10 +50,10 @@ static void dump_image(struct sl_image *img)
 	for (uint32_t i = 0; i < img->nevents; i++)
 		dump_event(&img->events[i]);
 	for (uint32_t i = 0; i < img->nstacks; i++) {
-		const struct sl_stack *s = sl_image_stack(img, i + 1);
+		const struct sl_stack *s = sl_image_stack(img, sl_image_stack_id(img, i));
 		if (!s)
 			continue;
-		printf("stack %u hits=%llu fails=%llu slow=%llu max=%llu closed=%llu short=%llu same_peer=%llu lat=%u:", i + 1,
+		printf("stack %u hits=%llu fails=%llu slow=%llu max=%llu closed=%llu short=%llu same_peer=%llu lat=%u:", sl_image_stack_id(img, i),
 		       (unsigned long long)s->hits, (unsigned long long)s->fails, (unsigned long long)s->slow,
 		       (unsigned long long)s->max_ns, (unsigned long long)s->closed, (unsigned long long)s->short_closed,
 		       (unsigned long long)s->same_peer_short, s->lat_call);

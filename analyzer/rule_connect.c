@@ -58,7 +58,8 @@ static void from_events(struct sl_ctx *c)
 			add(c, kind, ev->err, &ev->addr, ev->fd, ev->stack, ev->dur_ns, ev->conn_id, verb(kind), ev->ts_ns, t);
 	}
 	/* connect sites none of whose failures is left in the events: the counter alone */
-	for (uint32_t id = 1; id <= c->img->nstacks; id++) {
+	for (uint32_t n = 0; n < c->img->nstacks; n++) {
+		uint32_t id = sl_image_stack_id(c->img, n);
 		const struct sl_stack *st = sl_image_stack(c->img, id);
 		for (uint32_t k = 0; st && st->lat_call == SL_CALL_CONNECT && k < SL_ERRS; k++) {
 			int err = st->err_no[k], kind = kind_of(err);

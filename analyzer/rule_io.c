@@ -81,7 +81,8 @@ static void exhausted(struct sl_ctx *c, const struct sl_event *ev, struct sl_tal
 /* Call sites none of whose failures is left in the events: a finding from the counter alone. */
 static void counted_only(struct sl_ctx *c, const struct sl_tally *t)
 {
-	for (uint32_t id = 1; id <= c->img->nstacks; id++) {
+	for (uint32_t n = 0; n < c->img->nstacks; n++) {
+		uint32_t id = sl_image_stack_id(c->img, n);
 		const struct sl_stack *st = sl_image_stack(c->img, id);
 		for (uint32_t k = 0; st && !st->lat_call && k < SL_ERRS; k++) {
 			int err = st->err_no[k];

@@ -153,7 +153,8 @@ static void listener(const struct sl_ctx *x, const struct sl_conn *c)
 /* Call sites whose connections were each one short exchange with the peer of the one before. */
 static void churn(const struct sl_ctx *x)
 {
-	for (uint32_t id = 1; id <= x->img->nstacks; id++) {
+	for (uint32_t k = 0; k < x->img->nstacks; k++) {
+		uint32_t id = sl_image_stack_id(x->img, k);
 		const struct sl_stack *st = sl_image_stack(x->img, id);
 		if (!st || st->same_peer_short < x->run->th.churn || st->same_peer_short * 2 < st->closed)
 			continue;

@@ -327,7 +327,7 @@ size_t sl_symbolize(const struct sl_image *img, uint64_t ip, struct sl_frame *f,
 	f->addr = ip;
 	if (ip & SL_LANG_IP) { /* a Python, Java or JavaScript frame, named by the shim */
 		uint64_t id = ip & ~SL_LANG_IP;
-		const struct sl_lang *l = id < img->nlangs && img->langs[id].commit == 1 ? &img->langs[id] : NULL;
+		const struct sl_lang *l = sl_image_lang(img, id);
 		f->addr = 0;
 		snprintf(f->function, sizeof f->function, "%s", l ? l->func : "(a language frame)");
 		if (l) {

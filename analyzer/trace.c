@@ -660,7 +660,7 @@ static void connect_outcome(struct tproc *p, struct sl_slot *s, int err)
 static void count_closed(struct tproc *p, const struct sl_slot *s, uint64_t now)
 {
 	struct sl_stack *site = sl_stack_at(&p->log, s->connect_stack ? s->connect_stack : s->open_stack);
-	if (!site || s->role != SL_ROLE_CLIENT || !is_tcp(s))
+	if (!site || s->role != SL_ROLE_CLIENT || !is_tcp(s) || s->connect_state != SL_CONN_DONE)
 		return;
 	site->closed++;
 	if (now - s->open_ns >= 1000000000ull || s->calls_out > 2 || s->calls_in > 2)

@@ -271,29 +271,32 @@ int sl_log_create(struct sl_log *log, const char *dir, const struct sl_log_param
 	return 0;
 }
 
-/* The grower of a table holds its flag across one madvise; another thread that needs the table
- * meanwhile gives it this many pauses (a few tens of microseconds), then counts a drop. */
-#define SL_GROW_PATIENCE 4096
+/* The pages that hold record i of table t, materialized by a writer that found another one
+ * growing the table: it does not wait for the grower's madvise (a millisecond or more on a disk
+ * filesystem), it faults in its own record's pages. avail catches up at the next growth; readers
+ * look at every reserved record, not only those below avail (socklens/log.h). */
+static int populate_record(struct sl_log *log, const struct sl_table_hdr *th, uint64_t i)
+{
+	uint64_t lo = th->off + i * th->size, hi = lo + th->size;
+	lo &= ~(uint64_t)(SL_PAGE - 1);
+	return sl_populate((char *)log->hdr + lo, page_up(hi) - lo);
+}
 
-/* Materializes table t up to record index i (and a little beyond, so growth is rare):
- * 0 when record i is usable, -errno when it is not (the caller counts a drop). One grower at
- * a time; the others wait a bounded moment for it, never longer. */
+/* Materializes table t up to record index i (and a little beyond, so growth is rare): 0 when
+ * record i is usable, -errno when it is not (the caller counts a drop). One grower at a time;
+ * a writer that finds the table growing materializes its own record instead of waiting. Pages
+ * so faulted in are not charged to the budget (a page or two per thread that raced a grower). */
 int sl_grow(struct sl_log *log, int t, uint64_t i)
 {
 	struct sl_table_hdr *th = &log->hdr->tab[t];
-	for (int spins = 0;; spins++) {
-		uint32_t zero = 0, avail = __atomic_load_n(&th->avail, __ATOMIC_ACQUIRE);
-		if (i < avail)
-			return 0;
-		if (i >= th->cap || __atomic_load_n(&th->full, __ATOMIC_RELAXED))
-			return -ENOSPC;
-		if (__atomic_compare_exchange_n(&th->growing, &zero, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-			break;
-		if (spins == SL_GROW_PATIENCE)
-			return -EAGAIN;
-		__builtin_ia32_pause();
-	}
-	uint32_t avail = th->avail;
+	uint32_t zero = 0, avail = __atomic_load_n(&th->avail, __ATOMIC_ACQUIRE);
+	if (i < avail)
+		return 0;
+	if (i >= th->cap || __atomic_load_n(&th->full, __ATOMIC_RELAXED))
+		return -ENOSPC;
+	if (!__atomic_compare_exchange_n(&th->growing, &zero, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return populate_record(log, th, i);
+	avail = th->avail;
 	/* a page at least, then a quarter more each time: few madvise calls for a busy table */
 	uint64_t have = (uint64_t)avail * th->size, need = (i + 1) * th->size;
 	uint64_t want = page_up(need > have + have / 4 ? need : have + have / 4);

@@ -762,7 +762,8 @@ static uint64_t addr_hash(const struct sl_addr *a)
 static void count_closed(const struct sl_slot *s, uint64_t now)
 {
 	struct sl_stack *site = sl_stack_at(&sl_g.log, s->connect_stack ? s->connect_stack : s->open_stack);
-	if (!site || s->role != SL_ROLE_CLIENT || !is_tcp(s))
+	/* a connect that failed made no connection: refusals are their own finding, not churn */
+	if (!site || s->role != SL_ROLE_CLIENT || !is_tcp(s) || s->connect_state != SL_CONN_DONE)
 		return;
 	__atomic_fetch_add(&site->closed, 1, __ATOMIC_RELAXED);
 	if (now - s->open_ns >= 1000000000ull || s->calls_out > 1 || s->calls_in > 2)

@@ -164,15 +164,18 @@ struct sl_run_header *sl_run_attach(const char *dir, uint64_t budget, uint32_t f
 	return r;
 }
 
-/* Materializes exec records up to index i; 0 or -errno. One grower at a time, never waited for. */
+/* Materializes exec records up to index i; 0 or -errno. One grower at a time; a writer that finds
+ * the table growing faults in its own record's page instead of waiting (readers look at every
+ * reserved record, not only those below exec_avail). */
 static int exec_grow(struct sl_run_header *r, uint64_t i)
 {
 	uint32_t zero = 0;
+	uint64_t per_page = SL_PAGE / sizeof(struct sl_exec_rec);
 	if (i < __atomic_load_n(&r->exec_avail, __ATOMIC_ACQUIRE))
 		return 0;
 	if (!__atomic_compare_exchange_n(&r->exec_growing, &zero, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-		return -EAGAIN;
-	uint64_t avail = r->exec_avail, per_page = SL_PAGE / sizeof(struct sl_exec_rec);
+		return sl_populate((char *)r + r->exec_off + i / per_page * SL_PAGE, SL_PAGE);
+	uint64_t avail = r->exec_avail;
 	uint64_t want = (i / per_page + 1) * per_page;
 	int e = 0;
 	if (want > avail) {

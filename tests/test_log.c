@@ -278,6 +278,55 @@ static void garbage_stack_ids_are_refused(void **state)
 	sl_image_release(&img);
 }
 
+/* A writer that finds another thread growing a table (its madvise can take milliseconds on a disk
+ * filesystem) faults in its own record's pages and goes on: nothing is dropped with room to
+ * spare, and the reader sees the record though avail has not caught up. */
+static void a_writer_racing_a_grower_neither_waits_nor_drops(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_table_hdr *th = &c->log.hdr->tab[SL_T_SLOTS];
+	struct sl_slot *first = sl_slot_alloc(&c->log);
+	assert_non_null(first);
+	uint32_t avail = th->avail;
+	__atomic_store_n(&th->growing, 1, __ATOMIC_RELEASE); /* another thread is growing it */
+	struct sl_slot *s = NULL;
+	for (uint32_t i = 1; i <= avail; i++)
+		assert_non_null(s = sl_slot_alloc(&c->log));
+	s->fd = 77;
+	assert_int_equal(th->avail, avail);
+	assert_int_equal(c->log.hdr->slot_dropped, 0);
+	__atomic_store_n(&th->growing, 0, __ATOMIC_RELEASE);
+	struct sl_image img;
+	load(c, &img);
+	assert_int_equal(img.nslots, avail + 1);
+	assert_int_equal(img.slots[avail].fd, 77);
+	sl_image_release(&img);
+}
+
+/* Every table of a sparse log claimed full (avail and *_next at cap) with nothing written: the
+ * reader looks only where the file holds data, so it costs no time or memory. */
+static void a_sparse_log_claiming_full_tables_costs_nothing(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_log_params p;
+	struct sl_log log;
+	sl_log_params_default(&p);
+	p.slots = p.stacks = 1u << 20;
+	p.events = 1u << 22;
+	assert_int_equal(sl_log_create(&log, c->dir, &p, 4343, 1, NULL), 0);
+	struct sl_log_header *h = log.hdr;
+	for (int t = 0; t < SL_T__COUNT; t++)
+		h->tab[t].avail = h->tab[t].cap;
+	h->slot_next = h->event_next = h->stack_next = h->module_next = h->lang_next = ~0ull >> 1;
+	char err[256], *path = log_path(c->dir, 4343, 0);
+	struct sl_image img;
+	assert_int_equal(sl_image_load(&img, path, err, sizeof err), 0);
+	assert_int_equal(img.nslots + img.nevents + img.nstacks + img.nmods + img.ninfl + img.nlangs, 0);
+	sl_image_release(&img);
+	munmap(log.hdr, log.size);
+	free(path);
+}
+
 static void addresses_format_as_documented(void **state)
 {
 	(void)state;
@@ -316,6 +365,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(uncommitted_events_are_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(damaged_logs_get_clear_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(garbage_stack_ids_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_writer_racing_a_grower_neither_waits_nor_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_sparse_log_claiming_full_tables_costs_nothing, setup, teardown),
 		cmocka_unit_test(addresses_format_as_documented),
 	};
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);

@@ -13,7 +13,10 @@
  * pages are materialized (madvise MADV_POPULATE_WRITE, which fails with an error where a plain
  * touch of a full tmpfs would raise SIGBUS) when the table first needs them, after the bytes
  * were reserved from the run's budget. Each table's header entry says how many records are
- * usable ("avail"); a reader never looks past it, so it never reads a hole.
+ * materialized ("avail"), for the writers: one that finds another growing the table materializes
+ * its own record's pages instead of waiting, beyond avail. Readers therefore look at every
+ * reserved record (below the table's *_next counter and its cap), skip the file's holes, and
+ * keep only records whose commit word is set (a hole reads as zeros).
  *
  * All fields are fixed-width and little-endian (the shim only supports x86-64). The reader
  * checks magic, version, every size and every offset. Writers never lock and never wait:
