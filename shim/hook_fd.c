@@ -123,8 +123,8 @@ SL_EXPORT int dup3(int fd, int nfd, int flags)
 	return r;
 }
 
-/* Forwards all six argument registers unchanged; only close numbers are looked at
- * (Node.js/libuv closes every fd with syscall(SYS_close)). */
+/* Forwards all six argument registers unchanged; only close numbers (Node.js/libuv closes every fd
+ * with syscall(SYS_close)) and the clone calls are looked at. */
 SL_EXPORT long syscall(long n, ...)
 {
 	va_list ap;
@@ -140,7 +140,12 @@ SL_EXPORT long syscall(long n, ...)
 			sl__record_close_range((unsigned)a, (unsigned)b, (c & CLOSE_RANGE_CLOEXEC) != 0);
 		errno = saved;
 	}
-	return REAL(syscall)(n, a, b, c, d, e, f);
+	long r = REAL(syscall)(n, a, b, c, d, e, f);
+	if (n == SYS_clone)
+		sl__clone_done(r, (uint64_t)a);
+	else if (n == SYS_clone3 && r >= 0 && a && (size_t)b >= sizeof(uint64_t))
+		sl__clone_done(r, *(const uint64_t *)a); /* struct clone_args, read by the kernel already */
+	return r;
 }
 
 /* glibc declares poll's array write-only (an access attribute), but the program

@@ -1,9 +1,12 @@
-/* hook_proc.c - process lifecycle wrappers: the exec family, _exit, dlclose; fork is handled by atfork. */
+/* hook_proc.c - process lifecycle wrappers: the exec family, _exit, dlclose, and the ways to make a
+ * child that skip fork's atfork handlers (_Fork, clone, the raw clone system calls). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <unistd.h>
+#include <linux/sched.h>
 #include "real.h"
 #include "record.h"
 #include "unwind.h"
@@ -152,5 +155,55 @@ SL_EXPORT int dlclose(void *handle)
 {
 	int r = REAL(dlclose)(handle);
 	sl_unwind_forget();
+	return r;
+}
+
+/* A child made without fork() gets no atfork handler: it is given its own log here, unless it
+ * shares our memory (CLONE_VM: a thread, or a vfork-like child that must not touch the log). */
+void sl__clone_done(long ret, uint64_t flags)
+{
+	if (ret < 0 || (flags & CLONE_VM))
+		return;
+	int e = errno;
+	if (ret == 0)
+		sl_after_fork_child();
+	else
+		sl_after_fork_parent();
+	errno = e;
+}
+
+SL_EXPORT pid_t _Fork(void)
+{
+	pid_t r = REAL(_Fork)();
+	sl__clone_done(r, 0);
+	return r;
+}
+
+struct clone_start {
+	int (*fn)(void *);
+	void *arg;
+};
+
+/* The child's first function: its memory is a copy of ours, so start (on our stack) is its own. */
+static int clone_child(void *p)
+{
+	const struct clone_start *start = p;
+	sl__clone_done(0, 0);
+	return start->fn(start->arg);
+}
+
+SL_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	pid_t *ptid = va_arg(ap, pid_t *);
+	void *tls = va_arg(ap, void *);
+	pid_t *ctid = va_arg(ap, pid_t *);
+	va_end(ap);
+	if (flags & CLONE_VM)
+		return REAL(clone)(fn, stack, flags, arg, ptid, tls, ctid);
+	struct clone_start start = {fn, arg};
+	int r = REAL(clone)(clone_child, stack, flags, &start, ptid, tls, ctid);
+	sl__clone_done(r, 0);
 	return r;
 }

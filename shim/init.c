@@ -13,15 +13,32 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <linux/kcmp.h>
 #include "rawsys.h"
 #include "real.h"
 #include "record.h"
 
 struct sl_state sl_g;
 
+/* Whether process pid shares its address space with ours (kcmp); when it cannot be told, yes:
+ * the caller then leaves the log alone, which is always safe. */
+static int shares_memory_with(int pid, int other)
+{
+	long r = sl_sys6(SYS_kcmp, pid, other, KCMP_VM, 0, 0, 0);
+	return r == 0 || (r < 0 && r != -ESRCH);
+}
+
 int sl_in_vfork_child(void)
 {
-	return sl_sys3(SYS_getpid, 0, 0, 0) != sl_g.pid;
+	int pid = (int)sl_sys3(SYS_getpid, 0, 0, 0);
+	if (pid == sl_g.pid)
+		return 0;
+	/* A child made by a raw clone or clone3 system call (inline, so no wrapper saw it) has its
+	 * own memory, like a fork child, but no atfork handler ran: it gets its own log now. */
+	if (!sl_g.ready || shares_memory_with(pid, sl_g.pid))
+		return 1;
+	sl_after_fork_child();
+	return !sl_g.ready;
 }
 
 /* One line on stderr, written with raw syscalls (our own write() wrapper is not needed here). */
@@ -125,7 +142,7 @@ static void before_fork_parent(void)
 {
 }
 
-static void after_fork_parent(void)
+void sl_after_fork_parent(void)
 {
 	if (!sl_g.ready)
 		return;
@@ -285,7 +302,7 @@ __attribute__((constructor)) static void sl_init(void)
 		sl_v8_init();
 	sl_slow_ns = sl_g.params.slow_ns;
 	have_thread_key = pthread_key_create(&thread_key, thread_gone) == 0 && thread_key < 32;
-	pthread_atfork(before_fork_parent, after_fork_parent, sl_after_fork_child);
+	pthread_atfork(before_fork_parent, sl_after_fork_parent, sl_after_fork_child);
 	on_exit(on_exit_cb, NULL);
 	__atomic_store_n(&sl_g.ready, 1, __ATOMIC_RELEASE);
 	scan_inherited();

@@ -35,7 +35,8 @@ static const struct { const char *name; void **slot; } binds[] = {
 	{"_exit", (void **)&sl_real._exit}, {"_Exit", (void **)&sl_real._Exit},
 	{"dlclose", (void **)&sl_real.dlclose}, {"getaddrinfo", (void **)&sl_real.getaddrinfo},
 	{"gethostbyname", (void **)&sl_real.gethostbyname}, {"getpriority", (void **)&sl_real.getpriority},
-	{"setenv", (void **)&sl_real.setenv},
+	{"setenv", (void **)&sl_real.setenv}, {"_Fork", (void **)&sl_real._Fork},
+	{"clone", (void **)&sl_real.clone},
 };
 
 void *sl_real_bind(void **slot, const char *name)

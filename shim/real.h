@@ -71,6 +71,8 @@ struct sl_real {
 	void (*_exit)(int);
 	void (*_Exit)(int);
 	int (*dlclose)(void *);
+	pid_t (*_Fork)(void);
+	int (*clone)(int (*)(void *), void *, int, void *, ...);
 	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
 	int (*getpriority)(int, unsigned);
 	int (*setenv)(const char *, const char *, int);

@@ -112,7 +112,7 @@ static int type_flags(int type)
 
 struct sl_slot *sl__record_socket(int fd, int family, int type, int protocol, int role)
 {
-	if (!sl_g.ready || fd < 0)
+	if (!sl_g.ready || fd < 0 || sl_in_vfork_child())
 		return NULL;
 	return track(fd, family, type, protocol, role, type_flags(type),
 		     role == SL_ROLE_PAIR ? SL_CALL_SOCKETPAIR : SL_CALL_SOCKET, NULL);

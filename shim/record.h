@@ -184,6 +184,8 @@ void sl__thread_reset(void);
 void sl__check_exec(const char *path, char *const envp[]);
 void sl__check_execvp(const char *file, char *const envp[], const char *pathvar);
 void sl__record_exit(int status);
+/* After a clone or clone3 system call returned ret with these flags (hook_proc.c). */
+void sl__clone_done(long ret, uint64_t flags);
 /* A name lookup of name that ended with EAI code (0: found) after dur_ns. Keeps errno. */
 void sl__record_dns(uint16_t call, const char *name, int code, uint64_t dur_ns);
 /* Every other sl__record_* may change errno: wrappers save it around them. */

@@ -157,8 +157,11 @@ static inline void sl_slot_bias_set(void)
 	sl_g.slot_bias = (uintptr_t)sl_g.log.slots - SL_FD_SLOT0 * sizeof(struct sl_slot);
 }
 
+/* 1 in a vfork child (it shares our memory: the log is not its to touch). A child of a raw clone
+ * with its own memory is given its own log here and is not one. */
 int sl_in_vfork_child(void);
 void sl_after_fork_child(void);
+void sl_after_fork_parent(void);
 
 /* ---- stacks (stack.c) ---- */
 

@@ -25,3 +25,12 @@ case_a_close_never_records_another_threads_connection() {
 			"len(conns(role='server', open_at_end=False, bytes_received=1)) == 1500 // 64"
 	done
 }
+
+# Children made without fork() (raw clone and clone3, _Fork, clone(), a clone in inline assembly)
+# run no atfork handler: each still gets its own log, and nothing is charged to the parent.
+case_children_made_without_fork_have_their_own_logs() {
+	$SL run --report $TMP/rc.txt --json $TMP/rc.json -- $PROGS/raw_clone 500 | grep -q '500 children, 0 failed'
+	$JC $TMP/rc.json "len(diags()) == 0" "len(r['processes']) == 501" \
+		"sum(p['sockets'] for p in r['processes']) == 500" \
+		"[p['sockets'] for p in r['processes'] if any(q['ppid'] == p['pid'] for q in r['processes'])] == [0]"
+}
