@@ -37,7 +37,7 @@ static void analyze_image(struct sl_run *run, struct sl_proc *p, const struct sl
 	struct sl_image img;
 	char err[256];
 	if (sl_image_load(&img, info->path, err, sizeof err) < 0) {
-		sl_warn("skipping log '%s': %s", info->path, err); /* it changed since the index */
+		sl_run_bad_log(run, info->path, err); /* it changed since the index, or holds too much */
 		return;
 	}
 	struct sl_ctx c = {.run = run, .proc = p, .img = &img, .out = out};

@@ -85,7 +85,9 @@ struct sl_run {
 	size_t nexecs;
 	uint64_t now_ns;
 	struct sl_thresholds th;
+	const char *main_untraced;   /* why socklens run could not trace the program it started */
 	size_t bad_logs;             /* files skipped with an error */
+	char bad_why[300];           /* the first one and why */
 	uint64_t sockets;            /* over every process */
 	uint64_t open_at_end;        /* counted by the analysis */
 };
@@ -327,6 +329,9 @@ int sl_proc_stat(int pid, char *state, int *ppid, uint64_t *start_ticks);
 int sl_dur_parse(const char *s, uint64_t *ns);
 /* Parses "512M", "2G", "100k", "1048576" (bytes); returns 0 or -1. */
 int sl_size_parse(const char *s, uint64_t *bytes);
+/* socklens's own fd limit raised to the hard one at start; the program's restored in its child. */
+void sl_limits_raise(void);
+void sl_limits_restore(void);
 
 /* Facts about a connection several rules share. */
 int sl_is_tcp(const struct sl_slot *s);
@@ -413,15 +418,28 @@ struct sl_output {
 	const char *prometheus;      /* --prometheus FILE: metrics for node_exporter's textfile collector */
 	const char *otlp;            /* --otlp FILE: findings as OTLP JSON log records, appended */
 	int no_connections;          /* the JSON report without its connections (watch) */
+	const char *main_untraced;   /* run: why the program it started cannot be traced (NULL: it can) */
 };
 
 /* Parses --color's auto, always or never; returns 0 or -1. */
 int sl_color_parse(const char *arg, int *mode);
 /* Parses "connect-refused,socket-leak" or "all" into a mask; returns 0 or -1. */
 int sl_fail_on_parse(const char *list, uint64_t *mask);
-/* Indexes dir, analyzes it and writes the reports. Returns -1 on error, else 1 when a
- * --fail-on kind was found and 0 otherwise. */
+/* How much of a run could be looked at: all of it, part (a log unreadable, lost or never made),
+ * or nothing (no process left a readable log). why says what was missed. */
+enum sl_checked { SL_CHECKED_ALL, SL_CHECKED_PART, SL_CHECKED_NONE };
+enum sl_checked sl_run_checked(const struct sl_run *run, char *why, size_t len);
+/* Notes a log that could not be read (the first one's path and reason are kept). */
+void sl_run_bad_log(struct sl_run *run, const char *path, const char *why);
+/* What sl_report_dir found: bits of these, or -1 on error. */
+enum { SL_REPORT_FAIL_ON = 1, SL_REPORT_UNCHECKED = 2 };
+/* Indexes dir, analyzes it and writes the reports. Returns -1 on error, else SL_REPORT_FAIL_ON
+ * when a --fail-on kind was found, with SL_REPORT_UNCHECKED when part of the run (or all of it)
+ * could not be looked at. */
 int sl_report_dir(const char *dir, const struct sl_output *o);
+/* The exit status a report's result gives a CI gate (--fail-on set): 0, SL_EXIT_FAIL_ON or
+ * SL_EXIT_NOT_CHECKED. */
+int sl_report_status(int r, const struct sl_output *o);
 
 /* ---- commands ---- */
 
@@ -440,6 +458,6 @@ void sl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* exit codes, documented in the README */
-enum { SL_EXIT_USAGE = 2, SL_EXIT_INTERNAL = 125, SL_EXIT_FAIL_ON = 86 };
+enum { SL_EXIT_USAGE = 2, SL_EXIT_INTERNAL = 125, SL_EXIT_FAIL_ON = 86, SL_EXIT_NOT_CHECKED = 87 };
 
 #endif

@@ -94,5 +94,5 @@ int cmd_report(int argc, char **argv)
 		return 1;
 	}
 	int r = sl_report_dir(dir, &o);
-	return r < 0 ? 1 : r ? SL_EXIT_FAIL_ON : 0;
+	return r < 0 ? 1 : sl_report_status(r, &o);
 }

@@ -283,6 +283,7 @@ static int launch(char **cmd, const char *dir, int ptrace_it, const struct run_o
 		if (ptrace_it) /* a Go or static program: this child traces it (trace.c) */
 			sl_trace_exec(cmd, dir, o->no_argv, o->trace_data, exits, &old);
 		sigprocmask(SIG_SETMASK, &old, NULL); /* the program starts with the mask we were given */
+		sl_limits_restore();
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "socklens: error: cannot run '%s': %s\n", cmd[0], strerror(errno));
 		_exit(127);
@@ -422,8 +423,10 @@ int cmd_run(int argc, char **argv)
 	const char *why = found ? sl_untraceable_reason(exe) : NULL;
 	/* what the preload cannot reach because it never calls libc, ptrace follows instead */
 	int ptrace_it = found && sl_untraceable_kind(exe) == SL_UNTRACED_STATIC && !getenv("SOCKLENS_NO_PTRACE");
-	if (why && !ptrace_it)
+	if (why && !ptrace_it) {
 		sl_warn("'%s' cannot be traced: %s; the report will not see its sockets", argv[first], why);
+		o.out.main_untraced = why;
+	}
 	int traced = have_dir && prepare_run(&o, dir) == 0;
 	if (!have_dir)
 		snprintf(dir, sizeof dir, "%s", getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -437,9 +440,11 @@ int cmd_run(int argc, char **argv)
 		sl_jitmap_keep(dir); /* V8's perf maps, before another process can be given the pid */
 		r = sl_report_dir(dir, &o.out);
 	}
-	else /* said on stderr before it ran; the report says it too */
+	else if (o.out.text) /* said on stderr before it ran; the report says it too */
 		fprintf(o.out.text, "\nsocklens: the program ran untraced: its logs could not be created in %s\n"
-			"socklens: result: untraced\n", dir);
+			"socklens: result: not checked (the program ran untraced)\n", dir);
+	if (!traced)
+		r = SL_REPORT_UNCHECKED;
 	if (o.out.text != stderr)
 		fclose(o.out.text);
 	if (o.out.json && o.out.json != stdout)
@@ -450,7 +455,7 @@ int cmd_run(int argc, char **argv)
 		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	if (r < 0)
 		return SL_EXIT_INTERNAL;
-	if (r > 0)
-		return SL_EXIT_FAIL_ON;
+	if (sl_report_status(r, &o.out))
+		return sl_report_status(r, &o.out);
 	return end_like(status);
 }

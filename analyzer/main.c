@@ -28,6 +28,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	sl_limits_raise();
 	if (argc < 2) {
 		usage(stderr);
 		return SL_EXIT_USAGE;

@@ -244,9 +244,20 @@ static json_t *run_json(const struct sl_run *run)
 	for (int i = 1; i < SL_UNTRACED__COUNT; i++)
 		if (untraced_names[i] && i >= SL_UNTRACED_BUDGET)
 			json_object_set_new(u, untraced_names[i], json_integer((json_int_t)run->ctl.untraced[i]));
-	return json_pack("{s:I, s:I, s:I, s:I, s:o}", "log_space_budget", (json_int_t)run->ctl.budget, "log_space_used",
-			 (json_int_t)run->ctl.used, "processes_logged", (json_int_t)run->ctl.procs_logged,
-			 "growth_refused", (json_int_t)run->ctl.grow_refused, "processes_unlogged", u);
+	return json_pack("{s:I, s:I, s:I, s:I, s:o, s:I}", "log_space_budget", (json_int_t)run->ctl.budget,
+			 "log_space_used", (json_int_t)run->ctl.used, "processes_logged", (json_int_t)run->ctl.procs_logged,
+			 "growth_refused", (json_int_t)run->ctl.grow_refused, "processes_unlogged", u, "logs_truncated",
+			 (json_int_t)run->ctl.logs_lost);
+}
+
+/* How much of the run was looked at: "all", "part" or "none", and what was missed. */
+static json_t *checked_json(const struct sl_run *run)
+{
+	static const char *const names[] = {[SL_CHECKED_ALL] = "all", [SL_CHECKED_PART] = "part", [SL_CHECKED_NONE] = "none"};
+	char why[256];
+	enum sl_checked c = sl_run_checked(run, why, sizeof why);
+	return json_pack("{s:s, s:o, s:I}", "coverage", names[c], "missed", why[0] ? json_string(why) : json_null(),
+			 "logs_unreadable", (json_int_t)run->bad_logs);
 }
 
 static void emit(FILE *f, const char *lead, json_t *v, size_t flags)
@@ -288,6 +299,8 @@ int sl_json_finish(struct sl_json_sink *s, const struct sl_run *run, const struc
 	emit(f, "", str_or_null(run->dir), JSON_ENCODE_ANY);
 	fprintf(f, ",\n\"run\": ");
 	emit(f, "", run_json(run), JSON_ENCODE_ANY | JSON_COMPACT);
+	fprintf(f, ",\n\"checked\": ");
+	emit(f, "", checked_json(run), JSON_COMPACT);
 	fprintf(f, ",\n\"processes\": [");
 	for (size_t i = 0; i < run->nprocs; i++)
 		emit(f, i ? ",\n" : "\n", process_json(&run->procs[i]), JSON_COMPACT);

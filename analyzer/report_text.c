@@ -316,6 +316,19 @@ static void print_unlogged(FILE *out, const struct sl_run *run)
 	if (run->ctl.grow_refused)
 		fprintf(out, "  %llu time%s a log could not grow (the budget): records were dropped\n",
 			(unsigned long long)run->ctl.grow_refused, run->ctl.grow_refused == 1 ? "" : "s");
+	if (run->ctl.logs_lost)
+		fprintf(out, "  %u log%s truncated or removed while %s process ran (logrotate's copytruncate?): "
+			"what it did after was not recorded\n", run->ctl.logs_lost, run->ctl.logs_lost == 1 ? " was" : "s were",
+			run->ctl.logs_lost == 1 ? "its" : "their");
+}
+
+/* Logs that could not be read: their processes' findings are missing, and the result says so. */
+static void print_unreadable(FILE *out, const struct sl_run *run)
+{
+	if (run->bad_logs == 1)
+		fprintf(out, "  1 log could not be read: %s\n", run->bad_why);
+	else if (run->bad_logs)
+		fprintf(out, "  %zu logs could not be read, the first %s\n", run->bad_logs, run->bad_why);
 }
 
 /* Each kind's first group in full, and second groups (in order) while fewer than FULL_SOFT groups
@@ -410,10 +423,15 @@ void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *
 		(unsigned long long)run->open_at_end);
 	print_processes(out, run);
 	print_unlogged(out, run);
+	print_unreadable(out, run);
 	fputc('\n', out);
 	print_findings(out, run, ds);
-	if (!ds->n)
+	char why[256];
+	enum sl_checked checked = sl_run_checked(run, why, sizeof why);
+	if (!ds->n && checked == SL_CHECKED_ALL)
 		fprintf(out, "No socket problems found.\n\n");
+	else if (!ds->n && checked == SL_CHECKED_PART)
+		fprintf(out, "No socket problems found in what could be read (%s).\n\n", why);
 	if (audit)
 		sl_audit_text(out, run, audit);
 	/* one line a CI log can grep: "socklens: result: 1 error, 2 warnings (connect-refused x1, ...)",
@@ -423,6 +441,10 @@ void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *
 	for (size_t i = 0; i < ds->n; i++)
 		per_kind[ds->v[i].kind] += ds->v[i].count;
 	fprintf(out, "socklens: result: ");
+	if (checked == SL_CHECKED_NONE) {
+		fprintf(out, "not checked (%s)\n", why);
+		return;
+	}
 	counts(out, n);
 	for (size_t i = 0; i < ds->n; i++) {
 		enum sl_kind k = ds->v[i].kind;
@@ -431,5 +453,8 @@ void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *
 		fprintf(out, "%s%s x%llu", listed++ ? ", " : " (", sl_kind_name(k), (unsigned long long)per_kind[k]);
 		per_kind[k] = 0;
 	}
-	fprintf(out, "%s\n", listed ? ")" : "");
+	fprintf(out, "%s", listed ? ")" : "");
+	if (checked == SL_CHECKED_PART)
+		fprintf(out, "; incomplete: %s", why);
+	fputc('\n', out);
 }

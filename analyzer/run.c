@@ -56,8 +56,7 @@ static int read_headers(struct sl_run *run, const char *dir, struct sl_image_inf
 			v = realloc(v, cap * sizeof *v);
 		}
 		if (sl_header_read(path, &v[n].h, why, sizeof why) < 0) {
-			sl_warn("skipping log '%s': %s", path, why);
-			run->bad_logs++;
+			sl_run_bad_log(run, path, why);
 			continue;
 		}
 		v[n++].path = strdup(path);
@@ -94,6 +93,13 @@ static void read_exits(struct sl_run *run)
 		p->end_ns = end;
 	}
 	fclose(f);
+}
+
+void sl_run_bad_log(struct sl_run *run, const char *path, const char *why)
+{
+	sl_warn("skipping log '%s': %s", path, why);
+	if (!run->bad_logs++)
+		snprintf(run->bad_why, sizeof run->bad_why, "'%.200s': %.90s", path, why);
 }
 
 struct sl_proc *sl_run_find(const struct sl_run *run, int pid)

@@ -1206,6 +1206,7 @@ void sl_trace_exec(char **cmd, const char *dir, int no_argv, int data, FILE *exi
 	params.no_argv = no_argv;
 	run_ctl = sl_run_attach(dir, sl_budget_default(dir), no_argv ? SL_RUN_NO_ARGV : 0);
 	if (pipe2(go, O_CLOEXEC) < 0) {
+		sl_limits_restore();
 		execvp(cmd[0], cmd);
 		_exit(127);
 	}
@@ -1217,6 +1218,7 @@ void sl_trace_exec(char **cmd, const char *dir, int no_argv, int data, FILE *exi
 			traced = 0;
 		close(go[0]);
 		sigprocmask(SIG_SETMASK, program_mask, NULL);
+		sl_limits_restore();
 		/* only under a tracer: a RET_TRACE filter with none makes the traced calls fail */
 		char me[16];
 		snprintf(me, sizeof me, "%d", (int)getppid());

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
+#include <sys/resource.h>
 #include "analyzer.h"
 
 #define E(x) [x] = #x
@@ -270,4 +271,27 @@ void sl_peer_host(const char *peer, char *out, size_t len)
 	const char *colon = strrchr(peer, ':');
 	size_t n = colon && colon != peer ? (size_t)(colon - peer) : strlen(peer);
 	snprintf(out, len, "%.*s", (int)n, peer);
+}
+
+/* The fd limit the program is to run with: socklens raises its own soft limit to the hard one
+ * (a run with thousands of logs, under `ulimit -n 5`, must still open them all), and the program's
+ * child restores it before exec. */
+static struct rlimit program_nofile;
+static int have_program_nofile;
+
+void sl_limits_raise(void)
+{
+	struct rlimit raised;
+	if (getrlimit(RLIMIT_NOFILE, &program_nofile) != 0)
+		return;
+	have_program_nofile = 1;
+	raised = program_nofile;
+	raised.rlim_cur = raised.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &raised);
+}
+
+void sl_limits_restore(void)
+{
+	if (have_program_nofile)
+		setrlimit(RLIMIT_NOFILE, &program_nofile);
 }

@@ -18,6 +18,7 @@ extern char **environ;
 static void exec_begin(void)
 {
 	int e = errno;
+	sl__sigbus_exec(0);
 	if (sl_g.ready && !sl_in_vfork_child()) {
 		sl_g.log.hdr->end_mono_ns = sl_now();
 		__atomic_store_n(&sl_g.log.hdr->end_reason, SL_END_EXEC, __ATOMIC_RELEASE);
@@ -28,6 +29,7 @@ static void exec_begin(void)
 static void exec_failed(void)
 {
 	int e = errno;
+	sl__sigbus_exec(1);
 	if (sl_g.ready && !sl_in_vfork_child())
 		__atomic_store_n(&sl_g.log.hdr->end_reason, SL_END_NONE, __ATOMIC_RELEASE);
 	errno = e;

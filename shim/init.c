@@ -254,6 +254,8 @@ static int create_log(void)
 						  sl_g.params.no_argv ? SL_RUN_NO_ARGV : 0);
 	if (run && (run->flags & SL_RUN_NO_ARGV))
 		sl_g.params.no_argv = 1;
+	if (run)
+		sl_g.run_size = run->file_size;
 	int r = sl_log_create(&sl_g.log, sl_g.dir, &sl_g.params, sl_g.pid, (int)sl_sys3(SYS_getppid, 0, 0, 0), run);
 	if (r == 0)
 		return 0;
@@ -304,6 +306,7 @@ __attribute__((constructor)) static void sl_init(void)
 	have_thread_key = pthread_key_create(&thread_key, thread_gone) == 0 && thread_key < 32;
 	pthread_atfork(before_fork_parent, sl_after_fork_parent, sl_after_fork_child);
 	on_exit(on_exit_cb, NULL);
+	sl__sigbus_install();
 	__atomic_store_n(&sl_g.ready, 1, __ATOMIC_RELEASE);
 	scan_inherited();
 	sl_g.log.hdr->flags |= SL_HDR_INHERITED;

@@ -36,7 +36,8 @@ static const struct { const char *name; void **slot; } binds[] = {
 	{"dlclose", (void **)&sl_real.dlclose}, {"getaddrinfo", (void **)&sl_real.getaddrinfo},
 	{"gethostbyname", (void **)&sl_real.gethostbyname}, {"getpriority", (void **)&sl_real.getpriority},
 	{"setenv", (void **)&sl_real.setenv}, {"_Fork", (void **)&sl_real._Fork},
-	{"clone", (void **)&sl_real.clone},
+	{"clone", (void **)&sl_real.clone}, {"sigaction", (void **)&sl_real.sigaction},
+	{"signal", (void **)&sl_real.signal}, {"sysv_signal", (void **)&sl_real.sysv_signal},
 };
 
 void *sl_real_bind(void **slot, const char *name)

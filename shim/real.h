@@ -72,6 +72,9 @@ struct sl_real {
 	void (*_Exit)(int);
 	int (*dlclose)(void *);
 	pid_t (*_Fork)(void);
+	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+	sighandler_t (*signal)(int, sighandler_t);
+	sighandler_t (*sysv_signal)(int, sighandler_t);
 	int (*clone)(int (*)(void *), void *, int, void *, ...);
 	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
 	int (*getpriority)(int, unsigned);

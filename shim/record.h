@@ -184,6 +184,9 @@ void sl__thread_reset(void);
 void sl__check_exec(const char *path, char *const envp[]);
 void sl__check_execvp(const char *file, char *const envp[], const char *pathvar);
 void sl__record_exit(int status);
+/* sigbus.c: the program survives its log being truncated under it */
+void sl__sigbus_install(void);
+void sl__sigbus_exec(int done); /* before an exec (0), and after one that failed (1) */
 /* After a clone or clone3 system call returned ret with these flags (hook_proc.c). */
 void sl__clone_done(long ret, uint64_t flags);
 /* A name lookup of name that ended with EAI code (0: found) after dur_ns. Keeps errno. */

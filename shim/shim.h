@@ -143,6 +143,7 @@ struct sl_state {
 	struct sl_log_params params;
 	uint64_t shim_lo, shim_hi; /* our own text, dropped from stacks */
 	uintptr_t slot_bias;       /* slots - SL_FD_SLOT0: an fd-table entry indexes it directly */
+	uint64_t run_size;         /* bytes of log.run's mapping (read from private memory on a fault) */
 };
 extern struct sl_state sl_g;
 

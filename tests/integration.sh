@@ -485,6 +485,30 @@ case_fail_on_gates_ci() {
 	expect_status 86 $SL report --fail-on all $TMP/fo
 }
 
+# A gate that could not look fails with its own status (87): a directory with no logs, one whose
+# only log is damaged, a setuid program the loader keeps the shim out of.
+case_fail_on_says_not_checked_when_it_could_not_look() {
+	mkdir -m 700 $TMP/empty
+	expect_status 87 $SL report --fail-on all $TMP/empty
+	$SL report $TMP/empty | grep -q 'result: not checked (no process left a log)'
+	$SL run --dir $TMP/one -- $EX/refused || true
+	for f in $TMP/one/*.sllog; do head -c 5000 $f > $f.cut; mv $f.cut $f; done
+	expect_status 87 $SL report --fail-on all $TMP/one
+	$SL report $TMP/one 2>/dev/null | grep -q "result: not checked (1 log unreadable)"
+	# a log that reads fine beside a damaged one: the findings, and the result says it is incomplete
+	$SL run --dir $TMP/two -- $EX/refused || true
+	printf 'garbage' > $TMP/two/p1.0.sllog
+	expect_status 86 $SL report --fail-on connect-refused $TMP/two
+	expect_status 87 $SL report --fail-on socket-leak $TMP/two
+	$SL report $TMP/two 2>/dev/null | grep -q "result: 1 error (connect-refused x1); incomplete: 1 log unreadable"
+	# setuid, run by someone else: the loader ignores the preload
+	if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 && [ -u /usr/bin/passwd ]; then
+		chmod 755 $TMP && mkdir -m 777 $TMP/su
+		expect_status 87 runuser -u nobody -- $SL run --fail-on all --report $TMP/su/su.txt -- passwd -S nobody
+		grep -q 'result: not checked (the program cannot be traced: it is setuid' $TMP/su/su.txt
+	fi
+}
+
 case_unwritable_log_dir_leaves_program_alone() {
 	local out err
 	out=$(SOCKLENS_DIR=/nonexistent/dir LD_PRELOAD=$PWD/$BUILD/libsocklens.so $PY -c 'print("hi")' 2>$TMP/err)

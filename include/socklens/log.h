@@ -83,7 +83,7 @@ struct sl_run_header {
 	uint64_t exec_next;       /* reservations (atomic); past exec_cap counts as dropped */
 	uint64_t exec_avail;      /* records materialized */
 	uint32_t exec_growing;
-	uint32_t pad;
+	uint32_t logs_lost;       /* logs truncated under their process (it went on untraced) */
 };
 
 /* Every exec a traced process attempts, so the analyzer can tell which children left no log of
@@ -119,7 +119,8 @@ enum sl_hdr_flags {
 	SL_HDR_JAVA_FRAMES = 1u << 9, /* a JVM found and its frames read into stacks */
 	SL_HDR_JAVA_UNREAD = 1u << 10,/* a JVM found but its frames could not be read (lang_why) */
 	SL_HDR_JS_ORIGINS = 1u << 11, /* Node.js: socklens-node.js describes where sockets are asked for */
-	SL_HDR_JS_UNREAD = 1u << 12   /* Node.js, but socklens-node.js was not found beside the shim */
+	SL_HDR_JS_UNREAD = 1u << 12,  /* Node.js, but socklens-node.js was not found beside the shim */
+	SL_HDR_RUN_LOST = 1u << 13    /* the run's control file was truncated under it (counts lost) */
 };
 
 /* Why a JVM's frames could not be read (header lang_why). */
