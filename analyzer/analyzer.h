@@ -105,7 +105,11 @@ const char *sl_thresholds_names(void); /* "blocked, keepalive, ..." */
 /* The name a process was started as (its comm), else its executable's base name. */
 const char *sl_proc_name(const struct sl_proc *p);
 const struct sl_image_info *sl_proc_last(const struct sl_proc *p);
-struct sl_proc *sl_run_find(const struct sl_run *run, int pid);
+struct sl_proc *sl_run_find(const struct sl_run *run, int pid); /* the latest with pid */
+/* The process with pid that was running at at_ns (the latest started by then; pids are reused). */
+struct sl_proc *sl_run_find_at(const struct sl_run *run, int pid, uint64_t at_ns);
+/* p's parent within the run (the process with its ppid that started before it), or NULL. */
+const struct sl_proc *sl_proc_parent(const struct sl_run *run, const struct sl_proc *p);
 /* When a process's image ended: its exit or exec, else the exits file, else now (alive). */
 uint64_t sl_image_end(const struct sl_run *run, const struct sl_proc *p, const struct sl_image *img);
 

@@ -38,7 +38,7 @@ static int under(const struct sl_run *run, const struct sl_proc *p, int pid)
 	for (int hops = 0; p && hops < 64; hops++) {
 		if (p->pid == pid)
 			return 1;
-		p = sl_run_find(run, p->ppid);
+		p = sl_proc_parent(run, p);
 	}
 	return 0;
 }

@@ -203,14 +203,14 @@ static void print_proc(FILE *out, const struct sl_proc *p, size_t depth)
 /* Processes worth a line: they used sockets or have findings, or started the run. */
 static int shown(const struct sl_run *run, const struct sl_proc *p)
 {
-	return p->sockets || p->findings || !sl_run_find(run, p->ppid);
+	return p->sockets || p->findings || !sl_proc_parent(run, p);
 }
 
 /* The nearest shown ancestor of p within the run, or NULL. */
 static const struct sl_proc *shown_parent(const struct sl_run *run, const struct sl_proc *p)
 {
 	for (size_t hops = 0; hops < run->nprocs; hops++) {
-		p = sl_run_find(run, p->ppid);
+		p = sl_proc_parent(run, p);
 		if (!p)
 			return NULL;
 		if (shown(run, p))

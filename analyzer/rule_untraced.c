@@ -21,7 +21,7 @@ static const char *reason(int why)
 /* A log of pid begun at or after the exec: the child was traced. */
 static int logged_after(const struct sl_run *run, int pid, uint64_t ts)
 {
-	const struct sl_proc *p = sl_run_find(run, pid);
+	const struct sl_proc *p = sl_run_find_at(run, pid, ts);
 	for (size_t k = 0; p && k < p->nimages; k++)
 		if (p->images[k].h.start_mono_ns >= ts)
 			return 1;
@@ -35,9 +35,9 @@ void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out)
 		if (logged_after(run, x->pid, x->ts_ns))
 			continue;
 		int why = x->why ? (int)x->why : sl_untraceable_kind(x->path);
-		const struct sl_proc *p = sl_run_find(run, x->pid);
+		const struct sl_proc *p = sl_run_find_at(run, x->pid, x->ts_ns);
 		if (!p)
-			p = sl_run_find(run, x->ppid);
+			p = sl_run_find_at(run, x->ppid, x->ts_ns);
 		if (!why || !p)
 			continue; /* an exec that failed, or a log the budget refused (counted apart) */
 		struct sl_diag d;

@@ -21,12 +21,25 @@ static int pid_alive(int pid, uint64_t start_ticks)
 	       ticks == start_ticks;
 }
 
+/* A process is its pid, pid namespace and start time (exec keeps all three); its images follow
+ * each other in time. */
 static int cmp_info(const void *a, const void *b)
 {
-	const struct sl_image_info *x = a, *y = b;
-	if (x->h.pid != y->h.pid)
-		return x->h.pid < y->h.pid ? -1 : 1;
-	return x->h.seq < y->h.seq ? -1 : x->h.seq > y->h.seq;
+	const struct sl_log_header *x = &((const struct sl_image_info *)a)->h, *y = &((const struct sl_image_info *)b)->h;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->pidns != y->pidns)
+		return x->pidns < y->pidns ? -1 : 1;
+	if (x->proc_start_ticks != y->proc_start_ticks)
+		return x->proc_start_ticks < y->proc_start_ticks ? -1 : 1;
+	if (x->start_mono_ns != y->start_mono_ns)
+		return x->start_mono_ns < y->start_mono_ns ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int same_process(const struct sl_log_header *x, const struct sl_log_header *y)
+{
+	return x->pid == y->pid && x->pidns == y->pidns && x->proc_start_ticks == y->proc_start_ticks;
 }
 
 static int is_log_name(const char *n)
@@ -86,7 +99,7 @@ static void read_exits(struct sl_run *run)
 		int pid, ws;
 		unsigned long long end;
 		struct sl_proc *p;
-		if (sscanf(line, "%d %d %llu", &pid, &ws, &end) != 3 || !(p = sl_run_find(run, pid)))
+		if (sscanf(line, "%d %d %llu", &pid, &ws, &end) != 3 || !(p = sl_run_find_at(run, pid, end)))
 			continue;
 		p->have_status = 1;
 		p->wstatus = ws;
@@ -102,19 +115,39 @@ void sl_run_bad_log(struct sl_run *run, const char *path, const char *why)
 		snprintf(run->bad_why, sizeof run->bad_why, "'%.200s': %.90s", path, why);
 }
 
-struct sl_proc *sl_run_find(const struct sl_run *run, int pid)
+static uint64_t proc_start(const struct sl_proc *p)
+{
+	return p->images[0].h.start_mono_ns;
+}
+
+struct sl_proc *sl_run_find_at(const struct sl_run *run, int pid, uint64_t at_ns)
 {
 	size_t lo = 0, hi = run->nprocs;
-	while (lo < hi) {
+	while (lo < hi) { /* the first process with this pid */
 		size_t mid = (lo + hi) / 2;
-		if (run->procs[mid].pid == pid)
-			return &run->procs[mid];
 		if (run->procs[mid].pid < pid)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return NULL;
+	struct sl_proc *best = NULL;
+	for (size_t i = lo; i < run->nprocs && run->procs[i].pid == pid; i++) {
+		struct sl_proc *p = &run->procs[i];
+		if (!best || (proc_start(p) <= at_ns && (proc_start(best) > at_ns || proc_start(p) > proc_start(best))))
+			best = p;
+	}
+	return best;
+}
+
+struct sl_proc *sl_run_find(const struct sl_run *run, int pid)
+{
+	return sl_run_find_at(run, pid, UINT64_MAX);
+}
+
+const struct sl_proc *sl_proc_parent(const struct sl_run *run, const struct sl_proc *p)
+{
+	const struct sl_proc *q = sl_run_find_at(run, p->ppid, proc_start(p));
+	return q && q != p && proc_start(q) <= proc_start(p) ? q : NULL;
 }
 
 static void group_processes(struct sl_run *run, struct sl_image_info *v, size_t n)
@@ -122,7 +155,7 @@ static void group_processes(struct sl_run *run, struct sl_image_info *v, size_t 
 	run->procs = calloc(n ? n : 1, sizeof *run->procs);
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
-		while (j < n && v[j].h.pid == v[i].h.pid)
+		while (j < n && same_process(&v[j].h, &v[i].h))
 			j++;
 		struct sl_proc *p = &run->procs[run->nprocs];
 		p->index = run->nprocs++;
@@ -131,9 +164,11 @@ static void group_processes(struct sl_run *run, struct sl_image_info *v, size_t 
 		p->images = malloc((j - i) * sizeof *p->images);
 		memcpy(p->images, v + i, (j - i) * sizeof *p->images);
 		p->nimages = j - i;
-		for (size_t k = 0; k < p->nimages; k++)
-			p->sockets += p->images[k].h.conn_next;
-		run->sockets += p->sockets;
+		/* a socket counts where it was made: not again in an image that inherited it */
+		for (size_t k = 0; k < p->nimages; k++) {
+			const struct sl_log_header *h = &p->images[k].h;
+			p->sockets += h->conn_next - (h->inherited_socks < h->conn_next ? h->inherited_socks : h->conn_next);
+		}
 		const struct sl_log_header *last = &p->images[p->nimages - 1].h;
 		p->alive = last->end_reason != SL_END_EXEC && pid_alive(p->pid, last->proc_start_ticks);
 		if (!p->alive && last->end_reason == SL_END_EXIT)
@@ -154,6 +189,13 @@ int sl_run_index(struct sl_run *run, const char *dir, char *err, size_t errlen)
 		return -1;
 	group_processes(run, v, n);
 	free(v);
+	/* what the run was handed (socket activation, inherited listeners) counts in its first image */
+	for (size_t i = 0; i < run->nprocs; i++) {
+		struct sl_proc *p = &run->procs[i];
+		if (!sl_proc_parent(run, p))
+			p->sockets += p->images[0].h.inherited_socks;
+		run->sockets += p->sockets;
+	}
 	read_exits(run);
 	run->have_ctl = sl_runctl_read(dir, &run->ctl, &run->execs, &run->nexecs) == 0;
 	return 0;

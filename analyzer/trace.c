@@ -608,6 +608,7 @@ static struct sl_slot *slot_for(struct tproc *p, int fd, pid_t tid)
 			     capture(p, tid));
 		if (s) {
 			s->flags |= from_parent ? SL_SF_FROM_PARENT : 0;
+			p->log.hdr->inherited_socks++;
 			names_of(s, mine);
 			if (s->peer.family)
 				s->connect_state = SL_CONN_DONE;

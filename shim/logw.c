@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include "rawsys.h"
 #include "clock.h"
@@ -100,6 +101,9 @@ static void fill_identity(struct sl_log_header *h, int no_argv, int pid)
 		h->flags |= SL_HDR_NO_ARGV;
 	}
 	h->proc_start_ticks = proc_start_ticks(pid);
+	struct stat st;
+	if (sl_sys6(SYS_newfstatat, AT_FDCWD, (long)proc_path(&path, pid, "ns/pid"), (long)&st, 0, 0, 0) == 0)
+		h->pidns = st.st_ino;
 }
 
 static uint64_t place(struct sl_table_hdr *t, uint64_t off, uint32_t size, uint32_t cap)
@@ -159,18 +163,37 @@ static int fit_fsize(struct sl_log_header *h, struct sl_log_params *p)
 	return h->file_size <= rl.rlim_cur;
 }
 
-/* Opens dir/p<pid>.<seq>.sllog exclusively, trying the next seq while it exists. */
-static long open_exclusive(const char *dir, int pid, uint32_t *seq)
+static void log_name(struct sl_strbuf *b, const char *dir, int pid, uint32_t seq)
 {
-	for (uint32_t s = 0; s < 1000; s++) {
+	sl_sb_init(b);
+	sl_sb_str(b, dir);
+	sl_sb_str(b, "/p");
+	sl_sb_u64(b, (uint64_t)pid);
+	sl_sb_str(b, ".");
+	sl_sb_u64(b, seq);
+	sl_sb_str(b, ".sllog");
+}
+
+/* A number for the next log: the run's counter, else 0 first and random after (a directory of
+ * another run's logs, or none). */
+static uint32_t next_seq(struct sl_run_header *run, int attempt)
+{
+	uint32_t r = 0;
+	if (run)
+		return (uint32_t)__atomic_fetch_add(&run->log_next, 1, __ATOMIC_RELAXED);
+	if (attempt && sl_sys3(SYS_getrandom, &r, sizeof r, 1 /* GRND_NONBLOCK */) != sizeof r)
+		r = (uint32_t)sl_now() ^ (uint32_t)attempt;
+	return r & 0x7fffffff;
+}
+
+/* Opens dir/p<pid>.<seq>.sllog exclusively: one try, unless a file of that name is already there
+ * (then a few more numbers, never a search). */
+static long open_exclusive(const char *dir, int pid, struct sl_run_header *run, uint32_t *seq)
+{
+	for (int attempt = 0; attempt < 16; attempt++) {
 		struct sl_strbuf b;
-		sl_sb_init(&b);
-		sl_sb_str(&b, dir);
-		sl_sb_str(&b, "/p");
-		sl_sb_u64(&b, (uint64_t)pid);
-		sl_sb_str(&b, ".");
-		sl_sb_u64(&b, s);
-		sl_sb_str(&b, ".sllog");
+		uint32_t s = next_seq(run, attempt);
+		log_name(&b, dir, pid, s);
 		if (b.overflow)
 			return -ENAMETOOLONG;
 		long fd = sl_sys6(SYS_openat, AT_FDCWD, (long)b.buf,
@@ -186,13 +209,7 @@ static long open_exclusive(const char *dir, int pid, uint32_t *seq)
 static void unlink_log(const char *dir, int pid, uint32_t seq)
 {
 	struct sl_strbuf b;
-	sl_sb_init(&b);
-	sl_sb_str(&b, dir);
-	sl_sb_str(&b, "/p");
-	sl_sb_u64(&b, (uint64_t)pid);
-	sl_sb_str(&b, ".");
-	sl_sb_u64(&b, seq);
-	sl_sb_str(&b, ".sllog");
+	log_name(&b, dir, pid, seq);
 	sl_sys3(SYS_unlink, b.buf, 0, 0);
 }
 
@@ -244,7 +261,7 @@ int sl_log_create(struct sl_log *log, const char *dir, const struct sl_log_param
 	fill_layout(&tmp, &p);
 	if (!fit_fsize(&tmp, &p))
 		return -EFBIG;
-	long fd = open_exclusive(dir, pid, &seq);
+	long fd = open_exclusive(dir, pid, run, &seq);
 	if (fd < 0)
 		return (int)fd;
 	long map = map_log(fd, tmp.file_size, run, &whole);

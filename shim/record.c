@@ -201,6 +201,7 @@ static struct sl_slot *classify(int fd, int role, uint16_t call, uint32_t prev)
 		fill_names(s, fd);
 		if (s->peer.family)
 			s->connect_state = SL_CONN_DONE;
+		__atomic_fetch_add(&sl_g.log.hdr->inherited_socks, 1, __ATOMIC_RELAXED);
 	}
 	return s;
 }

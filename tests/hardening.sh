@@ -54,3 +54,29 @@ case_a_truncated_log_never_kills_the_program() {
 	done
 	grep -q '1 log was truncated or removed while its process ran' $TMP/log.txt
 }
+
+# A process that execs itself 1,100 times (past the old limit of 1,000 images per pid) with a
+# socket every image inherits: each image is logged at once, nothing is printed on the program's
+# streams, and the socket counts once.
+case_long_exec_chains_are_logged_and_counted_once() {
+	local base=/dev/shm; [ -w $base ] || base=$TMP
+	local dir; dir=$(mktemp -d $base/socklens-ec-XXXXXX); rmdir $dir
+	$SL run --dir $dir --report $TMP/ec.txt --json $TMP/ec.json -- $PROGS/exec_chain 1100 listen \
+		>$TMP/ec.out 2>$TMP/ec.err
+	rm -rf $dir
+	[ "$(cat $TMP/ec.out)" = "exec_chain: done" ]
+	grep -v '^socklens: logs kept' $TMP/ec.err | { ! grep -q .; }
+	$JC $TMP/ec.json "len(r['processes']) == 1" "proc()['images'] == 1101" "proc()['sockets'] == 1" \
+		"r['checked']['coverage'] == 'all'"
+}
+
+# Two processes given the same pid in two pid namespaces, logging into one run directory, are two
+# processes in the report, not one.
+case_same_pid_in_two_pid_namespaces_are_two_processes() {
+	[ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null || skip "needs root and unshare"
+	unshare -pf --mount-proc true 2>/dev/null || skip "no pid namespaces here"
+	$SL run --report /dev/null --json $TMP/ns.json -- sh -c \
+		"unshare -pf --mount-proc $EX/refused; unshare -pf --mount-proc $EX/refused" >/dev/null || true
+	$JC $TMP/ns.json "len([p for p in r['processes'] if p['pid'] == 1 and p['name'] == 'refused']) == 2" \
+		"one('connect-refused')['count'] == 2"
+}

@@ -7,7 +7,10 @@
 /*
  * A run directory holds one control file, "run.slctl" (struct sl_run_header: the space budget
  * every process draws from, run-wide counters, the exec table), and one log per process image,
- * "p<pid>.<seq>.sllog" (seq counts images of one pid: exec starts a new file).
+ * "p<pid>.<seq>.sllog": seq is unique in the run (the control file's log_next, or a random number
+ * without one), so naming a log costs one try whatever the number of images; exec starts a new
+ * file. A process is its (pid namespace, pid, start time): exec keeps all three, and two
+ * processes given the same pid (reused, or in two pid namespaces) differ in one of them.
  *
  * Both are sparse files mapped shared by the writers. Nothing is allocated up front: a table's
  * pages are materialized (madvise MADV_POPULATE_WRITE, which fails with an error where a plain
@@ -27,7 +30,7 @@
 
 #define SL_LOG_MAGIC "SOCKLENS"
 #define SL_RUN_MAGIC "SLRUNCTL"
-#define SL_LOG_VERSION 3u
+#define SL_LOG_VERSION 4u
 #define SL_HEADER_SIZE 4096u
 #define SL_PAGE 4096u
 #define SL_MAX_FRAMES 32u
@@ -84,6 +87,7 @@ struct sl_run_header {
 	uint64_t exec_avail;      /* records materialized */
 	uint32_t exec_growing;
 	uint32_t logs_lost;       /* logs truncated under their process (it went on untraced) */
+	uint64_t log_next;        /* logs named so far (atomic): a log's seq, unique in the run */
 };
 
 /* Every exec a traced process attempts, so the analyzer can tell which children left no log of
@@ -158,7 +162,7 @@ struct sl_log_header {
 	uint32_t lang_why;        /* enum sl_lang_why */
 
 	int32_t pid, ppid;
-	uint32_t seq;             /* image number within pid (0 = first) */
+	uint32_t seq;             /* the log's number in the run (images of a pid: by start_mono_ns) */
 	uint32_t flags;           /* enum sl_hdr_flags */
 	uint64_t start_mono_ns;   /* CLOCK_MONOTONIC at creation; every *_ns is on this clock */
 	uint64_t start_real_ns;   /* CLOCK_REALTIME at creation, to print wall times */
@@ -187,6 +191,9 @@ struct sl_log_header {
 	uint64_t conn_next;       /* last connection id handed out */
 	uint64_t lang_next, lang_dropped;
 	uint64_t untracked_fds;   /* sockets seen with no free slot */
+	uint64_t pidns;           /* the inode of the process's pid namespace (0: unknown) */
+	uint64_t inherited_socks; /* slots made for sockets this image did not create (exec, fork,
+				     SCM_RIGHTS): counted where they were created, not again here */
 };
 
 /* ---- connection slots ---------------------------------------------------- */
