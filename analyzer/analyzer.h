@@ -401,13 +401,30 @@ int sl_target_dir(const char *target, char *dir, size_t len, int *pid, char *err
  * how many frames (0 when it is not in a system call or cannot be read). */
 size_t sl_live_stack(int pid, int tid, struct sl_frame *f, size_t max);
 
+/* ---- outfile.c: files written for the user, never through another user's link ---- */
+
+struct sl_outfile {
+	FILE *f;                     /* write here */
+	char *path, *tmp;            /* renamed from tmp to path at close (NULL: written in place) */
+};
+/* Opens path ("-": stdout) to be written whole: a temporary file beside it, renamed over it by
+ * sl_out_close; a device or pipe is written in place. 0, or -1 with a reason in err. */
+int sl_out_open(struct sl_outfile *o, const char *path, char *err, size_t errlen);
+int sl_out_close(struct sl_outfile *o); /* 0, or -1 with errno (nothing is left behind) */
+void sl_out_abort(struct sl_outfile *o);
+/* Opens path to append records: a regular file with one link (or a device or pipe). */
+FILE *sl_out_append(const char *path, char *err, size_t errlen);
+
 /* ---- export.c: Prometheus text format and OTLP JSON logs ---- */
 
 #define SL_VERSION "0.1.0"
-/* Writes the run's metrics to path (through a temporary file renamed over it); 0, or -1 (errno). */
-int sl_prometheus_write(const char *path, const struct sl_run *run, const struct sl_diags *ds);
-/* Appends one OTLP JSON ExportLogsServiceRequest line, a record per finding; 0, or -1 (errno). */
-int sl_otlp_append(const char *path, const struct sl_run *run, const struct sl_diags *ds);
+/* Writes the run's metrics to path (through a temporary file renamed over it); 0, or -1 with a
+ * reason in err. */
+int sl_prometheus_write(const char *path, const struct sl_run *run, const struct sl_diags *ds, char *err,
+			size_t errlen);
+/* Appends one OTLP JSON ExportLogsServiceRequest line, a record per finding; 0, or -1 with a
+ * reason in err. */
+int sl_otlp_append(const char *path, const struct sl_run *run, const struct sl_diags *ds, char *err, size_t errlen);
 
 /* ---- report.c: what run and report share ---- */
 

@@ -22,6 +22,7 @@
 
 struct run_opts {
 	struct sl_output out;
+	struct sl_outfile report_file, json_file;
 	const char *report_path;
 	const char *json_path;
 	const char *dir;
@@ -286,7 +287,7 @@ static int launch(char **cmd, const char *dir, int ptrace_it, const struct run_o
 		sl_limits_restore();
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "socklens: error: cannot run '%s': %s\n", cmd[0], strerror(errno));
-		_exit(127);
+		_exit(errno == ENOENT ? 127 : 126);
 	}
 	/* our own writes past RLIMIT_FSIZE fail with EFBIG instead of killing us */
 	signal(SIGXFSZ, SIG_IGN);
@@ -355,16 +356,36 @@ static int parse(int argc, char **argv, struct run_opts *o)
  * error now, not after the program did its work. */
 static int open_outputs(struct run_opts *o)
 {
+	char err[256];
 	o->out.text = stderr;
-	if (o->report_path && !(o->out.text = fopen(o->report_path, "we"))) {
-		sl_error("cannot write report '%s': %s", o->report_path, strerror(errno));
+	if (o->report_path && sl_out_open(&o->report_file, o->report_path, err, sizeof err) < 0) {
+		sl_error("cannot write report '%s': %s", o->report_path, err);
 		return -1;
 	}
-	if (o->json_path && !(o->out.json = strcmp(o->json_path, "-") ? fopen(o->json_path, "we") : stdout)) {
-		sl_error("cannot write JSON report '%s': %s", o->json_path, strerror(errno));
+	if (o->report_path)
+		o->out.text = o->report_file.f;
+	if (o->json_path && sl_out_open(&o->json_file, o->json_path, err, sizeof err) < 0) {
+		sl_error("cannot write JSON report '%s': %s", o->json_path, err);
+		sl_out_abort(&o->report_file);
 		return -1;
 	}
+	o->out.json = o->json_file.f;
 	return 0;
+}
+
+/* The reports take their names now that they are complete. */
+static int close_outputs(struct run_opts *o)
+{
+	int r = 0;
+	if (o->report_path && sl_out_close(&o->report_file) < 0) {
+		sl_error("cannot write report '%s': %s", o->report_path, strerror(errno));
+		r = -1;
+	}
+	if (o->json_path && sl_out_close(&o->json_file) < 0) {
+		sl_error("cannot write JSON report '%s': %s", o->json_path, strerror(errno));
+		r = -1;
+	}
+	return r;
 }
 
 /* Ends this process the way the program ended: by its signal (no core of ours), or its status. */
@@ -412,17 +433,26 @@ int cmd_run(int argc, char **argv)
 		sl_error("cannot find libsocklens.so beside socklens; set SOCKLENS_SHIM to its path");
 		return SL_EXIT_INTERNAL;
 	}
+	/* a program that cannot be started ends as the shell would end it: 127 or 126, one line */
+	if (resolve(argv[first], exe, sizeof exe) < 0 || access(exe, X_OK) != 0) {
+		int e = errno;
+		sl_error("cannot run '%s': %s", argv[first],
+			 e == ENOENT && !strchr(argv[first], '/') ? "command not found" : strerror(e));
+		return e == ENOENT ? 127 : 126;
+	}
 	if (open_outputs(&o) < 0)
 		return SL_EXIT_INTERNAL;
 	/* a directory the user named must be right; a temporary one that cannot be made (a full or
 	 * read-only /tmp) only costs the trace: the program runs anyway */
 	int have_dir = make_dir(&o, dir, sizeof dir) == 0;
-	if (!have_dir && o.dir)
+	if (!have_dir && o.dir) {
+		sl_out_abort(&o.report_file);
+		sl_out_abort(&o.json_file);
 		return SL_EXIT_INTERNAL;
-	int found = resolve(argv[first], exe, sizeof exe) == 0;
-	const char *why = found ? sl_untraceable_reason(exe) : NULL;
+	}
+	const char *why = sl_untraceable_reason(exe);
 	/* what the preload cannot reach because it never calls libc, ptrace follows instead */
-	int ptrace_it = found && sl_untraceable_kind(exe) == SL_UNTRACED_STATIC && !getenv("SOCKLENS_NO_PTRACE");
+	int ptrace_it = sl_untraceable_kind(exe) == SL_UNTRACED_STATIC && !getenv("SOCKLENS_NO_PTRACE");
 	if (why && !ptrace_it) {
 		sl_warn("'%s' cannot be traced: %s; the report will not see its sockets", argv[first], why);
 		o.out.main_untraced = why;
@@ -433,8 +463,11 @@ int cmd_run(int argc, char **argv)
 	if (traced)
 		set_env(shim, dir, o.no_argv);
 	int status;
-	if (launch(argv + first, traced ? dir : NULL, ptrace_it && traced, &o, &status) < 0)
+	if (launch(argv + first, traced ? dir : NULL, ptrace_it && traced, &o, &status) < 0) {
+		sl_out_abort(&o.report_file);
+		sl_out_abort(&o.json_file);
 		return SL_EXIT_INTERNAL;
+	}
 	int r = 0;
 	if (traced) {
 		sl_jitmap_keep(dir); /* V8's perf maps, before another process can be given the pid */
@@ -445,10 +478,8 @@ int cmd_run(int argc, char **argv)
 			"socklens: result: not checked (the program ran untraced)\n", dir);
 	if (!traced)
 		r = SL_REPORT_UNCHECKED;
-	if (o.out.text != stderr)
-		fclose(o.out.text);
-	if (o.out.json && o.out.json != stdout)
-		fclose(o.out.json);
+	if (close_outputs(&o) < 0 && r >= 0)
+		r = -1;
 	if (have_dir && (o.dir || o.keep))
 		fprintf(stderr, "socklens: logs kept in %s (socklens report %s)\n", dir, dir);
 	else if (have_dir)

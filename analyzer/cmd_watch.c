@@ -49,7 +49,8 @@ static int json_line(const char *dir, struct sl_output o, const char *path)
 	free(buf);
 	if (!doc)
 		return -1;
-	FILE *f = fopen(path, "ae");
+	char err[256];
+	FILE *f = sl_out_append(path, err, sizeof err);
 	rc = f && json_dumpf(doc, f, JSON_COMPACT | JSON_PRESERVE_ORDER) == 0 && fputc('\n', f) != EOF ? 0 : -1;
 	if (f && fclose(f) != 0)
 		rc = -1;
@@ -62,6 +63,31 @@ static void sleep_until(const struct timespec *t)
 {
 	while (!stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, t, NULL) == EINTR)
 		;
+}
+
+/* Every output path is tried before the first interval: a path that cannot be written is an error
+ * now, not a minute later. */
+static int check_outputs(const char *jsonl, const char *prom, const char *otlp)
+{
+	const char *append[] = {jsonl, otlp};
+	char err[256];
+	for (size_t i = 0; i < 2; i++) {
+		FILE *f = append[i] ? sl_out_append(append[i], err, sizeof err) : NULL;
+		if (append[i] && !f) {
+			sl_error("cannot write '%s': %s", append[i], err);
+			return -1;
+		}
+		if (f)
+			fclose(f);
+	}
+	struct sl_outfile o;
+	if (prom && sl_out_open(&o, prom, err, sizeof err) < 0) {
+		sl_error("cannot write '%s': %s", prom, err);
+		return -1;
+	}
+	if (prom)
+		sl_out_abort(&o);
+	return 0;
 }
 
 int cmd_watch(int argc, char **argv)
@@ -118,6 +144,8 @@ int cmd_watch(int argc, char **argv)
 		sl_error("%s", err);
 		return 1;
 	}
+	if (check_outputs(jsonl, prom, otlp) < 0)
+		return 1;
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

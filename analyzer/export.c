@@ -1,6 +1,6 @@
 /* export.c - findings for the monitoring people already run:
- *  - Prometheus text format (version 0.0.4), written whole to FILE.tmp and renamed over FILE, as
- *    node_exporter's textfile collector wants: per kind and severity, per kind and peer, and the
+ *  - Prometheus text format (version 0.0.4), written whole to a temporary file beside FILE and
+ *    renamed over it (outfile.c), as node_exporter's textfile collector wants: per kind and severity, per kind and peer, and the
  *    run's processes, sockets and log space;
  *  - OpenTelemetry logs as OTLP JSON (an ExportLogsServiceRequest per line, appended): one log
  *    record per finding, for a collector's otlpjsonfile or filelog receiver. */
@@ -98,22 +98,20 @@ static void prometheus_body(FILE *f, const struct sl_run *run, const struct sl_d
 	       (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 }
 
-int sl_prometheus_write(const char *path, const struct sl_run *run, const struct sl_diags *ds)
+int sl_prometheus_write(const char *path, const struct sl_run *run, const struct sl_diags *ds, char *err,
+			size_t errlen)
 {
-	char tmp[4096];
-	if (snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof tmp) {
-		errno = ENAMETOOLONG;
+	struct sl_outfile o;
+	if (sl_out_open(&o, path, err, errlen) < 0)
+		return -1;
+	prometheus_body(o.f, run, ds);
+	if (ferror(o.f)) {
+		sl_out_abort(&o);
+		snprintf(err, errlen, "write error");
 		return -1;
 	}
-	FILE *f = fopen(tmp, "we");
-	if (!f)
-		return -1;
-	prometheus_body(f, run, ds);
-	int bad = ferror(f);
-	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		errno = e ? e : EIO;
+	if (sl_out_close(&o) < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -171,7 +169,7 @@ static json_t *record(const struct sl_run *run, const struct sl_diag *d, uint64_
 			 d->summary, "attributes", attrs);
 }
 
-int sl_otlp_append(const char *path, const struct sl_run *run, const struct sl_diags *ds)
+int sl_otlp_append(const char *path, const struct sl_run *run, const struct sl_diags *ds, char *err, size_t errlen)
 {
 	struct timespec ts;
 	char host[256] = "";
@@ -187,7 +185,7 @@ int sl_otlp_append(const char *path, const struct sl_run *run, const struct sl_d
 	json_t *doc = json_pack("{s:[{s:{s:o}, s:[{s:{s:s, s:s}, s:o}]}]}", "resourceLogs", "resource", "attributes",
 				resource_attrs, "scopeLogs", "scope", "name", "socklens", "version", SL_VERSION,
 				"logRecords", records);
-	FILE *f = fopen(path, "ae");
+	FILE *f = sl_out_append(path, err, errlen);
 	if (!f) {
 		json_decref(doc);
 		return -1;
@@ -196,5 +194,7 @@ int sl_otlp_append(const char *path, const struct sl_run *run, const struct sl_d
 	json_decref(doc);
 	if (fclose(f) != 0)
 		rc = -1;
+	if (rc < 0)
+		snprintf(err, errlen, "%s", strerror(errno));
 	return rc;
 }

@@ -114,12 +114,12 @@ int sl_report_dir(const char *dir, const struct sl_output *o)
 		sl_text_color(o->color, o->text);
 		sl_report_text(o->text, &run, &ds, audit);
 	}
-	if (o->prometheus && sl_prometheus_write(o->prometheus, &run, &ds) < 0) {
-		sl_error("cannot write '%s': %s", o->prometheus, strerror(errno));
+	if (o->prometheus && sl_prometheus_write(o->prometheus, &run, &ds, err, sizeof err) < 0) {
+		sl_error("cannot write '%s': %s", o->prometheus, err);
 		rc = -1;
 	}
-	if (o->otlp && sl_otlp_append(o->otlp, &run, &ds) < 0) {
-		sl_error("cannot write '%s': %s", o->otlp, strerror(errno));
+	if (o->otlp && sl_otlp_append(o->otlp, &run, &ds, err, sizeof err) < 0) {
+		sl_error("cannot write '%s': %s", o->otlp, err);
 		rc = -1;
 	}
 	if (sink && sl_json_finish(sink, &run, &ds, audit) < 0) {
