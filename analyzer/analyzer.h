@@ -314,6 +314,14 @@ uint64_t sl_site_errors(const struct sl_image *img, uint32_t stack, int err);
 /* Adds what the counters counted beyond the events seen to each noted group; frees t. */
 void sl_tally_flush(struct sl_tally *t, const struct sl_ctx *x);
 
+/* ---- escape.c: text from the program or the network, safe for a terminal ---- */
+
+/* Writes in[0, n) to out (len bytes, NUL-terminated) with control characters, non-UTF-8 bytes and
+ * the Unicode controls that reorder text shown as escapes; returns the length written. */
+size_t sl_escape(char *out, size_t len, const char *in, size_t n);
+/* The same in one of a few rotating static buffers (up to 4 KiB): for one printf's arguments. */
+const char *sl_esc(const char *s);
+
 /* ---- util.c: names and formats shared by text and JSON ---- */
 
 const char *sl_errno_name(int err);  /* "ECONNREFUSED", or NULL */

@@ -242,15 +242,15 @@ void sl_audit_text(FILE *out, const struct sl_run *run, struct sl_audit *a)
 			st->role == SL_ROLE_LISTENER ? "listener" : "connection", st->conns == 1 ? "" : "s");
 		if (st->npeers)
 			fprintf(out, " %s %s%s", st->role == SL_ROLE_CLIENT ? "to" : st->role == SL_ROLE_SERVER ? "from" : "on",
-				st->peers[0],
+				sl_esc(st->peers[0]),
 				st->npeers > 1 ? " and others" : "");
 		fprintf(out, ", %s at ", role_label(st->role));
 		if (f && f->function[0] && f->file[0])
-			fprintf(out, "%s (%s:%d)\n", f->function, f->file, f->line);
+			fprintf(out, "%s (%s:%d)\n", sl_esc(f->function), sl_esc(f->file), f->line);
 		else if (f && f->function[0])
-			fprintf(out, "%s (%s)\n", f->function, f->module);
+			fprintf(out, "%s (%s)\n", sl_esc(f->function), sl_esc(f->module));
 		else if (f)
-			fprintf(out, "%s+0x%llx\n", f->module, (unsigned long long)f->offset);
+			fprintf(out, "%s+0x%llx\n", sl_esc(f->module), (unsigned long long)f->offset);
 		else
 			fprintf(out, "(no stack recorded)\n");
 		char line[1024] = "";

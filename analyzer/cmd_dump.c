@@ -11,7 +11,7 @@ static void dump_slot(const struct sl_slot *s, uint32_t idx)
 	printf("slot %u state=%u gen=%u conn=%llu fd=%d %s role=%s local=%s peer=%s flags=0x%x opts=0x%x "
 	       "out=%llu/%llu in=%llu/%llu connect=%u/%d errs=%u stacks=%u,%u,%u,%u\n",
 	       idx, s->state, s->gen, (unsigned long long)s->conn_id, s->fd, sl_type_name(s->family, s->type),
-	       sl_role_name(s->role), local, peer, s->flags, s->opts_set, (unsigned long long)s->bytes_out,
+	       sl_role_name(s->role), sl_esc(local), sl_esc(peer), s->flags, s->opts_set, (unsigned long long)s->bytes_out,
 	       (unsigned long long)s->calls_out, (unsigned long long)s->bytes_in, (unsigned long long)s->calls_in,
 	       s->connect_state, s->connect_errno, s->err_total, s->open_stack, s->connect_stack, s->error_stack,
 	       s->close_stack);
@@ -31,7 +31,7 @@ static void dump_event(const struct sl_event *e)
 	       "addr=%s\n",
 	       (unsigned long long)e->seq, e->type, sl_call_name(e->call), e->fd, en ? en : num,
 	       (unsigned long long)e->ts_ns, (unsigned long long)e->dur_ns, (unsigned long long)e->conn_id, e->stack,
-	       e->tid, (long long)e->a, (long long)e->b, addr);
+	       e->tid, (long long)e->a, (long long)e->b, sl_esc(addr));
 }
 
 static void dump_image(struct sl_image *img)
@@ -39,7 +39,7 @@ static void dump_image(struct sl_image *img)
 	const struct sl_log_header *h = &img->h;
 	printf("log %s pid=%d ppid=%d seq=%u exe=%s comm=%s flags=0x%x end=%u status=%d events=%llu dropped=%llu "
 	       "overwritten=%llu slots=%u/%u recycled=%llu dropped=%llu stacks=%u dropped=%llu modules=%u forks=%u\n",
-	       img->path, h->pid, h->ppid, h->seq, h->exe, h->comm, h->flags, h->end_reason, h->exit_status,
+	       sl_esc(img->path), h->pid, h->ppid, h->seq, sl_esc(h->exe), sl_esc(h->comm), h->flags, h->end_reason, h->exit_status,
 	       (unsigned long long)h->event_next, (unsigned long long)h->event_dropped,
 	       (unsigned long long)h->event_overwritten, img->nslots, h->tab[SL_T_SLOTS].cap,
 	       (unsigned long long)h->slot_recycled, (unsigned long long)h->slot_dropped, img->nstacks,
@@ -65,9 +65,8 @@ static void dump_image(struct sl_image *img)
 		printf("\n");
 	}
 	for (uint32_t i = 0; i < img->nmods; i++)
-		printf("module %u base=0x%llx range=0x%llx-0x%llx %.*s\n", i, (unsigned long long)img->mods[i].base,
-		       (unsigned long long)img->mods[i].lo, (unsigned long long)img->mods[i].hi,
-		       (int)strnlen(img->mods[i].path, SL_MODPATH_MAX), img->mods[i].path);
+		printf("module %u base=0x%llx range=0x%llx-0x%llx %s\n", i, (unsigned long long)img->mods[i].base,
+		       (unsigned long long)img->mods[i].lo, (unsigned long long)img->mods[i].hi, sl_esc(img->mods[i].path));
 	for (uint32_t i = 0; i < img->ninfl; i++)
 		if (img->infl[i].owner)
 			printf("inflight tid=%u call=%s fd=%d since_cns=%llu\n", img->infl[i].owner,
@@ -88,7 +87,7 @@ static void dump_run(const struct sl_run *run)
 	printf("\n");
 	for (size_t i = 0; i < run->nexecs; i++)
 		printf("exec pid=%d ppid=%d why=%u ts=%llu %s\n", run->execs[i].pid, run->execs[i].ppid, run->execs[i].why,
-		       (unsigned long long)run->execs[i].ts_ns, run->execs[i].path);
+		       (unsigned long long)run->execs[i].ts_ns, sl_esc(run->execs[i].path));
 }
 
 int cmd_dump(int argc, char **argv)

@@ -125,13 +125,13 @@ static void print_frames(FILE *out, const char *label, const struct sl_frame *f,
 	for (size_t i = 0; i < n && i < 12; i++) {
 		fprintf(out, "        %-*s ", (int)strlen(label), i ? "" : label);
 		if (f[i].function[0])
-			fprintf(out, "%s", f[i].function);
+			fprintf(out, "%s", sl_esc(f[i].function));
 		else
 			fprintf(out, "0x%llx", (unsigned long long)f[i].addr);
 		if (f[i].file[0])
-			fprintf(out, " at %s:%d", f[i].file, f[i].line);
+			fprintf(out, " at %s:%d", sl_esc(f[i].file), f[i].line);
 		if (f[i].module[0])
-			fprintf(out, " (%s+0x%llx)", f[i].module, (unsigned long long)f[i].offset);
+			fprintf(out, " (%s+0x%llx)", sl_esc(f[i].module), (unsigned long long)f[i].offset);
 		fputc('\n', out);
 	}
 }
@@ -141,7 +141,7 @@ static void text(FILE *out, const struct sl_run *run, const struct stuck *v, siz
 	char min[32];
 	sl_dur_format(min_ns, min, sizeof min);
 	fprintf(out, "socklens stuck: %zu thread%s blocked in a socket call for %s or more (%s)\n\n", n,
-		n == 1 ? "" : "s", min, run->dir);
+		n == 1 ? "" : "s", min, sl_esc(run->dir));
 	for (size_t i = 0; i < n; i++) {
 		const struct stuck *s = &v[i];
 		char dur[32], peer[160] = "", opts[200] = "";
@@ -150,9 +150,9 @@ static void text(FILE *out, const struct sl_run *run, const struct stuck *v, siz
 			sl_addr_format(s->slot.role == SL_ROLE_LISTENER ? &s->slot.local : &s->slot.peer, peer, sizeof peer);
 			options(&s->slot, opts, sizeof opts);
 		}
-		fprintf(out, "%s[%d] thread %u: %s() on fd %d%s%s, blocked %s\n", sl_proc_name(s->proc), s->proc->pid,
+		fprintf(out, "%s[%d] thread %u: %s() on fd %d%s%s, blocked %s\n", sl_esc(sl_proc_name(s->proc)), s->proc->pid,
 			s->tid, sl_call_name((int)s->call), s->fd, peer[0] ? (s->slot.role == SL_ROLE_LISTENER ? " on " : " to ")
-								       : "", peer, dur);
+								       : "", sl_esc(peer), dur);
 		if (opts[0])
 			fprintf(out, "        %s\n", opts);
 		print_frames(out, s->live_stack ? "stack:" : "call at:", s->stack, s->nstack);

@@ -83,9 +83,11 @@ static void load_proc(struct view *v, const struct sl_run *run, const struct sl_
 		const struct sl_inflight *f = blocked_on(&img, s->conn_id);
 		struct row *r = add_row(v);
 		r->pid = p->pid;
-		snprintf(r->name, sizeof r->name, "%s", sl_proc_name(p));
+		char peer[160];
+		snprintf(r->name, sizeof r->name, "%s", sl_esc(sl_proc_name(p)));
 		snprintf(r->role, sizeof r->role, "%s", sl_role_name(s->role));
-		sl_addr_format(s->role == SL_ROLE_LISTENER ? &s->local : &s->peer, r->peer, sizeof r->peer);
+		sl_addr_format(s->role == SL_ROLE_LISTENER ? &s->local : &s->peer, peer, sizeof peer);
+		snprintf(r->peer, sizeof r->peer, "%s", sl_esc(peer));
 		state_of(s, f, now, r->state, sizeof r->state);
 		v->blocked += f != NULL;
 		r->age_ns = now > s->open_ns ? now - s->open_ns : 0;
@@ -166,7 +168,7 @@ static void format_row(const struct row *r, char *out, size_t len)
 static void plain(FILE *out, const struct view *v, const char *dir)
 {
 	char line[320];
-	fprintf(out, "socklens top: %s, %zu running process%s, %zu connection%s, %zu blocked in a call\n", dir, v->procs,
+	fprintf(out, "socklens top: %s, %zu running process%s, %zu connection%s, %zu blocked in a call\n", sl_esc(dir), v->procs,
 		v->procs == 1 ? "" : "es", v->n, v->n == 1 ? "" : "s", v->blocked);
 	format_row(NULL, line, sizeof line);
 	fprintf(out, "%s\n", line);
@@ -185,13 +187,13 @@ static void draw(const struct view *v, const char *dir, const char *err)
 	getmaxyx(stdscr, rows, cols);
 	erase();
 	attron(A_BOLD);
-	mvprintw(0, 0, "socklens top  %.*s", cols > 20 ? cols - 16 : 4, dir);
+	mvprintw(0, 0, "socklens top  %.*s", cols > 20 ? cols - 16 : 4, sl_esc(dir));
 	attroff(A_BOLD);
 	mvprintw(1, 0, "%zu running process%s, %zu connection%s, %zu blocked in a call   sort: %s   (a/i/b/p sort, q quits)",
 		 v->procs, v->procs == 1 ? "" : "es", v->n, v->n == 1 ? "" : "s", v->blocked,
 		 v->sort == 'i' ? "idle" : v->sort == 'b' ? "bytes" : v->sort == 'p' ? "peer" : "age");
 	if (err)
-		mvprintw(2, 0, "%s", err);
+		mvprintw(2, 0, "%s", sl_esc(err));
 	format_row(NULL, line, sizeof line);
 	attron(A_REVERSE);
 	mvprintw(3, 0, "%-*.*s", cols, cols, line);

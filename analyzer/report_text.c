@@ -69,24 +69,26 @@ static void frame_line(FILE *out, const char *lead, const struct sl_frame *f)
 {
 	fprintf(out, "%s", lead);
 	if (f->function[0])
-		fprintf(out, "%s", f->function);
+		fprintf(out, "%s", sl_esc(f->function));
 	else
 		fprintf(out, "0x%llx", (unsigned long long)f->addr);
 	if (f->file[0] && f->line > 0)
-		fprintf(out, " at %s:%d%s", f->file, f->line, f->line_is_start ? " (where the function starts)" : "");
+		fprintf(out, " at %s:%d%s", sl_esc(f->file), f->line, f->line_is_start ? " (where the function starts)" : "");
 	else if (f->file[0])
-		fprintf(out, " in %s", f->file);
+		fprintf(out, " in %s", sl_esc(f->file));
 	if (f->module[0] && f->addr) /* a language frame has no address */
-		fprintf(out, " (%s+0x%llx)", f->module, (unsigned long long)f->offset);
+		fprintf(out, " (%s+0x%llx)", sl_esc(f->module), (unsigned long long)f->offset);
 	fputc('\n', out);
 }
 
 #define TEXT_WIDTH 100
 
-/* Prints lead then text, wrapped at TEXT_WIDTH columns with continuation lines indented under it. */
+/* Prints lead then text (escaped: it may hold names from the program), wrapped at TEXT_WIDTH
+ * columns with continuation lines indented under it. */
 void sl_text_wrapped(FILE *out, const char *lead, const char *text)
 {
 	size_t indent = strlen(lead), col = indent;
+	text = sl_esc(text);
 	fputs(lead, out);
 	while (*text) {
 		size_t word = strcspn(text, " ");
@@ -147,8 +149,8 @@ static void where(const struct sl_diag *d, char *out, size_t len)
 	char fd[24] = "";
 	if (d->fd >= 0)
 		snprintf(fd, sizeof fd, " fd %d", d->fd);
-	snprintf(out, len, "%s[%d]%s%s%s", d->proc ? sl_proc_name(d->proc) : "?", d->proc ? d->proc->pid : 0, fd,
-		 d->peer[0] ? " -> " : "", d->peer);
+	snprintf(out, len, "%s[%d]%s%s%s", d->proc ? sl_esc(sl_proc_name(d->proc)) : "?", d->proc ? d->proc->pid : 0, fd,
+		 d->peer[0] ? " -> " : "", sl_esc(d->peer));
 }
 
 /* "error   connect-refused (x3)  curl[12] fd 5 -> 127.0.0.1:1", without the newline: the first
@@ -187,7 +189,7 @@ static void print_proc(FILE *out, const struct sl_proc *p, size_t depth)
 	const struct sl_log_header *h = &sl_proc_last(p)->h;
 	char st[96];
 	sl_proc_status(p, st, sizeof st);
-	fprintf(out, "%*s%s[%d] %s", (int)(2 + 2 * depth), "", sl_proc_name(p), p->pid, st);
+	fprintf(out, "%*s%s[%d] %s", (int)(2 + 2 * depth), "", sl_esc(sl_proc_name(p)), p->pid, st);
 	uint64_t dropped = 0;
 	for (size_t k = 0; k < p->nimages; k++) {
 		const struct sl_log_header *ih = &p->images[k].h;
@@ -263,7 +265,7 @@ static void print_hidden(FILE *out, const struct sl_run *run)
 		return;
 	fprintf(out, "  + %zu process%s without sockets (", hidden, hidden == 1 ? "" : "es");
 	for (int t = 0; t < 3 && top[t].name; t++)
-		fprintf(out, "%s%s %zu", t ? ", " : "", top[t].name, top[t].n);
+		fprintf(out, "%s%s %zu", t ? ", " : "", sl_esc(top[t].name), top[t].n);
 	fprintf(out, ")\n");
 }
 
@@ -326,9 +328,9 @@ static void print_unlogged(FILE *out, const struct sl_run *run)
 static void print_unreadable(FILE *out, const struct sl_run *run)
 {
 	if (run->bad_logs == 1)
-		fprintf(out, "  1 log could not be read: %s\n", run->bad_why);
+		fprintf(out, "  1 log could not be read: %s\n", sl_esc(run->bad_why));
 	else if (run->bad_logs)
-		fprintf(out, "  %zu logs could not be read, the first %s\n", run->bad_logs, run->bad_why);
+		fprintf(out, "  %zu logs could not be read, the first %s\n", run->bad_logs, sl_esc(run->bad_why));
 }
 
 /* Each kind's first group in full, and second groups (in order) while fewer than FULL_SOFT groups

@@ -217,9 +217,10 @@ int sl_size_parse(const char *s, uint64_t *bytes)
 /* Messages in git's style: "socklens: error: cannot open log '/x': No such file or directory". */
 static void message(const char *level, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "socklens: %s: ", level);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char text[2048];
+	/* paths and names in messages may come from the program: escaped whole */
+	vsnprintf(text, sizeof text, fmt, ap);
+	fprintf(stderr, "socklens: %s: %s\n", level, sl_esc(text));
 }
 
 void sl_error(const char *fmt, ...)

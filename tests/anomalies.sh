@@ -6,7 +6,6 @@
 set -u
 [ -n "${SL_IN_CASE:-}" ] || { source "$(dirname "$0")/lib.sh"; suite_main tests/anomalies.sh "$@"; exit; }
 
-need() { for t in "$@"; do command -v "$t" >/dev/null || skip "$t not installed (scripts/install-deps.sh)"; done; }
 
 # in_netns SCRIPT: runs bash SCRIPT in a new network namespace with lo up (skips without one)
 in_netns() {
@@ -14,12 +13,6 @@ in_netns() {
 	unshare -n bash -c "ip link set lo up && source tests/lib.sh && $1"
 }
 
-wait_for() { # FILE TEXT: until FILE holds TEXT (bounded, 20 s)
-	local i
-	for i in $(seq 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-	echo "no '$2' in $1"
-	return 1
-}
 
 # ---- the examples ---------------------------------------------------------------------------
 

@@ -5,7 +5,6 @@
 set -u
 [ -n "${SL_IN_CASE:-}" ] || { source "$(dirname "$0")/lib.sh"; suite_main tests/cleanruns.sh "$@"; exit; }
 
-need() { for t in "$@"; do command -v "$t" >/dev/null || skip "$t not installed (scripts/install-deps.sh)"; done; }
 
 # wait_port PORT: until something accepts on 127.0.0.1:PORT (bounded, 20 s)
 wait_port() {

@@ -6,7 +6,6 @@
 set -u
 [ -n "${SL_IN_CASE:-}" ] || { source "$(dirname "$0")/lib.sh"; suite_main tests/golang.sh "$@"; exit; }
 
-need() { for t in "$@"; do command -v "$t" >/dev/null || skip "$t not installed (scripts/install-deps.sh)"; done; }
 
 # gobuild DIR OUT [static|dynamic|stripped|pie]: builds tests/go/DIR (the build cache in $TMP)
 gobuild() {
@@ -19,12 +18,6 @@ gobuild() {
 	esac
 	(cd tests/go/$1 && CGO_ENABLED=$cgo GOCACHE=${GOCACHE:-$TMP/gocache} GOFLAGS=-mod=mod \
 		go build ${flags:+"$flags"} -o $2 . ) || { echo "go build $1 failed"; return 1; }
-}
-
-wait_for() { # FILE TEXT: until FILE holds TEXT (bounded, 20 s)
-	local i
-	for i in $(seq 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-	echo "no '$2' in $1"; return 1
 }
 
 refused_client() { # static|dynamic

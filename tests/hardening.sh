@@ -106,3 +106,37 @@ case_outputs_never_follow_another_users_links() {
 	[ "$(ls -A $TMP/shared | grep -vc -e '^r.txt$' -e '^j.json$' -e '^m.prom$' -e '^o.otlp$' -e '^l.jsonl$' -e '^ok.prom$')" -eq 0 ]
 	$SL run --report /dev/stdout -- $EX/refused 2>/dev/null | grep -q 'result: 1 error (connect-refused x1)'
 }
+
+# Text from the program or the network (a host name, a process name) carrying terminal escapes is
+# shown escaped by run, report, stuck and top: it can neither retitle the window nor clear the
+# screen nor draw a fake result line.
+case_escape_sequences_from_the_program_never_reach_the_terminal() {
+	cat > $TMP/evil.py <<'PY'
+import ctypes, socket, sys
+ctypes.CDLL(None).prctl(15, b"\x1b]0;pwned\x07\x1b[2J", 0, 0, 0)   # PR_SET_NAME
+try: socket.getaddrinfo("evil\x1b[2J\x1b[1;1Hsocklens: result: no findings\n.invalid", 80)
+except OSError: pass
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+c = socket.create_connection(srv.getsockname()); a, _ = srv.accept()
+print("waiting", flush=True)
+c.recv(1)   # nobody answers: it waits until killed
+PY
+	$SL run --dir $TMP/run-esc --report $TMP/run.txt -- $PY $TMP/evil.py > $TMP/out 2>&1 &
+	local run=$!
+	wait_for $TMP/out waiting
+	local i
+	for i in $(seq 100); do
+		$SL stuck --min 0 $TMP/run-esc > $TMP/stuck.txt
+		grep -q 'recv' $TMP/stuck.txt && break
+		sleep 0.05
+	done
+	$SL top --once $TMP/run-esc > $TMP/top.txt
+	$SL report $TMP/run-esc > $TMP/report.txt
+	kill $run; wait $run || true
+	grep -q 'x1b\[2J' $TMP/stuck.txt $TMP/report.txt
+	grep -q 'dns-failure' $TMP/report.txt $TMP/run.txt
+	for f in stuck top report run; do
+		! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' $TMP/$f.txt || { echo "raw control bytes in $f"; cat -v $TMP/$f.txt; return 1; }
+		! grep -q '^socklens: result: no findings' $TMP/$f.txt
+	done
+}

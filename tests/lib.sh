@@ -27,6 +27,17 @@ expect_status() {
 # skip REASON: ends the case as skipped
 skip() { echo "$*"; exit 77; }
 
+# need TOOL...: skips the case unless every TOOL is installed
+need() { for t in "$@"; do command -v "$t" >/dev/null || skip "$t not installed (scripts/install-deps.sh)"; done; }
+
+# wait_for FILE TEXT: until FILE holds TEXT (bounded, 20 s)
+wait_for() {
+	local i
+	for i in $(seq 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+	echo "no '$2' in $1"
+	return 1
+}
+
 # suite_main FILE [CASES...]: runs the case_* functions of FILE (all, or those named), each in
 # its own bash with a timeout (CASE_TIMEOUT seconds, default 180) and its own log; 77 = skipped.
 suite_main() {

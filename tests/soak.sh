@@ -7,7 +7,6 @@ set -u
 [ -n "${SL_IN_CASE:-}" ] || { source "$(dirname "$0")/lib.sh"; CASE_TIMEOUT=600 suite_main tests/soak.sh "$@"; exit; }
 
 SECONDS_LOAD=${SOAK_SECONDS:-60}
-need() { for t in "$@"; do command -v "$t" >/dev/null || skip "$t not installed (scripts/install-deps.sh)"; done; }
 
 wait_port() {
 	local i

@@ -5,14 +5,7 @@
 set -u
 [ -n "${SL_IN_CASE:-}" ] || { source "$(dirname "$0")/lib.sh"; suite_main tests/staging.sh "$@"; exit; }
 
-need() { for t in "$@"; do command -v "$t" >/dev/null || skip "$t not installed (scripts/install-deps.sh)"; done; }
 
-wait_for() { # FILE TEXT: until FILE holds TEXT (bounded, 20 s)
-	local i
-	for i in $(seq 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-	echo "no '$2' in $1"
-	return 1
-}
 
 # blocked_ms JSON: how long the first stuck thread has been blocked
 blocked_ms() { $PY -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["stuck"][0]["blocked_ms"]))' "$1"; }
