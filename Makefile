@@ -108,8 +108,9 @@ examples: $(EXAMPLES)
 # Test programs: fortify_client must go through __read_chk/__recv_chk, as Debian builds do;
 # nounwind has no unwind tables, as some hand-built and JIT code has none.
 PLAIN_PROGS := close_paths errno_check daemon_fds threads400 fork_after_read cancel_blocked one_connect clock_reads \
-	silent_peer many_conns noptrace fd_race burst_refused raw_clone truncated_log exec_chain
-PROG_BINS := $(BUILD)/tests/progs/fortify_client $(BUILD)/tests/progs/nounwind $(PLAIN_PROGS:%=$(BUILD)/tests/progs/%)
+	silent_peer many_conns noptrace fd_race burst_refused raw_clone truncated_log exec_chain catch_signals
+PROG_BINS := $(BUILD)/tests/progs/fortify_client $(BUILD)/tests/progs/nounwind $(PLAIN_PROGS:%=$(BUILD)/tests/progs/%) \
+	$(BUILD)/tests/progs/catch_signals_static
 $(BUILD)/tests/progs/fortify_client: tests/progs/fortify_client.c examples/common.h
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -118,6 +119,11 @@ $(PLAIN_PROGS:%=$(BUILD)/tests/progs/%): $(BUILD)/tests/progs/%: tests/progs/%.c
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O1 -g $(WARN) -o $@ $< -lpthread
+# the same program statically linked: socklens run's tracer follows it, not the preload
+$(BUILD)/tests/progs/catch_signals_static: tests/progs/catch_signals.c
+	$(call quiet,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -O1 -g -static $(WARN) -o $@ $<
 $(BUILD)/tests/progs/nounwind: tests/progs/nounwind.c examples/common.h
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)

@@ -341,6 +341,9 @@ int sl_proc_stat(int pid, char *state, int *ppid, uint64_t *start_ticks);
 int sl_dur_parse(const char *s, uint64_t *ns);
 /* Parses "512M", "2G", "100k", "1048576" (bytes); returns 0 or -1. */
 int sl_size_parse(const char *s, uint64_t *bytes);
+/* The signals socklens run passes on to the program (every catchable one but faults, SIGCHLD and
+ * job control). */
+void sl_forwarded_signals(sigset_t *set);
 /* socklens's own fd limit raised to the hard one at start; the program's restored in its child. */
 void sl_limits_raise(void);
 void sl_limits_restore(void);

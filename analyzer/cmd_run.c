@@ -60,8 +60,6 @@ static void usage(FILE *out)
 		SL_EXIT_FAIL_ON);
 }
 
-static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-
 /* The children we reap: the program, and orphans of its tree that were reparented to us. */
 static void for_each_child(void (*fn)(pid_t, void *), void *arg)
 {
@@ -85,6 +83,7 @@ static void for_each_child(void (*fn)(pid_t, void *), void *arg)
  * still exiting when it came) get it when they show up. */
 struct fwd {
 	int sig;
+	union sigval value;
 	int from_process; /* kill(2)/sigqueue, not the terminal */
 	pid_t sent[FWD_MAX];
 	size_t nsent;
@@ -99,17 +98,17 @@ static void forward_one(pid_t pid, void *arg)
 		if (f->sent[i] == pid)
 			return;
 	if (f->from_process || getpgid(pid) != getpgrp())
-		kill(pid, f->sig);
+		sigqueue(pid, f->sig, f->value); /* kill, with a sigqueue's value passed on */
 	if (f->nsent < FWD_MAX)
 		f->sent[f->nsent++] = pid;
 }
 
+/* Everything we forward, and SIGCHLD, is blocked and taken with sigwaitinfo: a SIGALRM or a
+ * real-time signal sent to socklens reaches the program instead of ending socklens without it. */
 static void block_signals(sigset_t *set, sigset_t *old)
 {
-	sigemptyset(set);
+	sl_forwarded_signals(set);
 	sigaddset(set, SIGCHLD);
-	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
-		sigaddset(set, forwarded[i]);
 	sigprocmask(SIG_BLOCK, set, old);
 }
 
@@ -241,7 +240,8 @@ static int wait_all(pid_t main_pid, FILE *exits, const sigset_t *set)
 		int sig = sigwaitinfo(set, &si);
 		if (sig > 0 && sig != SIGCHLD) {
 			f.sig = sig;
-			f.from_process = si.si_code == SI_USER || si.si_code == SI_QUEUE;
+			f.value = si.si_value;
+			f.from_process = si.si_code == SI_USER || si.si_code == SI_QUEUE || si.si_code == SI_TKILL;
 			f.nsent = 0;
 			for_each_child(forward_one, &f);
 		}

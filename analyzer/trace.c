@@ -1009,14 +1009,23 @@ static void exec_done(struct tproc *p)
 
 /* ---- the loop ------------------------------------------------------------------------------ */
 
-static volatile sig_atomic_t pending_signal;
+/* Signals to pass on, one bit each: several may come between two turns of the loop. */
+static uint64_t pending_signals;
 
 static void on_signal(int sig, siginfo_t *si, void *ctx)
 {
 	(void)ctx;
 	/* only what our parent (socklens run) forwards: a terminal's signals reach the program directly */
-	if (si->si_code == SI_USER || si->si_code == SI_QUEUE)
-		pending_signal = sig;
+	if ((si->si_code == SI_USER || si->si_code == SI_QUEUE || si->si_code == SI_TKILL) && sig > 0 && sig <= 64)
+		__atomic_fetch_or(&pending_signals, 1ull << (sig - 1), __ATOMIC_RELAXED);
+}
+
+static void pass_on_signals(pid_t pid)
+{
+	uint64_t bits = __atomic_exchange_n(&pending_signals, 0, __ATOMIC_RELAXED);
+	for (int sig = 1; bits; sig++, bits >>= 1)
+		if (bits & 1)
+			kill(pid, sig);
 }
 
 static void resume(struct tthread *t, int sig)
@@ -1145,12 +1154,9 @@ static int trace_loop(pid_t main_pid)
 	uint64_t next_sample = sl_now() + 1000000000ull;
 	for (;;) {
 		int status;
+		pass_on_signals(main_pid);
 		pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
 		if (tid == 0) {
-			if (pending_signal) {
-				kill(main_pid, pending_signal);
-				pending_signal = 0;
-			}
 			if (sl_now() >= next_sample) {
 				sample_all();
 				next_sample = sl_now() + 1000000000ull;
@@ -1246,9 +1252,11 @@ void sl_trace_exec(char **cmd, const char *dir, int no_argv, int data, FILE *exi
 	if (pid < 0)
 		_exit(127);
 	struct sigaction sa = {.sa_sigaction = on_signal, .sa_flags = SA_SIGINFO};
-	int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-	for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
-		sigaction(fwd[i], &sa, NULL);
+	sigset_t fwd;
+	sl_forwarded_signals(&fwd);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&fwd, sig) == 1)
+			sigaction(sig, &sa, NULL);
 	/* SIGCHLD stays blocked: the loop takes it with sigtimedwait; the forwarded signals interrupt it */
 	sigset_t chld;
 	sigemptyset(&chld);
@@ -1257,10 +1265,7 @@ void sl_trace_exec(char **cmd, const char *dir, int no_argv, int data, FILE *exi
 	if (!seized) {
 		int status = 0;
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			if (pending_signal) {
-				kill(pid, pending_signal);
-				pending_signal = 0;
-			}
+			pass_on_signals(pid);
 		if (exits) {
 			fprintf(exits, "%d %d %llu\n", pid, status, (unsigned long long)sl_now());
 			fflush(exits);

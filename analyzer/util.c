@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,4 +296,20 @@ void sl_limits_restore(void)
 {
 	if (have_program_nofile)
 		setrlimit(RLIMIT_NOFILE, &program_nofile);
+}
+
+/* Signals a supervisor passes on to the program, as a shell would: every catchable one but those a
+ * fault raises in the receiver itself, SIGCHLD (its own), and the job-control ones (Ctrl-Z stops the
+ * whole process group, socklens with it, so the shell's job control keeps working). */
+void sl_forwarded_signals(sigset_t *set)
+{
+	static const int own[] = {SIGKILL, SIGSTOP, SIGCHLD, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS,
+				  SIGTSTP, SIGTTIN, SIGTTOU, SIGCONT};
+	sigfillset(set);
+	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+		sigdelset(set, own[i]);
+	/* glibc keeps its two lowest real-time signals for itself (threads, timers) */
+	for (int sig = SIGRTMIN - 2; sig < SIGRTMIN; sig++)
+		if (sig > SIGSYS)
+			sigdelset(set, sig);
 }

@@ -140,3 +140,20 @@ PY
 		! grep -q '^socklens: result: no findings' $TMP/$f.txt
 	done
 }
+
+# Signals sent to socklens run other than the usual six (SIGALRM, SIGURG, a real-time one) reach
+# the program, preloaded or traced, instead of ending socklens and orphaning it.
+case_every_signal_reaches_the_program() {
+	local prog
+	for prog in catch_signals catch_signals_static; do
+		: > $TMP/$prog.out
+		$SL run --report $TMP/$prog.txt -- $PROGS/$prog > $TMP/$prog.out &
+		local run=$! rc=0
+		wait_for $TMP/$prog.out ready
+		kill -ALRM $run; kill -URG $run; kill -s RTMIN+3 $run
+		wait $run || rc=$?
+		[ $rc -eq 5 ] || { echo "$prog: exit $rc"; cat $TMP/$prog.out $TMP/$prog.txt; return 1; }
+		grep -q 'got SIGALRM, SIGURG and SIGRTMIN+3' $TMP/$prog.out
+		grep -q 'result:' $TMP/$prog.txt
+	done
+}
