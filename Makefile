@@ -110,7 +110,7 @@ examples: $(EXAMPLES)
 PLAIN_PROGS := close_paths errno_check daemon_fds threads400 fork_after_read cancel_blocked one_connect clock_reads \
 	silent_peer many_conns noptrace fd_race burst_refused raw_clone truncated_log exec_chain catch_signals
 PROG_BINS := $(BUILD)/tests/progs/fortify_client $(BUILD)/tests/progs/nounwind $(PLAIN_PROGS:%=$(BUILD)/tests/progs/%) \
-	$(BUILD)/tests/progs/catch_signals_static
+	$(BUILD)/tests/progs/catch_signals_static $(BUILD)/tests/progs/uring_client $(BUILD)/tests/progs/uring_client_static
 $(BUILD)/tests/progs/fortify_client: tests/progs/fortify_client.c examples/common.h
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -124,6 +124,15 @@ $(BUILD)/tests/progs/catch_signals_static: tests/progs/catch_signals.c
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O1 -g -static $(WARN) -o $@ $<
+# io_uring through liburing, linked both ways (the shim sees liburing loaded; the tracer, io_uring_setup)
+$(BUILD)/tests/progs/uring_client: tests/progs/uring_client.c examples/common.h
+	$(call quiet,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -O1 -g $(WARN) -o $@ $< -luring -lpthread
+$(BUILD)/tests/progs/uring_client_static: tests/progs/uring_client.c examples/common.h
+	$(call quiet,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -O1 -g -static $(WARN) -o $@ $< -luring -lpthread
 $(BUILD)/tests/progs/nounwind: tests/progs/nounwind.c examples/common.h
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)

@@ -105,6 +105,8 @@ const char *sl_thresholds_names(void); /* "blocked, keepalive, ..." */
 /* The name a process was started as (its comm), else its executable's base name. */
 const char *sl_proc_name(const struct sl_proc *p);
 const struct sl_image_info *sl_proc_last(const struct sl_proc *p);
+/* An image of p set up an io_uring: what it submitted to the ring was not seen. */
+int sl_proc_uses_io_uring(const struct sl_proc *p);
 struct sl_proc *sl_run_find(const struct sl_run *run, int pid); /* the latest with pid */
 /* The process with pid that was running at at_ns (the latest started by then; pids are reused). */
 struct sl_proc *sl_run_find_at(const struct sl_run *run, int pid, uint64_t at_ns);

@@ -62,6 +62,12 @@ enum sl_checked sl_run_checked(const struct sl_run *run, char *why, size_t len)
 	if (none && n < (int)len)
 		n += snprintf(why + n, len - (size_t)n, "%s%llu process%s without a log", n ? ", " : "",
 			      (unsigned long long)none, none == 1 ? "" : "es");
+	size_t ring = 0;
+	for (size_t i = 0; i < run->nprocs; i++)
+		ring += sl_proc_uses_io_uring(&run->procs[i]);
+	if (ring && n < (int)len)
+		n += snprintf(why + n, len - (size_t)n, "%s%zu process%s io_uring, whose ring operations are not seen",
+			      n ? ", " : "", ring, ring == 1 ? " uses" : "es use");
 	for (size_t i = 0; i < run->nprocs && n < (int)len; i++)
 		if (sl_proc_last(&run->procs[i])->h.flags & SL_HDR_RUN_LOST) {
 			n += snprintf(why + n, len - (size_t)n, "%sthe run's control file was truncated: processes "

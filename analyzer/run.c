@@ -214,6 +214,14 @@ void sl_run_release(struct sl_run *run)
 	memset(run, 0, sizeof *run);
 }
 
+int sl_proc_uses_io_uring(const struct sl_proc *p)
+{
+	for (size_t k = 0; k < p->nimages; k++)
+		if (p->images[k].h.flags & SL_HDR_IO_URING)
+			return 1;
+	return 0;
+}
+
 const struct sl_image_info *sl_proc_last(const struct sl_proc *p)
 {
 	return &p->images[p->nimages - 1];

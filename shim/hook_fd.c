@@ -141,6 +141,7 @@ SL_EXPORT long syscall(long n, ...)
 		errno = saved;
 	}
 	long r = REAL(syscall)(n, a, b, c, d, e, f);
+	sl__iouring_syscall(n);
 	if (n == SYS_clone)
 		sl__clone_done(r, (uint64_t)a);
 	else if (n == SYS_clone3 && r >= 0 && a && (size_t)b >= sizeof(uint64_t))

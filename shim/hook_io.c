@@ -1,4 +1,4 @@
-/* hook_io.c - data transfer wrappers: read/write, send/recv families, sendfile, FORTIFY variants. */
+/* hook_io.c - data transfer wrappers: read/write, send/recv families, sendfile, splice, FORTIFY variants. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include "real.h"
@@ -207,6 +207,19 @@ SL_EXPORT ssize_t sendfile64(int out, int in, off_t *off, size_t n)
 	if (!sl__call_begin(&c, out, sl_fd_get(out), SL_CALL_SENDFILE, SL_DIR_OUT, SITE(), NULL))
 		return REAL(sendfile64)(out, in, off, n);
 	ssize_t r = sl_real.sendfile64(out, in, off, n);
+	sl__call_end(&c, r, 0);
+	return r;
+}
+
+/* splice moves bytes between a pipe and a socket inside the kernel (proxies, zero-copy servers):
+ * counted on whichever end is a socket, as sent or received. */
+SL_EXPORT ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t n, unsigned int flags)
+{
+	struct sl_call_ctx c;
+	if (!sl__call_begin(&c, out, sl_fd_get(out), SL_CALL_SPLICE, SL_DIR_OUT, SITE(), NULL) &&
+	    !sl__call_begin(&c, in, sl_fd_get(in), SL_CALL_SPLICE, SL_DIR_IN, SITE(), NULL))
+		return REAL(splice)(in, off_in, out, off_out, n, flags);
+	ssize_t r = sl_real.splice(in, off_in, out, off_out, n, flags);
 	sl__call_end(&c, r, 0);
 	return r;
 }

@@ -111,6 +111,7 @@ void sl__record_exit(int status)
 static void on_exit_cb(int status, void *arg)
 {
 	(void)arg;
+	sl__iouring_exit();
 	sl__record_exit(status);
 }
 
@@ -159,7 +160,8 @@ void sl_after_fork_child(void)
 	struct sl_log old = sl_g.log;
 	/* what the parent learned of its runtime holds for the child */
 	const uint32_t inherit = SL_HDR_STACKS | SL_HDR_PY_FRAMES | SL_HDR_PY_UNREAD | SL_HDR_JAVA_FRAMES |
-				 SL_HDR_JAVA_UNREAD | SL_HDR_JS_ORIGINS | SL_HDR_JS_UNREAD | SL_HDR_V8_MAP;
+				 SL_HDR_JAVA_UNREAD | SL_HDR_JS_ORIGINS | SL_HDR_JS_UNREAD | SL_HDR_V8_MAP |
+				 SL_HDR_IO_URING;
 	int ppid = sl_g.pid;
 	uint32_t inherited = old.hdr->flags & inherit;
 	uint32_t why = old.hdr->lang_why;
@@ -308,6 +310,7 @@ __attribute__((constructor)) static void sl_init(void)
 	on_exit(on_exit_cb, NULL);
 	sl__sigbus_install();
 	__atomic_store_n(&sl_g.ready, 1, __ATOMIC_RELEASE);
+	sl__iouring_init();
 	scan_inherited();
 	sl_g.log.hdr->flags |= SL_HDR_INHERITED;
 restore:

@@ -18,6 +18,7 @@ static const struct { const char *name; void **slot; } binds[] = {
 	{"recv", (void **)&sl_real.recv}, {"recvfrom", (void **)&sl_real.recvfrom},
 	{"recvmsg", (void **)&sl_real.recvmsg}, {"recvmmsg", (void **)&sl_real.recvmmsg},
 	{"sendfile", (void **)&sl_real.sendfile}, {"sendfile64", (void **)&sl_real.sendfile64},
+	{"splice", (void **)&sl_real.splice},
 	{"__read_chk", (void **)&sl_real.__read_chk}, {"__recv_chk", (void **)&sl_real.__recv_chk},
 	{"__recvfrom_chk", (void **)&sl_real.__recvfrom_chk},
 	{"setsockopt", (void **)&sl_real.setsockopt}, {"getsockopt", (void **)&sl_real.getsockopt},

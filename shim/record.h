@@ -184,6 +184,10 @@ void sl__thread_reset(void);
 void sl__check_exec(const char *path, char *const envp[]);
 void sl__check_execvp(const char *file, char *const envp[], const char *pathvar);
 void sl__record_exit(int status);
+/* iouring.c: a process whose socket calls may go through an io_uring is marked */
+void sl__iouring_init(void);
+void sl__iouring_syscall(long n);
+void sl__iouring_exit(void);
 /* sigbus.c: the program survives its log being truncated under it */
 void sl__sigbus_install(void);
 void sl__sigbus_exec(int done); /* before an exec (0), and after one that failed (1) */

@@ -572,3 +572,10 @@ case_untraceable_programs_are_named() {
 	fi
 }
 
+
+case_splice_to_a_socket_is_counted() {
+	$PY -c 'import os; os.splice' 2>/dev/null || skip "this python has no os.splice"
+	$SL run --report /dev/null --json $TMP/sp.json -- $PY tests/progs/splice_sender.py | grep -q '^158000 158000$'
+	$JC $TMP/sp.json "conns(role='client')[0]['bytes_sent'] == 158000" \
+		"conns(role='server')[0]['bytes_received'] == 158000"
+}

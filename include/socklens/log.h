@@ -124,7 +124,8 @@ enum sl_hdr_flags {
 	SL_HDR_JAVA_UNREAD = 1u << 10,/* a JVM found but its frames could not be read (lang_why) */
 	SL_HDR_JS_ORIGINS = 1u << 11, /* Node.js: socklens-node.js describes where sockets are asked for */
 	SL_HDR_JS_UNREAD = 1u << 12,  /* Node.js, but socklens-node.js was not found beside the shim */
-	SL_HDR_RUN_LOST = 1u << 13    /* the run's control file was truncated under it (counts lost) */
+	SL_HDR_RUN_LOST = 1u << 13,   /* the run's control file was truncated under it (counts lost) */
+	SL_HDR_IO_URING = 1u << 14    /* io_uring in use: operations submitted to a ring are not seen */
 };
 
 /* Why a JVM's frames could not be read (header lang_why). */
@@ -323,7 +324,7 @@ enum sl_call {
 	SL_CALL_ACCEPT, SL_CALL_BIND, SL_CALL_LISTEN, SL_CALL_SEND, SL_CALL_RECV,
 	SL_CALL_READ, SL_CALL_WRITE, SL_CALL_SENDFILE, SL_CALL_SETSOCKOPT,
 	SL_CALL_GETSOCKOPT, SL_CALL_SHUTDOWN, SL_CALL_CLOSE, SL_CALL_FCNTL,
-	SL_CALL_EXEC, SL_CALL_GETADDRINFO, SL_CALL_GETHOSTBYNAME, SL_CALL__COUNT
+	SL_CALL_EXEC, SL_CALL_GETADDRINFO, SL_CALL_GETHOSTBYNAME, SL_CALL_SPLICE, SL_CALL__COUNT
 };
 
 struct sl_event {
