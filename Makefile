@@ -110,7 +110,8 @@ examples: $(EXAMPLES)
 PLAIN_PROGS := close_paths errno_check daemon_fds threads400 fork_after_read cancel_blocked one_connect clock_reads \
 	silent_peer many_conns noptrace fd_race burst_refused raw_clone truncated_log exec_chain catch_signals
 PROG_BINS := $(BUILD)/tests/progs/fortify_client $(BUILD)/tests/progs/nounwind $(PLAIN_PROGS:%=$(BUILD)/tests/progs/%) \
-	$(BUILD)/tests/progs/catch_signals_static $(BUILD)/tests/progs/uring_client $(BUILD)/tests/progs/uring_client_static
+	$(BUILD)/tests/progs/catch_signals_static $(BUILD)/tests/progs/uring_client $(BUILD)/tests/progs/uring_client_static \
+	$(BUILD)/tests/progs/spawn_setuid
 $(BUILD)/tests/progs/fortify_client: tests/progs/fortify_client.c examples/common.h
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -119,7 +120,11 @@ $(PLAIN_PROGS:%=$(BUILD)/tests/progs/%): $(BUILD)/tests/progs/%: tests/progs/%.c
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O1 -g $(WARN) -o $@ $< -lpthread
-# the same program statically linked: socklens run's tracer follows it, not the preload
+# statically linked: socklens run's tracer follows them, not the preload
+$(BUILD)/tests/progs/spawn_setuid: tests/progs/spawn_setuid.c
+	$(call quiet,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -O1 -g -static $(WARN) -o $@ $<
 $(BUILD)/tests/progs/catch_signals_static: tests/progs/catch_signals.c
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -184,6 +189,16 @@ check-transparency: all
 check-sanitize:
 	$(Q)$(MAKE) --no-print-directory check SANITIZE=address,undefined BUILD=$(BUILD)/sanitize
 
+# Slower: the analyzer, with ASan and UBSan, on FUZZ_RUNS damaged copies of real run directories;
+# each must end with one of socklens's own statuses within 10 s and 256 MiB (tests/fuzz/fuzz.py).
+FUZZ_RUNS ?= 10000
+fuzz: all $(EXAMPLES)
+	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined BUILD=$(BUILD)/sanitize $(BUILD)/sanitize/socklens
+	$(Q)$(CC) -std=gnu11 -Iinclude -o $(BUILD)/fuzz-layout tests/fuzz/layout.c
+	$(Q)BUILD=$(BUILD) tests/fuzz/seeds.sh $(BUILD)/fuzz-seeds
+	$(Q)/usr/bin/python3 tests/fuzz/fuzz.py --socklens $(BUILD)/sanitize/socklens --layout $(BUILD)/fuzz-layout \
+		--seeds $(BUILD)/fuzz-seeds --runs $(FUZZ_RUNS) --keep $(BUILD)/fuzz-failures
+
 demo: all $(EXAMPLES)
 	$(Q)BUILD=$(BUILD) ./scripts/demo.sh
 
@@ -196,5 +211,5 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps-check check check-sanitize check-transparency check-soak examples demo bench install clean
+.PHONY: all deps-check check check-sanitize check-transparency check-soak fuzz examples demo bench install clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

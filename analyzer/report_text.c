@@ -320,6 +320,10 @@ static void print_unlogged(FILE *out, const struct sl_run *run)
 	if (run->ctl.grow_refused)
 		fprintf(out, "  %llu time%s a log could not grow (the budget): records were dropped\n",
 			(unsigned long long)run->ctl.grow_refused, run->ctl.grow_refused == 1 ? "" : "s");
+	if (run->ctl.privileges_lost)
+		fprintf(out, "  %llu setuid or file-capability program%s ran without %s privileges: socklens's tracer "
+			"sets no_new_privs when not run as root\n", (unsigned long long)run->ctl.privileges_lost,
+			run->ctl.privileges_lost == 1 ? "" : "s", run->ctl.privileges_lost == 1 ? "its" : "their");
 	if (run->ctl.logs_lost)
 		fprintf(out, "  %u log%s truncated or removed while %s process ran (logrotate's copytruncate?): "
 			"what it did after was not recorded\n", run->ctl.logs_lost, run->ctl.logs_lost == 1 ? " was" : "s were",

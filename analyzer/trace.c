@@ -87,9 +87,29 @@ static int install_filter(void)
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
 	struct sock_fprog prog = {.len = (unsigned short)n, .filter = f};
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+	/* With CAP_SYS_ADMIN (root) a filter needs no no_new_privs, and setuid programs the run starts
+	 * keep their privileges; without it the kernel asks for no_new_privs, and they lose them
+	 * (the tracer says so when one is started). */
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0)
+		return 0;
+	if (errno != EACCES || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return -1;
 	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+/* Whether pid runs with no_new_privs (its setuid and file-capability programs gain nothing). */
+static int no_new_privs(pid_t pid)
+{
+	char path[64], line[128];
+	int nnp = 0;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "NoNewPrivs:", 11))
+			nnp = atoi(line + 11) == 1;
+	if (f)
+		fclose(f);
+	return nnp;
 }
 
 /* ---- processes and threads ------------------------------------------------------------- */
@@ -988,6 +1008,25 @@ static void image_ends(struct tproc *p, uint32_t reason, int status)
 	__atomic_store_n(&p->log.hdr->end_reason, reason, __ATOMIC_RELEASE);
 }
 
+/* A setuid or file-capability program started under the filter's no_new_privs runs without its
+ * privileges (passwd answers for the caller, ping's raw socket is refused): said when it happens,
+ * and counted for the report. */
+static void privileges_lost(struct tproc *p)
+{
+	char exe[64], path[4096];
+	snprintf(exe, sizeof exe, "/proc/%d/exe", p->pid);
+	ssize_t n = readlink(exe, path, sizeof path - 1);
+	if (n <= 0)
+		return;
+	path[n] = 0;
+	if (sl_untraceable_kind(path) != SL_UNTRACED_SETUID || !no_new_privs(p->pid))
+		return;
+	fprintf(stderr, "socklens: warning: %s (setuid or with file capabilities) runs without its privileges: "
+		"socklens's tracer needs no_new_privs when it is not run as root\n", sl_esc(path));
+	if (run_ctl)
+		__atomic_fetch_add(&run_ctl->privileges_lost, 1, __ATOMIC_RELAXED);
+}
+
 /* exec: the sockets the kernel closes go with the old image, a new log starts for the new one. */
 static void exec_done(struct tproc *p)
 {
@@ -1118,6 +1157,7 @@ static void on_stop(pid_t tid, int status)
 		}
 		t->in_sys = 0;
 		exec_done(t->p);
+		privileges_lost(t->p);
 		resume(t, 0);
 		return;
 	}

@@ -173,3 +173,17 @@ case_io_uring_is_named_as_a_blind_spot() {
 		$JC $TMP/$prog.json "proc()['io_uring']" "r['checked']['coverage'] == 'part'"
 	done
 }
+
+# A traced (static) program starting a setuid one: run by root, the setuid program keeps its
+# privileges (the same answer as without socklens); run by another user, the kernel's
+# no_new_privs takes them, and socklens says so when it happens and in the report.
+case_setuid_programs_under_the_tracer() {
+	[ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 && [ -u /usr/bin/passwd ] || skip "needs root, nobody and a setuid passwd"
+	local plain; plain=$($PROGS/spawn_setuid)
+	[ "$($SL run --report $TMP/root.txt -- $PROGS/spawn_setuid)" = "$plain" ]
+	! grep -q 'without its privileges' $TMP/root.txt
+	chmod 755 $TMP && mkdir -m 777 $TMP/nobody
+	runuser -u nobody -- $SL run --report $TMP/nobody/r.txt -- $PROGS/spawn_setuid >/dev/null 2>$TMP/nobody.err || true
+	grep -q 'passwd (setuid or with file capabilities) runs without its privileges' $TMP/nobody.err
+	grep -q '1 setuid or file-capability program ran without its privileges' $TMP/nobody/r.txt
+}

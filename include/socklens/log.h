@@ -88,6 +88,7 @@ struct sl_run_header {
 	uint32_t exec_growing;
 	uint32_t logs_lost;       /* logs truncated under their process (it went on untraced) */
 	uint64_t log_next;        /* logs named so far (atomic): a log's seq, unique in the run */
+	uint64_t privileges_lost; /* setuid programs started under the tracer's no_new_privs */
 };
 
 /* Every exec a traced process attempts, so the analyzer can tell which children left no log of
