@@ -111,7 +111,7 @@ PLAIN_PROGS := close_paths errno_check daemon_fds threads400 fork_after_read can
 	silent_peer many_conns noptrace fd_race burst_refused raw_clone truncated_log exec_chain catch_signals
 PROG_BINS := $(BUILD)/tests/progs/fortify_client $(BUILD)/tests/progs/nounwind $(PLAIN_PROGS:%=$(BUILD)/tests/progs/%) \
 	$(BUILD)/tests/progs/catch_signals_static $(BUILD)/tests/progs/uring_client $(BUILD)/tests/progs/uring_client_static \
-	$(BUILD)/tests/progs/spawn_setuid
+	$(BUILD)/tests/progs/spawn_setuid $(BUILD)/tests/progs/traceme
 $(BUILD)/tests/progs/fortify_client: tests/progs/fortify_client.c examples/common.h
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -121,7 +121,7 @@ $(PLAIN_PROGS:%=$(BUILD)/tests/progs/%): $(BUILD)/tests/progs/%: tests/progs/%.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O1 -g $(WARN) -o $@ $< -lpthread
 # statically linked: socklens run's tracer follows them, not the preload
-$(BUILD)/tests/progs/spawn_setuid: tests/progs/spawn_setuid.c
+$(BUILD)/tests/progs/spawn_setuid $(BUILD)/tests/progs/traceme: $(BUILD)/tests/progs/%: tests/progs/%.c
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O1 -g -static $(WARN) -o $@ $<

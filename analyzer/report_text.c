@@ -324,6 +324,11 @@ static void print_unlogged(FILE *out, const struct sl_run *run)
 		fprintf(out, "  %llu setuid or file-capability program%s ran without %s privileges: socklens's tracer "
 			"sets no_new_privs when not run as root\n", (unsigned long long)run->ctl.privileges_lost,
 			run->ctl.privileges_lost == 1 ? "" : "s", run->ctl.privileges_lost == 1 ? "its" : "their");
+	if (run->ctl.traceme_refused)
+		fprintf(out, "  %llu process%s asked to be traced by %s parent (PTRACE_TRACEME) and could not be: socklens's "
+			"tracer traces it (SOCKLENS_NO_PTRACE=1 runs Go and static programs untraced)\n",
+			(unsigned long long)run->ctl.traceme_refused, run->ctl.traceme_refused == 1 ? "" : "es",
+			run->ctl.traceme_refused == 1 ? "its" : "their");
 	if (run->ctl.logs_lost)
 		fprintf(out, "  %u log%s truncated or removed while %s process ran (logrotate's copytruncate?): "
 			"what it did after was not recorded\n", run->ctl.logs_lost, run->ctl.logs_lost == 1 ? " was" : "s were",

@@ -49,7 +49,7 @@
 static const int traced_calls[] = {
 	SYS_socket, SYS_socketpair, SYS_connect, SYS_accept, SYS_accept4, SYS_bind, SYS_listen,
 	SYS_shutdown, SYS_setsockopt, SYS_getsockopt, SYS_close, SYS_close_range, SYS_dup, SYS_dup2,
-	SYS_dup3, SYS_execve, SYS_execveat, SYS_exit_group, SYS_io_uring_setup,
+	SYS_dup3, SYS_execve, SYS_execveat, SYS_exit_group, SYS_io_uring_setup, SYS_ptrace,
 };
 #define NCALLS (sizeof traced_calls / sizeof traced_calls[0])
 
@@ -139,6 +139,7 @@ struct tproc {
 	uint64_t stack_base;
 	size_t stack_len;
 	int before_exec;             /* the run's first child, not yet the program: no log yet */
+	int traceme_refused;         /* asked to be traced by its parent: it could not be (we are) */
 };
 
 struct tthread {
@@ -933,6 +934,21 @@ static void call_done(struct tthread *t, long ret)
 /* At a call's entry: what must be read before the kernel acts (a socket about to be closed), and
  * the calls recorded from their arguments alone (options, shutdown: they do not fail on a socket
  * that is open), which then need no second stop. Returns whether the call's end must be seen. */
+/* A process asks its parent to trace it (a debugger's launcher): a task has one tracer, and it is
+ * socklens, so the call fails with EPERM as it would under strace -f. Said when it happens and in
+ * the report; the stop such a child then sends itself (its side of the handshake, which its parent
+ * cannot see) is not kept, so neither of them waits forever. */
+static void traceme(struct tproc *p)
+{
+	if (p->traceme_refused++)
+		return;
+	fprintf(stderr, "socklens: warning: process %d asked to be traced by its parent (PTRACE_TRACEME), but "
+		"socklens's tracer already traces it: the request fails (run with SOCKLENS_NO_PTRACE=1 to let "
+		"it be traced)\n", (int)p->pid);
+	if (run_ctl)
+		__atomic_fetch_add(&run_ctl->traceme_refused, 1, __ATOMIC_RELAXED);
+}
+
 static int call_begins(struct tthread *t)
 {
 	struct tproc *p = t->p;
@@ -956,6 +972,10 @@ static int call_begins(struct tthread *t)
 	case SYS_execve:
 	case SYS_execveat:
 	case SYS_exit_group:
+		return 0;
+	case SYS_ptrace:
+		if (t->args[0] == PTRACE_TRACEME)
+			traceme(p);
 		return 0;
 	case SYS_io_uring_setup: /* what is submitted to the ring is not seen: the report says so */
 		if (p->log.hdr)
@@ -1181,6 +1201,12 @@ static void on_stop(pid_t tid, int status)
 		return;
 	}
 	t->started = 1;
+	siginfo_t si;
+	if (sig == SIGSTOP && t->p->traceme_refused && ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) == 0 &&
+	    si.si_pid == t->p->pid) {
+		resume(t, 0); /* the stop of a refused PTRACE_TRACEME handshake (see traceme()) */
+		return;
+	}
 	resume(t, sig); /* a signal for the program: delivered as it was */
 }
 

@@ -187,3 +187,12 @@ case_setuid_programs_under_the_tracer() {
 	grep -q 'passwd (setuid or with file capabilities) runs without its privileges' $TMP/nobody.err
 	grep -q '1 setuid or file-capability program ran without its privileges' $TMP/nobody/r.txt
 }
+
+# A traced program whose child asks to be traced by it (PTRACE_TRACEME, then stops itself): the
+# request fails (the tracer is socklens), socklens says so, and neither process waits forever.
+case_a_child_asking_to_be_traced_never_hangs() {
+	timeout -k 5 60 $SL run --report $TMP/tm.txt -- $PROGS/traceme >$TMP/tm.out 2>$TMP/tm.err
+	grep -q '^traceme: child exited' $TMP/tm.out
+	grep -q 'asked to be traced by its parent (PTRACE_TRACEME)' $TMP/tm.err
+	grep -q '1 process asked to be traced by its parent' $TMP/tm.txt
+}

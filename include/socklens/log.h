@@ -89,6 +89,7 @@ struct sl_run_header {
 	uint32_t logs_lost;       /* logs truncated under their process (it went on untraced) */
 	uint64_t log_next;        /* logs named so far (atomic): a log's seq, unique in the run */
 	uint64_t privileges_lost; /* setuid programs started under the tracer's no_new_privs */
+	uint64_t traceme_refused; /* processes that asked to be traced by their parent (PTRACE_TRACEME) */
 };
 
 /* Every exec a traced process attempts, so the analyzer can tell which children left no log of
