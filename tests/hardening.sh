@@ -196,3 +196,13 @@ case_a_child_asking_to_be_traced_never_hangs() {
 	grep -q 'asked to be traced by its parent (PTRACE_TRACEME)' $TMP/tm.err
 	grep -q '1 process asked to be traced by its parent' $TMP/tm.txt
 }
+
+# 2,000 threads released at once, each making a refused connect: every refusal is counted, none
+# dropped with room to spare, and refused connects are not taken for connection churn.
+case_a_burst_of_threads_is_counted_exactly() {
+	for i in 1 2 3; do
+		$SL run --report /dev/null --json $TMP/b$i.json -- $PROGS/burst_refused 2000 >/dev/null || true
+		$JC $TMP/b$i.json "one('connect-refused')['count'] == 2000" "len(diags()) == 1" \
+			"proc()['dropped']['slots'] == 0" "proc()['dropped']['events'] == 0" "proc()['sockets'] == 2001"
+	done
+}
