@@ -80,14 +80,15 @@ static void from_events(struct sl_ctx *c)
 	sl_tally_flush(t, c);
 }
 
-/* A connect still pending when the program closed the socket, with the kernel still
- * sending SYNs: the program gave up waiting, which is a timeout it chose. */
+/* A connect still pending when the program shut the socket down or closed it, with the kernel
+ * still sending SYNs: the program gave up waiting, which is a timeout it chose. */
 static void abandoned(struct sl_ctx *c)
 {
 	for (size_t i = 0; i < c->nconns; i++) {
 		const struct sl_conn *cn = &c->conns[i];
 		const struct sl_slot *s = cn->s;
-		if (s->connect_state != SL_CONN_PENDING || !(s->flags & SL_SF_TCPINFO) || s->tcp_state != TCP_SYN_SENT)
+		if (s->connect_state != SL_CONN_PENDING ||
+		    (!(s->flags & SL_SF_GAVE_UP) && (!(s->flags & SL_SF_TCPINFO) || s->tcp_state != TCP_SYN_SENT)))
 			continue;
 		add(c, SL_K_CONNECT_TIMEOUT, ETIMEDOUT, &s->peer, s->fd, s->connect_stack,
 		    cn->end_ns > s->connect_start_ns ? cn->end_ns - s->connect_start_ns : 0, s->conn_id,

@@ -311,7 +311,7 @@ static void names_of(struct sl_slot *s, int mine)
 enum view { VIEW, VIEW_CLOSING, VIEW_ACCEPTED_FROM };
 
 /* the kernel's TCP states (include/net/tcp_states.h), which <linux/tcp.h> does not define */
-enum { ST_CLOSE_WAIT = 8, ST_LAST_ACK = 9, ST_CLOSING = 11 };
+enum { ST_SYN_SENT = 2, ST_CLOSE_WAIT = 8, ST_LAST_ACK = 9, ST_CLOSING = 11 };
 
 static void kernel_view(struct tproc *p, struct sl_slot *s, int fd, enum view mode)
 {
@@ -707,6 +707,17 @@ static int worth_keeping(const struct sl_slot *s, uint64_t now)
 	       ((s->opts_set & (1u << SL_OPT_LINGER)) && s->opt[SL_OPT_LINGER] == 0);
 }
 
+/* A connect still sending SYNs when the program shuts the socket down: it gave up waiting (the
+ * kernel's state is CLOSE by the time of the close). */
+static void gave_up(struct tproc *p, struct sl_slot *s, int fd)
+{
+	if (s->connect_state != SL_CONN_PENDING)
+		return;
+	kernel_view(p, s, fd, VIEW);
+	if ((s->flags & SL_SF_TCPINFO) && s->tcp_state == ST_SYN_SENT)
+		s->flags |= SL_SF_GAVE_UP;
+}
+
 static void close_slot(struct tproc *p, int fd, pid_t tid, int by_exec)
 {
 	struct fdent *e = fd_ent(p, fd);
@@ -962,9 +973,11 @@ static int call_begins(struct tthread *t)
 			set_option(p, s, t);
 		return 0;
 	case SYS_shutdown:
-		if ((s = slot_for(p, fd, t->tid)))
+		if ((s = slot_for(p, fd, t->tid))) {
+			gave_up(p, s, fd);
 			s->flags |= (t->args[1] == SHUT_RD ? SL_SF_SHUT_RD : t->args[1] == SHUT_WR ? SL_SF_SHUT_WR
 											  : SL_SF_SHUT_RD | SL_SF_SHUT_WR);
+		}
 		return 0;
 	case SYS_getsockopt: /* only SO_ERROR ending a connect matters */
 		return t->args[1] == SOL_SOCKET && t->args[2] == SO_ERROR && e && e->slot &&

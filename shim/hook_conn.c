@@ -81,8 +81,11 @@ SL_EXPORT int listen(int fd, int backlog)
 
 SL_EXPORT int shutdown(int fd, int how)
 {
-	int r = REAL(shutdown)(fd, how);
 	int e = errno;
+	sl__record_shutdown_begin(fd); /* a pending connect is abandoned by it: seen before it is gone */
+	errno = e;
+	int r = REAL(shutdown)(fd, how);
+	e = errno;
 	sl__record_shutdown(fd, how, r);
 	errno = e;
 	return r;

@@ -153,20 +153,23 @@ SL_EXPORT long syscall(long n, ...)
  * fills fd and events before the call; reading them is correct. */
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
-/* A socket the program polls before reading cannot hang in that read: remember it. */
+/* A socket the program polls for reading before it reads cannot hang in that read: remember it.
+ * Polling for writing is no such guard: the JDK's connect timeout waits for POLLOUT, then reads
+ * blocking with no timeout unless one was set. */
+#define SL_POLL_READ (POLLIN | POLLPRI | POLLRDHUP)
+
 static void guard_pollfds(const struct pollfd *p, nfds_t n)
 {
 	for (nfds_t i = 0; i < n; i++)
-		if (sl_fd_live(sl_fd_get(p[i].fd)))
+		if ((p[i].events & SL_POLL_READ) && sl_fd_live(sl_fd_get(p[i].fd)))
 			sl__record_guarded(p[i].fd);
 }
 
-static void guard_fdsets(int nfds, const fd_set *r, const fd_set *w)
+static void guard_fdsets(int nfds, const fd_set *r)
 {
-	for (int fd = 0; fd < nfds && fd < FD_SETSIZE; fd++)
-		if ((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)))
-			if (sl_fd_live(sl_fd_get(fd)))
-				sl__record_guarded(fd);
+	for (int fd = 0; r && fd < nfds && fd < FD_SETSIZE; fd++)
+		if (FD_ISSET(fd, r) && sl_fd_live(sl_fd_get(fd)))
+			sl__record_guarded(fd);
 }
 
 SL_EXPORT int poll(struct pollfd *p, nfds_t n, int tmo)
@@ -192,21 +195,22 @@ SL_EXPORT int ppoll(struct pollfd *p, nfds_t n, const struct timespec *tmo, cons
 
 SL_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *tmo)
 {
-	guard_fdsets(nfds, r, w);
+	guard_fdsets(nfds, r);
 	return REAL(select)(nfds, r, w, x, tmo);
 }
 
 SL_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *x, const struct timespec *tmo,
 		      const sigset_t *mask)
 {
-	guard_fdsets(nfds, r, w);
+	guard_fdsets(nfds, r);
 	return REAL(pselect)(nfds, r, w, x, tmo, mask);
 }
 
 SL_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	int r = REAL(epoll_ctl)(epfd, op, fd, ev);
-	if (r == 0 && op != EPOLL_CTL_DEL && sl_fd_live(sl_fd_get(fd)))
+	if (r == 0 && op != EPOLL_CTL_DEL && ev && (ev->events & (EPOLLIN | EPOLLPRI | EPOLLRDHUP)) &&
+	    sl_fd_live(sl_fd_get(fd)))
 		sl__record_guarded(fd);
 	return r;
 }

@@ -591,6 +591,27 @@ void sl__record_listen(int fd, int backlog, int ret, int err)
 	sl_ev_commit(&sl_g.log, ev);
 }
 
+static void tcp_info_of(struct sl_slot *s, int fd);
+
+/* A connect still sending SYNs when the program shuts the socket down or closes it: the program gave
+ * up waiting (the JDK's connect timeout shuts down, then closes; the kernel's state is CLOSE by
+ * the time of the close). */
+static void connect_gave_up(struct sl_slot *s, int fd)
+{
+	if (__atomic_load_n(&s->connect_state, __ATOMIC_ACQUIRE) != SL_CONN_PENDING)
+		return;
+	tcp_info_of(s, fd);
+	if ((s->flags & SL_SF_TCPINFO) && s->tcp_state == TCP_SYN_SENT)
+		set_flag(s, SL_SF_GAVE_UP);
+}
+
+void sl__record_shutdown_begin(int fd)
+{
+	struct sl_slot *s = sl_g.ready ? slot_at(sl_fd_get(fd)) : NULL;
+	if (s)
+		connect_gave_up(s, fd);
+}
+
 void sl__record_shutdown(int fd, int how, int ret)
 {
 	struct sl_slot *s = ret == 0 ? sl__slot_for(fd) : NULL;
@@ -783,7 +804,7 @@ static void count_closed(const struct sl_slot *s, uint64_t now)
 static int worth_keeping(const struct sl_slot *s, uint64_t now)
 {
 	int timeout = (s->opts_set & (1u << SL_OPT_RCVTIMEO)) && s->opt[SL_OPT_RCVTIMEO] > 0;
-	if (s->err_total || s->connect_state == SL_CONN_FAILED)
+	if (s->err_total || s->connect_state == SL_CONN_FAILED || (s->flags & SL_SF_GAVE_UP))
 		return 1;
 	if ((s->flags & SL_SF_BLOCKING_READ) && !(s->flags & SL_SF_GUARDED) && !timeout)
 		return 1;
@@ -817,6 +838,7 @@ static void release_fd(int fd, uint32_t ent)
 	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	uint64_t now = sl_now();
+	connect_gave_up(s, fd);
 	tcp_info_of(s, fd);
 	unread_data(s, fd);
 	count_closed(s, now);

@@ -164,6 +164,7 @@ void sl__record_bind(int fd, const struct sockaddr *sa, socklen_t len, int ret, 
 /* A socket()/socketpair() that failed: no fd, so an event with no connection. Keeps errno. */
 void sl__record_create_failed(uint16_t call, int err);
 void sl__record_listen(int fd, int backlog, int ret, int err);
+void sl__record_shutdown_begin(int fd);
 void sl__record_shutdown(int fd, int how, int ret);
 void sl__record_setsockopt(int fd, int level, int name, const void *val, socklen_t len, int ret, int err);
 void sl__record_getsockopt(int fd, int level, int name, const void *val, const socklen_t *len, int ret);

@@ -240,7 +240,8 @@ enum sl_slot_flags {
 	SL_SF_WATCH_READ = 1u << 12,   /* blocking, and no blocking read seen yet: record the next */
 	SL_SF_FIRST_IN = 1u << 13,     /* no data received yet: look at the first record's header */
 	SL_SF_FIRST_OUT = 1u << 14,    /* no data sent yet: look at the first record's header */
-	SL_SF_KEEP = 1u << 15          /* closed with something to report: its slot is recycled last */
+	SL_SF_KEEP = 1u << 15,         /* closed with something to report: its slot is recycled last */
+	SL_SF_GAVE_UP = 1u << 16       /* shut down or closed while its connect still sent SYNs */
 };
 
 #define SL_ERRS 4u
