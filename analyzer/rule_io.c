@@ -1,7 +1,8 @@
-/* rule_io.c - connection-reset and broken-pipe from failed data calls, judged by role: a client
- * that resets its connection to a server between requests is normal client behaviour (info, a
- * count); a reset in the middle of a response, or of a client's own connection, is an error.
- * fd-exhaustion from failed socket/accept calls. */
+/* rule_io.c - connection-reset and broken-pipe from failed data calls, judged by role: a server
+ * whose client goes away (between requests, or in the middle of a response: a load generator
+ * stopping, a user's cancel, a client's own timeout) sees normal client behaviour (info, a count);
+ * a reset or broken pipe on a client's own connection is an error. fd-exhaustion from failed
+ * socket/accept calls. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
@@ -44,7 +45,7 @@ static void io_error(struct sl_ctx *c, const struct sl_event *ev, struct sl_tall
 	int server = s && s->role == SL_ROLE_SERVER, between = server && is_read(ev->call);
 	struct sl_diag d;
 	char how[160];
-	sl_diag_init(&d, kind_of(ev->err), between ? SL_SEV_INFO : SL_SEV_ERROR, c->proc, ev->fd);
+	sl_diag_init(&d, kind_of(ev->err), server ? SL_SEV_INFO : SL_SEV_ERROR, c->proc, ev->fd);
 	d.when_ns = ev->ts_ns;
 	d.err = ev->err;
 	d.conn_id = ev->conn_id;
@@ -55,6 +56,12 @@ static void io_error(struct sl_ctx *c, const struct sl_event *ev, struct sl_tall
 	if (between)
 		snprintf(d.summary, sizeof d.summary, "The client %s reset its connection while the server waited for "
 			 "its next request (%s() failed with %s)%s%s: clients do this when they stop.",
+			 d.peer[0] ? d.peer : "(unnamed)", sl_call_name(ev->call), sl_errno_name(ev->err),
+			 how[0] ? "," : "", how);
+	else if (server)
+		snprintf(d.summary, sizeof d.summary, "The client %s went away while the server was still sending its "
+			 "response (%s() failed with %s)%s%s: a load generator stopping, a user's cancel or the client's "
+			 "own timeout. Often and early, it says the responses take too long for the clients.",
 			 d.peer[0] ? d.peer : "(unnamed)", sl_call_name(ev->call), sl_errno_name(ev->err),
 			 how[0] ? "," : "", how);
 	else
@@ -78,6 +85,15 @@ static void exhausted(struct sl_ctx *c, const struct sl_event *ev, struct sl_tal
 	sl_diags_add(c->out, c->img, &d, ev->stack, 0);
 }
 
+/* Whether the connections that failed at call site id are a server's (their clients went away). */
+static int servers_fail_here(const struct sl_ctx *c, uint32_t id)
+{
+	for (size_t i = 0; i < c->nconns; i++)
+		if (c->conns[i].s->error_stack == id)
+			return c->conns[i].s->role == SL_ROLE_SERVER;
+	return 0;
+}
+
 /* Call sites none of whose failures is left in the events: a finding from the counter alone. */
 static void counted_only(struct sl_ctx *c, const struct sl_tally *t)
 {
@@ -90,7 +106,10 @@ static void counted_only(struct sl_ctx *c, const struct sl_tally *t)
 			    sl_tally_seen(t, id, err))
 				continue;
 			struct sl_diag d;
-			sl_diag_init(&d, kind_of(err), SL_SEV_ERROR, c->proc, -1);
+			int server = (err == EPIPE || err == ECONNRESET) && servers_fail_here(c, id);
+			sl_diag_init(&d, kind_of(err), server ? SL_SEV_INFO : SL_SEV_ERROR, c->proc, -1);
+			if (server)
+				snprintf(d.group_peer, sizeof d.group_peer, "server");
 			d.err = err;
 			d.count = (unsigned)st->err_count[k];
 			d.when_ns = sl_image_end(c->run, c->proc, c->img);

@@ -204,3 +204,31 @@ case_postgresql_under_pgbench() {
 	$JC $TMP/pg/r.json "len(r['processes']) > 3"
 	clean $TMP/pg/r.json
 }
+
+# wrk stops in the middle of 2 MB responses: the server's writes fail with EPIPE or ECONNRESET,
+# which is its clients going away, not an error of the server.
+case_clients_leaving_mid_response_are_not_the_servers_error() {
+	need wrk
+	local port; port=$(free_port)
+	mkdir -p $TMP/big && head -c 2000000 /dev/zero > $TMP/big/big.bin
+	(cd $TMP/big && exec $SL run --report $TMP/big.txt --json $TMP/big.json -- \
+		$PY -m http.server --bind 127.0.0.1 $port) > $TMP/big.out 2>&1 &
+	RUN=$!
+	wait_port $port
+	# four clients: http.server listens with a backlog of 5, which sixteen at once would overflow
+	wrk -t2 -c4 -d2s http://127.0.0.1:$port/big.bin | grep -q "Requests/sec"
+	# and, for certain, three clients that read the first 64 KiB of 20 MB and hang up
+	head -c 20000000 /dev/zero > $TMP/big/huge.bin
+	$PY -c 'import socket, sys
+for i in range(3):
+    c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    c.sendall(b"GET /huge.bin HTTP/1.0\r\n\r\n")
+    got = 0
+    while got < 65536:
+        got += len(c.recv(65536))
+    c.close()' $port
+	stop TERM
+	clean $TMP/big.json missing-timeout
+	# the clients did leave in the middle of responses: it is in the report, as info
+	$JC $TMP/big.json "any(d['kind'] in ('broken-pipe', 'connection-reset') and d['severity'] == 'info' for d in diags())"
+}
