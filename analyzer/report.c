@@ -42,7 +42,8 @@ int sl_color_parse(const char *arg, int *mode)
  * children an exec record names are findings of their own). */
 static uint64_t unlogged(const struct sl_run *run)
 {
-	static const int lost[] = {SL_UNTRACED_BUDGET, SL_UNTRACED_CREATE, SL_UNTRACED_FSIZE, SL_UNTRACED_PTRACE};
+	static const int lost[] = {SL_UNTRACED_BUDGET, SL_UNTRACED_CREATE, SL_UNTRACED_FSIZE, SL_UNTRACED_PTRACE,
+				   SL_UNTRACED_USER};
 	uint64_t n = 0;
 	for (size_t i = 0; run->have_ctl && i < sizeof lost / sizeof lost[0]; i++)
 		n += run->ctl.untraced[lost[i]];

@@ -294,6 +294,8 @@ static void print_unlogged(FILE *out, const struct sl_run *run)
 		[SL_UNTRACED_FSIZE] = "the file size limit (ulimit -f) left no room for a log",
 		[SL_UNTRACED_PTRACE] = "a Go or static program that ptrace was refused for (a container's "
 				       "seccomp profile, kernel.yama.ptrace_scope=3): it ran untraced",
+		[SL_UNTRACED_USER] = "it ran as a user who cannot write in the run directory (it was started "
+				     "as that user, or changed to it without the privilege to make its subdirectory)",
 	};
 	if (!run->have_ctl)
 		return;

@@ -3,13 +3,17 @@
  *  - not leaks: sockets passed on across exec, inherited at fork (the parent has them), handed
  *    to a child that outlived the process (a daemon's listener), blocked in a call when the
  *    process ended (the hang is the finding), a server's connections to clients still talking to
- *    it (a server stopping), a runtime's own socketpairs (a wakeup pair per process);
+ *    it (a server stopping), a runtime's own socketpairs (a wakeup pair per process); sockets
+ *    meant to live as long as the process (the only one its call site opened, and a netlink,
+ *    datagram or listening socket, or held for most of the process's life: dnsmasq's, a
+ *    service's socket opened at start); connections a pool reused (an idle keep-alive pool);
  *  - info: listeners, sockets of a process killed by a signal, the one socket a short-lived
  *    command left open (the kernel closes it);
  *  - warning: the rest, and any call site that left several open. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include "analyzer.h"
 
 #define SHORT_LIVED_NS 10000000000ull /* a command, not a service */
@@ -77,6 +81,43 @@ static int leaked(const struct sl_ctx *x, const struct sl_conn *c)
 	return !handed_to_child(x->run, c);
 }
 
+/* Sockets call site stack opened in this image: the slots still held, or the site's count of
+ * closed client connections (their slots may have been reused) plus those still open. */
+static uint64_t site_total(const struct sl_ctx *x, uint32_t stack)
+{
+	uint64_t slots = 0, open = 0;
+	for (size_t i = 0; i < x->nconns; i++)
+		if (x->conns[i].s->open_stack == stack) {
+			slots++;
+			open += x->conns[i].open_at_end;
+		}
+	const struct sl_stack *st = sl_image_stack(x->img, stack);
+	return st && st->closed + open > slots ? st->closed + open : slots;
+}
+
+/* A socket meant to live as long as its process: the only one its call site opened, and one that
+ * is never a per-request connection, or one held for most of the process's life. */
+static int lifetime(const struct sl_ctx *x, const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	if (!s->open_stack || site_total(x, s->open_stack) != 1)
+		return 0;
+	if (s->family == AF_NETLINK || s->family == AF_PACKET || s->role == SL_ROLE_LISTENER ||
+	    (s->type == SOCK_DGRAM && !s->peer.family))
+		return 1;
+	uint64_t start = x->img->h.start_mono_ns;
+	return c->end_ns > start && s->open_ns >= start && (s->open_ns - start) * 2 <= c->end_ns - start;
+}
+
+/* A client connection a pool reused (two requests or more) and left idle, its answer read: an idle
+ * keep-alive pool at exit, not a leak. */
+static int pooled(const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	return s->role == SL_ROLE_CLIENT && sl_is_tcp(s) && s->calls_out >= 2 && s->last_in_cns >= s->last_out_cns &&
+	       !(s->flags & SL_SF_EOF);
+}
+
 /* How many sockets this image leaked from the same call site. */
 static unsigned site_count(const struct sl_ctx *x, const char *left, uint32_t stack)
 {
@@ -100,7 +141,7 @@ void sl_rule_leak(struct sl_ctx *x)
 {
 	char *left = calloc(x->nconns ? x->nconns : 1, 1);
 	for (size_t i = 0; i < x->nconns; i++)
-		left[i] = (char)leaked(x, &x->conns[i]);
+		left[i] = (char)(leaked(x, &x->conns[i]) && !lifetime(x, &x->conns[i]) && !pooled(&x->conns[i]));
 	for (size_t i = 0; i < x->nconns; i++) {
 		const struct sl_conn *c = &x->conns[i];
 		const struct sl_slot *s = c->s;

@@ -14,8 +14,22 @@ static const char *reason(int why)
 		return "it is setuid/setgid or has file capabilities, so the loader ignores LD_PRELOAD";
 	case SL_UNTRACED_STATIC:
 		return "it is statically linked or a Go program, so it never calls libc's socket functions";
+	case SL_UNTRACED_USER:
+		return "it left no log: the shim could not write in the run directory (it said why on the "
+		       "program's stderr), or the program ended before its log was made";
 	}
 	return "unknown reason";
+}
+
+/* The exec'ing process's image ended by that exec (it did not fail): a new image ran. */
+static int exec_happened(const struct sl_proc *p, uint64_t ts)
+{
+	for (size_t k = 0; p && k < p->nimages; k++) {
+		const struct sl_log_header *h = &p->images[k].h;
+		if (h->start_mono_ns <= ts && h->end_reason == SL_END_EXEC && h->end_mono_ns >= ts)
+			return 1;
+	}
+	return 0;
 }
 
 /* A log of pid begun at or after the exec: the child was traced. */
@@ -36,6 +50,9 @@ void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out)
 			continue;
 		int why = x->why ? (int)x->why : sl_untraceable_kind(x->path);
 		const struct sl_proc *p = sl_run_find_at(run, x->pid, x->ts_ns);
+		/* a program that should have been logged and was not, though its exec went through */
+		if (!why && exec_happened(p, x->ts_ns))
+			why = SL_UNTRACED_USER;
 		if (!p)
 			p = sl_run_find_at(run, x->ppid, x->ts_ns);
 		if (!why || !p)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,38 +49,114 @@ static int is_log_name(const char *n)
 	return n[0] == 'p' && len > 6 && !strcmp(n + len - 6, ".sllog");
 }
 
-static int read_headers(struct sl_run *run, const char *dir, struct sl_image_info **out, size_t *count,
-			char *err, size_t errlen)
+struct infos {
+	struct sl_image_info *v;
+	size_t n, cap;
+};
+
+/* The headers of dir's logs, added to out. -1 when dir cannot be read. */
+static int read_dir(struct sl_run *run, const char *dir, struct infos *out)
 {
 	DIR *d = opendir(dir);
-	if (!d) {
-		snprintf(err, errlen, "cannot open run directory '%s': %s", dir, strerror(errno));
+	if (!d)
 		return -1;
-	}
-	struct sl_image_info *v = NULL;
-	size_t n = 0, cap = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (!is_log_name(de->d_name))
 			continue;
 		char path[4096], why[256];
 		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			v = realloc(v, cap * sizeof *v);
+		if (out->n == out->cap) {
+			out->cap = out->cap ? out->cap * 2 : 64;
+			out->v = realloc(out->v, out->cap * sizeof *out->v);
 		}
-		if (sl_header_read(path, &v[n].h, why, sizeof why) < 0) {
+		if (sl_header_read(path, &out->v[out->n].h, why, sizeof why) < 0) {
 			sl_run_bad_log(run, path, why);
 			continue;
 		}
-		v[n++].path = strdup(path);
+		out->v[out->n++].path = strdup(path);
 	}
 	closedir(d);
-	if (n)
-		qsort(v, n, sizeof *v, cmp_info);
-	*out = v;
-	*count = n;
 	return 0;
+}
+
+/* u<uid>: where the processes of a run that changed user log (the shim's hook_user.c). */
+static int is_user_dir(const char *dir, const char *name)
+{
+	char path[4096];
+	struct stat st;
+	if (name[0] != 'u' || !name[1] || strspn(name + 1, "0123456789") != strlen(name + 1))
+		return 0;
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The control file of a user's subdirectory: its counts and exec records join the run's. */
+static void merge_ctl(struct sl_run *run, const char *dir)
+{
+	struct sl_run_header h;
+	struct sl_exec_rec *x;
+	size_t n;
+	if (sl_runctl_read(dir, &h, &x, &n) != 0)
+		return;
+	for (int i = 0; i < SL_UNTRACED__COUNT; i++)
+		run->ctl.untraced[i] += h.untraced[i];
+	run->ctl.used += h.used;
+	run->ctl.procs_logged += h.procs_logged;
+	run->ctl.grow_refused += h.grow_refused;
+	run->ctl.logs_lost += h.logs_lost;
+	run->ctl.privileges_lost += h.privileges_lost;
+	run->ctl.traceme_refused += h.traceme_refused;
+	struct sl_exec_rec *all = realloc(run->execs, (run->nexecs + n + 1) * sizeof *all);
+	if (all) {
+		memcpy(all + run->nexecs, x, n * sizeof *x);
+		run->execs = all;
+		run->nexecs += n;
+	}
+	free(x);
+}
+
+static int read_headers(struct sl_run *run, const char *dir, struct sl_image_info **out, size_t *count,
+			char *err, size_t errlen)
+{
+	struct infos v = {0};
+	if (read_dir(run, dir, &v) < 0) {
+		snprintf(err, errlen, "cannot open run directory '%s': %s", dir, strerror(errno));
+		return -1;
+	}
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char sub[4096];
+		if (!is_user_dir(dir, de->d_name))
+			continue;
+		snprintf(sub, sizeof sub, "%s/%s", dir, de->d_name);
+		read_dir(run, sub, &v);
+	}
+	if (d)
+		closedir(d);
+	if (v.n)
+		qsort(v.v, v.n, sizeof *v.v, cmp_info);
+	*out = v.v;
+	*count = v.n;
+	return 0;
+}
+
+/* The run's control file, and those of its users' subdirectories. */
+static void read_ctl(struct sl_run *run, const char *dir)
+{
+	run->have_ctl = sl_runctl_read(dir, &run->ctl, &run->execs, &run->nexecs) == 0;
+	DIR *d = run->have_ctl ? opendir(dir) : NULL;
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char sub[4096];
+		if (!is_user_dir(dir, de->d_name))
+			continue;
+		snprintf(sub, sizeof sub, "%s/%s", dir, de->d_name);
+		merge_ctl(run, sub);
+	}
+	if (d)
+		closedir(d);
 }
 
 /* The exits file written by socklens run: "pid wstatus end_ns" per line. */
@@ -197,7 +274,7 @@ int sl_run_index(struct sl_run *run, const char *dir, char *err, size_t errlen)
 		run->sockets += p->sockets;
 	}
 	read_exits(run);
-	run->have_ctl = sl_runctl_read(dir, &run->ctl, &run->execs, &run->nexecs) == 0;
+	read_ctl(run, dir);
 	return 0;
 }
 

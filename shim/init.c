@@ -120,6 +120,8 @@ static int untraced_reason(int err, const struct sl_run_header *run)
 {
 	if (err == -EFBIG)
 		return SL_UNTRACED_FSIZE;
+	if (err == -EACCES || err == -EPERM)
+		return SL_UNTRACED_USER;
 	if (err == -ENOSPC && run && __atomic_load_n(&run->used, __ATOMIC_RELAXED) + 2 * SL_PAGE > run->budget)
 		return SL_UNTRACED_BUDGET;
 	return SL_UNTRACED_CREATE;
@@ -167,6 +169,7 @@ void sl_after_fork_child(void)
 	uint32_t why = old.hdr->lang_why;
 	uint64_t mask;
 	sl_g.pid = (int)sl_sys3(SYS_getpid, 0, 0, 0);
+	sl_g.alarm_armed = 0; /* a fork child starts with no alarm */
 	sl__thread_reset();
 	block_all(&mask);
 	int r = sl_log_create(&sl_g.log, sl_g.dir, &sl_g.params, sl_g.pid, ppid, old.run);
@@ -288,10 +291,16 @@ __attribute__((constructor)) static void sl_init(void)
 	if (getenv("SOCKLENS_TRACER") && dlsym(RTLD_DEFAULT, "_cgo_topofstack"))
 		goto out;
 	strcpy(sl_g.dir, dir);
+	strcpy(sl_g.top, dir);
 	read_params(&sl_g.params);
 	sl_g.pid = (int)sl_sys3(SYS_getpid, 0, 0, 0);
 	block_all(&mask);
-	if ((why = unsafe_dir(sl_g.dir))) {
+	/* a program exec'd as another user than the run directory's logs in that user's subdirectory,
+	 * made when a process of the run changed to that user (hook_user.c, which checks it) */
+	why = unsafe_dir(sl_g.dir);
+	if (why && sl__user_dir_for(sl_g.top, (uid_t)sl_sys3(SYS_geteuid, 0, 0, 0), sl_g.dir, sizeof sl_g.dir) == 0)
+		why = NULL;
+	if (why) {
 		say("cannot use log directory '", sl_g.dir, "': ", why, "; running untraced");
 		goto restore;
 	}

@@ -37,7 +37,10 @@ static const struct { const char *name; void **slot; } binds[] = {
 	{"dlclose", (void **)&sl_real.dlclose}, {"getaddrinfo", (void **)&sl_real.getaddrinfo},
 	{"gethostbyname", (void **)&sl_real.gethostbyname}, {"getpriority", (void **)&sl_real.getpriority},
 	{"setenv", (void **)&sl_real.setenv}, {"_Fork", (void **)&sl_real._Fork},
-	{"clone", (void **)&sl_real.clone}, {"sigaction", (void **)&sl_real.sigaction},
+	{"clone", (void **)&sl_real.clone}, {"setuid", (void **)&sl_real.setuid},
+	{"seteuid", (void **)&sl_real.seteuid}, {"setreuid", (void **)&sl_real.setreuid},
+	{"setresuid", (void **)&sl_real.setresuid}, {"alarm", (void **)&sl_real.alarm},
+	{"setitimer", (void **)&sl_real.setitimer}, {"sigaction", (void **)&sl_real.sigaction},
 	{"signal", (void **)&sl_real.signal}, {"sysv_signal", (void **)&sl_real.sysv_signal},
 };
 

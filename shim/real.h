@@ -9,6 +9,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 
 /* Everything declared here is internal to the shim: accessed directly, never through the GOT. */
@@ -73,6 +74,12 @@ struct sl_real {
 	void (*_Exit)(int);
 	int (*dlclose)(void *);
 	pid_t (*_Fork)(void);
+	int (*setuid)(uid_t);
+	int (*seteuid)(uid_t);
+	int (*setreuid)(uid_t, uid_t);
+	int (*setresuid)(uid_t, uid_t, uid_t);
+	unsigned int (*alarm)(unsigned int);
+	int (*setitimer)(__itimer_which_t, const struct itimerval *, struct itimerval *);
 	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
 	sighandler_t (*signal)(int, sighandler_t);
 	sighandler_t (*sysv_signal)(int, sighandler_t);

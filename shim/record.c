@@ -390,6 +390,8 @@ void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, u
 		if (!(s->read_site & SL_SITE_STACK)) /* taken when it began, in a language's program */
 			s->read_site = call_site(c);
 		set_flag(s, SL_SF_BLOCKING_READ);
+		if (__atomic_load_n(&sl_g.alarm_armed, __ATOMIC_RELAXED))
+			set_flag(s, SL_SF_GUARDED); /* the process's alarm bounds the read */
 		__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_WATCH_READ, __ATOMIC_RELAXED);
 	}
 	if (ret < 0) {

@@ -185,6 +185,9 @@ void sl__thread_reset(void);
 void sl__check_exec(const char *path, char *const envp[]);
 void sl__check_execvp(const char *file, char *const envp[], const char *pathvar);
 void sl__record_exit(int status);
+/* hook_user.c: top/u<uid> into out when it is a directory uid owns that nobody else can write;
+ * 0, or -1. */
+int sl__user_dir_for(const char *top, uid_t uid, char *out, size_t len);
 /* iouring.c: a process whose socket calls may go through an io_uring is marked */
 void sl__iouring_init(void);
 void sl__iouring_syscall(long n);

@@ -139,11 +139,13 @@ struct sl_state {
 	struct sl_log log;
 	int pid;             /* cached; differs from getpid() in a vfork child */
 	int ready;           /* constructor done and log created */
-	char dir[512];
+	char dir[512];       /* where this process's logs go: top, or top/u<uid> (hook_user.c) */
+	char top[512];       /* the run directory (SOCKLENS_DIR) */
 	struct sl_log_params params;
 	uint64_t shim_lo, shim_hi; /* our own text, dropped from stacks */
 	uintptr_t slot_bias;       /* slots - SL_FD_SLOT0: an fd-table entry indexes it directly */
 	uint64_t run_size;         /* bytes of log.run's mapping (read from private memory on a fault) */
+	int alarm_armed;           /* alarm() or ITIMER_REAL is set: blocking calls have a deadline */
 };
 extern struct sl_state sl_g;
 

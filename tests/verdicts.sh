@@ -36,3 +36,58 @@ case_java_connect_timeout_and_read_without_timeout() {
 	$JC $TMP/j.json "at(one('connect-timeout'), 'ConnectTimeout.java', $c)" \
 		"at(one('missing-timeout'), 'ConnectTimeout.java', $r, 'read_site')"
 }
+
+# Sockets open at exit: an idle keep-alive pool (connections reused, their answers read) is not a
+# leak; one-shot connections never closed are, at their call site, counted.
+case_an_idle_pool_is_not_a_leak_and_one_shot_connections_are() {
+	local line; line=$(line_of tests/progs/pool.c 'int fd = dial_local(port);')
+	$SL run --report /dev/null --json $TMP/pool.json -- $PROGS/pool pool >/dev/null
+	$JC $TMP/pool.json "len(diags()) == 0" "len(conns(role='client', open_at_end=True)) == 2"
+	$SL run --report /dev/null --json $TMP/leak.json -- $PROGS/pool leak >/dev/null
+	$JC $TMP/leak.json "one('socket-leak')['count'] == 10" "one('socket-leak')['severity'] == 'warning'" \
+		"at(one('socket-leak'), 'tests/progs/pool.c', $line)"
+}
+
+# A program that becomes another user (as dnsmasq does: capabilities dropped to CAP_SETUID, then
+# setuid) keeps being recorded, in the children it forks and the programs it execs as that user.
+case_a_program_that_changes_user_is_still_recorded() {
+	[ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 || skip "needs root and a user nobody"
+	local line; line=$(line_of tests/progs/drop_user.c 'if (connect(fd,')
+	$SL run --report $TMP/du.txt --json $TMP/du.json -- $PROGS/drop_user | grep -q "exec'd as uid 65534"
+	$JC $TMP/du.json "len(diags('connect-refused')) == 2" "r['checked']['coverage'] == 'all'" \
+		"all(at(d, 'tests/progs/drop_user.c', $line) for d in diags('connect-refused'))"
+	! grep -q 'without a log' $TMP/du.txt
+}
+
+# dnsmasq (Debian's), started as root: it becomes nobody and forks a child per TCP query. Its
+# children are recorded, its sockets meant to live as long as it are not leaks when SIGTERM ends
+# it, and the read its TCP children make under alarm() is not a missing timeout.
+case_dnsmasq_with_tcp_queries_then_sigterm_is_clean() {
+	need dnsmasq
+	[ "$(id -u)" -eq 0 ] || skip "dnsmasq starts as root"
+	local port; port=$(free_port)
+	$SL run --report $TMP/dm.txt --json $TMP/dm.json -- dnsmasq -k -p $port --listen-address=127.0.0.1 \
+		--bind-interfaces --no-resolv --no-hosts --address=/test.local/10.0.0.1 --log-facility=- \
+		--pid-file=$TMP/dm.pid > $TMP/dm.out 2>&1 &
+	local run=$!
+	wait_for $TMP/dm.out 'started'
+	$PY - $port <<'PY'
+import socket, sys
+q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04test\x05local\x00\x00\x01\x00\x01"
+for i in range(3):
+    for n in range(400):
+        try:
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+            break
+        except ConnectionRefusedError:
+            import time; time.sleep(0.05)
+    s.settimeout(10)
+    s.sendall(len(q).to_bytes(2, "big") + q)
+    assert len(s.recv(512)) > 12
+    s.close()
+PY
+	kill -TERM $(cat $TMP/dm.pid)
+	wait $run || true
+	cat $TMP/dm.txt
+	$JC $TMP/dm.json "len(diags()) == 0" "r['checked']['coverage'] == 'all'" "len(r['processes']) == 4"
+}

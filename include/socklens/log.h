@@ -64,7 +64,8 @@ enum sl_untraced {
 	SL_UNTRACED_CREATE = 5,   /* the log could not be created (full or read-only filesystem) */
 	SL_UNTRACED_FSIZE = 6,    /* RLIMIT_FSIZE leaves no room for a log */
 	SL_UNTRACED_PTRACE = 7,   /* a Go or static program socklens run could not trace: ptrace refused */
-	SL_UNTRACED__COUNT = 8
+	SL_UNTRACED_USER = 8,     /* it ran as a user who cannot write in the run directory */
+	SL_UNTRACED__COUNT = 9
 };
 
 struct sl_run_header {
