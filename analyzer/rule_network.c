@@ -81,9 +81,11 @@ static void path(const struct sl_ctx *x, const struct sl_conn *c)
 		return;
 	struct sl_diag d;
 	uint32_t stack;
-	/* a few retransmissions happen on any path; a share of what was sent is a loss rate */
-	if (s->tcp_retrans >= 3 && s->tcp_segs_out &&
-	    (uint64_t)s->tcp_retrans * 10000 >= x->run->th.retrans_pct * (uint64_t)s->tcp_segs_out) {
+	/* a few retransmissions happen on any path; a share of what was sent is a loss rate. Those
+	 * the peer reported as duplicates (DSACK: tail-loss probes answered, on loopback above all)
+	 * were not losses. */
+	uint32_t lost = s->tcp_retrans > s->tcp_dsack_dups ? s->tcp_retrans - s->tcp_dsack_dups : 0;
+	if (lost >= 3 && s->tcp_segs_out && (uint64_t)lost * 10000 >= x->run->th.retrans_pct * (uint64_t)s->tcp_segs_out) {
 		stack = sl_diag_conn(&d, c, SL_K_RETRANSMISSIONS, SL_SEV_WARNING);
 		by_host(&d);
 		double pct = 100.0 * s->tcp_retrans / s->tcp_segs_out;

@@ -334,7 +334,11 @@ static void kernel_view(struct tproc *p, struct sl_slot *s, int fd, enum view mo
 		s->tcp_segs_out = ti.tcpi_segs_out;
 		s->tcp_bytes_received = ti.tcpi_bytes_received - (fin && ti.tcpi_bytes_received ? 1 : 0);
 		s->bytes_in = s->tcp_bytes_received;
-		s->bytes_out = ti.tcpi_bytes_sent ? ti.tcpi_bytes_sent : ti.tcpi_bytes_acked;
+		/* bytes_sent counts retransmitted bytes again; bytes_acked counts the SYN (a kernel
+		 * without bytes_sent): the payload is what is left */
+		s->bytes_out = ti.tcpi_bytes_sent ? ti.tcpi_bytes_sent - ti.tcpi_bytes_retrans
+						  : ti.tcpi_bytes_acked ? ti.tcpi_bytes_acked - 1 : 0;
+		s->tcp_dsack_dups = ti.tcpi_dsack_dups;
 		s->calls_out = ti.tcpi_data_segs_out;
 		s->calls_in = ti.tcpi_data_segs_in;
 		if (s->bytes_out)

@@ -705,6 +705,11 @@ struct sl_tcp_info {
 	struct tcp_info base;
 	uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
 	uint32_t segs_out, segs_in;
+	uint32_t notsent_bytes, min_rtt, data_segs_in, data_segs_out;
+	uint64_t delivery_rate, busy_time, rwnd_limited, sndbuf_limited;
+	uint32_t delivered, delivered_ce;
+	uint64_t bytes_sent, bytes_retrans;
+	uint32_t dsack_dups, reord_seen;
 };
 
 static int is_tcp(const struct sl_slot *s)
@@ -734,6 +739,8 @@ static void tcp_info_of(struct sl_slot *s, int fd)
 		s->tcp_bytes_received = ti.bytes_received - (fin && ti.bytes_received ? 1 : 0);
 		s->tcp_segs_out = ti.segs_out;
 	}
+	if (len >= offsetof(struct sl_tcp_info, reord_seen))
+		s->tcp_dsack_dups = ti.dsack_dups;
 	set_flag(s, SL_SF_TCPINFO);
 }
 

@@ -295,6 +295,7 @@ struct sl_slot {
 	uint32_t writes_since_read; /* data calls out since the last data received */
 	uint32_t rounds_multi;    /* replies that followed two or more writes */
 	uint32_t nagle_rounds;    /* ... and came 35-80 ms after the last of them (delayed ACK) */
+	uint32_t tcp_dsack_dups;  /* retransmissions the peer reported as duplicates (DSACK): spurious */
 	uint64_t nagle_cns;       /* time those replies waited */
 	uint8_t first_in, first_out; /* enum sl_first_bytes */
 	uint8_t alert_level, alert_desc; /* the TLS alert, when one direction began with one */
