@@ -37,7 +37,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: socklens run [options] -- CMD [ARGS]...\n"
 		"\n"
-		"  --json FILE              also write the JSON report to FILE ('-' for stdout)\n"
+		"  --json FILE              also write the JSON report to FILE ('-': stdout, and the\n"
+		"                           program's own stdout goes to stderr)\n"
 		"  --report FILE            write the text report to FILE instead of stderr\n"
 		"  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n"
 		"  --threshold NAME=VALUE   unanswered=1s, close-wait=1s... (see socklens report --help)\n"
@@ -281,6 +282,9 @@ static int launch(char **cmd, const char *dir, int ptrace_it, const struct run_o
 		return -1;
 	}
 	if (pid == 0) {
+		/* --json -: our standard output is the JSON's alone, the program writes to our stderr */
+		if (o->json_path && !strcmp(o->json_path, "-"))
+			dup2(STDERR_FILENO, STDOUT_FILENO);
 		if (ptrace_it) /* a Go or static program: this child traces it (trace.c) */
 			sl_trace_exec(cmd, dir, o->no_argv, o->trace_data, exits, &old);
 		sigprocmask(SIG_SETMASK, &old, NULL); /* the program starts with the mask we were given */

@@ -91,3 +91,11 @@ PY
 	cat $TMP/dm.txt
 	$JC $TMP/dm.json "len(diags()) == 0" "r['checked']['coverage'] == 'all'" "len(r['processes']) == 4"
 }
+
+# --json - keeps standard output for the JSON alone: the program's own output goes to stderr, for
+# a preloaded program and a traced (static) one alike.
+case_json_on_stdout_is_json_alone() {
+	$SL run --report /dev/null --json - -- sh -c 'echo hello from the program' 2>$TMP/err | $PY -c 'import json,sys; json.load(sys.stdin)'
+	grep -q 'hello from the program' $TMP/err
+	$SL run --report /dev/null --json - -- $PROGS/spawn_setuid 2>/dev/null | $PY -c 'import json,sys; json.load(sys.stdin)'
+}
