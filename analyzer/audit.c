@@ -14,6 +14,7 @@ struct sl_audit_site {
 	struct sl_frame *stack;
 	size_t nstack;
 	uint64_t conns, blocking_reads, guarded, linger0, nagle_rounds, max_age_ns;
+	uint64_t persistent;             /* connections kept for several exchanges, or open at the end */
 	uint64_t on[SL_OPT__COUNT];      /* connections with the option set (timeouts: above 0) */
 	int64_t lo[SL_OPT__COUNT], hi[SL_OPT__COUNT];
 	int32_t backlog, backlog_kept;
@@ -98,6 +99,9 @@ static void count(struct sl_audit_site *st, const struct sl_conn *c)
 	uint64_t age = c->end_ns > s->open_ns ? c->end_ns - s->open_ns : 0;
 	if (age > st->max_age_ns)
 		st->max_age_ns = age;
+	/* a connection meant to last (a database client's, a pool's): keepalive matters whatever its
+	 * age in a short staging run */
+	st->persistent += c->open_at_end || s->calls_out >= 3;
 	if (s->role == SL_ROLE_LISTENER) {
 		st->backlog = s->listen_backlog;
 		st->backlog_kept = (int32_t)s->listen_limit;
@@ -163,6 +167,11 @@ static void gaps(const struct sl_run *run, const struct sl_audit_site *st, void 
 	if (!st->on[SL_OPT_KEEPALIVE] && st->max_age_ns >= run->th.keepalive_ns) {
 		snprintf(buf, sizeof buf, "no SO_KEEPALIVE, on connections that lived up to %s: a dead peer or a dropped "
 			 "NAT entry goes unnoticed", dur);
+		add(ctx, buf);
+	} else if (!st->on[SL_OPT_KEEPALIVE] && st->persistent && st->role == SL_ROLE_CLIENT) {
+		snprintf(buf, sizeof buf, "no SO_KEEPALIVE on %llu connection%s kept for several requests or open at the "
+			 "end (here up to %s old): once they live long, a dead peer or a dropped NAT entry goes unnoticed",
+			 (unsigned long long)st->persistent, st->persistent == 1 ? "" : "s", dur);
 		add(ctx, buf);
 	} else if (st->on[SL_OPT_KEEPALIVE] > st->on[SL_OPT_KEEPIDLE]) {
 		snprintf(buf, sizeof buf, "SO_KEEPALIVE without TCP_KEEPIDLE: the first probe after %ld s of silence "

@@ -99,3 +99,11 @@ case_json_on_stdout_is_json_alone() {
 	grep -q 'hello from the program' $TMP/err
 	$SL run --report /dev/null --json - -- $PROGS/spawn_setuid 2>/dev/null | $PY -c 'import json,sys; json.load(sys.stdin)'
 }
+
+# --audit of a short run: connections kept for several requests (a pool, a database client) with no
+# SO_KEEPALIVE are a gap already, not only once they are a minute old.
+case_audit_names_a_keepalive_gap_in_a_short_run() {
+	$SL run --audit --report $TMP/au.txt --json $TMP/au.json -- $PROGS/pool pool >/dev/null
+	grep -q 'no SO_KEEPALIVE on 2 connections kept for several requests' $TMP/au.txt
+	$JC $TMP/au.json "any('no SO_KEEPALIVE' in g for s in r['audit'] for g in s['missing'])"
+}
