@@ -111,6 +111,10 @@ static const struct sl_kind_info kinds[SL_K__COUNT] = {
 		"SO_KEEPALIVE is on, but with the kernel's idle time (net.ipv4.tcp_keepalive_time, 2 hours "
 		"by default) a dead peer or dropped NAT entry goes unnoticed that long: also set "
 		"TCP_KEEPIDLE (and TCP_KEEPINTVL, TCP_KEEPCNT) to what the network needs, e.g. 60 s."},
+	[SL_K_SHORT_WRITE] = {"short-write", "connected at", "short write at", "send_site",
+		"A write sent less than it was asked to (a non-blocking socket with a full send buffer, or a "
+		"signal) and the program never sent the rest: loop until every byte is written, waiting for "
+		"POLLOUT when the socket says EAGAIN."},
 };
 
 const struct sl_kind_info *sl_kind(enum sl_kind k)

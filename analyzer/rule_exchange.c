@@ -49,11 +49,33 @@ uint64_t sl_unanswered_ns(const struct sl_run *run, const struct sl_conn *c)
 	return waited >= run->th.unanswered_ns ? waited : 0;
 }
 
+/* The last write sent part of what it was asked to, and the program never sent the rest: what the
+ * peer waits for (an unanswered request is this connection's symptom, not its cause). */
+static int short_write(const struct sl_ctx *x, const struct sl_conn *c, uint64_t waited)
+{
+	const struct sl_slot *s = c->s;
+	if (!(s->flags & SL_SF_SHORT_WRITE) || s->role == SL_ROLE_LISTENER || !sl_connected(s))
+		return 0;
+	struct sl_diag d;
+	char dur[32] = "";
+	sl_diag_conn(&d, c, SL_K_SHORT_WRITE, waited ? SL_SEV_ERROR : SL_SEV_WARNING);
+	if (waited)
+		sl_cdur_format(&c->img->h, waited, dur, sizeof dur);
+	snprintf(d.summary, sizeof d.summary,
+		 "A write to %s sent %u of the %u bytes it was given, and the program never sent the other %u%s%s%s.",
+		 peer_or(&d, "its peer"), s->short_sent, s->short_asked, s->short_asked - s->short_sent,
+		 waited ? "; the peer, waiting for them, never answered (" : "", dur, waited ? ")" : "");
+	sl_diag_fact(&d, "bytes_asked", s->short_asked);
+	sl_diag_fact(&d, "bytes_sent", s->short_sent);
+	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), s->send_site);
+	return 1;
+}
+
 static void unanswered(const struct sl_ctx *x, const struct sl_conn *c)
 {
 	const struct sl_slot *s = c->s;
 	uint64_t waited = sl_unanswered_ns(x->run, c);
-	if (!waited)
+	if (short_write(x, c, waited) || !waited)
 		return;
 	struct sl_diag d;
 	char dur[32];

@@ -37,7 +37,7 @@ static SL_OUTLINE ssize_t write_slow(int fd, const void *buf, size_t n, uint32_t
 	if (!sl__call_begin(&c, fd, ent, SL_CALL_WRITE, SL_DIR_OUT, site, buf))
 		return REAL(write)(fd, buf, n);
 	ssize_t r = sl_real.write(fd, buf, n);
-	sl__call_end(&c, r, 0);
+	sl__call_end_write(&c, r, n);
 	return r;
 }
 
@@ -91,7 +91,7 @@ SL_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_SEND, SL_DIR_OUT, SITE(), buf))
 		return REAL(send)(fd, buf, n, flags);
 	ssize_t r = sl_real.send(fd, buf, n, flags);
-	sl__call_end(&c, r, 0);
+	sl__call_end_write(&c, r, n);
 	return r;
 }
 
@@ -102,7 +102,7 @@ SL_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
 	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_SEND, SL_DIR_OUT, SITE(), buf))
 		return REAL(sendto)(fd, buf, n, flags, sa, len);
 	ssize_t r = sl_real.sendto(fd, buf, n, flags, sa, len);
-	sl__call_end(&c, r, 0);
+	sl__call_end_write(&c, r, n);
 	return r;
 }
 

@@ -368,10 +368,18 @@ static void reply_after_writes(struct sl_slot *s, uint64_t now)
 	}
 }
 
+/* A write that sent less than asked: kept until the program writes again. */
+static void short_write(struct sl_slot *s, size_t sent, size_t asked)
+{
+	s->short_asked = asked > UINT32_MAX ? UINT32_MAX : (uint32_t)asked;
+	s->short_sent = sent > UINT32_MAX ? UINT32_MAX : (uint32_t)sent;
+	set_flag(s, SL_SF_SHORT_WRITE);
+}
+
 /* Everything sl__call_end leaves to us: failures, EOF, slow calls, a pending connect, the first
  * blocking read, the first record each way, a reply after several writes. Leaves errno as the
  * real call left it. */
-void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, unsigned info)
+void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, unsigned info, size_t want)
 {
 	int err = errno;
 	struct sl_call_ctx ctx = {.slot = s, .fd = s->fd, .call = (uint16_t)(info & 0xff),
@@ -381,6 +389,10 @@ void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, u
 	uint32_t flags = __atomic_load_n(&s->flags, __ATOMIC_RELAXED);
 	if (in && (uint32_t)(now >> SL_SAMPLE_SHIFT) != s->sample_epoch)
 		sl__call_sample(s, c->fd, now);
+	if (!in && (flags & SL_SF_SHORT_WRITE)) /* the program wrote again after a short write */
+		__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_SHORT_WRITE, __ATOMIC_RELAXED);
+	if (!in && ret >= 0 && (size_t)ret < want)
+		short_write(s, (size_t)ret, want);
 	__atomic_fetch_add(in ? &s->calls_in : &s->calls_out, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(in ? &s->blocked_in_cns : &s->blocked_out_cns, dt, __ATOMIC_RELAXED);
 	uint64_t *max = in ? &s->read_max_cns : &s->write_max_cns;
@@ -823,8 +835,8 @@ static int worth_keeping(const struct sl_slot *s, uint64_t now)
 		return 1;
 	if ((s->opts_set & (1u << SL_OPT_LINGER)) && s->opt[SL_OPT_LINGER] == 0)
 		return 1; /* closing sends a reset */
-	if (s->unread_at_close)
-		return 1; /* closed with unread data: a reset too */
+	if (s->unread_at_close || (s->flags & SL_SF_SHORT_WRITE))
+		return 1; /* closed with unread data (a reset too), or after a short write never finished */
 	if (s->first_out == SL_FB_TLS_HELLO && !s->bytes_in)
 		return 1; /* a TLS handshake the peer never answered */
 	if ((s->flags & SL_SF_EOF) && now - s->eof_cns >= SL_KEEP_NS)

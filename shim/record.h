@@ -38,7 +38,7 @@ void sl__thread_own(struct sl_inflight *f);
 uint32_t sl__call_classify(int fd, uint16_t call);
 /* The context goes as scalars (info: call | dir << 8 | inflight << 9 | peek << 10) so the
  * fast path keeps it in registers and never builds it in memory. The fd is the slot's. */
-void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, unsigned info);
+void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, unsigned info, size_t want);
 
 /* A long-lived TCP connection's kernel counters (retransmissions, RTT) are sampled on its first
  * receive of each 2^33 ns (~8.6 s) period, through the slow path. */
@@ -53,7 +53,7 @@ void sl__first_call(struct sl_slot *s, uint8_t dir, const void *buf);
 
 /* Slot flags that send a call's end to the slow path, by direction. */
 #define SL_SF_SLOW_IN (SL_SF_CONNECTING | SL_SF_WATCH_READ | SL_SF_FIRST_IN)
-#define SL_SF_SLOW_OUT (SL_SF_CONNECTING | SL_SF_FIRST_OUT)
+#define SL_SF_SLOW_OUT (SL_SF_CONNECTING | SL_SF_FIRST_OUT | SL_SF_SHORT_WRITE)
 
 /*
  * The hot path; ent is sl_fd_get(fd), which the caller usually has at hand. A data call on a
@@ -114,9 +114,11 @@ SL_INLINE void sl__inflight_done(const struct sl_call_ctx *c)
 		__atomic_store_n(&c->infl->call, 0, __ATOMIC_RELEASE);
 }
 
-/* Accounts for a finished call that returned ret (errno holds the error when ret < 0).
- * Leaves errno as the real call left it. */
-SL_INLINE void sl__call_end(struct sl_call_ctx *c, long ret, int peek)
+/* Accounts for a finished call that returned ret (errno holds the error when ret < 0), having asked
+ * for want bytes: a write (want: its length) that sent less, a read (want 1) that returned 0,
+ * and any failure go to the slow path, all with one comparison. Leaves errno as the real call
+ * left it. */
+SL_INLINE void sl__call_end_want(struct sl_call_ctx *c, long ret, int peek, size_t want)
 {
 	uint64_t now = sl_clock();
 	uint64_t dt = c->t0 ? now - c->t0 : 0;
@@ -124,11 +126,11 @@ SL_INLINE void sl__call_end(struct sl_call_ctx *c, long ret, int peek)
 	int in = c->dir == SL_DIR_IN;
 	sl__inflight_done(c);
 	uint32_t slow_flags = in ? SL_SF_SLOW_IN : SL_SF_SLOW_OUT;
-	if (__builtin_expect(ret <= 0 || dt >= sl_slow_ns || (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & slow_flags) ||
+	if (__builtin_expect((unsigned long)ret + 1 <= want || dt >= sl_slow_ns || (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & slow_flags) ||
 				     (in && (s->writes_since_read > 1 || (uint32_t)(now >> SL_SAMPLE_SHIFT) != s->sample_epoch)),
 			     0)) {
 		sl__call_end_slow(s, ret, dt, now,
-				  c->call | (unsigned)c->dir << 8 | (unsigned)!!c->infl << 9 | (peek ? 1u << 10 : 0));
+				  c->call | (unsigned)c->dir << 8 | (unsigned)!!c->infl << 9 | (peek ? 1u << 10 : 0), want);
 		return;
 	}
 	/* No generation check: the slot can only be reused while this call runs if every other
@@ -153,6 +155,17 @@ SL_INLINE void sl__call_end(struct sl_call_ctx *c, long ret, int peek)
 		s->last_out_cns = now;
 		s->writes_since_read++;
 	}
+}
+
+SL_INLINE void sl__call_end(struct sl_call_ctx *c, long ret, int peek)
+{
+	sl__call_end_want(c, ret, peek, 1);
+}
+
+/* After a write of n bytes on a tracked socket: a short one is noted (SL_SF_SHORT_WRITE). */
+SL_INLINE void sl__call_end_write(struct sl_call_ctx *c, long r, size_t n)
+{
+	sl__call_end_want(c, r, 0, n);
 }
 
 struct sl_slot *sl__record_socket(int fd, int family, int type, int protocol, int role);

@@ -107,3 +107,13 @@ case_audit_names_a_keepalive_gap_in_a_short_run() {
 	grep -q 'no SO_KEEPALIVE on 2 connections kept for several requests' $TMP/au.txt
 	$JC $TMP/au.json "any('no SO_KEEPALIVE' in g for s in r['audit'] for g in s['missing'])"
 }
+
+# A short write the program ignores (non-blocking send returning less than asked, never retried) is
+# the cause, at the send's line, not an unanswered request that blames the peer.
+case_an_ignored_short_write_is_found_at_its_line() {
+	local line; line=$(line_of tests/progs/short_write.c 'ssize_t sent = send(fd')
+	$SL run --report /dev/null --json $TMP/sw.json -- $PROGS/short_write | grep -q 'reply never came'
+	$JC $TMP/sw.json "one('short-write')['severity'] == 'error'" "len(diags('unanswered-request')) == 0" \
+		"at(one('short-write'), 'tests/progs/short_write.c', $line, 'send_site')" \
+		"one('short-write')['evidence']['bytes_asked'] == 4194304"
+}

@@ -242,7 +242,8 @@ enum sl_slot_flags {
 	SL_SF_FIRST_IN = 1u << 13,     /* no data received yet: look at the first record's header */
 	SL_SF_FIRST_OUT = 1u << 14,    /* no data sent yet: look at the first record's header */
 	SL_SF_KEEP = 1u << 15,         /* closed with something to report: its slot is recycled last */
-	SL_SF_GAVE_UP = 1u << 16       /* shut down or closed while its connect still sent SYNs */
+	SL_SF_GAVE_UP = 1u << 16,      /* shut down or closed while its connect still sent SYNs */
+	SL_SF_SHORT_WRITE = 1u << 17   /* the last write sent less than asked, and no write followed */
 };
 
 #define SL_ERRS 4u
@@ -290,8 +291,14 @@ struct sl_slot {
 	uint32_t tcp_segs_out;    /* segments sent, to weigh tcp_retrans */
 	uint32_t sample_epoch;    /* which ~8.6 s period the last TCP_INFO sample was taken in */
 	uint64_t tcp_bytes_received; /* payload the kernel received (a FIN not counted): more than bytes_in = unread */
-	uint32_t accept_queue_max;/* the fullest accept queue seen at an accept() (listeners) */
-	uint32_t listen_limit;    /* the accept queue's limit in force: the backlog capped by somaxconn */
+	union {
+		uint32_t accept_queue_max; /* listeners: the fullest accept queue seen at an accept() */
+		uint32_t short_asked;      /* connections: bytes the last short write asked to send */
+	};
+	union {
+		uint32_t listen_limit;     /* listeners: the queue's limit in force (backlog capped by somaxconn) */
+		uint32_t short_sent;       /* connections: ... and what it sent (SL_SF_SHORT_WRITE) */
+	};
 	uint32_t writes_since_read; /* data calls out since the last data received */
 	uint32_t rounds_multi;    /* replies that followed two or more writes */
 	uint32_t nagle_rounds;    /* ... and came 35-80 ms after the last of them (delayed ACK) */
