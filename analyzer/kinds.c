@@ -115,6 +115,11 @@ static const struct sl_kind_info kinds[SL_K__COUNT] = {
 		"A write sent less than it was asked to (a non-blocking socket with a full send buffer, or a "
 		"signal) and the program never sent the rest: loop until every byte is written, waiting for "
 		"POLLOUT when the socket says EAGAIN."},
+	[SL_K_TLS_REJECTED] = {"tls-rejected", "connected at", NULL, NULL,
+		"The program would not go on with the server it reached: most often the server's certificate "
+		"failed verification (a CA the program does not trust, a self-signed or expired certificate, "
+		"a name that does not match). Check with openssl s_client -connect HOST:PORT -servername NAME, "
+		"and fix the server's chain or the program's trust store, not the verification."},
 };
 
 const struct sl_kind_info *sl_kind(enum sl_kind k)

@@ -228,6 +228,37 @@ static const char *alert_hint(unsigned desc)
 	return "the handshake was refused";
 }
 
+/* A TLS client that got the server's first flight (its certificate) and went no further: it sent an
+ * alert encrypted where its Finished would be (TLS 1.3: the reason is not seen), or closed without
+ * a word having sent nothing after the handshake (Node.js checks the certificate after it). */
+static int rejected(const struct sl_ctx *x, const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	if (s->role != SL_ROLE_CLIENT || s->first_out != SL_FB_TLS_HELLO || s->first_in != SL_FB_TLS_HELLO ||
+	    !s->bytes_in || s->err_total)
+		return 0;
+	int alert = (s->flags & SL_SF_TLS_ENC_ALERT) != 0;
+	int silent = !c->open_at_end && s->calls_out <= 2 && !(s->flags & SL_SF_EOF);
+	if (!alert && !silent)
+		return 0;
+	struct sl_diag d;
+	sl_diag_conn(&d, c, SL_K_TLS_REJECTED, SL_SEV_ERROR);
+	if (alert)
+		snprintf(d.summary, sizeof d.summary,
+			 "The program ended its TLS 1.3 handshake with %s with an alert (encrypted: its reason cannot "
+			 "be seen) right after the server's certificate, where its Finished would be: it rejected the "
+			 "server.", peer_or(&d, "the server"));
+	else
+		snprintf(d.summary, sizeof d.summary,
+			 "The program closed its TLS connection to %s right after the server's handshake (%llu bytes "
+			 "received), having sent nothing but its own handshake: it rejected the server.",
+			 peer_or(&d, "the server"), (unsigned long long)s->bytes_in);
+	sl_diag_fact(&d, "encrypted_alert", alert);
+	sl_diag_fact(&d, "bytes_received", (double)s->bytes_in);
+	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), 0);
+	return 1;
+}
+
 static void tls(const struct sl_ctx *x, const struct sl_conn *c)
 {
 	const struct sl_slot *s = c->s;
@@ -237,7 +268,12 @@ static void tls(const struct sl_ctx *x, const struct sl_conn *c)
 		sl_diag_conn(&d, c, SL_K_TLS_ALERT, SL_SEV_ERROR);
 		snprintf(d.group_peer, sizeof d.group_peer, "%s/%u/%d", sl_role_name(s->role), s->alert_desc, sent);
 		const char *level = s->alert_level == 2 ? "fatal" : "warning";
-		if (sent)
+		if (sent && s->role == SL_ROLE_CLIENT && s->first_out == SL_FB_TLS_HELLO && s->bytes_in)
+			snprintf(d.summary, sizeof d.summary,
+				 "The program rejected the handshake of %s with a %s TLS alert %s (%u) after the server's "
+				 "first flight: %s.", peer_or(&d, "the server"), level, alert_name(s->alert_desc),
+				 s->alert_desc, alert_hint(s->alert_desc));
+		else if (sent)
 			snprintf(d.summary, sizeof d.summary, "The program sent a %s TLS alert %s (%u) %s: %s.", level,
 				 alert_name(s->alert_desc), s->alert_desc,
 				 s->role == SL_ROLE_SERVER ? "in answer to a client's handshake" : "as its first record",
@@ -253,6 +289,8 @@ static void tls(const struct sl_ctx *x, const struct sl_conn *c)
 		sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), 0);
 		return;
 	}
+	if (rejected(x, c))
+		return;
 	if (s->role != SL_ROLE_CLIENT || s->first_out != SL_FB_TLS_HELLO || s->bytes_in ||
 	    !((s->flags & SL_SF_EOF) || s->err_total))
 		return;
@@ -277,6 +315,8 @@ static void reset_on_close(const struct sl_ctx *x, const struct sl_conn *c)
 	 * the last one (a pre-forking server's parent closing its copy of an accepted connection) */
 	if (c->img->h.nforks && c->img->h.last_fork_ns > s->open_ns)
 		return;
+	if ((s->alert_level && s->alert_dir == 1) || (s->flags & SL_SF_TLS_ENC_ALERT))
+		return; /* the program ended a TLS handshake it rejected: the tls-alert is the finding */
 	int linger0 = (s->opts_set & (1u << SL_OPT_LINGER)) && s->opt[SL_OPT_LINGER] == 0;
 	uint64_t unread = s->unread_at_close;
 	/* the kernel resets only a connection still open at close */

@@ -327,9 +327,34 @@ static void call_failed(struct sl_call_ctx *c, int err, uint64_t dt)
 /* What the first bytes of a direction were: a TLS handshake record, a TLS alert (level and
  * description kept), another TLS record, or something else. Only the 5-byte record header and
  * the 2 alert bytes are looked at; nothing of the payload is kept but this verdict. */
+/* The client's flight after its ClientHello: a plain alert (TLS 1.2), or a TLS 1.3 alert, encrypted
+ * with the handshake's keys: one 19-byte application-data record where a Finished would be (53
+ * bytes or more), after an optional ChangeCipherSpec. A lone ChangeCipherSpec keeps us looking. */
+static void second_flight(struct sl_slot *s, const unsigned char *b, long n)
+{
+	if (n == 6 && b[0] == 20)
+		return;
+	if (n >= 6 && b[0] == 20 && b[3] == 0 && b[4] == 1) {
+		b += 6;
+		n -= 6;
+	}
+	if (n >= 7 && b[0] == 21 && b[1] == 3 && !s->alert_level) {
+		s->alert_level = b[5];
+		s->alert_desc = b[6];
+		s->alert_dir = 1;
+	} else if (n >= 5 && b[0] == 23 && b[1] == 3 && b[3] == 0 && b[4] == 19) {
+		set_flag(s, SL_SF_TLS_ENC_ALERT);
+	}
+	__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_FIRST_OUT, __ATOMIC_RELAXED);
+}
+
 static void first_bytes(struct sl_slot *s, int in, const unsigned char *b, long n)
 {
 	uint8_t kind = SL_FB_OTHER;
+	if (!in && s->first_out == SL_FB_TLS_HELLO) {
+		second_flight(s, b, n);
+		return;
+	}
 	if (in && s->first_in == SL_FB_TLS_ALERT && !s->alert_level && n >= 2) {
 		/* the alert's body, read on its own after its 5-byte header (as OpenSSL reads) */
 		s->alert_level = b[0];
@@ -351,6 +376,8 @@ static void first_bytes(struct sl_slot *s, int in, const unsigned char *b, long 
 		s->first_out = kind;
 	if (kind == SL_FB_TLS_ALERT && n == 5)
 		return; /* keep looking: the next read brings the alert's two bytes */
+	if (!in && kind == SL_FB_TLS_HELLO && s->role == SL_ROLE_CLIENT)
+		return; /* keep looking: the client's next flight (second_flight) */
 	__atomic_fetch_and(&s->flags, ~(uint32_t)(in ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT), __ATOMIC_RELAXED);
 }
 
@@ -421,6 +448,10 @@ void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, u
 		}
 		if (ret > 0 && !peek && (flags & (in ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT)) && sl_t_first_buf)
 			first_bytes(s, in, sl_t_first_buf, ret);
+		else if (ret > 0 && !peek && (flags & (in ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT)))
+			/* a vector call (writev, sendmsg): no look at its bytes, and no more slow path */
+			__atomic_fetch_and(&s->flags, ~(uint32_t)(in ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT),
+					   __ATOMIC_RELAXED);
 		if (in && ret > 0 && !peek && s->writes_since_read > 1)
 			reply_after_writes(s, now);
 		if (ret > 0 && !peek) {
@@ -831,7 +862,8 @@ static int worth_keeping(const struct sl_slot *s, uint64_t now)
 		return 1;
 	if (now - s->open_ns >= 60000000000ull) /* keepalive findings */
 		return 1;
-	if (s->connect_ns >= SL_KEEP_NS || s->nagle_rounds || s->alert_level || s->tcp_retrans)
+	if (s->connect_ns >= SL_KEEP_NS || s->nagle_rounds || s->alert_level || s->tcp_retrans ||
+	    (s->flags & SL_SF_TLS_ENC_ALERT))
 		return 1;
 	if ((s->opts_set & (1u << SL_OPT_LINGER)) && s->opt[SL_OPT_LINGER] == 0)
 		return 1; /* closing sends a reset */

@@ -98,10 +98,12 @@
   }
 
   // TCP.prototype is reached through the first socket's handle, which exists once the call that
-  // published has returned: its connect runs in a later tick than this one.
+  // published has returned: its connect runs in a later tick than this one. A TLS socket's handle
+  // wraps the TCP one (_parent), whose connect it calls; that TCP handle has no owner of its own,
+  // so its origin is kept on it.
   let patched = false;
   function patchHandles(socket) {
-    const handle = socket._handle;
+    const handle = socket._handle && (socket._handle._parent || socket._handle);
     const proto = handle && Object.getPrototypeOf(handle);
     if (patched || !proto) return;
     patched = true;
@@ -110,22 +112,59 @@
       if (typeof real !== 'function') continue;
       proto[name] = function (...args) {
         const o = owner(this);
-        return around(o && origins.get(o), real, this, args);
+        return around((o && origins.get(o)) || origins.get(this), real, this, args);
       };
     }
   }
 
+  // tls.connect (https, and any TLS client) makes its socket without net.connect, so without the
+  // channel: Socket#connect, called in the program's own call chain, is wrapped once net is loaded
+  // (the first socket or HTTP request says so).
+  let socketPatched = false;
+  function patchSocketConnect(proto) {
+    if (socketPatched || !proto || typeof proto.connect !== 'function') return;
+    socketPatched = true;
+    const real = proto.connect;
+    proto.connect = function (...args) {
+      let id = origins.get(this);
+      if (!id && (id = take())) origins.set(this, id);
+      const r = apply(real, this, args);
+      try {
+        const parent = this._handle && this._handle._parent;
+        if (id && parent) origins.set(parent, id);
+        if (id && !patched) patchHandles(this); /* before the tick that connects it */
+      } catch { /* the program's socket as it is */ }
+      return r;
+    };
+  }
+  const socketProto = (socket) => {
+    for (let p = Object.getPrototypeOf(socket); p; p = Object.getPrototypeOf(p))
+      if (Object.prototype.hasOwnProperty.call(p, 'connect') && Object.prototype.hasOwnProperty.call(p, 'setNoDelay'))
+        return p;
+    return null;
+  };
+
   try {
     dc.subscribe('net.client.socket', ({ socket }) => {
+      if (!socketPatched) patchSocketConnect(socketProto(socket));
       const id = take();
       if (!id) return;
       origins.set(socket, id);
       if (!patched) process.nextTick(patchHandles, socket);
     });
+    // an HTTP(S) request starts before its socket exists: net is loaded by then
+    dc.subscribe('http.client.request.start', () => {
+      if (!socketPatched) {
+        try { patchSocketConnect(require('net').Socket.prototype); } catch { /* as without us */ }
+      }
+    });
     // Server#_listen2 (bind and listen, perhaps a tick later) is found from the first server
     // that listens: listen() publishes before it calls it
     let listenPatched = false;
     dc.subscribe('tracing:net.server.listen:asyncStart', ({ server }) => {
+      if (!socketPatched) {
+        try { patchSocketConnect(require('net').Socket.prototype); } catch { /* as without us */ }
+      }
       const id = take();
       if (id) origins.set(server, id);
       if (listenPatched) return;

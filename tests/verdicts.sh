@@ -117,3 +117,24 @@ case_an_ignored_short_write_is_found_at_its_line() {
 		"at(one('short-write'), 'tests/progs/short_write.c', $line, 'send_site')" \
 		"one('short-write')['evidence']['bytes_asked'] == 4194304"
 }
+
+# An untrusted (self-signed) server certificate, the most common TLS failure, as Python (TLS 1.2 and
+# 1.3: the client's alert) and Node.js (https.get: it closes after the handshake) clients meet it:
+# found at the program's line, and not taken for a reset to be drained.
+case_an_untrusted_certificate_is_found() {
+	need openssl node
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout $TMP/key.pem -out $TMP/cert.pem -days 2 \
+		-subj /CN=localhost 2>/dev/null
+	local line v; line=$(line_of tests/lang/untrusted_cert.py 'with client.wrap_socket(raw')
+	for v in 1.2 1.3; do
+		$SL run --report /dev/null --json $TMP/py$v.json -- $PY tests/lang/untrusted_cert.py $TMP/cert.pem $TMP/key.pem $v |
+			grep -q CERTIFICATE_VERIFY_FAILED
+		$JC $TMP/py$v.json "len(diags('tls-alert')) + len(diags('tls-rejected')) == 1" \
+			"len(diags('reset-on-close')) == 0" \
+			"any(at(d, 'untrusted_cert.py', $line - 1) or at(d, 'untrusted_cert.py', $line) for d in diags())"
+	done
+	line=$(line_of tests/lang/untrusted_cert.js 'https.get(')
+	$SL run --report /dev/null --json $TMP/js.json -- node tests/lang/untrusted_cert.js $TMP/cert.pem $TMP/key.pem |
+		grep -q DEPTH_ZERO_SELF_SIGNED_CERT
+	$JC $TMP/js.json "one('tls-rejected')['severity'] == 'error'" "at(one('tls-rejected'), 'untrusted_cert.js', $line)"
+}

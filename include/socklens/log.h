@@ -243,14 +243,18 @@ enum sl_slot_flags {
 	SL_SF_FIRST_OUT = 1u << 14,    /* no data sent yet: look at the first record's header */
 	SL_SF_KEEP = 1u << 15,         /* closed with something to report: its slot is recycled last */
 	SL_SF_GAVE_UP = 1u << 16,      /* shut down or closed while its connect still sent SYNs */
-	SL_SF_SHORT_WRITE = 1u << 17   /* the last write sent less than asked, and no write followed */
+	SL_SF_SHORT_WRITE = 1u << 17,  /* the last write sent less than asked, and no write followed */
+	SL_SF_TLS_ENC_ALERT = 1u << 18 /* a TLS 1.3 client's second flight was an encrypted alert (a
+					  19-byte record: alert, type, tag) and no Finished */
 };
 
 #define SL_ERRS 4u
 #define SL_SITE_STACK (1ull << 62) /* a site holding a whole stack's id (in a Python program) */
 
 /* What the first bytes of each direction looked like (5-byte TLS record header, 2 alert bytes);
- * nothing else of the payload is looked at, and only this verdict is kept. */
+ * after a TLS ClientHello the header of the client's next flight too (an alert there is the
+ * client rejecting the server's certificate). Nothing else of the payload is looked at, and only
+ * this verdict is kept. */
 enum sl_first_bytes { SL_FB_NONE = 0, SL_FB_OTHER = 1, SL_FB_TLS_HELLO = 2, SL_FB_TLS_ALERT = 3, SL_FB_TLS_OTHER = 4 };
 
 struct sl_slot {
