@@ -39,6 +39,8 @@ uint32_t sl_diag_conn(struct sl_diag *d, const struct sl_conn *c, enum sl_kind k
 		d->stack_label = "listener at"; /* Node.js: accepted from the event loop; the listener's stack */
 	else if (c->s->role == SL_ROLE_SERVER && label && !strcmp(label, "connected at"))
 		d->stack_label = "accepted at"; /* a server's connection began at its accept */
+	else if (c->s->role == SL_ROLE_INHERITED && !sl_conn_stack(c->s) && label)
+		d->stack_label = "inherited"; /* open when the program started: its parent made it */
 	return sl_conn_stack(c->s);
 }
 

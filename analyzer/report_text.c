@@ -177,6 +177,8 @@ static void print_diag(FILE *out, const struct sl_diag *d, const struct sl_run *
 	const char *label = sl_diag_stack_label(d);
 	if (label && d->nstack)
 		frames(out, label, d->stack, d->nstack);
+	else if (label && !strcmp(label, "inherited"))
+		fprintf(out, "        inherited  (open when the program started: its parent process made it)\n");
 	else if (label)
 		fprintf(out, "        %s  (no stack recorded)\n", label);
 	if (sl_diag_site_label(d) && d->nsite)

@@ -191,7 +191,8 @@ void sl_after_fork_child(void)
 	errno = e;
 }
 
-/* Sockets already open at start: exec'd with them, socket activation, inetd. */
+/* Sockets already open at start: exec'd with them, socket activation, inetd. Their stacks would
+ * only show the loader running our constructor, so none is taken. */
 static void scan_inherited(void)
 {
 	char buf[4096];
@@ -207,7 +208,7 @@ static void scan_inherited(void)
 				(void *)(buf + off);
 			int fd = atoi(d->name);
 			if (d->name[0] >= '0' && d->name[0] <= '9' && fd != dfd)
-				sl__slot_for(fd);
+				sl__slot_inherited(fd);
 			off += d->reclen;
 		}
 	}

@@ -74,6 +74,8 @@ static void emit_open(struct sl_slot *s, int fd, uint16_t call)
 	sl_ev_commit(&sl_g.log, ev);
 }
 
+static int no_stack; /* the constructor's scan of inherited sockets: no stack worth taking */
+
 /* A slot for fd, named in the fd table. expect (NULL for a socket this call just created) is the
  * entry an fd seen for the first time had: if another thread changed it meanwhile (it closed the
  * number, or a new socket got it), that thread's entry stands and the slot is given back. */
@@ -100,7 +102,7 @@ static struct sl_slot *track(int fd, int family, int type, int protocol, int rol
 		sl_slot_close(&sl_g.log, s, s->open_ns);
 		return sl_fd_live(*expect) ? sl_slot_of(*expect) : NULL;
 	}
-	s->open_stack = sl_stack_capture();
+	s->open_stack = no_stack ? 0 : sl_stack_capture();
 	emit_open(s, fd, call);
 	return s;
 }
@@ -219,6 +221,14 @@ struct sl_slot *sl__slot_for_call(int fd, uint16_t call)
 struct sl_slot *sl__slot_for(int fd)
 {
 	return sl__slot_for_call(fd, SL_CALL_NONE);
+}
+
+struct sl_slot *sl__slot_inherited(int fd)
+{
+	no_stack = 1;
+	struct sl_slot *s = sl__slot_for(fd);
+	no_stack = 0;
+	return s;
 }
 
 /* The calling thread's in-flight record, claimed on its first blocking call and given back when
@@ -426,8 +436,10 @@ void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, u
 	if (dt > __atomic_load_n(max, __ATOMIC_RELAXED))
 		__atomic_store_n(max, dt, __ATOMIC_RELAXED);
 	if (in && (flags & SL_SF_WATCH_READ) && !(flags & SL_SF_NONBLOCK)) {
-		if (!(s->read_site & SL_SITE_STACK)) /* taken when it began, in a language's program */
+		if (!(s->read_site & SL_SITE_STACK)) { /* taken when it began, in a language's program */
 			s->read_site = call_site(c);
+			sl_stack_note_site(s->read_site); /* symbolized later, even with no stack taken */
+		}
 		set_flag(s, SL_SF_BLOCKING_READ);
 		if (__atomic_load_n(&sl_g.alarm_armed, __ATOMIC_RELAXED))
 			set_flag(s, SL_SF_GUARDED); /* the process's alarm bounds the read */
@@ -894,6 +906,7 @@ static void release_fd(int fd, uint32_t ent)
 	connect_gave_up(s, fd);
 	tcp_info_of(s, fd);
 	unread_data(s, fd);
+	sl_stack_note_site(s->send_site);
 	count_closed(s, now);
 	s->close_stack = sl_stack_capture();
 	if (worth_keeping(s, now))

@@ -22,6 +22,8 @@ struct sl_call_ctx {
 
 /* The slot an fd maps to, classifying an fd seen for the first time. NULL if not a tracked socket. */
 struct sl_slot *sl__slot_for(int fd);
+/* The same for a socket found open at start: no stack (it would be the loader's). */
+struct sl_slot *sl__slot_inherited(int fd);
 /* The same, for the call about to be made (a socket-only call on a reused fd is a stale use). */
 struct sl_slot *sl__slot_for_call(int fd, uint16_t call);
 

@@ -186,6 +186,9 @@ int sl_node_origins(void);          /* socklens-node.js runs in this process */
 int sl_java_active(void); /* Java frames are being read */
 uint32_t sl_java_frames(uint64_t *ip, uint32_t n, uint32_t cap);
 uint32_t sl_stack_capture(void);
+/* Makes sure the object holding the code address ip is in the module map (a call site kept as an
+ * address, not in a captured stack). */
+void sl_stack_note_site(uint64_t ip);
 
 #pragma GCC visibility pop
 

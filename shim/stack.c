@@ -111,6 +111,12 @@ static void note_module(uint64_t ip)
 		      (uint64_t)(uintptr_t)obj.dlfo_map_end, bid, bidlen);
 }
 
+void sl_stack_note_site(uint64_t ip)
+{
+	if (ip && !(ip & (SL_LANG_IP | SL_SITE_STACK)) && sl_g.log.hdr && (sl_g.log.hdr->flags & SL_HDR_STACKS))
+		note_module(ip);
+}
+
 /* Captures the caller's stack, drops our own frames, and interns it. Returns 0 if unavailable. */
 uint32_t sl_stack_capture(void)
 {

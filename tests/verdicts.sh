@@ -138,3 +138,25 @@ case_an_untrusted_certificate_is_found() {
 		grep -q DEPTH_ZERO_SELF_SIGNED_CERT
 	$JC $TMP/js.json "one('tls-rejected')['severity'] == 'error'" "at(one('tls-rejected'), 'untrusted_cert.js', $line)"
 }
+
+# git daemon (Debian's) forks a child per request, which execs git upload-pack with the connection
+# as its stdin: the sockets it inherits show no loader frames, the read sites are symbolized, and
+# the same call site in many processes is one finding.
+case_git_daemon_children_group_by_call_site() {
+	need git
+	local port; port=$(free_port)
+	git init -q --bare $TMP/gd/repo.git
+	$SL run --report $TMP/gd.txt --json $TMP/gd.json -- git daemon --reuseaddr --base-path=$TMP/gd --export-all \
+		--port=$port --listen=127.0.0.1 --pid-file=$TMP/gd.pid $TMP/gd > $TMP/gd.out 2>&1 &
+	local run=$! i
+	for i in $(seq 400); do git ls-remote git://127.0.0.1:$port/repo.git >/dev/null 2>&1 && break; sleep 0.05; done
+	for i in 1 2 3; do git ls-remote git://127.0.0.1:$port/repo.git >/dev/null; done
+	kill -TERM $(cat $TMP/gd.pid); kill -TERM $run 2>/dev/null || true
+	wait $run || true
+	cat $TMP/gd.txt
+	$JC $TMP/gd.json "2 <= len(diags('missing-timeout')) <= 2" \
+		"all(d['count'] >= 3 for d in diags('missing-timeout'))" \
+		"all(f['module'] for d in diags() for f in d['read_site'])" \
+		"not any('dl-init' in (f['file'] or '') for d in diags() for f in d['stack'])"
+	! grep -q '_dl_init' $TMP/gd.txt
+}
