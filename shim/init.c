@@ -111,7 +111,6 @@ void sl__record_exit(int status)
 static void on_exit_cb(int status, void *arg)
 {
 	(void)arg;
-	sl__iouring_exit();
 	sl__record_exit(status);
 }
 

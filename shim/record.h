@@ -206,7 +206,6 @@ int sl__user_dir_for(const char *top, uid_t uid, char *out, size_t len);
 /* iouring.c: a process whose socket calls may go through an io_uring is marked */
 void sl__iouring_init(void);
 void sl__iouring_syscall(long n);
-void sl__iouring_exit(void);
 /* sigbus.c: the program survives its log being truncated under it */
 void sl__sigbus_install(void);
 void sl__sigbus_exec(int done); /* before an exec (0), and after one that failed (1) */
