@@ -112,7 +112,7 @@ PLAIN_PROGS := close_paths errno_check daemon_fds threads400 fork_after_read can
 	drop_user pool short_write
 PROG_BINS := $(BUILD)/tests/progs/fortify_client $(BUILD)/tests/progs/nounwind $(PLAIN_PROGS:%=$(BUILD)/tests/progs/%) \
 	$(BUILD)/tests/progs/catch_signals_static $(BUILD)/tests/progs/uring_client $(BUILD)/tests/progs/uring_client_static \
-	$(BUILD)/tests/progs/spawn_setuid $(BUILD)/tests/progs/traceme
+	$(BUILD)/tests/progs/spawn_setuid $(BUILD)/tests/progs/traceme $(BUILD)/tests/progs/cpp_client
 $(BUILD)/tests/progs/fortify_client: tests/progs/fortify_client.c examples/common.h
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -121,6 +121,10 @@ $(PLAIN_PROGS:%=$(BUILD)/tests/progs/%): $(BUILD)/tests/progs/%: tests/progs/%.c
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O1 -g $(WARN) -o $@ $< -lpthread
+$(BUILD)/tests/progs/cpp_client: tests/progs/cpp_client.cpp
+	$(call quiet,CXX,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)g++ -std=c++17 -O1 -g -Wall -o $@ $<
 # statically linked: socklens run's tracer follows them, not the preload
 $(BUILD)/tests/progs/spawn_setuid $(BUILD)/tests/progs/traceme: $(BUILD)/tests/progs/%: tests/progs/%.c
 	$(call quiet,CC,$@)

@@ -149,16 +149,67 @@ static void set_name(char *out, size_t len, const char *name)
 	free(plain);
 }
 
+/* The DIE that declares die: through its abstract origin (an inlined or out-of-line copy) and
+ * its specification (a method defined outside its class), where its enclosing scopes are. */
+static void declaration(Dwarf_Die *die, Dwarf_Die *out)
+{
+	Dwarf_Attribute attr;
+	*out = *die;
+	for (int hops = 0; hops < 4; hops++) {
+		Dwarf_Die next;
+		if ((dwarf_attr(out, DW_AT_abstract_origin, &attr) || dwarf_attr(out, DW_AT_specification, &attr)) &&
+		    dwarf_formref_die(&attr, &next))
+			*out = next;
+		else
+			break;
+	}
+}
+
+/* "ns::Class::" for a C++ function: the namespaces, classes and structures around its declaration,
+ * outermost first; "" for C, or when there are none. */
+static void scope_prefix(Dwarf_Die *decl, char *out, size_t len)
+{
+	Dwarf_Die *scopes = NULL;
+	int n = dwarf_getscopes_die(decl, &scopes);
+	size_t used = 0;
+	out[0] = 0;
+	for (int i = n - 1; i > 0 && used < len; i--) {
+		int tag = dwarf_tag(&scopes[i]);
+		const char *name = dwarf_diename(&scopes[i]);
+		int type = tag == DW_TAG_class_type || tag == DW_TAG_structure_type || tag == DW_TAG_union_type;
+		if (!name && type)
+			name = "{lambda}"; /* a closure's class has no name */
+		if (!name || (!type && tag != DW_TAG_namespace && tag != DW_TAG_subprogram))
+			continue;
+		used += (size_t)snprintf(out + used, len - used, "%s::", name);
+	}
+	free(scopes);
+}
+
+/* A function as people write it: C++ qualified (from its linkage name, demangled, without the
+ * parameters; else its scopes and name), C as it is. */
 static void die_name(Dwarf_Die *die, char *out, size_t len)
 {
 	Dwarf_Attribute attr;
-	const char *name = NULL;
+	const char *name = NULL, *linkage = NULL;
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr))
+		linkage = dwarf_formstring(&attr);
 	if (dwarf_attr_integrate(die, DW_AT_name, &attr))
 		name = dwarf_formstring(&attr);
-	if (!name && dwarf_attr_integrate(die, DW_AT_linkage_name, &attr))
-		name = dwarf_formstring(&attr);
-	if (name)
-		set_name(out, len, name);
+	if (linkage && linkage[0] == '_' && linkage[1] == 'Z') {
+		set_name(out, len, linkage);
+		char *paren = strchr(out, '(');
+		if (paren && paren != out && !strstr(out, "operator()"))
+			*paren = 0; /* the parameters make lines long; the qualified name is what is read */
+		return;
+	}
+	if (!name)
+		return;
+	Dwarf_Die decl;
+	char prefix[200];
+	declaration(die, &decl);
+	scope_prefix(&decl, prefix, sizeof prefix);
+	snprintf(out, len, "%s%s", prefix, name);
 }
 
 /* Where an inlined subroutine was called from: DW_AT_call_file and DW_AT_call_line. */

@@ -160,3 +160,12 @@ case_git_daemon_children_group_by_call_site() {
 		"not any('dl-init' in (f['file'] or '') for d in diags() for f in d['stack'])"
 	! grep -q '_dl_init' $TMP/gd.txt
 }
+
+# C++ frames carry their namespaces and classes (and a lambda its enclosing function).
+case_cpp_frames_are_qualified() {
+	local line; line=$(line_of tests/progs/cpp_client.cpp 'int r = connect(fd')
+	$SL run --report /dev/null --json $TMP/cpp.json -- $PROGS/cpp_client >/dev/null
+	$JC $TMP/cpp.json "one('connect-refused')['stack'][0]['function'] == 'shop::net::Client::fetch'" \
+		"at(one('connect-refused'), 'tests/progs/cpp_client.cpp', $line)" \
+		"one('connect-refused')['stack'][1]['function'] == 'main::{lambda}::operator()'"
+}
