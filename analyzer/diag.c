@@ -75,16 +75,24 @@ uint64_t sl_frames_key(uint64_t h, const struct sl_frame *f, size_t n)
 	return h;
 }
 
-/* Findings group when kind, errno, peer group and the frames shown are the same. */
+/* The frames a call site is known by: those shown; for JavaScript, the call and its caller (the
+ * frames beyond are whichever timer, promise or event ran it, which do not make it another site). */
+static size_t key_frames(const struct sl_frame *f, size_t n)
+{
+	size_t k = n < SL_SHOWN_FRAMES ? n : SL_SHOWN_FRAMES;
+	return n && !strcmp(f[0].module, "js") && k > 2 ? 2 : k;
+}
+
+/* Findings group when kind, errno, peer group and the frames a call site is known by are the same. */
 static uint64_t group_key(const struct sl_diag *d)
 {
 	uint64_t h = 1469598103934665603ull;
 	h = mix(h, &d->kind, sizeof d->kind);
 	h = mix(h, &d->err, sizeof d->err);
 	h = mix(h, d->group_peer, strlen(d->group_peer));
-	h = sl_frames_key(h, d->stack, d->nstack < SL_SHOWN_FRAMES ? d->nstack : SL_SHOWN_FRAMES);
+	h = sl_frames_key(h, d->stack, key_frames(d->stack, d->nstack));
 	h = mix(h, "|", 1);
-	h = sl_frames_key(h, d->site, d->nsite < SL_SHOWN_FRAMES ? d->nsite : SL_SHOWN_FRAMES);
+	h = sl_frames_key(h, d->site, key_frames(d->site, d->nsite));
 	return h | 1;
 }
 

@@ -39,6 +39,16 @@ static void progress(const struct sl_slot *s, const struct sl_event *ev, char *o
 		 (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);
 }
 
+/* Whether stack id holds a frame of the program's language (Python, Java, JavaScript). */
+static int language_frames(const struct sl_image *img, uint32_t id)
+{
+	const struct sl_stack *st = sl_image_stack(img, id);
+	for (uint32_t i = 0; st && i < st->nframes; i++)
+		if (st->ip[i] & SL_LANG_IP)
+			return 1;
+	return 0;
+}
+
 static void io_error(struct sl_ctx *c, const struct sl_event *ev, struct sl_tally *t)
 {
 	const struct sl_slot *s = slot_of(c->img, ev->conn_id);
@@ -69,8 +79,16 @@ static void io_error(struct sl_ctx *c, const struct sl_event *ev, struct sl_tall
 			 sl_call_name(ev->call), server ? "from" : "to", d.peer[0] ? d.peer : "an unnamed peer",
 			 sl_errno_name(ev->err), ev->err == EPIPE ? "the peer had already closed it" : "the peer reset it",
 			 how[0] ? "," : "", how);
+	uint32_t stack = ev->stack;
+	/* Node.js writes from its event loop: a failure's own stack is libuv's alone, the same for
+	 * every connection; the connection's, where the program asked for it, says which one it is */
+	if ((c->img->h.flags & SL_HDR_JS_ORIGINS) && s && sl_conn_stack(s) && !language_frames(c->img, stack) &&
+	    language_frames(c->img, sl_conn_stack(s))) {
+		stack = sl_conn_stack(s);
+		d.stack_label = s->role == SL_ROLE_SERVER ? "listener at" : "connected at";
+	}
 	sl_tally_note(t, ev->stack, ev->err, &d);
-	sl_diags_add(c->out, c->img, &d, ev->stack, 0);
+	sl_diags_add(c->out, c->img, &d, stack, 0);
 }
 
 static void exhausted(struct sl_ctx *c, const struct sl_event *ev, struct sl_tally *t)

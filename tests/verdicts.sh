@@ -169,3 +169,13 @@ case_cpp_frames_are_qualified() {
 		"at(one('connect-refused'), 'tests/progs/cpp_client.cpp', $line)" \
 		"one('connect-refused')['stack'][1]['function'] == 'main::{lambda}::operator()'"
 }
+
+# Node.js writes from its event loop: two failing uploads from two functions are two findings, each
+# at the program's function that opened the connection, not one group of libuv frames.
+case_node_write_failures_show_the_programs_line() {
+	need node
+	$SL run --report /dev/null --json $TMP/up.json -- node tests/lang/two_uploads.js >/dev/null
+	local a b; a=$(line_of tests/lang/two_uploads.js 'function uploadReport'); b=$(line_of tests/lang/two_uploads.js 'function sendMetrics')
+	$JC $TMP/up.json "len(diags('broken-pipe') + diags('connection-reset')) == 2" \
+		"sorted(d['stack'][0]['function'] for d in diags('broken-pipe') + diags('connection-reset')) == ['sendMetrics', 'uploadReport']"
+}
