@@ -17,6 +17,8 @@
 #include "analyzer.h"
 
 #define SHORT_LIVED_NS 10000000000ull /* a command, not a service */
+#define PILE_IDLE_NS 2000000000ull     /* idle this long in a running process: left, not in use */
+#define PILE_MIN 10                    /* left open by one call site of a running process: a pile-up */
 
 static int handed_on(const struct sl_conn *c)
 {
@@ -67,10 +69,21 @@ static int handed_to_child(const struct sl_run *run, const struct sl_conn *c)
 	return 0;
 }
 
+/* A client connection of a running process that has sat idle for a while after its exchange: if
+ * many from one call site do, they pile up (a leak seen live, as the final report will see it). */
+static int idle_now(const struct sl_ctx *x, const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	uint64_t last = s->last_in_cns > s->last_out_cns ? s->last_in_cns : s->last_out_cns;
+	if (last < s->open_ns)
+		last = s->open_ns;
+	return s->role == SL_ROLE_CLIENT && x->run->now_ns > last && x->run->now_ns - last >= PILE_IDLE_NS;
+}
+
 static int leaked(const struct sl_ctx *x, const struct sl_conn *c)
 {
 	const struct sl_slot *s = c->s;
-	if (!c->open_at_end || c->proc->alive || handed_on(c) || blocked_at_end(c))
+	if (!c->open_at_end || handed_on(c) || blocked_at_end(c) || (c->proc->alive && !idle_now(x, c)))
 		return 0;
 	if (s->role == SL_ROLE_SERVER && !(s->flags & SL_SF_EOF))
 		return 0; /* a server stopping while a client is still connected */
@@ -130,6 +143,8 @@ static unsigned site_count(const struct sl_ctx *x, const char *left, uint32_t st
 static enum sl_severity severity(const struct sl_ctx *x, const struct sl_conn *c, unsigned same_site)
 {
 	uint64_t life = c->end_ns > x->img->h.start_mono_ns ? c->end_ns - x->img->h.start_mono_ns : 0;
+	if (same_site >= PILE_MIN)
+		return SL_SEV_WARNING; /* a pile-up, seen live or after a kill alike */
 	if (c->s->role == SL_ROLE_LISTENER || killed(c))
 		return SL_SEV_INFO;
 	if (same_site == 1 && life < SHORT_LIVED_NS && c->s->role == SL_ROLE_CLIENT)
@@ -146,8 +161,9 @@ void sl_rule_leak(struct sl_ctx *x)
 		const struct sl_conn *c = &x->conns[i];
 		const struct sl_slot *s = c->s;
 		unsigned same_site = left[i] ? site_count(x, left, s->open_stack) : 0;
-		/* a runtime's own wakeup pair (the JDK's, libcurl's) lives as long as the process */
-		if (!left[i] || (s->role == SL_ROLE_PAIR && same_site < 4))
+		/* a runtime's own wakeup pair (the JDK's, libcurl's) lives as long as the process; in a
+		 * running process only a pile-up is said */
+		if (!left[i] || (s->role == SL_ROLE_PAIR && same_site < 4) || (c->proc->alive && same_site < PILE_MIN))
 			continue;
 		struct sl_diag d;
 		char what[200];
@@ -161,9 +177,14 @@ void sl_rule_leak(struct sl_ctx *x)
 		snprintf(what, sizeof what, "%s %s socket (fd %d%s%s)",
 			 s->role == SL_ROLE_LISTENER ? "A listening" : s->role == SL_ROLE_SERVER ? "An accepted" : "A",
 			 sl_type_name(s->family, s->type), s->fd, d.peer[0] ? ", " : "", d.peer);
-		snprintf(d.summary, sizeof d.summary, "%s was still open when %s[%d] %s%s.", what, sl_proc_name(c->proc),
-			 c->proc->pid, how_ended(c),
-			 (s->flags & SL_SF_EOF) ? ", though the peer had closed its side" : "");
+		if (c->proc->alive)
+			snprintf(d.summary, sizeof d.summary, "%s is open and idle in %s[%d], one of %u this call site left "
+				 "open after their exchange: they pile up (never closed, or not given back to a pool).",
+				 what, sl_proc_name(c->proc), c->proc->pid, same_site);
+		else
+			snprintf(d.summary, sizeof d.summary, "%s was still open when %s[%d] %s%s.", what,
+				 sl_proc_name(c->proc), c->proc->pid, how_ended(c),
+				 (s->flags & SL_SF_EOF) ? ", though the peer had closed its side" : "");
 		sl_diags_add(x->out, x->img, &d, s->open_stack, 0);
 	}
 	free(left);

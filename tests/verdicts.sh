@@ -179,3 +179,20 @@ case_node_write_failures_show_the_programs_line() {
 	$JC $TMP/up.json "len(diags('broken-pipe') + diags('connection-reset')) == 2" \
 		"sorted(d['stack'][0]['function'] for d in diags('broken-pipe') + diags('connection-reset')) == ['sendMetrics', 'uploadReport']"
 }
+
+# A pile-up of idle one-shot connections in a running process is a leak in the live report, and
+# the final report after the process is killed says the same.
+case_a_pile_up_seen_live_stays_in_the_final_report() {
+	$SL run --dir $TMP/run-pile --report $TMP/final.txt --json $TMP/final.json -- $PROGS/pool pile > $TMP/pile.out &
+	local run=$! i
+	wait_for $TMP/pile.out piled
+	for i in $(seq 200); do   # the connections must sit idle 2 s before they count as left
+		$SL report --json $TMP/run-pile > $TMP/live.json
+		grep -q socket-leak $TMP/live.json && break
+		sleep 0.1
+	done
+	$JC $TMP/live.json "one('socket-leak')['count'] == 30" "one('socket-leak')['severity'] == 'warning'" \
+		"'pile up' in one('socket-leak')['summary']"
+	kill -TERM $(pgrep -P $run); wait $run || true
+	$JC $TMP/final.json "one('socket-leak')['count'] == 30" "one('socket-leak')['severity'] == 'warning'"
+}

@@ -1,6 +1,7 @@
 /* pool.c - clients of a local echo server that exit with connections open:
  *   pool  two connections, each reused for five requests, idle in a pool at exit: not a leak;
- *   leak  ten connections, one request each, never closed (a forgotten response body): a leak. */
+ *   leak  ten connections, one request each, never closed (a forgotten response body): a leak;
+ *   pile  the same thirty times, then it waits until killed: a pile-up a live report must see. */
 #include <stdint.h>
 #include <string.h>
 #include "../../examples/common.h"
@@ -54,8 +55,15 @@ int main(int argc, char **argv)
 		for (int i = 0; i < 10; i++)
 			request(fds[i % 2]);
 	} else {
-		for (int i = 0; i < 10; i++)
+		int n = argc == 2 && !strcmp(argv[1], "pile") ? 30 : 10;
+		for (int i = 0; i < n; i++)
 			request(dial(port)); /* the bug: never closed */
+		if (n == 30) {
+			printf("pool: piled\n");
+			fflush(stdout);
+			for (;;)
+				pause();
+		}
 	}
 	printf("pool: done\n");
 	return 0;
