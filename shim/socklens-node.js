@@ -125,10 +125,16 @@
     if (socketPatched || !proto || typeof proto.connect !== 'function') return;
     socketPatched = true;
     const real = proto.connect;
-    proto.connect = function (...args) {
+    proto.connect = function connect(...args) {
       let id = origins.get(this);
       if (!id && (id = take())) origins.set(this, id);
-      const r = apply(real, this, args);
+      let r;
+      try {
+        r = apply(real, this, args);
+      } catch (e) {
+        scrub(e);
+        throw e;
+      }
       try {
         const parent = this._handle && this._handle._parent;
         if (id && parent) origins.set(parent, id);
@@ -136,6 +142,14 @@
       } catch { /* the program's socket as it is */ }
       return r;
     };
+  }
+  // An error thrown while connecting (a bad port, an invalid address) is seen by the program
+  // without this script's frame in its stack, as it would be without socklens.
+  function scrub(e) {
+    try {
+      if (e && typeof e.stack === 'string' && e.stack.includes(__filename))
+        e.stack = e.stack.split('\n').filter((l) => !l.includes(__filename)).join('\n');
+    } catch { /* a frozen error: as it is */ }
   }
   const socketProto = (socket) => {
     for (let p = Object.getPrototypeOf(socket); p; p = Object.getPrototypeOf(p))
