@@ -24,9 +24,12 @@ SHIM_SRC := $(wildcard shim/*.c)
 SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/%.o)
 # The recording core, linked by unit tests without LD_PRELOAD.
 SHIM_CORE := $(BUILD)/shim/logw.o $(BUILD)/shim/fdtab.o $(BUILD)/shim/clock.o $(BUILD)/shim/runctl.o $(BUILD)/shim/sockopt.o
-ANA_SRC := $(wildcard analyzer/*.c)
+# The analyzer by folder, each using only those below it: cmd -> report -> rules -> model ->
+# symbols -> base; the tracer (a second front end) is linked into the same binary.
+ANA_SRC := $(wildcard analyzer/*/*.c) $(wildcard tracer/*.c)
 ANA_OBJ := $(ANA_SRC:%.c=$(BUILD)/%.o)
-ANA_LIB_OBJ := $(filter-out $(BUILD)/analyzer/main.o,$(ANA_OBJ))
+ANA_LIB_OBJ := $(filter-out $(BUILD)/analyzer/cmd/main.o,$(ANA_OBJ))
+ANA_INC := -Ianalyzer -Ishim -Itracer
 
 PKGS := jansson libdw libelf ncursesw
 # A JDK's jvmti.h, for Java frames (scripts/install-deps.sh installs OpenJDK 17); without it the
@@ -72,10 +75,14 @@ $(BUILD)/clockcount/libsocklens.so: $(COUNT_OBJ)
 $(BUILD)/analyzer/%.o: analyzer/%.c
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS_ALL) $(ANA_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -c $< -o $@
+$(BUILD)/tracer/%.o: tracer/%.c
+	$(call quiet,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_ALL) $(ANA_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -c $< -o $@
 
 # The analyzer creates the run's control file with the shim's own writer (one contract, one writer).
-# the tracer (analyzer/trace.c) writes logs with the shim's own writer
+# the tracer (tracer/trace.c) writes logs with the shim's own writer
 $(BUILD)/socklens: $(ANA_OBJ) $(BUILD)/shim/runctl.o $(BUILD)/shim/logw.o $(BUILD)/shim/clock.o $(BUILD)/shim/sockopt.o
 	$(call quiet,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstdc++
@@ -88,7 +95,7 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 $(BUILD)/tests/%.o: tests/%.c
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS_ALL) -Ishim -Ianalyzer $(shell pkg-config --cflags $(PKGS) cmocka) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS_ALL) $(ANA_INC) $(shell pkg-config --cflags $(PKGS) cmocka) -c $< -o $@
 
 $(BUILD)/tests/test_log: $(BUILD)/tests/test_log.o $(SHIM_CORE) $(ANA_LIB_OBJ)
 $(BUILD)/tests/test_fdtab: $(BUILD)/tests/test_fdtab.o $(SHIM_CORE)

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <sys/resource.h>
 #include "fixtures.h"
-#include "analyzer.h"
+#include "report/report.h"
 
 struct ctx {
 	char *dir;

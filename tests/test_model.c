@@ -7,12 +7,13 @@
 #include <errno.h>
 #include <netinet/tcp.h>
 #include "fixtures.h"
-#include "analyzer.h"
+#include "report/report.h"
 
 struct ctx {
 	char *dir;
 	struct sl_log log;
 	struct sl_run run;
+	struct sl_thresholds th;
 	struct sl_diags ds;
 	int loaded;
 };
@@ -24,6 +25,7 @@ static int setup(void **state)
 	sl_log_params_default(&p);
 	p.slots = 64;
 	c->dir = tmp_rundir();
+	sl_thresholds_default(&c->th);
 	assert_int_equal(sl_log_create(&c->log, c->dir, &p, 4242, 1, NULL), 0);
 	c->log.hdr->end_reason = SL_END_EXIT; /* a process that has exited */
 	c->log.hdr->end_mono_ns = c->log.hdr->start_mono_ns + 1000000000ull;
@@ -51,8 +53,8 @@ static void analyze(struct ctx *c, const char *threshold)
 	char err[256];
 	assert_int_equal(sl_run_index(&c->run, c->dir, err, sizeof err), 0);
 	if (threshold)
-		assert_int_equal(sl_threshold_set(&c->run.th, threshold), 0);
-	sl_analyze(&c->run, &c->ds, NULL, NULL);
+		assert_int_equal(sl_threshold_set(&c->th, threshold), 0);
+	sl_analyze(&c->run, &c->th, &c->ds, NULL, NULL);
 	c->loaded = 1;
 }
 
@@ -60,7 +62,7 @@ static void analyze(struct ctx *c, const char *threshold)
 static void reanalyze(struct ctx *c)
 {
 	sl_diags_release(&c->ds);
-	sl_analyze(&c->run, &c->ds, NULL, NULL);
+	sl_analyze(&c->run, &c->th, &c->ds, NULL, NULL);
 }
 
 static uint32_t stack_at(struct ctx *c, uint64_t ip)
@@ -296,7 +298,7 @@ static void short_blocking_read_is_a_warning_and_threshold_is_settable(void **st
 	sl_slot_close(&c->log, s, s->open_ns + 1);
 	analyze(c, "blocked=100ms");
 	assert_int_equal(only(c, SL_K_MISSING_TIMEOUT)->sev, SL_SEV_ERROR);
-	c->run.th.blocked_ns = 1000000000ull;
+	c->th.blocked_ns = 1000000000ull;
 	reanalyze(c);
 	assert_int_equal(only(c, SL_K_MISSING_TIMEOUT)->sev, SL_SEV_WARNING);
 }
@@ -478,12 +480,13 @@ static void mutated_logs_never_crash_the_analyzer(void **state)
 		struct sl_diags ds = {0};
 		if (sl_run_index(&run, c->dir, err, sizeof err) == 0) {
 			FILE *null = fopen("/dev/null", "w");
-			struct sl_json_sink *sink = sl_json_open(null, 1);
-			struct sl_audit *audit = sl_audit_new(); /* the audit reads every slot: fuzzed too */
-			sl_analyze(&run, &ds, sink, audit);
-			sl_report_text(null, &run, &ds, audit);
-			sl_json_finish(sink, &run, &ds, audit);
-			sl_audit_free(audit);
+			struct sl_thresholds th;
+			sl_thresholds_default(&th);
+			struct sl_renderers r = {sl_json_open(null, 1), sl_audit_new(&th)}; /* the audit reads every slot: fuzzed too */
+			sl_analyze(&run, &th, &ds, sl_render_image, &r);
+			sl_report_text(null, &run, &ds, r.audit);
+			sl_json_finish(r.sink, &run, &ds, r.audit);
+			sl_audit_free(r.audit);
 			fclose(null);
 		}
 		sl_diags_release(&ds);

@@ -1,0 +1,497 @@
+/* cmd_run.c - `socklens run`: runs a program and all its descendants under the shim, then reports,
+ * and ends the way the program ended. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "cmd/cmd.h"
+#include "shim.h"
+#include "tracer.h"
+
+struct run_opts {
+	struct sl_output out;
+	struct sl_outfile report_file, json_file;
+	const char *report_path;
+	const char *json_path;
+	const char *dir;
+	uint64_t budget;             /* 0: the default */
+	int keep;
+	int no_argv;
+	int trace_data;               /* --trace-data: the tracer stops at data calls too */
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: socklens run [options] -- CMD [ARGS]...\n"
+		"\n"
+		"  --json FILE              also write the JSON report to FILE ('-': stdout, and the\n"
+		"                           program's own stdout goes to stderr)\n"
+		"  --report FILE            write the text report to FILE instead of stderr\n"
+		"  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n"
+		"  --threshold NAME=VALUE   unanswered=1s, close-wait=1s... (see socklens report --help)\n"
+		"  --audit                  also list each call site's socket options and what is missing\n"
+		"  --no-lang-frames         stacks without Python's, Java's and JavaScript's own frames\n"
+		"                           (the runtime's native code only)\n"
+		"  --js-perf-map            Node.js: have V8 write its perf map, which names every\n"
+		"                           JavaScript frame (V8 then holds two more fds)\n"
+		"  --trace-data             Go and static programs: stop at every data call too (resets\n"
+		"                           and broken pipes per call; costs what strace costs)\n"
+		"  --dir DIR                keep the logs in DIR (a new or empty directory of yours)\n"
+		"  --keep                   keep the temporary log directory and print its path\n"
+		"  --max-log-space SIZE     log space for the whole run (default: half the free space\n"
+		"                           of the log directory's filesystem, at most 1G)\n"
+		"  --no-argv                do not store command lines (they may hold secrets)\n"
+		"  --color WHEN             colour the text report: auto (a terminal, unless NO_COLOR\n"
+		"                           is set), always, never\n"
+		"\n"
+		"Exits with CMD's status; if a signal killed CMD, socklens ends by the same signal.\n",
+		SL_EXIT_FAIL_ON);
+}
+
+/* The children we reap: the program, and orphans of its tree that were reparented to us. */
+static void for_each_child(void (*fn)(pid_t, void *), void *arg)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t self = getpid();
+	while (d && (de = readdir(d))) {
+		int pid = atoi(de->d_name), ppid;
+		char state;
+		uint64_t ticks;
+		if (pid > 0 && sl_proc_stat(pid, &state, &ppid, &ticks) == 0 && ppid == self)
+			fn(pid, arg);
+	}
+	if (d)
+		closedir(d);
+}
+
+#define FWD_MAX 256
+
+/* The last signal forwarded, and who got it: orphans adopted after the signal (their parent was
+ * still exiting when it came) get it when they show up. */
+struct fwd {
+	int sig;
+	union sigval value;
+	int from_process; /* kill(2)/sigqueue, not the terminal */
+	pid_t sent[FWD_MAX];
+	size_t nsent;
+};
+
+/* A signal a process sent us goes to every child. One from the terminal (Ctrl-C) already
+ * reached the children in our process group, so only the others (setsid daemons) get it. */
+static void forward_one(pid_t pid, void *arg)
+{
+	struct fwd *f = arg;
+	for (size_t i = 0; i < f->nsent; i++)
+		if (f->sent[i] == pid)
+			return;
+	if (f->from_process || getpgid(pid) != getpgrp())
+		sigqueue(pid, f->sig, f->value); /* kill, with a sigqueue's value passed on */
+	if (f->nsent < FWD_MAX)
+		f->sent[f->nsent++] = pid;
+}
+
+/* Everything we forward, and SIGCHLD, is blocked and taken with sigwaitinfo: a SIGALRM or a
+ * real-time signal sent to socklens reaches the program instead of ending socklens without it. */
+static void block_signals(sigset_t *set, sigset_t *old)
+{
+	sl_forwarded_signals(set);
+	sigaddset(set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, set, old);
+}
+
+/* The shim: $SOCKLENS_SHIM, else libsocklens.so beside us, else ../lib/socklens/ (installed). */
+static int find_shim(char *out)
+{
+	const char *env = getenv("SOCKLENS_SHIM");
+	char self[PATH_MAX], cand[PATH_MAX + 64];
+	if (env && *env)
+		return realpath(env, out) ? 0 : -1;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return -1;
+	self[n] = 0;
+	*strrchr(self, '/') = 0;
+	const char *tries[] = {"libsocklens.so", "../lib/socklens/libsocklens.so"};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(cand, sizeof cand, "%s/%s", self, tries[i]);
+		if (access(cand, R_OK) == 0 && realpath(cand, out))
+			return 0;
+	}
+	return -1;
+}
+
+/* A directory the user named is used only if it is ours, not a link, writable by nobody else,
+ * and empty (another run's logs would mix with this one's). */
+static int trusted_dir(const char *dir, char *out)
+{
+	struct stat st;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		sl_error("cannot create log directory '%s': %s", dir, strerror(errno));
+		return -1;
+	}
+	const char *why = NULL;
+	DIR *d = NULL;
+	if (lstat(dir, &st) != 0)
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "it is not a directory (or it is a symbolic link)";
+	else if (st.st_uid != geteuid())
+		why = "it belongs to another user";
+	else if (st.st_mode & 022)
+		why = "other users can write to it";
+	else if ((d = opendir(dir))) {
+		struct dirent *de;
+		while ((de = readdir(d)) && !why)
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				why = "it is not empty (use a new directory for each run)";
+		closedir(d);
+	}
+	if (why || !realpath(dir, out)) {
+		sl_error("refusing log directory '%s': %s", dir, why ? why : strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Without --dir the logs go to a fresh directory under $TMPDIR (or /tmp): on most systems a
+ * disk, not the RAM that /dev/shm is; the budget keeps any filesystem from filling up. */
+static int make_dir(const struct run_opts *o, char *dir, size_t len)
+{
+	if (o->dir)
+		return trusted_dir(o->dir, dir);
+	const char *base = getenv("TMPDIR");
+	if (!base || !*base)
+		base = "/tmp";
+	snprintf(dir, len, "%s/socklens-%u-XXXXXX", base, (unsigned)getuid());
+	if (!mkdtemp(dir)) {
+		sl_error("cannot create log directory in '%s': %s", base, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Finds cmd the way execvp will, to check it before running it. */
+static int resolve(const char *cmd, char *out, size_t len)
+{
+	if (strchr(cmd, '/'))
+		return snprintf(out, len, "%s", cmd) < (int)len ? 0 : -1;
+	const char *path = getenv("PATH") ?: "/usr/bin:/bin";
+	char *copy = strdup(path), *save = NULL;
+	int found = -1;
+	for (char *d = strtok_r(copy, ":", &save); d && found; d = strtok_r(NULL, ":", &save)) {
+		snprintf(out, len, "%s/%s", *d ? d : ".", cmd);
+		if (access(out, X_OK) == 0)
+			found = 0;
+	}
+	free(copy);
+	return found;
+}
+
+static void set_env(const char *shim, const char *dir, int no_argv)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *val;
+	/* ours goes last: a sanitizer runtime already preloaded must stay first */
+	if (old && *old && asprintf(&val, "%s:%s", old, shim) > 0)
+		setenv("LD_PRELOAD", val, 1);
+	else
+		setenv("LD_PRELOAD", shim, 1);
+	setenv("SOCKLENS_DIR", dir, 1);
+	if (no_argv)
+		setenv("SOCKLENS_NO_ARGV", "1", 1);
+}
+
+/* Reaps the program and every descendant (we are their subreaper), forwarding signals while
+ * waiting; returns the program's status. Signals are blocked, so none is lost between checks. */
+static int wait_all(pid_t main_pid, FILE *exits, const sigset_t *set)
+{
+	int main_status = 0, st, reaped;
+	struct fwd f = {0};
+	for (;;) {
+		pid_t p;
+		reaped = 0;
+		while ((p = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
+			reaped = 1;
+			if (exits) {
+				fprintf(exits, "%d %d %llu\n", p, st, (unsigned long long)sl_mono_now());
+				fflush(exits);
+			}
+			if (p == main_pid)
+				main_status = st;
+		}
+		if (p < 0 && errno == ECHILD)
+			return main_status; /* nobody left */
+		if (reaped && f.sig)
+			for_each_child(forward_one, &f); /* orphans adopted since the signal */
+		siginfo_t si;
+		int sig = sigwaitinfo(set, &si);
+		if (sig > 0 && sig != SIGCHLD) {
+			f.sig = sig;
+			f.value = si.si_value;
+			f.from_process = si.si_code == SI_USER || si.si_code == SI_QUEUE || si.si_code == SI_TKILL;
+			f.nsent = 0;
+			for_each_child(forward_one, &f);
+		}
+	}
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* The exits file: created by us alone, never through a link someone planted. */
+static FILE *open_exits(const char *dir)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/exits", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f && fd >= 0)
+		close(fd);
+	return f;
+}
+
+static int launch(char **cmd, const char *dir, int ptrace_it, const struct run_opts *o, int *status)
+{
+	FILE *exits = dir ? open_exits(dir) : NULL;
+	sigset_t set, old;
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	block_signals(&set, &old);
+	pid_t pid = fork();
+	if (pid < 0) {
+		sl_error("cannot fork: %s", strerror(errno));
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return -1;
+	}
+	if (pid == 0) {
+		/* --json -: our standard output is the JSON's alone, the program writes to our stderr */
+		if (o->json_path && !strcmp(o->json_path, "-"))
+			dup2(STDERR_FILENO, STDOUT_FILENO);
+		if (ptrace_it) /* a Go or static program: this child traces it (trace.c) */
+			sl_trace_exec(cmd, dir, o->no_argv, o->trace_data, exits, &old, sl_limits_restore);
+		sigprocmask(SIG_SETMASK, &old, NULL); /* the program starts with the mask we were given */
+		sl_limits_restore();
+		execvp(cmd[0], cmd);
+		fprintf(stderr, "socklens: error: cannot run '%s': %s\n", cmd[0], strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	/* our own writes past RLIMIT_FSIZE fail with EFBIG instead of killing us */
+	signal(SIGXFSZ, SIG_IGN);
+	*status = wait_all(pid, exits, &set);
+	/* the signals stay blocked until we exit: a late Ctrl-C must not cut the report short */
+	if (exits)
+		fclose(exits);
+	return 0;
+}
+
+static int parse(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option opts[] = {
+		{"json", required_argument, NULL, 'j'}, {"report", required_argument, NULL, 'r'},
+		{"fail-on", required_argument, NULL, 'f'}, {"threshold", required_argument, NULL, 't'},
+		{"dir", required_argument, NULL, 'd'}, {"keep", no_argument, NULL, 'k'},
+		{"max-log-space", required_argument, NULL, 'm'}, {"no-argv", no_argument, NULL, 'a'},
+		{"color", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+		{"audit", no_argument, NULL, 'A'}, {"trace-data", no_argument, NULL, 'D'},
+		{"no-lang-frames", no_argument, NULL, 'L'}, {"js-perf-map", no_argument, NULL, 'J'}, {0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "+j:r:f:t:d:km:ac:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'A': o->out.audit = 1; break;
+		case 'D': o->trace_data = 1; break;
+		case 'L': setenv("SOCKLENS_NO_LANG_FRAMES", "1", 1); break;
+		case 'J': setenv("SOCKLENS_V8_PERF_MAP", "1", 1); break;
+		case 'c':
+			if (sl_color_parse(optarg, &o->out.color) < 0)
+				return -1;
+			break;
+		case 'j': o->json_path = optarg; break;
+		case 'r': o->report_path = optarg; break;
+		case 'd': o->dir = optarg; break;
+		case 'k': o->keep = 1; break;
+		case 'a': o->no_argv = 1; break;
+		case 'm':
+			if (sl_size_parse(optarg, &o->budget) < 0 || o->budget < (1u << 20)) {
+				sl_error("bad --max-log-space '%s' (a size of at least 1M, e.g. 512M or 2G)", optarg);
+				return -1;
+			}
+			break;
+		case 'f':
+			if (sl_fail_on_parse(optarg, &o->out.fail_mask) < 0)
+				return -1;
+			break;
+		case 't':
+			if (sl_threshold_set(&o->out.th, optarg) < 0) {
+				sl_error("bad threshold '%s' (names: %s)", optarg, sl_thresholds_names());
+				return -1;
+			}
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: return -1;
+		}
+	}
+	if (optind >= argc) {
+		sl_error("run needs a command: socklens run -- CMD [ARGS]...");
+		return -1;
+	}
+	return optind;
+}
+
+/* The report destinations are opened before the program runs: a path we cannot write is an
+ * error now, not after the program did its work. */
+static int open_outputs(struct run_opts *o)
+{
+	char err[256];
+	o->out.text = stderr;
+	if (o->report_path && sl_out_open(&o->report_file, o->report_path, err, sizeof err) < 0) {
+		sl_error("cannot write report '%s': %s", o->report_path, err);
+		return -1;
+	}
+	if (o->report_path)
+		o->out.text = o->report_file.f;
+	if (o->json_path && sl_out_open(&o->json_file, o->json_path, err, sizeof err) < 0) {
+		sl_error("cannot write JSON report '%s': %s", o->json_path, err);
+		sl_out_abort(&o->report_file);
+		return -1;
+	}
+	o->out.json = o->json_file.f;
+	return 0;
+}
+
+/* The reports take their names now that they are complete. */
+static int close_outputs(struct run_opts *o)
+{
+	int r = 0;
+	if (o->report_path && sl_out_close(&o->report_file) < 0) {
+		sl_error("cannot write report '%s': %s", o->report_path, strerror(errno));
+		r = -1;
+	}
+	if (o->json_path && sl_out_close(&o->json_file) < 0) {
+		sl_error("cannot write JSON report '%s': %s", o->json_path, strerror(errno));
+		r = -1;
+	}
+	return r;
+}
+
+/* Ends this process the way the program ended: by its signal (no core of ours), or its status. */
+static int end_like(int status)
+{
+	if (!WIFSIGNALED(status))
+		return WEXITSTATUS(status);
+	int sig = WTERMSIG(status);
+	struct rlimit none = {0, 0};
+	sigset_t all;
+	setrlimit(RLIMIT_CORE, &none);
+	signal(sig, SIG_DFL);
+	sigfillset(&all);
+	sigprocmask(SIG_UNBLOCK, &all, NULL);
+	raise(sig);
+	return 128 + sig; /* a signal that does not end a process by default */
+}
+
+/* Creates the run's control file; its budget bounds every log of the run. */
+static int prepare_run(const struct run_opts *o, const char *dir)
+{
+	int err;
+	uint64_t budget = o->budget ? o->budget : sl_budget_default(dir);
+	struct sl_run_header *r = sl_run_create(dir, budget, o->no_argv ? SL_RUN_NO_ARGV : 0, &err);
+	if (!r) {
+		sl_warn("cannot create the run's control file in '%s': %s; the program runs untraced", dir,
+			strerror(-err));
+		return -1;
+	}
+	munmap(r, r->file_size);
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = {0};
+	char shim[PATH_MAX], dir[PATH_MAX], exe[PATH_MAX];
+	sl_thresholds_default(&o.out.th);
+	int first = parse(argc, argv, &o);
+	if (first < 0) {
+		usage(stderr);
+		return SL_EXIT_USAGE;
+	}
+	if (find_shim(shim) < 0) {
+		sl_error("cannot find libsocklens.so beside socklens; set SOCKLENS_SHIM to its path");
+		return SL_EXIT_INTERNAL;
+	}
+	/* a program that cannot be started ends as the shell would end it: 127 or 126, one line */
+	if (resolve(argv[first], exe, sizeof exe) < 0 || access(exe, X_OK) != 0) {
+		int e = errno;
+		sl_error("cannot run '%s': %s", argv[first],
+			 e == ENOENT && !strchr(argv[first], '/') ? "command not found" : strerror(e));
+		return e == ENOENT ? 127 : 126;
+	}
+	if (open_outputs(&o) < 0)
+		return SL_EXIT_INTERNAL;
+	/* a directory the user named must be right; a temporary one that cannot be made (a full or
+	 * read-only /tmp) only costs the trace: the program runs anyway */
+	int have_dir = make_dir(&o, dir, sizeof dir) == 0;
+	if (!have_dir && o.dir) {
+		sl_out_abort(&o.report_file);
+		sl_out_abort(&o.json_file);
+		return SL_EXIT_INTERNAL;
+	}
+	const char *why = sl_untraceable_reason(exe);
+	/* what the preload cannot reach because it never calls libc, ptrace follows instead */
+	int ptrace_it = sl_untraceable_kind(exe) == SL_UNTRACED_STATIC && !getenv("SOCKLENS_NO_PTRACE");
+	if (why && !ptrace_it) {
+		sl_warn("'%s' cannot be traced: %s; the report will not see its sockets", argv[first], why);
+		o.out.main_untraced = why;
+	}
+	int traced = have_dir && prepare_run(&o, dir) == 0;
+	if (!have_dir)
+		snprintf(dir, sizeof dir, "%s", getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (traced)
+		set_env(shim, dir, o.no_argv);
+	int status;
+	if (launch(argv + first, traced ? dir : NULL, ptrace_it && traced, &o, &status) < 0) {
+		sl_out_abort(&o.report_file);
+		sl_out_abort(&o.json_file);
+		return SL_EXIT_INTERNAL;
+	}
+	int r = 0;
+	if (traced) {
+		sl_jitmap_keep(dir); /* V8's perf maps, before another process can be given the pid */
+		r = sl_report_dir(dir, &o.out);
+	}
+	else if (o.out.text) /* said on stderr before it ran; the report says it too */
+		fprintf(o.out.text, "\nsocklens: the program ran untraced: its logs could not be created in %s\n"
+			"socklens: result: not checked (the program ran untraced)\n", dir);
+	if (!traced)
+		r = SL_REPORT_UNCHECKED;
+	if (close_outputs(&o) < 0 && r >= 0)
+		r = -1;
+	if (have_dir && (o.dir || o.keep))
+		fprintf(stderr, "socklens: logs kept in %s (socklens report %s)\n", dir, dir);
+	else if (have_dir)
+		nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	if (r < 0)
+		return SL_EXIT_INTERNAL;
+	if (sl_report_status(r, &o.out))
+		return sl_report_status(r, &o.out);
+	return end_like(status);
+}

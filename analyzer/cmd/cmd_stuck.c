@@ -1,0 +1,254 @@
+/* cmd_stuck.c - `socklens stuck DIR|PID`: every thread blocked in a socket call right now for longer
+ * than a threshold, longest first, like a goroutine dump for any program: pid, tid, call, fd, peer,
+ * how long, the options in force, and the thread's stack, read from outside without stopping it. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cmd/cmd.h"
+
+struct stuck {
+	const struct sl_proc *proc;
+	uint32_t tid, call;
+	int fd;
+	uint64_t blocked_ns;
+	int have_slot;
+	struct sl_slot slot;
+	struct sl_frame *stack;      /* the thread's stack now, else the call's own frame */
+	size_t nstack;
+	int live_stack;              /* read from the thread (1), or the call site alone (0) */
+	struct sl_frame *opened;     /* where the connection was made */
+	size_t nopened;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: socklens stuck [--json] [--min DURATION] [--all] RUNDIR|PID\n"
+		     "\n"
+		     "Threads of running traced processes blocked in a socket call, longest first.\n"
+		     "  --json           a JSON array instead of text\n"
+		     "  --min DURATION   only calls blocked at least this long (default 1s; 0 for all)\n"
+		     "  --all            include accept() (servers waiting for clients)\n"
+		     "A PID finds its run directory in the process's environment (same user or root).\n");
+}
+
+/* Whether p is pid or one of its descendants in the run. */
+static int under(const struct sl_run *run, const struct sl_proc *p, int pid)
+{
+	for (int hops = 0; p && hops < 64; hops++) {
+		if (p->pid == pid)
+			return 1;
+		p = sl_proc_parent(run, p);
+	}
+	return 0;
+}
+
+static const struct sl_slot *slot_of(const struct sl_image *img, uint64_t conn_id)
+{
+	for (uint32_t i = 0; i < img->nslots; i++)
+		if (img->slots[i].state == SL_SLOT_LIVE && img->slots[i].conn_id == conn_id)
+			return &img->slots[i];
+	return NULL;
+}
+
+static void collect(const struct sl_run *run, const struct sl_proc *p, uint64_t min_ns, int all, struct stuck **v,
+		    size_t *n)
+{
+	struct sl_image img;
+	char err[256];
+	const struct sl_image_info *info = sl_proc_last(p);
+	if (!p->alive || sl_image_load(&img, info->path, err, sizeof err) < 0)
+		return;
+	for (uint32_t i = 0; i < img.ninfl; i++) {
+		const struct sl_inflight *f = &img.infl[i];
+		if (!f->owner || !f->call || f->since_cns >= run->now_ns || (f->call == SL_CALL_ACCEPT && !all))
+			continue;
+		uint64_t blocked = run->now_ns - f->since_cns;
+		if (blocked < min_ns)
+			continue;
+		*v = realloc(*v, (*n + 1) * sizeof **v);
+		struct stuck *s = &(*v)[(*n)++];
+		memset(s, 0, sizeof *s);
+		s->proc = p;
+		s->tid = f->owner;
+		s->call = f->call;
+		s->fd = f->fd;
+		s->blocked_ns = blocked;
+		const struct sl_slot *slot = slot_of(&img, f->conn_id);
+		if (slot) {
+			s->have_slot = 1;
+			s->slot = *slot;
+			s->opened = sl_stack_frames(&img, sl_conn_stack(slot), &s->nopened);
+		}
+		struct sl_frame tmp[SL_MAX_FRAMES];
+		size_t k = sl_live_stack(p->pid, (int)f->owner, tmp, SL_MAX_FRAMES);
+		s->live_stack = k > 0;
+		if (!k)
+			k = sl_symbolize(&img.space, f->site, tmp, SL_SHOWN_FRAMES);
+		s->stack = malloc(k * sizeof *tmp);
+		memcpy(s->stack, tmp, k * sizeof *tmp);
+		s->nstack = k;
+	}
+	sl_image_release(&img);
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const struct stuck *x = a, *y = b;
+	return x->blocked_ns < y->blocked_ns ? 1 : x->blocked_ns > y->blocked_ns ? -1 : 0;
+}
+
+/* "no SO_RCVTIMEO, SO_KEEPALIVE on (idle 60 s)" */
+static void options(const struct sl_slot *s, char *out, size_t len)
+{
+	char to[32];
+	if (sl_opt_on(s, SL_OPT_RCVTIMEO)) {
+		sl_dur_format((uint64_t)s->opt[SL_OPT_RCVTIMEO] * 1000, to, sizeof to);
+		snprintf(out, len, "SO_RCVTIMEO %s", to);
+	} else {
+		snprintf(out, len, "%s", (s->flags & SL_SF_GUARDED) ? "no SO_RCVTIMEO (polled)" : "no SO_RCVTIMEO");
+	}
+	size_t n = strlen(out);
+	if (!sl_opt_on(s, SL_OPT_KEEPALIVE))
+		snprintf(out + n, len - n, ", no keepalive");
+	else if (sl_opt_on(s, SL_OPT_KEEPIDLE))
+		snprintf(out + n, len - n, ", keepalive (idle %lld s)", (long long)s->opt[SL_OPT_KEEPIDLE]);
+	else
+		snprintf(out + n, len - n, ", keepalive (the system's idle time)");
+	n = strlen(out);
+	if (s->flags & SL_SF_EOF)
+		snprintf(out + n, len - n, "; the peer has closed its side");
+}
+
+static void print_frames(FILE *out, const char *label, const struct sl_frame *f, size_t n)
+{
+	for (size_t i = 0; i < n && i < 12; i++) {
+		fprintf(out, "        %-*s ", (int)strlen(label), i ? "" : label);
+		if (f[i].function[0])
+			fprintf(out, "%s", sl_esc(f[i].function));
+		else
+			fprintf(out, "0x%llx", (unsigned long long)f[i].addr);
+		if (f[i].file[0])
+			fprintf(out, " at %s:%d", sl_esc(f[i].file), f[i].line);
+		if (f[i].module[0])
+			fprintf(out, " (%s+0x%llx)", sl_esc(f[i].module), (unsigned long long)f[i].offset);
+		fputc('\n', out);
+	}
+}
+
+static void text(FILE *out, const struct sl_run *run, const struct stuck *v, size_t n, uint64_t min_ns)
+{
+	char min[32];
+	sl_dur_format(min_ns, min, sizeof min);
+	fprintf(out, "socklens stuck: %zu thread%s blocked in a socket call for %s or more (%s)\n\n", n,
+		n == 1 ? "" : "s", min, sl_esc(run->dir));
+	for (size_t i = 0; i < n; i++) {
+		const struct stuck *s = &v[i];
+		char dur[32], peer[160] = "", opts[200] = "";
+		sl_dur_format(s->blocked_ns, dur, sizeof dur);
+		if (s->have_slot) {
+			sl_addr_format(s->slot.role == SL_ROLE_LISTENER ? &s->slot.local : &s->slot.peer, peer, sizeof peer);
+			options(&s->slot, opts, sizeof opts);
+		}
+		fprintf(out, "%s[%d] thread %u: %s() on fd %d%s%s, blocked %s\n", sl_esc(sl_proc_name(s->proc)), s->proc->pid,
+			s->tid, sl_call_name((int)s->call), s->fd, peer[0] ? (s->slot.role == SL_ROLE_LISTENER ? " on " : " to ")
+								       : "", sl_esc(peer), dur);
+		if (opts[0])
+			fprintf(out, "        %s\n", opts);
+		print_frames(out, s->live_stack ? "stack:" : "call at:", s->stack, s->nstack);
+		if (s->nopened)
+			print_frames(out, s->slot.role == SL_ROLE_SERVER ? "accepted at:" : "connected at:", s->opened,
+				     s->nopened < 4 ? s->nopened : 4);
+		fputc('\n', out);
+	}
+}
+
+static int json(FILE *out, const struct sl_run *run, const struct stuck *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const struct stuck *s = &v[i];
+		char peer[160] = "";
+		json_t *opts = json_object();
+		if (s->have_slot) {
+			sl_addr_format(s->slot.role == SL_ROLE_LISTENER ? &s->slot.local : &s->slot.peer, peer, sizeof peer);
+			for (int o = 0; o < SL_OPT__COUNT; o++)
+				if (s->slot.opts_set & (1u << o))
+					json_object_set_new(opts, sl_opt_name(o), json_integer(s->slot.opt[o]));
+		}
+		json_t *o = json_pack("{s:i, s:s, s:i, s:s, s:i, s:o, s:s, s:f, s:o, s:b, s:o, s:o}", "pid", s->proc->pid,
+				      "process", sl_proc_name(s->proc), "tid", (int)s->tid, "call", sl_call_name((int)s->call),
+				      "fd", s->fd, "peer", peer[0] ? json_string(peer) : json_null(), "role",
+				      s->have_slot ? sl_role_name(s->slot.role) : "unknown", "blocked_ms",
+				      (double)s->blocked_ns / 1e6, "options", opts, "peer_closed",
+				      s->have_slot && (s->slot.flags & SL_SF_EOF), "stack", sl_frames_json(s->stack, s->nstack),
+				      "connected_at", sl_frames_json(s->opened, s->nopened));
+		json_object_set_new(o, "stack_from_thread", json_boolean(s->live_stack));
+		json_array_append_new(a, o);
+	}
+	json_t *doc = json_pack("{s:s, s:o}", "run_dir", run->dir, "stuck", a);
+	int rc = json_dumpf(doc, out, JSON_INDENT(2)) == 0 ? 0 : -1;
+	fputc('\n', out);
+	json_decref(doc);
+	return rc;
+}
+
+int cmd_stuck(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'}, {"min", required_argument, NULL, 'm'},
+		{"all", no_argument, NULL, 'a'}, {"help", no_argument, NULL, 'h'}, {0},
+	};
+	int c, as_json = 0, all = 0;
+	uint64_t min_ns = 1000000000ull;
+	while ((c = getopt_long(argc, argv, "+jm:ah", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': as_json = 1; break;
+		case 'a': all = 1; break;
+		case 'm':
+			if (sl_dur_parse(optarg, &min_ns) < 0) {
+				sl_error("bad --min '%s' (a duration: 500ms, 2s)", optarg);
+				return SL_EXIT_USAGE;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return SL_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return SL_EXIT_USAGE;
+	}
+	char dir[4096], err[512];
+	int pid = 0;
+	if (sl_target_dir(argv[optind], dir, sizeof dir, &pid, err, sizeof err) < 0) {
+		sl_error("%s", err);
+		return 1;
+	}
+	struct sl_run run;
+	if (sl_run_index(&run, dir, err, sizeof err) < 0) {
+		sl_error("%s", err);
+		sl_run_release(&run);
+		return 1;
+	}
+	struct stuck *v = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < run.nprocs; i++)
+		if (!pid || under(&run, &run.procs[i], pid))
+			collect(&run, &run.procs[i], min_ns, all, &v, &n);
+	if (n)
+		qsort(v, n, sizeof *v, by_time);
+	int rc = 0;
+	if (as_json)
+		rc = json(stdout, &run, v, n);
+	else
+		text(stdout, &run, v, n, min_ns);
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].stack);
+		free(v[i].opened);
+	}
+	free(v);
+	sl_run_release(&run);
+	sl_symbolizer_reset();
+	return rc < 0 ? SL_EXIT_INTERNAL : 0;
+}

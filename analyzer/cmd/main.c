@@ -1,0 +1,50 @@
+/* main.c - socklens: subcommand dispatch, usage, and the error/warning helpers. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include "cmd/cmd.h"
+
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *summary;
+} commands[] = {
+	{"run", cmd_run, "run a program under the shim and report its socket problems at exit"},
+	{"report", cmd_report, "analyze the logs of a finished or still-running run"},
+	{"stuck", cmd_stuck, "list the threads blocked in socket calls right now, with their stacks"},
+	{"top", cmd_top, "a refreshing view of a running run's connections (ncurses)"},
+	{"watch", cmd_watch, "write a report every interval: JSON lines, Prometheus textfile, OTLP JSON"},
+	{"dump", cmd_dump, "print a run's raw records (for debugging socklens)"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: socklens <command> [options]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n'socklens <command> --help' describes each command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	sl_limits_raise();
+	if (argc < 2) {
+		usage(stderr);
+		return SL_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("socklens %s (log format %u)\n", SL_VERSION, SL_LOG_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	sl_error("unknown command '%s'", argv[1]);
+	usage(stderr);
+	return SL_EXIT_USAGE;
+}

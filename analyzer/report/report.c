@@ -1,0 +1,86 @@
+/* report.c - load, analyze, render: the path shared by `socklens run` and `socklens report`. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "report/report.h"
+
+
+int sl_color_parse(const char *arg, int *mode)
+{
+	static const char *const names[] = {"auto", "always", "never"};
+	for (int i = 0; i < 3; i++) {
+		if (!strcmp(arg, names[i])) {
+			*mode = i;
+			return 0;
+		}
+	}
+	sl_error("bad --color '%s' (auto, always or never)", arg);
+	return -1;
+}
+
+void sl_render_image(void *renderers, const struct sl_ctx *c)
+{
+	const struct sl_renderers *r = renderers;
+	if (r->sink)
+		sl_json_image(r->sink, c);
+	if (r->audit)
+		sl_audit_image(r->audit, c);
+}
+
+int sl_report_status(int r, const struct sl_output *o)
+{
+	if (r & SL_REPORT_FAIL_ON)
+		return SL_EXIT_FAIL_ON;
+	if ((r & SL_REPORT_UNCHECKED) && o->fail_mask)
+		return SL_EXIT_NOT_CHECKED;
+	return 0;
+}
+
+int sl_report_dir(const char *dir, const struct sl_output *o)
+{
+	struct sl_run run;
+	struct sl_diags ds = {0};
+	char err[512];
+	if (sl_run_index(&run, dir, err, sizeof err) < 0) {
+		sl_error("%s", err);
+		sl_run_release(&run);
+		return -1;
+	}
+	run.main_untraced = o->main_untraced;
+	if (o->since_ns)
+		ds.since_ns = run.now_ns > o->since_ns ? run.now_ns - o->since_ns : 1;
+	if (run.nprocs == 0 && !run.have_ctl && !run.bad_logs)
+		sl_warn("no socklens logs in '%s' (was the program started by socklens run?)", dir);
+	struct sl_json_sink *sink = o->json ? sl_json_open(o->json, !o->no_connections) : NULL;
+	struct sl_audit *audit = o->audit ? sl_audit_new(&o->th) : NULL;
+	struct sl_renderers r = {sink, audit};
+	sl_analyze(&run, &o->th, &ds, sl_render_image, &r);
+	int failed = 0, rc = 0;
+	for (size_t i = 0; i < ds.n; i++)
+		if (o->fail_mask & (1ull << ds.v[i].kind))
+			failed = 1;
+	if (o->text) {
+		sl_text_color(o->color, o->text);
+		sl_report_text(o->text, &run, &ds, audit);
+	}
+	if (o->prometheus && sl_prometheus_write(o->prometheus, &run, &ds, err, sizeof err) < 0) {
+		sl_error("cannot write '%s': %s", o->prometheus, err);
+		rc = -1;
+	}
+	if (o->otlp && sl_otlp_append(o->otlp, &run, &ds, err, sizeof err) < 0) {
+		sl_error("cannot write '%s': %s", o->otlp, err);
+		rc = -1;
+	}
+	if (sink && sl_json_finish(sink, &run, &ds, audit) < 0) {
+		sl_error("cannot write the JSON report: %s", strerror(errno));
+		rc = -1;
+	}
+	char why[256];
+	int unchecked = sl_run_checked(&run, why, sizeof why) != SL_CHECKED_ALL;
+	sl_audit_free(audit);
+	sl_diags_release(&ds);
+	sl_run_release(&run);
+	sl_symbolizer_reset();
+	return rc < 0 ? rc : (failed ? SL_REPORT_FAIL_ON : 0) | (unchecked ? SL_REPORT_UNCHECKED : 0);
+}

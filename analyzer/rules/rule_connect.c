@@ -1,0 +1,103 @@
+/* rule_connect.c - connect-refused, connect-timeout, connect-unreachable, port-exhaustion. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include "rules/rules.h"
+
+static int kind_of(int err)
+{
+	switch (err) {
+	case ECONNREFUSED: return SL_K_CONNECT_REFUSED;
+	case ETIMEDOUT: return SL_K_CONNECT_TIMEOUT;
+	case EHOSTUNREACH: case ENETUNREACH: case EHOSTDOWN: case ENETDOWN: return SL_K_CONNECT_UNREACHABLE;
+	case EADDRNOTAVAIL: return SL_K_PORT_EXHAUSTION;
+	}
+	return -1;
+}
+
+static void add(struct sl_ctx *c, int kind, int err, const struct sl_addr *peer, int fd, uint32_t stack, uint64_t dur,
+		uint64_t conn_id, const char *how, uint64_t when, struct sl_tally *t)
+{
+	struct sl_diag d;
+	char ms[32];
+	sl_diag_init(&d, (enum sl_kind)kind, SL_SEV_ERROR, c->proc, fd);
+	d.when_ns = when;
+	d.err = err;
+	d.conn_id = conn_id;
+	d.worst_ns = dur;
+	sl_addr_format(peer, d.peer, sizeof d.peer); /* peers are listed per call site, not split */
+	sl_dur_format(dur, ms, sizeof ms);
+	const char *en = sl_errno_name(err);
+	snprintf(d.summary, sizeof d.summary, "connect() to %s %s%s%s%s after %s.",
+		 d.peer[0] ? d.peer : "an unknown peer", how, en ? " (" : "", en ? en : "", en ? ")" : "", ms);
+	if (t)
+		sl_tally_note(t, stack, err, &d);
+	sl_diags_add(c->out, c->img, &d, stack, 0);
+}
+
+static const char *verb(int kind)
+{
+	return kind == SL_K_CONNECT_REFUSED   ? "was refused"
+	       : kind == SL_K_CONNECT_TIMEOUT ? "timed out"
+	       : kind == SL_K_PORT_EXHAUSTION ? "failed: no local port was free"
+					      : "failed: no route to the peer";
+}
+
+/* CONNECT events carry every outcome the shim saw: blocking, or a non-blocking one followed to its
+ * end. The connect sites' own counters make the counts exact when the event table lost some. */
+static void from_events(struct sl_ctx *c)
+{
+	struct sl_tally *t = sl_tally_new();
+	for (uint32_t i = 0; i < c->img->nevents; i++) {
+		const struct sl_event *ev = &c->img->events[i];
+		if (ev->type != SL_EV_CONNECT || ev->err == 0)
+			continue;
+		int kind = kind_of(ev->err);
+		if (kind >= 0)
+			add(c, kind, ev->err, &ev->addr, ev->fd, ev->stack, ev->dur_ns, ev->conn_id, verb(kind), ev->ts_ns, t);
+	}
+	/* connect sites none of whose failures is left in the events: the counter alone */
+	for (uint32_t n = 0; n < c->img->nstacks; n++) {
+		uint32_t id = sl_image_stack_id(c->img, n);
+		const struct sl_stack *st = sl_image_stack(c->img, id);
+		for (uint32_t k = 0; st && st->lat_call == SL_CALL_CONNECT && k < SL_ERRS; k++) {
+			int err = st->err_no[k], kind = kind_of(err);
+			if (!st->err_count[k] || kind < 0 || sl_tally_seen(t, id, err))
+				continue;
+			struct sl_diag d;
+			sl_diag_init(&d, (enum sl_kind)kind, SL_SEV_ERROR, c->proc, -1);
+			d.err = err;
+			d.count = (unsigned)st->err_count[k];
+			d.worst_ns = st->max_ns;
+			d.when_ns = sl_image_end(c->run, c->proc, c->img);
+			snprintf(d.summary, sizeof d.summary,
+				 "%llu connects from this call site failed with %s; the event table kept none of them, so "
+				 "their peers are not known.", (unsigned long long)st->err_count[k], sl_errno_name(err));
+			sl_diags_add(c->out, c->img, &d, id, 0);
+		}
+	}
+	sl_tally_flush(t, c);
+}
+
+/* A connect still pending when the program shut the socket down or closed it, with the kernel
+ * still sending SYNs: the program gave up waiting, which is a timeout it chose. */
+static void abandoned(struct sl_ctx *c)
+{
+	for (size_t i = 0; i < c->nconns; i++) {
+		const struct sl_conn *cn = &c->conns[i];
+		const struct sl_slot *s = cn->s;
+		if (s->connect_state != SL_CONN_PENDING ||
+		    (!(s->flags & SL_SF_GAVE_UP) && (!(s->flags & SL_SF_TCPINFO) || s->tcp_state != TCP_SYN_SENT)))
+			continue;
+		add(c, SL_K_CONNECT_TIMEOUT, ETIMEDOUT, &s->peer, s->fd, s->connect_stack,
+		    cn->end_ns > s->connect_start_ns ? cn->end_ns - s->connect_start_ns : 0, s->conn_id,
+		    "got no answer; the program gave up", cn->end_ns, NULL);
+	}
+}
+
+void sl_rule_connect(struct sl_ctx *c)
+{
+	from_events(c);
+	abandoned(c);
+}

@@ -1,0 +1,66 @@
+/* rule_context.c - closed-by-peer: when a process failed (exited non-zero, or was killed) and no
+ * warning or error explains it, the connections that ended abnormally are the context a person
+ * needs: closed by the peer first, or cut short after a few bytes, with how far they got. */
+#define _GNU_SOURCE
+#include <string.h>
+#include <sys/wait.h>
+#include "rules/rules.h"
+
+static int failed(const struct sl_proc *p, const struct sl_image *img)
+{
+	if (img->h.seq != sl_proc_last(p)->h.seq || p->alive)
+		return 0;
+	if (p->have_status)
+		return WIFSIGNALED(p->wstatus) || (WIFEXITED(p->wstatus) && WEXITSTATUS(p->wstatus));
+	return img->h.end_reason == SL_END_EXIT && (img->h.exit_status & 0xff);
+}
+
+static int explained(const struct sl_ctx *c)
+{
+	for (size_t i = 0; i < c->out->n; i++)
+		if (c->out->v[i].proc == c->proc && c->out->v[i].sev >= SL_SEV_WARNING)
+			return 1;
+	return 0;
+}
+
+/* Closed by the peer first (a read returned 0), or over within a second having moved few bytes. */
+static int abnormal(const struct sl_conn *cn)
+{
+	const struct sl_slot *s = cn->s;
+	if ((s->role != SL_ROLE_CLIENT && s->role != SL_ROLE_SERVER) || s->type != 1 /* SOCK_STREAM */)
+		return 0;
+	if (s->flags & SL_SF_EOF)
+		return 1;
+	return !cn->open_at_end && cn->end_ns - s->open_ns < 1000000000ull && s->bytes_in + s->bytes_out < 64;
+}
+
+void sl_rule_context(struct sl_ctx *c)
+{
+	if (!failed(c->proc, c->img) || explained(c))
+		return;
+	char status[96];
+	sl_proc_status(c->proc, status, sizeof status);
+	for (size_t i = 0; i < c->nconns; i++) {
+		const struct sl_conn *cn = &c->conns[i];
+		const struct sl_slot *s = cn->s;
+		if (!abnormal(cn))
+			continue;
+		struct sl_diag d;
+		char age[32];
+		sl_diag_init(&d, SL_K_CLOSED_BY_PEER, SL_SEV_INFO, c->proc, s->fd);
+		d.when_ns = cn->end_ns;
+		d.conn_id = s->conn_id;
+		sl_addr_format(&s->peer, d.peer, sizeof d.peer);
+		snprintf(d.group_peer, sizeof d.group_peer, "%s", sl_role_name(s->role));
+		d.worst_ns = cn->end_ns - s->open_ns;
+		sl_dur_format(d.worst_ns, age, sizeof age);
+		snprintf(d.summary, sizeof d.summary,
+			 "The connection %s %.60s %s %s after it was opened, with %llu bytes received and %llu sent; "
+			 "%.30s[%d] %.60s and no other finding explains it.",
+			 s->role == SL_ROLE_SERVER ? "from" : "to", d.peer[0] ? d.peer : "its peer",
+			 (s->flags & SL_SF_EOF) ? "was closed by the peer" : "ended", age,
+			 (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out, sl_proc_name(c->proc),
+			 c->proc->pid, status);
+		sl_diags_add(c->out, c->img, &d, s->connect_stack ? s->connect_stack : s->open_stack, 0);
+	}
+}

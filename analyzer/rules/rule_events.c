@@ -1,0 +1,104 @@
+/* rule_events.c - findings read straight from events:
+ *  - use-after-close: EBADF/ENOTSOCK on a number that was a socket closed earlier (double close);
+ *  - dns-failure, slow-dns: getaddrinfo/gethostbyname failing, or slower than a threshold. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netdb.h>
+#include <string.h>
+#include "rules/rules.h"
+
+static void stale(const struct sl_ctx *x, const struct sl_event *ev)
+{
+	struct sl_diag d;
+	char what[200] = "";
+	sl_diag_init(&d, SL_K_USE_AFTER_CLOSE, SL_SEV_ERROR, x->proc, ev->fd);
+	d.when_ns = ev->ts_ns;
+	d.err = ev->err;
+	d.conn_id = ev->conn_id;
+	sl_addr_format(&ev->addr, d.peer, sizeof d.peer);
+	snprintf(d.group_peer, sizeof d.group_peer, "%u", ev->call);
+	d.site_stack = (uint32_t)ev->a; /* the earlier close */
+	if (d.peer[0])
+		snprintf(what, sizeof what, " (the connection to %s)", d.peer);
+	if (ev->call == SL_CALL_CLOSE)
+		snprintf(d.summary, sizeof d.summary, "close() of fd %d failed with EBADF: the program had already closed "
+			 "that socket%s. A double close.", ev->fd, what);
+	else
+		snprintf(d.summary, sizeof d.summary, "%s() on fd %d failed with %s: the program had closed that socket%s "
+			 "earlier%s.", sl_call_name(ev->call), ev->fd, sl_errno_name(ev->err), what,
+			 ev->err == ENOTSOCK ? ", and the number now belongs to another file" : "");
+	sl_diags_add(x->out, x->img, &d, ev->stack, 0);
+}
+
+static const char *eai_name(int code)
+{
+	switch (code) {
+	case EAI_NONAME: return "EAI_NONAME";
+	case EAI_AGAIN: return "EAI_AGAIN";
+	case EAI_FAIL: return "EAI_FAIL";
+	case EAI_NODATA: return "EAI_NODATA";
+	case EAI_FAMILY: return "EAI_FAMILY";
+	case EAI_SERVICE: return "EAI_SERVICE";
+	case EAI_SOCKTYPE: return "EAI_SOCKTYPE";
+	case EAI_MEMORY: return "EAI_MEMORY";
+	case EAI_SYSTEM: return "EAI_SYSTEM";
+	case EAI_ADDRFAMILY: return "EAI_ADDRFAMILY";
+	case EAI_BADFLAGS: return "EAI_BADFLAGS";
+	}
+	return "EAI_?";
+}
+
+static const char *eai_meaning(int code)
+{
+	switch (code) {
+	case EAI_NONAME: return "the name does not exist (or the service name is unknown)";
+	case EAI_NODATA: case EAI_ADDRFAMILY: return "the name exists but has no address of the kind asked";
+	case EAI_AGAIN: return "the resolver did not answer in time (temporary failure)";
+	case EAI_FAIL: return "the resolver failed for good";
+	case EAI_SYSTEM: return "a system error (often no resolver configuration)";
+	}
+	return "the lookup was refused as asked";
+}
+
+static void dns(const struct sl_ctx *x, const struct sl_event *ev)
+{
+	char name[SL_ADDR_DATA + 1], dur[32];
+	snprintf(name, sizeof name, "%.*s", (int)strnlen((const char *)ev->addr.data, SL_ADDR_DATA),
+		 (const char *)ev->addr.data);
+	int failed = ev->err != 0;
+	if (!failed && ev->dur_ns < x->th->dns_ns)
+		return;
+	const struct sl_stack *st = sl_image_stack(x->img, ev->stack);
+	struct sl_diag d;
+	sl_diag_init(&d, failed ? SL_K_DNS_FAILURE : SL_K_SLOW_DNS,
+		     !failed || (ev->err != EAI_AGAIN && ev->err != EAI_FAIL) ? SL_SEV_WARNING : SL_SEV_ERROR, x->proc, -1);
+	d.err = 0;
+	d.when_ns = ev->ts_ns;
+	d.worst_ns = ev->dur_ns;
+	snprintf(d.peer, sizeof d.peer, "%s", name[0] ? name : "(no name)");
+	snprintf(d.group_peer, sizeof d.group_peer, "%s/%d", name, ev->err);
+	sl_dur_format(ev->dur_ns, dur, sizeof dur);
+	if (failed)
+		snprintf(d.summary, sizeof d.summary, "%s(\"%.100s\") failed with %s after %s: %s.", sl_call_name(ev->call),
+			 name, eai_name(ev->err), dur, eai_meaning(ev->err));
+	else
+		snprintf(d.summary, sizeof d.summary, "%s(\"%.100s\") took %s.", sl_call_name(ev->call), name, dur);
+	if (st && st->hits > 1)
+		snprintf(d.summary + strlen(d.summary), sizeof d.summary - strlen(d.summary),
+			 " This call site made %llu lookups; %llu failed and %llu took over 100 ms.", (unsigned long long)st->hits,
+			 (unsigned long long)st->fails, (unsigned long long)st->slow);
+	sl_diag_fact(&d, "eai_code", ev->err);
+	sl_diag_fact(&d, "duration_ms", (double)ev->dur_ns / 1e6);
+	sl_diags_add(x->out, x->img, &d, ev->stack, 0);
+}
+
+void sl_rule_events(struct sl_ctx *x)
+{
+	for (uint32_t i = 0; i < x->img->nevents; i++) {
+		const struct sl_event *ev = &x->img->events[i];
+		if (ev->type == SL_EV_STALE_FD)
+			stale(x, ev);
+		else if (ev->type == SL_EV_DNS)
+			dns(x, ev);
+	}
+}

@@ -1,0 +1,354 @@
+/* rule_exchange.c - what the data exchange on one connection says:
+ *  - unanswered-request: a client sent data and got nothing back for a threshold;
+ *  - close-wait: the peer closed and the program held the socket on;
+ *  - nagle-delay: replies after several writes came a delayed ACK late, without TCP_NODELAY;
+ *  - tls-alert, tls-aborted: the first TLS record was an alert, or the ClientHello got a hang-up;
+ *  - reset-on-close: closed with unread data or SO_LINGER {1, 0}, so the kernel sent RST. */
+#define _GNU_SOURCE
+#include <string.h>
+#include <netinet/tcp.h>
+#include "rules/rules.h"
+
+static const char *peer_or(const struct sl_diag *d, const char *dflt)
+{
+	return d->peer[0] ? d->peer : dflt;
+}
+
+/* The send to show: in a Python or Java program, the stack of the connection's first send (the
+ * program's line); else the call site of the last one (a single return address), except in
+ * Node.js, where that is always libuv's write, which says nothing the person can change. */
+static uint64_t send_site(const struct sl_image *img, struct sl_diag *d, const struct sl_slot *s)
+{
+	if (!s->send_stack)
+		return img && (img->h.flags & SL_HDR_JS_ORIGINS) ? 0 : s->send_site;
+	d->site_stack = s->send_stack;
+	d->site_label = "first send at";
+	return 0;
+}
+
+static const char *how_it_ended(const struct sl_conn *c)
+{
+	if (!c->open_at_end)
+		return "then the program closed it";
+	return c->proc->alive ? "and it is still waiting" : "and it was still waiting when the process ended";
+}
+
+uint64_t sl_unanswered_ns(const struct sl_ctx *x, const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	if (!sl_is_tcp(s) || s->role != SL_ROLE_CLIENT || s->connect_state != SL_CONN_DONE || !s->bytes_out)
+		return 0;
+	if (s->last_out_cns <= s->last_in_cns || (s->flags & SL_SF_EOF) || s->err_total)
+		return 0; /* answered, or closed or reset by the peer: other findings */
+	if (!s->bytes_in && s->calls_out > 8)
+		return 0; /* a one-way stream: sending is all it does */
+	if (s->unread_at_close)
+		return 0; /* the answer arrived; the program did not read it */
+	uint64_t now = sl_conn_now(x->run, c);
+	uint64_t waited = now > s->last_out_cns ? now - s->last_out_cns : 0;
+	return waited >= x->th->unanswered_ns ? waited : 0;
+}
+
+/* The last write sent part of what it was asked to, and the program never sent the rest: what the
+ * peer waits for (an unanswered request is this connection's symptom, not its cause). */
+static int short_write(const struct sl_ctx *x, const struct sl_conn *c, uint64_t waited)
+{
+	const struct sl_slot *s = c->s;
+	if (!(s->flags & SL_SF_SHORT_WRITE) || s->role == SL_ROLE_LISTENER || !sl_connected(s))
+		return 0;
+	struct sl_diag d;
+	char dur[32] = "";
+	sl_diag_conn(&d, c, SL_K_SHORT_WRITE, waited ? SL_SEV_ERROR : SL_SEV_WARNING);
+	if (waited)
+		sl_cdur_format(&c->img->h, waited, dur, sizeof dur);
+	snprintf(d.summary, sizeof d.summary,
+		 "A write to %s sent %u of the %u bytes it was given, and the program never sent the other %u%s%s%s.",
+		 peer_or(&d, "its peer"), s->short_sent, s->short_asked, s->short_asked - s->short_sent,
+		 waited ? "; the peer, waiting for them, never answered (" : "", dur, waited ? ")" : "");
+	sl_diag_fact(&d, "bytes_asked", s->short_asked);
+	sl_diag_fact(&d, "bytes_sent", s->short_sent);
+	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), s->send_site);
+	return 1;
+}
+
+static void unanswered(const struct sl_ctx *x, const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	uint64_t waited = sl_unanswered_ns(x, c);
+	if (short_write(x, c, waited) || !waited)
+		return;
+	struct sl_diag d;
+	char dur[32];
+	sl_diag_conn(&d, c, SL_K_UNANSWERED_REQUEST, SL_SEV_ERROR);
+	d.worst_ns = waited;
+	sl_cdur_format(&c->img->h, waited, dur, sizeof dur);
+	snprintf(d.summary, sizeof d.summary,
+		 "%.30s[%d] sent %llu bytes to %s and got no reply for %s; %s%s.", sl_proc_name(c->proc),
+		 c->proc->pid, (unsigned long long)s->bytes_out, peer_or(&d, "its peer"), dur, how_it_ended(c),
+		 s->bytes_in ? " (earlier requests on this connection were answered)" : "");
+	sl_diag_fact(&d, "bytes_sent", (double)s->bytes_out);
+	sl_diag_fact(&d, "bytes_received", (double)s->bytes_in);
+	sl_diag_fact(&d, "waited_ms", (double)waited / 1e6);
+	sl_diag_fact(&d, "still_open", c->open_at_end);
+	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), send_site(x->img, &d, s));
+}
+
+uint64_t sl_close_wait_ns(const struct sl_ctx *x, const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	if (s->type != 1 /* SOCK_STREAM */ || (s->flags & (SL_SF_SHUT_WR | SL_SF_FROM_PARENT)))
+		return 0;
+	if (s->role != SL_ROLE_CLIENT && s->role != SL_ROLE_SERVER && s->role != SL_ROLE_INHERITED)
+		return 0;
+	uint64_t from;
+	if (s->flags & SL_SF_EOF) {
+		/* a half-close: the program may still answer after the peer's FIN; count from its last send */
+		from = s->last_out_cns > s->eof_cns ? s->last_out_cns : s->eof_cns;
+	} else if (!c->open_at_end && s->close_ns && s->tcp_state == TCP_CLOSE_WAIT) {
+		/* never read to its end: TCP_INFO at close says the peer's FIN had come, at some time
+		 * after the last data; the socket sat idle that long, in CLOSE_WAIT at the end of it */
+		from = s->last_in_cns > s->last_out_cns ? s->last_in_cns : s->last_out_cns;
+		if (from < s->open_ns)
+			from = s->open_ns;
+	} else {
+		return 0;
+	}
+	uint64_t end = sl_conn_now(x->run, c);
+	uint64_t held = end > from ? end - from : 0;
+	return held >= x->th->close_wait_ns ? held : 0;
+}
+
+static void close_wait(const struct sl_ctx *x, const struct sl_conn *c)
+{
+	uint64_t held = sl_close_wait_ns(x, c);
+	if (!held)
+		return;
+	struct sl_diag d;
+	char dur[32];
+	sl_diag_conn(&d, c, SL_K_CLOSE_WAIT, c->open_at_end ? SL_SEV_ERROR : SL_SEV_WARNING);
+	d.worst_ns = held;
+	sl_cdur_format(&c->img->h, held, dur, sizeof dur);
+	const char *tail = !c->open_at_end ? "before closing it"
+			   : c->proc->alive ? "and it is still open (CLOSE_WAIT)"
+					    : "and never closed it (it sat in CLOSE_WAIT until the process ended)";
+	if (c->s->flags & SL_SF_EOF)
+		snprintf(d.summary, sizeof d.summary, "%s %s closed its side; the program held the socket (fd %d) %s %s.",
+			 c->s->role == SL_ROLE_SERVER ? "The client" : "The peer", peer_or(&d, "(unnamed)"), c->s->fd, dur, tail);
+	else
+		snprintf(d.summary, sizeof d.summary,
+			 "%s %s closed its side and the program never read to the end: the socket (fd %d) sat idle %s "
+			 "after the last data and was in CLOSE_WAIT when the program closed it.",
+			 c->s->role == SL_ROLE_SERVER ? "The client" : "The peer", peer_or(&d, "(unnamed)"), c->s->fd, dur);
+	sl_diag_fact(&d, "eof_read", (c->s->flags & SL_SF_EOF) != 0);
+	sl_diag_fact(&d, "held_ms", (double)held / 1e6);
+	sl_diag_fact(&d, "still_open", c->open_at_end);
+	if (c->s->eof_stack) { /* a Python or Java program: the read that saw the peer's EOF */
+		d.site_stack = c->s->eof_stack;
+		d.site_label = "EOF read at";
+	}
+	sl_diags_add(x->out, x->img, &d, c->s->open_stack ? c->s->open_stack : c->s->connect_stack, 0);
+}
+
+static void nagle(const struct sl_ctx *x, const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	if (!sl_is_tcp(s) || sl_opt_on(s, SL_OPT_NODELAY) || s->nagle_rounds < 3 || s->nagle_rounds * 2 < s->rounds_multi)
+		return;
+	struct sl_diag d;
+	char lost[32], each[32];
+	sl_diag_conn(&d, c, SL_K_NAGLE_DELAY, SL_SEV_WARNING);
+	d.worst_ns = s->nagle_cns;
+	sl_dur_format(s->nagle_cns, lost, sizeof lost);
+	sl_dur_format(s->nagle_cns / s->nagle_rounds, each, sizeof each);
+	snprintf(d.summary, sizeof d.summary,
+		 "On the connection %s %s, %u of %u replies that followed two or more writes came %s after the last "
+		 "write (a delayed ACK), with TCP_NODELAY off: %s lost in all.",
+		 s->role == SL_ROLE_SERVER ? "from" : "to", peer_or(&d, "(unnamed)"), s->nagle_rounds, s->rounds_multi,
+		 each, lost);
+	sl_diag_fact(&d, "rounds", s->rounds_multi);
+	sl_diag_fact(&d, "delayed_rounds", s->nagle_rounds);
+	sl_diag_fact(&d, "lost_ms", (double)s->nagle_cns / 1e6);
+	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), send_site(x->img, &d, s));
+}
+
+/* RFC 8446 section 6 and RFC 5246 section 7.2 */
+static const char *alert_name(unsigned desc)
+{
+	switch (desc) {
+	case 0: return "close_notify";
+	case 10: return "unexpected_message";
+	case 20: return "bad_record_mac";
+	case 21: return "decryption_failed";
+	case 22: return "record_overflow";
+	case 30: return "decompression_failure";
+	case 40: return "handshake_failure";
+	case 41: return "no_certificate";
+	case 42: return "bad_certificate";
+	case 43: return "unsupported_certificate";
+	case 44: return "certificate_revoked";
+	case 45: return "certificate_expired";
+	case 46: return "certificate_unknown";
+	case 47: return "illegal_parameter";
+	case 48: return "unknown_ca";
+	case 49: return "access_denied";
+	case 50: return "decode_error";
+	case 51: return "decrypt_error";
+	case 70: return "protocol_version";
+	case 71: return "insufficient_security";
+	case 80: return "internal_error";
+	case 86: return "inappropriate_fallback";
+	case 90: return "user_canceled";
+	case 100: return "no_renegotiation";
+	case 109: return "missing_extension";
+	case 110: return "unsupported_extension";
+	case 112: return "unrecognized_name";
+	case 113: return "bad_certificate_status_response";
+	case 115: return "unknown_psk_identity";
+	case 116: return "certificate_required";
+	case 120: return "no_application_protocol";
+	}
+	return "unknown";
+}
+
+static const char *alert_hint(unsigned desc)
+{
+	switch (desc) {
+	case 70: return "the two sides share no TLS version";
+	case 40: return "no cipher suite, group or signature algorithm both sides accept";
+	case 71: return "the server requires stronger ciphers than offered";
+	case 48: return "the certificate's issuer is not trusted by the side that sent the alert";
+	case 42: case 43: case 46: return "the certificate was rejected";
+	case 45: return "a certificate has expired";
+	case 44: return "a certificate was revoked";
+	case 112: return "the server has no certificate for the name asked (SNI)";
+	case 116: return "the server requires a client certificate";
+	case 120: return "no ALPN protocol both sides speak";
+	case 86: return "a version downgrade was refused";
+	}
+	return "the handshake was refused";
+}
+
+/* A TLS client that got the server's first flight (its certificate) and went no further: it sent an
+ * alert encrypted where its Finished would be (TLS 1.3: the reason is not seen), or closed without
+ * a word having sent nothing after the handshake (Node.js checks the certificate after it). */
+static int rejected(const struct sl_ctx *x, const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	if (s->role != SL_ROLE_CLIENT || s->first_out != SL_FB_TLS_HELLO || s->first_in != SL_FB_TLS_HELLO ||
+	    !s->bytes_in || s->err_total)
+		return 0;
+	int alert = (s->flags & SL_SF_TLS_ENC_ALERT) != 0;
+	int silent = !c->open_at_end && s->calls_out <= 2 && !(s->flags & SL_SF_EOF);
+	if (!alert && !silent)
+		return 0;
+	struct sl_diag d;
+	sl_diag_conn(&d, c, SL_K_TLS_REJECTED, SL_SEV_ERROR);
+	if (alert)
+		snprintf(d.summary, sizeof d.summary,
+			 "The program ended its TLS 1.3 handshake with %s with an alert (encrypted: its reason cannot "
+			 "be seen) right after the server's certificate, where its Finished would be: it rejected the "
+			 "server.", peer_or(&d, "the server"));
+	else
+		snprintf(d.summary, sizeof d.summary,
+			 "The program closed its TLS connection to %s right after the server's handshake (%llu bytes "
+			 "received), having sent nothing but its own handshake: it rejected the server.",
+			 peer_or(&d, "the server"), (unsigned long long)s->bytes_in);
+	sl_diag_fact(&d, "encrypted_alert", alert);
+	sl_diag_fact(&d, "bytes_received", (double)s->bytes_in);
+	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), 0);
+	return 1;
+}
+
+static void tls(const struct sl_ctx *x, const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	struct sl_diag d;
+	if (s->alert_level && s->alert_desc != 0 && s->alert_desc != 90) {
+		int sent = s->alert_dir == 1;
+		sl_diag_conn(&d, c, SL_K_TLS_ALERT, SL_SEV_ERROR);
+		snprintf(d.group_peer, sizeof d.group_peer, "%s/%u/%d", sl_role_name(s->role), s->alert_desc, sent);
+		const char *level = s->alert_level == 2 ? "fatal" : "warning";
+		if (sent && s->role == SL_ROLE_CLIENT && s->first_out == SL_FB_TLS_HELLO && s->bytes_in)
+			snprintf(d.summary, sizeof d.summary,
+				 "The program rejected the handshake of %s with a %s TLS alert %s (%u) after the server's "
+				 "first flight: %s.", peer_or(&d, "the server"), level, alert_name(s->alert_desc),
+				 s->alert_desc, alert_hint(s->alert_desc));
+		else if (sent)
+			snprintf(d.summary, sizeof d.summary, "The program sent a %s TLS alert %s (%u) %s: %s.", level,
+				 alert_name(s->alert_desc), s->alert_desc,
+				 s->role == SL_ROLE_SERVER ? "in answer to a client's handshake" : "as its first record",
+				 alert_hint(s->alert_desc));
+		else
+			snprintf(d.summary, sizeof d.summary,
+				 "The %s %s answered with a %s TLS alert %s (%u) instead of a handshake: %s.",
+				 s->role == SL_ROLE_SERVER ? "client" : "server", peer_or(&d, "(unnamed)"), level,
+				 alert_name(s->alert_desc), s->alert_desc, alert_hint(s->alert_desc));
+		sl_diag_fact(&d, "alert_level", s->alert_level);
+		sl_diag_fact(&d, "alert_description", s->alert_desc);
+		sl_diag_fact(&d, "sent_by_program", sent);
+		sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), 0);
+		return;
+	}
+	if (rejected(x, c))
+		return;
+	if (s->role != SL_ROLE_CLIENT || s->first_out != SL_FB_TLS_HELLO || s->bytes_in ||
+	    !((s->flags & SL_SF_EOF) || s->err_total))
+		return;
+	int reset = !(s->flags & SL_SF_EOF);
+	sl_diag_conn(&d, c, SL_K_TLS_ABORTED, SL_SEV_ERROR);
+	snprintf(d.summary, sizeof d.summary,
+		 "The server %s %s the connection right after the program's TLS ClientHello (%llu bytes), without "
+		 "an answer or an alert.",
+		 peer_or(&d, "(unnamed)"), reset ? "reset" : "closed", (unsigned long long)s->bytes_out);
+	sl_diag_fact(&d, "bytes_sent", (double)s->bytes_out);
+	sl_diag_fact(&d, "reset", reset);
+	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), 0);
+}
+
+static void reset_on_close(const struct sl_ctx *x, const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	if (!sl_is_tcp(s) || c->open_at_end || (s->role != SL_ROLE_CLIENT && s->role != SL_ROLE_SERVER) ||
+	    (s->flags & SL_SF_FROM_PARENT) || s->err_total)
+		return;
+	/* forked after it was opened: a child may hold the socket (and read it), so this close was not
+	 * the last one (a pre-forking server's parent closing its copy of an accepted connection) */
+	if (c->img->h.nforks && c->img->h.last_fork_ns > s->open_ns)
+		return;
+	if ((s->alert_level && s->alert_dir == 1) || (s->flags & SL_SF_TLS_ENC_ALERT))
+		return; /* the program ended a TLS handshake it rejected: the tls-alert is the finding */
+	int linger0 = (s->opts_set & (1u << SL_OPT_LINGER)) && s->opt[SL_OPT_LINGER] == 0;
+	uint64_t unread = s->unread_at_close;
+	/* the kernel resets only a connection still open at close */
+	if ((!linger0 && !unread) || ((s->flags & SL_SF_TCPINFO) && s->tcp_state == TCP_CLOSE))
+		return;
+	struct sl_diag d;
+	/* a server dropping a request unread makes its client lose the response: a warning; a client
+	 * abandoning a response it stopped reading, or choosing {1, 0}, mostly costs the server a reset */
+	sl_diag_conn(&d, c, SL_K_RESET_ON_CLOSE, s->role == SL_ROLE_SERVER ? SL_SEV_WARNING : SL_SEV_INFO);
+	snprintf(d.group_peer, sizeof d.group_peer, "%s/%d", sl_role_name(s->role), linger0);
+	if (linger0)
+		snprintf(d.summary, sizeof d.summary,
+			 "The connection %s %s was closed with SO_LINGER {1, 0}: the kernel sent RST, not FIN.",
+			 s->role == SL_ROLE_SERVER ? "from" : "to", peer_or(&d, "(unnamed)"));
+	else
+		snprintf(d.summary, sizeof d.summary,
+			 "The connection %s %s was closed with %llu received bytes never read: the kernel sent RST, and "
+			 "the peer sees \"connection reset\" (and may lose what it was sent last).",
+			 s->role == SL_ROLE_SERVER ? "from" : "to", peer_or(&d, "(unnamed)"), (unsigned long long)unread);
+	sl_diag_fact(&d, "unread_bytes", (double)unread);
+	sl_diag_fact(&d, "linger_zero", linger0);
+	sl_diags_add(x->out, x->img, &d, s->close_stack, 0);
+}
+
+void sl_rule_exchange(struct sl_ctx *x)
+{
+	for (size_t i = 0; i < x->nconns; i++) {
+		const struct sl_conn *c = &x->conns[i];
+		unanswered(x, c);
+		close_wait(x, c);
+		nagle(x, c);
+		tls(x, c);
+		reset_on_close(x, c);
+	}
+}

@@ -1,0 +1,57 @@
+/* rule_hung.c - hung-call: calls blocked right now (live runs), or when their process ended; a
+ * read with no timeout and no poll is missing-timeout's, one finding rather than two. */
+#define _GNU_SOURCE
+#include <string.h>
+#include "rules/rules.h"
+
+static const struct sl_slot *slot_of_conn(const struct sl_image *img, uint64_t conn_id)
+{
+	for (uint32_t i = 0; i < img->nslots; i++)
+		if (img->slots[i].state == SL_SLOT_LIVE && img->slots[i].conn_id == conn_id)
+			return &img->slots[i];
+	return NULL;
+}
+
+/* Waiting can be normal: accept() waits for clients (never reported), and a server's read
+ * waits for the next request (info). A client's read, a connect or a write should not wait. */
+static int severity(int call, const struct sl_slot *s)
+{
+	int read = call == SL_CALL_RECV || call == SL_CALL_READ;
+	return read && s && s->role == SL_ROLE_SERVER ? SL_SEV_INFO : SL_SEV_WARNING;
+}
+
+void sl_rule_hung(struct sl_ctx *c)
+{
+	const struct sl_image *img = c->img;
+	const struct sl_proc *p = c->proc;
+	if (img->h.end_reason == SL_END_EXEC)
+		return; /* its threads are gone with the image */
+	int live = p->alive && img->h.seq == sl_proc_last(p)->h.seq;
+	uint64_t now = live ? c->run->now_ns : img->h.end_mono_ns ? img->h.end_mono_ns : p->end_ns;
+	for (uint32_t i = 0; i < img->ninfl && now; i++) {
+		const struct sl_inflight *f = &img->infl[i];
+		uint64_t since = f->since_cns;
+		if (!f->owner || !f->call || f->call == SL_CALL_ACCEPT || since >= now || now - since < c->th->blocked_ns)
+			continue;
+		const struct sl_slot *s = slot_of_conn(img, f->conn_id);
+		if (s && (f->call == SL_CALL_READ || f->call == SL_CALL_RECV) && sl_read_unguarded(s))
+			continue; /* missing-timeout reports this read, as an error */
+		struct sl_diag d;
+		char dur[32];
+		uint32_t stack = 0;
+		sl_diag_init(&d, SL_K_HUNG_CALL, (enum sl_severity)severity((int)f->call, s), p, f->fd);
+		d.when_ns = now;
+		d.conn_id = f->conn_id;
+		d.worst_ns = now - since;
+		if (s) {
+			sl_addr_format(&s->peer, d.peer, sizeof d.peer);
+			stack = s->connect_stack ? s->connect_stack : s->open_stack;
+		}
+		snprintf(d.group_peer, sizeof d.group_peer, "%u", f->call);
+		sl_cdur_format(&img->h, d.worst_ns, dur, sizeof dur);
+		snprintf(d.summary, sizeof d.summary, "Thread %u %s blocked in %s() on fd %d%s%s for %s%s.", f->owner,
+			 live ? "has been" : "was", sl_call_name((int)f->call), f->fd, d.peer[0] ? " to " : "", d.peer,
+			 dur, live ? "" : " when the process ended");
+		sl_diags_add(c->out, img, &d, stack, f->site);
+	}
+}

@@ -1,0 +1,156 @@
+/* rule_io.c - connection-reset and broken-pipe from failed data calls, judged by role: a server
+ * whose client goes away (between requests, or in the middle of a response: a load generator
+ * stopping, a user's cancel, a client's own timeout) sees normal client behaviour (info, a count);
+ * a reset or broken pipe on a client's own connection is an error. fd-exhaustion from failed
+ * socket/accept calls. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include "rules/rules.h"
+
+static const struct sl_slot *slot_of(const struct sl_image *img, uint64_t conn_id)
+{
+	for (uint32_t i = 0; i < img->nslots; i++)
+		if (img->slots[i].conn_id == conn_id && img->slots[i].state != SL_SLOT_FREE)
+			return &img->slots[i];
+	return NULL;
+}
+
+static enum sl_kind kind_of(int err)
+{
+	return err == EPIPE ? SL_K_BROKEN_PIPE : err == ECONNRESET ? SL_K_CONNECTION_RESET : SL_K_FD_EXHAUSTION;
+}
+
+static int is_read(int call)
+{
+	return call == SL_CALL_RECV || call == SL_CALL_READ;
+}
+
+/* ", 2.3 s after it was opened, after 1.2 KiB in and 45 KiB out" */
+static void progress(const struct sl_slot *s, const struct sl_event *ev, char *out, size_t len)
+{
+	char age[32];
+	if (!s || ev->ts_ns < s->open_ns) {
+		out[0] = 0;
+		return;
+	}
+	sl_dur_format(ev->ts_ns - s->open_ns, age, sizeof age);
+	snprintf(out, len, " %s after it was opened, with %llu bytes received and %llu sent", age,
+		 (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);
+}
+
+/* Whether stack id holds a frame of the program's language (Python, Java, JavaScript). */
+static int language_frames(const struct sl_image *img, uint32_t id)
+{
+	const struct sl_stack *st = sl_image_stack(img, id);
+	for (uint32_t i = 0; st && i < st->nframes; i++)
+		if (st->ip[i] & SL_LANG_IP)
+			return 1;
+	return 0;
+}
+
+static void io_error(struct sl_ctx *c, const struct sl_event *ev, struct sl_tally *t)
+{
+	const struct sl_slot *s = slot_of(c->img, ev->conn_id);
+	int server = s && s->role == SL_ROLE_SERVER, between = server && is_read(ev->call);
+	struct sl_diag d;
+	char how[160];
+	sl_diag_init(&d, kind_of(ev->err), server ? SL_SEV_INFO : SL_SEV_ERROR, c->proc, ev->fd);
+	d.when_ns = ev->ts_ns;
+	d.err = ev->err;
+	d.conn_id = ev->conn_id;
+	sl_addr_format(&ev->addr, d.peer, sizeof d.peer);
+	if (server) /* a server's findings group apart from a client's, never by client port */
+		snprintf(d.group_peer, sizeof d.group_peer, "server");
+	progress(s, ev, how, sizeof how);
+	if (between)
+		snprintf(d.summary, sizeof d.summary, "The client %s reset its connection while the server waited for "
+			 "its next request (%s() failed with %s)%s%s: clients do this when they stop.",
+			 d.peer[0] ? d.peer : "(unnamed)", sl_call_name(ev->call), sl_errno_name(ev->err),
+			 how[0] ? "," : "", how);
+	else if (server)
+		snprintf(d.summary, sizeof d.summary, "The client %s went away while the server was still sending its "
+			 "response (%s() failed with %s)%s%s: a load generator stopping, a user's cancel or the client's "
+			 "own timeout. Often and early, it says the responses take too long for the clients.",
+			 d.peer[0] ? d.peer : "(unnamed)", sl_call_name(ev->call), sl_errno_name(ev->err),
+			 how[0] ? "," : "", how);
+	else
+		snprintf(d.summary, sizeof d.summary, "%s() on the connection %s %s failed with %s: %s%s%s.",
+			 sl_call_name(ev->call), server ? "from" : "to", d.peer[0] ? d.peer : "an unnamed peer",
+			 sl_errno_name(ev->err), ev->err == EPIPE ? "the peer had already closed it" : "the peer reset it",
+			 how[0] ? "," : "", how);
+	uint32_t stack = ev->stack;
+	/* Node.js writes from its event loop: a failure's own stack is libuv's alone, the same for
+	 * every connection; the connection's, where the program asked for it, says which one it is */
+	if ((c->img->h.flags & SL_HDR_JS_ORIGINS) && s && sl_conn_stack(s) && !language_frames(c->img, stack) &&
+	    language_frames(c->img, sl_conn_stack(s))) {
+		stack = sl_conn_stack(s);
+		d.stack_label = s->role == SL_ROLE_SERVER ? "listener at" : "connected at";
+	}
+	sl_tally_note(t, ev->stack, ev->err, &d);
+	sl_diags_add(c->out, c->img, &d, stack, 0);
+}
+
+static void exhausted(struct sl_ctx *c, const struct sl_event *ev, struct sl_tally *t)
+{
+	struct sl_diag d;
+	sl_diag_init(&d, SL_K_FD_EXHAUSTION, SL_SEV_ERROR, c->proc, ev->fd);
+	d.when_ns = ev->ts_ns;
+	d.err = ev->err;
+	snprintf(d.summary, sizeof d.summary, "%s() failed with %s: no file descriptor left for a new socket.",
+		 sl_call_name(ev->call), sl_errno_name(ev->err));
+	sl_tally_note(t, ev->stack, ev->err, &d);
+	sl_diags_add(c->out, c->img, &d, ev->stack, 0);
+}
+
+/* Whether the connections that failed at call site id are a server's (their clients went away). */
+static int servers_fail_here(const struct sl_ctx *c, uint32_t id)
+{
+	for (size_t i = 0; i < c->nconns; i++)
+		if (c->conns[i].s->error_stack == id)
+			return c->conns[i].s->role == SL_ROLE_SERVER;
+	return 0;
+}
+
+/* Call sites none of whose failures is left in the events: a finding from the counter alone. */
+static void counted_only(struct sl_ctx *c, const struct sl_tally *t)
+{
+	for (uint32_t n = 0; n < c->img->nstacks; n++) {
+		uint32_t id = sl_image_stack_id(c->img, n);
+		const struct sl_stack *st = sl_image_stack(c->img, id);
+		for (uint32_t k = 0; st && !st->lat_call && k < SL_ERRS; k++) {
+			int err = st->err_no[k];
+			if (!st->err_count[k] || (err != ECONNRESET && err != EPIPE && err != EMFILE && err != ENFILE) ||
+			    sl_tally_seen(t, id, err))
+				continue;
+			struct sl_diag d;
+			int server = (err == EPIPE || err == ECONNRESET) && servers_fail_here(c, id);
+			sl_diag_init(&d, kind_of(err), server ? SL_SEV_INFO : SL_SEV_ERROR, c->proc, -1);
+			if (server)
+				snprintf(d.group_peer, sizeof d.group_peer, "server");
+			d.err = err;
+			d.count = (unsigned)st->err_count[k];
+			d.when_ns = sl_image_end(c->run, c->proc, c->img);
+			snprintf(d.summary, sizeof d.summary,
+				 "%llu calls from this call site failed with %s; the event table kept none of them, so their "
+				 "connections are not known.", (unsigned long long)st->err_count[k], sl_errno_name(err));
+			sl_diags_add(c->out, c->img, &d, id, 0);
+		}
+	}
+}
+
+void sl_rule_io_errors(struct sl_ctx *c)
+{
+	struct sl_tally *t = sl_tally_new();
+	for (uint32_t i = 0; i < c->img->nevents; i++) {
+		const struct sl_event *ev = &c->img->events[i];
+		if (ev->type != SL_EV_ERROR)
+			continue;
+		if (ev->err == EMFILE || ev->err == ENFILE)
+			exhausted(c, ev, t);
+		else if (ev->err == ECONNRESET || ev->err == EPIPE)
+			io_error(c, ev, t);
+	}
+	counted_only(c, t);
+	sl_tally_flush(t, c);
+}

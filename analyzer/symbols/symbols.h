@@ -1,0 +1,62 @@
+/* symbols.h - addresses to function, file and line: ELF and DWARF through libdw (C, C++, Go with
+ * DWARF), Go's .gopclntab (stripped Go binaries), V8's perf map (JavaScript), and the names the
+ * shim recorded for Python, Java and JavaScript frames; what kind of program a file is (static,
+ * Go, setuid). Uses base/ only: a process is described by its address space (struct sl_space), not
+ * by a log. */
+#ifndef SL_SYMBOLS_H
+#define SL_SYMBOLS_H
+
+#include "base/base.h"
+
+struct sl_frame {
+	uint64_t addr;
+	uint64_t offset;             /* addr relative to the module's load bias */
+	char function[256];
+	char file[512];
+	int line;
+	int line_is_start;           /* the line is where the function starts (JavaScript) */
+	char module[256];            /* "python", "java", "js" for language frames (addr 0) */
+};
+
+/* jitmap.c: V8's perf map ("START SIZE NAME" a line), read defensively */
+struct sl_jitmap;
+/* NULL when path is absent, unreadable, not regular, or older than not_before (seconds). */
+struct sl_jitmap *sl_jitmap_read(const char *path, long not_before);
+void sl_jitmap_free(struct sl_jitmap *m);
+/* 1 if ip is JavaScript code the map names (f filled), else 0. */
+int sl_jit_name(const struct sl_jitmap *m, uint64_t ip, struct sl_frame *f);
+/* The map's line for ip ("START SIZE NAME", no newline) into out; 0, or -1 when none. */
+int sl_jitmap_line(const struct sl_jitmap *m, uint64_t ip, char *out, size_t len);
+
+/* What symbolizing one process's addresses needs: its modules, the language frames the shim
+ * named (sorted by index), its V8 perf map. */
+struct sl_space {
+	const struct sl_module *mods;
+	uint32_t nmods;
+	const struct sl_lang *langs;
+	const uint32_t *lang_ids;    /* langs[k] is the record with index lang_ids[k] */
+	uint32_t nlangs;
+	const struct sl_jitmap *jit;
+};
+/* The language frame record with that index (SL_LANG_IP | index in a stack), or NULL. */
+const struct sl_lang *sl_space_lang(const struct sl_space *sp, uint64_t index);
+
+/* symbolize.c: one cache for every process of a run. Symbolizes ip (a return address) into up to
+ * max frames, innermost first: one per function inlined at that address, then the function
+ * holding it. Always returns at least 1 (max > 0) with addr filled and what could be found. */
+size_t sl_symbolize(const struct sl_space *sp, uint64_t ip, struct sl_frame *f, size_t max);
+/* Drops every cached module and answer (end of a report). */
+void sl_symbolizer_reset(void);
+
+/* gopclntab.c: function, file and line of link-time address pc from a Go binary's .gopclntab;
+ * 0, or -1 (no table, or not Go code). */
+typedef struct Elf Elf;
+int sl_gopclntab_lookup(Elf *elf, uint64_t pc, struct sl_frame *f);
+
+/* elfcheck.c: why LD_PRELOAD cannot reach the program at path (NULL: it can), the same as an enum
+ * sl_untraced (0: reachable), and whether it is a Go program (it keeps frame pointers on x86-64). */
+const char *sl_untraceable_reason(const char *path);
+int sl_untraceable_kind(const char *path);
+int sl_elf_is_go(const char *path);
+
+#endif

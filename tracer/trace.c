@@ -1,0 +1,1368 @@
+/* trace.c - `socklens run` for programs the preload cannot reach: Go binaries (static or not) and
+ * statically linked programs, which make their system calls themselves.
+ *
+ * The run's child becomes a tracer: it forks the program, seizes it with ptrace, and the program
+ * installs a seccomp filter before exec that stops it only at the calls that shape a connection's
+ * life (socket, connect, accept, bind, listen, setsockopt, getsockopt, shutdown, close, dup, exec,
+ * exit_group). Data calls run untouched. What the tracer does not see per call (bytes, last send
+ * and receive, retransmissions, unread data, a peer's FIN) it reads from the kernel: TCP_INFO and
+ * SIOCINQ on a duplicate of the socket taken with pidfd_getfd (into the tracer, never into the
+ * program), at close, at exit and every second for the open ones. Stacks are unwound at the stop
+ * by libdw from the stopped thread's registers. Everything goes into the same logs the shim
+ * writes, so the rules and reports need no second path.
+ *
+ * When ptrace is refused (a container's seccomp profile, Yama's ptrace_scope 3), the filter is
+ * never installed (a RET_TRACE filter without a tracer makes the traced calls fail) and the
+ * program runs untraced; the run's counters say so. */
+#define _GNU_SOURCE
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "symbols/symbols.h"
+#include "shim.h"
+#include "tracer.h"
+
+#ifndef PTRACE_EVENT_STOP
+#define PTRACE_EVENT_STOP 128
+#endif
+
+/* ---- the filter ------------------------------------------------------------------------ */
+
+static const int traced_calls[] = {
+	SYS_socket, SYS_socketpair, SYS_connect, SYS_accept, SYS_accept4, SYS_bind, SYS_listen,
+	SYS_shutdown, SYS_setsockopt, SYS_getsockopt, SYS_close, SYS_close_range, SYS_dup, SYS_dup2,
+	SYS_dup3, SYS_execve, SYS_execveat, SYS_exit_group, SYS_io_uring_setup, SYS_ptrace,
+};
+#define NCALLS (sizeof traced_calls / sizeof traced_calls[0])
+
+/* --trace-data: every data call stops too (on files and pipes as well: the filter cannot tell),
+ * for resets and broken pipes per call and exact bytes, at strace's kind of cost */
+static const int data_calls[] = {
+	SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_sendto, SYS_recvfrom, SYS_sendmsg, SYS_recvmsg,
+};
+#define NDATA (sizeof data_calls / sizeof data_calls[0])
+static int trace_data;
+
+/* x86-64 calls in the list, and fcntl(F_DUPFD*), stop for the tracer; everything else runs. */
+static int install_filter(void)
+{
+	struct sock_filter f[64];
+	int calls[NCALLS + NDATA];
+	unsigned n = 0, i, ncalls = 0;
+	for (i = 0; i < NCALLS; i++)
+		calls[ncalls++] = traced_calls[i];
+	for (i = 0; trace_data && i < NDATA; i++)
+		calls[ncalls++] = data_calls[i];
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	/* instructions 4 .. 4+N-1 compare the call; a match jumps to the RET TRACE at 9+N */
+	for (i = 0; i < ncalls; i++)
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)calls[i],
+						      (unsigned char)(ncalls - i + 4), 0);
+	/* 4+N: fcntl with F_DUPFD or F_DUPFD_CLOEXEC traces, any other fcntl is allowed (8+N) */
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_fcntl, 0, 3);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]));
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, F_DUPFD, 2, 0);
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, F_DUPFD_CLOEXEC, 1, 0);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
+	struct sock_fprog prog = {.len = (unsigned short)n, .filter = f};
+	/* With CAP_SYS_ADMIN (root) a filter needs no no_new_privs, and setuid programs the run starts
+	 * keep their privileges; without it the kernel asks for no_new_privs, and they lose them
+	 * (the tracer says so when one is started). */
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0)
+		return 0;
+	if (errno != EACCES || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return -1;
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+/* Whether pid runs with no_new_privs (its setuid and file-capability programs gain nothing). */
+static int no_new_privs(pid_t pid)
+{
+	char path[64], line[128];
+	int nnp = 0;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "NoNewPrivs:", 11))
+			nnp = atoi(line + 11) == 1;
+	if (f)
+		fclose(f);
+	return nnp;
+}
+
+/* ---- processes and threads ------------------------------------------------------------- */
+
+struct fdent {
+	struct sl_slot *slot;        /* the socket's record, NULL if none */
+	int from_parent;             /* open when the process was forked: the parent's record */
+	int closed_socket;           /* a socket closed here: a later EBADF on it is a use after close */
+};
+
+struct tproc {
+	pid_t pid, ppid;
+	int threads;
+	int exiting;                 /* its open sockets were read at exit */
+	struct sl_log log;           /* hdr NULL: no log (budget, or the creation failed) */
+	struct fdent *fds;
+	int nfds;
+	int pidfd;
+	Dwfl *dwfl;
+	struct user_regs_struct *regs; /* the registers of the thread being unwound */
+	pid_t unwinding;
+	int cursor;                  /* where the next sample starts */
+	int go;                      /* a Go program: unwound by its frame pointers */
+	struct { uint64_t lo, hi; } text[16]; /* its executable mappings */
+	int ntext;
+	unsigned char *stack;        /* a copy of the stopped thread's stack, STACK_WINDOW bytes */
+	uint64_t stack_base;
+	size_t stack_len;
+	int before_exec;             /* the run's first child, not yet the program: no log yet */
+	int traceme_refused;         /* asked to be traced by its parent: it could not be (we are) */
+};
+
+struct tthread {
+	pid_t tid;
+	struct tproc *p;
+	int in_sys;                  /* between a seccomp stop and its syscall-exit stop */
+	int started;                 /* its first stop (an auto-attached task's) has been seen */
+	long nr;
+	unsigned long long args[6];
+	uint64_t t0;
+};
+
+static struct tproc **procs;
+static size_t nprocs;
+static struct tthread **threads;
+static size_t nthreads;
+static const char *run_dir;
+static struct sl_run_header *run_ctl;
+static struct sl_log_params params;
+static FILE *exits_file;
+
+static struct tproc *proc_find(pid_t pid)
+{
+	for (size_t i = 0; i < nprocs; i++)
+		if (procs[i]->pid == pid)
+			return procs[i];
+	return NULL;
+}
+
+static struct tthread *thread_find(pid_t tid)
+{
+	for (size_t i = 0; i < nthreads; i++)
+		if (threads[i]->tid == tid)
+			return threads[i];
+	return NULL;
+}
+
+/* A process is recorded here when the preload cannot record it (a Go or static program); a
+ * dynamically linked one it runs records itself through the shim, and is only let through. */
+static void proc_log(struct tproc *p)
+{
+	char exe[64], path[4096];
+	snprintf(exe, sizeof exe, "/proc/%d/exe", p->pid);
+	ssize_t n = readlink(exe, path, sizeof path - 1);
+	memset(&p->log, 0, sizeof p->log);
+	if (n <= 0)
+		return;
+	path[n] = 0;
+	if (sl_untraceable_kind(path) != SL_UNTRACED_STATIC)
+		return;
+	params.of_pid = p->pid;
+	if (sl_log_create(&p->log, run_dir, &params, p->pid, p->ppid, run_ctl) != 0) {
+		memset(&p->log, 0, sizeof p->log);
+		sl_run_untraced(run_ctl, SL_UNTRACED_CREATE);
+	}
+	if (p->log.hdr)
+		p->log.hdr->flags |= SL_HDR_STACKS | SL_HDR_PTRACE;
+}
+
+static struct tproc *proc_add(pid_t pid, pid_t ppid, const struct tproc *parent, int before_exec)
+{
+	struct tproc *p = calloc(1, sizeof *p);
+	p->pid = pid;
+	p->ppid = ppid;
+	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	p->stack = malloc(32768);
+	if (parent && parent->nfds) { /* a fork: the parent's sockets, its records not ours */
+		p->nfds = parent->nfds;
+		p->fds = calloc((size_t)p->nfds, sizeof *p->fds);
+		for (int fd = 0; fd < p->nfds; fd++)
+			p->fds[fd].from_parent = parent->fds[fd].slot != NULL || parent->fds[fd].from_parent;
+	}
+	p->before_exec = before_exec;
+	p->go = parent && parent->go;
+	if (!before_exec && (!parent || parent->log.hdr)) /* a fork of a program the shim records: its shim too */
+		proc_log(p);
+	if (p->log.hdr && parent)
+		p->log.hdr->flags |= SL_HDR_FORKED;
+	procs = realloc(procs, (nprocs + 1) * sizeof *procs);
+	procs[nprocs++] = p;
+	return p;
+}
+
+static struct tthread *thread_add(pid_t tid, struct tproc *p)
+{
+	struct tthread *t = calloc(1, sizeof *t);
+	t->tid = tid;
+	t->p = p;
+	p->threads++;
+	threads = realloc(threads, (nthreads + 1) * sizeof *threads);
+	threads[nthreads++] = t;
+	return t;
+}
+
+static void thread_drop(struct tthread *t)
+{
+	for (size_t i = 0; i < nthreads; i++) {
+		if (threads[i] == t) {
+			threads[i] = threads[--nthreads];
+			break;
+		}
+	}
+	t->p->threads--;
+	free(t);
+}
+
+/* The thread group of tid, from /proc (a thread we have not met yet). */
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", tid);
+	FILE *f = fopen(path, "re");
+	pid_t tgid = tid;
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "Tgid:", 5)) {
+			tgid = atoi(line + 5);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return tgid;
+}
+
+static struct fdent *fd_ent(struct tproc *p, int fd)
+{
+	if (fd < 0 || fd > (1 << 20))
+		return NULL;
+	if (fd >= p->nfds) {
+		int n = fd + 64;
+		p->fds = realloc(p->fds, (size_t)n * sizeof *p->fds);
+		memset(p->fds + p->nfds, 0, (size_t)(n - p->nfds) * sizeof *p->fds);
+		p->nfds = n;
+	}
+	return &p->fds[fd];
+}
+
+/* ---- reading the program --------------------------------------------------------------- */
+
+static int peek(pid_t pid, unsigned long long addr, void *buf, size_t len)
+{
+	struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
+	return addr && process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -1;
+}
+
+/* A duplicate of the program's fd in this process (pidfd_getfd), or -1. Closed by the caller. */
+static int dup_of(struct tproc *p, int fd)
+{
+	return p->pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, p->pidfd, fd, 0);
+}
+
+static int is_tcp(const struct sl_slot *s)
+{
+	return (s->family == AF_INET || s->family == AF_INET6) && s->type == SOCK_STREAM;
+}
+
+static void names_of(struct sl_slot *s, int mine)
+{
+	struct sockaddr_storage a;
+	socklen_t len = sizeof a;
+	if (getsockname(mine, (struct sockaddr *)&a, &len) == 0)
+		sl_addr_set(&s->local, (struct sockaddr *)&a, len);
+	len = sizeof a;
+	if (!s->peer.family && getpeername(mine, (struct sockaddr *)&a, &len) == 0)
+		sl_addr_set(&s->peer, (struct sockaddr *)&a, len);
+}
+
+/* What the kernel knows of a connection, read on a duplicate: state, RTT, retransmissions, the
+ * bytes each way and when data last moved (the tracer sees no data call), a FIN, unread data. */
+enum view { VIEW, VIEW_CLOSING, VIEW_ACCEPTED_FROM };
+
+/* the kernel's TCP states (include/net/tcp_states.h), which <linux/tcp.h> does not define */
+enum { ST_SYN_SENT = 2, ST_CLOSE_WAIT = 8, ST_LAST_ACK = 9, ST_CLOSING = 11 };
+
+static void kernel_view(struct tproc *p, struct sl_slot *s, int fd, enum view mode)
+{
+	int mine = dup_of(p, fd);
+	if (mine < 0)
+		return;
+	if (!s->local.family || !s->peer.family)
+		names_of(s, mine);
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	memset(&ti, 0, sizeof ti);
+	if (is_tcp(s) && s->role != SL_ROLE_LISTENER && getsockopt(mine, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
+		uint64_t now = sl_now();
+		int fin = ti.tcpi_state == ST_CLOSE_WAIT || ti.tcpi_state == ST_LAST_ACK || ti.tcpi_state == ST_CLOSING;
+		s->tcp_state = ti.tcpi_state;
+		s->tcp_rtt_us = ti.tcpi_rtt;
+		s->tcp_rttvar_us = ti.tcpi_rttvar;
+		s->tcp_retrans = ti.tcpi_total_retrans;
+		s->tcp_lost = ti.tcpi_lost;
+		s->tcp_segs_out = ti.tcpi_segs_out;
+		s->tcp_bytes_received = ti.tcpi_bytes_received - (fin && ti.tcpi_bytes_received ? 1 : 0);
+		s->bytes_in = s->tcp_bytes_received;
+		/* bytes_sent counts retransmitted bytes again; bytes_acked counts the SYN (a kernel
+		 * without bytes_sent): the payload is what is left */
+		s->bytes_out = ti.tcpi_bytes_sent ? ti.tcpi_bytes_sent - ti.tcpi_bytes_retrans
+						  : ti.tcpi_bytes_acked ? ti.tcpi_bytes_acked - 1 : 0;
+		s->tcp_dsack_dups = ti.tcpi_dsack_dups;
+		s->calls_out = ti.tcpi_data_segs_out;
+		s->calls_in = ti.tcpi_data_segs_in;
+		if (s->bytes_out)
+			s->last_out_cns = now - (uint64_t)ti.tcpi_last_data_sent * 1000000ull;
+		if (s->bytes_in)
+			s->last_in_cns = now - (uint64_t)ti.tcpi_last_data_recv * 1000000ull;
+		if (fin && !(s->flags & SL_SF_EOF)) {
+			s->flags |= SL_SF_EOF; /* the FIN's time is not known: the last data received bounds it */
+			s->eof_cns = s->last_in_cns ? s->last_in_cns : now;
+		}
+		s->flags |= SL_SF_TCPINFO;
+		int unread = 0;
+		if (mode == VIEW_CLOSING && ioctl(mine, SIOCINQ, &unread) == 0 && unread > 0)
+			s->unread_at_close = (uint32_t)unread;
+	} else if (s->role == SL_ROLE_LISTENER && getsockopt(mine, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
+		/* unacked: the accept queue now; the connection just accepted had been in it too */
+		uint32_t queue = ti.tcpi_unacked + (mode == VIEW_ACCEPTED_FROM);
+		s->listen_limit = ti.tcpi_sacked;
+		if (queue > s->accept_queue_max)
+			s->accept_queue_max = queue;
+	}
+	close(mine);
+}
+
+/* ---- stacks ------------------------------------------------------------------------------ */
+
+static pid_t cb_next_thread(Dwfl *dwfl, void *arg, void **thread_arg)
+{
+	(void)dwfl;
+	struct tproc *p = arg;
+	if (!p->unwinding)
+		return 0;
+	*thread_arg = p;
+	pid_t tid = p->unwinding;
+	p->unwinding = 0;
+	return tid;
+}
+
+static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_arg)
+{
+	(void)dwfl;
+	(void)tid;
+	*thread_arg = arg;
+	return true;
+}
+
+/* The stopped thread's stack from its stack pointer up, read at once: the unwinder reads it a word
+ * at a time, and one system call per word is most of an unwind's cost. */
+#define STACK_WINDOW 32768u
+
+static void read_stack(struct tproc *p, uint64_t sp)
+{
+	struct iovec local[STACK_WINDOW / 4096 + 1], remote[STACK_WINDOW / 4096 + 1];
+	size_t n = 0;
+	uint64_t at = sp, end = sp + STACK_WINDOW;
+	while (at < end) { /* page by page: a read stops at the first page that cannot be read */
+		uint64_t next = (at | 4095) + 1;
+		if (next > end)
+			next = end;
+		local[n] = (struct iovec){p->stack + (at - sp), next - at};
+		remote[n] = (struct iovec){(void *)(uintptr_t)at, next - at};
+		n++;
+		at = next;
+	}
+	ssize_t got = process_vm_readv(p->pid, local, n, remote, n, 0);
+	p->stack_base = sp;
+	p->stack_len = got > 0 ? (size_t)got : 0;
+}
+
+static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	(void)dwfl;
+	struct tproc *p = arg;
+	if (addr >= p->stack_base && addr + sizeof *result <= p->stack_base + p->stack_len) {
+		memcpy(result, p->stack + (addr - p->stack_base), sizeof *result);
+		return true;
+	}
+	return peek(p->pid, addr, result, sizeof *result) == 0;
+}
+
+static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
+{
+	const struct user_regs_struct *r = ((struct tproc *)arg)->regs;
+	/* DWARF's x86-64 numbering: rax rdx rcx rbx rsi rdi rbp rsp r8..r15, then rip */
+	Dwarf_Word regs[17] = {r->rax, r->rdx, r->rcx, r->rbx, r->rsi, r->rdi, r->rbp, r->rsp, r->r8, r->r9,
+			       r->r10, r->r11, r->r12, r->r13, r->r14, r->r15, r->rip};
+	return dwfl_thread_state_registers(thread, 0, 17, regs);
+}
+
+static const Dwfl_Thread_Callbacks thread_callbacks = {
+	.next_thread = cb_next_thread,
+	.get_thread = cb_get_thread,
+	.memory_read = cb_memory_read,
+	.set_initial_registers = cb_set_initial_registers,
+};
+
+static char *debuginfo_path;
+static const Dwfl_Callbacks proc_callbacks = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+};
+
+static void dwfl_reset(struct tproc *p)
+{
+	if (p->dwfl)
+		dwfl_end(p->dwfl);
+	p->dwfl = NULL;
+}
+
+static Dwfl *dwfl_for(struct tproc *p)
+{
+	if (p->dwfl)
+		return p->dwfl;
+	p->dwfl = dwfl_begin(&proc_callbacks);
+	if (!p->dwfl)
+		return NULL;
+	if (dwfl_linux_proc_report(p->dwfl, p->pid) != 0 || dwfl_report_end(p->dwfl, NULL, NULL) != 0 ||
+	    !dwfl_attach_state(p->dwfl, NULL, p->pid, &thread_callbacks, p)) {
+		dwfl_reset(p);
+		return NULL;
+	}
+	return p->dwfl;
+}
+
+struct frames {
+	uint64_t ip[SL_MAX_FRAMES];
+	uint32_t n;
+};
+
+static int frame_cb(Dwfl_Frame *state, void *arg)
+{
+	struct frames *f = arg;
+	Dwarf_Addr pc;
+	bool activation;
+	if (!dwfl_frame_pc(state, &pc, &activation) || pc == 0)
+		return DWARF_CB_ABORT;
+	f->ip[f->n++] = pc;
+	return f->n < SL_MAX_FRAMES ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
+/* Records the module of ip once, so the analyzer can symbolize it after the process is gone. */
+static void note_module(struct tproc *p, Dwfl *dwfl, uint64_t ip)
+{
+	if (sl_module_known(&p->log, ip))
+		return;
+	Dwfl_Module *m = dwfl_addrmodule(dwfl, ip);
+	Dwarf_Addr lo, hi, bias = 0;
+	const char *name = m ? dwfl_module_info(m, NULL, &lo, &hi, NULL, NULL, NULL, NULL) : NULL;
+	if (!name || name[0] != '/')
+		return;
+	dwfl_module_getelf(m, &bias);
+	const unsigned char *bid = NULL;
+	GElf_Addr vaddr;
+	int bidlen = dwfl_module_build_id(m, &bid, &vaddr);
+	sl_module_add(&p->log, name, bias, lo, hi, bid, bidlen > 0 ? (uint32_t)bidlen : 0);
+}
+
+/* The executable mappings of p, from /proc/PID/maps (what a return address may point into). */
+static void read_text(struct tproc *p)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof path, "/proc/%d/maps", p->pid);
+	FILE *f = fopen(path, "re");
+	p->ntext = 0;
+	while (f && fgets(line, sizeof line, f) && p->ntext < 16) {
+		unsigned long long lo, hi;
+		char perms[8];
+		if (sscanf(line, "%llx-%llx %7s", &lo, &hi, perms) == 3 && perms[2] == 'x') {
+			p->text[p->ntext].lo = lo;
+			p->text[p->ntext].hi = hi;
+			p->ntext++;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+static int in_text(const struct tproc *p, uint64_t a)
+{
+	for (int i = 0; i < p->ntext; i++)
+		if (a >= p->text[i].lo && a < p->text[i].hi)
+			return 1;
+	return 0;
+}
+
+static int stack_word(struct tproc *p, uint64_t addr, uint64_t *w)
+{
+	Dwarf_Word v;
+	if (!cb_memory_read(NULL, addr, &v, p))
+		return 0;
+	*w = v;
+	return 1;
+}
+
+/* Go keeps frame pointers: return address at [bp+8], the caller's bp at [bp]. A system call stops
+ * in a frameless assembly function (runtime/internal/syscall.Syscall6), whose return address is at
+ * [sp] and whose bp is still its caller's. A libdw unwind through Go's .debug_frame costs tens of
+ * microseconds per stop; this costs a few reads of the stack already copied. */
+static void go_frames(struct tproc *p, const struct user_regs_struct *r, struct frames *f)
+{
+	uint64_t ret, bp = r->rbp, next;
+	f->ip[f->n++] = r->rip;
+	if (stack_word(p, r->rsp, &ret) && in_text(p, ret))
+		f->ip[f->n++] = ret;
+	while (f->n < SL_MAX_FRAMES && bp && stack_word(p, bp + 8, &ret) && in_text(p, ret)) {
+		f->ip[f->n++] = ret;
+		if (!stack_word(p, bp, &next) || next <= bp)
+			break;
+		bp = next;
+	}
+}
+
+/* The stopped thread's stack, as a stack id of p's log (0 when it cannot be had). */
+static uint32_t capture(struct tproc *p, pid_t tid)
+{
+	struct user_regs_struct regs;
+	if (!p->log.hdr || ptrace(PTRACE_GETREGS, tid, NULL, &regs) != 0)
+		return 0;
+	read_stack(p, regs.rsp);
+	Dwfl *dwfl = dwfl_for(p);
+	struct frames f = {.n = 0};
+	if (p->go) {
+		if (!p->ntext)
+			read_text(p);
+		go_frames(p, &regs, &f);
+	} else if (dwfl) {
+		p->regs = &regs;
+		p->unwinding = tid;
+		if (dwfl_getthread_frames(dwfl, tid, frame_cb, &f) != 0 && f.n == 0) {
+			/* a module loaded since the report (dlopen, the runtime's own maps): report again */
+			dwfl_reset(p);
+			if ((dwfl = dwfl_for(p))) {
+				p->regs = &regs;
+				p->unwinding = tid;
+				dwfl_getthread_frames(dwfl, tid, frame_cb, &f);
+			}
+		}
+	}
+	if (!f.n) {
+		f.ip[0] = regs.rip;
+		f.n = 1;
+	}
+	for (uint32_t i = 0; dwfl && i < f.n; i++)
+		note_module(p, dwfl, f.ip[i]);
+	return sl_stack_intern(&p->log, f.ip, f.n, NULL);
+}
+
+/* ---- records ----------------------------------------------------------------------------- */
+
+static struct sl_slot *new_slot(struct tproc *p, int fd, int family, int type, int protocol, int role, uint32_t stack)
+{
+	struct fdent *e = fd_ent(p, fd);
+	if (!p->log.hdr || !e)
+		return NULL;
+	struct sl_slot *s = sl_slot_open(&p->log, fd, family, type, protocol, role);
+	if (!s)
+		return NULL;
+	s->flags = ((type & SOCK_NONBLOCK) ? SL_SF_NONBLOCK : 0) | ((type & SOCK_CLOEXEC) ? SL_SF_CLOEXEC : 0);
+	s->open_ns = sl_now();
+	s->open_stack = stack;
+	e->slot = s;
+	e->from_parent = 0;
+	e->closed_socket = 0;
+	return s;
+}
+
+static int sockopt_int(int fd, int level, int name)
+{
+	int v = -1;
+	socklen_t len = sizeof v;
+	return getsockopt(fd, level, name, &v, &len) == 0 ? v : -1;
+}
+
+/* The record of fd: ours, or made now for a socket we meet first here (inherited, from the parent). */
+static struct sl_slot *slot_for(struct tproc *p, int fd, pid_t tid)
+{
+	struct fdent *e = fd_ent(p, fd);
+	if (!e)
+		return NULL;
+	if (e->slot)
+		return e->slot;
+	int mine = dup_of(p, fd);
+	if (mine < 0)
+		return NULL;
+	int family = sockopt_int(mine, SOL_SOCKET, SO_DOMAIN), type = sockopt_int(mine, SOL_SOCKET, SO_TYPE);
+	struct sl_slot *s = NULL;
+	if (family >= 0 && type >= 0) {
+		int from_parent = e->from_parent;
+		s = new_slot(p, fd, family, type, sockopt_int(mine, SOL_SOCKET, SO_PROTOCOL),
+			     sockopt_int(mine, SOL_SOCKET, SO_ACCEPTCONN) == 1 ? SL_ROLE_LISTENER : SL_ROLE_INHERITED,
+			     capture(p, tid));
+		if (s) {
+			s->flags |= from_parent ? SL_SF_FROM_PARENT : 0;
+			p->log.hdr->inherited_socks++;
+			names_of(s, mine);
+			if (s->peer.family)
+				s->connect_state = SL_CONN_DONE;
+		}
+	}
+	close(mine);
+	return s;
+}
+
+static struct sl_event *event(struct tproc *p, uint16_t type, uint16_t call, int fd, int err, uint32_t stack,
+			      const struct sl_slot *s)
+{
+	struct sl_event *ev = p->log.hdr ? sl_ev_begin(&p->log, type, call, fd) : NULL;
+	if (!ev)
+		return NULL;
+	ev->err = err;
+	ev->ts_ns = sl_now();
+	ev->stack = stack;
+	ev->tid = (uint32_t)p->pid;
+	if (s) {
+		ev->conn_id = s->conn_id;
+		ev->addr = s->peer;
+	}
+	return ev;
+}
+
+static void connect_outcome(struct tproc *p, struct sl_slot *s, int err)
+{
+	if (s->connect_state != SL_CONN_PENDING)
+		return;
+	uint64_t now = sl_now();
+	s->connect_state = err ? SL_CONN_FAILED : SL_CONN_DONE;
+	s->connect_errno = err;
+	s->connect_ns = now - s->connect_start_ns;
+	s->flags &= ~(uint32_t)SL_SF_CONNECTING;
+	sl_site_count(&p->log, s->connect_stack, err, s->connect_ns, SL_CALL_CONNECT, 0);
+	if (!err)
+		return;
+	sl_slot_count_error(s, err);
+	struct sl_event *ev = event(p, SL_EV_CONNECT, SL_CALL_CONNECT, s->fd, err, s->connect_stack, s);
+	if (ev) {
+		ev->dur_ns = s->connect_ns;
+		ev->ts_ns = s->connect_start_ns;
+		sl_ev_commit(&p->log, ev);
+	}
+}
+
+/* Per call site: closed client connections, the one-exchange ones, and those to the same peer as
+ * the one before (connection-churn), judged from the kernel's segment counts. */
+static void count_closed(struct tproc *p, const struct sl_slot *s, uint64_t now)
+{
+	struct sl_stack *site = sl_stack_at(&p->log, s->connect_stack ? s->connect_stack : s->open_stack);
+	if (!site || s->role != SL_ROLE_CLIENT || !is_tcp(s) || s->connect_state != SL_CONN_DONE)
+		return;
+	site->closed++;
+	if (now - s->open_ns >= 1000000000ull || s->calls_out > 2 || s->calls_in > 2)
+		return;
+	site->short_closed++;
+	uint64_t h = 1469598103934665603ull ^ s->peer.family;
+	for (uint32_t i = 0; i < s->peer.len && i < SL_ADDR_DATA; i++)
+		h = (h ^ s->peer.data[i]) * 1099511628211ull;
+	if (site->last_peer == h)
+		site->same_peer_short++;
+	site->last_peer = h;
+}
+
+/* A closed connection a rule may report on (see the shim's record.c): recycled last. */
+static int worth_keeping(const struct sl_slot *s, uint64_t now)
+{
+	uint64_t keep = 100000000ull;
+	return s->err_total || s->connect_state == SL_CONN_FAILED || s->connect_state == SL_CONN_PENDING ||
+	       s->unread_at_close || s->tcp_retrans || s->connect_ns >= keep || now - s->open_ns >= 60000000000ull ||
+	       ((s->flags & SL_SF_EOF) && now - s->eof_cns >= keep) ||
+	       (s->last_out_cns > s->last_in_cns && now - s->last_out_cns >= keep) ||
+	       ((s->opts_set & (1u << SL_OPT_LINGER)) && s->opt[SL_OPT_LINGER] == 0);
+}
+
+/* A connect still sending SYNs when the program shuts the socket down: it gave up waiting (the
+ * kernel's state is CLOSE by the time of the close). */
+static void gave_up(struct tproc *p, struct sl_slot *s, int fd)
+{
+	if (s->connect_state != SL_CONN_PENDING)
+		return;
+	kernel_view(p, s, fd, VIEW);
+	if ((s->flags & SL_SF_TCPINFO) && s->tcp_state == ST_SYN_SENT)
+		s->flags |= SL_SF_GAVE_UP;
+}
+
+static void close_slot(struct tproc *p, int fd, pid_t tid, int by_exec)
+{
+	struct fdent *e = fd_ent(p, fd);
+	if (!e || !e->slot)
+		return;
+	struct sl_slot *s = e->slot;
+	e->slot = NULL;
+	e->closed_socket = 1;
+	if (--s->refs > 0)
+		return;
+	uint64_t now = sl_now();
+	if (!by_exec)
+		kernel_view(p, s, fd, VIEW_CLOSING);
+	count_closed(p, s, now);
+	s->close_stack = by_exec ? 0 : capture(p, tid);
+	if (by_exec)
+		s->flags |= SL_SF_CLOSED_BY_EXEC;
+	if (worth_keeping(s, now))
+		s->flags |= SL_SF_KEEP;
+	sl_slot_close(&p->log, s, now);
+}
+
+static void set_option(struct tproc *p, struct sl_slot *s, const struct tthread *t)
+{
+	int idx = sl_opt_index((int)t->args[1], (int)t->args[2]);
+	unsigned char val[16];
+	size_t len = t->args[4] < sizeof val ? (size_t)t->args[4] : sizeof val;
+	if (idx < 0 || peek(p->pid, t->args[3], val, len) < 0)
+		return;
+	s->opt[idx] = sl_opt_value(idx, val, (socklen_t)len);
+	s->opts_set |= 1u << idx;
+}
+
+/* A data call seen to its end (--trace-data): bytes, the last moves, EOF, and failures with their
+ * call site, as the shim records them. */
+static void data_done(struct tproc *p, struct tthread *t, struct sl_slot *s, long ret, int err)
+{
+	int in = t->nr == SYS_read || t->nr == SYS_readv || t->nr == SYS_recvfrom || t->nr == SYS_recvmsg;
+	uint64_t now = sl_now();
+	if (err == EAGAIN || err == EINTR)
+		return;
+	if (err) {
+		uint32_t st = capture(p, t->tid);
+		sl_site_count(&p->log, st, err, now - t->t0, 0, 0);
+		sl_slot_count_error(s, err);
+		if (!s->error_stack)
+			s->error_stack = st;
+		uint16_t call = in ? (t->nr == SYS_read || t->nr == SYS_readv ? SL_CALL_READ : SL_CALL_RECV)
+				   : (t->nr == SYS_write || t->nr == SYS_writev ? SL_CALL_WRITE : SL_CALL_SEND);
+		struct sl_event *ev = event(p, SL_EV_ERROR, call, s->fd, err, st, s);
+		if (ev) {
+			ev->dur_ns = now - t->t0;
+			sl_ev_commit(&p->log, ev);
+		}
+		return;
+	}
+	if (in && ret == 0 && !(s->flags & SL_SF_EOF)) {
+		s->flags |= SL_SF_EOF;
+		s->eof_cns = now;
+	}
+	if (ret <= 0)
+		return;
+	if (in) {
+		s->last_in_cns = now;
+		s->calls_in++;
+	} else {
+		s->last_out_cns = now;
+		s->calls_out++;
+	}
+}
+
+/* The end of a traced call, at its syscall-exit stop (close and exec at their entry). */
+static void call_done(struct tthread *t, long ret)
+{
+	struct tproc *p = t->p;
+	int fd = (int)t->args[0], err = ret < 0 && ret > -4096 ? (int)-ret : 0;
+	struct sl_slot *s;
+	switch (t->nr) {
+	case SYS_socket:
+		if (!err)
+			new_slot(p, (int)ret, (int)t->args[0], (int)t->args[1], (int)t->args[2], SL_ROLE_NONE, capture(p, t->tid));
+		else if (err == EMFILE || err == ENFILE) {
+			uint32_t st = capture(p, t->tid);
+			sl_site_count(&p->log, st, err, 0, 0, 0);
+			struct sl_event *ev = event(p, SL_EV_ERROR, SL_CALL_SOCKET, -1, err, st, NULL);
+			if (ev)
+				sl_ev_commit(&p->log, ev);
+		}
+		break;
+	case SYS_socketpair: {
+		int sv[2];
+		if (!err && peek(p->pid, t->args[3], sv, sizeof sv) == 0) {
+			uint32_t st = capture(p, t->tid);
+			for (int i = 0; i < 2; i++)
+				new_slot(p, sv[i], (int)t->args[0], (int)t->args[1], (int)t->args[2], SL_ROLE_PAIR, st);
+		}
+		break;
+	}
+	case SYS_connect: {
+		struct sockaddr_storage a;
+		size_t len = t->args[2] < sizeof a ? (size_t)t->args[2] : sizeof a;
+		if (err == EBADF || err == ENOTSOCK || err == EFAULT || !(s = slot_for(p, fd, t->tid)))
+			break;
+		if (err == EALREADY || err == EINTR || (err == EISCONN && s->connect_state == SL_CONN_PENDING)) {
+			if (err == EISCONN)
+				connect_outcome(p, s, 0);
+			break;
+		}
+		if (peek(p->pid, t->args[1], &a, len) < 0 || a.ss_family == AF_UNSPEC)
+			break;
+		if (s->role == SL_ROLE_NONE || s->role == SL_ROLE_INHERITED)
+			s->role = SL_ROLE_CLIENT;
+		sl_addr_set(&s->peer, (struct sockaddr *)&a, (socklen_t)len);
+		s->connect_start_ns = t->t0;
+		s->connect_stack = capture(p, t->tid);
+		s->connect_state = SL_CONN_PENDING;
+		if (err == EINPROGRESS)
+			s->flags |= SL_SF_CONNECTING; /* Go: the outcome comes through SO_ERROR */
+		else
+			connect_outcome(p, s, err);
+		break;
+	}
+	case SYS_getsockopt: {
+		int v;
+		if (!err && t->args[1] == SOL_SOCKET && t->args[2] == SO_ERROR && (s = fd_ent(p, fd) ? p->fds[fd].slot : NULL) &&
+		    s->connect_state == SL_CONN_PENDING && peek(p->pid, t->args[3], &v, sizeof v) == 0 && v != EINPROGRESS)
+			connect_outcome(p, s, v);
+		break;
+	}
+	case SYS_accept:
+	case SYS_accept4: {
+		struct sl_slot *ls = slot_for(p, fd, t->tid);
+		if (err) {
+			if (err == EMFILE || err == ENFILE) {
+				uint32_t st = capture(p, t->tid);
+				sl_site_count(&p->log, st, err, 0, 0, 0);
+				struct sl_event *ev = event(p, SL_EV_ERROR, SL_CALL_ACCEPT, fd, err, st, ls);
+				if (ev)
+					sl_ev_commit(&p->log, ev);
+			}
+			break;
+		}
+		if (!ls)
+			break;
+		int flags = t->nr == SYS_accept4 ? (int)t->args[3] : 0;
+		s = new_slot(p, (int)ret, ls->family, ls->type | (flags & (SOCK_NONBLOCK | SOCK_CLOEXEC)), ls->protocol,
+			     SL_ROLE_SERVER, capture(p, t->tid));
+		if (s) {
+			s->connect_state = SL_CONN_DONE;
+			kernel_view(p, ls, fd, VIEW_ACCEPTED_FROM); /* the queue the accept came from */
+			kernel_view(p, s, (int)ret, VIEW);
+		}
+		break;
+	}
+	case SYS_bind:
+		if (!(s = slot_for(p, fd, t->tid)))
+			break;
+		if (!err) {
+			int mine = dup_of(p, fd);
+			if (mine >= 0) {
+				names_of(s, mine);
+				close(mine);
+			}
+		} else if (err == EADDRINUSE) {
+			struct sockaddr_storage a;
+			size_t len = t->args[2] < sizeof a ? (size_t)t->args[2] : sizeof a;
+			uint32_t st = capture(p, t->tid);
+			sl_site_count(&p->log, st, err, 0, 0, 0);
+			sl_slot_count_error(s, err);
+			struct sl_event *ev = event(p, SL_EV_BIND, SL_CALL_BIND, fd, err, st, s);
+			if (ev) {
+				ev->a = (s->opts_set & (1u << SL_OPT_REUSEADDR)) && s->opt[SL_OPT_REUSEADDR];
+				if (peek(p->pid, t->args[1], &a, len) == 0)
+					sl_addr_set(&ev->addr, (struct sockaddr *)&a, (socklen_t)len);
+				sl_ev_commit(&p->log, ev);
+			}
+		}
+		break;
+	case SYS_listen:
+		if (!err && (s = slot_for(p, fd, t->tid))) {
+			s->role = SL_ROLE_LISTENER;
+			s->listen_backlog = (int32_t)t->args[1];
+			kernel_view(p, s, fd, VIEW);
+			struct sl_event *ev = event(p, SL_EV_LISTEN, SL_CALL_LISTEN, fd, 0, capture(p, t->tid), s);
+			if (ev) {
+				ev->a = s->listen_backlog;
+				ev->addr = s->local;
+				sl_ev_commit(&p->log, ev);
+			}
+		}
+		break;
+	case SYS_read: case SYS_write: case SYS_readv: case SYS_writev:
+	case SYS_sendto: case SYS_recvfrom: case SYS_sendmsg: case SYS_recvmsg:
+		if ((s = fd_ent(p, fd) ? p->fds[fd].slot : NULL))
+			data_done(p, t, s, ret, err);
+		break;
+	case SYS_close:
+		if (err == EBADF && fd_ent(p, fd) && p->fds[fd].closed_socket) {
+			struct sl_event *ev = event(p, SL_EV_STALE_FD, SL_CALL_CLOSE, fd, EBADF, capture(p, t->tid), NULL);
+			if (ev)
+				sl_ev_commit(&p->log, ev);
+			p->fds[fd].closed_socket = 0;
+		}
+		break;
+	case SYS_dup:
+	case SYS_dup2:
+	case SYS_dup3:
+	case SYS_fcntl: {
+		struct fdent *from = fd_ent(p, fd);
+		int to = (int)ret;
+		if (err || to == fd || !from || !fd_ent(p, to))
+			break;
+		close_slot(p, to, t->tid, 0); /* dup2 onto an open socket closes it */
+		if ((s = p->fds[fd].slot)) {
+			s->refs++;
+			p->fds[to].slot = s;
+		} else {
+			p->fds[to].from_parent = p->fds[fd].from_parent;
+		}
+		break;
+	}
+	}
+}
+
+/* At a call's entry: what must be read before the kernel acts (a socket about to be closed), and
+ * the calls recorded from their arguments alone (options, shutdown: they do not fail on a socket
+ * that is open), which then need no second stop. Returns whether the call's end must be seen. */
+/* A process asks its parent to trace it (a debugger's launcher): a task has one tracer, and it is
+ * socklens, so the call fails with EPERM as it would under strace -f. Said when it happens and in
+ * the report; the stop such a child then sends itself (its side of the handshake, which its parent
+ * cannot see) is not kept, so neither of them waits forever. */
+static void traceme(struct tproc *p)
+{
+	if (p->traceme_refused++)
+		return;
+	fprintf(stderr, "socklens: warning: process %d asked to be traced by its parent (PTRACE_TRACEME), but "
+		"socklens's tracer already traces it: the request fails (run with SOCKLENS_NO_PTRACE=1 to let "
+		"it be traced)\n", (int)p->pid);
+	if (run_ctl)
+		__atomic_fetch_add(&run_ctl->traceme_refused, 1, __ATOMIC_RELAXED);
+}
+
+static int call_begins(struct tthread *t)
+{
+	struct tproc *p = t->p;
+	int fd = (int)t->args[0];
+	struct fdent *e = fd_ent(p, fd);
+	struct sl_slot *s;
+	t->t0 = sl_now();
+	switch (t->nr) {
+	case SYS_setsockopt:
+		if ((s = slot_for(p, fd, t->tid)))
+			set_option(p, s, t);
+		return 0;
+	case SYS_shutdown:
+		if ((s = slot_for(p, fd, t->tid))) {
+			gave_up(p, s, fd);
+			s->flags |= (t->args[1] == SHUT_RD ? SL_SF_SHUT_RD : t->args[1] == SHUT_WR ? SL_SF_SHUT_WR
+											  : SL_SF_SHUT_RD | SL_SF_SHUT_WR);
+		}
+		return 0;
+	case SYS_getsockopt: /* only SO_ERROR ending a connect matters */
+		return t->args[1] == SOL_SOCKET && t->args[2] == SO_ERROR && e && e->slot &&
+		       e->slot->connect_state == SL_CONN_PENDING;
+	case SYS_execve:
+	case SYS_execveat:
+	case SYS_exit_group:
+		return 0;
+	case SYS_ptrace:
+		if (t->args[0] == PTRACE_TRACEME)
+			traceme(p);
+		return 0;
+	case SYS_io_uring_setup: /* what is submitted to the ring is not seen: the report says so */
+		if (p->log.hdr)
+			p->log.hdr->flags |= SL_HDR_IO_URING;
+		return 0;
+	case SYS_read: case SYS_write: case SYS_readv: case SYS_writev:
+	case SYS_sendto: case SYS_recvfrom: case SYS_sendmsg: case SYS_recvmsg:
+		return e && e->slot; /* a file's read goes on at once */
+	case SYS_close:
+		if (e && e->slot) {
+			close_slot(p, fd, t->tid, 0);
+			return 0;
+		}
+		return e && e->closed_socket; /* closing a socket again: EBADF says use after close */
+	case SYS_close_range:
+		for (long long k = (long long)t->args[0]; k < p->nfds && k <= (long long)(unsigned)t->args[1]; k++)
+			if (p->fds[k].slot && !(t->args[2] & 4 /* CLOSE_RANGE_CLOEXEC */))
+				close_slot(p, (int)k, t->tid, 0);
+		return 0;
+	}
+	return 1;
+}
+
+/* Every open socket of p read once more (at its exit), or up to max of them from where the last
+ * sample stopped (a sample tick: a server with ten thousand connections is read a slice a second). */
+static void view_some(struct tproc *p, int max)
+{
+	for (int k = 0; k < p->nfds && max > 0; k++) {
+		int fd = (p->cursor + k) % p->nfds;
+		if (p->fds[fd].slot && p->fds[fd].slot->fd == fd) {
+			kernel_view(p, p->fds[fd].slot, fd, VIEW);
+			if (--max == 0)
+				p->cursor = fd + 1;
+		}
+	}
+}
+
+static void view_all(struct tproc *p)
+{
+	p->cursor = 0;
+	view_some(p, p->nfds);
+}
+
+static void image_ends(struct tproc *p, uint32_t reason, int status)
+{
+	if (!p->log.hdr)
+		return;
+	p->log.hdr->exit_status = status;
+	p->log.hdr->end_mono_ns = sl_now();
+	__atomic_store_n(&p->log.hdr->end_reason, reason, __ATOMIC_RELEASE);
+}
+
+/* A setuid or file-capability program started under the filter's no_new_privs runs without its
+ * privileges (passwd answers for the caller, ping's raw socket is refused): said when it happens,
+ * and counted for the report. */
+static void privileges_lost(struct tproc *p)
+{
+	char exe[64], path[4096];
+	snprintf(exe, sizeof exe, "/proc/%d/exe", p->pid);
+	ssize_t n = readlink(exe, path, sizeof path - 1);
+	if (n <= 0)
+		return;
+	path[n] = 0;
+	if (sl_untraceable_kind(path) != SL_UNTRACED_SETUID || !no_new_privs(p->pid))
+		return;
+	fprintf(stderr, "socklens: warning: %s (setuid or with file capabilities) runs without its privileges: "
+		"socklens's tracer needs no_new_privs when it is not run as root\n", sl_esc(path));
+	if (run_ctl)
+		__atomic_fetch_add(&run_ctl->privileges_lost, 1, __ATOMIC_RELAXED);
+}
+
+/* exec: the sockets the kernel closes go with the old image, a new log starts for the new one. */
+static void exec_done(struct tproc *p)
+{
+	for (int fd = 0; fd < p->nfds; fd++) {
+		struct sl_slot *s = p->fds[fd].slot;
+		if (s && (s->flags & SL_SF_CLOEXEC))
+			close_slot(p, fd, p->pid, 1);
+		else if (s) { /* passed on: the new image meets it as inherited */
+			p->fds[fd].slot = NULL;
+			p->fds[fd].from_parent = 0;
+		}
+	}
+	if (!p->before_exec)
+		image_ends(p, SL_END_EXEC, 0);
+	p->before_exec = 0;
+	dwfl_reset(p);
+	p->ntext = 0;
+	proc_log(p);
+	p->go = p->log.hdr && sl_elf_is_go(p->log.hdr->exe);
+	if (p->log.hdr)
+		p->log.hdr->flags |= SL_HDR_INHERITED;
+}
+
+/* ---- the loop ------------------------------------------------------------------------------ */
+
+/* Signals to pass on, one bit each: several may come between two turns of the loop. */
+static uint64_t pending_signals;
+
+static void on_signal(int sig, siginfo_t *si, void *ctx)
+{
+	(void)ctx;
+	/* only what our parent (socklens run) forwards: a terminal's signals reach the program directly */
+	if ((si->si_code == SI_USER || si->si_code == SI_QUEUE || si->si_code == SI_TKILL) && sig > 0 && sig <= 64)
+		__atomic_fetch_or(&pending_signals, 1ull << (sig - 1), __ATOMIC_RELAXED);
+}
+
+static void pass_on_signals(pid_t pid)
+{
+	uint64_t bits = __atomic_exchange_n(&pending_signals, 0, __ATOMIC_RELAXED);
+	for (int sig = 1; bits; sig++, bits >>= 1)
+		if (bits & 1)
+			kill(pid, sig);
+}
+
+static void resume(struct tthread *t, int sig)
+{
+	ptrace(t && t->in_sys ? PTRACE_SYSCALL : PTRACE_CONT, t ? t->tid : 0, NULL, (void *)(long)sig);
+}
+
+static void thread_gone(struct tthread *t, int status)
+{
+	struct tproc *p = t->p;
+	int last = p->threads == 1;
+	thread_drop(t);
+	if (!last)
+		return;
+	if (!p->exiting)
+		image_ends(p, WIFEXITED(status) ? SL_END_EXIT : SL_END_NONE, WIFEXITED(status) ? WEXITSTATUS(status) : 0);
+	if (exits_file && (WIFEXITED(status) || WIFSIGNALED(status))) {
+		fprintf(exits_file, "%d %d %llu\n", p->pid, status, (unsigned long long)sl_now());
+		fflush(exits_file);
+	}
+}
+
+static void on_stop(pid_t tid, int status)
+{
+	struct tthread *t = thread_find(tid);
+	if (!t) { /* a new thread or process, seen before its parent's event */
+		pid_t tgid = tgid_of(tid);
+		struct tproc *p = proc_find(tgid);
+		t = thread_add(tid, p ? p : proc_add(tgid, 0, NULL, 0));
+	}
+	int sig = WSTOPSIG(status), event = status >> 16;
+	unsigned long msg = 0;
+	if (sig == SIGTRAP && event == PTRACE_EVENT_SECCOMP) {
+		struct user_regs_struct r;
+		if (ptrace(PTRACE_GETREGS, tid, NULL, &r) == 0) {
+			t->nr = (long)r.orig_rax;
+			unsigned long long a[6] = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
+			memcpy(t->args, a, sizeof a);
+			t->in_sys = call_begins(t);
+			if (t->nr == SYS_exit_group) {
+				view_all(t->p); /* the sockets it leaves open, as the kernel sees them now */
+				t->p->exiting = 1;
+				image_ends(t->p, SL_END_EXIT, (int)(t->args[0] & 0xff));
+			}
+		}
+		resume(t, 0);
+		return;
+	}
+	if (sig == (SIGTRAP | 0x80)) { /* the syscall-exit stop */
+		struct user_regs_struct r;
+		if (t->in_sys && ptrace(PTRACE_GETREGS, tid, NULL, &r) == 0)
+			call_done(t, (long)r.rax);
+		t->in_sys = 0;
+		resume(t, 0);
+		return;
+	}
+	if (sig == SIGTRAP && (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE)) {
+		ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg);
+		pid_t child = (pid_t)msg;
+		if (!thread_find(child)) {
+			if (event == PTRACE_EVENT_CLONE && tgid_of(child) == t->p->pid)
+				thread_add(child, t->p);
+			else
+				thread_add(child, proc_add(child, t->p->pid, t->p, 0));
+		} else if (event != PTRACE_EVENT_CLONE || tgid_of(child) != t->p->pid) {
+			/* the child stopped first and was taken for a stranger: it is t's */
+			struct tproc *cp = thread_find(child)->p;
+			cp->ppid = t->p->pid;
+			if (cp->log.hdr)
+				cp->log.hdr->ppid = t->p->pid;
+		}
+		if (t->p->log.hdr && event != PTRACE_EVENT_CLONE) {
+			t->p->log.hdr->nforks++;
+			t->p->log.hdr->last_fork_ns = sl_now();
+		}
+		resume(t, 0);
+		return;
+	}
+	if (sig == SIGTRAP && event == PTRACE_EVENT_EXEC) {
+		ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg);
+		struct tthread *former = (pid_t)msg != tid ? thread_find((pid_t)msg) : NULL;
+		if (former && former != t) { /* exec from a non-leader thread: it takes the leader's tid */
+			thread_drop(t);
+			t = former;
+			t->tid = tid;
+		}
+		t->in_sys = 0;
+		exec_done(t->p);
+		privileges_lost(t->p);
+		resume(t, 0);
+		return;
+	}
+	if (sig == SIGTRAP && event == PTRACE_EVENT_EXIT) {
+		ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg);
+		if (!t->p->exiting && WIFSIGNALED((int)msg)) { /* killed: the sockets as they were */
+			view_all(t->p);
+			t->p->exiting = 1;
+		}
+		t->in_sys = 0;
+		resume(t, 0);
+		return;
+	}
+	if (event == PTRACE_EVENT_STOP) {
+		/* a new task's first stop goes on; a group-stop stays stopped until SIGCONT */
+		if (t->started && (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU))
+			ptrace(PTRACE_LISTEN, tid, NULL, NULL);
+		else
+			resume(t, 0);
+		t->started = 1;
+		return;
+	}
+	t->started = 1;
+	siginfo_t si;
+	if (sig == SIGSTOP && t->p->traceme_refused && ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) == 0 &&
+	    si.si_pid == t->p->pid) {
+		resume(t, 0); /* the stop of a refused PTRACE_TRACEME handshake (see traceme()) */
+		return;
+	}
+	resume(t, sig); /* a signal for the program: delivered as it was */
+}
+
+/* Reads every open socket again, once a second: a live report sees bytes, silences and FINs. */
+static void sample_all(void)
+{
+	for (size_t i = 0; i < nprocs; i++)
+		if (procs[i]->threads && !procs[i]->exiting)
+			view_some(procs[i], 256);
+}
+
+static int trace_loop(pid_t main_pid)
+{
+	int main_status = 0;
+	uint64_t next_sample = sl_now() + 1000000000ull;
+	for (;;) {
+		int status;
+		pass_on_signals(main_pid);
+		pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
+		if (tid == 0) {
+			if (sl_now() >= next_sample) {
+				sample_all();
+				next_sample = sl_now() + 1000000000ull;
+			}
+			/* nothing to do: wait for the next stop, a second at most */
+			struct timespec ts;
+			sigset_t chld;
+			sigemptyset(&chld);
+			sigaddset(&chld, SIGCHLD);
+			ts.tv_sec = 0;
+			ts.tv_nsec = 200000000;
+			sigtimedwait(&chld, NULL, &ts);
+			continue;
+		}
+		if (tid < 0) {
+			if (errno == EINTR)
+				continue;
+			return main_status; /* ECHILD: nobody left */
+		}
+		if (WIFSTOPPED(status)) {
+			on_stop(tid, status);
+			continue;
+		}
+		struct tthread *t = thread_find(tid);
+		if (tid == main_pid)
+			main_status = status;
+		if (t)
+			thread_gone(t, status);
+	}
+}
+
+/* Ends this process the way the program ended: its exit status, or its signal (no core of ours). */
+static __attribute__((noreturn)) void end_like(int status)
+{
+	if (WIFSIGNALED(status)) {
+		struct rlimit no_core = {0, 0};
+		setrlimit(RLIMIT_CORE, &no_core);
+		signal(WTERMSIG(status), SIG_DFL);
+		sigset_t all;
+		sigfillset(&all);
+		sigprocmask(SIG_UNBLOCK, &all, NULL);
+		raise(WTERMSIG(status));
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+void sl_trace_exec(char **cmd, const char *dir, int no_argv, int data, FILE *exits, const sigset_t *program_mask,
+		   void (*in_child)(void))
+{
+	int go[2];
+	run_dir = dir;
+	exits_file = exits;
+	trace_data = data;
+	sl_log_params_default(&params);
+	params.no_argv = no_argv;
+	run_ctl = sl_run_attach(dir, sl_budget_default(dir), no_argv ? SL_RUN_NO_ARGV : 0);
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		if (in_child)
+			in_child();
+		execvp(cmd[0], cmd);
+		_exit(127);
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		char traced = 0;
+		close(go[1]);
+		if (read(go[0], &traced, 1) != 1)
+			traced = 0;
+		close(go[0]);
+		sigprocmask(SIG_SETMASK, program_mask, NULL);
+		if (in_child)
+			in_child();
+		/* only under a tracer: a RET_TRACE filter with none makes the traced calls fail */
+		char me[16];
+		snprintf(me, sizeof me, "%d", (int)getppid());
+		if (traced == 'T')
+			setenv("SOCKLENS_TRACER", me, 1); /* the shim leaves cgo programs to us */
+		if (traced == 'T' && install_filter() != 0)
+			fprintf(stderr, "socklens: warning: cannot install the system call filter: %s\n", strerror(errno));
+		execvp(cmd[0], cmd);
+		fprintf(stderr, "socklens: error: cannot run '%s': %s\n", cmd[0], strerror(errno));
+		_exit(127);
+	}
+	close(go[0]);
+	long opts = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK |
+		    PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL;
+	int seized = pid > 0 && ptrace(PTRACE_SEIZE, pid, NULL, (void *)opts) == 0;
+	if (pid > 0 && !seized) {
+		fprintf(stderr, "socklens: warning: cannot trace '%s' (ptrace: %s); it runs untraced\n", cmd[0],
+			strerror(errno));
+		sl_run_untraced(run_ctl, SL_UNTRACED_PTRACE);
+	}
+	if (write(go[1], seized ? "T" : "N", 1) != 1)
+		seized = 0;
+	close(go[1]);
+	if (pid < 0)
+		_exit(127);
+	struct sigaction sa = {.sa_sigaction = on_signal, .sa_flags = SA_SIGINFO};
+	sigset_t fwd;
+	sl_forwarded_signals(&fwd);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&fwd, sig) == 1)
+			sigaction(sig, &sa, NULL);
+	/* SIGCHLD stays blocked: the loop takes it with sigtimedwait; the forwarded signals interrupt it */
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_SETMASK, &chld, NULL);
+	if (!seized) {
+		int status = 0;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			pass_on_signals(pid);
+		if (exits) {
+			fprintf(exits, "%d %d %llu\n", pid, status, (unsigned long long)sl_now());
+			fflush(exits);
+		}
+		end_like(status);
+	}
+	thread_add(pid, proc_add(pid, getpid(), NULL, 1))->started = 1;
+	end_like(trace_loop(pid));
+}
