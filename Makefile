@@ -20,16 +20,22 @@ Q := @
 quiet = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-SHIM_SRC := $(wildcard shim/*.c)
+# Two front ends over one recorder: the preload shim and the tracer both call recorder/, which
+# writes the log format of include/socklens/log.h. recorder/ is built as the shim is (it runs
+# inside programs) and linked into the analyzer as well (the tracer, the run's control file).
+REC_SRC := $(wildcard recorder/*.c)
+REC_OBJ := $(REC_SRC:%.c=$(BUILD)/%.o)
+SHIM_SRC := $(wildcard shim/*.c) $(REC_SRC)
 SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/%.o)
-# The recording core, linked by unit tests without LD_PRELOAD.
-SHIM_CORE := $(BUILD)/shim/logw.o $(BUILD)/shim/fdtab.o $(BUILD)/shim/clock.o $(BUILD)/shim/runctl.o $(BUILD)/shim/sockopt.o
+SHIM_INC := -Irecorder -Ishim
+# The recorder and the fd table, linked by unit tests without LD_PRELOAD.
+SHIM_CORE := $(REC_OBJ) $(BUILD)/shim/fdtab.o
 # The analyzer by folder, each using only those below it: cmd -> report -> rules -> model ->
 # symbols -> base; the tracer (a second front end) is linked into the same binary.
 ANA_SRC := $(wildcard analyzer/*/*.c) $(wildcard tracer/*.c)
 ANA_OBJ := $(ANA_SRC:%.c=$(BUILD)/%.o)
 ANA_LIB_OBJ := $(filter-out $(BUILD)/analyzer/cmd/main.o,$(ANA_OBJ))
-ANA_INC := -Ianalyzer -Ishim -Itracer
+ANA_INC := -Ianalyzer -Irecorder -Ishim -Itracer
 
 PKGS := jansson libdw libelf ncursesw
 # A JDK's jvmti.h, for Java frames (scripts/install-deps.sh installs OpenJDK 17); without it the
@@ -51,11 +57,16 @@ deps-check:
 
 # The shim: no FORTIFY (we define read() ourselves), hidden visibility, bound at load time.
 # No SLP vectorizing: it turns pairs of 8-byte stores on the hot path into 4-instruction SSE sequences.
-$(BUILD)/shim/%.o: shim/%.c
+define shim_cc
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS_BASE) $(SHIM_JAVA) -U_FORTIFY_SOURCE -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+	$(Q)$(CC) $(CFLAGS_BASE) $(SHIM_INC) $(SHIM_JAVA) -U_FORTIFY_SOURCE -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 		-fno-tree-slp-vectorize -c $< -o $@
+endef
+$(BUILD)/shim/%.o: shim/%.c
+	$(shim_cc)
+$(BUILD)/recorder/%.o: recorder/%.c
+	$(shim_cc)
 
 $(BUILD)/libsocklens.so: $(SHIM_OBJ)
 	$(call quiet,LD,$@)
@@ -63,11 +74,16 @@ $(BUILD)/libsocklens.so: $(SHIM_OBJ)
 
 # The same shim counting its clock reads (tests/instructions.sh checks how many a call makes).
 COUNT_OBJ := $(SHIM_SRC:%.c=$(BUILD)/clockcount/%.o)
-$(BUILD)/clockcount/shim/%.o: shim/%.c
+define count_cc
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS_BASE) $(SHIM_JAVA) -DSL_COUNT_CLOCK_READS -U_FORTIFY_SOURCE -fPIC -fvisibility=hidden \
+	$(Q)$(CC) $(CFLAGS_BASE) $(SHIM_INC) $(SHIM_JAVA) -DSL_COUNT_CLOCK_READS -U_FORTIFY_SOURCE -fPIC -fvisibility=hidden \
 		-ftls-model=initial-exec -fno-tree-slp-vectorize -c $< -o $@
+endef
+$(BUILD)/clockcount/shim/%.o: shim/%.c
+	$(count_cc)
+$(BUILD)/clockcount/recorder/%.o: recorder/%.c
+	$(count_cc)
 $(BUILD)/clockcount/libsocklens.so: $(COUNT_OBJ)
 	$(call quiet,LD,$@)
 	$(Q)$(CC) -shared -o $@ $^ $(LDFLAGS) -Wl,-z,now,-z,relro -Wl,--no-undefined -ldl
@@ -81,9 +97,8 @@ $(BUILD)/tracer/%.o: tracer/%.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_ALL) $(ANA_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -c $< -o $@
 
-# The analyzer creates the run's control file with the shim's own writer (one contract, one writer).
-# the tracer (tracer/trace.c) writes logs with the shim's own writer
-$(BUILD)/socklens: $(ANA_OBJ) $(BUILD)/shim/runctl.o $(BUILD)/shim/logw.o $(BUILD)/shim/clock.o $(BUILD)/shim/sockopt.o
+# The analyzer creates the run's control file, and its tracer writes logs, with the recorder.
+$(BUILD)/socklens: $(ANA_OBJ) $(REC_OBJ)
 	$(call quiet,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstdc++
 

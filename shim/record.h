@@ -1,9 +1,11 @@
-/* record.h - the recording API: what the wrappers tell the log (sl__record_*). */
+/* record.h - what the wrappers tell the recorder (sl__record_*, record.c), and the inline hot
+ * path of a data call (sl__call_begin/sl__call_end, over recorder/data.h). */
 #ifndef SL_RECORD_H
 #define SL_RECORD_H
 
 #include <errno.h>
 #include "shim.h"
+#include "data.h"
 
 /* Everything declared here is internal to the shim: accessed directly, never through the GOT. */
 #pragma GCC visibility push(hidden)
@@ -31,31 +33,24 @@ extern SL_TLS struct sl_inflight *sl_t_infl;
 /* The buffer of a socket's first send or receive, for the call's end to look at once the
  * kernel has taken or filled it (set only then). */
 extern SL_TLS const void *sl_t_first_buf;
-extern uint64_t sl_slow_ns;
+/* The recorder as the shim calls it: this process's log, the shim's probe (record.c). */
+extern struct sl_rec sl_rec_shim;
+/* The thread's in-flight record, claimed on its first blocking call (process.c); NULL: none. */
 struct sl_inflight *sl__inflight_claim(void);
-/* Ties the thread's record to its lifetime (init.c); NULL unties. */
+/* Ties the thread's record to its lifetime (process.c); NULL unties. */
 void sl__thread_own(struct sl_inflight *f);
 /* Classifies an fd seen for the first time: the fd-table entry of its slot (a live one), or 0
  * when it is not a tracked socket. */
 uint32_t sl__call_classify(int fd, uint16_t call);
 /* The context goes as scalars (info: call | dir << 8 | inflight << 9 | peek << 10) so the
- * fast path keeps it in registers and never builds it in memory. The fd is the slot's. */
+ * fast path keeps it in registers and never builds it in memory. The fd is the slot's. Hands
+ * the call to the recorder (sl_rec_data). */
 void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, unsigned info, size_t want);
-
-/* A long-lived TCP connection's kernel counters (retransmissions, RTT) are sampled on its first
- * receive of each 2^33 ns (~8.6 s) period, through the slow path. */
-#define SL_SAMPLE_SHIFT 33
-#define SL_KEEP_NS 100000000ull /* 100 ms: the shortest wait worth keeping a closed slot for */
-void sl__call_sample(struct sl_slot *s, int fd, uint64_t now);
 /* The first call each way on a socket: its buffer is kept for a look at the first bytes, and in a
  * language runtime's program the stack of a first blocking read (before it can block forever)
  * and of a first send (the program's line that sent the request) are captured. Out of line: the
  * hot path only tests the flag. */
 void sl__first_call(struct sl_slot *s, uint8_t dir, const void *buf);
-
-/* Slot flags that send a call's end to the slow path, by direction. */
-#define SL_SF_SLOW_IN (SL_SF_CONNECTING | SL_SF_WATCH_READ | SL_SF_FIRST_IN)
-#define SL_SF_SLOW_OUT (SL_SF_CONNECTING | SL_SF_FIRST_OUT | SL_SF_SHORT_WRITE)
 
 /*
  * The hot path; ent is sl_fd_get(fd), which the caller usually has at hand. A data call on a
@@ -127,36 +122,12 @@ SL_INLINE void sl__call_end_want(struct sl_call_ctx *c, long ret, int peek, size
 	struct sl_slot *s = c->slot;
 	int in = c->dir == SL_DIR_IN;
 	sl__inflight_done(c);
-	uint32_t slow_flags = in ? SL_SF_SLOW_IN : SL_SF_SLOW_OUT;
-	if (__builtin_expect((unsigned long)ret + 1 <= want || dt >= sl_slow_ns || (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & slow_flags) ||
-				     (in && (s->writes_since_read > 1 || (uint32_t)(now >> SL_SAMPLE_SHIFT) != s->sample_epoch)),
-			     0)) {
+	if (sl_data_unusual(s, in, ret, dt, now, want)) {
 		sl__call_end_slow(s, ret, dt, now,
 				  c->call | (unsigned)c->dir << 8 | (unsigned)!!c->infl << 9 | (peek ? 1u << 10 : 0), want);
 		return;
 	}
-	/* No generation check: the slot can only be reused while this call runs if every other
-	 * slot is live or the whole slot ring wraps during it; then this one call's result would
-	 * be counted for the new connection. Checking would cost two registers on every call. */
-	/* plain adds, no lock prefix: see the counters' contract in socklens/log.h */
-	if (in) {
-		if (!peek)
-			s->bytes_in += (uint64_t)ret;
-		s->calls_in++;
-		s->blocked_in_cns += dt;
-		if (__builtin_expect(dt > s->read_max_cns, 0))
-			s->read_max_cns = dt;
-		s->last_in_cns = now;
-		s->writes_since_read = 0;
-	} else {
-		s->bytes_out += (uint64_t)ret;
-		s->calls_out++;
-		s->blocked_out_cns += dt;
-		if (__builtin_expect(dt > s->write_max_cns, 0))
-			s->write_max_cns = dt;
-		s->last_out_cns = now;
-		s->writes_since_read++;
-	}
+	sl_data_count(s, in, ret, dt, now, peek);
 }
 
 SL_INLINE void sl__call_end(struct sl_call_ctx *c, long ret, int peek)
@@ -195,7 +166,6 @@ int sl__forget_closed(int fd, uint32_t *ent);
 void sl__record_close_range(unsigned first, unsigned last, int cloexec_only);
 void sl__record_dup(int oldfd, int newfd);
 void sl__record_received_fds(const struct msghdr *msg);
-void sl__thread_reset(void);
 /* untraced.c: log an exec the preload cannot follow. */
 void sl__check_exec(const char *path, char *const envp[]);
 void sl__check_execvp(const char *file, char *const envp[], const char *pathvar);

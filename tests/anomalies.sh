@@ -184,6 +184,7 @@ set -e
 ip link set lo up
 mount --bind $TMP/resolv.conf /etc/resolv.conf
 $PY tests/progs/dns_responder.py 0.7 > $TMP/dns.ready &
+trap "kill \$! 2>/dev/null" EXIT
 for i in \$(seq 400); do grep -q ready $TMP/dns.ready && break; sleep 0.05; done
 EOF
 }

@@ -38,7 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "symbols/symbols.h"
-#include "shim.h"
+#include "recorder.h"
 #include "tracer.h"
 
 #ifndef PTRACE_EVENT_STOP
@@ -141,6 +141,8 @@ struct tproc {
 	size_t stack_len;
 	int before_exec;             /* the run's first child, not yet the program: no log yet */
 	int traceme_refused;         /* asked to be traced by its parent: it could not be (we are) */
+	struct sl_rec rec;           /* the recorder, writing log, asking through tracer_probe */
+	pid_t at;                    /* the thread whose stop is being handled (stacks are its) */
 };
 
 struct tthread {
@@ -153,6 +155,7 @@ struct tthread {
 	uint64_t t0;
 };
 
+static const struct sl_probe tracer_probe;
 static struct tproc **procs;
 static size_t nprocs;
 static struct tthread **threads;
@@ -215,6 +218,9 @@ static struct tproc *proc_add(pid_t pid, pid_t ppid, const struct tproc *parent,
 	}
 	p->before_exec = before_exec;
 	p->go = parent && parent->go;
+	/* the recorder sees no data calls here: the kernel's counts stand in */
+	p->rec = (struct sl_rec){.log = &p->log, .probe = &tracer_probe, .arg = p, .trace = params.trace, .kernel_counts = 1};
+	p->at = pid;
 	if (!before_exec && (!parent || parent->log.hdr)) /* a fork of a program the shim records: its shim too */
 		proc_log(p);
 	if (p->log.hdr && parent)
@@ -289,79 +295,6 @@ static int peek(pid_t pid, unsigned long long addr, void *buf, size_t len)
 static int dup_of(struct tproc *p, int fd)
 {
 	return p->pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, p->pidfd, fd, 0);
-}
-
-static int is_tcp(const struct sl_slot *s)
-{
-	return (s->family == AF_INET || s->family == AF_INET6) && s->type == SOCK_STREAM;
-}
-
-static void names_of(struct sl_slot *s, int mine)
-{
-	struct sockaddr_storage a;
-	socklen_t len = sizeof a;
-	if (getsockname(mine, (struct sockaddr *)&a, &len) == 0)
-		sl_addr_set(&s->local, (struct sockaddr *)&a, len);
-	len = sizeof a;
-	if (!s->peer.family && getpeername(mine, (struct sockaddr *)&a, &len) == 0)
-		sl_addr_set(&s->peer, (struct sockaddr *)&a, len);
-}
-
-/* What the kernel knows of a connection, read on a duplicate: state, RTT, retransmissions, the
- * bytes each way and when data last moved (the tracer sees no data call), a FIN, unread data. */
-enum view { VIEW, VIEW_CLOSING, VIEW_ACCEPTED_FROM };
-
-/* the kernel's TCP states (include/net/tcp_states.h), which <linux/tcp.h> does not define */
-enum { ST_SYN_SENT = 2, ST_CLOSE_WAIT = 8, ST_LAST_ACK = 9, ST_CLOSING = 11 };
-
-static void kernel_view(struct tproc *p, struct sl_slot *s, int fd, enum view mode)
-{
-	int mine = dup_of(p, fd);
-	if (mine < 0)
-		return;
-	if (!s->local.family || !s->peer.family)
-		names_of(s, mine);
-	struct tcp_info ti;
-	socklen_t len = sizeof ti;
-	memset(&ti, 0, sizeof ti);
-	if (is_tcp(s) && s->role != SL_ROLE_LISTENER && getsockopt(mine, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
-		uint64_t now = sl_now();
-		int fin = ti.tcpi_state == ST_CLOSE_WAIT || ti.tcpi_state == ST_LAST_ACK || ti.tcpi_state == ST_CLOSING;
-		s->tcp_state = ti.tcpi_state;
-		s->tcp_rtt_us = ti.tcpi_rtt;
-		s->tcp_rttvar_us = ti.tcpi_rttvar;
-		s->tcp_retrans = ti.tcpi_total_retrans;
-		s->tcp_lost = ti.tcpi_lost;
-		s->tcp_segs_out = ti.tcpi_segs_out;
-		s->tcp_bytes_received = ti.tcpi_bytes_received - (fin && ti.tcpi_bytes_received ? 1 : 0);
-		s->bytes_in = s->tcp_bytes_received;
-		/* bytes_sent counts retransmitted bytes again; bytes_acked counts the SYN (a kernel
-		 * without bytes_sent): the payload is what is left */
-		s->bytes_out = ti.tcpi_bytes_sent ? ti.tcpi_bytes_sent - ti.tcpi_bytes_retrans
-						  : ti.tcpi_bytes_acked ? ti.tcpi_bytes_acked - 1 : 0;
-		s->tcp_dsack_dups = ti.tcpi_dsack_dups;
-		s->calls_out = ti.tcpi_data_segs_out;
-		s->calls_in = ti.tcpi_data_segs_in;
-		if (s->bytes_out)
-			s->last_out_cns = now - (uint64_t)ti.tcpi_last_data_sent * 1000000ull;
-		if (s->bytes_in)
-			s->last_in_cns = now - (uint64_t)ti.tcpi_last_data_recv * 1000000ull;
-		if (fin && !(s->flags & SL_SF_EOF)) {
-			s->flags |= SL_SF_EOF; /* the FIN's time is not known: the last data received bounds it */
-			s->eof_cns = s->last_in_cns ? s->last_in_cns : now;
-		}
-		s->flags |= SL_SF_TCPINFO;
-		int unread = 0;
-		if (mode == VIEW_CLOSING && ioctl(mine, SIOCINQ, &unread) == 0 && unread > 0)
-			s->unread_at_close = (uint32_t)unread;
-	} else if (s->role == SL_ROLE_LISTENER && getsockopt(mine, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
-		/* unacked: the accept queue now; the connection just accepted had been in it too */
-		uint32_t queue = ti.tcpi_unacked + (mode == VIEW_ACCEPTED_FROM);
-		s->listen_limit = ti.tcpi_sacked;
-		if (queue > s->accept_queue_max)
-			s->accept_queue_max = queue;
-	}
-	close(mine);
 }
 
 /* ---- stacks ------------------------------------------------------------------------------ */
@@ -590,140 +523,92 @@ static uint32_t capture(struct tproc *p, pid_t tid)
 
 /* ---- records ----------------------------------------------------------------------------- */
 
-static struct sl_slot *new_slot(struct tproc *p, int fd, int family, int type, int protocol, int role, uint32_t stack)
+/* The recorder's questions, answered from outside: the kernel is asked on a duplicate of the
+ * program's fd taken for the question and closed after it (never one kept across stops: the
+ * program may close and reuse the number meanwhile). */
+static int probe_sockopt(void *arg, int fd, int level, int name, void *val, socklen_t *len)
+{
+	int mine = dup_of(arg, fd), r = mine >= 0 ? getsockopt(mine, level, name, val, len) : -1;
+	if (mine >= 0)
+		close(mine);
+	return r == 0 ? 0 : -1;
+}
+
+static int probe_unread(void *arg, int fd, int *n)
+{
+	int mine = dup_of(arg, fd), r = mine >= 0 ? ioctl(mine, SIOCINQ, n) : -1;
+	if (mine >= 0)
+		close(mine);
+	return r == 0 ? 0 : -1;
+}
+
+static int probe_name(void *arg, int fd, int peer, struct sockaddr *a, socklen_t *len)
+{
+	int mine = dup_of(arg, fd), r = -1;
+	if (mine >= 0)
+		r = peer ? getpeername(mine, a, len) : getsockname(mine, a, len);
+	if (mine >= 0)
+		close(mine);
+	return r == 0 ? 0 : -1;
+}
+
+static uint32_t probe_stack(void *arg)
+{
+	struct tproc *p = arg;
+	return capture(p, p->at);
+}
+
+static uint32_t probe_tid(void *arg)
+{
+	return (uint32_t)((struct tproc *)arg)->at;
+}
+
+static const struct sl_probe tracer_probe = {probe_sockopt, probe_unread, probe_name, probe_stack, probe_tid, NULL};
+
+/* A socket made by a call we saw (socket, socketpair, accept). */
+static struct sl_slot *new_slot(struct tproc *p, int fd, int family, int type, int protocol, int role, uint32_t flags,
+				uint16_t call)
 {
 	struct fdent *e = fd_ent(p, fd);
 	if (!p->log.hdr || !e)
 		return NULL;
-	struct sl_slot *s = sl_slot_open(&p->log, fd, family, type, protocol, role);
+	struct sl_slot *s = sl_rec_open(&p->rec, fd, family, type, protocol, role, flags);
 	if (!s)
 		return NULL;
-	s->flags = ((type & SOCK_NONBLOCK) ? SL_SF_NONBLOCK : 0) | ((type & SOCK_CLOEXEC) ? SL_SF_CLOEXEC : 0);
-	s->open_ns = sl_now();
-	s->open_stack = stack;
+	sl_rec_opened(&p->rec, s, fd, call, 1);
 	e->slot = s;
 	e->from_parent = 0;
 	e->closed_socket = 0;
 	return s;
 }
 
-static int sockopt_int(int fd, int level, int name)
-{
-	int v = -1;
-	socklen_t len = sizeof v;
-	return getsockopt(fd, level, name, &v, &len) == 0 ? v : -1;
-}
-
 /* The record of fd: ours, or made now for a socket we meet first here (inherited, from the parent). */
-static struct sl_slot *slot_for(struct tproc *p, int fd, pid_t tid)
+static struct sl_slot *slot_for(struct tproc *p, int fd)
 {
 	struct fdent *e = fd_ent(p, fd);
-	if (!e)
+	if (!e || !p->log.hdr)
 		return NULL;
 	if (e->slot)
 		return e->slot;
-	int mine = dup_of(p, fd);
-	if (mine < 0)
+	struct sl_ident id;
+	if (sl_rec_identify(&p->rec, fd, &id) < 0)
 		return NULL;
-	int family = sockopt_int(mine, SOL_SOCKET, SO_DOMAIN), type = sockopt_int(mine, SOL_SOCKET, SO_TYPE);
-	struct sl_slot *s = NULL;
-	if (family >= 0 && type >= 0) {
-		int from_parent = e->from_parent;
-		s = new_slot(p, fd, family, type, sockopt_int(mine, SOL_SOCKET, SO_PROTOCOL),
-			     sockopt_int(mine, SOL_SOCKET, SO_ACCEPTCONN) == 1 ? SL_ROLE_LISTENER : SL_ROLE_INHERITED,
-			     capture(p, tid));
-		if (s) {
-			s->flags |= from_parent ? SL_SF_FROM_PARENT : 0;
-			p->log.hdr->inherited_socks++;
-			names_of(s, mine);
-			if (s->peer.family)
-				s->connect_state = SL_CONN_DONE;
-		}
-	}
-	close(mine);
+	struct sl_slot *s = new_slot(p, fd, id.family, id.type, id.protocol,
+				     id.listening ? SL_ROLE_LISTENER : SL_ROLE_INHERITED,
+				     e->from_parent ? SL_SF_FROM_PARENT : 0, SL_CALL_NONE);
+	if (s)
+		sl_rec_found(&p->rec, s, fd);
 	return s;
 }
 
-static struct sl_event *event(struct tproc *p, uint16_t type, uint16_t call, int fd, int err, uint32_t stack,
-			      const struct sl_slot *s)
+/* The record of fd if we have one (no first look at a socket we never met). */
+static struct sl_slot *slot_known(struct tproc *p, int fd)
 {
-	struct sl_event *ev = p->log.hdr ? sl_ev_begin(&p->log, type, call, fd) : NULL;
-	if (!ev)
-		return NULL;
-	ev->err = err;
-	ev->ts_ns = sl_now();
-	ev->stack = stack;
-	ev->tid = (uint32_t)p->pid;
-	if (s) {
-		ev->conn_id = s->conn_id;
-		ev->addr = s->peer;
-	}
-	return ev;
+	struct fdent *e = fd_ent(p, fd);
+	return e && p->log.hdr ? e->slot : NULL;
 }
 
-static void connect_outcome(struct tproc *p, struct sl_slot *s, int err)
-{
-	if (s->connect_state != SL_CONN_PENDING)
-		return;
-	uint64_t now = sl_now();
-	s->connect_state = err ? SL_CONN_FAILED : SL_CONN_DONE;
-	s->connect_errno = err;
-	s->connect_ns = now - s->connect_start_ns;
-	s->flags &= ~(uint32_t)SL_SF_CONNECTING;
-	sl_site_count(&p->log, s->connect_stack, err, s->connect_ns, SL_CALL_CONNECT, 0);
-	if (!err)
-		return;
-	sl_slot_count_error(s, err);
-	struct sl_event *ev = event(p, SL_EV_CONNECT, SL_CALL_CONNECT, s->fd, err, s->connect_stack, s);
-	if (ev) {
-		ev->dur_ns = s->connect_ns;
-		ev->ts_ns = s->connect_start_ns;
-		sl_ev_commit(&p->log, ev);
-	}
-}
-
-/* Per call site: closed client connections, the one-exchange ones, and those to the same peer as
- * the one before (connection-churn), judged from the kernel's segment counts. */
-static void count_closed(struct tproc *p, const struct sl_slot *s, uint64_t now)
-{
-	struct sl_stack *site = sl_stack_at(&p->log, s->connect_stack ? s->connect_stack : s->open_stack);
-	if (!site || s->role != SL_ROLE_CLIENT || !is_tcp(s) || s->connect_state != SL_CONN_DONE)
-		return;
-	site->closed++;
-	if (now - s->open_ns >= 1000000000ull || s->calls_out > 2 || s->calls_in > 2)
-		return;
-	site->short_closed++;
-	uint64_t h = 1469598103934665603ull ^ s->peer.family;
-	for (uint32_t i = 0; i < s->peer.len && i < SL_ADDR_DATA; i++)
-		h = (h ^ s->peer.data[i]) * 1099511628211ull;
-	if (site->last_peer == h)
-		site->same_peer_short++;
-	site->last_peer = h;
-}
-
-/* A closed connection a rule may report on (see the shim's record.c): recycled last. */
-static int worth_keeping(const struct sl_slot *s, uint64_t now)
-{
-	uint64_t keep = 100000000ull;
-	return s->err_total || s->connect_state == SL_CONN_FAILED || s->connect_state == SL_CONN_PENDING ||
-	       s->unread_at_close || s->tcp_retrans || s->connect_ns >= keep || now - s->open_ns >= 60000000000ull ||
-	       ((s->flags & SL_SF_EOF) && now - s->eof_cns >= keep) ||
-	       (s->last_out_cns > s->last_in_cns && now - s->last_out_cns >= keep) ||
-	       ((s->opts_set & (1u << SL_OPT_LINGER)) && s->opt[SL_OPT_LINGER] == 0);
-}
-
-/* A connect still sending SYNs when the program shuts the socket down: it gave up waiting (the
- * kernel's state is CLOSE by the time of the close). */
-static void gave_up(struct tproc *p, struct sl_slot *s, int fd)
-{
-	if (s->connect_state != SL_CONN_PENDING)
-		return;
-	kernel_view(p, s, fd, VIEW);
-	if ((s->flags & SL_SF_TCPINFO) && s->tcp_state == ST_SYN_SENT)
-		s->flags |= SL_SF_GAVE_UP;
-}
-
-static void close_slot(struct tproc *p, int fd, pid_t tid, int by_exec)
+static void close_slot(struct tproc *p, int fd, int by_exec)
 {
 	struct fdent *e = fd_ent(p, fd);
 	if (!e || !e->slot)
@@ -731,199 +616,108 @@ static void close_slot(struct tproc *p, int fd, pid_t tid, int by_exec)
 	struct sl_slot *s = e->slot;
 	e->slot = NULL;
 	e->closed_socket = 1;
-	if (--s->refs > 0)
-		return;
-	uint64_t now = sl_now();
-	if (!by_exec)
-		kernel_view(p, s, fd, VIEW_CLOSING);
-	count_closed(p, s, now);
-	s->close_stack = by_exec ? 0 : capture(p, tid);
-	if (by_exec)
-		s->flags |= SL_SF_CLOSED_BY_EXEC;
-	if (worth_keeping(s, now))
-		s->flags |= SL_SF_KEEP;
-	sl_slot_close(&p->log, s, now);
+	if (--s->refs == 0)
+		sl_rec_close(&p->rec, s, fd, by_exec);
 }
 
-static void set_option(struct tproc *p, struct sl_slot *s, const struct tthread *t)
+/* What a call pointed at in the program's memory, up to len bytes (0: nothing read). */
+static size_t peek_arg(struct tproc *p, unsigned long long addr, unsigned long long len, void *buf, size_t cap)
 {
-	int idx = sl_opt_index((int)t->args[1], (int)t->args[2]);
-	unsigned char val[16];
-	size_t len = t->args[4] < sizeof val ? (size_t)t->args[4] : sizeof val;
-	if (idx < 0 || peek(p->pid, t->args[3], val, len) < 0)
-		return;
-	s->opt[idx] = sl_opt_value(idx, val, (socklen_t)len);
-	s->opts_set |= 1u << idx;
+	size_t n = len < cap ? (size_t)len : cap;
+	return n && peek(p->pid, addr, buf, n) == 0 ? n : 0;
 }
 
-/* A data call seen to its end (--trace-data): bytes, the last moves, EOF, and failures with their
- * call site, as the shim records them. */
+/* A data call seen to its end (--trace-data): failures with their call site, EOF, the last moves
+ * each way; the bytes come from the kernel (kernel.c). */
 static void data_done(struct tproc *p, struct tthread *t, struct sl_slot *s, long ret, int err)
 {
 	int in = t->nr == SYS_read || t->nr == SYS_readv || t->nr == SYS_recvfrom || t->nr == SYS_recvmsg;
-	uint64_t now = sl_now();
-	if (err == EAGAIN || err == EINTR)
+	if (err == EINTR)
 		return;
-	if (err) {
-		uint32_t st = capture(p, t->tid);
-		sl_site_count(&p->log, st, err, now - t->t0, 0, 0);
-		sl_slot_count_error(s, err);
-		if (!s->error_stack)
-			s->error_stack = st;
-		uint16_t call = in ? (t->nr == SYS_read || t->nr == SYS_readv ? SL_CALL_READ : SL_CALL_RECV)
-				   : (t->nr == SYS_write || t->nr == SYS_writev ? SL_CALL_WRITE : SL_CALL_SEND);
-		struct sl_event *ev = event(p, SL_EV_ERROR, call, s->fd, err, st, s);
-		if (ev) {
-			ev->dur_ns = now - t->t0;
-			sl_ev_commit(&p->log, ev);
-		}
-		return;
-	}
-	if (in && ret == 0 && !(s->flags & SL_SF_EOF)) {
-		s->flags |= SL_SF_EOF;
-		s->eof_cns = now;
-	}
-	if (ret <= 0)
-		return;
-	if (in) {
-		s->last_in_cns = now;
-		s->calls_in++;
-	} else {
-		s->last_out_cns = now;
-		s->calls_out++;
-	}
+	struct sl_data_call c = {
+		.ret = err ? -1 : ret, .err = err, .want = err || in ? 1 : (size_t)ret, .now = sl_now(), .in = (uint8_t)in,
+		.call = in ? (t->nr == SYS_read || t->nr == SYS_readv ? SL_CALL_READ : SL_CALL_RECV)
+			   : (t->nr == SYS_write || t->nr == SYS_writev ? SL_CALL_WRITE : SL_CALL_SEND),
+	};
+	c.dt = c.now - t->t0;
+	sl_rec_data(&p->rec, s, (int)t->args[0], &c);
 }
 
 /* The end of a traced call, at its syscall-exit stop (close and exec at their entry). */
 static void call_done(struct tthread *t, long ret)
 {
 	struct tproc *p = t->p;
+	struct sl_rec *r = &p->rec;
 	int fd = (int)t->args[0], err = ret < 0 && ret > -4096 ? (int)-ret : 0;
+	struct sockaddr_storage a;
+	size_t alen;
 	struct sl_slot *s;
+	if (!p->log.hdr)
+		return;
 	switch (t->nr) {
 	case SYS_socket:
 		if (!err)
-			new_slot(p, (int)ret, (int)t->args[0], (int)t->args[1], (int)t->args[2], SL_ROLE_NONE, capture(p, t->tid));
-		else if (err == EMFILE || err == ENFILE) {
-			uint32_t st = capture(p, t->tid);
-			sl_site_count(&p->log, st, err, 0, 0, 0);
-			struct sl_event *ev = event(p, SL_EV_ERROR, SL_CALL_SOCKET, -1, err, st, NULL);
-			if (ev)
-				sl_ev_commit(&p->log, ev);
-		}
+			new_slot(p, (int)ret, (int)t->args[0], (int)t->args[1], (int)t->args[2], SL_ROLE_NONE,
+				 sl_rec_type_flags((int)t->args[1]), SL_CALL_SOCKET);
+		else if (err == EMFILE || err == ENFILE)
+			sl_rec_create_failed(r, SL_CALL_SOCKET, -1, NULL, err);
 		break;
 	case SYS_socketpair: {
 		int sv[2];
-		if (!err && peek(p->pid, t->args[3], sv, sizeof sv) == 0) {
-			uint32_t st = capture(p, t->tid);
+		if (!err && peek(p->pid, t->args[3], sv, sizeof sv) == 0)
 			for (int i = 0; i < 2; i++)
-				new_slot(p, sv[i], (int)t->args[0], (int)t->args[1], (int)t->args[2], SL_ROLE_PAIR, st);
-		}
+				new_slot(p, sv[i], (int)t->args[0], (int)t->args[1], (int)t->args[2], SL_ROLE_PAIR,
+					 sl_rec_type_flags((int)t->args[1]), SL_CALL_SOCKETPAIR);
 		break;
 	}
-	case SYS_connect: {
-		struct sockaddr_storage a;
-		size_t len = t->args[2] < sizeof a ? (size_t)t->args[2] : sizeof a;
-		if (err == EBADF || err == ENOTSOCK || err == EFAULT || !(s = slot_for(p, fd, t->tid)))
+	case SYS_connect:
+		if (err == EBADF || err == ENOTSOCK || err == EFAULT || !(s = slot_for(p, fd)))
 			break;
-		if (err == EALREADY || err == EINTR || (err == EISCONN && s->connect_state == SL_CONN_PENDING)) {
-			if (err == EISCONN)
-				connect_outcome(p, s, 0);
-			break;
-		}
-		if (peek(p->pid, t->args[1], &a, len) < 0 || a.ss_family == AF_UNSPEC)
-			break;
-		if (s->role == SL_ROLE_NONE || s->role == SL_ROLE_INHERITED)
-			s->role = SL_ROLE_CLIENT;
-		sl_addr_set(&s->peer, (struct sockaddr *)&a, (socklen_t)len);
-		s->connect_start_ns = t->t0;
-		s->connect_stack = capture(p, t->tid);
-		s->connect_state = SL_CONN_PENDING;
-		if (err == EINPROGRESS)
-			s->flags |= SL_SF_CONNECTING; /* Go: the outcome comes through SO_ERROR */
-		else
-			connect_outcome(p, s, err);
+		alen = peek_arg(p, t->args[1], t->args[2], &a, sizeof a);
+		if (alen >= sizeof(sa_family_t) || err == EISCONN || err == EALREADY || err == EINTR)
+			sl_rec_connect(r, s, fd, alen ? (struct sockaddr *)&a : NULL, (socklen_t)alen, t->t0, err ? -1 : 0, err);
 		break;
-	}
 	case SYS_getsockopt: {
 		int v;
-		if (!err && t->args[1] == SOL_SOCKET && t->args[2] == SO_ERROR && (s = fd_ent(p, fd) ? p->fds[fd].slot : NULL) &&
-		    s->connect_state == SL_CONN_PENDING && peek(p->pid, t->args[3], &v, sizeof v) == 0 && v != EINPROGRESS)
-			connect_outcome(p, s, v);
+		if (!err && t->args[1] == SOL_SOCKET && t->args[2] == SO_ERROR && (s = slot_known(p, fd)) &&
+		    peek(p->pid, t->args[3], &v, sizeof v) == 0)
+			sl_rec_so_error(r, s, fd, v);
 		break;
 	}
 	case SYS_accept:
 	case SYS_accept4: {
-		struct sl_slot *ls = slot_for(p, fd, t->tid);
+		struct sl_slot *ls = slot_for(p, fd);
 		if (err) {
-			if (err == EMFILE || err == ENFILE) {
-				uint32_t st = capture(p, t->tid);
-				sl_site_count(&p->log, st, err, 0, 0, 0);
-				struct sl_event *ev = event(p, SL_EV_ERROR, SL_CALL_ACCEPT, fd, err, st, ls);
-				if (ev)
-					sl_ev_commit(&p->log, ev);
-			}
+			if (ls && (err == EMFILE || err == ENFILE))
+				sl_rec_failed(r, ls, fd, SL_CALL_ACCEPT, 0, err, 0, 0);
 			break;
 		}
 		if (!ls)
 			break;
 		int flags = t->nr == SYS_accept4 ? (int)t->args[3] : 0;
-		s = new_slot(p, (int)ret, ls->family, ls->type | (flags & (SOCK_NONBLOCK | SOCK_CLOEXEC)), ls->protocol,
-			     SL_ROLE_SERVER, capture(p, t->tid));
-		if (s) {
-			s->connect_state = SL_CONN_DONE;
-			kernel_view(p, ls, fd, VIEW_ACCEPTED_FROM); /* the queue the accept came from */
-			kernel_view(p, s, (int)ret, VIEW);
-		}
+		s = new_slot(p, (int)ret, ls->family, ls->type, ls->protocol, SL_ROLE_SERVER, sl_rec_type_flags(flags),
+			     SL_CALL_ACCEPT);
+		sl_rec_accepted(r, ls, fd, s, (int)ret, NULL, 0);
 		break;
 	}
 	case SYS_bind:
-		if (!(s = slot_for(p, fd, t->tid)))
-			break;
-		if (!err) {
-			int mine = dup_of(p, fd);
-			if (mine >= 0) {
-				names_of(s, mine);
-				close(mine);
-			}
-		} else if (err == EADDRINUSE) {
-			struct sockaddr_storage a;
-			size_t len = t->args[2] < sizeof a ? (size_t)t->args[2] : sizeof a;
-			uint32_t st = capture(p, t->tid);
-			sl_site_count(&p->log, st, err, 0, 0, 0);
-			sl_slot_count_error(s, err);
-			struct sl_event *ev = event(p, SL_EV_BIND, SL_CALL_BIND, fd, err, st, s);
-			if (ev) {
-				ev->a = (s->opts_set & (1u << SL_OPT_REUSEADDR)) && s->opt[SL_OPT_REUSEADDR];
-				if (peek(p->pid, t->args[1], &a, len) == 0)
-					sl_addr_set(&ev->addr, (struct sockaddr *)&a, (socklen_t)len);
-				sl_ev_commit(&p->log, ev);
-			}
+		if ((s = slot_for(p, fd))) {
+			alen = peek_arg(p, t->args[1], t->args[2], &a, sizeof a);
+			sl_rec_bind(r, s, fd, alen ? (struct sockaddr *)&a : NULL, (socklen_t)alen, err ? -1 : 0, err);
 		}
 		break;
 	case SYS_listen:
-		if (!err && (s = slot_for(p, fd, t->tid))) {
-			s->role = SL_ROLE_LISTENER;
-			s->listen_backlog = (int32_t)t->args[1];
-			kernel_view(p, s, fd, VIEW);
-			struct sl_event *ev = event(p, SL_EV_LISTEN, SL_CALL_LISTEN, fd, 0, capture(p, t->tid), s);
-			if (ev) {
-				ev->a = s->listen_backlog;
-				ev->addr = s->local;
-				sl_ev_commit(&p->log, ev);
-			}
-		}
+		if ((s = slot_for(p, fd)))
+			sl_rec_listen(r, s, fd, (int)t->args[1], err ? -1 : 0, err);
 		break;
 	case SYS_read: case SYS_write: case SYS_readv: case SYS_writev:
 	case SYS_sendto: case SYS_recvfrom: case SYS_sendmsg: case SYS_recvmsg:
-		if ((s = fd_ent(p, fd) ? p->fds[fd].slot : NULL))
+		if ((s = slot_known(p, fd)))
 			data_done(p, t, s, ret, err);
 		break;
 	case SYS_close:
 		if (err == EBADF && fd_ent(p, fd) && p->fds[fd].closed_socket) {
-			struct sl_event *ev = event(p, SL_EV_STALE_FD, SL_CALL_CLOSE, fd, EBADF, capture(p, t->tid), NULL);
-			if (ev)
-				sl_ev_commit(&p->log, ev);
+			sl_rec_stale(r, fd, NULL, EBADF, SL_CALL_CLOSE);
 			p->fds[fd].closed_socket = 0;
 		}
 		break;
@@ -935,7 +729,7 @@ static void call_done(struct tthread *t, long ret)
 		int to = (int)ret;
 		if (err || to == fd || !from || !fd_ent(p, to))
 			break;
-		close_slot(p, to, t->tid, 0); /* dup2 onto an open socket closes it */
+		close_slot(p, to, 0); /* dup2 onto an open socket closes it */
 		if ((s = p->fds[fd].slot)) {
 			s->refs++;
 			p->fds[to].slot = s;
@@ -974,14 +768,17 @@ static int call_begins(struct tthread *t)
 	t->t0 = sl_now();
 	switch (t->nr) {
 	case SYS_setsockopt:
-		if ((s = slot_for(p, fd, t->tid)))
-			set_option(p, s, t);
+		if ((s = slot_for(p, fd))) {
+			unsigned char val[16];
+			size_t len = peek_arg(p, t->args[3], t->args[4], val, sizeof val);
+			sl_rec_setsockopt(&p->rec, s, fd, (int)t->args[1], (int)t->args[2], len ? val : NULL,
+					  (socklen_t)len, 0, 0);
+		}
 		return 0;
 	case SYS_shutdown:
-		if ((s = slot_for(p, fd, t->tid))) {
-			gave_up(p, s, fd);
-			s->flags |= (t->args[1] == SHUT_RD ? SL_SF_SHUT_RD : t->args[1] == SHUT_WR ? SL_SF_SHUT_WR
-											  : SL_SF_SHUT_RD | SL_SF_SHUT_WR);
+		if ((s = slot_for(p, fd))) {
+			sl_rec_gave_up(&p->rec, s, fd);
+			sl_rec_shutdown(s, (int)t->args[1]);
 		}
 		return 0;
 	case SYS_getsockopt: /* only SO_ERROR ending a connect matters */
@@ -1004,14 +801,14 @@ static int call_begins(struct tthread *t)
 		return e && e->slot; /* a file's read goes on at once */
 	case SYS_close:
 		if (e && e->slot) {
-			close_slot(p, fd, t->tid, 0);
+			close_slot(p, fd, 0);
 			return 0;
 		}
 		return e && e->closed_socket; /* closing a socket again: EBADF says use after close */
 	case SYS_close_range:
 		for (long long k = (long long)t->args[0]; k < p->nfds && k <= (long long)(unsigned)t->args[1]; k++)
 			if (p->fds[k].slot && !(t->args[2] & 4 /* CLOSE_RANGE_CLOEXEC */))
-				close_slot(p, (int)k, t->tid, 0);
+				close_slot(p, (int)k, 0);
 		return 0;
 	}
 	return 1;
@@ -1024,7 +821,7 @@ static void view_some(struct tproc *p, int max)
 	for (int k = 0; k < p->nfds && max > 0; k++) {
 		int fd = (p->cursor + k) % p->nfds;
 		if (p->fds[fd].slot && p->fds[fd].slot->fd == fd) {
-			kernel_view(p, p->fds[fd].slot, fd, VIEW);
+			sl_rec_kernel_view(&p->rec, p->fds[fd].slot, fd, 0);
 			if (--max == 0)
 				p->cursor = fd + 1;
 		}
@@ -1071,7 +868,7 @@ static void exec_done(struct tproc *p)
 	for (int fd = 0; fd < p->nfds; fd++) {
 		struct sl_slot *s = p->fds[fd].slot;
 		if (s && (s->flags & SL_SF_CLOEXEC))
-			close_slot(p, fd, p->pid, 1);
+			close_slot(p, fd, 1);
 		else if (s) { /* passed on: the new image meets it as inherited */
 			p->fds[fd].slot = NULL;
 			p->fds[fd].from_parent = 0;
@@ -1139,6 +936,7 @@ static void on_stop(pid_t tid, int status)
 	}
 	int sig = WSTOPSIG(status), event = status >> 16;
 	unsigned long msg = 0;
+	t->p->at = tid;
 	if (sig == SIGTRAP && event == PTRACE_EVENT_SECCOMP) {
 		struct user_regs_struct r;
 		if (ptrace(PTRACE_GETREGS, tid, NULL, &r) == 0) {

@@ -10,7 +10,7 @@
 #include <sys/statfs.h>
 #include <time.h>
 #include "rawsys.h"
-#include "shim.h"
+#include "logw.h"
 #include "strbuf.h"
 
 #define SL_EXEC_CAP 16384u

@@ -11,7 +11,7 @@
 #include <time.h>
 #include "rawsys.h"
 #include "clock.h"
-#include "shim.h"
+#include "logw.h"
 #include "strbuf.h"
 
 #define SL_MIN_LOG (64u * 1024u) /* below this (RLIMIT_FSIZE) a log is not worth creating */

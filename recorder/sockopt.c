@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include "shim.h"
+#include "logw.h"
 
 /* Maps (level, name) to the slot option it sets; -1 for options we do not keep. */
 int sl_opt_index(int level, int name)

@@ -1,0 +1,108 @@
+/* kernel.c - what the kernel knows of a socket, asked through the front end's probe: TCP_INFO
+ * (state, RTT, retransmissions, bytes), a listener's accept queue, data left unread at close. */
+#define _GNU_SOURCE
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <string.h>
+#include "recorder.h"
+
+/* The kernel's struct tcp_info goes on where glibc's ends (at tcpi_total_retrans); the fields we
+ * read from the rest are at these fixed places of the kernel ABI (linux/tcp.h). */
+struct sl_tcp_info {
+	struct tcp_info base;
+	uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+	uint32_t segs_out, segs_in;
+	uint32_t notsent_bytes, min_rtt, data_segs_in, data_segs_out;
+	uint64_t delivery_rate, busy_time, rwnd_limited, sndbuf_limited;
+	uint32_t delivered, delivered_ce;
+	uint64_t bytes_sent, bytes_retrans;
+	uint32_t dsack_dups, reord_seen;
+	uint32_t rcv_ooopack, snd_wnd;
+};
+
+#define HAS(len, field) ((len) >= offsetof(struct sl_tcp_info, field) + sizeof(((struct sl_tcp_info *)0)->field))
+
+/* A front end that sees no data calls (the tracer) takes the bytes, segments and last moves each
+ * way, and a FIN, from the kernel. */
+static void kernel_counts(struct sl_slot *s, const struct sl_tcp_info *ti, socklen_t len, int fin)
+{
+	uint64_t now = sl_now();
+	s->bytes_in = s->tcp_bytes_received;
+	/* bytes_sent counts retransmitted bytes again; bytes_acked counts the SYN (a kernel without
+	 * bytes_sent): the payload is what is left */
+	if (HAS(len, bytes_retrans) && ti->bytes_sent)
+		s->bytes_out = ti->bytes_sent - ti->bytes_retrans;
+	else
+		s->bytes_out = ti->bytes_acked ? ti->bytes_acked - 1 : 0;
+	if (HAS(len, data_segs_out)) {
+		s->calls_out = ti->data_segs_out;
+		s->calls_in = ti->data_segs_in;
+	}
+	if (s->bytes_out)
+		s->last_out_cns = now - (uint64_t)ti->base.tcpi_last_data_sent * 1000000ull;
+	if (s->bytes_in)
+		s->last_in_cns = now - (uint64_t)ti->base.tcpi_last_data_recv * 1000000ull;
+	if (fin && !(s->flags & SL_SF_EOF)) {
+		s->eof_cns = s->last_in_cns ? s->last_in_cns : now; /* the FIN's time is not known: the last data bounds it */
+		sl_slot_flag(s, SL_SF_EOF);
+	}
+}
+
+void sl_rec_kernel_view(struct sl_rec *r, struct sl_slot *s, int fd, int closing)
+{
+	struct sl_tcp_info ti;
+	socklen_t len = sizeof ti;
+	if (!sl_rec_is_tcp(s) || s->role == SL_ROLE_LISTENER || s->connect_state == SL_CONN_NONE)
+		return; /* never connected, accepted or connecting: the kernel has nothing to say */
+	memset(&ti, 0, sizeof ti);
+	if (r->probe->sockopt(r->arg, fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return;
+	s->tcp_state = ti.base.tcpi_state;
+	s->tcp_rtt_us = ti.base.tcpi_rtt;
+	s->tcp_rttvar_us = ti.base.tcpi_rttvar;
+	s->tcp_retrans = ti.base.tcpi_total_retrans;
+	s->tcp_lost = ti.base.tcpi_lost;
+	/* the count runs on sequence numbers, and a FIN takes one */
+	int fin = ti.base.tcpi_state == TCP_CLOSE_WAIT || ti.base.tcpi_state == TCP_LAST_ACK ||
+		  ti.base.tcpi_state == TCP_CLOSING || ti.base.tcpi_state == TCP_TIME_WAIT;
+	if (HAS(len, segs_out)) {
+		s->tcp_bytes_received = ti.bytes_received - (fin && ti.bytes_received ? 1 : 0);
+		s->tcp_segs_out = ti.segs_out;
+	}
+	if (HAS(len, dsack_dups))
+		s->tcp_dsack_dups = ti.dsack_dups;
+	if (r->kernel_counts)
+		kernel_counts(s, &ti, len, fin && ti.base.tcpi_state != TCP_TIME_WAIT);
+	sl_slot_flag(s, SL_SF_TCPINFO);
+	/* data the peer sent that nobody read, as the kernel counts it (SIOCINQ: exact, whichever
+	 * process read the rest, and a FIN not counted); asked only when the counters say there
+	 * may be some */
+	int n = 0;
+	if (closing && (r->kernel_counts || s->tcp_bytes_received > s->bytes_in) &&
+	    r->probe->unread(r->arg, fd, &n) == 0 && n > 0)
+		s->unread_at_close = (uint32_t)n;
+}
+
+/* A listener's accept queue as the kernel says (TCP_INFO on a listener: unacked is the queue's
+ * length, sacked its limit, the backlog asked for capped by net.core.somaxconn of the socket's
+ * network namespace); the fullest seen is kept. */
+void sl_rec_listener_view(struct sl_rec *r, struct sl_slot *ls, int fd, int just_accepted)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	if (!sl_rec_is_tcp(ls) || r->probe->sockopt(r->arg, fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return;
+	uint32_t queue = ti.tcpi_unacked + (just_accepted ? 1 : 0); /* the one accepted was in it too */
+	if (queue > ls->accept_queue_max)
+		ls->accept_queue_max = queue;
+	if (ti.tcpi_sacked)
+		ls->listen_limit = ti.tcpi_sacked;
+}
+
+void sl_rec_sample(struct sl_rec *r, struct sl_slot *s, int fd, uint64_t now)
+{
+	s->sample_epoch = (uint32_t)(now >> SL_SAMPLE_SHIFT);
+	sl_rec_kernel_view(r, s, fd, 0);
+}
