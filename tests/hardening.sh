@@ -158,6 +158,38 @@ case_every_signal_reaches_the_program() {
 	done
 }
 
+# A server's children that outlive it (sshd's sessions, an rsync transfer) keep running when the
+# server is stopped through socklens, as they would without it; socklens waits for them.
+case_children_that_outlive_the_program_are_left_alone() {
+	mkfifo $TMP/release
+	cat > $TMP/outlive.py <<'EOF'
+import os, signal, sys
+if os.fork() == 0:
+    with open(sys.argv[2], "a") as f:
+        print("child", os.getpid(), file=f, flush=True)
+    open(sys.argv[1]).read()  # until the test releases it
+    with open(sys.argv[2], "a") as f:
+        print("child done", file=f, flush=True)
+    os._exit(0)
+print("ready", os.getpid(), flush=True)
+signal.pause()
+EOF
+	: > $TMP/o.ready
+	$SL run --report $TMP/o.txt -- $PY $TMP/outlive.py $TMP/release $TMP/o.out > $TMP/o.ready &
+	local run=$! rc=0 i parent child
+	wait_for $TMP/o.ready ready
+	wait_for $TMP/o.out child
+	parent=$(awk '{print $2}' $TMP/o.ready); child=$(awk '/^child /{print $2}' $TMP/o.out)
+	kill -TERM $run
+	for i in $(seq 400); do kill -0 $parent 2>/dev/null || break; sleep 0.05; done
+	! kill -0 $parent 2>/dev/null || { echo "the program did not get SIGTERM"; return 1; }
+	kill -0 $child || { echo "the program's child was killed with it"; return 1; }
+	echo go > $TMP/release
+	wait $run || rc=$?
+	[ $rc -eq 143 ] || { echo "exit $rc"; cat $TMP/o.txt; return 1; }
+	grep -q 'child done' $TMP/o.out
+}
+
 # Socket operations submitted to an io_uring reach the kernel without any call socklens sees: a
 # refused connect made that way cannot be found, and the report says it could not look there
 # (preloaded: liburing is loaded; traced: io_uring_setup was called).

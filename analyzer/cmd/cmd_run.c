@@ -79,30 +79,24 @@ static void for_each_child(void (*fn)(pid_t, void *), void *arg)
 		closedir(d);
 }
 
-#define FWD_MAX 256
-
-/* The last signal forwarded, and who got it: orphans adopted after the signal (their parent was
- * still exiting when it came) get it when they show up. */
+/* A signal being forwarded. */
 struct fwd {
 	int sig;
 	union sigval value;
 	int from_process; /* kill(2)/sigqueue, not the terminal */
-	pid_t sent[FWD_MAX];
-	size_t nsent;
 };
 
-/* A signal a process sent us goes to every child. One from the terminal (Ctrl-C) already
- * reached the children in our process group, so only the others (setsid daemons) get it. */
+/* A signal a process sent us goes where it would have gone without socklens: to the program. Once
+ * the program has ended (it daemonized, or left children behind), to the processes we still wait
+ * for, which are then what socklens stands for. Never to an orphan adopted later: a server's
+ * children that outlive it (sshd's sessions, rsync's transfers) would not have got it either. One
+ * from the terminal (Ctrl-C) already reached the processes in our process group, so only the
+ * others (setsid daemons) get it. */
 static void forward_one(pid_t pid, void *arg)
 {
 	struct fwd *f = arg;
-	for (size_t i = 0; i < f->nsent; i++)
-		if (f->sent[i] == pid)
-			return;
 	if (f->from_process || getpgid(pid) != getpgrp())
 		sigqueue(pid, f->sig, f->value); /* kill, with a sigqueue's value passed on */
-	if (f->nsent < FWD_MAX)
-		f->sent[f->nsent++] = pid;
 }
 
 /* Everything we forward, and SIGCHLD, is blocked and taken with sigwaitinfo: a SIGALRM or a
@@ -220,32 +214,30 @@ static void set_env(const char *shim, const char *dir, int no_argv)
  * waiting; returns the program's status. Signals are blocked, so none is lost between checks. */
 static int wait_all(pid_t main_pid, FILE *exits, const sigset_t *set)
 {
-	int main_status = 0, st, reaped;
-	struct fwd f = {0};
+	int main_status = 0, main_alive = 1, st;
 	for (;;) {
 		pid_t p;
-		reaped = 0;
 		while ((p = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
-			reaped = 1;
 			if (exits) {
 				fprintf(exits, "%d %d %llu\n", p, st, (unsigned long long)sl_mono_now());
 				fflush(exits);
 			}
-			if (p == main_pid)
+			if (p == main_pid) {
 				main_status = st;
+				main_alive = 0;
+			}
 		}
 		if (p < 0 && errno == ECHILD)
 			return main_status; /* nobody left */
-		if (reaped && f.sig)
-			for_each_child(forward_one, &f); /* orphans adopted since the signal */
 		siginfo_t si;
 		int sig = sigwaitinfo(set, &si);
 		if (sig > 0 && sig != SIGCHLD) {
-			f.sig = sig;
-			f.value = si.si_value;
-			f.from_process = si.si_code == SI_USER || si.si_code == SI_QUEUE || si.si_code == SI_TKILL;
-			f.nsent = 0;
-			for_each_child(forward_one, &f);
+			struct fwd f = {sig, si.si_value,
+					si.si_code == SI_USER || si.si_code == SI_QUEUE || si.si_code == SI_TKILL};
+			if (main_alive)
+				forward_one(main_pid, &f);
+			else
+				for_each_child(forward_one, &f);
 		}
 	}
 }
