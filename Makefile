@@ -172,6 +172,7 @@ $(BUILD)/tests/progs/nounwind: tests/progs/nounwind.c examples/common.h
 
 check: all $(TEST_BINS) $(EXAMPLES) $(PROG_BINS) $(BUILD)/bench/callcost $(BUILD)/clockcount/libsocklens.so
 	$(Q)for t in $(TEST_BINS); do echo "== $$t"; $$t || exit 1; done
+	$(Q)tests/layers.py $(BUILD)
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/integration.sh
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/transparency.sh
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/hardening.sh

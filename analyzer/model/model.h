@@ -44,8 +44,9 @@ int sl_runctl_read(const char *dir, struct sl_run_header *out, struct sl_exec_re
 /* Reads the map of a loaded image: its copy in the run directory, else V8's own while it is that
  * process's. */
 void sl_jitmap_attach(struct sl_image *img);
-/* Copies what a run's stacks need of each map beside its log when the run ends. */
-void sl_jitmap_keep(const char *dir);
+/* Where V8 writes pid's map, and where the copy beside log goes (0, or -1: not a log's name). */
+void sl_perfmap_tmp_path(char *out, size_t len, int pid);
+int sl_perfmap_copy_path(const char *log, char *out, size_t len);
 
 /* ---- run.c: the index of a run directory ---- */
 
@@ -110,6 +111,9 @@ uint64_t sl_image_end(const struct sl_run *run, const struct sl_proc *p, const s
 /* The language frames of a process: which runtime, and "read" or "unavailable" with why; NULL
  * when it ran no runtime socklens reads (perfmap.c). */
 const char *sl_lang_state(const struct sl_image_info *ii, const char **runtime, const char **why);
+
+/* Copies what a run's stacks need of each V8 map beside its log when the run ends. */
+void sl_jitmap_keep(const char *dir);
 
 /* ---- live.c: a running traced process, seen from outside ---- */
 

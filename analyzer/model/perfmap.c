@@ -1,23 +1,21 @@
 /* perfmap.c - V8's perf map for a Node.js process under socklens (the shim turns it on, see
  * shim/langrt.c): where it is (/tmp/perf-<pid>.map, or the copy socklens run keeps beside the log
  * as p<pid>.<seq>.v8map, since the file outlives the process but not a later process given the same
- * pid), the copy made when the run ends, and which runtime's frames a process has. */
+ * pid), and which runtime's frames a process has. The copy is made by run.c when the run ends. */
 #define _GNU_SOURCE
-#include <dirent.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "model/model.h"
 
-static void tmp_map_path(char *out, size_t len, int pid)
+void sl_perfmap_tmp_path(char *out, size_t len, int pid)
 {
 	snprintf(out, len, "/tmp/perf-%d.map", pid);
 }
 
 /* "dir/p12.0.sllog" -> "dir/p12.0.v8map" */
-static int copy_path(const char *log, char *out, size_t len)
+int sl_perfmap_copy_path(const char *log, char *out, size_t len)
 {
 	size_t n = strlen(log);
 	if (n < 6 || strcmp(log + n - 6, ".sllog") || n + 1 > len)
@@ -32,57 +30,10 @@ void sl_jitmap_attach(struct sl_image *img)
 	img->jit = NULL;
 	if (!(img->h.flags & SL_HDR_V8_MAP))
 		return;
-	if (copy_path(img->path, path, sizeof path) == 0 && (img->jit = sl_jitmap_read(path, 0)))
+	if (sl_perfmap_copy_path(img->path, path, sizeof path) == 0 && (img->jit = sl_jitmap_read(path, 0)))
 		return;
-	tmp_map_path(path, sizeof path, img->h.pid);
+	sl_perfmap_tmp_path(path, sizeof path, img->h.pid);
 	img->jit = sl_jitmap_read(path, (long)(img->h.start_real_ns / 1000000000ull) - 1);
-}
-
-/* Copies the lines of V8's map that name the addresses of one log's stacks beside it; removes
- * V8's map when socklens asked for it. */
-static void keep_one(const char *log)
-{
-	struct sl_image img;
-	char err[256], copy[4096], tmp[64];
-	if (sl_image_load(&img, log, err, sizeof err) < 0)
-		return;
-	tmp_map_path(tmp, sizeof tmp, img.h.pid);
-	struct sl_jitmap *m = img.jit;
-	if (m && copy_path(log, copy, sizeof copy) == 0 && access(copy, F_OK) != 0) {
-		int fd = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
-		char line[600];
-		for (uint32_t s = 0; out && s < img.nstacks; s++)
-			for (uint32_t i = 0; img.stacks[s].commit == 2 && i < img.stacks[s].nframes && i < SL_MAX_FRAMES; i++)
-				if (sl_jitmap_line(m, img.stacks[s].ip[i], line, sizeof line) == 0)
-					fprintf(out, "%s\n", line);
-		if (out)
-			fclose(out);
-		else if (fd >= 0)
-			close(fd);
-		if (img.h.flags & SL_HDR_V8_MAP_OURS)
-			unlink(tmp);
-	}
-	sl_image_release(&img);
-}
-
-void sl_jitmap_keep(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char path[4096];
-	while (d && (de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		if (n < 6 || strcmp(de->d_name + n - 6, ".sllog"))
-			continue;
-		struct sl_log_header h;
-		char err[256];
-		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		if (sl_header_read(path, &h, err, sizeof err) == 0 && (h.flags & SL_HDR_V8_MAP))
-			keep_one(path);
-	}
-	if (d)
-		closedir(d);
 }
 
 /* The language frames of a process: which runtime, and "read" or "unavailable" with why; NULL
@@ -122,9 +73,9 @@ const char *sl_lang_state(const struct sl_image_info *ii, const char **runtime, 
 		}
 		if (!(fl & SL_HDR_V8_MAP))
 			return "read";
-		if (copy_path(ii->path, path, sizeof path) == 0 && stat(path, &st) == 0)
+		if (sl_perfmap_copy_path(ii->path, path, sizeof path) == 0 && stat(path, &st) == 0)
 			return "read";
-		tmp_map_path(path, sizeof path, ii->h.pid);
+		sl_perfmap_tmp_path(path, sizeof path, ii->h.pid);
 		if (stat(path, &st) == 0 && st.st_mtime >= (time_t)(ii->h.start_real_ns / 1000000000ull) - 1)
 			return "read";
 		*why = "V8's perf map (/tmp/perf-<pid>.map) is gone";

@@ -1,6 +1,7 @@
 /* run.c - the index of a run directory: every log's header, grouped into processes (pid ->
  * images), their fates from the exits file, and the run's control file. No table is read here. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <dirent.h>
 #include <signal.h>
 #include <errno.h>
@@ -397,4 +398,51 @@ void sl_proc_status(const struct sl_proc *p, char *out, size_t len)
 		snprintf(out, len, "exec'd a program socklens could not follow");
 	else
 		snprintf(out, len, "ended (no exit recorded: killed or crashed)");
+}
+
+/* Copies the lines of V8's map that name the addresses of one log's stacks beside it; removes
+ * V8's map when socklens asked for it. */
+static void keep_one(const char *log)
+{
+	struct sl_image img;
+	char err[256], copy[4096], tmp[64];
+	if (sl_image_load(&img, log, err, sizeof err) < 0)
+		return;
+	sl_perfmap_tmp_path(tmp, sizeof tmp, img.h.pid);
+	struct sl_jitmap *m = img.jit;
+	if (m && sl_perfmap_copy_path(log, copy, sizeof copy) == 0 && access(copy, F_OK) != 0) {
+		int fd = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+		char line[600];
+		for (uint32_t s = 0; out && s < img.nstacks; s++)
+			for (uint32_t i = 0; img.stacks[s].commit == 2 && i < img.stacks[s].nframes && i < SL_MAX_FRAMES; i++)
+				if (sl_jitmap_line(m, img.stacks[s].ip[i], line, sizeof line) == 0)
+					fprintf(out, "%s\n", line);
+		if (out)
+			fclose(out);
+		else if (fd >= 0)
+			close(fd);
+		if (img.h.flags & SL_HDR_V8_MAP_OURS)
+			unlink(tmp);
+	}
+	sl_image_release(&img);
+}
+
+void sl_jitmap_keep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[4096];
+	while (d && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n < 6 || strcmp(de->d_name + n - 6, ".sllog"))
+			continue;
+		struct sl_log_header h;
+		char err[256];
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (sl_header_read(path, &h, err, sizeof err) == 0 && (h.flags & SL_HDR_V8_MAP))
+			keep_one(path);
+	}
+	if (d)
+		closedir(d);
 }

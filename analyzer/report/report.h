@@ -1,5 +1,5 @@
 /* report.h - findings and connections rendered: the text report (report_text.c), the JSON report
- * (report_json.c, streamed; json.c its shared pieces), the options audit (audit.c), Prometheus and
+ * (report_json.c, streamed; render.c what every renderer uses), the options audit (audit.c), Prometheus and
  * OTLP (export.c), and the files they are written to (outfile.c); report.c is the path `run`,
  * `report` and `watch` share: index, analyze, render. Uses rules/ and everything below. */
 #ifndef SL_REPORT_H
@@ -8,7 +8,7 @@
 #include <jansson.h>
 #include "rules/rules.h"
 
-/* ---- json.c: pieces every JSON renderer writes ---- */
+/* ---- render.c: what every renderer uses ---- */
 
 json_t *sl_frames_json(const struct sl_frame *f, size_t n);
 /* A JSON string of the first n bytes of s; bytes that are not valid UTF-8 become '?'. */
@@ -17,6 +17,8 @@ json_t *sl_str_or_null(const char *s); /* NULL or empty: null */
 /* Wall-clock time of a monotonic timestamp of an image, as RFC 3339 UTC with milliseconds. */
 void sl_wall_time(const struct sl_log_header *h, uint64_t mono_ns, char *out, size_t len);
 void sl_wall_format(uint64_t real_ns, char *out, size_t len); /* CLOCK_REALTIME ns, the same way */
+/* Writes text after lead, wrapped at the report's width and indented under its start. */
+void sl_text_wrapped(FILE *out, const char *lead, const char *text);
 
 /* ---- audit.c: --audit, the options in force per call site ---- */
 
@@ -34,8 +36,6 @@ enum { SL_COLOR_AUTO, SL_COLOR_ALWAYS, SL_COLOR_NEVER };
 int sl_color_parse(const char *arg, int *mode);
 /* Colours severities on out per mode (auto: a terminal, unless NO_COLOR is set). */
 void sl_text_color(int mode, FILE *out);
-/* Writes text after lead, wrapped at the report's width and indented under its start. */
-void sl_text_wrapped(FILE *out, const char *lead, const char *text);
 void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *ds, struct sl_audit *audit);
 
 /* ---- report_json.c ---- */

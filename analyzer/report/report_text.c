@@ -47,33 +47,6 @@ static void frame_line(FILE *out, const char *lead, const struct sl_frame *f)
 	fputc('\n', out);
 }
 
-#define TEXT_WIDTH 100
-
-/* Prints lead then text (escaped: it may hold names from the program), wrapped at TEXT_WIDTH
- * columns with continuation lines indented under it. */
-void sl_text_wrapped(FILE *out, const char *lead, const char *text)
-{
-	size_t indent = strlen(lead), col = indent;
-	text = sl_esc(text);
-	fputs(lead, out);
-	while (*text) {
-		size_t word = strcspn(text, " ");
-		if (col > indent && col + 1 + word > TEXT_WIDTH) {
-			fprintf(out, "\n%*s", (int)indent, "");
-			col = indent;
-		} else if (col > indent) {
-			fputc(' ', out);
-			col++;
-		}
-		fwrite(text, 1, word, out);
-		col += word;
-		text += word;
-		while (*text == ' ')
-			text++;
-	}
-	fputc('\n', out);
-}
-
 /* A labelled list of frames: "        connect at  f at x.c:3 (m+0x1)", the rest aligned under it. */
 static void frames(FILE *out, const char *label, const struct sl_frame *f, size_t n)
 {

@@ -61,8 +61,3 @@ void sl_analyze(struct sl_run *run, const struct sl_thresholds *th, struct sl_di
 	sl_rule_untraced(run, out);
 	sl_diags_sort(out);
 }
-
-uint64_t sl_conn_now(const struct sl_run *run, const struct sl_conn *c)
-{
-	return c->proc->alive && c->open_at_end ? run->now_ns : c->end_ns;
-}

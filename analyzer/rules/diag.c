@@ -96,25 +96,6 @@ static uint64_t group_key(const struct sl_diag *d)
 	return h | 1;
 }
 
-/* Frames below the program's own code: how a process or thread starts, never what to change. */
-static int startup_frame(const struct sl_frame *f)
-{
-	static const char *const names[] = {"_start", "__libc_start_main", "__libc_start_main_impl",
-					    "__libc_start_call_main", "start_thread", "clone", "clone3",
-					    "runtime.main", "runtime.goexit"};
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (!strcmp(f->function, names[i]))
-			return 1;
-	return 0;
-}
-
-size_t sl_frames_trim(const struct sl_frame *f, size_t n)
-{
-	while (n > 1 && startup_frame(&f[n - 1]))
-		n--;
-	return n;
-}
-
 /* A frame of Go's own runtime and standard library (under GOROOT/src). */
 static int goroot_frame(const struct sl_frame *f)
 {

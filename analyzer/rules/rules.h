@@ -126,8 +126,6 @@ void sl_diags_release(struct sl_diags *ds);
  * when none), and a hash of the first n for grouping (h: a seed, or a running hash). */
 struct sl_frame *sl_stack_frames(const struct sl_image *img, uint32_t id, size_t *n);
 uint64_t sl_frames_key(uint64_t h, const struct sl_frame *f, size_t n);
-/* How many of f's n frames to show: without the C library's start-up frames at the end. */
-size_t sl_frames_trim(const struct sl_frame *f, size_t n);
 /* Lists of the first SL_LIST_MAX distinct pids and peers, *n counting every distinct one noted. */
 void sl_note_pid(int *pids, unsigned *n, int pid);
 void sl_note_peer(char (*peers)[160], unsigned *n, const char *peer);
@@ -185,7 +183,11 @@ void sl_rule_context(struct sl_ctx *c); /* last: it speaks only when nothing els
 void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out);
 
 /* Facts about a connection several rules share. */
-uint64_t sl_conn_now(const struct sl_run *run, const struct sl_conn *c); /* now if live, else its end */
+/* A connection's present: now if it is live, else its end. */
+static inline uint64_t sl_conn_now(const struct sl_run *run, const struct sl_conn *c)
+{
+	return c->proc->alive && c->open_at_end ? run->now_ns : c->end_ns;
+}
 /* rule_exchange.c: how long the program has held c since the peer closed (0: not a close-wait) */
 uint64_t sl_close_wait_ns(const struct sl_ctx *x, const struct sl_conn *c);
 /* ... and how long a request has waited for an answer that never came (0: not that) */

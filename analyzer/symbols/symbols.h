@@ -59,4 +59,7 @@ const char *sl_untraceable_reason(const char *path);
 int sl_untraceable_kind(const char *path);
 int sl_elf_is_go(const char *path);
 
+/* How many of f's n frames to show: without the C library's start-up frames at the end. */
+size_t sl_frames_trim(const struct sl_frame *f, size_t n);
+
 #endif

@@ -1,4 +1,4 @@
-/* json.c - the pieces every JSON renderer writes: strings, frames, wall-clock times. */
+/* render.c - what every renderer uses: JSON strings and frames, wall-clock times, wrapped text. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
@@ -61,4 +61,31 @@ void sl_wall_format(uint64_t real, char *out, size_t len)
 		return;
 	}
 	snprintf(out, len, "%s.%03uZ", buf, (unsigned)(real / 1000000ull % 1000));
+}
+
+#define TEXT_WIDTH 100
+
+/* Prints lead then text (escaped: it may hold names from the program), wrapped at TEXT_WIDTH
+ * columns with continuation lines indented under it. */
+void sl_text_wrapped(FILE *out, const char *lead, const char *text)
+{
+	size_t indent = strlen(lead), col = indent;
+	text = sl_esc(text);
+	fputs(lead, out);
+	while (*text) {
+		size_t word = strcspn(text, " ");
+		if (col > indent && col + 1 + word > TEXT_WIDTH) {
+			fprintf(out, "\n%*s", (int)indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', out);
+			col++;
+		}
+		fwrite(text, 1, word, out);
+		col += word;
+		text += word;
+		while (*text == ' ')
+			text++;
+	}
+	fputc('\n', out);
 }
