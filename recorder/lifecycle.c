@@ -155,6 +155,7 @@ void sl_rec_stale(struct sl_rec *r, int fd, const struct sl_slot *old, int err, 
 		return;
 	if (old && old->fd == fd && __atomic_load_n(&old->state, __ATOMIC_ACQUIRE) == SL_SLOT_CLOSED) {
 		ev->conn_id = old->conn_id;
+		ev->role = old->role;
 		ev->a = old->close_stack;
 		ev->addr = old->peer;
 	}

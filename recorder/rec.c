@@ -14,6 +14,7 @@ struct sl_event *sl_rec_event(struct sl_rec *r, uint16_t type, uint16_t call, in
 	ev->tid = r->probe->tid(r->arg);
 	if (s) {
 		ev->conn_id = s->conn_id;
+		ev->role = s->role;
 		ev->addr = s->peer;
 	}
 	return ev;

@@ -58,13 +58,17 @@ int sl__untraced_reason(int err, const struct sl_run_header *run)
 }
 
 /* In a fork child the parent's sockets are the parent's: each becomes a record of the child's
- * own (role inherited, nothing carried over) the first time the child uses it. */
-static void forget_parent_fds(void)
+ * own (nothing carried over) the first time the child uses it; a connection the parent accepted
+ * stays a server's (a forking server's child serves it). slots: the parent's, still mapped. */
+static void forget_parent_fds(const struct sl_slot *slots)
 {
 	uint32_t hi = sl_fd_hiwater();
 	for (uint32_t fd = 0; fd < hi; fd++) {
 		uint32_t ent = sl_fd_get((int)fd);
-		if (sl_fd_live(ent) || ent == SL_FD_NOSLOT)
+		if (sl_fd_live(ent))
+			sl_fd_set((int)fd, slots[ent - SL_FD_SLOT0].role == SL_ROLE_SERVER ? SL_FD_PARENT_SERVER
+											 : SL_FD_PARENT);
+		else if (ent == SL_FD_NOSLOT)
 			sl_fd_set((int)fd, SL_FD_PARENT);
 		else if (ent & SL_FD_CLOSED)
 			sl_fd_set((int)fd, SL_FD_UNKNOWN);
@@ -100,6 +104,7 @@ void sl_after_fork_child(void)
 	sl__block_signals(&mask);
 	int r = sl_log_create(&sl_g.log, sl_g.dir, &sl_g.params, sl_g.pid, ppid, old.run);
 	sl__restore_signals(&mask);
+	forget_parent_fds(old.slots);
 	sl_sys3(SYS_munmap, old.hdr, old.size, 0);
 	if (r < 0) {
 		sl_run_untraced(old.run, sl__untraced_reason(r, old.run));
@@ -113,7 +118,6 @@ void sl_after_fork_child(void)
 	sl_g.log.hdr->lang_why = why;
 	sl_lang_forget();
 	sl_slot_bias_set();
-	forget_parent_fds();
 	errno = e;
 }
 

@@ -135,7 +135,9 @@ static struct sl_slot *classify(int fd, int role, uint16_t call, uint32_t prev)
 		sl_fd_replace(fd, &prev, SL_FD_OTHER);
 		return NULL;
 	}
-	uint32_t flags = prev == SL_FD_PARENT ? SL_SF_FROM_PARENT : 0;
+	uint32_t flags = prev == SL_FD_PARENT || prev == SL_FD_PARENT_SERVER ? SL_SF_FROM_PARENT : 0;
+	if (prev == SL_FD_PARENT_SERVER)
+		role = SL_ROLE_SERVER;
 	long fl = sl_sys3(SYS_fcntl, fd, F_GETFL, 0);
 	if (fl >= 0 && (fl & O_NONBLOCK))
 		flags |= SL_SF_NONBLOCK;
@@ -154,7 +156,8 @@ struct sl_slot *sl__slot_for_call(int fd, uint16_t call)
 	if (!sl_g.ready)
 		return NULL;
 	uint32_t ent = sl_fd_get(fd);
-	if ((ent == SL_FD_UNKNOWN || ent == SL_FD_PARENT || (ent & SL_FD_CLOSED)) && (unsigned)fd < sl_fdcap)
+	if ((ent == SL_FD_UNKNOWN || ent == SL_FD_PARENT || ent == SL_FD_PARENT_SERVER || (ent & SL_FD_CLOSED)) &&
+	    (unsigned)fd < sl_fdcap)
 		return classify(fd, SL_ROLE_INHERITED, call, ent);
 	return slot_at(ent);
 }

@@ -27,7 +27,8 @@ enum {
 	SL_FD_OTHER = 1,     /* not a socket */
 	SL_FD_NOSLOT = 2,    /* a socket with no slot (table full) */
 	SL_FD_PARENT = 3,    /* open at fork: the parent's socket, seen here only once used */
-	SL_FD_SLOT0 = 4
+	SL_FD_PARENT_SERVER = 4, /* the same, a connection the parent accepted: this child serves it */
+	SL_FD_SLOT0 = 5
 };
 #define SL_FD_CLOSED 0x80000000u
 

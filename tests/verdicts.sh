@@ -196,3 +196,33 @@ case_a_pile_up_seen_live_stays_in_the_final_report() {
 	kill -TERM $(pgrep -P $run); wait $run || true
 	$JC $TMP/final.json "one('socket-leak')['count'] == 30" "one('socket-leak')['severity'] == 'warning'"
 }
+
+# Clients that hang up in the middle of a response are the server's clients going away (info),
+# whether a forked child serves them (rsync, sshd, ForkingTCPServer) or the record of their
+# connection was reused for later ones before the log was read (a busy server: 16 slots here).
+# (Its reads without a timeout are a true finding: a client that sends nothing holds a worker.)
+case_clients_hanging_up_are_info_in_forking_and_busy_servers() {
+	local mode
+	for mode in fork thread; do
+		rm -f $TMP/$mode.port
+		SOCKLENS_SLOTS=16 $SL run --json $TMP/$mode.json -- $PY tests/progs/hangup_server.py $mode $TMP/$mode.port \
+			2> $TMP/$mode.err &
+		local run=$!
+		wait_for $TMP/$mode.port .
+		$PY - $(cat $TMP/$mode.port) <<'EOF'
+import socket, sys
+for i in range(40):
+    c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    c.sendall(b"GET\r\n")
+    got = 0
+    while got < 65536:
+        got += len(c.recv(65536))
+    c.close()
+EOF
+		kill -TERM $run
+		wait $run || true
+		$JC $TMP/$mode.json "diags('broken-pipe') + diags('connection-reset')" \
+			"all(d['severity'] == 'info' for d in diags('broken-pipe') + diags('connection-reset'))" \
+			"not [d for d in diags() if d['severity'] == 'error']"
+	done
+}

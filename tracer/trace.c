@@ -118,6 +118,7 @@ static int no_new_privs(pid_t pid)
 struct fdent {
 	struct sl_slot *slot;        /* the socket's record, NULL if none */
 	int from_parent;             /* open when the process was forked: the parent's record */
+	int parent_served;           /* ... a connection the parent accepted: this child serves it */
 	int closed_socket;           /* a socket closed here: a later EBADF on it is a use after close */
 };
 
@@ -213,8 +214,11 @@ static struct tproc *proc_add(pid_t pid, pid_t ppid, const struct tproc *parent,
 	if (parent && parent->nfds) { /* a fork: the parent's sockets, its records not ours */
 		p->nfds = parent->nfds;
 		p->fds = calloc((size_t)p->nfds, sizeof *p->fds);
-		for (int fd = 0; fd < p->nfds; fd++)
-			p->fds[fd].from_parent = parent->fds[fd].slot != NULL || parent->fds[fd].from_parent;
+		for (int fd = 0; fd < p->nfds; fd++) {
+			const struct fdent *pe = &parent->fds[fd];
+			p->fds[fd].from_parent = pe->slot != NULL || pe->from_parent;
+			p->fds[fd].parent_served = pe->slot ? pe->slot->role == SL_ROLE_SERVER : pe->parent_served;
+		}
 	}
 	p->before_exec = before_exec;
 	p->go = parent && parent->go;
@@ -578,6 +582,7 @@ static struct sl_slot *new_slot(struct tproc *p, int fd, int family, int type, i
 	sl_rec_opened(&p->rec, s, fd, call, 1);
 	e->slot = s;
 	e->from_parent = 0;
+	e->parent_served = 0;
 	e->closed_socket = 0;
 	return s;
 }
@@ -594,7 +599,7 @@ static struct sl_slot *slot_for(struct tproc *p, int fd)
 	if (sl_rec_identify(&p->rec, fd, &id) < 0)
 		return NULL;
 	struct sl_slot *s = new_slot(p, fd, id.family, id.type, id.protocol,
-				     id.listening ? SL_ROLE_LISTENER : SL_ROLE_INHERITED,
+				     id.listening ? SL_ROLE_LISTENER : e->parent_served ? SL_ROLE_SERVER : SL_ROLE_INHERITED,
 				     e->from_parent ? SL_SF_FROM_PARENT : 0, SL_CALL_NONE);
 	if (s)
 		sl_rec_found(&p->rec, s, fd);
@@ -735,6 +740,7 @@ static void call_done(struct tthread *t, long ret)
 			p->fds[to].slot = s;
 		} else {
 			p->fds[to].from_parent = p->fds[fd].from_parent;
+			p->fds[to].parent_served = p->fds[fd].parent_served;
 		}
 		break;
 	}
@@ -872,6 +878,7 @@ static void exec_done(struct tproc *p)
 		else if (s) { /* passed on: the new image meets it as inherited */
 			p->fds[fd].slot = NULL;
 			p->fds[fd].from_parent = 0;
+			p->fds[fd].parent_served = 0;
 		}
 	}
 	if (!p->before_exec)

@@ -52,7 +52,8 @@ static int language_frames(const struct sl_image *img, uint32_t id)
 static void io_error(struct sl_ctx *c, const struct sl_event *ev, struct sl_tally *t)
 {
 	const struct sl_slot *s = slot_of(c->img, ev->conn_id);
-	int server = s && s->role == SL_ROLE_SERVER, between = server && is_read(ev->call);
+	/* the event says whose connection it was: on a busy server, its slot may hold another by now */
+	int server = (s ? s->role : ev->role) == SL_ROLE_SERVER, between = server && is_read(ev->call);
 	struct sl_diag d;
 	char how[160];
 	sl_diag_init(&d, kind_of(ev->err), server ? SL_SEV_INFO : SL_SEV_ERROR, c->proc, ev->fd);

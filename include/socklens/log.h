@@ -355,7 +355,9 @@ struct sl_event {
 	uint64_t dur_ns;
 	uint64_t conn_id;
 	uint32_t stack;
-	uint32_t pad;
+	uint8_t role;             /* the connection's enum sl_role then (its slot may be reused by the
+				   * time the log is read); 0 when not known */
+	uint8_t pad[3];
 	int64_t a, b;             /* per type */
 	struct sl_addr addr;      /* peer for CONNECT/OPEN, local for LISTEN/BIND, name for DNS */
 };
