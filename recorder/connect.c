@@ -98,8 +98,8 @@ void sl_rec_accepted(struct sl_rec *r, struct sl_slot *ls, int lfd, struct sl_sl
 		sl_rec_kernel_view(r, s, fd, 0);
 }
 
-/* A bind refused for its address (in use, or not ours): an event naming the address, and whether
- * SO_REUSEADDR was set. */
+/* A bind refused (the address in use, not this host's, not allowed, a unix path's directory
+ * missing): an event naming the address, and whether SO_REUSEADDR was set. */
 static void bind_failed(struct sl_rec *r, struct sl_slot *s, int fd, const struct sockaddr *sa, socklen_t len,
 			int err)
 {
@@ -121,8 +121,8 @@ void sl_rec_bind(struct sl_rec *r, struct sl_slot *s, int fd, const struct socka
 {
 	if (ret == 0)
 		sl_rec_names(r, s, fd); /* the kernel's view: port 0 became a real port */
-	else if (err == EADDRINUSE || err == EADDRNOTAVAIL)
-		bind_failed(r, s, fd, sa, len, err);
+	else if (err != EBADF && err != ENOTSOCK && err != EFAULT && err != EINTR)
+		bind_failed(r, s, fd, sa, len, err); /* in use, not ours, not here, not allowed */
 }
 
 void sl_rec_listen(struct sl_rec *r, struct sl_slot *s, int fd, int backlog, int ret, int err)

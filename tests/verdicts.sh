@@ -226,3 +226,47 @@ EOF
 			"not [d for d in diags() if d['severity'] == 'error']"
 	done
 }
+
+# A server that cannot bind its address gives up at start (MariaDB with a socket directory it cannot
+# write): the failed bind is the finding, at the program's line, not the socket it left open.
+case_a_failed_bind_is_found_not_a_leak() {
+	cat > $TMP/bindfail.py <<'EOF'
+import socket, sys
+u = socket.socket(socket.AF_UNIX)
+try:
+    u.bind("/nonexistent-socklens-dir/server.sock")
+except OSError as e:
+    print("cannot start:", e, file=sys.stderr)
+t = socket.socket()
+try:
+    t.bind(("192.0.2.1", 0))  # TEST-NET-1: an address this host does not have
+except OSError as e:
+    print("cannot start:", e, file=sys.stderr)
+    sys.exit(1)
+EOF
+	local rc=0
+	$SL run --json $TMP/b.json -- $PY $TMP/bindfail.py 2> $TMP/b.err || rc=$?
+	[ $rc -eq 1 ] || { cat $TMP/b.err; return 1; }
+	$JC $TMP/b.json "len(diags('bind-failed')) == 2" "not diags('socket-leak')" \
+		"[d for d in diags('bind-failed') if d['errno'] == 'ENOENT' and 'nonexistent-socklens-dir' in d['peer']]" \
+		"[d for d in diags('bind-failed') if d['errno'] == 'EADDRNOTAVAIL' and d['peer'].startswith('192.0.2.1:')]" \
+		"all(at(d, '$TMP/bindfail.py', 4 if d['errno'] == 'ENOENT' else 9) for d in diags('bind-failed'))"
+}
+
+# A unix connect to a path with no socket (sshd's PAM without dbus, a database's socket missing) is
+# refused, not a connection the peer closed, even when the process then exits non-zero.
+case_a_missing_unix_socket_is_refused_not_closed_by_peer() {
+	cat > $TMP/unixfail.py <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect("/run/socklens-no-such-dir/bus")
+except OSError:
+    pass
+s.close()
+sys.exit(255)
+EOF
+	$SL run --json $TMP/u.json -- $PY $TMP/unixfail.py || true
+	$JC $TMP/u.json "not diags('closed-by-peer')" "one('connect-refused')['errno'] == 'ENOENT'" \
+		"at(one('connect-refused'), '$TMP/unixfail.py', 4)"
+}

@@ -121,6 +121,11 @@ static const struct sl_kind_info kinds[SL_K__COUNT] = {
 		"failed verification (a CA the program does not trust, a self-signed or expired certificate, "
 		"a name that does not match). Check with openssl s_client -connect HOST:PORT -servername NAME, "
 		"and fix the server's chain or the program's trust store, not the verification."},
+	[SL_K_BIND_FAILED] = {"bind-failed", "bind at", NULL, NULL,
+		"The address could not be taken: EACCES for a port below 1024 without CAP_NET_BIND_SERVICE "
+		"(or net.ipv4.ip_unprivileged_port_start), or a unix socket in a directory the process cannot "
+		"write; EADDRNOTAVAIL for an address no interface of this host has (yet: IP_FREEBIND); ENOENT "
+		"for a unix socket whose directory does not exist. Fix the configuration or the permissions."},
 };
 
 const struct sl_kind_info *sl_kind(enum sl_kind k)

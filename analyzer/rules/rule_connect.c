@@ -5,10 +5,11 @@
 #include <string.h>
 #include "rules/rules.h"
 
+/* ENOENT: a unix socket's path that does not exist (nothing listens there either). */
 static int kind_of(int err)
 {
 	switch (err) {
-	case ECONNREFUSED: return SL_K_CONNECT_REFUSED;
+	case ECONNREFUSED: case ENOENT: return SL_K_CONNECT_REFUSED;
 	case ETIMEDOUT: return SL_K_CONNECT_TIMEOUT;
 	case EHOSTUNREACH: case ENETUNREACH: case EHOSTDOWN: case ENETDOWN: return SL_K_CONNECT_UNREACHABLE;
 	case EADDRNOTAVAIL: return SL_K_PORT_EXHAUSTION;

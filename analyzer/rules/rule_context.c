@@ -29,6 +29,8 @@ static int abnormal(const struct sl_conn *cn)
 	const struct sl_slot *s = cn->s;
 	if ((s->role != SL_ROLE_CLIENT && s->role != SL_ROLE_SERVER) || s->type != 1 /* SOCK_STREAM */)
 		return 0;
+	if (s->connect_state != SL_CONN_DONE)
+		return 0; /* a connect that failed (or never finished) made no connection a peer could close */
 	if (s->flags & SL_SF_EOF)
 		return 1;
 	return !cn->open_at_end && cn->end_ns - s->open_ns < 1000000000ull && s->bytes_in + s->bytes_out < 64;

@@ -85,6 +85,8 @@ static int leaked(const struct sl_ctx *x, const struct sl_conn *c)
 	const struct sl_slot *s = c->s;
 	if (!c->open_at_end || handed_on(c) || blocked_at_end(c) || (c->proc->alive && !idle_now(x, c)))
 		return 0;
+	if (s->role == SL_ROLE_NONE && s->err_total)
+		return 0; /* its bind or listen failed: that is the finding (a server giving up at start) */
 	if (s->role == SL_ROLE_SERVER && !(s->flags & SL_SF_EOF))
 		return 0; /* a server stopping while a client is still connected */
 	if (sl_close_wait_ns(x, c))

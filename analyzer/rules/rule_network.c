@@ -189,14 +189,21 @@ static void bind_failures(const struct sl_ctx *x)
 {
 	for (uint32_t i = 0; i < x->img->nevents; i++) {
 		const struct sl_event *ev = &x->img->events[i];
-		if (ev->type != SL_EV_BIND || ev->err != EADDRINUSE)
+		if (ev->type != SL_EV_BIND || !ev->err)
 			continue;
+		int in_use = ev->err == EADDRINUSE;
 		struct sl_diag d;
-		sl_diag_init(&d, SL_K_ADDR_IN_USE, SL_SEV_ERROR, x->proc, ev->fd);
+		sl_diag_init(&d, in_use ? SL_K_ADDR_IN_USE : SL_K_BIND_FAILED, SL_SEV_ERROR, x->proc, ev->fd);
 		d.when_ns = ev->ts_ns;
 		d.err = ev->err;
 		d.conn_id = ev->conn_id;
 		sl_addr_format(&ev->addr, d.peer, sizeof d.peer);
+		if (!in_use) {
+			snprintf(d.summary, sizeof d.summary, "bind() to %s failed with %s.", d.peer[0] ? d.peer : "(an address)",
+				 sl_errno_name(ev->err));
+			sl_diags_add(x->out, x->img, &d, ev->stack, 0);
+			continue;
+		}
 		snprintf(d.group_peer, sizeof d.group_peer, "%lld", (long long)ev->a);
 		snprintf(d.summary, sizeof d.summary, "bind() to %s failed with EADDRINUSE; %s",
 			 d.peer[0] ? d.peer : "(an address)",
