@@ -162,6 +162,7 @@ case_retransmissions_behind_packet_loss() {
 	$JC $TMP/l.json "one('retransmissions')['evidence']['retransmitted'] >= 10" \
 		"one('retransmissions')['evidence']['segments_sent'] >= 2800" \
 		"one('retransmissions')['peer'].startswith('127.0.0.1:')" \
+		"'loopback' in one('retransmissions')['advice']" \
 		"at(one('retransmissions'), 'examples/common.h', $line)"
 }
 

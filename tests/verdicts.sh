@@ -270,3 +270,11 @@ EOF
 	$JC $TMP/u.json "not diags('closed-by-peer')" "one('connect-refused')['errno'] == 'ENOENT'" \
 		"at(one('connect-refused'), '$TMP/unixfail.py', 4)"
 }
+
+# A listener's accept queue overflowing on this host (haproxy's backend with a backlog of 5): the
+# SYNs and handshakes it dropped are sent again, and connects take seconds. One cause, said once:
+# slow-connect and accept-queue-full, not a loss rate on a path loopback does not have.
+case_a_full_accept_queue_is_not_packet_loss() {
+	$SL run --json $TMP/q.json -- $PY tests/progs/full_queue.py
+	$JC $TMP/q.json "diags('slow-connect')" "diags('accept-queue-full')" "not diags('retransmissions')"
+}

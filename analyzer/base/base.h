@@ -35,6 +35,8 @@ const char *sl_esc(const char *s);
 
 const char *sl_errno_name(int err);  /* "ECONNREFUSED", or NULL */
 void sl_addr_format(const struct sl_addr *a, char *out, size_t len); /* "" when unknown */
+/* Whether a connection from local to peer stays on this host (loopback, or its own address). */
+int sl_addr_same_host(const struct sl_addr *local, const struct sl_addr *peer);
 const char *sl_role_name(int role);
 const char *sl_type_name(int family, int type);
 const char *sl_opt_name(int opt);

@@ -54,6 +54,38 @@ static void format_inet(const struct sl_addr *a, char *out, size_t len)
 	}
 }
 
+/* The address's IP as 16 bytes (IPv4 mapped into IPv6); 0, or -1 when it is not an IP address. */
+static int ip_of(const struct sl_addr *a, unsigned char ip[16])
+{
+	struct sockaddr_storage ss;
+	size_t n = a->len > SL_ADDR_DATA ? SL_ADDR_DATA : a->len;
+	memset(&ss, 0, sizeof ss);
+	memcpy((char *)&ss + sizeof(sa_family_t), a->data, n);
+	memset(ip, 0, 16);
+	if (a->family == AF_INET && n + sizeof(sa_family_t) >= sizeof(struct sockaddr_in)) {
+		ip[10] = ip[11] = 0xff;
+		memcpy(ip + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		return 0;
+	}
+	if (a->family == AF_INET6 && n + sizeof(sa_family_t) >= sizeof(struct sockaddr_in6)) {
+		memcpy(ip, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		return 0;
+	}
+	return -1;
+}
+
+int sl_addr_same_host(const struct sl_addr *local, const struct sl_addr *peer)
+{
+	static const unsigned char v4[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const unsigned char one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	unsigned char l[16], p[16];
+	if (ip_of(peer, p) < 0)
+		return 0;
+	if ((!memcmp(p, v4, 12) && p[12] == 127) || !memcmp(p, one, 16))
+		return 1; /* 127.0.0.0/8, ::1 */
+	return ip_of(local, l) == 0 && !memcmp(l, p, 16); /* this host's own address */
+}
+
 /* unix:/path, unix:@abstract (NULs in abstract names shown as @), or "unix:" when unnamed. */
 static void format_unix(const struct sl_addr *a, char *out, size_t len)
 {

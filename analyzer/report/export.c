@@ -148,7 +148,7 @@ static json_t *record(const struct sl_run *run, const struct sl_diag *d, uint64_
 	json_array_append_new(attrs, attr("socklens.kind", str_value(sl_kind_name(d->kind))));
 	json_array_append_new(attrs, attr("socklens.count", int_value(d->count)));
 	json_array_append_new(attrs, attr("socklens.run_dir", str_value(run->dir)));
-	json_array_append_new(attrs, attr("socklens.advice", str_value(sl_kind_advice(d->kind))));
+	json_array_append_new(attrs, attr("socklens.advice", str_value(sl_diag_advice(d))));
 	if (d->proc) {
 		json_array_append_new(attrs, attr("process.pid", int_value(d->proc->pid)));
 		json_array_append_new(attrs, attr("process.executable.name", str_value(sl_proc_name(d->proc))));

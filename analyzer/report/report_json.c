@@ -163,7 +163,7 @@ json_t *sl_diag_json(const struct sl_diag *d)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:i, s:f, s:o}", "kind",
 			      sl_kind_name(d->kind), "severity", sl_sev_name(d->sev), "summary", d->summary,
-			      "advice", sl_kind_advice(d->kind), "pid", d->proc ? d->proc->pid : 0, "fd",
+			      "advice", sl_diag_advice(d), "pid", d->proc ? d->proc->pid : 0, "fd",
 			      d->fd >= 0 ? json_integer(d->fd) : json_null(), "peer",
 			      sl_str_or_null(d->peer), "errno", sl_str_or_null(sl_errno_name(d->err)), "count",
 			      (int)d->count, "worst_ms", (double)d->worst_ns / 1e6, "stack",

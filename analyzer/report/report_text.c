@@ -104,15 +104,14 @@ static void heading(FILE *out, const struct sl_diag *d)
 	fprintf(out, "  %s", at);
 }
 
-/* A finding in full: header, summary, who and whom, advice (first of its kind only), stacks. */
+/* A finding in full: header, summary, who and whom, advice (unless the one before said it), stacks. */
 static void print_diag(FILE *out, const struct sl_diag *d, const struct sl_run *run, int advice)
 {
-	const struct sl_kind_info *k = sl_kind(d->kind);
 	heading(out, d);
 	fputc('\n', out);
 	sl_text_wrapped(out, "        ", d->summary);
 	lists(out, d, run);
-	sl_text_wrapped(out, "        fix: ", advice ? k->advice : "as above.");
+	sl_text_wrapped(out, "        fix: ", advice ? sl_diag_advice(d) : "as above.");
 	const char *label = sl_diag_stack_label(d);
 	if (label && d->nstack)
 		frames(out, label, d->stack, d->nstack);
@@ -308,6 +307,7 @@ static void print_brief(FILE *out, const struct sl_diag *d)
 static void print_findings(FILE *out, const struct sl_run *run, const struct sl_diags *ds)
 {
 	unsigned shown[SL_K__COUNT] = {0}, kinds = 0, seconds;
+	const char *said[SL_K__COUNT] = {0}; /* the advice last printed for each kind */
 	char *brief = calloc(ds->n ? ds->n : 1, 1);
 	size_t briefs = 0;
 	for (size_t i = 0; i < ds->n; i++)
@@ -318,7 +318,8 @@ static void print_findings(FILE *out, const struct sl_run *run, const struct sl_
 		const struct sl_diag *d = &ds->v[i];
 		unsigned nth = shown[d->kind]++;
 		if (nth == 0 || (nth < FULL_PER_KIND && seconds && seconds--)) {
-			print_diag(out, d, run, nth == 0);
+			print_diag(out, d, run, said[d->kind] != sl_diag_advice(d));
+			said[d->kind] = sl_diag_advice(d);
 		} else {
 			brief[i] = 1;
 			briefs++;

@@ -144,6 +144,11 @@ const char *sl_kind_advice(enum sl_kind k)
 	return sl_kind(k)->advice;
 }
 
+const char *sl_diag_advice(const struct sl_diag *d)
+{
+	return d->advice ? d->advice : sl_kind_advice(d->kind);
+}
+
 int sl_kind_parse(const char *name)
 {
 	for (int k = 0; k < SL_K__COUNT; k++)

@@ -85,9 +85,23 @@ static void path(const struct sl_ctx *x, const struct sl_conn *c)
 	 * the peer reported as duplicates (DSACK: tail-loss probes answered, on loopback above all)
 	 * were not losses. */
 	uint32_t lost = s->tcp_retrans > s->tcp_dsack_dups ? s->tcp_retrans - s->tcp_dsack_dups : 0;
+	/* a SYN the peer's full accept queue dropped is sent again 1 s later, then 2 s, 4 s: those of a
+	 * slow connect are that connect's (slow-connect says so), not a loss rate */
+	uint32_t syns = 0;
+	for (uint64_t t = 1000000000ull; s->role == SL_ROLE_CLIENT && s->connect_ns >= t && syns < 6; t = t * 2 + 1000000000ull)
+		syns++;
+	lost = lost > syns ? lost - syns : 0;
+	int local = sl_addr_same_host(&s->local, &s->peer);
+	if (local && s->role == SL_ROLE_CLIENT && s->connect_ns >= x->th->connect_ns)
+		lost = 0; /* the same full queue at the listener as the slow connect: one finding */
 	if (lost >= 3 && s->tcp_segs_out && (uint64_t)lost * 10000 >= x->th->retrans_pct * (uint64_t)s->tcp_segs_out) {
 		stack = sl_diag_conn(&d, c, SL_K_RETRANSMISSIONS, SL_SEV_WARNING);
 		by_host(&d);
+		if (local) /* no link, no loss: the receiving socket dropped them */
+			d.advice = "Over loopback no link loses packets: something on this host dropped them, most "
+				   "often the peer itself: a listener whose accept queue was full (raise its listen() "
+				   "backlog, accept faster), a socket over its receive memory (read faster); else a "
+				   "firewall rule on lo.";
 		double pct = 100.0 * s->tcp_retrans / s->tcp_segs_out;
 		d.worst_ns = (uint64_t)(pct * 1e6); /* the worst share shows */
 		snprintf(d.summary, sizeof d.summary,

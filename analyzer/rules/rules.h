@@ -72,6 +72,7 @@ struct sl_diag {
 	uint32_t site_stack;         /* a second stack id to show as the site (an earlier close) */
 	const char *site_label;      /* what the site is, when not the kind's ("first send at") */
 	const char *stack_label;     /* what the stack is, when not the kind's ("accepted at") */
+	const char *advice;          /* what to do, when not the kind's (a static string) */
 	uint64_t when_ns;            /* when the instance happened (CLOCK_MONOTONIC; 0: now) */
 	uint64_t wall_ns;            /* the same as wall-clock time (set when added; a group's latest) */
 	struct { const char *name; double value; } evidence[SL_EVIDENCE_MAX]; /* the instance shown */
@@ -110,6 +111,7 @@ struct sl_kind_info {
 const struct sl_kind_info *sl_kind(enum sl_kind k);
 const char *sl_kind_name(enum sl_kind k);
 const char *sl_kind_advice(enum sl_kind k);
+const char *sl_diag_advice(const struct sl_diag *d); /* its own, else its kind's */
 int sl_kind_parse(const char *name); /* -1 if unknown */
 const char *sl_sev_name(enum sl_severity s);
 /* Parses "connect-refused,socket-leak" or "all" into a mask; returns 0 or -1. */
