@@ -82,9 +82,9 @@ static void count_closed(struct sl_rec *r, const struct sl_slot *s, uint64_t now
 	if (!site || s->role != SL_ROLE_CLIENT || !sl_rec_is_tcp(s) || s->connect_state != SL_CONN_DONE)
 		return;
 	__atomic_fetch_add(&site->closed, 1, __ATOMIC_RELAXED);
-	/* calls each way; from the kernel, data segments (a request may take two) */
-	uint64_t most_out = r->kernel_counts ? 2 : 1;
-	if (now - s->open_ns >= 1000000000ull || s->calls_out > most_out || s->calls_in > 2)
+	/* one request (a write or two; from the kernel, two data segments) and its answer, however
+	 * many reads that took (nginx reads a response in chunks, then the EOF) */
+	if (now - s->open_ns >= 1000000000ull || s->calls_out > 2)
 		return;
 	__atomic_fetch_add(&site->short_closed, 1, __ATOMIC_RELAXED);
 	uint64_t h = addr_hash(&s->peer);

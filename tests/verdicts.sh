@@ -278,3 +278,28 @@ case_a_full_accept_queue_is_not_packet_loss() {
 	$SL run --json $TMP/q.json -- $PY tests/progs/full_queue.py
 	$JC $TMP/q.json "diags('slow-connect')" "diags('accept-queue-full')" "not diags('retransmissions')"
 }
+
+# nginx without upstream keepalive: a new connection per request, its answer read in several
+# chunks, then the EOF. Churn is one request and its answer, however many reads that takes.
+case_churn_with_answers_read_in_chunks() {
+	cat > $TMP/chunks.py <<'EOF'
+import socket, threading
+srv = socket.create_server(("127.0.0.1", 0))
+def serve():
+    while True:
+        c, _ = srv.accept()
+        c.recv(100)
+        c.sendall(b"x" * 4000)
+        c.close()
+threading.Thread(target=serve, daemon=True).start()
+for i in range(150):
+    c = socket.create_connection(srv.getsockname())
+    c.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    while c.recv(512):
+        pass
+    c.close()
+EOF
+	$SL run --json $TMP/ch.json -- $PY $TMP/chunks.py
+	$JC $TMP/ch.json "one('connection-churn')['evidence']['short_same_peer'] >= 100" \
+		"at(one('connection-churn'), '$TMP/chunks.py', 11)"
+}
