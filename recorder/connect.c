@@ -90,6 +90,7 @@ void sl_rec_accepted(struct sl_rec *r, struct sl_slot *ls, int lfd, struct sl_sl
 	sl_rec_listener_view(r, ls, lfd, 1);
 	if (!s)
 		return;
+	sl_rec_inherit_options(s, ls);
 	if (sa && len >= sizeof(sa_family_t))
 		sl_addr_set(&s->peer, sa, len);
 	sl_rec_names(r, s, fd);

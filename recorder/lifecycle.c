@@ -60,6 +60,7 @@ int sl_rec_identify(struct sl_rec *r, int fd, struct sl_ident *id)
 void sl_rec_found(struct sl_rec *r, struct sl_slot *s, int fd)
 {
 	sl_rec_names(r, s, fd);
+	sl_rec_options_from_kernel(r, s, fd);
 	if (s->peer.family)
 		s->connect_state = SL_CONN_DONE;
 	__atomic_fetch_add(&r->log->hdr->inherited_socks, 1, __ATOMIC_RELAXED);

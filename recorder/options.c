@@ -1,6 +1,9 @@
 /* options.c - what the program set on a socket: options (the values sockopt.c keeps), O_NONBLOCK
  * and FD_CLOEXEC, a shutdown. */
 #define _GNU_SOURCE
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
 #include "recorder.h"
 
 void sl_rec_setsockopt(struct sl_rec *r, struct sl_slot *s, int fd, int level, int name, const void *val,
@@ -48,4 +51,44 @@ void sl_rec_shutdown(struct sl_slot *s, int how)
 		sl_slot_flag(s, SL_SF_SHUT_RD);
 	if (how == SHUT_WR || how == SHUT_RDWR)
 		sl_slot_flag(s, SL_SF_SHUT_WR);
+}
+
+/* An accepted connection starts with its listener's options: Linux copies the listening socket
+ * (keepalive and its timing, TCP_NODELAY, timeouts, lingering, buffers) into each it accepts. */
+void sl_rec_inherit_options(struct sl_slot *s, const struct sl_slot *ls)
+{
+	/* (the address-reuse flags are copied too, but mean nothing on a connection) */
+	uint32_t set = __atomic_load_n(&ls->opts_set, __ATOMIC_RELAXED) &
+		       ~((1u << SL_OPT_REUSEADDR) | (1u << SL_OPT_REUSEPORT));
+	for (int i = 0; i < SL_OPT__COUNT; i++)
+		if (set & (1u << i))
+			s->opt[i] = ls->opt[i];
+	__atomic_fetch_or(&s->opts_set, set, __ATOMIC_RELAXED);
+}
+
+/* A socket found open (inherited, from the parent): the options in force, as the kernel has them,
+ * for those whose value says someone set them (the rest may be defaults or not). */
+void sl_rec_options_from_kernel(struct sl_rec *r, struct sl_slot *s, int fd)
+{
+	static const struct { int level, name; } asked[] = {
+		{SOL_SOCKET, SO_RCVTIMEO}, {SOL_SOCKET, SO_SNDTIMEO}, {SOL_SOCKET, SO_KEEPALIVE},
+		{SOL_SOCKET, SO_LINGER}, {SOL_SOCKET, SO_REUSEADDR}, {SOL_SOCKET, SO_REUSEPORT},
+		{IPPROTO_TCP, TCP_NODELAY}, {IPPROTO_TCP, TCP_USER_TIMEOUT},
+	};
+	int tcp = sl_rec_is_tcp(s);
+	for (size_t i = 0; i < sizeof asked / sizeof asked[0]; i++) {
+		unsigned char val[16];
+		socklen_t len = sizeof val;
+		int idx = sl_opt_index(asked[i].level, asked[i].name);
+		if ((asked[i].level == IPPROTO_TCP && !tcp) || (s->opts_set & (1u << idx)))
+			continue;
+		memset(val, 0, sizeof val);
+		if (r->probe->sockopt(r->arg, fd, asked[i].level, asked[i].name, val, &len) != 0)
+			continue;
+		int64_t v = sl_opt_value(idx, val, len);
+		if (v <= 0 && !(idx == SL_OPT_LINGER && v == 0))
+			continue; /* off, zero or lingering off: a default as much as a choice */
+		s->opt[idx] = v;
+		__atomic_fetch_or(&s->opts_set, 1u << idx, __ATOMIC_RELAXED);
+	}
 }

@@ -150,6 +150,10 @@ void sl_rec_setsockopt(struct sl_rec *r, struct sl_slot *s, int fd, int level, i
 		       socklen_t len, int ret, int err);
 void sl_rec_flags(struct sl_slot *s, int nonblock, int cloexec); /* -1 = unchanged */
 void sl_rec_shutdown(struct sl_slot *s, int how);
+/* An accepted connection's options, copied from its listener as the kernel copies them. */
+void sl_rec_inherit_options(struct sl_slot *s, const struct sl_slot *ls);
+/* A socket found open: the options the kernel has in force that someone set. */
+void sl_rec_options_from_kernel(struct sl_rec *r, struct sl_slot *s, int fd);
 
 /* ---- kernel.c ---- */
 

@@ -303,3 +303,33 @@ EOF
 	$JC $TMP/ch.json "one('connection-churn')['evidence']['short_same_peer'] >= 100" \
 		"at(one('connection-churn'), '$TMP/chunks.py', 11)"
 }
+
+# A prefork server (apache's workers): the parent sets its listener's options and forks workers that
+# accept. The workers' listener is the parent's, options and all, and every connection accepted
+# starts with the listener's options (Linux copies them): no gap the program does not have.
+case_inherited_and_accepted_sockets_carry_their_options() {
+	cat > $TMP/prefork.py <<'EOF'
+import os, socket, sys
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+srv.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, b"\x05" + b"\0" * 15)
+srv.bind(("127.0.0.1", 0))
+srv.listen(16)
+if os.fork() == 0:
+    a, _ = srv.accept()
+    a.recv(10)
+    a.close()
+    os._exit(0)
+c = socket.create_connection(srv.getsockname())
+c.sendall(b"hi")
+os.wait()
+EOF
+	$SL run --audit --json $TMP/pf.json -- $PY $TMP/prefork.py
+	$JC $TMP/pf.json \
+		"len([s for s in r['audit'] if s['role'] == 'listener']) == 2" \
+		"all('SO_REUSEADDR' in s['options'] and not s['missing'] for s in r['audit'] if s['role'] == 'listener')" \
+		"[s for s in r['audit'] if s['role'] == 'server' and {'SO_KEEPALIVE', 'TCP_NODELAY', 'SO_RCVTIMEO'} <= set(s['options']) and not any('no receive timeout' in m for m in s['missing'])]" \
+		"not diags('missing-timeout')"
+}
