@@ -20,7 +20,18 @@ static void stale(const struct sl_ctx *x, const struct sl_event *ev)
 	d.site_stack = (uint32_t)ev->a; /* the earlier close */
 	if (d.peer[0])
 		snprintf(what, sizeof what, " (the connection to %s)", d.peer);
-	if (ev->call == SL_CALL_CLOSE)
+	/* a forked child closing every number before it execs (squid's helpers, daemon(3)-style code):
+	 * one thread, nothing can have reused the number, and the exec follows */
+	const struct sl_log_header *h = &x->img->h;
+	int before_exec = ev->call == SL_CALL_CLOSE && h->end_reason == SL_END_EXEC && (h->flags & SL_HDR_FORKED) &&
+			  h->end_mono_ns >= ev->ts_ns && h->end_mono_ns - ev->ts_ns <= 1000000000ull;
+	if (before_exec) {
+		d.sev = SL_SEV_INFO;
+		snprintf(d.group_peer, sizeof d.group_peer, "before exec");
+		snprintf(d.summary, sizeof d.summary, "close() of fd %d failed with EBADF: that socket%s was closed "
+			 "already, in a forked child about to exec, which closes its descriptors first. Harmless "
+			 "there: one thread, nothing reused the number.", ev->fd, what);
+	} else if (ev->call == SL_CALL_CLOSE)
 		snprintf(d.summary, sizeof d.summary, "close() of fd %d failed with EBADF: the program had already closed "
 			 "that socket%s. A double close.", ev->fd, what);
 	else
