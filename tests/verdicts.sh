@@ -205,7 +205,8 @@ case_clients_hanging_up_are_info_in_forking_and_busy_servers() {
 	local mode
 	for mode in fork thread; do
 		rm -f $TMP/$mode.port
-		SOCKLENS_SLOTS=16 $SL run --json $TMP/$mode.json -- $PY tests/progs/hangup_server.py $mode $TMP/$mode.port \
+		SOCKLENS_SLOTS=16 $SL run --json $TMP/$mode.json --report $TMP/$mode.txt -- \
+			$PY tests/progs/hangup_server.py $mode $TMP/$mode.port \
 			2> $TMP/$mode.err &
 		local run=$!
 		wait_for $TMP/$mode.port .
@@ -225,6 +226,9 @@ EOF
 			"all(d['severity'] == 'info' for d in diags('broken-pipe') + diags('connection-reset'))" \
 			"not [d for d in diags() if d['severity'] == 'error']"
 	done
+	# forty children alike are three lines and a count, and count the connections they served
+	grep -q '^    + 37 more python3, exited 0$' $TMP/fork.txt || { head -12 $TMP/fork.txt; return 1; }
+	! grep -q 'without sockets' $TMP/fork.txt
 }
 
 # A server that cannot bind its address gives up at start (MariaDB with a socket directory it cannot

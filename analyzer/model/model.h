@@ -64,6 +64,7 @@ struct sl_proc {
 	int have_status, wstatus;    /* from socklens run's exits file */
 	uint64_t end_ns;             /* when it ended, 0 if unknown or alive */
 	uint64_t sockets;            /* sockets its images created or found */
+	uint64_t inherited;          /* sockets it was handed and used (a forked server's connection) */
 	unsigned findings;           /* set by the analysis */
 	size_t index;                /* position in run->procs */
 };

@@ -247,6 +247,7 @@ static void group_processes(struct sl_run *run, struct sl_image_info *v, size_t 
 		for (size_t k = 0; k < p->nimages; k++) {
 			const struct sl_log_header *h = &p->images[k].h;
 			p->sockets += h->conn_next - (h->inherited_socks < h->conn_next ? h->inherited_socks : h->conn_next);
+			p->inherited += h->inherited_socks;
 		}
 		const struct sl_log_header *last = &p->images[p->nimages - 1].h;
 		p->alive = last->end_reason != SL_END_EXEC && pid_alive(p->pid, last->proc_start_ticks);

@@ -147,7 +147,7 @@ static void print_proc(FILE *out, const struct sl_proc *p, size_t depth)
 /* Processes worth a line: they used sockets or have findings, or started the run. */
 static int shown(const struct sl_run *run, const struct sl_proc *p)
 {
-	return p->sockets || p->findings || !sl_proc_parent(run, p) || sl_proc_uses_io_uring(p);
+	return p->sockets || p->inherited || p->findings || !sl_proc_parent(run, p) || sl_proc_uses_io_uring(p);
 }
 
 /* The nearest shown ancestor of p within the run, or NULL. */
@@ -163,15 +163,61 @@ static const struct sl_proc *shown_parent(const struct sl_run *run, const struct
 	return NULL;
 }
 
-/* Prints p and, indented under it, its shown descendants; done[] guards against cycles in pids
- * read from untrusted logs. */
-static void print_tree(FILE *out, const struct sl_run *run, size_t i, size_t depth, char *done)
+/* The process tree being printed: done[] guards against cycles in pids read from untrusted logs;
+ * kids[i] says whether process i has shown descendants. */
+struct tree {
+	const struct sl_run *run;
+	char *done, *kids;
+};
+
+#define LIKE_SHOWN 3 /* siblings alike (same name and fate, no children of their own): the first few */
+
+struct alike {
+	const char *name;
+	char status[96];
+	size_t shown, more;
+};
+
+/* Prints p and, indented under it, its shown descendants; of many siblings alike (a forking
+ * server's children: sshd's sessions, rsync's transfers) the first few and a count. */
+static void print_tree(FILE *out, struct tree *t, size_t i, size_t depth)
 {
-	done[i] = 1;
+	const struct sl_run *run = t->run;
+	struct alike *al = NULL;
+	size_t nal = 0;
+	t->done[i] = 1;
 	print_proc(out, &run->procs[i], depth);
-	for (size_t k = 0; k < run->nprocs; k++)
-		if (!done[k] && shown(run, &run->procs[k]) && shown_parent(run, &run->procs[k]) == &run->procs[i])
-			print_tree(out, run, k, depth + 1, done);
+	for (size_t k = 0; k < run->nprocs; k++) {
+		const struct sl_proc *c = &run->procs[k];
+		if (t->done[k] || !shown(run, c) || shown_parent(run, c) != &run->procs[i])
+			continue;
+		if (t->kids[k]) {
+			print_tree(out, t, k, depth + 1);
+			continue;
+		}
+		char st[96];
+		sl_proc_status(c, st, sizeof st);
+		size_t a = 0;
+		while (a < nal && (strcmp(al[a].name, sl_proc_name(c)) || strcmp(al[a].status, st)))
+			a++;
+		if (a == nal) {
+			al = realloc(al, (nal + 1) * sizeof *al);
+			al[nal].name = sl_proc_name(c);
+			snprintf(al[nal].status, sizeof al[nal].status, "%s", st);
+			al[nal].shown = al[nal].more = 0;
+			nal++;
+		}
+		t->done[k] = 1;
+		if (al[a].shown++ < LIKE_SHOWN)
+			print_proc(out, c, depth + 1);
+		else
+			al[a].more++;
+	}
+	for (size_t a = 0; a < nal; a++)
+		if (al[a].more)
+			fprintf(out, "%*s+ %zu more %s, %s\n", (int)(4 + 2 * depth), "", al[a].more, sl_esc(al[a].name),
+				al[a].status);
+	free(al);
 }
 
 /* The rest as one line: "+ 42 processes without sockets (bash 30, readlink 12)". */
@@ -214,14 +260,21 @@ static void print_hidden(FILE *out, const struct sl_run *run)
 /* The run as a process tree of the processes that matter: roots have no shown ancestor. */
 static void print_processes(FILE *out, const struct sl_run *run)
 {
-	char *done = calloc(run->nprocs ? run->nprocs : 1, 1);
+	size_t n = run->nprocs ? run->nprocs : 1;
+	struct tree t = {run, calloc(n, 1), calloc(n, 1)};
+	for (size_t i = 0; i < run->nprocs; i++) {
+		const struct sl_proc *up = shown(run, &run->procs[i]) ? shown_parent(run, &run->procs[i]) : NULL;
+		if (up)
+			t.kids[up - run->procs] = 1;
+	}
 	for (size_t i = 0; i < run->nprocs; i++)
-		if (!done[i] && shown(run, &run->procs[i]) && !shown_parent(run, &run->procs[i]))
-			print_tree(out, run, i, 0, done);
+		if (!t.done[i] && shown(run, &run->procs[i]) && !shown_parent(run, &run->procs[i]))
+			print_tree(out, &t, i, 0);
 	for (size_t i = 0; i < run->nprocs; i++) /* only a pid cycle leaves any */
-		if (!done[i] && shown(run, &run->procs[i]))
-			print_tree(out, run, i, 0, done);
-	free(done);
+		if (!t.done[i] && shown(run, &run->procs[i]))
+			print_tree(out, &t, i, 0);
+	free(t.done);
+	free(t.kids);
 	print_hidden(out, run);
 }
 

@@ -25,7 +25,9 @@ static struct sl_conn *collect_conns(struct sl_run *run, struct sl_proc *p, cons
 		c->img = img;
 		c->s = s;
 		c->open_at_end = s->state == SL_SLOT_LIVE;
-		run->open_at_end += c->open_at_end;
+		/* counted once: not again in a forked child (its parent has it), nor in an image an exec
+		 * ended (the next image has it, or the exec closed it) */
+		run->open_at_end += c->open_at_end && !(s->flags & SL_SF_FROM_PARENT) && img->h.end_reason != SL_END_EXEC;
 		c->end_ns = s->state == SL_SLOT_CLOSED ? s->close_ns : end;
 	}
 	return v;
