@@ -209,3 +209,68 @@ SL_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 	sl__clone_done(r, 0);
 	return r;
 }
+
+/* ---- the wait family: how a child ended, as its parent learns it ----
+ * A child killed by a signal (haproxy's master stopping its workers with SIGTERM) cannot say so
+ * itself; its parent's reaping is recorded as an event of the parent's log. A caller that asked
+ * for no status gets none: ours is a local. */
+
+static void reaped(pid_t pid, int status)
+{
+	if (pid > 0 && (WIFEXITED(status) || WIFSIGNALED(status)))
+		sl__record_reaped(pid, status);
+}
+
+SL_EXPORT pid_t wait(int *wstatus)
+{
+	int st = 0;
+	pid_t r = REAL(wait)(&st);
+	reaped(r, st);
+	if (wstatus && r > 0)
+		*wstatus = st;
+	return r;
+}
+
+SL_EXPORT pid_t waitpid(pid_t pid, int *wstatus, int options)
+{
+	int st = 0;
+	pid_t r = REAL(waitpid)(pid, &st, options);
+	reaped(r, st);
+	if (wstatus && r > 0)
+		*wstatus = st;
+	return r;
+}
+
+SL_EXPORT pid_t wait3(int *wstatus, int options, struct rusage *ru)
+{
+	int st = 0;
+	pid_t r = REAL(wait3)(&st, options, ru);
+	reaped(r, st);
+	if (wstatus && r > 0)
+		*wstatus = st;
+	return r;
+}
+
+SL_EXPORT pid_t wait4(pid_t pid, int *wstatus, int options, struct rusage *ru)
+{
+	int st = 0;
+	pid_t r = REAL(wait4)(pid, &st, options, ru);
+	reaped(r, st);
+	if (wstatus && r > 0)
+		*wstatus = st;
+	return r;
+}
+
+SL_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+	int r = REAL(waitid)(idtype, id, info, options);
+	if (r == 0 && info && !(options & WNOWAIT) && info->si_pid > 0) {
+		int e = errno;
+		if (info->si_code == CLD_EXITED)
+			reaped(info->si_pid, (info->si_status & 0xff) << 8);
+		else if (info->si_code == CLD_KILLED || info->si_code == CLD_DUMPED)
+			reaped(info->si_pid, (info->si_status & 0x7f) | (info->si_code == CLD_DUMPED ? 0x80 : 0));
+		errno = e;
+	}
+	return r;
+}

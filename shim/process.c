@@ -52,6 +52,8 @@ int sl__untraced_reason(int err, const struct sl_run_header *run)
 		return SL_UNTRACED_FSIZE;
 	if (err == -EACCES || err == -EPERM)
 		return SL_UNTRACED_USER;
+	if (err == -ENOENT || err == -ENOTDIR)
+		return SL_UNTRACED_NO_DIR; /* the directory is gone from where it looks: chroot(2), most often */
 	if (err == -ENOSPC && run && __atomic_load_n(&run->used, __ATOMIC_RELAXED) + 2 * SL_PAGE > run->budget)
 		return SL_UNTRACED_BUDGET;
 	return SL_UNTRACED_CREATE;
@@ -175,4 +177,18 @@ struct sl_inflight *sl__inflight_claim(void)
 			sl__thread_own(sl_t_infl);
 	}
 	return sl_t_infl;
+}
+
+void sl__record_reaped(int pid, int status)
+{
+	int e = errno;
+	struct sl_event *ev = sl_g.ready && !sl_in_vfork_child()
+				      ? sl_rec_event(&sl_rec_shim, SL_EV_REAPED, SL_CALL_NONE, -1, NULL, 0, 0)
+				      : NULL;
+	if (ev) {
+		ev->a = pid;
+		ev->b = status;
+		sl_ev_commit(&sl_g.log, ev);
+	}
+	errno = e;
 }

@@ -42,6 +42,9 @@ static const struct { const char *name; void **slot; } binds[] = {
 	{"setresuid", (void **)&sl_real.setresuid}, {"alarm", (void **)&sl_real.alarm},
 	{"setitimer", (void **)&sl_real.setitimer}, {"sigaction", (void **)&sl_real.sigaction},
 	{"signal", (void **)&sl_real.signal}, {"sysv_signal", (void **)&sl_real.sysv_signal},
+	{"wait", (void **)&sl_real.wait}, {"waitpid", (void **)&sl_real.waitpid},
+	{"wait3", (void **)&sl_real.wait3}, {"wait4", (void **)&sl_real.wait4},
+	{"waitid", (void **)&sl_real.waitid},
 };
 
 void *sl_real_bind(void **slot, const char *name)

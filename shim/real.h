@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 
 /* Everything declared here is internal to the shim: accessed directly, never through the GOT. */
 #pragma GCC visibility push(hidden)
@@ -88,6 +89,11 @@ struct sl_real {
 	int (*getpriority)(int, unsigned);
 	int (*setenv)(const char *, const char *, int);
 	struct hostent *(*gethostbyname)(const char *);
+	pid_t (*wait)(int *);
+	pid_t (*waitpid)(pid_t, int *, int);
+	pid_t (*wait3)(int *, int, struct rusage *);
+	pid_t (*wait4)(pid_t, int *, int, struct rusage *);
+	int (*waitid)(idtype_t, id_t, siginfo_t *, int);
 };
 
 extern struct sl_real sl_real;

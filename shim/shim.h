@@ -94,6 +94,8 @@ int sl__untraced_reason(int err, const struct sl_run_header *run);
 uint32_t sl__tid(void); /* the calling thread's id, cached */
 void sl__threads_init(void); /* a thread's in-flight record goes back when it ends */
 void sl__thread_reset(void); /* in a fork child: the thread's cached state was the parent's */
+/* This process reaped child pid, which ended with wait status status (an event). Keeps errno. */
+void sl__record_reaped(int pid, int status);
 
 /* ---- stacks (stack.c) ---- */
 

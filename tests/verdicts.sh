@@ -360,3 +360,47 @@ EOF
 	$JC $TMP/ca.json "one('use-after-close')['severity'] == 'info'" "not [d for d in diags() if d['severity'] != 'info']"
 	# a double close with the program going on is still an error (anomalies.sh: use_after_close)
 }
+
+# rsync's daemon chroots into a module, then forks: the child cannot reach the run directory from
+# inside the chroot. The report says that, not "a full or read-only filesystem?".
+case_a_child_in_a_chroot_is_said_to_be_out_of_reach() {
+	[ "$(id -u)" = 0 ] || skip "chroot needs root"
+	mkdir -p $TMP/jail
+	cat > $TMP/jail.py <<EOF
+import os
+os.chroot("$TMP/jail")
+os.chdir("/")
+if os.fork() == 0:
+    os._exit(0)
+os.wait()
+EOF
+	$SL run --report $TMP/j.txt --json $TMP/j.json -- $PY $TMP/jail.py
+	grep -q 'ran without a log: the run directory was not there from where they ran (a chroot' $TMP/j.txt
+	grep -q 'incomplete: 1 process without a log' $TMP/j.txt
+	$JC $TMP/j.json "r['run']['processes_unlogged']['no_run_dir'] == 1"
+}
+
+# haproxy's master stops its workers with SIGTERM and reaps them: the report says how each ended,
+# as the master learned it, not "killed or crashed".
+case_workers_a_master_stopped_are_said_killed_by_its_signal() {
+	cat > $TMP/master.py <<'EOF'
+import os, signal, socket, sys
+r, w = os.pipe()
+kids = []
+for i in range(2):
+    pid = os.fork()
+    if pid == 0:
+        s = socket.socket(); s.bind(("127.0.0.1", 0))
+        os.write(w, b"x")
+        signal.pause()
+    kids.append(pid)
+os.read(r, 1); os.read(r, 1)
+for pid in kids:
+    os.kill(pid, signal.SIGTERM)
+os.waitpid(kids[0], 0)
+os.wait()
+EOF
+	$SL run --report $TMP/m.txt --json $TMP/m.json -- $PY $TMP/master.py
+	$JC $TMP/m.json "len(r['processes']) == 3" "sorted(p['signal'] for p in r['processes'] if p['signal']) == [15, 15]"
+	[ "$(grep -c 'killed by SIGTERM' $TMP/m.txt)" = 2 ] || { cat $TMP/m.txt; return 1; }
+}

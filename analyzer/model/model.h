@@ -113,6 +113,12 @@ uint64_t sl_image_end(const struct sl_run *run, const struct sl_proc *p, const s
  * when it ran no runtime socklens reads (perfmap.c). */
 const char *sl_lang_state(const struct sl_image_info *ii, const char **runtime, const char **why);
 
+/* Why the exec x led to a program that left no log (enum sl_untraced; *proc: the process it
+ * concerns), or 0: it was traced, or failed, or its log was refused for the budget (counted apart). */
+int sl_exec_untraced(const struct sl_run *run, const struct sl_exec_rec *x, const struct sl_proc **proc);
+/* How the children of img's process ended, as it reaped them (a worker its master stopped with
+ * SIGTERM), for those socklens run did not reap itself. */
+void sl_run_note_reaped(struct sl_run *run, const struct sl_image *img);
 /* Copies what a run's stacks need of each V8 map beside its log when the run ends. */
 void sl_jitmap_keep(const char *dir);
 

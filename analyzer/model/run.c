@@ -342,11 +342,64 @@ uint64_t sl_image_end(const struct sl_run *run, const struct sl_proc *p, const s
 static uint64_t unlogged(const struct sl_run *run)
 {
 	static const int lost[] = {SL_UNTRACED_BUDGET, SL_UNTRACED_CREATE, SL_UNTRACED_FSIZE, SL_UNTRACED_PTRACE,
-				   SL_UNTRACED_USER};
+				   SL_UNTRACED_USER, SL_UNTRACED_NO_DIR};
 	uint64_t n = 0;
 	for (size_t i = 0; run->have_ctl && i < sizeof lost / sizeof lost[0]; i++)
 		n += run->ctl.untraced[lost[i]];
 	return n;
+}
+
+/* The exec'ing process's image ended by that exec (it did not fail): a new image ran. */
+static int exec_happened(const struct sl_proc *p, uint64_t ts)
+{
+	for (size_t k = 0; p && k < p->nimages; k++) {
+		const struct sl_log_header *h = &p->images[k].h;
+		if (h->start_mono_ns <= ts && h->end_reason == SL_END_EXEC && h->end_mono_ns >= ts)
+			return 1;
+	}
+	return 0;
+}
+
+/* A log of pid begun at or after the exec: the child was traced. */
+static int logged_after(const struct sl_run *run, int pid, uint64_t ts)
+{
+	const struct sl_proc *p = sl_run_find_at(run, pid, ts);
+	for (size_t k = 0; p && k < p->nimages; k++)
+		if (p->images[k].h.start_mono_ns >= ts)
+			return 1;
+	return 0;
+}
+
+int sl_exec_untraced(const struct sl_run *run, const struct sl_exec_rec *x, const struct sl_proc **proc)
+{
+	*proc = NULL;
+	if (logged_after(run, x->pid, x->ts_ns))
+		return 0;
+	int why = x->why ? (int)x->why : sl_untraceable_kind(x->path);
+	const struct sl_proc *p = sl_run_find_at(run, x->pid, x->ts_ns);
+	/* a program that should have been logged and was not, though its exec went through */
+	if (!why && exec_happened(p, x->ts_ns))
+		why = SL_UNTRACED_USER;
+	if (!p)
+		p = sl_run_find_at(run, x->ppid, x->ts_ns);
+	if (!why || !p)
+		return 0; /* an exec that failed, or a log the budget refused (counted apart) */
+	*proc = p;
+	return why;
+}
+
+void sl_run_note_reaped(struct sl_run *run, const struct sl_image *img)
+{
+	for (uint32_t i = 0; i < img->nevents; i++) {
+		const struct sl_event *ev = &img->events[i];
+		struct sl_proc *c;
+		if (ev->type != SL_EV_REAPED || ev->a <= 0 || ev->a > INT32_MAX ||
+		    !(c = sl_run_find_at(run, (int)ev->a, ev->ts_ns)) || c->have_status || c->ppid != img->h.pid)
+			continue;
+		c->have_status = 1;
+		c->wstatus = (int)ev->b;
+		c->end_ns = ev->ts_ns;
+	}
 }
 
 enum sl_checked sl_run_checked(const struct sl_run *run, char *why, size_t len)
@@ -362,6 +415,13 @@ enum sl_checked sl_run_checked(const struct sl_run *run, char *why, size_t len)
 	if (none && n < (int)len)
 		n += snprintf(why + n, len - (size_t)n, "%s%llu process%s without a log", n ? ", " : "",
 			      (unsigned long long)none, none == 1 ? "" : "es");
+	size_t execs = 0;
+	const struct sl_proc *p;
+	for (size_t i = 0; i < run->nexecs; i++)
+		execs += sl_exec_untraced(run, &run->execs[i], &p) != 0;
+	if (execs && n < (int)len)
+		n += snprintf(why + n, len - (size_t)n, "%s%zu exec%s not followed (untraced-exec)", n ? ", " : "", execs,
+			      execs == 1 ? "" : "s");
 	size_t ring = 0;
 	for (size_t i = 0; i < run->nprocs; i++)
 		ring += sl_proc_uses_io_uring(&run->procs[i]);
@@ -398,7 +458,7 @@ void sl_proc_status(const struct sl_proc *p, char *out, size_t len)
 	else if (h->end_reason == SL_END_EXEC)
 		snprintf(out, len, "exec'd a program socklens could not follow");
 	else
-		snprintf(out, len, "ended (no exit recorded: killed or crashed)");
+		snprintf(out, len, "ended without an exit socklens saw (a signal, or a crash)");
 }
 
 /* Copies the lines of V8's map that name the addresses of one log's stacks beside it; removes

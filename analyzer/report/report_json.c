@@ -195,6 +195,7 @@ static const char *const untraced_names[SL_UNTRACED__COUNT] = {
 	[SL_UNTRACED_ENV] = "environment", [SL_UNTRACED_SETUID] = "setuid", [SL_UNTRACED_STATIC] = "static",
 	[SL_UNTRACED_BUDGET] = "budget", [SL_UNTRACED_CREATE] = "create_failed", [SL_UNTRACED_FSIZE] = "file_size_limit",
 	[SL_UNTRACED_PTRACE] = "ptrace_refused", [SL_UNTRACED_USER] = "other_user",
+	[SL_UNTRACED_NO_DIR] = "no_run_dir",
 };
 
 static json_t *run_json(const struct sl_run *run)

@@ -287,6 +287,8 @@ static void print_unlogged(FILE *out, const struct sl_run *run)
 		[SL_UNTRACED_FSIZE] = "the file size limit (ulimit -f) left no room for a log",
 		[SL_UNTRACED_PTRACE] = "a Go or static program that ptrace was refused for (a container's "
 				       "seccomp profile, kernel.yama.ptrace_scope=3): it ran untraced",
+		[SL_UNTRACED_NO_DIR] = "the run directory was not there from where they ran (a chroot, as rsync's "
+				       "and vsftpd's children make, or another mount namespace)",
 		[SL_UNTRACED_USER] = "it ran as a user who cannot write in the run directory (it was started "
 				     "as that user, or changed to it without the privilege to make its subdirectory)",
 	};

@@ -42,6 +42,7 @@ static void analyze_image(struct sl_run *run, const struct sl_thresholds *th, st
 		sl_run_bad_log(run, info->path, err); /* it changed since the index, or holds too much */
 		return;
 	}
+	sl_run_note_reaped(run, &img);
 	struct sl_ctx c = {.run = run, .th = th, .proc = p, .img = &img, .out = out};
 	c.conns = collect_conns(run, p, &img, &c.nconns);
 	uint64_t before = out->added;

@@ -30,7 +30,7 @@
 
 #define SL_LOG_MAGIC "SOCKLENS"
 #define SL_RUN_MAGIC "SLRUNCTL"
-#define SL_LOG_VERSION 4u
+#define SL_LOG_VERSION 5u
 #define SL_HEADER_SIZE 4096u
 #define SL_PAGE 4096u
 #define SL_MAX_FRAMES 32u
@@ -65,7 +65,8 @@ enum sl_untraced {
 	SL_UNTRACED_FSIZE = 6,    /* RLIMIT_FSIZE leaves no room for a log */
 	SL_UNTRACED_PTRACE = 7,   /* a Go or static program socklens run could not trace: ptrace refused */
 	SL_UNTRACED_USER = 8,     /* it ran as a user who cannot write in the run directory */
-	SL_UNTRACED__COUNT = 9
+	SL_UNTRACED_NO_DIR = 9,   /* the run directory was not there: a chroot, a mount namespace */
+	SL_UNTRACED__COUNT = 10
 };
 
 struct sl_run_header {
@@ -331,7 +332,8 @@ enum sl_ev_type {
 	SL_EV_CLOSE = 7,
 	SL_EV_DNS = 8,         /* getaddrinfo/gethostbyname: err = EAI code (0 ok), addr.data the name */
 	SL_EV_STALE_FD = 9,    /* EBADF/ENOTSOCK on an fd that was a socket: conn_id the closed one */
-	SL_EV_BIND = 10        /* bind failed: a = 1 if SO_REUSEADDR was set; addr the address */
+	SL_EV_BIND = 10,       /* bind failed: a = 1 if SO_REUSEADDR was set; addr the address */
+	SL_EV_REAPED = 11      /* the process reaped a child: a = its pid, b = its wait status */
 };
 
 /* which libc call an event or in-flight record is about */
