@@ -52,7 +52,7 @@ $(BUILD)/socklens-node.js: shim/socklens-node.js
 	$(Q)mkdir -p $(BUILD) && cp $< $@
 
 deps-check:
-	@pkg-config --exists $(PKGS) 2>/dev/null || \
+	@pkg-config --exists $(PKGS) liburing 2>/dev/null || \
 	  { echo "socklens: $(DEPS_MSG)" >&2; exit 1; }
 
 # The shim: no FORTIFY (we define read() ourselves), hidden visibility, bound at load time.
@@ -134,6 +134,7 @@ PLAIN_PROGS := close_paths errno_check daemon_fds threads400 fork_after_read can
 	drop_user pool short_write
 PROG_BINS := $(BUILD)/tests/progs/fortify_client $(BUILD)/tests/progs/nounwind $(PLAIN_PROGS:%=$(BUILD)/tests/progs/%) \
 	$(BUILD)/tests/progs/catch_signals_static $(BUILD)/tests/progs/uring_client $(BUILD)/tests/progs/uring_client_static \
+	$(BUILD)/tests/progs/uring_files \
 	$(BUILD)/tests/progs/spawn_setuid $(BUILD)/tests/progs/traceme $(BUILD)/tests/progs/cpp_client
 $(BUILD)/tests/progs/fortify_client: tests/progs/fortify_client.c examples/common.h
 	$(call quiet,CC,$@)
@@ -156,8 +157,9 @@ $(BUILD)/tests/progs/catch_signals_static: tests/progs/catch_signals.c
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O1 -g -static $(WARN) -o $@ $<
-# io_uring through liburing, linked both ways (the shim sees liburing loaded; the tracer, io_uring_setup)
-$(BUILD)/tests/progs/uring_client: tests/progs/uring_client.c examples/common.h
+# io_uring through liburing, linked both ways (the shim looks at what is submitted; the tracer sees
+# io_uring_setup)
+$(BUILD)/tests/progs/uring_client $(BUILD)/tests/progs/uring_files: $(BUILD)/tests/progs/%: tests/progs/%.c examples/common.h
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O1 -g $(WARN) -o $@ $< -luring -lpthread

@@ -191,7 +191,6 @@ __attribute__((constructor)) static void sl_init(void)
 	on_exit(on_exit_cb, NULL);
 	sl__sigbus_install();
 	__atomic_store_n(&sl_g.ready, 1, __ATOMIC_RELEASE);
-	sl__iouring_init();
 	scan_inherited();
 	sl_g.log.hdr->flags |= SL_HDR_INHERITED;
 restore:

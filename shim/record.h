@@ -173,8 +173,7 @@ void sl__record_exit(int status);
 /* hook_user.c: top/u<uid> into out when it is a directory uid owns that nobody else can write;
  * 0, or -1. */
 int sl__user_dir_for(const char *top, uid_t uid, char *out, size_t len);
-/* iouring.c: a process whose socket calls may go through an io_uring is marked */
-void sl__iouring_init(void);
+/* iouring.c: a process whose socket calls may go through an io_uring is marked (raw setup) */
 void sl__iouring_syscall(long n);
 /* sigbus.c: the program survives its log being truncated under it */
 void sl__sigbus_install(void);

@@ -98,7 +98,9 @@ enum sl_checked sl_run_checked(const struct sl_run *run, char *why, size_t len);
 /* The name a process was started as (its comm), else its executable's base name. */
 const char *sl_proc_name(const struct sl_proc *p);
 const struct sl_image_info *sl_proc_last(const struct sl_proc *p);
-/* An image of p set up an io_uring: what it submitted to the ring was not seen. */
+/* Whether p used io_uring: 2 where socket operations may have gone through a ring unseen (a ring
+ * set up with a raw system call, or a submission that named a socket), 1 for rings whose
+ * submissions were all looked at and named no socket, 0 for none. */
 int sl_proc_uses_io_uring(const struct sl_proc *p);
 /* Process facts every renderer prints: "exited 3", "killed by SIGKILL", "running". */
 void sl_proc_status(const struct sl_proc *p, char *out, size_t len);

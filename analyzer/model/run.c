@@ -295,10 +295,10 @@ void sl_run_release(struct sl_run *run)
 
 int sl_proc_uses_io_uring(const struct sl_proc *p)
 {
+	uint32_t f = 0;
 	for (size_t k = 0; k < p->nimages; k++)
-		if (p->images[k].h.flags & SL_HDR_IO_URING)
-			return 1;
-	return 0;
+		f |= p->images[k].h.flags;
+	return (f & (SL_HDR_IO_URING | SL_HDR_IO_URING_SOCK)) ? 2 : (f & SL_HDR_IO_URING_LIB) ? 1 : 0;
 }
 
 const struct sl_image_info *sl_proc_last(const struct sl_proc *p)
@@ -424,7 +424,7 @@ enum sl_checked sl_run_checked(const struct sl_run *run, char *why, size_t len)
 			      execs == 1 ? "" : "s");
 	size_t ring = 0;
 	for (size_t i = 0; i < run->nprocs; i++)
-		ring += sl_proc_uses_io_uring(&run->procs[i]);
+		ring += sl_proc_uses_io_uring(&run->procs[i]) == 2;
 	if (ring && n < (int)len)
 		n += snprintf(why + n, len - (size_t)n, "%s%zu process%s io_uring, whose ring operations are not seen",
 			      n ? ", " : "", ring, ring == 1 ? " uses" : "es use");

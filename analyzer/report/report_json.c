@@ -65,7 +65,8 @@ static json_t *process_json(const struct sl_proc *p)
 			      "images", (int)p->nimages, "sockets", (json_int_t)p->sockets, "findings",
 			      (json_int_t)p->findings);
 	json_object_set_new(o, "stacks", json_boolean((h->flags & SL_HDR_STACKS) != 0));
-	json_object_set_new(o, "io_uring", json_boolean(sl_proc_uses_io_uring(p)));
+	json_object_set_new(o, "io_uring", json_boolean(sl_proc_uses_io_uring(p) == 2));
+	json_object_set_new(o, "io_uring_files", json_boolean(sl_proc_uses_io_uring(p) == 1));
 	json_object_set_new(o, "clock_resolution_ms", json_real((double)h->coarse_res_ns / 1e6));
 	const char *rt, *why, *state = sl_lang_state(sl_proc_last(p), &rt, &why);
 	json_object_set_new(o, "language_frames",

@@ -139,15 +139,17 @@ static void print_proc(FILE *out, const struct sl_proc *p, size_t depth)
 		fprintf(out, ", %llu records dropped (log full)", (unsigned long long)dropped);
 	if (!(h->flags & SL_HDR_STACKS))
 		fprintf(out, ", no stacks");
-	if (sl_proc_uses_io_uring(p))
+	if (sl_proc_uses_io_uring(p) == 2)
 		fprintf(out, ", io_uring: what it submits to its ring is not seen");
+	else if (sl_proc_uses_io_uring(p))
+		fprintf(out, ", io_uring for files (no socket in what it submitted)");
 	fputc('\n', out);
 }
 
 /* Processes worth a line: they used sockets or have findings, or started the run. */
 static int shown(const struct sl_run *run, const struct sl_proc *p)
 {
-	return p->sockets || p->inherited || p->findings || !sl_proc_parent(run, p) || sl_proc_uses_io_uring(p);
+	return p->sockets || p->inherited || p->findings || !sl_proc_parent(run, p) || sl_proc_uses_io_uring(p) == 2;
 }
 
 /* The nearest shown ancestor of p within the run, or NULL. */

@@ -129,7 +129,10 @@ enum sl_hdr_flags {
 	SL_HDR_JS_ORIGINS = 1u << 11, /* Node.js: socklens-node.js describes where sockets are asked for */
 	SL_HDR_JS_UNREAD = 1u << 12,  /* Node.js, but socklens-node.js was not found beside the shim */
 	SL_HDR_RUN_LOST = 1u << 13,   /* the run's control file was truncated under it (counts lost) */
-	SL_HDR_IO_URING = 1u << 14    /* io_uring in use: operations submitted to a ring are not seen */
+	SL_HDR_IO_URING = 1u << 14,   /* a ring set up where its submissions cannot be looked at (a raw
+				       * io_uring_setup): what it did is not known */
+	SL_HDR_IO_URING_LIB = 1u << 15,  /* rings set up through liburing: submissions looked at */
+	SL_HDR_IO_URING_SOCK = 1u << 16  /* ... and one named a socket: those operations are not seen */
 };
 
 /* Why a JVM's frames could not be read (header lang_why). */
