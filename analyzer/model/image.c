@@ -284,7 +284,13 @@ int sl_image_load(struct sl_image *img, const char *path, char *err, size_t errl
 		img->langs[i].file[SL_LANG_FILE - 1] = 0;
 	}
 	sl_jitmap_attach(img);
-	img->space = (struct sl_space){img->mods, img->nmods, img->langs, img->lang_ids, img->nlangs, img->jit};
+	/* a program started through a link to another name (redis-server -> redis-check-rdb) shows
+	 * the name it ran as; not when the file's name merely goes on (python3 is python3.11, a
+	 * command name cut at 15 characters) */
+	const char *base = strrchr(img->h.exe, '/') ? strrchr(img->h.exe, '/') + 1 : img->h.exe;
+	const char *ran_as = img->h.comm[0] && strncmp(base, img->h.comm, strlen(img->h.comm)) ? img->h.comm : NULL;
+	img->space = (struct sl_space){img->mods, img->nmods, img->langs, img->lang_ids, img->nlangs, img->jit,
+				       img->h.exe, ran_as};
 	return 0;
 }
 

@@ -411,7 +411,10 @@ size_t sl_symbolize(const struct sl_space *sp, uint64_t ip, struct sl_frame *f, 
 		return 1;
 	f->offset = ip - m->base;
 	const char *slash = strrchr(m->path, '/');
-	snprintf(f->module, sizeof f->module, "%.200s", slash ? slash + 1 : m->path);
+	const char *shown = sp->exe && sp->exe_name && sp->exe_name[0] && !strcmp(m->path, sp->exe)
+				    ? sp->exe_name
+				    : slash ? slash + 1 : m->path;
+	snprintf(f->module, sizeof f->module, "%.200s", shown);
 	size_t mi = module_for(m);
 	struct answer *a = answer_slot(mi, f->offset);
 	if (!a->module) {
@@ -428,6 +431,7 @@ size_t sl_symbolize(const struct sl_space *sp, uint64_t ip, struct sl_frame *f, 
 	for (size_t i = 0; i < n; i++) {
 		f[i] = a->f[i];
 		f[i].addr = ip; /* the cached answer may come from another process's address */
+		snprintf(f[i].module, sizeof f[i].module, "%.200s", shown); /* ... and its name */
 	}
 	return n;
 }

@@ -37,6 +37,9 @@ struct sl_space {
 	const uint32_t *lang_ids;    /* langs[k] is the record with index lang_ids[k] */
 	uint32_t nlangs;
 	const struct sl_jitmap *jit;
+	const char *exe;             /* the program file, and the name its process was started as: */
+	const char *exe_name;        /* its frames show that (Debian's redis-server is a link to
+				      * redis-check-rdb); NULL: the file's name */
 };
 /* The language frame record with that index (SL_LANG_IP | index in a stack), or NULL. */
 const struct sl_lang *sl_space_lang(const struct sl_space *sp, uint64_t index);
