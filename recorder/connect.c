@@ -21,6 +21,8 @@ void sl_rec_connect_result(struct sl_rec *r, struct sl_slot *s, int fd, int err,
 		sl_rec_names(r, s, fd);
 	if (!err && !r->trace)
 		return;
+	if (err && s->connect_stack && sl_site_failures(r->log, s->connect_stack, err) > sl_rec_events_per_site(r))
+		return; /* counted at the site; the ring keeps room for the rest */
 	struct sl_event *ev = sl_rec_event(r, SL_EV_CONNECT, SL_CALL_CONNECT, fd, s, s->connect_stack, err);
 	if (!ev)
 		return;

@@ -36,6 +36,9 @@ void sl_rec_failed(struct sl_rec *r, struct sl_slot *s, int fd, uint16_t call, i
 	if (!s->error_stack)
 		s->error_stack = stack;
 	sl_site_count(r->log, stack, err, dt, 0, 0);
+	if (stack && sl_site_failures(r->log, stack, err) > sl_rec_events_per_site(r))
+		return; /* counted: a failure repeated at one site (haproxy's sends to a missing /dev/log)
+			 * must not push every other event out of the ring */
 	call_event(r, s, fd, SL_EV_ERROR, call, err, dt, stack, site);
 }
 

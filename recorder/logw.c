@@ -694,6 +694,15 @@ void sl_site_count(struct sl_log *log, uint32_t id, int err, uint64_t dur_ns, in
 		;
 }
 
+uint64_t sl_site_failures(struct sl_log *log, uint32_t id, int err)
+{
+	const struct sl_stack *s = sl_stack_at(log, id);
+	for (uint32_t i = 0; s && i < SL_ERRS; i++)
+		if (s->err_no[i] == err)
+			return __atomic_load_n(&s->err_count[i], __ATOMIC_RELAXED);
+	return 0;
+}
+
 int64_t sl_lang_add(struct sl_log *log, int lang, uint64_t key, const char *func, const char *file, int line)
 {
 	struct sl_log_header *h = log->hdr;

@@ -71,6 +71,8 @@ struct sl_stack *sl_stack_at(struct sl_log *log, uint32_t id);
 int sl_opt_index(int level, int name);
 int64_t sl_opt_value(int idx, const void *val, socklen_t len);
 void sl_site_count(struct sl_log *log, uint32_t id, int err, uint64_t dur_ns, int lat_call, int slow);
+/* How many calls at site id failed with err so far (0 when not known). */
+uint64_t sl_site_failures(struct sl_log *log, uint32_t id, int err);
 /* Records a loaded object; returns 0 or -ENOSPC. */
 int sl_module_add(struct sl_log *log, const char *path, uint64_t base, uint64_t lo,
 		  uint64_t hi, const uint8_t *bid, uint32_t bidlen);

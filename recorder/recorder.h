@@ -66,6 +66,12 @@ static inline void sl_slot_flag(struct sl_slot *s, uint32_t f)
  * receive of each 2^33 ns (~8.6 s) period. */
 #define SL_SAMPLE_SHIFT 33
 #define SL_KEEP_NS 100000000ull /* 100 ms: the shortest wait worth keeping a closed slot for */
+/* Failures of one errno at one call site past this many are counted at the site, not events: a
+ * thirty-second of the event table (256 of the default 8192). */
+static inline uint64_t sl_rec_events_per_site(const struct sl_rec *r)
+{
+	return r->log->hdr->tab[SL_T_EVENTS].cap / 32;
+}
 
 /* ---- rec.c ---- */
 

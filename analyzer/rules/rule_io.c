@@ -8,6 +8,12 @@
 #include <string.h>
 #include "rules/rules.h"
 
+/* What a server whose clients went away should do: nothing, mostly. */
+#define SERVER_ADVICE \
+	"Nothing to change in the server: clients reset or close connections when they stop, give up " \
+	"or are cancelled. Often and early in responses, it says the clients' timeouts are shorter " \
+	"than the responses take."
+
 static const struct sl_slot *slot_of(const struct sl_image *img, uint64_t conn_id)
 {
 	for (uint32_t i = 0; i < img->nslots; i++)
@@ -61,8 +67,10 @@ static void io_error(struct sl_ctx *c, const struct sl_event *ev, struct sl_tall
 	d.err = ev->err;
 	d.conn_id = ev->conn_id;
 	sl_addr_format(&ev->addr, d.peer, sizeof d.peer);
-	if (server) /* a server's findings group apart from a client's, never by client port */
+	if (server) { /* a server's findings group apart from a client's, never by client port */
 		snprintf(d.group_peer, sizeof d.group_peer, "server");
+		d.advice = SERVER_ADVICE;
+	}
 	progress(s, ev, how, sizeof how);
 	if (between)
 		snprintf(d.summary, sizeof d.summary, "The client %s reset its connection while the server waited for "
@@ -127,8 +135,10 @@ static void counted_only(struct sl_ctx *c, const struct sl_tally *t)
 			struct sl_diag d;
 			int server = (err == EPIPE || err == ECONNRESET) && servers_fail_here(c, id);
 			sl_diag_init(&d, kind_of(err), server ? SL_SEV_INFO : SL_SEV_ERROR, c->proc, -1);
-			if (server)
+			if (server) {
 				snprintf(d.group_peer, sizeof d.group_peer, "server");
+				d.advice = SERVER_ADVICE;
+			}
 			d.err = err;
 			d.count = (unsigned)st->err_count[k];
 			d.when_ns = sl_image_end(c->run, c->proc, c->img);
