@@ -178,17 +178,3 @@ struct sl_inflight *sl__inflight_claim(void)
 	}
 	return sl_t_infl;
 }
-
-void sl__record_reaped(int pid, int status)
-{
-	int e = errno;
-	struct sl_event *ev = sl_g.ready && !sl_in_vfork_child()
-				      ? sl_rec_event(&sl_rec_shim, SL_EV_REAPED, SL_CALL_NONE, -1, NULL, 0, 0)
-				      : NULL;
-	if (ev) {
-		ev->a = pid;
-		ev->b = status;
-		sl_ev_commit(&sl_g.log, ev);
-	}
-	errno = e;
-}

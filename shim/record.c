@@ -431,3 +431,18 @@ void sl__record_dns(uint16_t call, const char *name, int code, uint64_t dur_ns)
 	sl_rec_dns(R, call, name, code, dur_ns);
 	errno = err;
 }
+
+/* A child reaped (hook_proc.c): how it ended, in this process's log. */
+void sl__record_reaped(int pid, int status)
+{
+	int e = errno;
+	struct sl_event *ev = sl_g.ready && !sl_in_vfork_child()
+				      ? sl_rec_event(&sl_rec_shim, SL_EV_REAPED, SL_CALL_NONE, -1, NULL, 0, 0)
+				      : NULL;
+	if (ev) {
+		ev->a = pid;
+		ev->b = status;
+		sl_ev_commit(&sl_g.log, ev);
+	}
+	errno = e;
+}

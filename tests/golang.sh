@@ -149,3 +149,88 @@ c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.cl
 	$JC $TMP/td.json "one('connection-reset')['errno'] == 'ECONNRESET'" \
 		"at(one('connection-reset'), 'tests/go/silent/main.go', $line)"
 }
+
+# A Go service with goroutines stuck on the network in every way (tests/go/stuck): `socklens stuck`
+# lists each at its line, with how long (growing between two looks) and its deadline or none, read
+# from the running program; the report names the reads with no deadline at their lines, the write
+# to a peer that does not read, the http.Client round trip at the program's call (not the
+# transport's), the zero-timeout http.Server's connection (slowloris), and nothing for the read
+# under a ten-minute deadline. Live and final agree.
+stuck_goroutines() { # build [go binary dir]
+	local bin=$TMP/stuck-$1 src=tests/go/stuck/main.go
+	if [ -n "${2:-}" ]; then
+		(cd tests/go/stuck && CGO_ENABLED=0 GOTOOLCHAIN=local GOCACHE=$TMP/gocache-$1 $2/go build -o $bin .) || return 1
+	else
+		gobuild stuck $bin $1
+	fi
+	local read=$(line_of $src 'c.Read(buf) // no deadline') patient=$(line_of $src 'c.Read(buf) // deadline in 10')
+	local write=$(line_of $src 'if _, err := c.Write(chunk)') get=$(line_of $src 'resp, err := http.Get(url)')
+	: > $TMP/stuck.out
+	$SL run --json $TMP/st.json --report $TMP/st.txt -- $bin > $TMP/stuck.out &
+	local run=$! pid i
+	wait_for $TMP/stuck.out ready
+	pid=$(awk '/ready/ {print $2}' $TMP/stuck.out)
+	# the tracer samples once a second: until every parked goroutine has been seen
+	for i in $(seq 100); do
+		$SL stuck --json --min 0 $pid > $TMP/look1.json
+		$PY -c 'import json,sys; sys.exit(len(json.load(open(sys.argv[1]))["stuck"]) < 7)' $TMP/look1.json && break
+		sleep 0.2
+	done
+	$SL stuck --min 0 $pid > $TMP/look.txt
+	cat > $TMP/check.py <<'EOF'
+import json, sys
+src, read, patient, write, get = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+s = json.load(open(sys.argv[1]))["stuck"]
+def at(e, line):
+    return any((f["file"] or "").endswith(src) and f["line"] == line for f in e["stack"])
+reads = [e for e in s if e["call"] == "read" and at(e, read)]
+assert len(reads) == 3 and all(e["deadline"] == "none" and e["goroutine"] for e in reads), reads
+pat = [e for e in s if at(e, patient)]
+assert len(pat) == 1 and pat[0]["deadline"] == "set" and pat[0]["deadline_in_ms"] > 500000, pat
+wr = [e for e in s if e["call"] == "write" and at(e, write)]
+assert len(wr) == 1 and wr[0]["deadline"] == "none", wr
+rt = [e for e in s if at(e, get)]
+assert len(rt) == 1 and rt[0]["deadline"] == "none" and rt[0]["peer"], rt
+srv = [e for e in s if e["role"] == "server" and e["call"] == "read"]
+assert len(srv) == 1 and srv[0]["deadline"] == "none", srv
+EOF
+	$PY $TMP/check.py $TMP/look1.json $src $read $patient $write $get || { cat $TMP/look.txt; return 1; }
+	grep -q "no deadline" $TMP/look.txt && grep -q "deadline in " $TMP/look.txt
+	# a second look: the same waits, longer
+	local first; first=$($PY -c 'import json,sys; print(max(e["blocked_ms"] for e in json.load(open(sys.argv[1]))["stuck"]))' $TMP/look1.json)
+	for i in $(seq 100); do
+		$SL stuck --json --min 0 $pid > $TMP/look2.json
+		$PY -c 'import json,sys; sys.exit(max(e["blocked_ms"] for e in json.load(open(sys.argv[1]))["stuck"]) <= float(sys.argv[2]) + 1000)' \
+			$TMP/look2.json $first && break
+		sleep 0.2
+	done
+	$PY $TMP/check.py $TMP/look2.json $src $read $patient $write $get
+	# the report while it runs
+	$SL report --json $pid > $TMP/live.json
+	kill -TERM $pid
+	wait $run || true
+	local f
+	for f in $TMP/live.json $TMP/st.json; do
+		$JC $f "len(diags('missing-timeout')) == 3" \
+			"[d for d in diags('missing-timeout') if d['count'] == 3 and at(d, '$src', $read, 'read_site')]" \
+			"[d for d in diags('missing-timeout') if at(d, '$src', $get, 'read_site')]" \
+			"[d for d in diags('missing-timeout') if 'slowloris' in d['summary']]" \
+			"one('write-stalled')['severity'] in ('warning', 'error') and at(one('write-stalled'), '$src', $write, 'call_site')" \
+			"not [d for d in diags() if at(d, '$src', $patient, 'read_site') or at(d, '$src', $patient, 'call_site')]" \
+			"not diags('hung-call')"
+	done
+}
+
+case_go_stuck_goroutines_static() { stuck_goroutines static; }
+case_go_stuck_goroutines_cgo() { stuck_goroutines dynamic; }
+case_go_stuck_goroutines_stripped() { stuck_goroutines stripped; }
+case_go_stuck_goroutines_newer_go() {
+	local v found=0
+	for v in 1.24 1.23 1.22 1.21; do
+		[ -x /usr/lib/go-$v/bin/go ] || continue
+		stuck_goroutines go$v /usr/lib/go-$v/bin || return 1
+		found=1
+		break
+	done
+	[ $found = 1 ] || skip "no Go newer than Debian's 1.19 installed (golang-1.2x-go from bookworm-backports)"
+}

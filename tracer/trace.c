@@ -39,6 +39,7 @@
 #include <unistd.h>
 #include "symbols/symbols.h"
 #include "recorder.h"
+#include "goroutines.h"
 #include "tracer.h"
 
 #ifndef PTRACE_EVENT_STOP
@@ -144,6 +145,18 @@ struct tproc {
 	int traceme_refused;         /* asked to be traced by its parent: it could not be (we are) */
 	struct sl_rec rec;           /* the recorder, writing log, asking through tracer_probe */
 	pid_t at;                    /* the thread whose stop is being handled (stacks are its) */
+	struct sl_goproc *gr;        /* a Go program's goroutines (NULL: not read yet, or unreadable) */
+	int gr_tried;
+	struct gowatch *watch;       /* the goroutines parked at the last sample */
+	size_t nwatch;
+};
+
+/* A goroutine parked on a socket, followed from sample to sample: its in-flight record says since
+ * when (the first sample that saw it; samples are a second apart). */
+struct gowatch {
+	uint64_t goid, seq;
+	int fd, write, seen;
+	struct sl_inflight *f;
 };
 
 struct tthread {
@@ -820,6 +833,128 @@ static int call_begins(struct tthread *t)
 	return 1;
 }
 
+/* ---- goroutines ------------------------------------------------------------------------ */
+
+/* Why a Go program's goroutines cannot be read, for the report (header lang_why). */
+static void go_unread(struct tproc *p, const char *why)
+{
+	int minor;
+	p->log.hdr->flags |= SL_HDR_GO_UNREAD;
+	p->log.hdr->lang_why = strstr(why, "memory") ? SL_WHY_GO_MEMORY
+			       : sscanf(why, "built with go1.%d", &minor) == 1 ? SL_WHY_GO_RELEASE | (uint32_t)(minor & 0xff)
+									: SL_WHY_GO_OTHER;
+}
+
+/* What a parked goroutine's wait means for its socket's record: a read with no deadline is a read
+ * that can hang (the netpoller makes it a blocking read for the program), a read under a deadline
+ * is bounded, a parked write has a peer that is not reading. */
+static void go_slot_facts(struct sl_slot *s, const struct sl_gowait *w, uint32_t stack, uint64_t waited)
+{
+	if (w->write) {
+		s->flags |= SL_SF_PARKED_WRITE;
+		if (waited > s->write_max_cns)
+			s->write_max_cns = waited;
+		return;
+	}
+	if (s->role == SL_ROLE_LISTENER)
+		return; /* waiting for clients is a server's job */
+	if (w->deadline) {
+		s->flags |= SL_SF_DEADLINE_READ;
+		return;
+	}
+	s->flags |= SL_SF_PARKED_READ | SL_SF_BLOCKING_READ;
+	if (!s->read_site)
+		s->read_site = SL_SITE_STACK | stack;
+	if (waited > s->read_max_cns)
+		s->read_max_cns = waited;
+}
+
+/* The stack of the goroutine that waits: the program's own, for a net/http client's read (the
+ * round trip waiting for the response), else the parked goroutine's. */
+static uint32_t go_stack(struct tproc *p, const struct sl_gowait *w)
+{
+	const uint64_t *pc = w->caller_goid ? w->caller_pc : w->pc;
+	uint32_t n = w->caller_goid ? w->caller_npc : w->npc;
+	Dwfl *dwfl = dwfl_for(p);
+	for (uint32_t i = 0; dwfl && i < n; i++)
+		note_module(p, dwfl, pc[i]);
+	return sl_stack_intern(&p->log, pc, n, NULL);
+}
+
+/* A new parked goroutine: an in-flight record of its own (owner: its id), as a thread's. */
+static void go_watch(struct tproc *p, const struct sl_gowait *w, struct sl_slot *s, uint64_t now)
+{
+	uint64_t who = w->caller_goid ? w->caller_goid : w->goid;
+	struct sl_inflight *f = sl_inflight_claim(&p->log, (uint32_t)who ? (uint32_t)who : 1);
+	uint32_t stack = go_stack(p, w);
+	go_slot_facts(s, w, stack, 0);
+	if (!f)
+		return; /* the table is full: counted */
+	f->goroutine = 1;
+	f->fd = w->fd;
+	f->conn_id = s->conn_id;
+	f->since_cns = now;
+	f->site = SL_SITE_STACK | stack;
+	__atomic_store_n(&f->call,
+			 w->write ? (s->connect_state == SL_CONN_PENDING ? SL_CALL_CONNECT : SL_CALL_WRITE)
+				  : (s->role == SL_ROLE_LISTENER ? SL_CALL_ACCEPT : SL_CALL_READ),
+			 __ATOMIC_RELEASE);
+	p->watch = realloc(p->watch, (p->nwatch + 1) * sizeof *p->watch);
+	p->watch[p->nwatch++] = (struct gowatch){w->goid, w->seq, w->fd, w->write, 1, f};
+}
+
+/* The goroutines of a Go program parked on its sockets now: each gets an in-flight record while it
+ * stays parked (so live reports, `socklens stuck` and the final report see it, with how long),
+ * and its socket's record keeps what its waits showed after they end. */
+static void go_sample(struct tproc *p)
+{
+	char why[256];
+	if (!p->go || !p->log.hdr || (p->gr_tried && !p->gr))
+		return;
+	if (!p->gr_tried) {
+		p->gr_tried = 1;
+		if (!(p->gr = sl_go_open(p->pid, why, sizeof why))) {
+			go_unread(p, why);
+			return;
+		}
+		p->log.hdr->flags |= SL_HDR_GOROUTINES;
+	}
+	struct sl_gowait *w;
+	size_t n;
+	if (sl_go_waits(p->gr, &w, &n, why, sizeof why) < 0)
+		return;
+	uint64_t now = sl_now();
+	for (size_t k = 0; k < p->nwatch; k++)
+		p->watch[k].seen = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct sl_slot *s = slot_for(p, w[i].fd);
+		size_t k = 0;
+		if (!s)
+			continue;
+		while (k < p->nwatch && (p->watch[k].goid != w[i].goid || p->watch[k].fd != w[i].fd ||
+					 p->watch[k].write != w[i].write || p->watch[k].seq != w[i].seq))
+			k++;
+		if (k == p->nwatch) {
+			go_watch(p, &w[i], s, now);
+			continue;
+		}
+		p->watch[k].seen = 1;
+		if (p->watch[k].f && now > p->watch[k].f->since_cns)
+			go_slot_facts(s, &w[i], (uint32_t)(p->watch[k].f->site & 0xffffffffu), now - p->watch[k].f->since_cns);
+	}
+	free(w);
+	/* those no longer parked: their calls are over */
+	for (size_t k = 0; k < p->nwatch;) {
+		if (p->watch[k].seen) {
+			k++;
+			continue;
+		}
+		if (p->watch[k].f)
+			sl_inflight_release(p->watch[k].f);
+		p->watch[k] = p->watch[--p->nwatch];
+	}
+}
+
 /* Every open socket of p read once more (at its exit), or up to max of them from where the last
  * sample stopped (a sample tick: a server with ten thousand connections is read a slice a second). */
 static void view_some(struct tproc *p, int max)
@@ -883,6 +1018,12 @@ static void exec_done(struct tproc *p)
 	}
 	if (!p->before_exec)
 		image_ends(p, SL_END_EXEC, 0);
+	sl_go_close(p->gr); /* the goroutines were the old image's */
+	p->gr = NULL;
+	p->gr_tried = 0;
+	free(p->watch);
+	p->watch = NULL;
+	p->nwatch = 0;
 	p->before_exec = 0;
 	dwfl_reset(p);
 	p->ntext = 0;
@@ -952,6 +1093,7 @@ static void on_stop(pid_t tid, int status)
 			memcpy(t->args, a, sizeof a);
 			t->in_sys = call_begins(t);
 			if (t->nr == SYS_exit_group) {
+				go_sample(t->p); /* what its goroutines wait on as it ends */
 				view_all(t->p); /* the sockets it leaves open, as the kernel sees them now */
 				t->p->exiting = 1;
 				image_ends(t->p, SL_END_EXIT, (int)(t->args[0] & 0xff));
@@ -1007,6 +1149,7 @@ static void on_stop(pid_t tid, int status)
 	if (sig == SIGTRAP && event == PTRACE_EVENT_EXIT) {
 		ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg);
 		if (!t->p->exiting && WIFSIGNALED((int)msg)) { /* killed: the sockets as they were */
+			go_sample(t->p);
 			view_all(t->p);
 			t->p->exiting = 1;
 		}
@@ -1037,8 +1180,10 @@ static void on_stop(pid_t tid, int status)
 static void sample_all(void)
 {
 	for (size_t i = 0; i < nprocs; i++)
-		if (procs[i]->threads && !procs[i]->exiting)
+		if (procs[i]->threads && !procs[i]->exiting) {
 			view_some(procs[i], 256);
+			go_sample(procs[i]);
+		}
 }
 
 static int trace_loop(pid_t main_pid)

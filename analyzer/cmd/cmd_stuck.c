@@ -1,11 +1,14 @@
 /* cmd_stuck.c - `socklens stuck DIR|PID`: every thread blocked in a socket call right now for longer
  * than a threshold, longest first, like a goroutine dump for any program: pid, tid, call, fd, peer,
- * how long, the options in force, and the thread's stack, read from outside without stopping it. */
+ * how long, the options in force, and the thread's stack, read from outside without stopping it.
+ * In a Go program the goroutines parked on the network (sampled by socklens run's tracer), each
+ * with its own stack and the deadline in force, read from the program now. */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cmd/cmd.h"
+#include "goroutines.h"
 
 struct stuck {
 	const struct sl_proc *proc;
@@ -19,6 +22,9 @@ struct stuck {
 	int live_stack;              /* read from the thread (1), or the call site alone (0) */
 	struct sl_frame *opened;     /* where the connection was made */
 	size_t nopened;
+	int goroutine;               /* a Go goroutine parked in the netpoller (tid: its id) */
+	int deadline;                /* a goroutine's: 0 not known, 1 none, 2 set (in deadline_ns), 3 expired */
+	int64_t deadline_ns;         /* how far ahead */
 };
 
 static void usage(FILE *out)
@@ -51,6 +57,18 @@ static const struct sl_slot *slot_of(const struct sl_image *img, uint64_t conn_i
 	return NULL;
 }
 
+/* The deadline of goroutine s's wait, read from the program now (the same goroutine on the same fd). */
+static void go_deadline(struct stuck *s, const struct sl_gowait *gw, size_t n, uint64_t now)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (((uint32_t)gw[i].goid != s->tid && (uint32_t)gw[i].caller_goid != s->tid) || gw[i].fd != s->fd)
+			continue;
+		s->deadline = !gw[i].deadline ? 1 : gw[i].deadline < 0 || (uint64_t)gw[i].deadline <= now ? 3 : 2;
+		s->deadline_ns = s->deadline == 2 ? gw[i].deadline - (int64_t)now : 0;
+		return;
+	}
+}
+
 static void collect(const struct sl_run *run, const struct sl_proc *p, uint64_t min_ns, int all, struct stuck **v,
 		    size_t *n)
 {
@@ -59,6 +77,14 @@ static void collect(const struct sl_run *run, const struct sl_proc *p, uint64_t 
 	const struct sl_image_info *info = sl_proc_last(p);
 	if (!p->alive || sl_image_load(&img, info->path, err, sizeof err) < 0)
 		return;
+	/* a Go program's goroutines now: the deadlines in force */
+	struct sl_gowait *gw = NULL;
+	size_t ngw = 0;
+	char why[256];
+	struct sl_goproc *gp = (img.h.flags & SL_HDR_GOROUTINES) ? sl_go_open(p->pid, why, sizeof why) : NULL;
+	if (gp && sl_go_waits(gp, &gw, &ngw, why, sizeof why) < 0)
+		ngw = 0;
+	sl_go_close(gp);
 	for (uint32_t i = 0; i < img.ninfl; i++) {
 		const struct sl_inflight *f = &img.infl[i];
 		if (!f->owner || !f->call || f->since_cns >= run->now_ns || (f->call == SL_CALL_ACCEPT && !all))
@@ -80,6 +106,13 @@ static void collect(const struct sl_run *run, const struct sl_proc *p, uint64_t 
 			s->slot = *slot;
 			s->opened = sl_stack_frames(&img, sl_conn_stack(slot), &s->nopened);
 		}
+		if (f->goroutine) { /* its own stack, taken by the sample that found it parked */
+			s->goroutine = 1;
+			s->stack = sl_stack_frames(&img, (uint32_t)(f->site & 0xffffffffu), &s->nstack);
+			s->live_stack = 1;
+			go_deadline(s, gw, ngw, run->now_ns);
+			continue;
+		}
 		struct sl_frame tmp[SL_MAX_FRAMES];
 		size_t k = sl_live_stack(p->pid, (int)f->owner, tmp, SL_MAX_FRAMES);
 		s->live_stack = k > 0;
@@ -89,6 +122,7 @@ static void collect(const struct sl_run *run, const struct sl_proc *p, uint64_t 
 		memcpy(s->stack, tmp, k * sizeof *tmp);
 		s->nstack = k;
 	}
+	free(gw);
 	sl_image_release(&img);
 }
 
@@ -140,8 +174,15 @@ static void text(FILE *out, const struct sl_run *run, const struct stuck *v, siz
 {
 	char min[32];
 	sl_dur_format(min_ns, min, sizeof min);
-	fprintf(out, "socklens stuck: %zu thread%s blocked in a socket call for %s or more (%s)\n\n", n,
-		n == 1 ? "" : "s", min, sl_esc(run->dir));
+	size_t gs = 0;
+	for (size_t i = 0; i < n; i++)
+		gs += v[i].goroutine;
+	if (gs)
+		fprintf(out, "socklens stuck: %zu goroutine%s and %zu thread%s blocked on the network for %s or more (%s)\n\n",
+			gs, gs == 1 ? "" : "s", n - gs, n - gs == 1 ? "" : "s", min, sl_esc(run->dir));
+	else
+		fprintf(out, "socklens stuck: %zu thread%s blocked in a socket call for %s or more (%s)\n\n", n,
+			n == 1 ? "" : "s", min, sl_esc(run->dir));
 	for (size_t i = 0; i < n; i++) {
 		const struct stuck *s = &v[i];
 		char dur[32], peer[160] = "", opts[200] = "";
@@ -150,10 +191,23 @@ static void text(FILE *out, const struct sl_run *run, const struct stuck *v, siz
 			sl_addr_format(s->slot.role == SL_ROLE_LISTENER ? &s->slot.local : &s->slot.peer, peer, sizeof peer);
 			options(&s->slot, opts, sizeof opts);
 		}
-		fprintf(out, "%s[%d] thread %u: %s() on fd %d%s%s, blocked %s\n", sl_esc(sl_proc_name(s->proc)), s->proc->pid,
-			s->tid, sl_call_name((int)s->call), s->fd, peer[0] ? (s->slot.role == SL_ROLE_LISTENER ? " on " : " to ")
-								       : "", sl_esc(peer), dur);
-		if (opts[0])
+		fprintf(out, "%s[%d] %s %u: %s() on fd %d%s%s, blocked %s%s\n", sl_esc(sl_proc_name(s->proc)),
+			s->proc->pid, s->goroutine ? "goroutine" : "thread", s->tid, sl_call_name((int)s->call), s->fd,
+			peer[0] ? (s->slot.role == SL_ROLE_LISTENER ? " on " : " to ") : "", sl_esc(peer),
+			s->goroutine ? "at least " : "", dur);
+		if (s->goroutine) {
+			char dl[48] = "deadline: not known (the goroutine has moved on)";
+			if (s->deadline == 1)
+				snprintf(dl, sizeof dl, "no deadline");
+			else if (s->deadline == 3)
+				snprintf(dl, sizeof dl, "deadline passed");
+			else if (s->deadline == 2) {
+				char in[32];
+				sl_dur_format((uint64_t)s->deadline_ns, in, sizeof in);
+				snprintf(dl, sizeof dl, "deadline in %s", in);
+			}
+			fprintf(out, "        %s%s\n", dl, s->have_slot && (s->slot.flags & SL_SF_EOF) ? "; the peer has closed its side" : "");
+		} else if (opts[0])
 			fprintf(out, "        %s\n", opts);
 		print_frames(out, s->live_stack ? "stack:" : "call at:", s->stack, s->nstack);
 		if (s->nopened)
@@ -184,6 +238,13 @@ static int json(FILE *out, const struct sl_run *run, const struct stuck *v, size
 				      s->have_slot && (s->slot.flags & SL_SF_EOF), "stack", sl_frames_json(s->stack, s->nstack),
 				      "connected_at", sl_frames_json(s->opened, s->nopened));
 		json_object_set_new(o, "stack_from_thread", json_boolean(s->live_stack));
+		if (s->goroutine) {
+			static const char *const dl[] = {"unknown", "none", "set", "passed"};
+			json_object_set_new(o, "goroutine", json_integer(s->tid));
+			json_object_set_new(o, "deadline", json_string(dl[s->deadline]));
+			json_object_set_new(o, "deadline_in_ms", s->deadline == 2 ? json_real((double)s->deadline_ns / 1e6)
+										  : json_null());
+		}
 		json_array_append_new(a, o);
 	}
 	json_t *doc = json_pack("{s:s, s:o}", "run_dir", run->dir, "stuck", a);

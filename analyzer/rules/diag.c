@@ -97,10 +97,34 @@ static uint64_t group_key(const struct sl_diag *d)
 }
 
 /* A frame of Go's own runtime and standard library (under GOROOT/src). */
+/* A frame of Go's standard library, told by its function's package path (whose first element has
+ * no dot: "net/http.(*Transport).dial", not "github.com/x/y.F" nor "main.f"), so -trimpath builds
+ * are recognised too; or by a file under GOROOT. */
 static int goroot_frame(const struct sl_frame *f)
 {
+	size_t fl = strlen(f->file);
+	if (fl > 3 && (!strcmp(f->file + fl - 3, ".go") || !strcmp(f->file + fl - 2, ".s")) && f->function[0]) {
+		const char *slash = strrchr(f->function, '/');
+		const char *pkg_end = strchr(slash ? slash : f->function, '.');
+		size_t first = strcspn(f->function, "/.");
+		if (pkg_end && strncmp(f->function, "main.", 5) && !memchr(f->function, '.', first) &&
+		    f->function[first] != 0 && strncmp(f->function, "command-line-arguments.", 23))
+			return 1;
+		if (pkg_end)
+			return 0;
+	}
 	const char *src = strstr(f->file, "/src/");
 	return src && (strstr(f->file, "/go/src/") || (strstr(f->file, "/go-1.") && src > strstr(f->file, "/go-1.")));
+}
+
+/* Go's own layers under a network call: the runtime, the poller, the net package's plumbing. */
+static int go_call_layer(const struct sl_frame *f)
+{
+	static const char *const pkgs[] = {"runtime.", "internal/", "syscall.", "net.", "bufio.", "io."};
+	for (size_t i = 0; i < sizeof pkgs / sizeof pkgs[0]; i++)
+		if (!strncmp(f->function, pkgs[i], strlen(pkgs[i])))
+			return 1;
+	return 0;
 }
 
 /* A frame of the C library's system call wrappers in a statically linked program. */
@@ -155,8 +179,13 @@ static size_t skip_call_layer(const struct sl_image *img, const struct sl_frame 
 		return 0;
 	while (i < n && goroot_frame(&f[i]))
 		i++;
-	if (i > 0)
-		return i < n ? i : 0; /* a stack that is all runtime (a runtime's own socket) stays whole */
+	if (i > 0 && i < n)
+		return i;
+	if (i > 0) { /* all standard library (net/http's own goroutines): from above its plumbing */
+		for (i = 0; i < n && go_call_layer(&f[i]); i++)
+			;
+		return i < n ? i : 0;
+	}
 	while (i + 1 < n && libc_wrapper_frame(&f[i]))
 		i++;
 	return i;

@@ -40,6 +40,8 @@ uint64_t sl_unanswered_ns(const struct sl_ctx *x, const struct sl_conn *c)
 		return 0;
 	if (s->last_out_cns <= s->last_in_cns || (s->flags & SL_SF_EOF) || s->err_total)
 		return 0; /* answered, or closed or reset by the peer: other findings */
+	if (s->flags & SL_SF_PARKED_WRITE)
+		return 0; /* still sending to a peer that does not read: write-stalled */
 	if (!s->bytes_in && s->calls_out > 8)
 		return 0; /* a one-way stream: sending is all it does */
 	if (s->unread_at_close)

@@ -1,5 +1,7 @@
 /* rule_hung.c - hung-call: calls blocked right now (live runs), or when their process ended; a
- * read with no timeout and no poll is missing-timeout's, one finding rather than two. */
+ * read with no timeout and no poll is missing-timeout's, one finding rather than two, and a read
+ * under a deadline is bounded. write-stalled: a write blocked that long has a peer that does not
+ * read (a thread's, or a goroutine's parked in Go's netpoller). */
 #define _GNU_SOURCE
 #include <string.h>
 #include "rules/rules.h"
@@ -34,12 +36,19 @@ void sl_rule_hung(struct sl_ctx *c)
 		if (!f->owner || !f->call || f->call == SL_CALL_ACCEPT || since >= now || now - since < c->th->blocked_ns)
 			continue;
 		const struct sl_slot *s = slot_of_conn(img, f->conn_id);
-		if (s && (f->call == SL_CALL_READ || f->call == SL_CALL_RECV) && sl_read_unguarded(s))
+		int read = f->call == SL_CALL_READ || f->call == SL_CALL_RECV;
+		int write = f->call == SL_CALL_WRITE || f->call == SL_CALL_SEND;
+		if (s && read && sl_read_unguarded(s))
 			continue; /* missing-timeout reports this read, as an error */
+		if (s && read && f->goroutine && (s->flags & SL_SF_DEADLINE_READ))
+			continue; /* a goroutine's read under a deadline: bounded, not hung */
 		struct sl_diag d;
 		char dur[32];
 		uint32_t stack = 0;
-		sl_diag_init(&d, SL_K_HUNG_CALL, (enum sl_severity)severity((int)f->call, s), p, f->fd);
+		sl_diag_init(&d, write ? SL_K_WRITE_STALLED : SL_K_HUNG_CALL,
+			     write ? (now - since >= 10 * c->th->blocked_ns ? SL_SEV_ERROR : SL_SEV_WARNING)
+				   : (enum sl_severity)severity((int)f->call, s),
+			     p, f->fd);
 		d.when_ns = now;
 		d.conn_id = f->conn_id;
 		d.worst_ns = now - since;
@@ -49,9 +58,21 @@ void sl_rule_hung(struct sl_ctx *c)
 		}
 		snprintf(d.group_peer, sizeof d.group_peer, "%u", f->call);
 		sl_cdur_format(&img->h, d.worst_ns, dur, sizeof dur);
-		snprintf(d.summary, sizeof d.summary, "Thread %u %s blocked in %s() on fd %d%s%s for %s%s.", f->owner,
-			 live ? "has been" : "was", sl_call_name((int)f->call), f->fd, d.peer[0] ? " to " : "", d.peer,
-			 dur, live ? "" : " when the process ended");
-		sl_diags_add(c->out, img, &d, stack, f->site);
+		if (write)
+			snprintf(d.summary, sizeof d.summary, "A write to %s on fd %d %s waited %s: the peer is not reading "
+				 "what it is sent (%s %u%s).", d.peer[0] ? d.peer : "its peer", f->fd,
+				 live ? "has" : "had", dur, f->goroutine ? "goroutine" : "thread", f->owner,
+				 live ? "" : ", when the process ended");
+		else
+			snprintf(d.summary, sizeof d.summary, "%s %u %s blocked in %s() on fd %d%s%s for %s%s.",
+				 f->goroutine ? "Goroutine" : "Thread", f->owner, live ? "has been" : "was",
+				 sl_call_name((int)f->call), f->fd, d.peer[0] ? " to " : "", d.peer, dur,
+				 live ? "" : " when the process ended");
+		uint64_t site = f->site;
+		if (site & SL_SITE_STACK) { /* a goroutine's whole stack */
+			d.site_stack = (uint32_t)site;
+			site = 0;
+		}
+		sl_diags_add(c->out, img, &d, stack, site);
 	}
 }

@@ -26,9 +26,17 @@ static const struct sl_inflight *blocked_read(const struct sl_conn *c, uint64_t 
 
 int sl_read_unguarded(const struct sl_slot *s)
 {
+	if (s->flags & SL_SF_PARKED_READ) /* Go: a goroutine parked reading it with no deadline */
+		return sl_is_tcp(s) && sl_connected(s);
 	return sl_is_tcp(s) && sl_connected(s) && !(s->flags & (SL_SF_GUARDED | SL_SF_NONBLOCK)) &&
 	       !sl_opt_on(s, SL_OPT_RCVTIMEO);
 }
+
+/* What a goroutine that reads with no deadline should have. */
+#define GO_READ_ADVICE \
+	"A goroutine reading with no deadline waits forever for a silent peer: set one before the read " \
+	"(conn.SetReadDeadline; for an http.Server, ReadHeaderTimeout and IdleTimeout; for an " \
+	"http.Client, Timeout), so the read fails and the goroutine moves on."
 
 static void missing_timeout(const struct sl_ctx *x, const struct sl_conn *c, struct sl_diags *out)
 {
@@ -48,10 +56,24 @@ static void missing_timeout(const struct sl_ctx *x, const struct sl_conn *c, str
 	d.worst_ns = worst;
 	d.sev = worst >= x->th->blocked_ns ? SL_SEV_ERROR : SL_SEV_WARNING;
 	sl_cdur_format(&c->img->h, worst, ms, sizeof ms);
-	snprintf(d.summary, sizeof d.summary,
-		 "The connection to %s was read in blocking mode with no receive timeout and no poll; "
-		 "the longest read %s %s.",
-		 d.peer[0] ? d.peer : "its peer", stuck >= read_max && stuck ? "has been blocked for" : "blocked for", ms);
+	if ((s->flags & SL_SF_PARKED_READ) && s->role == SL_ROLE_SERVER) {
+		d.advice = GO_READ_ADVICE;
+		snprintf(d.summary, sizeof d.summary,
+			 "The server read the connection from %s with no read deadline: a client that sends half a "
+			 "request, or nothing, holds the goroutine as long as it likes (slowloris); the longest wait "
+			 "seen %s %s.", d.peer[0] ? d.peer : "its client", stuck >= read_max && stuck ? "has lasted" : "lasted", ms);
+	} else if (s->flags & SL_SF_PARKED_READ) {
+		d.advice = GO_READ_ADVICE;
+		snprintf(d.summary, sizeof d.summary,
+			 "A goroutine read the connection %s %s with no read deadline; the longest wait seen %s %s.",
+			 s->role == SL_ROLE_SERVER ? "from" : "to", d.peer[0] ? d.peer : "its peer",
+			 stuck >= read_max && stuck ? "has lasted" : "lasted", ms);
+	} else
+		snprintf(d.summary, sizeof d.summary,
+			 "The connection to %s was read in blocking mode with no receive timeout and no poll; "
+			 "the longest read %s %s.",
+			 d.peer[0] ? d.peer : "its peer", stuck >= read_max && stuck ? "has been blocked for" : "blocked for",
+			 ms);
 	sl_diag_fact(&d, "longest_read_ms", (double)worst / 1e6);
 	sl_diag_fact(&d, "still_blocked", stuck >= read_max && stuck);
 	uint64_t site = s->read_site ? s->read_site : f ? f->site : 0;

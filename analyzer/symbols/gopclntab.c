@@ -2,9 +2,11 @@
  * table Go's runtime keeps for its own tracebacks. It survives `-ldflags=-s -w` (no symbols, no
  * DWARF), so stripped Go binaries still name their frames. Layout of Go 1.18 and 1.19 (magic
  * 0xfffffff0) and 1.20+ (0xfffffff1: one more field in each function record), as Go's
- * runtime/symtab.go and debug/gosym read it. Inlined calls are not expanded here (their tree
- * hangs off the runtime's moduledata); the line is the innermost code's. Every offset is checked
- * against the section's size: the table comes from a file we did not write. */
+ * runtime/symtab.go and debug/gosym read it. Inlined calls are expanded as the runtime's own
+ * tracebacks do: a pc's inline-tree index (pcdata 2) names the function inlined there, whose
+ * caller's pc is the next to look up; the tree (funcdata 3) is found through the runtime's
+ * moduledata (the word in .noptrdata that points at the table; its gofunc field). Every offset
+ * is checked against the section's size: the table comes from a file we did not write. */
 #define _GNU_SOURCE
 #include <gelf.h>
 #include <stdint.h>
@@ -102,28 +104,9 @@ static int pcvalue(const struct pcln *t, uint32_t tab, uint64_t entry, uint64_t 
 	return -1;
 }
 
-/* Fills f's function, file and line for the link-time address pc; 0, or -1 when pc is not Go code. */
-static int lookup(const struct pcln *t, uint64_t pc, struct sl_frame *f)
+/* Fills f's function (fn's own), file and line for pc within the function record at fn. */
+static int lookup_at(const struct pcln *t, uint64_t fn, uint64_t entry, uint64_t pc, struct sl_frame *f)
 {
-	uint64_t lo = 0, hi = t->nfunc, ftab = t->functab;
-	if (pc < t->text)
-		return -1;
-	uint32_t rel = (uint32_t)(pc - t->text), e, funcoff;
-	/* the last function whose entry is at or below pc */
-	while (hi - lo > 1) {
-		uint64_t mid = (lo + hi) / 2;
-		if (u32_at(t, ftab + mid * 8, &e) < 0)
-			return -1;
-		if (e <= rel)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	uint32_t next;
-	if (u32_at(t, ftab + lo * 8, &e) < 0 || u32_at(t, ftab + lo * 8 + 4, &funcoff) < 0 ||
-	    u32_at(t, ftab + (lo + 1) * 8, &next) < 0 || rel < e || rel >= next)
-		return -1;
-	uint64_t fn = ftab + funcoff;
 	uint32_t nameoff, pcfile, pcln, cuoff;
 	if (u32_at(t, fn + 4, &nameoff) < 0 || u32_at(t, fn + 20, &pcfile) < 0 || u32_at(t, fn + 24, &pcln) < 0 ||
 	    u32_at(t, fn + 32, &cuoff) < 0)
@@ -132,7 +115,6 @@ static int lookup(const struct pcln *t, uint64_t pc, struct sl_frame *f)
 	if (!name)
 		return -1;
 	snprintf(f->function, sizeof f->function, "%s", name);
-	uint64_t entry = t->text + e;
 	int32_t line, fileno;
 	uint32_t fileoff;
 	if (pcvalue(t, pcln, entry, pc, &line) == 0 && line > 0)
@@ -146,7 +128,8 @@ static int lookup(const struct pcln *t, uint64_t pc, struct sl_frame *f)
 	return 0;
 }
 
-int sl_gopclntab_lookup(Elf *elf, uint64_t pc, struct sl_frame *f)
+/* The .gopclntab section's table, and its link-time address; 0, or -1 when there is none. */
+static int table(Elf *elf, struct pcln *t, uint64_t *addr)
 {
 	Elf_Scn *scn = NULL;
 	size_t shstrndx;
@@ -158,10 +141,144 @@ int sl_gopclntab_lookup(Elf *elf, uint64_t pc, struct sl_frame *f)
 		if (!name || (strcmp(name, ".gopclntab") && strcmp(name, ".data.rel.ro.gopclntab")))
 			continue;
 		Elf_Data *d = elf_getdata(scn, NULL);
-		struct pcln t;
-		if (!d || !d->d_buf || parse(&t, d->d_buf, d->d_size) < 0)
+		*addr = sh.sh_addr;
+		return d && d->d_buf && parse(t, d->d_buf, d->d_size) == 0 ? 0 : -1;
+	}
+	return -1;
+}
+
+/* A section's bytes at link-time address addr (len of them), or NULL. */
+static const uint8_t *bytes_at(Elf *elf, uint64_t addr, size_t len)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS || addr < sh.sh_addr ||
+		    addr - sh.sh_addr > sh.sh_size || sh.sh_size - (addr - sh.sh_addr) < len)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		return d && d->d_buf && d->d_size == sh.sh_size ? (const uint8_t *)d->d_buf + (addr - sh.sh_addr) : NULL;
+	}
+	return NULL;
+}
+
+/* moduledata.gofunc, the base of funcdata offsets: the moduledata is the 8-aligned word of
+ * .noptrdata (or .data) holding the table's address; gofunc is 304 bytes in (Go 1.18, 1.19) or
+ * 320 (1.20+). One binary at a time is remembered. 0 when not found. */
+static uint64_t gofunc_of(Elf *elf, const struct pcln *t, uint64_t table_addr)
+{
+	static Elf *last;
+	static uint64_t found;
+	if (elf == last)
+		return found;
+	last = elf;
+	found = 0;
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return 0;
+	while ((scn = elf_nextscn(elf, scn)) && !found) {
+		GElf_Shdr sh;
+		const char *name = gelf_getshdr(scn, &sh) ? elf_strptr(elf, shstrndx, sh.sh_name) : NULL;
+		Elf_Data *d = name && (!strcmp(name, ".noptrdata") || !strcmp(name, ".data")) ? elf_getdata(scn, NULL) : NULL;
+		unsigned off = t->magic == 0xfffffff0u ? 304 : 320;
+		for (size_t i = 0; d && d->d_buf && i + off + 8 <= d->d_size; i += 8) {
+			uint64_t w;
+			memcpy(&w, (const uint8_t *)d->d_buf + i, 8);
+			if (w == table_addr) {
+				memcpy(&found, (const uint8_t *)d->d_buf + i + off, 8);
+				break;
+			}
+		}
+	}
+	return found;
+}
+
+/* pc's frames, innermost first, into f[0, max): the functions inlined at pc, then the one that holds
+ * it. f[0]'s address fields are copied into each. The count, or 0 when pc is not Go code. */
+static size_t frames(Elf *elf, const struct pcln *t, uint64_t table_addr, uint64_t pc, struct sl_frame *f, size_t max)
+{
+	uint64_t lo = 0, hi = t->nfunc, ftab = t->functab;
+	if (pc < t->text || !max)
+		return 0;
+	uint32_t rel = (uint32_t)(pc - t->text), e, funcoff, next;
+	while (hi - lo > 1) {
+		uint64_t mid = (lo + hi) / 2;
+		if (u32_at(t, ftab + mid * 8, &e) < 0)
+			return 0;
+		if (e <= rel)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (u32_at(t, ftab + lo * 8, &e) < 0 || u32_at(t, ftab + lo * 8 + 4, &funcoff) < 0 ||
+	    u32_at(t, ftab + (lo + 1) * 8, &next) < 0 || rel < e || rel >= next)
+		return 0;
+	uint64_t fn = ftab + funcoff, entry = t->text + e, hdr = t->magic == 0xfffffff0u ? 40 : 44;
+	uint32_t npcdata, inl_pcdata = 0, inl_off = ~0u;
+	uint8_t nfuncdata = 0;
+	struct sl_frame base = f[0];
+	if (u32_at(t, fn + 28, &npcdata) < 0 || fn + hdr > t->size)
+		return 0;
+	nfuncdata = t->d[fn + hdr - 1];
+	if (npcdata > 2)
+		u32_at(t, fn + hdr + 4 * 2, &inl_pcdata);
+	if (nfuncdata > 3)
+		u32_at(t, fn + hdr + 4 * (uint64_t)npcdata + 4 * 3, &inl_off);
+	uint64_t gofunc = inl_pcdata && inl_off != ~0u ? gofunc_of(elf, t, table_addr) : 0;
+	size_t n = 0;
+	uint64_t at = pc;
+	for (int depth = 0; gofunc && depth < 32 && n + 1 < max; depth++) {
+		int32_t ix;
+		unsigned width = t->magic == 0xfffffff0u ? 20 : 16;
+		const uint8_t *node;
+		if (pcvalue(t, inl_pcdata, entry, at, &ix) < 0 || ix < 0 ||
+		    !(node = bytes_at(elf, gofunc + inl_off + (uint64_t)ix * width, width)))
+			break;
+		int32_t nameoff, parent_pc;
+		memcpy(&nameoff, node + (width == 20 ? 12 : 4), 4);
+		memcpy(&parent_pc, node + (width == 20 ? 16 : 8), 4);
+		f[n] = base;
+		if (lookup_at(t, fn, entry, at, &f[n]) < 0)
+			break;
+		const char *name = str_at(t, t->funcnames + (uint32_t)nameoff);
+		snprintf(f[n].function, sizeof f[n].function, "%s", name ? name : "?");
+		n++;
+		at = entry + (uint64_t)(int64_t)parent_pc;
+	}
+	f[n] = base;
+	if (lookup_at(t, fn, entry, at, &f[n]) < 0)
+		return n;
+	return n + 1;
+}
+
+size_t sl_gopclntab_frames(Elf *elf, uint64_t pc, struct sl_frame *f, size_t max)
+{
+	struct pcln t;
+	uint64_t addr;
+	if (table(elf, &t, &addr) < 0)
+		return 0;
+	return frames(elf, &t, addr, pc, f, max);
+}
+
+int sl_gopclntab_func(Elf *elf, const char *name, uint64_t *entry, uint64_t *end)
+{
+	struct pcln t;
+	uint64_t addr;
+	if (table(elf, &t, &addr) < 0)
+		return -1;
+	for (uint64_t i = 0; i < t.nfunc; i++) {
+		uint32_t e, funcoff, next, nameoff;
+		if (u32_at(&t, t.functab + i * 8, &e) < 0 || u32_at(&t, t.functab + i * 8 + 4, &funcoff) < 0 ||
+		    u32_at(&t, t.functab + (i + 1) * 8, &next) < 0 ||
+		    u32_at(&t, t.functab + funcoff + 4, &nameoff) < 0)
 			return -1;
-		return lookup(&t, pc, f);
+		const char *fn = str_at(&t, t.funcnames + nameoff);
+		if (fn && !strcmp(fn, name)) {
+			*entry = t.text + e;
+			*end = t.text + next;
+			return 0;
+		}
 	}
 	return -1;
 }

@@ -334,7 +334,8 @@ static size_t resolve(struct module *m, uint64_t vaddr, struct sl_frame *f, size
 		set_name(f->function, sizeof f->function, name);
 	} else { /* a stripped Go binary still has the runtime's own table */
 		Dwarf_Addr bias;
-		sl_gopclntab_lookup(dwfl_module_getelf(mod, &bias), pc, f);
+		size_t k = sl_gopclntab_frames(dwfl_module_getelf(mod, &bias), pc, f, max);
+		return k ? k : 1;
 	}
 	return 1;
 }

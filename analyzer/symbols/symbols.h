@@ -54,7 +54,11 @@ void sl_symbolizer_reset(void);
 /* gopclntab.c: function, file and line of link-time address pc from a Go binary's .gopclntab;
  * 0, or -1 (no table, or not Go code). */
 typedef struct Elf Elf;
-int sl_gopclntab_lookup(Elf *elf, uint64_t pc, struct sl_frame *f);
+/* pc's frames, innermost first (the functions inlined there, then the one holding it), into
+ * f[0, max); f[0]'s address fields are copied into each. The count, 0 when pc is not Go code. */
+size_t sl_gopclntab_frames(Elf *elf, uint64_t pc, struct sl_frame *f, size_t max);
+/* The link-time address range [entry, end) of the Go function called name; 0, or -1. */
+int sl_gopclntab_func(Elf *elf, const char *name, uint64_t *entry, uint64_t *end);
 
 /* elfcheck.c: why LD_PRELOAD cannot reach the program at path (NULL: it can), the same as an enum
  * sl_untraced (0: reachable), and whether it is a Go program (it keeps frame pointers on x86-64). */

@@ -132,14 +132,19 @@ enum sl_hdr_flags {
 	SL_HDR_IO_URING = 1u << 14,   /* a ring set up where its submissions cannot be looked at (a raw
 				       * io_uring_setup): what it did is not known */
 	SL_HDR_IO_URING_LIB = 1u << 15,  /* rings set up through liburing: submissions looked at */
-	SL_HDR_IO_URING_SOCK = 1u << 16  /* ... and one named a socket: those operations are not seen */
+	SL_HDR_IO_URING_SOCK = 1u << 16, /* ... and one named a socket: those operations are not seen */
+	SL_HDR_GOROUTINES = 1u << 17,    /* a Go program whose parked goroutines the tracer read */
+	SL_HDR_GO_UNREAD = 1u << 18      /* a Go program whose goroutines could not be read (lang_why) */
 };
 
-/* Why a JVM's frames could not be read (header lang_why). */
+/* Why a runtime's frames (or a Go program's goroutines) could not be read (header lang_why). */
 enum sl_lang_why {
 	SL_WHY_NONE = 0,
 	SL_WHY_NO_JVMTI = 1,      /* JNI_GetCreatedJavaVMs or GetEnv(JVMTI) failed */
 	SL_WHY_NO_CAPS = 2,       /* the line-number capabilities were refused */
+	SL_WHY_GO_MEMORY = 3,     /* a Go program's memory could not be read (another user's) */
+	SL_WHY_GO_OTHER = 4,      /* a Go program whose goroutines could not be read, otherwise */
+	SL_WHY_GO_RELEASE = 0x1000 /* | minor: a Go 1.minor whose runtime layout is not known */
 };
 
 enum sl_lang_kind { SL_LANG_PYTHON = 1, SL_LANG_JAVA = 2, SL_LANG_JS = 3 };
@@ -248,8 +253,11 @@ enum sl_slot_flags {
 	SL_SF_KEEP = 1u << 15,         /* closed with something to report: its slot is recycled last */
 	SL_SF_GAVE_UP = 1u << 16,      /* shut down or closed while its connect still sent SYNs */
 	SL_SF_SHORT_WRITE = 1u << 17,  /* the last write sent less than asked, and no write followed */
-	SL_SF_TLS_ENC_ALERT = 1u << 18 /* a TLS 1.3 client's second flight was an encrypted alert (a
+	SL_SF_TLS_ENC_ALERT = 1u << 18,/* a TLS 1.3 client's second flight was an encrypted alert (a
 					  19-byte record: alert, type, tag) and no Finished */
+	SL_SF_PARKED_READ = 1u << 19,  /* a goroutine was seen parked reading it with no read deadline */
+	SL_SF_DEADLINE_READ = 1u << 20,/* ... with a read deadline in force */
+	SL_SF_PARKED_WRITE = 1u << 21  /* a goroutine was seen parked writing it (the peer not reading) */
 };
 
 #define SL_ERRS 4u
@@ -421,10 +429,12 @@ struct sl_lang {
 
 /* One per live thread that made a blocking socket call; released when the thread ends. */
 struct sl_inflight {
-	uint32_t owner;           /* 0 free; else the tid holding the record (claimed by CAS) */
+	uint32_t owner;           /* 0 free; else the tid holding the record (claimed by CAS), or the
+				   * goroutine's id (its low 32 bits) */
 	uint32_t call;            /* enum sl_call, 0 when the thread is not in a call */
 	int32_t fd;
-	uint32_t pad;
+	uint32_t goroutine;       /* 1: a Go goroutine parked in the netpoller (the tracer's sample);
+				   * site then holds SL_SITE_STACK | its stack */
 	uint64_t conn_id;
 	uint64_t since_cns;
 	uint64_t site;            /* caller address */

@@ -1,0 +1,3 @@
+module socklens.test/stuck
+
+go 1.19

@@ -1,0 +1,524 @@
+/* goroutines.c - a Go program's goroutines parked on the network, read from outside.
+ *
+ * The route needs no symbol and no walk of every goroutine: the netpoller registers each socket's
+ * poll descriptor (runtime.pollDesc) with epoll, and /proc/PID/fdinfo of the epoll fd lists, per
+ * watched fd, the pointer Go gave epoll (tagged from Go 1.21: the pointer shifted left 16 bits, a
+ * 19-bit sequence number below it). A descriptor's rg and wg hold the goroutine parked reading
+ * and writing (0, 1 or 2 when none), rd and wd the deadlines in absolute CLOCK_MONOTONIC
+ * nanoseconds (0 none, negative expired). The goroutine's saved registers (g.sched) and its stack
+ * give its frames by frame pointers. Everything is read with process_vm_readv while the program
+ * runs; a goroutine that moved while we read (its status or stack pointer changed) is dropped.
+ *
+ * net/http's client reads responses in a goroutine of its own (persistConn.readLoop): the one
+ * parked on the socket is the transport's, not the program's. The program's goroutine waits in a
+ * select in persistConn.roundTrip, on channels it shares with the connection's writeLoop, which
+ * readLoop's creator started right after it. To name the program's line, every goroutine is read
+ * (runtime.allgs: from the symbol table, or in a stripped binary from runtime.forEachG's code),
+ * the round trips and writeLoops are paired by the channels of their waits (g.waiting's sudogs),
+ * and a writeLoop with the readLoop created just before it by the same goroutine.
+ *
+ * The layouts differ between Go releases; those of 1.19 to 1.24 on amd64 are known (read from
+ * the runtime's DWARF and checked against pprof's goroutine dumps). The release comes from the
+ * binary's .go.buildinfo; any other is refused with a reason, never guessed. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "goroutines.h"
+#include "symbols/symbols.h"
+
+/* Offsets in runtime.g and runtime.pollDesc (amd64). In every release: g.stack.lo 0, hi 8,
+ * g.sched.sp 56, pc 64, bp 104; pollDesc.fd 8. */
+struct layout {
+	int minor;
+	unsigned g_status, g_goid, g_waitreason, g_parent, g_waiting;
+	unsigned pd_fdseq, pd_rg, pd_wg, pd_rseq, pd_rd, pd_wseq, pd_wd, pd_self, pd_size;
+	int tagged;                  /* epoll data is a tagged pointer */
+};
+
+static const struct layout layouts[] = {
+	{19, 144, 152, 176, 0, 328, 0, 24, 32, 56, 136, 144, 224, 232, 240, 0},
+	{20, 144, 152, 176, 0, 328, 0, 24, 32, 56, 136, 144, 224, 232, 240, 0},
+	{21, 144, 152, 176, 272, 312, 16, 32, 40, 64, 144, 152, 232, 240, 248, 1},
+	{22, 144, 152, 176, 272, 312, 16, 32, 40, 64, 144, 152, 232, 240, 248, 1},
+	{23, 152, 160, 184, 280, 320, 16, 32, 40, 64, 160, 168, 264, 272, 280, 1},
+	{24, 152, 160, 184, 280, 320, 16, 32, 40, 64, 160, 168, 264, 272, 280, 1},
+};
+
+enum { G_WAITING = 4, G_SCAN = 0x1000, WAIT_IO = 2, WAIT_SELECT = 9, G_HEADER = 336, STACK_READ = 65536 };
+
+/* net/http's client: the functions its goroutines wait in, as run-time address ranges. */
+enum { F_ROUNDTRIP, F_WRITELOOP, F_READLOOP, F_COUNT };
+static const char *const http_funcs[F_COUNT] = {
+	"net/http.(*persistConn).roundTrip", "net/http.(*persistConn).writeLoop", "net/http.(*persistConn).readLoop",
+};
+
+struct sl_goproc {
+	pid_t pid;
+	char version[32];
+	const struct layout *l;
+	uint64_t allgs;              /* &runtime.allgs (run-time address; 0: not found) */
+	uint64_t fn[F_COUNT][2];     /* [entry, end) of http_funcs (0: not in the program) */
+};
+
+const char *sl_go_version(const struct sl_goproc *gp)
+{
+	return gp->version;
+}
+
+static int peek(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
+	return addr && process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -1;
+}
+
+static uint64_t u64(const unsigned char *b, unsigned off)
+{
+	uint64_t v;
+	memcpy(&v, b + off, 8);
+	return v;
+}
+
+/* The Go release from .go.buildinfo (Go 1.18+: the version string follows the 32-byte header,
+ * with its length as a uvarint); 0, or -1. */
+static int buildinfo_version(Elf *elf, char *out, size_t len)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return -1;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name = gelf_getshdr(scn, &sh) ? elf_strptr(elf, shstrndx, sh.sh_name) : NULL;
+		if (!name || strcmp(name, ".go.buildinfo"))
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		const unsigned char *b = d ? d->d_buf : NULL;
+		if (!b || d->d_size < 34 || memcmp(b, "\xff Go buildinf:", 14) || !(b[15] & 2))
+			return -1; /* not there, or the layout before Go 1.18 */
+		size_t n = 0, off = 32;
+		for (int shift = 0; off < d->d_size && shift < 28; shift += 7) {
+			n |= (size_t)(b[off] & 0x7f) << shift;
+			if (!(b[off++] & 0x80))
+				break;
+		}
+		if (!n || n >= len || off + n > d->d_size)
+			return -1;
+		memcpy(out, b + off, n);
+		out[n] = 0;
+		return 0;
+	}
+	return -1;
+}
+
+/* A symbol's address from the symbol table (size too, if wanted); 0, or -1. */
+static int symbol(Elf *elf, const char *name, uint64_t *addr, uint64_t *size)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		size_t n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+		for (size_t i = 0; d && i < n; i++) {
+			GElf_Sym sym;
+			const char *s = gelf_getsym(d, (int)i, &sym) ? elf_strptr(elf, sh.sh_link, sym.st_name) : NULL;
+			if (s && !strcmp(s, name)) {
+				*addr = sym.st_value;
+				if (size)
+					*size = sym.st_size;
+				return 0;
+			}
+		}
+	}
+	return -1;
+}
+
+/* The bytes at link-time address addr, from the section that holds them. */
+static const unsigned char *code_at(Elf *elf, uint64_t addr, size_t len)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS || addr < sh.sh_addr ||
+		    addr + len > sh.sh_addr + sh.sh_size)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		return d && d->d_buf && d->d_size >= addr + len - sh.sh_addr ? (const unsigned char *)d->d_buf + (addr - sh.sh_addr)
+									    : NULL;
+	}
+	return NULL;
+}
+
+/* &runtime.allgs in a stripped binary: runtime.forEachG loads the slice's pointer and length,
+ * two RIP-relative MOVs (REX.W 8B /r, mod 00 r/m 101) whose targets are 8 bytes apart. */
+static uint64_t allgs_by_code(Elf *elf)
+{
+	uint64_t entry, end, prev = 0;
+	const unsigned char *b;
+	if (sl_gopclntab_func(elf, "runtime.forEachG", &entry, &end) < 0 || end <= entry || end - entry > 4096 ||
+	    !(b = code_at(elf, entry, end - entry)))
+		return 0;
+	for (uint64_t i = 0; i + 7 <= end - entry; i++) {
+		if ((b[i] != 0x48 && b[i] != 0x4c) || b[i + 1] != 0x8b || (b[i + 2] & 0xc7) != 0x05)
+			continue;
+		int32_t disp;
+		memcpy(&disp, b + i + 3, 4);
+		uint64_t target = entry + i + 7 + (uint64_t)(int64_t)disp;
+		if (prev && target == prev + 8)
+			return prev;
+		prev = target;
+	}
+	return 0;
+}
+
+/* Where the program file is loaded, less where it was linked (0 unless it is position-independent). */
+static uint64_t load_bias(Elf *elf, pid_t pid)
+{
+	GElf_Ehdr eh;
+	size_t n;
+	uint64_t low = UINT64_MAX;
+	if (!gelf_getehdr(elf, &eh) || eh.e_type != ET_DYN || elf_getphdrnum(elf, &n) != 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && ph.p_vaddr < low)
+			low = ph.p_vaddr & ~0xfffull;
+	}
+	char path[64], exe[4096], line[4352];
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+	ssize_t k = readlink(path, exe, sizeof exe - 1);
+	if (k <= 0 || low == UINT64_MAX)
+		return 0;
+	exe[k] = 0;
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(path, "re");
+	uint64_t bias = 0;
+	while (f && fgets(line, sizeof line, f)) {
+		unsigned long long lo, off;
+		char file[4096];
+		if (sscanf(line, "%llx-%*x %*s %llx %*s %*s %4095s", &lo, &off, file) == 3 && off == 0 && !strcmp(file, exe)) {
+			bias = lo - low;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return bias;
+}
+
+/* What the net/http pairing needs: runtime.allgs and the client's functions. */
+static void find_addresses(struct sl_goproc *gp, Elf *elf)
+{
+	uint64_t bias = load_bias(elf, gp->pid), a, size;
+	if (symbol(elf, "runtime.allgs", &a, NULL) == 0 || (a = allgs_by_code(elf)))
+		gp->allgs = a + bias;
+	for (int i = 0; i < F_COUNT; i++) {
+		uint64_t entry, end;
+		if (symbol(elf, http_funcs[i], &entry, &size) == 0 && size)
+			end = entry + size;
+		else if (sl_gopclntab_func(elf, http_funcs[i], &entry, &end) < 0)
+			continue;
+		gp->fn[i][0] = entry + bias;
+		gp->fn[i][1] = end + bias;
+	}
+}
+
+struct sl_goproc *sl_go_open(pid_t pid, char *why, size_t len)
+{
+	char path[64], version[32] = "";
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, len, "cannot open its program file: %s", strerror(errno));
+		return NULL;
+	}
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	int r = elf ? buildinfo_version(elf, version, sizeof version) : -1;
+	int major = 0, minor = 0;
+	if (r < 0 || sscanf(version, "go%d.%d", &major, &minor) != 2) {
+		if (elf)
+			elf_end(elf);
+		close(fd);
+		snprintf(why, len, "not a Go program (or one built before Go 1.18)");
+		return NULL;
+	}
+	const struct layout *l = NULL;
+	for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++)
+		if (major == 1 && layouts[i].minor == minor)
+			l = &layouts[i];
+	if (!l) {
+		elf_end(elf);
+		close(fd);
+		snprintf(why, len, "built with %s, whose runtime layout socklens does not know (Go 1.19 to 1.24 "
+			 "are read)", version);
+		return NULL;
+	}
+	unsigned char probe[8];
+	struct iovec lo = {probe, 1}, re = {(void *)(uintptr_t)4096, 1};
+	if (process_vm_readv(pid, &lo, 1, &re, 1, 0) < 0 && errno == EPERM) {
+		elf_end(elf);
+		close(fd);
+		snprintf(why, len, "its memory cannot be read (another user's process: run as root or as that user)");
+		return NULL;
+	}
+	struct sl_goproc *gp = calloc(1, sizeof *gp);
+	gp->pid = pid;
+	gp->l = l;
+	snprintf(gp->version, sizeof gp->version, "%s", version);
+	find_addresses(gp, elf);
+	elf_end(elf);
+	close(fd);
+	return gp;
+}
+
+void sl_go_close(struct sl_goproc *gp)
+{
+	free(gp);
+}
+
+/* The frames of the goroutine parked at g whose header is h, read off its stack; 0, or -1 when it
+ * moved while we read (its stack pointer changed). */
+static int frames(const struct sl_goproc *gp, uint64_t g, const unsigned char *h, uint64_t *pcs, uint32_t *npc)
+{
+	unsigned char again[8];
+	uint64_t lo = u64(h, 0), hi = u64(h, 8), sp = u64(h, 56), bp = u64(h, 104);
+	if (sp < lo || sp >= hi || hi - lo > (1ull << 30))
+		return -1;
+	*npc = 0;
+	pcs[(*npc)++] = u64(h, 64);
+	size_t n = hi - sp < STACK_READ ? hi - sp : STACK_READ;
+	unsigned char *stack = malloc(n);
+	if (stack && peek(gp->pid, sp, stack, n) == 0) {
+		/* frame pointers: the return address at [bp+8], the caller's bp at [bp] */
+		while (*npc < SL_MAX_FRAMES && bp >= sp && bp + 16 <= sp + n) {
+			uint64_t ret = u64(stack, (unsigned)(bp - sp + 8)), next = u64(stack, (unsigned)(bp - sp));
+			if (!ret)
+				break;
+			pcs[(*npc)++] = ret;
+			if (next <= bp)
+				break;
+			bp = next;
+		}
+	}
+	free(stack);
+	return peek(gp->pid, g + 56, again, 8) == 0 && u64(again, 0) == sp ? 0 : -1;
+}
+
+/* Whether the goroutine whose header is h is parked for reason. */
+static int parked(const struct sl_goproc *gp, const unsigned char *h, int reason)
+{
+	uint32_t status;
+	memcpy(&status, h + gp->l->g_status, 4);
+	return (status & ~(uint32_t)G_SCAN) == G_WAITING && h[gp->l->g_waitreason] == reason;
+}
+
+/* The goroutine g parked in IO wait, with its frames; 0, or -1 when it is not parked there. */
+static int goroutine(const struct sl_goproc *gp, uint64_t g, struct sl_gowait *w)
+{
+	unsigned char h[G_HEADER];
+	if (peek(gp->pid, g, h, sizeof h) < 0 || !parked(gp, h, WAIT_IO))
+		return -1;
+	memset(w, 0, sizeof *w);
+	w->g = g;
+	w->goid = u64(h, gp->l->g_goid);
+	return frames(gp, g, h, w->pc, &w->npc);
+}
+
+static int runs_in(const struct sl_goproc *gp, int fn, const uint64_t *pcs, uint32_t n)
+{
+	for (uint32_t i = 0; gp->fn[fn][0] && i < n; i++)
+		if (pcs[i] > gp->fn[fn][0] && pcs[i] <= gp->fn[fn][1]) /* return addresses: just after a call */
+			return 1;
+	return 0;
+}
+
+/* A goroutine of net/http's client parked in a select: a round trip, or a connection's writeLoop. */
+struct selecting {
+	int fn;
+	uint64_t goid, parent;
+	uint64_t chans[8];           /* the channels its select waits on (g.waiting's sudogs) */
+	int nchans;
+	uint64_t pc[SL_MAX_FRAMES];
+	uint32_t npc;
+};
+
+static void channels(const struct sl_goproc *gp, const unsigned char *h, struct selecting *s)
+{
+	uint64_t sg = u64(h, gp->l->g_waiting);
+	unsigned char sd[88];
+	for (s->nchans = 0; sg && s->nchans < 8 && peek(gp->pid, sg, sd, sizeof sd) == 0; sg = u64(sd, 64))
+		s->chans[s->nchans++] = u64(sd, 80); /* sudog.c; sudog.waitlink at 64 */
+}
+
+/* Every goroutine's header, read in batches. */
+static unsigned char *all_headers(const struct sl_goproc *gp, uint64_t **gs, size_t *n)
+{
+	unsigned char slice[16];
+	*gs = NULL;
+	*n = 0;
+	if (peek(gp->pid, gp->allgs, slice, sizeof slice) < 0 || u64(slice, 8) > (1u << 20))
+		return NULL;
+	*n = u64(slice, 8);
+	*gs = malloc(*n * 8 + 8);
+	unsigned char *h = malloc(*n * G_HEADER + 1);
+	if (!*n || peek(gp->pid, u64(slice, 0), *gs, *n * 8) < 0) {
+		*n = 0;
+		return h;
+	}
+	struct iovec lo[64], re[64];
+	for (size_t i = 0; i < *n; i += 64) {
+		size_t k = *n - i < 64 ? *n - i : 64;
+		for (size_t j = 0; j < k; j++) {
+			lo[j] = (struct iovec){h + (i + j) * G_HEADER, G_HEADER};
+			re[j] = (struct iovec){(void *)(uintptr_t)(*gs)[i + j], G_HEADER};
+		}
+		if (process_vm_readv(gp->pid, lo, k, re, k, 0) != (ssize_t)(k * G_HEADER))
+			memset(h + i * G_HEADER, 0, k * G_HEADER); /* a g being freed? none are: a torn read */
+	}
+	return h;
+}
+
+/* net/http's client: the program's goroutine behind each readLoop parked on a socket. */
+static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t nw)
+{
+	size_t loops = 0;
+	for (size_t i = 0; i < nw; i++)
+		loops += !w[i].write && runs_in(gp, F_READLOOP, w[i].pc, w[i].npc);
+	if (!loops || !gp->allgs || !gp->fn[F_ROUNDTRIP][0] || !gp->fn[F_WRITELOOP][0])
+		return;
+	uint64_t *gs;
+	size_t n, ns = 0;
+	unsigned char *h = all_headers(gp, &gs, &n);
+	struct selecting *sel = calloc(n ? n : 1, sizeof *sel);
+	for (size_t i = 0; h && i < n; i++) {
+		const unsigned char *gh = h + i * G_HEADER;
+		struct selecting *s = &sel[ns];
+		if (!parked(gp, gh, WAIT_SELECT) || frames(gp, gs[i], gh, s->pc, &s->npc) < 0)
+			continue;
+		s->fn = runs_in(gp, F_ROUNDTRIP, s->pc, s->npc) ? F_ROUNDTRIP
+			: runs_in(gp, F_WRITELOOP, s->pc, s->npc) ? F_WRITELOOP : -1;
+		if (s->fn < 0)
+			continue;
+		s->goid = u64(gh, gp->l->g_goid);
+		s->parent = gp->l->g_parent ? u64(gh, gp->l->g_parent) : 0;
+		channels(gp, gh, s);
+		ns++;
+	}
+	for (size_t i = 0; i < nw; i++) {
+		unsigned char rh[G_HEADER];
+		if (w[i].write || !runs_in(gp, F_READLOOP, w[i].pc, w[i].npc) || peek(gp->pid, w[i].g, rh, sizeof rh) < 0)
+			continue;
+		/* its writeLoop: started right after it, by the same goroutine (dialConn's) */
+		uint64_t parent = gp->l->g_parent ? u64(rh, gp->l->g_parent) : 0;
+		const struct selecting *wl = NULL, *rt = NULL;
+		for (size_t k = 0; k < ns; k++)
+			if (sel[k].fn == F_WRITELOOP && sel[k].goid > w[i].goid && sel[k].parent == parent &&
+			    (!wl || sel[k].goid < wl->goid))
+				wl = &sel[k];
+		/* the round trip sharing a channel with it (the connection's closech) */
+		for (size_t k = 0; wl && k < ns && !rt; k++)
+			for (int a = 0; sel[k].fn == F_ROUNDTRIP && a < sel[k].nchans && !rt; a++)
+				for (int b = 0; b < wl->nchans && !rt; b++)
+					if (sel[k].chans[a] == wl->chans[b])
+						rt = &sel[k];
+		if (!rt)
+			continue;
+		w[i].caller_goid = rt->goid;
+		memcpy(w[i].caller_pc, rt->pc, rt->npc * sizeof *rt->pc);
+		w[i].caller_npc = rt->npc;
+	}
+	free(sel);
+	free(h);
+	free(gs);
+}
+
+/* The epoll fds of the process. */
+static size_t epoll_fds(pid_t pid, int *out, size_t max)
+{
+	char dir[64], link[96], target[64];
+	size_t n = 0;
+	snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d)) && n < max) {
+		snprintf(link, sizeof link, "%s/%.20s", dir, de->d_name);
+		ssize_t k = readlink(link, target, sizeof target - 1);
+		if (k > 0 && (target[k] = 0, !strcmp(target, "anon_inode:[eventpoll]")))
+			out[n++] = atoi(de->d_name);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void add(struct sl_gowait **v, size_t *n, size_t *cap, const struct sl_gowait *w)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 32;
+		*v = realloc(*v, *cap * sizeof **v);
+	}
+	(*v)[(*n)++] = *w;
+}
+
+/* The descriptor epoll names for fd tfd with data, checked: it is a live pollDesc for tfd. */
+static int descriptor(const struct sl_goproc *gp, int tfd, uint64_t data, unsigned char *pd, uint64_t *addr)
+{
+	const struct layout *l = gp->l;
+	uint64_t p = l->tagged ? (uint64_t)(((int64_t)data >> 19) << 3) : data;
+	if (peek(gp->pid, p, pd, l->pd_size) < 0 || u64(pd, l->pd_self) != p || u64(pd, 8) != (uint64_t)tfd)
+		return -1; /* the runtime's own wakeup pipe or eventfd, or a descriptor being reused */
+	if (l->tagged && (u64(pd, l->pd_fdseq) & 0x7ffff) != (data & 0x7ffff))
+		return -1;
+	*addr = p;
+	return 0;
+}
+
+int sl_go_waits(struct sl_goproc *gp, struct sl_gowait **out, size_t *n, char *why, size_t len)
+{
+	const struct layout *l = gp->l;
+	int eps[8];
+	size_t neps = epoll_fds(gp->pid, eps, 8), cap = 0;
+	*out = NULL;
+	*n = 0;
+	for (size_t e = 0; e < neps; e++) {
+		char path[64], line[256];
+		snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)gp->pid, eps[e]);
+		FILE *f = fopen(path, "re");
+		if (!f) {
+			snprintf(why, len, "cannot read %s: %s", path, strerror(errno));
+			return -1;
+		}
+		while (fgets(line, sizeof line, f)) {
+			int tfd;
+			unsigned events;
+			unsigned long long data, pdaddr;
+			unsigned char pd[512];
+			if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3 ||
+			    descriptor(gp, tfd, data, pd, (uint64_t *)&pdaddr) < 0)
+				continue;
+			for (int dir = 0; dir < 2; dir++) {
+				uint64_t g = u64(pd, dir ? l->pd_wg : l->pd_rg);
+				struct sl_gowait w;
+				if (g <= 2 || goroutine(gp, g, &w) < 0)
+					continue; /* nobody parked (0), ready (1), about to park (2) */
+				w.fd = tfd;
+				w.write = dir;
+				w.deadline = (int64_t)u64(pd, dir ? l->pd_wd : l->pd_rd);
+				w.seq = u64(pd, dir ? l->pd_wseq : l->pd_rseq);
+				add(out, n, &cap, &w);
+			}
+		}
+		fclose(f);
+	}
+	http_callers(gp, *out, *n);
+	return 0;
+}

@@ -1,0 +1,40 @@
+/* goroutines.h - the goroutines of a running Go program parked on the network, read from outside
+ * with process_vm_readv (the program is never stopped): which fd each waits on, reading or
+ * writing, the deadline in force, and the goroutine's own stack. Used by the tracer (sampled while
+ * the program runs) and by `socklens stuck PID` (any Go process the caller may read). */
+#ifndef SL_GOROUTINES_H
+#define SL_GOROUTINES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "socklens/log.h"
+
+/* A goroutine parked in the netpoller. */
+struct sl_gowait {
+	uint64_t g;                  /* its address (stable: g's are never freed) */
+	uint64_t goid;
+	int fd;
+	int write;                   /* 0: reading (or accepting), 1: writing (or connecting) */
+	int64_t deadline;            /* 0: none; > 0: CLOCK_MONOTONIC ns; < 0: expired */
+	uint64_t seq;                /* the descriptor's rseq/wseq: a new wait on the same fd changes it */
+	uint64_t pc[SL_MAX_FRAMES];  /* return addresses, innermost first (runtime frames included) */
+	uint32_t npc;
+	/* net/http's client reads a response in a goroutine of its own (persistConn.readLoop); the
+	 * program's goroutine waiting for it in a round trip, when it could be told (0: none) */
+	uint64_t caller_goid;
+	uint64_t caller_pc[SL_MAX_FRAMES];
+	uint32_t caller_npc;
+};
+
+struct sl_goproc;
+/* Opens pid for reading; NULL with why set when it cannot be read: not a Go program, a Go release
+ * whose layouts are not known (1.19 to 1.24 are), or no permission (ptrace rules). */
+struct sl_goproc *sl_go_open(pid_t pid, char *why, size_t len);
+/* "go1.22.12" */
+const char *sl_go_version(const struct sl_goproc *gp);
+/* The goroutines parked on the network now (malloc'd, *n of them); 0, or -1 with why set. */
+int sl_go_waits(struct sl_goproc *gp, struct sl_gowait **out, size_t *n, char *why, size_t len);
+void sl_go_close(struct sl_goproc *gp);
+
+#endif
