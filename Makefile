@@ -203,7 +203,13 @@ $(BUILD)/bench/shimcost: bench/shimcost.c $(BUILD)/bench/libshimstub.so
 	$(call quiet,CC,$@)
 	$(Q)$(CC) -std=gnu11 -O2 $(WARN) -o $@ $< -L$(BUILD)/bench -lshimstub -Wl,-rpath,'$$ORIGIN'
 
-bench: all $(BENCH_BINS) $(BUILD)/bench/shimcost $(BUILD)/tests/progs/clock_reads $(BUILD)/clockcount/libsocklens.so
+# gowalk: reading a running Go program's parked goroutines (tracer/goroutines.c), timed
+$(BUILD)/bench/gowalk: bench/gowalk.c $(BUILD)/tracer/goroutines.o $(BUILD)/analyzer/symbols/gopclntab.o
+	$(call quiet,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_ALL) -Itracer -Ianalyzer -o $@ $^ -lelf
+bench: all $(BENCH_BINS) $(BUILD)/bench/shimcost $(BUILD)/tests/progs/clock_reads $(BUILD)/clockcount/libsocklens.so \
+	$(BUILD)/bench/gowalk
 	$(Q)BUILD=$(BUILD) bench/run.sh
 
 # Slower: services started under the shim as a supervisor would, under load for a minute each,

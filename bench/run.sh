@@ -313,6 +313,24 @@ JS
 fi
 fi
 
+# Go: reading a running Go program's parked goroutines (what the tracer does once a second, and
+# `socklens stuck`), with process_vm_readv: the program is never stopped.
+if want goroutines && command -v go >/dev/null; then
+	echo
+	echo "goroutines:"
+	(cd bench/go/manyg && CGO_ENABLED=0 GOCACHE="$TMP/gocache" go build -o "$TMP/manyg" .) || exit 1
+	for n in 200 10000; do
+		: > "$TMP/manyg.out"
+		"$TMP/manyg" $n > "$TMP/manyg.out" &
+		for _ in $(seq 400); do grep -q ready "$TMP/manyg.out" && break; sleep 0.05; done
+		read -r ms waits callers version < <("$B/bench/gowalk" "$(awk '/ready/ {print $2}' "$TMP/manyg.out")" 21)
+		echo "  $version, $n goroutines ($waits parked on sockets, an http.Client round trip among them):" \
+			"${ms} ms per read (median of 21), the program not stopped"
+		kill %%
+		wait 2>/dev/null
+	done
+fi
+
 want memory || exit 0
 echo
 echo "memory:"

@@ -166,7 +166,7 @@ stuck_goroutines() { # build [go binary dir]
 	local read=$(line_of $src 'c.Read(buf) // no deadline') patient=$(line_of $src 'c.Read(buf) // deadline in 10')
 	local write=$(line_of $src 'if _, err := c.Write(chunk)') get=$(line_of $src 'resp, err := http.Get(url)')
 	: > $TMP/stuck.out
-	$SL run --json $TMP/st.json --report $TMP/st.txt -- $bin > $TMP/stuck.out &
+	$SL run --audit --json $TMP/st.json --report $TMP/st.txt -- $bin > $TMP/stuck.out &
 	local run=$! pid i
 	wait_for $TMP/stuck.out ready
 	pid=$(awk '/ready/ {print $2}' $TMP/stuck.out)
@@ -219,6 +219,9 @@ EOF
 			"not [d for d in diags() if at(d, '$src', $patient, 'read_site') or at(d, '$src', $patient, 'call_site')]" \
 			"not diags('hung-call')"
 	done
+	# --audit: per call site, whether its reads had deadlines
+	$JC $TMP/st.json "[s for s in r['audit'] if s['options'].get('go_read_deadline') == {'with': 0, 'without': 3} and any('no read deadline' in m for m in s['missing'])]" \
+		"[s for s in r['audit'] if s['options'].get('go_read_deadline') == {'with': 1, 'without': 0} and not s['missing']]"
 }
 
 case_go_stuck_goroutines_static() { stuck_goroutines static; }
@@ -233,4 +236,28 @@ case_go_stuck_goroutines_newer_go() {
 		break
 	done
 	[ $found = 1 ] || skip "no Go newer than Debian's 1.19 installed (golang-1.2x-go from bookworm-backports)"
+}
+
+# 30 responses whose bodies are never closed: their connections pile up at one call site. The
+# report says so while the program runs, and the final report says the same.
+case_go_leaked_bodies_pile_up_live_and_final() {
+	gobuild leaky $TMP/leaky
+	: > $TMP/leaky.out
+	$SL run --json $TMP/lk.json -- $TMP/leaky > $TMP/leaky.out &
+	local run=$! pid i
+	wait_for $TMP/leaky.out ready
+	pid=$(awk '/ready/ {print $2}' $TMP/leaky.out)
+	# idle long enough to be left, not in use (the rule's 2 s)
+	for i in $(seq 100); do
+		$SL report --json $pid > $TMP/lk-live.json 2>/dev/null
+		$PY tests/jcheck.py $TMP/lk-live.json "diags('socket-leak')" > /dev/null && break
+		sleep 0.2
+	done
+	kill -TERM $pid
+	wait $run || true
+	local f
+	for f in $TMP/lk-live.json $TMP/lk.json; do
+		$JC $f "one('socket-leak')['count'] == 30" "one('socket-leak')['severity'] == 'warning'" \
+			"at(one('socket-leak'), 'tests/go/leaky/main.go', $(line_of tests/go/leaky/main.go 'resp, err := client.Get('))"
+	done
 }

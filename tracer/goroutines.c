@@ -54,9 +54,10 @@ static const struct layout layouts[] = {
 enum { G_WAITING = 4, G_SCAN = 0x1000, WAIT_IO = 2, WAIT_SELECT = 9, G_HEADER = 336, STACK_READ = 65536 };
 
 /* net/http's client: the functions its goroutines wait in, as run-time address ranges. */
-enum { F_ROUNDTRIP, F_WRITELOOP, F_READLOOP, F_COUNT };
+enum { F_ROUNDTRIP, F_WRITELOOP, F_READLOOP, F_DIALCONN, F_GETCONN, F_COUNT };
 static const char *const http_funcs[F_COUNT] = {
 	"net/http.(*persistConn).roundTrip", "net/http.(*persistConn).writeLoop", "net/http.(*persistConn).readLoop",
+	"net/http.(*Transport).dialConn", "net/http.(*Transport).getConn",
 };
 
 struct sl_goproc {
@@ -64,6 +65,10 @@ struct sl_goproc {
 	char version[32];
 	const struct layout *l;
 	uint64_t allgs;              /* &runtime.allgs (run-time address; 0: not found) */
+	int eps[8];                  /* its epoll fds, found once (the netpoller makes one at start) */
+	size_t neps;
+	struct { void *p; size_t size; } scratch[4]; /* buffers kept from read to read: fresh pages cost
+						      * a page fault each, more than the read itself */
 	uint64_t fn[F_COUNT][2];     /* [entry, end) of http_funcs (0: not in the program) */
 };
 
@@ -282,7 +287,53 @@ struct sl_goproc *sl_go_open(pid_t pid, char *why, size_t len)
 
 void sl_go_close(struct sl_goproc *gp)
 {
+	for (int i = 0; gp && i < 4; i++)
+		free(gp->scratch[i].p);
 	free(gp);
+}
+
+enum { SCRATCH_PDS, SCRATCH_HEADERS, SCRATCH_STACKS, SCRATCH_ALL };
+
+/* A buffer of at least size bytes, kept for the next read. */
+static unsigned char *scratch(struct sl_goproc *gp, int which, size_t size)
+{
+	if (gp->scratch[which].size < size) {
+		free(gp->scratch[which].p);
+		gp->scratch[which].size = size + size / 2;
+		gp->scratch[which].p = malloc(gp->scratch[which].size);
+	}
+	return gp->scratch[which].p;
+}
+
+/* Reads n remote ranges into local buffers in as few system calls as it takes; ok[i] says which
+ * arrived whole. process_vm_readv stops at the first range it cannot read: the rest goes on after
+ * it. */
+static void batch_read(pid_t pid, size_t n, const uint64_t *addr, const size_t *len, unsigned char **buf, char *ok)
+{
+	enum { IOV = 512 };
+	struct iovec lo[IOV], re[IOV];
+	size_t i = 0;
+	while (i < n) {
+		size_t k = 0, want = 0;
+		for (; k < IOV && i + k < n; k++) {
+			lo[k] = (struct iovec){buf[i + k], len[i + k]};
+			re[k] = (struct iovec){(void *)(uintptr_t)addr[i + k], len[i + k]};
+			want += len[i + k];
+		}
+		ssize_t got = addr[i] ? process_vm_readv(pid, lo, k, re, k, 0) : -1;
+		size_t done = 0;
+		for (size_t j = 0; j < k && got > 0 && (size_t)got >= done + len[i + j]; j++) {
+			done += len[i + j];
+			ok[i + j] = 1;
+		}
+		size_t whole = 0;
+		while (whole < k && ok[i + whole])
+			whole++;
+		if (whole < k)
+			ok[i + whole] = 0; /* the one that stopped it */
+		i += whole < k ? whole + 1 : k;
+		(void)want;
+	}
 }
 
 /* The frames of the goroutine parked at g whose header is h, read off its stack; 0, or -1 when it
@@ -313,24 +364,77 @@ static int frames(const struct sl_goproc *gp, uint64_t g, const unsigned char *h
 	return peek(gp->pid, g + 56, again, 8) == 0 && u64(again, 0) == sp ? 0 : -1;
 }
 
+/* Walks the frame pointers of a stack read from sp: the return address at [bp+8], the caller's bp
+ * at [bp]. */
+static int walk(const unsigned char *stack, size_t n, uint64_t sp, uint64_t bp, uint64_t *pcs, uint32_t *npc)
+{
+	while (*npc < SL_MAX_FRAMES && bp >= sp && bp + 16 <= sp + n) {
+		uint64_t ret = u64(stack, (unsigned)(bp - sp + 8)), next = u64(stack, (unsigned)(bp - sp));
+		if (!ret)
+			return 0;
+		pcs[(*npc)++] = ret;
+		if (next <= bp)
+			return 0;
+		bp = next;
+	}
+	return *npc < SL_MAX_FRAMES && bp >= sp; /* 1: the chain goes on past what was read */
+}
+
+/* The frames of n parked goroutines (g[i], header h[i]) in two batched reads: their stacks, then
+ * their stack pointers again (one that moved while we read is dropped: moved[i] = 1). */
+static void batch_frames(struct sl_goproc *gp, size_t n, const uint64_t *g, unsigned char *const *h,
+			 struct sl_gowait *w, char *moved)
+{
+	enum { STACK_FIRST = 1024 }; /* most waits' frames fit: more is read only for those that need it */
+	uint64_t *addr = calloc(n + 1, sizeof *addr);
+	size_t *lens = calloc(n + 1, sizeof *lens);
+	unsigned char **bufs = calloc(n + 1, sizeof *bufs), *again = malloc(n * 8 + 1);
+	unsigned char *stacks = scratch(gp, SCRATCH_STACKS, n * STACK_FIRST + 1);
+	char *ok = calloc(n + 1, 1);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t lo = u64(h[i], 0), hi = u64(h[i], 8), sp = u64(h[i], 56);
+		moved[i] = sp < lo || sp >= hi || hi - lo > (1ull << 30);
+		addr[i] = moved[i] ? 0 : sp;
+		lens[i] = moved[i] ? 1 : hi - sp < STACK_FIRST ? hi - sp : STACK_FIRST;
+		bufs[i] = stacks + i * STACK_FIRST;
+	}
+	batch_read(gp->pid, n, addr, lens, bufs, ok);
+	for (size_t i = 0; i < n; i++) {
+		w[i].npc = 0;
+		w[i].pc[w[i].npc++] = u64(h[i], 64);
+		int on = ok[i] && !moved[i] && walk(bufs[i], lens[i], addr[i], u64(h[i], 104), w[i].pc, &w[i].npc);
+		uint64_t hi = u64(h[i], 8), rest = hi - addr[i];
+		if (on && rest > lens[i]) {
+			/* the chain went on past what was read: the whole stack, up to STACK_READ */
+			size_t more = rest < STACK_READ ? rest : STACK_READ;
+			unsigned char *all = malloc(more);
+			if (all && peek(gp->pid, addr[i], all, more) == 0) {
+				w[i].npc = 1;
+				walk(all, more, addr[i], u64(h[i], 104), w[i].pc, &w[i].npc);
+			}
+			free(all);
+		}
+		addr[i] = g[i] + 56;
+		lens[i] = 8;
+		bufs[i] = again + i * 8;
+	}
+	memset(ok, 0, n + 1);
+	batch_read(gp->pid, n, addr, lens, bufs, ok);
+	for (size_t i = 0; i < n; i++)
+		moved[i] |= !ok[i] || u64(bufs[i], 0) != u64(h[i], 56);
+	free(ok);
+	free(again);
+	free(bufs);
+	free(lens);
+	free(addr);
+}
+
 /* Whether the goroutine whose header is h is parked for reason. */
 static int parked(const struct sl_goproc *gp, const unsigned char *h, int reason)
 {
 	uint32_t status;
 	memcpy(&status, h + gp->l->g_status, 4);
 	return (status & ~(uint32_t)G_SCAN) == G_WAITING && h[gp->l->g_waitreason] == reason;
-}
-
-/* The goroutine g parked in IO wait, with its frames; 0, or -1 when it is not parked there. */
-static int goroutine(const struct sl_goproc *gp, uint64_t g, struct sl_gowait *w)
-{
-	unsigned char h[G_HEADER];
-	if (peek(gp->pid, g, h, sizeof h) < 0 || !parked(gp, h, WAIT_IO))
-		return -1;
-	memset(w, 0, sizeof *w);
-	w->g = g;
-	w->goid = u64(h, gp->l->g_goid);
-	return frames(gp, g, h, w->pc, &w->npc);
 }
 
 static int runs_in(const struct sl_goproc *gp, int fn, const uint64_t *pcs, uint32_t n)
@@ -469,56 +573,175 @@ static void add(struct sl_gowait **v, size_t *n, size_t *cap, const struct sl_go
 	(*v)[(*n)++] = *w;
 }
 
-/* The descriptor epoll names for fd tfd with data, checked: it is a live pollDesc for tfd. */
-static int descriptor(const struct sl_goproc *gp, int tfd, uint64_t data, unsigned char *pd, uint64_t *addr)
+
+/* One fd epoll watches for the netpoller, and what its descriptor says. */
+struct watched {
+	int fd;
+	uint64_t data, pd;
+	unsigned char *d;            /* the descriptor's bytes */
+	char ok;
+};
+
+/* The netpoller's registrations: every "tfd" line of the epoll fds' fdinfo. */
+static struct watched *registrations(struct sl_goproc *gp, size_t *n, char *why, size_t len)
 {
-	const struct layout *l = gp->l;
-	uint64_t p = l->tagged ? (uint64_t)(((int64_t)data >> 19) << 3) : data;
-	if (peek(gp->pid, p, pd, l->pd_size) < 0 || u64(pd, l->pd_self) != p || u64(pd, 8) != (uint64_t)tfd)
-		return -1; /* the runtime's own wakeup pipe or eventfd, or a descriptor being reused */
-	if (l->tagged && (u64(pd, l->pd_fdseq) & 0x7ffff) != (data & 0x7ffff))
-		return -1;
-	*addr = p;
-	return 0;
+	struct watched *v = NULL;
+	size_t cap = 0;
+	*n = 0;
+	if (!gp->neps)
+		gp->neps = epoll_fds(gp->pid, gp->eps, 8);
+	for (size_t e = 0; e < gp->neps; e++) {
+		char path[64], line[256];
+		snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)gp->pid, gp->eps[e]);
+		FILE *f = fopen(path, "re");
+		if (!f) {
+			snprintf(why, len, "cannot read %s: %s", path, strerror(errno));
+			free(v);
+			gp->neps = 0; /* look for them again next time */
+			return NULL;
+		}
+		while (fgets(line, sizeof line, f)) {
+			int tfd;
+			unsigned events;
+			unsigned long long data;
+			if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3)
+				continue;
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 64;
+				v = realloc(v, cap * sizeof *v);
+			}
+			v[(*n)++] = (struct watched){tfd, data, 0, NULL, 0};
+		}
+		fclose(f);
+	}
+	return v;
 }
 
 int sl_go_waits(struct sl_goproc *gp, struct sl_gowait **out, size_t *n, char *why, size_t len)
 {
 	const struct layout *l = gp->l;
-	int eps[8];
-	size_t neps = epoll_fds(gp->pid, eps, 8), cap = 0;
+	size_t nr, cap = 0;
 	*out = NULL;
 	*n = 0;
-	for (size_t e = 0; e < neps; e++) {
-		char path[64], line[256];
-		snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)gp->pid, eps[e]);
-		FILE *f = fopen(path, "re");
-		if (!f) {
-			snprintf(why, len, "cannot read %s: %s", path, strerror(errno));
-			return -1;
-		}
-		while (fgets(line, sizeof line, f)) {
-			int tfd;
-			unsigned events;
-			unsigned long long data, pdaddr;
-			unsigned char pd[512];
-			if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3 ||
-			    descriptor(gp, tfd, data, pd, (uint64_t *)&pdaddr) < 0)
-				continue;
-			for (int dir = 0; dir < 2; dir++) {
-				uint64_t g = u64(pd, dir ? l->pd_wg : l->pd_rg);
-				struct sl_gowait w;
-				if (g <= 2 || goroutine(gp, g, &w) < 0)
-					continue; /* nobody parked (0), ready (1), about to park (2) */
-				w.fd = tfd;
-				w.write = dir;
-				w.deadline = (int64_t)u64(pd, dir ? l->pd_wd : l->pd_rd);
-				w.seq = u64(pd, dir ? l->pd_wseq : l->pd_rseq);
-				add(out, n, &cap, &w);
-			}
-		}
-		fclose(f);
+	struct watched *r = registrations(gp, &nr, why, len);
+	if (!r)
+		return nr ? -1 : 0;
+	/* every descriptor in one pass */
+	uint64_t *addr = calloc(2 * nr + 1, sizeof *addr);
+	size_t *lens = calloc(2 * nr + 1, sizeof *lens);
+	unsigned char **bufs = malloc((2 * nr + 1) * sizeof *bufs), *pds = scratch(gp, SCRATCH_PDS, nr * l->pd_size + 1);
+	char *ok = calloc(2 * nr + 1, 1);
+	for (size_t i = 0; i < nr; i++) {
+		r[i].pd = l->tagged ? (uint64_t)(((int64_t)r[i].data >> 19) << 3) : r[i].data;
+		addr[i] = r[i].pd;
+		lens[i] = l->pd_size;
+		bufs[i] = r[i].d = pds + i * l->pd_size;
 	}
+	batch_read(gp->pid, nr, addr, lens, bufs, ok);
+	/* the goroutines parked on them: live descriptors only (not the runtime's own wakeup fd) */
+	struct cand { size_t r; int dir; uint64_t g; } *c = malloc((2 * nr + 1) * sizeof *c);
+	size_t nc = 0;
+	for (size_t i = 0; i < nr; i++) {
+		const unsigned char *pd = r[i].d;
+		if (!ok[i] || u64(pd, l->pd_self) != r[i].pd || u64(pd, 8) != (uint64_t)r[i].fd ||
+		    (l->tagged && (u64(pd, l->pd_fdseq) & 0x7ffff) != (r[i].data & 0x7ffff)))
+			continue;
+		for (int dir = 0; dir < 2; dir++) {
+			uint64_t g = u64(pd, dir ? l->pd_wg : l->pd_rg);
+			if (g > 2) /* 0: nobody, 1: ready, 2: about to park */
+				c[nc++] = (struct cand){i, dir, g};
+		}
+	}
+	unsigned char *hs = scratch(gp, SCRATCH_HEADERS, nc * G_HEADER + 1);
+	memset(ok, 0, 2 * nr + 1);
+	for (size_t i = 0; i < nc; i++) {
+		addr[i] = c[i].g;
+		lens[i] = G_HEADER;
+		bufs[i] = hs + i * G_HEADER;
+	}
+	batch_read(gp->pid, nc, addr, lens, bufs, ok);
+	/* those parked in IO wait, with their frames */
+	size_t np = 0;
+	uint64_t *pg = malloc((nc + 1) * sizeof *pg);
+	unsigned char **ph = malloc((nc + 1) * sizeof *ph);
+	size_t *which = malloc((nc + 1) * sizeof *which);
+	for (size_t i = 0; i < nc; i++)
+		if (ok[i] && parked(gp, hs + i * G_HEADER, WAIT_IO)) {
+			pg[np] = c[i].g;
+			ph[np] = hs + i * G_HEADER;
+			which[np++] = i;
+		}
+	struct sl_gowait *w = calloc(np + 1, sizeof *w);
+	char *moved = calloc(np + 1, 1);
+	batch_frames(gp, np, pg, ph, w, moved);
+	for (size_t k = 0; k < np; k++) {
+		size_t i = which[k];
+		const unsigned char *pd = r[c[i].r].d;
+		if (moved[k])
+			continue; /* it moved while we read */
+		w[k].g = c[i].g;
+		w[k].goid = u64(ph[k], l->g_goid);
+		w[k].fd = r[c[i].r].fd;
+		w[k].write = c[i].dir;
+		w[k].deadline = (int64_t)u64(pd, c[i].dir ? l->pd_wd : l->pd_rd);
+		w[k].seq = u64(pd, c[i].dir ? l->pd_wseq : l->pd_rseq);
+		add(out, n, &cap, &w[k]);
+	}
+	free(moved);
+	free(w);
+	free(which);
+	free(ph);
+	free(pg);
+	free(c);
+	free(ok);
+	free(bufs);
+	free(lens);
+	free(addr);
+	free(r);
 	http_callers(gp, *out, *n);
 	return 0;
+}
+
+/* ---- the goroutine a connection is dialed for ---- */
+
+int sl_go_dialing(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n)
+{
+	return runs_in(gp, F_DIALCONN, pcs, n);
+}
+
+int sl_go_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc)
+{
+	unsigned char h[G_HEADER];
+	uint64_t parent = 0, *gs;
+	size_t n;
+	if (!gp->allgs || !gp->fn[F_GETCONN][0] || peek(gp->pid, g, h, sizeof h) < 0)
+		return -1;
+	if (gp->l->g_parent)
+		parent = u64(h, gp->l->g_parent);
+	unsigned char *all = all_headers(gp, &gs, &n);
+	int found = 0;
+	for (size_t i = 0; all && i < n && found < 2; i++) {
+		const unsigned char *gh = all + i * G_HEADER;
+		uint64_t pc[SL_MAX_FRAMES];
+		uint32_t k;
+		if ((parent && u64(gh, gp->l->g_goid) != parent) || !parked(gp, gh, WAIT_SELECT) ||
+		    frames(gp, gs[i], gh, pc, &k) < 0 || !runs_in(gp, F_GETCONN, pc, k))
+			continue;
+		/* with the creator's id (Go 1.21+), the one; without, only when there is one */
+		if (!found++) {
+			memcpy(pcs, pc, k * sizeof *pc);
+			*npc = k;
+		}
+		if (parent)
+			break;
+	}
+	free(all);
+	free(gs);
+	return found == 1 ? 0 : -1;
+}
+
+uint64_t sl_go_id(const struct sl_goproc *gp, uint64_t g)
+{
+	unsigned char h[G_HEADER];
+	return peek(gp->pid, g, h, sizeof h) == 0 ? u64(h, gp->l->g_goid) : 0;
 }

@@ -36,5 +36,13 @@ const char *sl_go_version(const struct sl_goproc *gp);
 /* The goroutines parked on the network now (malloc'd, *n of them); 0, or -1 with why set. */
 int sl_go_waits(struct sl_goproc *gp, struct sl_gowait **out, size_t *n, char *why, size_t len);
 void sl_go_close(struct sl_goproc *gp);
+/* The id of the goroutine at g (0 when it cannot be read): g's are reused, ids are not. */
+uint64_t sl_go_id(const struct sl_goproc *gp, uint64_t g);
+/* Whether a stack (return addresses) is net/http's Transport dialing a connection. */
+int sl_go_dialing(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n);
+/* The goroutine that asked for the connection the goroutine at g dials: the program's request,
+ * waiting for it in Transport.getConn (its creator, from Go 1.21; before, the one waiting there
+ * if there is only one). Its frames into pcs; 0, or -1 when it cannot be told. */
+int sl_go_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc);
 
 #endif

@@ -149,6 +149,14 @@ struct tproc {
 	int gr_tried;
 	struct gowatch *watch;       /* the goroutines parked at the last sample */
 	size_t nwatch;
+	uint64_t go_next;            /* when to read them again: a second, or fifty times what the last
+				      * read took (the loop serves no stop meanwhile: at most 2% of it) */
+	struct {                     /* the last dialing goroutine's asker: a connection's socket,
+				      * options and connect are one walk of the goroutines, not three */
+		uint64_t goid;
+		uint64_t pc[SL_MAX_FRAMES];
+		uint32_t n;
+	} asker;
 };
 
 /* A goroutine parked on a socket, followed from sample to sample: its in-flight record says since
@@ -170,6 +178,7 @@ struct tthread {
 };
 
 static const struct sl_probe tracer_probe;
+static struct sl_goproc *go_reader(struct tproc *p);
 static struct tproc **procs;
 static size_t nprocs;
 static struct tthread **threads;
@@ -533,6 +542,20 @@ static uint32_t capture(struct tproc *p, pid_t tid)
 		f.ip[0] = regs.rip;
 		f.n = 1;
 	}
+	/* net/http's Transport dials in a goroutine of its own: the connection is the program's
+	 * request's, whose goroutine waits for it (Go keeps the running goroutine in R14) */
+	if (p->go && go_reader(p) && sl_go_dialing(p->gr, f.ip, f.n)) {
+		uint64_t goid = sl_go_id(p->gr, regs.r14);
+		if (!goid || p->asker.goid != goid) {
+			p->asker.goid = goid;
+			if (sl_go_asker(p->gr, regs.r14, p->asker.pc, &p->asker.n) < 0)
+				p->asker.n = 0;
+		}
+		if (p->asker.n) {
+			memcpy(f.ip, p->asker.pc, p->asker.n * sizeof *p->asker.pc);
+			f.n = p->asker.n;
+		}
+	}
 	for (uint32_t i = 0; dwfl && i < f.n; i++)
 		note_module(p, dwfl, f.ip[i]);
 	return sl_stack_intern(&p->log, f.ip, f.n, NULL);
@@ -845,6 +868,20 @@ static void go_unread(struct tproc *p, const char *why)
 									: SL_WHY_GO_OTHER;
 }
 
+/* The reader of a Go program's goroutines, opened on first use (NULL: not readable, said once). */
+static struct sl_goproc *go_reader(struct tproc *p)
+{
+	char why[256];
+	if (p->gr_tried || !p->log.hdr)
+		return p->gr;
+	p->gr_tried = 1;
+	if (!(p->gr = sl_go_open(p->pid, why, sizeof why)))
+		go_unread(p, why);
+	else
+		p->log.hdr->flags |= SL_HDR_GOROUTINES;
+	return p->gr;
+}
+
 /* What a parked goroutine's wait means for its socket's record: a read with no deadline is a read
  * that can hang (the netpoller makes it a blocking read for the program), a read under a deadline
  * is bounded, a parked write has a peer that is not reading. */
@@ -909,16 +946,8 @@ static void go_watch(struct tproc *p, const struct sl_gowait *w, struct sl_slot 
 static void go_sample(struct tproc *p)
 {
 	char why[256];
-	if (!p->go || !p->log.hdr || (p->gr_tried && !p->gr))
+	if (!p->go || !p->log.hdr || !go_reader(p))
 		return;
-	if (!p->gr_tried) {
-		p->gr_tried = 1;
-		if (!(p->gr = sl_go_open(p->pid, why, sizeof why))) {
-			go_unread(p, why);
-			return;
-		}
-		p->log.hdr->flags |= SL_HDR_GOROUTINES;
-	}
 	struct sl_gowait *w;
 	size_t n;
 	if (sl_go_waits(p->gr, &w, &n, why, sizeof why) < 0)
@@ -1179,11 +1208,18 @@ static void on_stop(pid_t tid, int status)
 /* Reads every open socket again, once a second: a live report sees bytes, silences and FINs. */
 static void sample_all(void)
 {
-	for (size_t i = 0; i < nprocs; i++)
-		if (procs[i]->threads && !procs[i]->exiting) {
-			view_some(procs[i], 256);
-			go_sample(procs[i]);
-		}
+	for (size_t i = 0; i < nprocs; i++) {
+		struct tproc *p = procs[i];
+		if (!p->threads || p->exiting)
+			continue;
+		view_some(p, 256);
+		uint64_t t0 = sl_now();
+		if (t0 < p->go_next)
+			continue;
+		go_sample(p);
+		uint64_t cost = sl_now() - t0;
+		p->go_next = t0 + (cost * 50 > 1000000000ull ? cost * 50 : 1000000000ull);
+	}
 }
 
 static int trace_loop(pid_t main_pid)

@@ -63,6 +63,20 @@ const char *sl_lang_state(const struct sl_image_info *ii, const char **runtime, 
 							 : "the JVM gave no JVMTI environment";
 		return "unavailable";
 	}
+	if (fl & (SL_HDR_GOROUTINES | SL_HDR_GO_UNREAD)) {
+		*runtime = "go";
+		if (fl & SL_HDR_GOROUTINES)
+			return "read";
+		static char gomsg[96];
+		unsigned v = ii->h.lang_why;
+		if ((v & ~0xffu) == SL_WHY_GO_RELEASE)
+			snprintf(gomsg, sizeof gomsg, "Go 1.%u; socklens reads the goroutines of Go 1.19 to 1.24", v & 0xff);
+		else
+			snprintf(gomsg, sizeof gomsg, "%s", v == SL_WHY_GO_MEMORY ? "its memory could not be read"
+										: "its goroutines could not be read");
+		*why = gomsg;
+		return "unavailable";
+	}
 	if (fl & (SL_HDR_JS_ORIGINS | SL_HDR_JS_UNREAD | SL_HDR_V8_MAP)) {
 		char path[4096];
 		struct stat st;

@@ -14,6 +14,8 @@ struct sl_audit_site {
 	struct sl_frame *stack;
 	size_t nstack;
 	uint64_t conns, blocking_reads, guarded, linger0, nagle_rounds, max_age_ns;
+	uint64_t go_no_deadline, go_deadline; /* Go: connections a goroutine was seen reading without a
+					       * deadline, and with one */
 	uint64_t persistent;             /* connections kept for several exchanges, or open at the end */
 	uint64_t on[SL_OPT__COUNT];      /* connections with the option set (timeouts: above 0) */
 	int64_t lo[SL_OPT__COUNT], hi[SL_OPT__COUNT];
@@ -95,7 +97,10 @@ static void count(struct sl_audit_site *st, const struct sl_conn *c)
 			st->hi[o] = s->opt[o];
 		st->on[o]++;
 	}
-	st->blocking_reads += (s->flags & SL_SF_BLOCKING_READ) != 0;
+	st->go_no_deadline += (s->flags & SL_SF_PARKED_READ) != 0;
+	st->go_deadline += (s->flags & SL_SF_DEADLINE_READ) != 0;
+	/* a goroutine's read is the netpoller's, never a blocking one to time out with SO_RCVTIMEO */
+	st->blocking_reads += (s->flags & (SL_SF_BLOCKING_READ | SL_SF_PARKED_READ)) == SL_SF_BLOCKING_READ;
 	st->guarded += (s->flags & SL_SF_GUARDED) != 0;
 	st->linger0 += (s->opts_set & (1u << SL_OPT_LINGER)) && s->opt[SL_OPT_LINGER] == 0;
 	st->nagle_rounds += s->nagle_rounds;
@@ -160,6 +165,14 @@ static void gaps(const struct sl_thresholds *th, const struct sl_audit_site *st,
 			add(ctx, buf);
 		}
 		return;
+	}
+	if (st->go_no_deadline) {
+		snprintf(buf, sizeof buf, "no read deadline on %llu connection%s a goroutine was seen reading%s: a silent "
+			 "peer holds the goroutine forever (conn.SetReadDeadline; an http.Server's ReadHeaderTimeout and "
+			 "IdleTimeout; an http.Client's Timeout)",
+			 (unsigned long long)st->go_no_deadline, st->go_no_deadline == 1 ? "" : "s",
+			 st->go_deadline ? " (others had one)" : "");
+		add(ctx, buf);
 	}
 	uint64_t unguarded = st->blocking_reads > st->guarded ? st->blocking_reads - st->guarded : 0;
 	if (unguarded && st->on[SL_OPT_RCVTIMEO] < st->conns) {
@@ -282,6 +295,10 @@ void sl_audit_text(FILE *out, struct sl_audit *a)
 			if (len >= sizeof line)
 				break;
 		}
+		if ((st->go_deadline || st->go_no_deadline) && len < sizeof line)
+			len += (size_t)snprintf(line + len, sizeof line - len, "%sread deadline (Go) on %llu of %llu read",
+						len ? ", " : "", (unsigned long long)st->go_deadline,
+						(unsigned long long)(st->go_deadline + st->go_no_deadline));
 		sl_text_wrapped(out, "        options: ", line[0] ? line : "none set (kernel defaults)");
 		struct text_ctx t = {out, 0};
 		gaps(a->th, st, text_gap, &t);
@@ -310,6 +327,10 @@ json_t *sl_audit_json(const struct sl_audit *a)
 			json_array_append_new(peers, json_string(st->peers[k]));
 		for (unsigned k = 0; k < st->npids && k < SL_LIST_MAX; k++)
 			json_array_append_new(pids, json_integer(st->pids[k]));
+		if (st->go_deadline || st->go_no_deadline)
+			json_object_set_new(opts, "go_read_deadline",
+					    json_pack("{s:I, s:I}", "with", (json_int_t)st->go_deadline, "without",
+						      (json_int_t)st->go_no_deadline));
 		json_t *frames = sl_frames_json(st->stack, st->nstack < SL_SHOWN_FRAMES ? st->nstack : SL_SHOWN_FRAMES);
 		json_array_append_new(arr, json_pack("{s:s, s:I, s:o, s:I, s:o, s:I, s:o, s:o, s:o, s:f}", "role",
 						     sl_role_name(st->role), "connections", (json_int_t)st->conns,

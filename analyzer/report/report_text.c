@@ -301,12 +301,13 @@ static void print_unlogged(FILE *out, const struct sl_run *run)
 			fprintf(out, "  %llu process%s ran without a log: %s\n", (unsigned long long)run->ctl.untraced[i],
 				run->ctl.untraced[i] == 1 ? "" : "es", why[i]);
 	/* runtimes whose frames could not be read: one line per runtime, with a process's reason */
-	static const char *const runtimes[][2] = {{"python", "Python"}, {"java", "Java"}, {"javascript", "JavaScript"}};
-	unsigned unread[3] = {0};
-	const char *reason[3] = {NULL};
+	static const char *const runtimes[][2] = {
+		{"python", "Python"}, {"java", "Java"}, {"javascript", "JavaScript"}, {"go", "Go"}};
+	unsigned unread[4] = {0};
+	const char *reason[4] = {NULL};
 	for (size_t i = 0; i < run->nprocs; i++) {
 		const char *rt, *because, *st = sl_lang_state(sl_proc_last(&run->procs[i]), &rt, &because);
-		for (size_t k = 0; st && !strcmp(st, "unavailable") && k < 3; k++)
+		for (size_t k = 0; st && !strcmp(st, "unavailable") && k < 4; k++)
 			if (!strcmp(rt, runtimes[k][0])) {
 				unread[k]++;
 				reason[k] = because;
@@ -316,6 +317,9 @@ static void print_unlogged(FILE *out, const struct sl_run *run)
 		if (unread[k])
 			fprintf(out, "  %s frames unavailable in %u process%s: %s (stacks show the runtime's native code)\n",
 				runtimes[k][1], unread[k], unread[k] == 1 ? "" : "es", reason[k]);
+	if (unread[3])
+		fprintf(out, "  Go goroutines unavailable in %u process%s: %s (goroutines waiting on sockets are not seen)\n",
+			unread[3], unread[3] == 1 ? "" : "es", reason[3]);
 	if (run->ctl.grow_refused)
 		fprintf(out, "  %llu time%s a log could not grow (the budget): records were dropped\n",
 			(unsigned long long)run->ctl.grow_refused, run->ctl.grow_refused == 1 ? "" : "s");

@@ -120,7 +120,7 @@ static int goroot_frame(const struct sl_frame *f)
 /* Go's own layers under a network call: the runtime, the poller, the net package's plumbing. */
 static int go_call_layer(const struct sl_frame *f)
 {
-	static const char *const pkgs[] = {"runtime.", "internal/", "syscall.", "net.", "bufio.", "io."};
+	static const char *const pkgs[] = {"runtime.", "runtime/", "internal/", "syscall.", "net.", "bufio.", "io."};
 	for (size_t i = 0; i < sizeof pkgs / sizeof pkgs[0]; i++)
 		if (!strncmp(f->function, pkgs[i], strlen(pkgs[i])))
 			return 1;

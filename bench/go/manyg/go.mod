@@ -1,0 +1,3 @@
+module socklens.bench/manyg
+
+go 1.19

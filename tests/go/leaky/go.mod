@@ -1,0 +1,3 @@
+module socklens.test/leaky
+
+go 1.19
