@@ -14,6 +14,7 @@ gobuild() {
 	case ${3:-static} in
 	dynamic) cgo=1 ;;
 	stripped) flags="-ldflags=-s -w" ;;  # no symbols, no DWARF: .gopclntab names the frames
+	trimpath) flags="-trimpath" ;;       # as Debian builds its Go packages: no GOROOT in file names
 	pie) cgo=1 flags="-buildmode=pie" ;;
 	esac
 	(cd tests/go/$1 && CGO_ENABLED=$cgo GOCACHE=${GOCACHE:-$TMP/gocache} GOFLAGS=-mod=mod \
@@ -36,6 +37,17 @@ case_go_static_client_refused() { refused_client static; }
 case_go_dynamic_client_refused() { refused_client dynamic; }
 case_go_stripped_client_refused() { refused_client stripped; }
 case_go_pie_client_refused() { refused_client pie; }
+
+# -trimpath (every Debian Go package): Go's own frames are told by their package, not their file.
+case_go_trimpath_client_refused() {
+	local line port; line=$(line_of tests/go/client/main.go 'c, err := net.Dial("tcp", addr)')
+	port=$(free_port)
+	gobuild client $TMP/client-trim trimpath
+	expect_status 1 $SL run --json $TMP/c-trim.json -- $TMP/client-trim 127.0.0.1:$port
+	$JC $TMP/c-trim.json "one('connect-refused')['stack'][0]['function'] == 'main.fetch'" \
+		"one('connect-refused')['stack'][0]['file'] == 'socklens.test/client/main.go'" \
+		"one('connect-refused')['stack'][0]['line'] == $line"
+}
 
 case_go_server_never_closes_its_connections() {
 	local line; line=$(line_of tests/go/server/main.go 'c, err := ln.Accept()')
@@ -260,4 +272,22 @@ case_go_leaked_bodies_pile_up_live_and_final() {
 		$JC $f "one('socket-leak')['count'] == 30" "one('socket-leak')['severity'] == 'warning'" \
 			"at(one('socket-leak'), 'tests/go/leaky/main.go', $(line_of tests/go/leaky/main.go 'resp, err := client.Get('))"
 	done
+}
+
+# A healthy client and server: the client's pooled keep-alive connection waits for the server's
+# close in net/http's readLoop (not a read missing a timeout), the server bounds its reads. Clean,
+# live and after the end.
+case_go_idle_pool_and_bounded_server_are_clean() {
+	gobuild pool $TMP/pool
+	: > $TMP/pool.out
+	$SL run --json $TMP/pool.json -- $TMP/pool > $TMP/pool.out &
+	local run=$! pid
+	wait_for $TMP/pool.out ready
+	pid=$(awk '/ready/ {print $2}' $TMP/pool.out)
+	sleep 3 # idle for three of the tracer's samples: what is looked at, not a wait for something
+	$SL report --json $pid > $TMP/pool-live.json
+	kill -TERM $pid
+	wait $run || true
+	$JC $TMP/pool-live.json "not [d for d in diags() if d['severity'] != 'info']"
+	$JC $TMP/pool.json "not [d for d in diags() if d['severity'] != 'info']"
 }

@@ -519,7 +519,10 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 	}
 	for (size_t i = 0; i < nw; i++) {
 		unsigned char rh[G_HEADER];
-		if (w[i].write || !runs_in(gp, F_READLOOP, w[i].pc, w[i].npc) || peek(gp->pid, w[i].g, rh, sizeof rh) < 0)
+		if (w[i].write || !runs_in(gp, F_READLOOP, w[i].pc, w[i].npc))
+			continue;
+		w[i].pool = 1; /* until a round trip is found waiting on it */
+		if (peek(gp->pid, w[i].g, rh, sizeof rh) < 0)
 			continue;
 		/* its writeLoop: started right after it, by the same goroutine (dialConn's) */
 		uint64_t parent = gp->l->g_parent ? u64(rh, gp->l->g_parent) : 0;
@@ -536,6 +539,7 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 						rt = &sel[k];
 		if (!rt)
 			continue;
+		w[i].pool = 0;
 		w[i].caller_goid = rt->goid;
 		memcpy(w[i].caller_pc, rt->pc, rt->npc * sizeof *rt->pc);
 		w[i].caller_npc = rt->npc;

@@ -25,6 +25,7 @@ struct sl_gowait {
 	uint64_t caller_goid;
 	uint64_t caller_pc[SL_MAX_FRAMES];
 	uint32_t caller_npc;
+	int pool;                    /* a readLoop no round trip waits on: a connection idle in the pool */
 };
 
 struct sl_goproc;

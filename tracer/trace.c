@@ -956,10 +956,10 @@ static void go_sample(struct tproc *p)
 	for (size_t k = 0; k < p->nwatch; k++)
 		p->watch[k].seen = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct sl_slot *s = slot_for(p, w[i].fd);
+		struct sl_slot *s = w[i].pool ? NULL : slot_for(p, w[i].fd);
 		size_t k = 0;
 		if (!s)
-			continue;
+			continue; /* (net/http's idle pooled connections wait for the server's close: not a call) */
 		while (k < p->nwatch && (p->watch[k].goid != w[i].goid || p->watch[k].fd != w[i].fd ||
 					 p->watch[k].write != w[i].write || p->watch[k].seq != w[i].seq))
 			k++;

@@ -114,7 +114,10 @@ static void path(const struct sl_ctx *x, const struct sl_conn *c)
 		sl_diag_fact(&d, "rtt_ms", s->tcp_rtt_us / 1000.0);
 		sl_diags_add(x->out, x->img, &d, stack, 0);
 	}
-	if ((uint64_t)s->tcp_rtt_us * 1000 >= x->th->rtt_ns && s->tcp_rtt_us) {
+	/* the round-trip time of a connection whose handshake waited for a full accept queue on this
+	 * host measures that wait, not a path (slow-connect says it) */
+	if ((uint64_t)s->tcp_rtt_us * 1000 >= x->th->rtt_ns && s->tcp_rtt_us &&
+	    !(local && s->role == SL_ROLE_CLIENT && s->connect_ns >= x->th->connect_ns)) {
 		stack = sl_diag_conn(&d, c, SL_K_HIGH_RTT, SL_SEV_WARNING);
 		by_host(&d);
 		d.worst_ns = (uint64_t)s->tcp_rtt_us * 1000;

@@ -1,0 +1,3 @@
+module socklens.test/pool
+
+go 1.19
