@@ -54,10 +54,10 @@ static const struct layout layouts[] = {
 enum { G_WAITING = 4, G_SCAN = 0x1000, WAIT_IO = 2, WAIT_SELECT = 9, G_HEADER = 336, STACK_READ = 65536 };
 
 /* net/http's client: the functions its goroutines wait in, as run-time address ranges. */
-enum { F_ROUNDTRIP, F_WRITELOOP, F_READLOOP, F_DIALCONN, F_GETCONN, F_COUNT };
+enum { F_ROUNDTRIP, F_WRITELOOP, F_READLOOP, F_DIALCONN, F_GETCONN, F_BGREAD, F_COUNT };
 static const char *const http_funcs[F_COUNT] = {
 	"net/http.(*persistConn).roundTrip", "net/http.(*persistConn).writeLoop", "net/http.(*persistConn).readLoop",
-	"net/http.(*Transport).dialConn", "net/http.(*Transport).getConn",
+	"net/http.(*Transport).dialConn", "net/http.(*Transport).getConn", "net/http.(*connReader).backgroundRead",
 };
 
 struct sl_goproc {
@@ -495,8 +495,11 @@ static unsigned char *all_headers(const struct sl_goproc *gp, uint64_t **gs, siz
 static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t nw)
 {
 	size_t loops = 0;
-	for (size_t i = 0; i < nw; i++)
+	for (size_t i = 0; i < nw; i++) {
 		loops += !w[i].write && runs_in(gp, F_READLOOP, w[i].pc, w[i].npc);
+		if (!w[i].write && runs_in(gp, F_BGREAD, w[i].pc, w[i].npc))
+			w[i].pool = 1; /* an http.Server watching for its client's close while a handler runs */
+	}
 	if (!loops || !gp->allgs || !gp->fn[F_ROUNDTRIP][0] || !gp->fn[F_WRITELOOP][0])
 		return;
 	uint64_t *gs;

@@ -25,7 +25,9 @@ struct sl_gowait {
 	uint64_t caller_goid;
 	uint64_t caller_pc[SL_MAX_FRAMES];
 	uint32_t caller_npc;
-	int pool;                    /* a readLoop no round trip waits on: a connection idle in the pool */
+	int pool;                    /* net/http waiting for a peer's close, not a call: a client's readLoop
+				      * no round trip waits on (idle in the pool), a server's background
+				      * read while a handler runs */
 };
 
 struct sl_goproc;
