@@ -2,7 +2,7 @@
 # transparency.sh - a program behaves exactly as without socklens: its fds, files, limits, exit
 # status and signals are its own; socklens's run directories are trusted only when they are ours.
 set -u
-[ -n "${SL_IN_CASE:-}" ] || { source "$(dirname "$0")/lib.sh"; suite_main tests/transparency.sh "$@"; exit; }
+[ -n "${SL_IN_CASE:-}" ] || { source "$(dirname "$0")/lib.sh"; CASE_TIMEOUT=${CASE_TIMEOUT:-400} suite_main tests/transparency.sh "$@"; exit; }
 
 # same_run NAME CMD...: runs CMD without and with socklens; stdout, stderr and status must match.
 # The report goes to $TMP/NAME.txt and the JSON to $TMP/NAME.json.
@@ -211,24 +211,47 @@ strace_check() {
 	$PY tests/fdcheck.py $TMP/$name.strace
 }
 
-case_shim_touches_no_fd_it_was_not_handed() {
+# (one program per case, and 400 s each for the suite: strace -k unwinds every system call, which
+# takes minutes for Node.js on a loaded machine)
+need_strace_k() {
 	command -v strace >/dev/null || skip "strace not installed"
 	strace -k -e trace=none true 2>&1 | grep -q "not supported\|invalid option" && skip "strace without -k"
+	return 0
+}
+
+case_shim_touches_no_fd_it_was_not_handed_daemon() {
+	need_strace_k
 	strace_check daemon $PROGS/daemon_fds $TMP/daemon.data
+}
+
+case_shim_touches_no_fd_it_was_not_handed_nounwind() {
+	need_strace_k
 	strace_check nounwind $PROGS/nounwind
 	grep -q "refused: 1, leaked: 1" $TMP/nounwind.stout
+}
+
+case_shim_touches_no_fd_it_was_not_handed_bash() {
+	need_strace_k
 	local port; port=$(free_port)
 	printf 'hello\n' > $TMP/in.txt
 	strace_check bash bash -c "exec 3<$TMP/in.txt 4>$TMP/out.txt; exec 5<>/dev/tcp/127.0.0.1/$port; read -u 3 x; echo \$x >&4"
 	[ "$(cat $TMP/out.txt)" = hello ]
+}
+
+case_shim_touches_no_fd_it_was_not_handed_python() {
+	need_strace_k
 	strace_check python $PY -c 'import socket, subprocess
 for i in range(3):
     try: socket.create_connection(("127.0.0.1", 9))
     except OSError: pass
 subprocess.run(["/bin/true"], close_fds=True)'
-	if command -v node >/dev/null; then
-		# JIT frames: warm the function up so the connects come from optimized code
-		cat > $TMP/jit.js <<'EOF'
+}
+
+case_shim_touches_no_fd_it_was_not_handed_node() {
+	need_strace_k
+	need node
+	# JIT frames: warm the function up so the connects come from optimized code
+	cat > $TMP/jit.js <<'EOF'
 const net = require('net');
 let left = 40;
 function dial() {
@@ -238,8 +261,7 @@ function dial() {
 for (let i = 0; i < 20000; i++) JSON.stringify({i});
 dial();
 EOF
-		strace_check node node --perf-basic-prof-only-functions $TMP/jit.js
-	fi
+	strace_check node node --perf-basic-prof-only-functions $TMP/jit.js
 }
 
 case_full_small_tmpfs() {
