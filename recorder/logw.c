@@ -398,7 +398,12 @@ static struct sl_slot *fresh_slot(struct sl_log *log)
 static struct sl_slot *recycled_slot(struct sl_log *log, int keepers)
 {
 	struct sl_log_header *h = log->hdr;
+	/* Only slots handed out before: a slot past slot_next is materialized but never used, and a
+	 * reader stops at slot_next, so a connection recorded there would be lost to it. */
+	uint64_t used = __atomic_load_n(&h->slot_next, __ATOMIC_ACQUIRE);
 	uint32_t avail = __atomic_load_n(&h->tab[SL_T_SLOTS].avail, __ATOMIC_ACQUIRE);
+	if (used < avail)
+		avail = (uint32_t)used;
 	uint32_t tries_max = keepers ? avail : (avail < SL_RECYCLE_TRIES ? avail : SL_RECYCLE_TRIES);
 	for (uint32_t tries = 0; tries < tries_max; tries++) {
 		struct sl_slot *s = claim(log, &log->slots[add64(&h->slot_recycle_next, 1) % avail], keepers);

@@ -178,6 +178,27 @@ static void closed_slots_are_recycled_oldest_first(void **state)
 	assert_int_equal(c->log.hdr->slot_recycled, 1);
 }
 
+/* Recycling takes only slots handed out before: a slot materialized (its page is there) but past
+ * slot_next is beyond what a reader looks at, so a connection recorded there would be lost. */
+static void recycling_never_reaches_past_the_slots_handed_out(void **state)
+{
+	struct ctx *c = *state;
+	munmap(c->log.hdr, c->log.size);
+	c->p.slots = 4096;
+	assert_int_equal(sl_log_create(&c->log, c->dir, &c->p, 4243, 1, NULL), 0);
+	struct sl_slot *open[100];
+	for (int i = 0; i < 100; i++)
+		assert_non_null(open[i] = sl_slot_alloc(&c->log));
+	for (int i = 0; i < 90; i++)
+		sl_slot_close(&c->log, open[i], 1);
+	for (int i = 0; i < 1000; i++) {
+		struct sl_slot *s = sl_slot_alloc(&c->log);
+		assert_non_null(s);
+		assert_true((uint64_t)(s - c->log.slots) < c->log.hdr->slot_next);
+		sl_slot_close(&c->log, s, 1); /* 90 closed all along: recycling is preferred */
+	}
+}
+
 static void uncommitted_events_are_ignored(void **state)
 {
 	struct ctx *c = *state;
@@ -362,6 +383,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(slots_events_and_stacks_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_tables_drop_and_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(closed_slots_are_recycled_oldest_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(recycling_never_reaches_past_the_slots_handed_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(uncommitted_events_are_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(damaged_logs_get_clear_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(garbage_stack_ids_are_refused, setup, teardown),
