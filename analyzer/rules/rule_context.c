@@ -23,10 +23,23 @@ static int explained(const struct sl_ctx *c)
 	return 0;
 }
 
+/* A child of p started after when: the process it forked to hand a connection on (a forking
+ * server closes its copy at once, having read nothing: that is how it hands it on). */
+static int forked_after(const struct sl_run *run, const struct sl_proc *p, uint64_t when)
+{
+	for (size_t i = 0; i < run->nprocs; i++)
+		if (run->procs[i].ppid == p->pid && run->procs[i].images[0].h.start_mono_ns >= when)
+			return 1;
+	return 0;
+}
+
 /* Closed by the peer first (a read returned 0), or over within a second having moved few bytes. */
-static int abnormal(const struct sl_conn *cn)
+static int abnormal(const struct sl_ctx *c, const struct sl_conn *cn)
 {
 	const struct sl_slot *s = cn->s;
+	if (s->role == SL_ROLE_SERVER && !(s->flags & SL_SF_EOF) && !s->bytes_in && !s->bytes_out &&
+	    forked_after(c->run, c->proc, s->open_ns))
+		return 0; /* handed to a child that serves it */
 	if ((s->role != SL_ROLE_CLIENT && s->role != SL_ROLE_SERVER) || s->type != 1 /* SOCK_STREAM */)
 		return 0;
 	if (s->connect_state != SL_CONN_DONE)
@@ -45,7 +58,7 @@ void sl_rule_context(struct sl_ctx *c)
 	for (size_t i = 0; i < c->nconns; i++) {
 		const struct sl_conn *cn = &c->conns[i];
 		const struct sl_slot *s = cn->s;
-		if (!abnormal(cn))
+		if (!abnormal(c, cn))
 			continue;
 		struct sl_diag d;
 		char age[32];
