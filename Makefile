@@ -100,7 +100,7 @@ $(BUILD)/tracer/%.o: tracer/%.c
 # The analyzer creates the run's control file, and its tracer writes logs, with the recorder.
 $(BUILD)/socklens: $(ANA_OBJ) $(REC_OBJ)
 	$(call quiet,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstdc++
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstdc++ -lm
 
 # ---- tests ----
 TEST_NAMES := test_log test_fdtab test_model
@@ -117,7 +117,7 @@ $(BUILD)/tests/test_fdtab: $(BUILD)/tests/test_fdtab.o $(SHIM_CORE)
 $(BUILD)/tests/test_model: $(BUILD)/tests/test_model.o $(SHIM_CORE) $(ANA_LIB_OBJ)
 $(TEST_BINS):
 	$(call quiet,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) cmocka) -lstdc++
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) cmocka) -lstdc++ -lm
 
 # Examples are the programs socklens diagnoses: built like a user's program, with -g.
 $(BUILD)/examples/%: examples/%.c examples/common.h
@@ -185,6 +185,7 @@ check: all $(TEST_BINS) $(EXAMPLES) $(PROG_BINS) $(BUILD)/bench/callcost $(BUILD
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/langframes.sh
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/logspace.sh
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/cleanruns.sh
+	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/diff.sh
 	$(Q)BUILD=$(BUILD) tests/instructions.sh
 
 # Benchmarks: built like the examples, measured by bench/run.sh (see BENCHMARKS.md).

@@ -167,6 +167,13 @@ static void moved(struct sl_rec *r, struct sl_slot *s, int fd, const struct sl_d
 		__atomic_fetch_and(&s->flags, ~first, __ATOMIC_RELAXED);
 	if (in && data && s->writes_since_read > 1)
 		reply_after_writes(s, c->now);
+	/* the first exchange: a client's request answered, a server's request served (the first
+	 * call each way comes here: the FIRST_* flags send it) */
+	uint64_t asked = in ? s->last_out_cns : s->last_in_cns;
+	if (data && !s->reply_us && asked && c->now >= asked && s->role == (in ? SL_ROLE_CLIENT : SL_ROLE_SERVER)) {
+		uint64_t us = (c->now - asked) / 1000;
+		s->reply_us = us ? (us < UINT32_MAX ? (uint32_t)us : UINT32_MAX) : 1;
+	}
 	if (data) {
 		if (in) {
 			s->last_in_cns = c->now;

@@ -17,7 +17,7 @@
 #define SL_VERSION "0.1.0"
 
 /* exit codes, documented in the README */
-enum { SL_EXIT_USAGE = 2, SL_EXIT_INTERNAL = 125, SL_EXIT_FAIL_ON = 86, SL_EXIT_NOT_CHECKED = 87 };
+enum { SL_EXIT_USAGE = 2, SL_EXIT_INTERNAL = 125, SL_EXIT_FAIL_ON = 86, SL_EXIT_NOT_CHECKED = 87, SL_EXIT_DIFF_GATE = 88 };
 
 /* Messages in git's style, escaped: "socklens: error: cannot open log '/x': ...". */
 void sl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -6,6 +6,7 @@
 #include "report/report.h"
 
 int cmd_run(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_stuck(int argc, char **argv);

@@ -15,6 +15,7 @@ static const struct {
 	{"stuck", cmd_stuck, "list the threads blocked in socket calls right now, with their stacks"},
 	{"top", cmd_top, "a refreshing view of a running run's connections (ncurses)"},
 	{"watch", cmd_watch, "write a report every interval: JSON lines, Prometheus textfile, OTLP JSON"},
+	{"diff", cmd_diff, "compare two runs: findings new and gone, latency and errors, beyond noise or not"},
 	{"dump", cmd_dump, "print a run's raw records (for debugging socklens)"},
 };
 

@@ -1,7 +1,8 @@
 /* report.h - findings and connections rendered: the text report (report_text.c), the JSON report
- * (report_json.c, streamed; render.c what every renderer uses), the options audit (audit.c), Prometheus and
- * OTLP (export.c), and the files they are written to (outfile.c); report.c is the path `run`,
- * `report` and `watch` share: index, analyze, render. Uses rules/ and everything below. */
+ * (report_json.c, streamed; render.c what every renderer uses), the options audit (audit.c),
+ * Prometheus and OTLP (export.c), the files they are written to (outfile.c), two runs compared
+ * (diff.c); report.c is the path `run`, `report` and `watch` share: index, analyze, render. Uses
+ * rules/ and everything below. */
 #ifndef SL_REPORT_H
 #define SL_REPORT_H
 
@@ -99,6 +100,22 @@ int sl_report_dir(const char *dir, const struct sl_output *o);
 /* The exit status a report's result gives a CI gate (--fail-on set): 0, SL_EXIT_FAIL_ON or
  * SL_EXIT_NOT_CHECKED. */
 int sl_report_status(int r, const struct sl_output *o);
+
+/* ---- diff.c: socklens diff, two runs' reports compared ---- */
+
+struct sl_diff_gates {
+	int new_severity;            /* fail on a new finding this severe (enum sl_severity), -1: not asked */
+	double latency_pct;          /* fail on a significant latency median rise above this, -1: not asked */
+	long errors;                 /* fail when errors grow by more than this, -1: not asked */
+	int force;                   /* compare runs of different programs */
+};
+/* 0 when r is a JSON report diff can use, else -1 with why. */
+int sl_diff_comparable(const json_t *r, char *err, size_t len);
+/* The comparison (NULL with why when the runs cannot be compared); *failed when a gate failed. */
+json_t *sl_diff(const json_t *before, const json_t *after, const struct sl_diff_gates *gates, int *failed, char *err,
+		size_t errlen);
+/* Short text, or a Markdown table for a pull-request comment. */
+void sl_diff_text(FILE *out, const json_t *d, int markdown);
 
 /* The renderers an analysis feeds as it goes (sl_analyze's visit): the JSON sink and the audit,
  * either NULL. */

@@ -141,6 +141,20 @@ static json_t *conn_json(struct sl_json_sink *sink, const struct sl_conn *c)
 			    json_real((double)(s->blocked_in_cns + s->blocked_out_cns) / 1e6));
 	json_object_set_new(o, "max_read_ms", json_real((double)s->read_max_cns / 1e6));
 	json_object_set_new(o, "max_write_ms", json_real((double)s->write_max_cns / 1e6));
+	json_object_set_new(o, "reply_ms", s->role != SL_ROLE_LISTENER && s->reply_us ? json_real(s->reply_us / 1e3)
+										     : json_null());
+	/* how long a read waited, on average: a client's time waiting for answers */
+	json_object_set_new(o, "read_wait_ms", s->calls_in && s->blocked_in_cns
+						? json_real((double)s->blocked_in_cns / (double)s->calls_in / 1e6)
+						: json_null());
+	/* where the program made it: its first frame (the program's, past libraries' layers) */
+	size_t nf;
+	struct sl_frame *f = sl_stack_frames(img, sl_conn_stack(s), &nf);
+	json_object_set_new(o, "site", nf ? json_pack("{s:o, s:o, s:o}", "function", sl_str_or_null(f[0].function), "file",
+							 sl_str_or_null(f[0].file), "line",
+							 f[0].line ? json_integer(f[0].line) : json_null())
+					  : json_null());
+	free(f);
 	json_object_set_new(o, "options", options_json(s));
 	json_object_set_new(o, "errors", errors_json(s));
 	json_object_set_new(o, "connect", connect_json(s));

@@ -297,7 +297,12 @@ struct sl_slot {
 	uint64_t eof_cns;         /* when a read first returned 0 */
 	uint64_t connect_start_ns, connect_ns;
 	int32_t connect_errno;
-	int32_t listen_backlog;   /* what listen() asked for (listen_limit: what the kernel kept) */
+	union {
+		int32_t listen_backlog;   /* listeners: what listen() asked for (listen_limit: what the kernel kept) */
+		uint32_t reply_us;        /* connections: the first exchange's wait, µs: from a client's last
+					   * write to the first data back, a server's last read to its first
+					   * write (0: not seen); the preload's only */
+	};
 	int32_t err_no[SL_ERRS];
 	uint32_t err_count[SL_ERRS];
 	uint32_t err_total;
