@@ -542,6 +542,26 @@ case_bad_logs_get_clear_errors() {
 	$SL dump $TMP/bad | grep -q '^event [0-9]* type=2 call=connect fd=[0-9]* err=ECONNREFUSED'
 }
 
+# The command line behaves like strace's: a bad option or a missing argument is one line and a hint
+# (exit 2), never the whole help; help, --help, -V; a pid that is not there is said to be gone.
+case_command_line_errors_are_one_line_and_a_hint() {
+	local c
+	for c in "--bogus" "run --bogus" "run" "report" "report --nope x" "stuck" "top" "watch x" "diff a" "help nosuch"; do
+		expect_status 2 $SL $c 2> $TMP/cli.err
+		[ $(wc -l < $TMP/cli.err) -le 2 ] || { echo "socklens $c:"; cat $TMP/cli.err; return 1; }
+		grep -q "^Try 'socklens .*--help' for more information.$" $TMP/cli.err
+	done
+	grep -q "^socklens: unknown command 'nosuch'" $TMP/cli.err
+	$SL run --bogus 2>&1 | grep -q "^socklens run: unrecognized option '--bogus'"
+	$SL -V | grep -q '^socklens [0-9.]* (log format [0-9]*)$'
+	$SL help diff | grep -q '^usage: socklens diff'
+	$SL report --help | grep -q '^usage: socklens report'
+	sh -c 'exit 0' & local gone=$!
+	wait $gone
+	expect_status 1 $SL report $gone 2> $TMP/gone.err
+	grep -q "no process $gone" $TMP/gone.err
+}
+
 case_installed_layout_finds_its_shim() {
 	make -s install PREFIX=/usr DESTDIR=$TMP/inst BUILD=$BUILD >/dev/null
 	[ -f $TMP/inst/usr/lib/socklens/libsocklens.so ]

@@ -115,12 +115,12 @@ int cmd_diff(int argc, char **argv)
 			}
 			break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return SL_EXIT_USAGE;
+		default: return sl_usage_error("diff");
 		}
 	}
 	if (argc - optind != 2) {
-		usage(stderr);
-		return SL_EXIT_USAGE;
+		sl_error("diff needs two runs: BEFORE AFTER (run directories or JSON reports)");
+		return sl_usage_error("diff");
 	}
 	char err[600];
 	json_t *before = load(argv[optind], err, sizeof err), *after = before ? load(argv[optind + 1], err, sizeof err) : NULL;

@@ -78,14 +78,12 @@ int cmd_report(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return SL_EXIT_USAGE;
+			return sl_usage_error("report");
 		}
 	}
 	if (optind != argc - 1) {
 		sl_error("report needs exactly one run directory (or the pid of a traced process)");
-		usage(stderr);
-		return SL_EXIT_USAGE;
+		return sl_usage_error("report");
 	}
 	char dir[4096], err[512];
 	int pid;

@@ -422,10 +422,8 @@ int cmd_run(int argc, char **argv)
 	char shim[PATH_MAX], dir[PATH_MAX], exe[PATH_MAX];
 	sl_thresholds_default(&o.out.th);
 	int first = parse(argc, argv, &o);
-	if (first < 0) {
-		usage(stderr);
-		return SL_EXIT_USAGE;
-	}
+	if (first < 0)
+		return sl_usage_error("run");
 	if (find_shim(shim) < 0) {
 		sl_error("cannot find libsocklens.so beside socklens; set SOCKLENS_SHIM to its path");
 		return SL_EXIT_INTERNAL;

@@ -273,12 +273,12 @@ int cmd_stuck(int argc, char **argv)
 			}
 			break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return SL_EXIT_USAGE;
+		default: return sl_usage_error("stuck");
 		}
 	}
 	if (optind != argc - 1) {
-		usage(stderr);
-		return SL_EXIT_USAGE;
+		sl_error("stuck needs exactly one run directory (or the pid of a traced process)");
+		return sl_usage_error("stuck");
 	}
 	char dir[4096], err[512];
 	int pid = 0;

@@ -254,12 +254,12 @@ int cmd_top(int argc, char **argv)
 			v.sort = optarg[0];
 			break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return SL_EXIT_USAGE;
+		default: return sl_usage_error("top");
 		}
 	}
 	if (optind != argc - 1) {
-		usage(stderr);
-		return SL_EXIT_USAGE;
+		sl_error("top needs exactly one run directory (or the pid of a traced process)");
+		return sl_usage_error("top");
 	}
 	char dir[4096], err[512];
 	int pid;

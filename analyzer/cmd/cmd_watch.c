@@ -129,14 +129,15 @@ int cmd_watch(int argc, char **argv)
 			}
 			break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return SL_EXIT_USAGE;
+		default: return sl_usage_error("watch");
 		}
 	}
 	if (optind != argc - 1 || (!jsonl && !prom && !otlp)) {
 		if (optind == argc - 1)
 			sl_error("watch needs at least one of --json-lines, --prometheus, --otlp");
-		usage(stderr);
-		return SL_EXIT_USAGE;
+		else
+			sl_error("watch needs exactly one run directory (or the pid of a traced process)");
+		return sl_usage_error("watch");
 	}
 	char dir[4096], err[512];
 	int pid;

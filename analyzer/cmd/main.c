@@ -27,6 +27,12 @@ static void usage(FILE *out)
 	fprintf(out, "\n'socklens <command> --help' describes each command's options.\n");
 }
 
+int sl_usage_error(const char *cmd)
+{
+	fprintf(stderr, "Try 'socklens %s%s--help' for more information.\n", cmd ? cmd : "", cmd ? " " : "");
+	return SL_EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	sl_limits_raise();
@@ -34,18 +40,30 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return SL_EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || (!strcmp(cmd, "help") && argc == 2)) {
 		usage(stdout);
 		return 0;
 	}
-	if (!strcmp(argv[1], "--version")) {
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
 		printf("socklens %s (log format %u)\n", SL_VERSION, SL_LOG_VERSION);
 		return 0;
 	}
+	static char help[] = "--help";
+	char *help_argv[] = {argv[0], NULL, help, NULL};
+	if (!strcmp(cmd, "help")) { /* socklens help CMD: CMD --help */
+		cmd = argv[2];
+		argc = 3;
+		argv = help_argv;
+	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (!strcmp(argv[1], commands[i].name))
+		if (!strcmp(cmd, commands[i].name)) {
+			/* getopt's messages begin with argv[0]: "socklens run: unrecognized option ..." */
+			static char name[32];
+			snprintf(name, sizeof name, "socklens %s", cmd);
+			argv[1] = name;
 			return commands[i].fn(argc - 1, argv + 1);
-	sl_error("unknown command '%s'", argv[1]);
-	usage(stderr);
-	return SL_EXIT_USAGE;
+		}
+	fprintf(stderr, "socklens: unknown command '%s'\n", sl_esc(cmd));
+	return sl_usage_error(NULL);
 }

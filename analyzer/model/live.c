@@ -50,6 +50,10 @@ int sl_live_run_dir(int pid, char *out, size_t len, char *err, size_t errlen)
 		return 0;
 	snprintf(path, sizeof path, "/proc/%d/environ", pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		snprintf(err, errlen, "no process %d (it has ended, or it is in another pid namespace)", pid);
+		return -1;
+	}
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot read the environment of process %d: %s", pid, strerror(errno));
 		return -1;
