@@ -22,6 +22,9 @@ enum { SL_EXIT_USAGE = 2, SL_EXIT_INTERNAL = 125, SL_EXIT_FAIL_ON = 86, SL_EXIT_
 /* Messages in git's style, escaped: "socklens: error: cannot open log '/x': ...". */
 void sl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A usage error's last line, as strace's: "Try 'socklens CMD --help' for more information."
+ * (cmd NULL: the command list). Returns SL_EXIT_USAGE. */
+int sl_usage_error(const char *cmd);
 
 /* ---- escape.c: text from the program or the network, safe for a terminal ---- */
 

@@ -274,6 +274,12 @@ void sl_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+int sl_usage_error(const char *cmd)
+{
+	fprintf(stderr, "Try 'socklens %s%s--help' for more information.\n", cmd ? cmd : "", cmd ? " " : "");
+	return SL_EXIT_USAGE;
+}
+
 /* ---- facts about one connection that several rules read ---- */
 
 int sl_is_tcp(const struct sl_slot *s)

@@ -13,8 +13,4 @@ int cmd_stuck(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 
-/* A usage error's last line, as strace's: "Try 'socklens CMD --help' for more information."
- * (cmd NULL: the command list). Returns SL_EXIT_USAGE. */
-int sl_usage_error(const char *cmd);
-
 #endif

@@ -27,12 +27,6 @@ static void usage(FILE *out)
 	fprintf(out, "\n'socklens <command> --help' describes each command's options.\n");
 }
 
-int sl_usage_error(const char *cmd)
-{
-	fprintf(stderr, "Try 'socklens %s%s--help' for more information.\n", cmd ? cmd : "", cmd ? " " : "");
-	return SL_EXIT_USAGE;
-}
-
 int main(int argc, char **argv)
 {
 	sl_limits_raise();
