@@ -179,6 +179,20 @@ static void count_findings(const json_t *report, struct finding **v, size_t *n, 
 	}
 }
 
+/* New findings first, then those whose count changed, then the gone; the most severe first in each. */
+static int rank(const struct finding *f)
+{
+	return !f->before ? 0 : !f->after ? 2 : f->before != f->after ? 1 : 3;
+}
+
+static int worst_first(const void *a, const void *b)
+{
+	const struct finding *x = a, *y = b;
+	if (rank(x) != rank(y))
+		return rank(x) - rank(y);
+	return y->sev - x->sev;
+}
+
 /* ---- connections, grouped ---- */
 
 enum { M_CONNECT, M_REPLY, M_READ_WAIT, M_BLOCKED, M_SENT, M_RECEIVED, M_SAMPLES };
@@ -394,6 +408,7 @@ json_t *sl_diff(const json_t *before, const json_t *after, const struct sl_diff_
 	size_t fn = 0;
 	count_findings(before, &fv, &fn, 0);
 	count_findings(after, &fv, &fn, 1);
+	qsort(fv, fn, sizeof *fv, worst_first);
 	json_t *findings = json_array(), *gate = json_array();
 	for (size_t i = 0; i < fn; i++) {
 		const struct finding *f = &fv[i];
