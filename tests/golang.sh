@@ -132,6 +132,20 @@ case_go_programs_behave_the_same() {
 	$JC $TMP/t.json "proc()['exit_status'] == 0" "all(d['severity'] == 'info' for d in diags())"
 }
 
+# `go test` and `go run` delete the binary they built once it has run, before the report reads it:
+# the tracer keeps it beside the log, so the findings still reach the test's and the program's line.
+case_go_test_and_go_run_show_their_lines() {
+	local line; line=$(grep -n 'net.Dial(' tests/go/dialtest/dial_test.go | cut -d: -f1)
+	(cd tests/go/dialtest && GOCACHE=${GOCACHE:-$TMP/gocache} GOFLAGS=-mod=mod $SL run --json $TMP/gt.json -- \
+		go test -count=1 . > $TMP/gt.out 2>&1) || { cat $TMP/gt.out; return 1; }
+	$JC $TMP/gt.json "at(one('connect-refused'), 'tests/go/dialtest/dial_test.go', $line)"
+	line=$(grep -n 'net.Dial(' tests/go/client/main.go | cut -d: -f1)
+	local port; port=$(free_port)
+	(cd tests/go/client && GOCACHE=${GOCACHE:-$TMP/gocache} GOFLAGS=-mod=mod expect_status 1 $SL run --json $TMP/gr.json -- \
+		go run . 127.0.0.1:$port > $TMP/gr.out 2>&1) || { cat $TMP/gr.out; return 1; }
+	$JC $TMP/gr.json "at(one('connect-refused'), 'tests/go/client/main.go', $line)"
+}
+
 case_ptrace_refused_runs_untraced() {
 	need gcc
 	gobuild client $TMP/client static

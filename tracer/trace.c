@@ -1062,6 +1062,22 @@ static void exec_done(struct tproc *p)
 		p->log.hdr->flags |= SL_HDR_INHERITED;
 }
 
+/* The program file of a process about to exit, kept beside its log as p<pid>.<seq>.exe (a hard
+ * link: no copy, no fd in the program) when the log has addresses to symbolize: `go test` and
+ * `go run` delete the binary they built once it has run, before the report reads it. Nothing is
+ * kept when the link cannot be made (another filesystem, a file the user does not own under
+ * protected_hardlinks): such files are not the temporary builds this is for. */
+static void keep_exe(struct tproc *p)
+{
+	const struct sl_log_header *h = p->log.hdr;
+	if (!h || !run_dir || (!h->slot_next && !h->event_next))
+		return;
+	char from[64], to[4096];
+	snprintf(from, sizeof from, "/proc/%d/exe", (int)p->pid);
+	if (snprintf(to, sizeof to, "%s/p%d.%u.exe", run_dir, (int)p->pid, h->seq) < (int)sizeof to)
+		linkat(AT_FDCWD, from, AT_FDCWD, to, AT_SYMLINK_FOLLOW);
+}
+
 /* ---- the loop ------------------------------------------------------------------------------ */
 
 /* Signals to pass on, one bit each: several may come between two turns of the loop. */
@@ -1177,6 +1193,8 @@ static void on_stop(pid_t tid, int status)
 	}
 	if (sig == SIGTRAP && event == PTRACE_EVENT_EXIT) {
 		ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg);
+		if (tid == t->p->pid)
+			keep_exe(t->p);
 		if (!t->p->exiting && WIFSIGNALED((int)msg)) { /* killed: the sockets as they were */
 			go_sample(t->p);
 			view_all(t->p);

@@ -290,7 +290,12 @@ int sl_image_load(struct sl_image *img, const char *path, char *err, size_t errl
 	const char *base = strrchr(img->h.exe, '/') ? strrchr(img->h.exe, '/') + 1 : img->h.exe;
 	const char *ran_as = img->h.comm[0] && strncmp(base, img->h.comm, strlen(img->h.comm)) ? img->h.comm : NULL;
 	img->space = (struct sl_space){img->mods, img->nmods, img->langs, img->lang_ids, img->nlangs, img->jit,
-				       img->h.exe, ran_as};
+				       img->h.exe, ran_as, NULL};
+	/* the program file the tracer kept (tracer/trace.c keep_exe) */
+	char kept[4096];
+	struct stat kst;
+	if (sl_log_beside(path, ".exe", kept, sizeof kept) == 0 && lstat(kept, &kst) == 0 && S_ISREG(kst.st_mode))
+		img->space.kept_exe = img->kept_exe = strdup(kept);
 	return 0;
 }
 
@@ -305,6 +310,7 @@ void sl_image_release(struct sl_image *img)
 	free(img->stack_ids);
 	free(img->lang_ids);
 	free(img->path);
+	free(img->kept_exe);
 	sl_jitmap_free(img->jit);
 	memset(img, 0, sizeof *img);
 }

@@ -24,6 +24,7 @@ struct sl_image {
 	uint32_t *stack_ids, *lang_ids;
 	uint32_t nslots, nevents, nstacks, nmods, ninfl, nlangs;
 	struct sl_jitmap *jit;       /* V8's perf map, for a Node.js process (perfmap.c) */
+	char *kept_exe;              /* the program file kept beside the log, or NULL */
 	struct sl_space space;       /* what symbolizing its addresses needs */
 };
 
@@ -47,6 +48,9 @@ void sl_jitmap_attach(struct sl_image *img);
 /* Where V8 writes pid's map, and where the copy beside log goes (0, or -1: not a log's name). */
 void sl_perfmap_tmp_path(char *out, size_t len, int pid);
 int sl_perfmap_copy_path(const char *log, char *out, size_t len);
+/* A file kept beside a log: "dir/p12.0.sllog" and ".exe" give "dir/p12.0.exe"; -1 if log is not
+ * a log's name or out is too small. */
+int sl_log_beside(const char *log, const char *ext, char *out, size_t len);
 
 /* ---- run.c: the index of a run directory ---- */
 

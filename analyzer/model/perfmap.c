@@ -14,14 +14,19 @@ void sl_perfmap_tmp_path(char *out, size_t len, int pid)
 	snprintf(out, len, "/tmp/perf-%d.map", pid);
 }
 
-/* "dir/p12.0.sllog" -> "dir/p12.0.v8map" */
-int sl_perfmap_copy_path(const char *log, char *out, size_t len)
+/* "dir/p12.0.sllog" and ".v8map" -> "dir/p12.0.v8map" */
+int sl_log_beside(const char *log, const char *ext, char *out, size_t len)
 {
 	size_t n = strlen(log);
-	if (n < 6 || strcmp(log + n - 6, ".sllog") || n + 1 > len)
+	if (n < 6 || strcmp(log + n - 6, ".sllog") || n - 6 + strlen(ext) + 1 > len)
 		return -1;
-	snprintf(out, len, "%.*s.v8map", (int)(n - 6), log);
+	snprintf(out, len, "%.*s%s", (int)(n - 6), log, ext);
 	return 0;
+}
+
+int sl_perfmap_copy_path(const char *log, char *out, size_t len)
+{
+	return sl_log_beside(log, ".v8map", out, len);
 }
 
 void sl_jitmap_attach(struct sl_image *img)

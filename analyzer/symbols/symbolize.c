@@ -45,9 +45,17 @@ static size_t nmods, capmods;
 static struct answer *answers;
 static size_t nanswers, capanswers;
 
-static int safe_open(const char *path)
+static int safe_open(const char *path, int nofollow)
 {
 	struct stat a, b;
+	if (nofollow) { /* a file in the run directory: a link planted there is not followed */
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
+		if (fd >= 0 && (fstat(fd, &b) != 0 || !S_ISREG(b.st_mode))) {
+			close(fd);
+			fd = -1;
+		}
+		return fd;
+	}
 	if (stat(path, &a) != 0 || !S_ISREG(a.st_mode))
 		return -1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -73,7 +81,7 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 		for (int i = 1; i < n && k < (int)sizeof path - 8; i++)
 			k += snprintf(path + k, sizeof path - (size_t)k, "%02x", bits[i]);
 		snprintf(path + k, sizeof path - (size_t)k, ".debug");
-		int fd = safe_open(path);
+		int fd = safe_open(path, 0);
 		if (fd >= 0) {
 			*debuginfo_file_name = strdup(path);
 			return fd;
@@ -92,9 +100,9 @@ static const Dwfl_Callbacks callbacks = {
 	.debuginfo_path = &no_path,
 };
 
-static void open_module(struct module *m)
+static void open_module(struct module *m, int kept)
 {
-	int fd = safe_open(m->path);
+	int fd = safe_open(m->path, kept);
 	if (fd < 0)
 		return;
 	m->dwfl = dwfl_begin(&callbacks);
@@ -118,12 +126,13 @@ static void open_module(struct module *m)
 	}
 }
 
-/* The cache entry (index + 1) for the recorded module. */
-static size_t module_for(const struct sl_module *rec)
+/* The cache entry (index + 1) for the recorded module, read from file (the program file kept
+ * beside the log, or the module's own path). */
+static size_t module_for(const struct sl_module *rec, const char *file)
 {
 	for (size_t i = 0; i < nmods; i++)
 		if (mods[i].buildid_len == rec->buildid_len && !memcmp(mods[i].buildid, rec->buildid, rec->buildid_len) &&
-		    !strcmp(mods[i].path, rec->path))
+		    !strcmp(mods[i].path, file))
 			return i + 1;
 	if (nmods == capmods) {
 		capmods = capmods ? capmods * 2 : 32;
@@ -131,10 +140,10 @@ static size_t module_for(const struct sl_module *rec)
 	}
 	struct module *m = &mods[nmods++];
 	memset(m, 0, sizeof *m);
-	m->path = strdup(rec->path);
+	m->path = strdup(file);
 	m->buildid_len = rec->buildid_len;
 	memcpy(m->buildid, rec->buildid, rec->buildid_len);
-	open_module(m);
+	open_module(m, file != rec->path);
 	return nmods;
 }
 
@@ -412,11 +421,12 @@ size_t sl_symbolize(const struct sl_space *sp, uint64_t ip, struct sl_frame *f, 
 		return 1;
 	f->offset = ip - m->base;
 	const char *slash = strrchr(m->path, '/');
-	const char *shown = sp->exe && sp->exe_name && sp->exe_name[0] && !strcmp(m->path, sp->exe)
+	int main_file = sp->exe && !strcmp(m->path, sp->exe);
+	const char *shown = main_file && sp->exe_name && sp->exe_name[0]
 				    ? sp->exe_name
 				    : slash ? slash + 1 : m->path;
 	snprintf(f->module, sizeof f->module, "%.200s", shown);
-	size_t mi = module_for(m);
+	size_t mi = module_for(m, main_file && sp->kept_exe ? sp->kept_exe : m->path);
 	struct answer *a = answer_slot(mi, f->offset);
 	if (!a->module) {
 		struct sl_frame tmp[SL_MAX_FRAMES];

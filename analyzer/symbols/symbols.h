@@ -40,6 +40,8 @@ struct sl_space {
 	const char *exe;             /* the program file, and the name its process was started as: */
 	const char *exe_name;        /* its frames show that (Debian's redis-server is a link to
 				      * redis-check-rdb); NULL: the file's name */
+	const char *kept_exe;        /* the program file as it ran, kept beside the log (a build that
+				      * `go test` deleted); read instead of exe; NULL: none */
 };
 /* The language frame record with that index (SL_LANG_IP | index in a stack), or NULL. */
 const struct sl_lang *sl_space_lang(const struct sl_space *sp, uint64_t index);

@@ -1,0 +1,3 @@
+module socklens.test/dialtest
+
+go 1.19
