@@ -161,19 +161,36 @@ case_ptrace_refused_runs_untraced() {
 	$JC $TMP/np.json "r['run']['processes_unlogged']['ptrace_refused'] == 1" "len(diags()) == 0"
 }
 
-case_trace_data_sees_a_reset_per_call() {
-	local line; line=$(line_of tests/go/silent/main.go "return bufio.NewReader(c).ReadString")
-	gobuild silent $TMP/silent
-	# a server that reads the request and aborts the connection (RST)
+# resetting_server PORTFILE: reads a request and aborts the connection (RST)
+resetting_server() {
+	rm -f $1
 	$PY -c 'import socket,struct,sys
 s=socket.create_server(("127.0.0.1",0)); print(s.getsockname()[1], flush=True)
 c,_=s.accept(); c.settimeout(10); c.recv(100)
-c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()' > $TMP/port &
-	wait_for $TMP/port .
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()' > $1 &
+	wait_for $1 .
+}
+
+case_trace_data_sees_a_reset_per_call() {
+	local line; line=$(line_of tests/go/silent/main.go "return bufio.NewReader(c).ReadString")
+	gobuild silent $TMP/silent
+	resetting_server $TMP/port
 	$SL run --trace-data --json $TMP/td.json -- $TMP/silent 127.0.0.1:$(cat $TMP/port) > $TMP/td.out 2>&1 || true
 	grep -q "connection reset by peer" $TMP/td.out
 	$JC $TMP/td.json "one('connection-reset')['errno'] == 'ECONNRESET'" \
-		"at(one('connection-reset'), 'tests/go/silent/main.go', $line)"
+		"at(one('connection-reset'), 'tests/go/silent/main.go', $line)" "len(diags('connection-reset')) == 1"
+}
+
+# Without --trace-data the tracer sees no read fail, but the kernel had the connection closed
+# (TCP_CLOSE) before the program closed it: the reset is found, at the program's connect line.
+case_default_mode_finds_a_reset_from_the_kernel() {
+	local line; line=$(line_of tests/go/silent/main.go 'c, err := net.Dial("tcp", addr)')
+	gobuild silent $TMP/silent
+	resetting_server $TMP/port2
+	$SL run --json $TMP/rs.json -- $TMP/silent 127.0.0.1:$(cat $TMP/port2) > $TMP/rs.out 2>&1 || true
+	grep -q "connection reset by peer" $TMP/rs.out
+	$JC $TMP/rs.json "one('connection-reset')['severity'] == 'error'" \
+		"at(one('connection-reset'), 'tests/go/silent/main.go', $line)" "len(diags()) == 1"
 }
 
 # A Go service with goroutines stuck on the network in every way (tests/go/stuck): `socklens stuck`

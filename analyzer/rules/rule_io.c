@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
+#include <netinet/tcp.h>
 #include "rules/rules.h"
 
 /* What a server whose clients went away should do: nothing, mostly. */
@@ -150,8 +151,56 @@ static void counted_only(struct sl_ctx *c, const struct sl_tally *t)
 	}
 }
 
+/* Whether the connection's own calls met err (its per-connection errno counts). */
+static int met(const struct sl_slot *s, int err)
+{
+	for (unsigned k = 0; k < SL_ERRS; k++)
+		if (s->err_no[k] == err && s->err_count[k])
+			return 1;
+	return 0;
+}
+
+/* The tracer sees no data calls by default, so no ECONNRESET or EPIPE comes back to it; the kernel
+ * still says what happened. A connection that was established and is in TCP_CLOSE when the
+ * program closes it (or at the end) was aborted: a reset from the peer, which the program's next
+ * read met as ECONNRESET and its next write as EPIPE, or a retransmission or keepalive timeout.
+ * A close of its own with SO_LINGER 0 resets after this look, so it does not count. */
+static void aborted(struct sl_ctx *c)
+{
+	if (!(c->img->h.flags & SL_HDR_PTRACE))
+		return;
+	for (size_t i = 0; i < c->nconns; i++) {
+		const struct sl_conn *cn = &c->conns[i];
+		const struct sl_slot *s = cn->s;
+		if (!sl_is_tcp(s) || !(s->flags & SL_SF_TCPINFO) || s->tcp_state != TCP_CLOSE ||
+		    (s->role != SL_ROLE_SERVER && s->role != SL_ROLE_CLIENT) || s->connect_state != SL_CONN_DONE ||
+		    met(s, ECONNRESET) || met(s, EPIPE))
+			continue;
+		int server = s->role == SL_ROLE_SERVER;
+		struct sl_diag d;
+		uint32_t stack = sl_diag_conn(&d, cn, SL_K_CONNECTION_RESET, server ? SL_SEV_INFO : SL_SEV_ERROR);
+		d.err = ECONNRESET;
+		if (server) {
+			snprintf(d.group_peer, sizeof d.group_peer, "server");
+			d.advice = SERVER_ADVICE;
+		}
+		d.stack_label = server ? "accepted at" : "connected at";
+		char age[32];
+		sl_dur_format(cn->end_ns > s->open_ns ? cn->end_ns - s->open_ns : 0, age, sizeof age);
+		snprintf(d.summary, sizeof d.summary,
+			 "The connection %s %s was reset by the peer (or timed out): the kernel had closed it (TCP_CLOSE) "
+			 "%s, %s after it was opened, with %llu bytes received and %llu sent. Reads on such a connection "
+			 "fail with ECONNRESET, writes with EPIPE.",
+			 server ? "from" : "to", d.peer[0] ? d.peer : "an unnamed peer",
+			 cn->open_at_end ? "while the program still held it" : "before the program closed it", age,
+			 (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);
+		sl_diags_add(c->out, c->img, &d, stack, 0);
+	}
+}
+
 void sl_rule_io_errors(struct sl_ctx *c)
 {
+	aborted(c);
 	struct sl_tally *t = sl_tally_new();
 	for (uint32_t i = 0; i < c->img->nevents; i++) {
 		const struct sl_event *ev = &c->img->events[i];
