@@ -199,6 +199,34 @@ static void recycling_never_reaches_past_the_slots_handed_out(void **state)
 	}
 }
 
+/* A table full of live connections: an allocation looks at a bounded number of slots, counts the
+ * miss and returns (never a scan of every slot per socket), and a slot closed with something to
+ * report further on is still found by the next allocations. */
+static void a_full_table_costs_a_bounded_search(void **state)
+{
+	struct ctx *c = *state;
+	munmap(c->log.hdr, c->log.size);
+	c->p.slots = 2048;
+	assert_int_equal(sl_log_create(&c->log, c->dir, &c->p, 4244, 1, NULL), 0);
+	struct sl_slot *far = NULL;
+	for (int i = 0; i < 2048; i++) {
+		struct sl_slot *s = sl_slot_alloc(&c->log);
+		assert_non_null(s);
+		if (i == 1500)
+			far = s;
+	}
+	far->flags |= SL_SF_KEEP;
+	sl_slot_close(&c->log, far, 1);
+	int misses = 0;
+	struct sl_slot *got = NULL;
+	while (!got && misses < 10)
+		if (!(got = sl_slot_alloc(&c->log)))
+			misses++;
+	assert_ptr_equal(got, far);
+	assert_true(misses >= 1 && misses <= 3); /* 512 slots looked at per try */
+	assert_int_equal(c->log.hdr->slot_dropped, (uint64_t)misses);
+}
+
 static void uncommitted_events_are_ignored(void **state)
 {
 	struct ctx *c = *state;
@@ -384,6 +412,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(full_tables_drop_and_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(closed_slots_are_recycled_oldest_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(recycling_never_reaches_past_the_slots_handed_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_full_table_costs_a_bounded_search, setup, teardown),
 		cmocka_unit_test_setup_teardown(uncommitted_events_are_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(damaged_logs_get_clear_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(garbage_stack_ids_are_refused, setup, teardown),
