@@ -203,6 +203,24 @@ case_dns_failure_and_slow_dns() {
 		"all(at(d, 'examples/dns_lookup.c', $line) for d in diags())" "len(diags()) == 3"
 }
 
+# Go's own resolver (a static build): the tracer sees no data calls, but each exchange is a UDP
+# socket to port 53 whose life bounds the wait. The slow server and the silent one are found (two
+# queries each, A and AAAA); the NXDOMAIN answer, quick, is not (no payload is read: a limit). Go
+# runs each query on a goroutine of its own, so the stack is the resolver's (a limit too).
+case_go_resolver_slow_and_silent_dns() {
+	need go
+	(cd tests/go/lookup && CGO_ENABLED=0 GOCACHE=${GOCACHE:-$TMP/gocache} GOFLAGS=-mod=mod go build -o $TMP/lookup .)
+	dns_env
+	echo "$SL run --json $TMP/gd.json -- $TMP/lookup db.internal.example slow.cache.example drop.x.example > $TMP/gd.out" \
+		>> $TMP/dns.sh
+	unshare -mn bash $TMP/dns.sh
+	grep -q "^drop.x.example .*timeout" $TMP/gd.out
+	$JC $TMP/gd.json "len(diags('slow-dns')) == 1" "one('slow-dns')['count'] >= 4" \
+		"one('slow-dns')['peer'] == '127.0.0.1:53'" "one('slow-dns')['evidence']['duration_ms'] >= 900" \
+		"[f for f in one('slow-dns')['stack'] if f['function'] == 'net.(*Resolver).exchange']" \
+		"len(diags()) == 1"
+}
+
 case_curl_name_lookup_fails() {
 	need curl
 	dns_env

@@ -38,6 +38,7 @@ const char *sl_esc(const char *s);
 
 const char *sl_errno_name(int err);  /* "ECONNREFUSED", or NULL */
 void sl_addr_format(const struct sl_addr *a, char *out, size_t len); /* "" when unknown */
+int sl_addr_port(const struct sl_addr *a); /* an IPv4 or IPv6 address's port; -1 for others */
 /* Whether a connection from local to peer stays on this host (loopback, or its own address). */
 int sl_addr_same_host(const struct sl_addr *local, const struct sl_addr *peer);
 const char *sl_role_name(int role);

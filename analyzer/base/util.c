@@ -33,6 +33,13 @@ const char *sl_errno_name(int err)
 	return errnames[err];
 }
 
+int sl_addr_port(const struct sl_addr *a)
+{
+	if ((a->family != AF_INET && a->family != AF_INET6) || a->len < 2)
+		return -1;
+	return a->data[0] << 8 | a->data[1]; /* sin_port and sin6_port come first, in network order */
+}
+
 static void format_inet(const struct sl_addr *a, char *out, size_t len)
 {
 	struct sockaddr_storage ss;

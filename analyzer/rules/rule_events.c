@@ -103,8 +103,41 @@ static void dns(const struct sl_ctx *x, const struct sl_event *ev)
 	sl_diags_add(x->out, x->img, &d, ev->stack, 0);
 }
 
+/* A program that resolves names itself (Go's own resolver; the tracer sees no data calls) makes a
+ * UDP socket per DNS exchange, connected to the server's port 53, and closes it once answered or
+ * given up: the socket's life bounds the exchange. One that lived past the dns threshold is a slow
+ * or silent DNS server (the name is not known: no payload is read). */
+static void resolver_exchanges(struct sl_ctx *x)
+{
+	if (!(x->img->h.flags & SL_HDR_PTRACE))
+		return;
+	for (size_t i = 0; i < x->nconns; i++) {
+		const struct sl_conn *c = &x->conns[i];
+		const struct sl_slot *s = c->s;
+		if (s->type != SOCK_DGRAM || sl_addr_port(&s->peer) != 53 || c->end_ns < s->open_ns ||
+		    c->end_ns - s->open_ns < x->th->dns_ns)
+			continue;
+		uint64_t took = c->end_ns - s->open_ns;
+		char dur[32];
+		struct sl_diag d;
+		uint32_t stack = sl_diag_conn(&d, c, SL_K_SLOW_DNS, SL_SEV_WARNING);
+		snprintf(d.group_peer, sizeof d.group_peer, "dns/udp");
+		d.stack_label = "lookup at";
+		d.worst_ns = took;
+		sl_dur_format(took, dur, sizeof dur);
+		snprintf(d.summary, sizeof d.summary,
+			 "A DNS exchange with %s (UDP) %s %s: the program's own resolver %s, so the DNS server answered "
+			 "slowly or not at all (the name asked is not known: socklens reads no payload).",
+			 d.peer[0] ? d.peer : "a DNS server", c->open_at_end ? "was still waiting after" : "lasted", dur,
+			 c->open_at_end ? "was still waiting for an answer" : "kept its socket that long");
+		sl_diag_fact(&d, "duration_ms", (double)took / 1e6);
+		sl_diags_add(x->out, x->img, &d, stack, 0);
+	}
+}
+
 void sl_rule_events(struct sl_ctx *x)
 {
+	resolver_exchanges(x);
 	for (uint32_t i = 0; i < x->img->nevents; i++) {
 		const struct sl_event *ev = &x->img->events[i];
 		if (ev->type == SL_EV_STALE_FD)

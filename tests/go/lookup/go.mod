@@ -1,0 +1,3 @@
+module socklens.test/lookup
+
+go 1.19
