@@ -111,4 +111,9 @@ case_what_cannot_be_compared_is_said() {
 	rc=0
 	$SL diff $TMP/py.json $TMP/nosuch 2> $TMP/e4.txt || rc=$?
 	[ $rc -eq 1 ] && grep -q "nosuch" $TMP/e4.txt
+	# a FIFO is refused, not read (which would wait for a writer forever)
+	rm -f $TMP/fifo && mkfifo $TMP/fifo
+	rc=0
+	$SL diff $TMP/fifo $TMP/py.json 2> $TMP/e5.txt || rc=$?
+	[ $rc -eq 1 ] && grep -q "not a run directory nor a JSON report file" $TMP/e5.txt
 }

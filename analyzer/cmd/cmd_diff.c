@@ -16,7 +16,8 @@ static void usage(FILE *out)
 		"\n"
 		"Compares two runs of the same program: findings new and gone by kind and call site, and per peer\n"
 		"and call site the connections, connect and reply latency, bytes, time blocked and errors, each\n"
-		"change tested against noise (Mann-Whitney U; counts by a binomial test; p < 0.05).\n"
+		"change tested against noise (Mann-Whitney U; counts by a binomial test; p < 0.01), and the\n"
+		"run's span, connections and writes a second (shown, not tested: one value a side).\n"
 		"BEFORE and AFTER are run directories or JSON reports (socklens run --json, socklens report --json).\n"
 		"  --json                   the comparison as JSON\n"
 		"  --markdown               as Markdown (a pull-request comment)\n"
@@ -51,6 +52,8 @@ static json_t *load(const char *path, char *err, size_t len)
 		free(buf);
 		if (!r)
 			snprintf(err, len, "'%s': the run could not be analyzed", sl_esc(path));
+	} else if (!S_ISREG(st.st_mode)) {
+		snprintf(err, len, "'%s': not a run directory nor a JSON report file", sl_esc(path));
 	} else {
 		json_error_t je;
 		if (!(r = json_load_file(path, 0, &je)))
