@@ -304,7 +304,8 @@ static void add_connections(const json_t *report, struct group **v, size_t *n, i
 
 static json_t *summary(struct sample *s)
 {
-	qsort(s->v, s->n, sizeof *s->v, dcmp);
+	if (s->n) /* v is NULL when no connection gave a sample */
+		qsort(s->v, s->n, sizeof *s->v, dcmp);
 	return json_pack("{s:I, s:f, s:f, s:f}", "n", (json_int_t)s->n, "p50", quantile(s->v, s->n, 0.5), "p90",
 			 quantile(s->v, s->n, 0.9), "p99", quantile(s->v, s->n, 0.99));
 }
@@ -408,7 +409,8 @@ json_t *sl_diff(const json_t *before, const json_t *after, const struct sl_diff_
 	size_t fn = 0;
 	count_findings(before, &fv, &fn, 0);
 	count_findings(after, &fv, &fn, 1);
-	qsort(fv, fn, sizeof *fv, worst_first);
+	if (fn)
+		qsort(fv, fn, sizeof *fv, worst_first);
 	json_t *findings = json_array(), *gate = json_array();
 	for (size_t i = 0; i < fn; i++) {
 		const struct finding *f = &fv[i];
