@@ -34,6 +34,16 @@ assert run["span_s"]["after"] < run["span_s"]["before"] and not run["writes_per_
 EOF
 	$SL diff $TMP/before.json $TMP/after.json > $TMP/d.txt
 	grep -q "gone    warning nagle-delay" $TMP/d.txt
+	# the other way round, a latency regression: the gate fails; no error was added, that gate holds
+	local rc=0
+	$SL diff --max-regression errors=0 $TMP/after.json $TMP/before.json > /dev/null || rc=$?
+	[ $rc -eq 0 ] || { echo "errors=0: exit $rc"; return 1; }
+	$SL diff --max-regression latency=10%,errors=0 $TMP/after.json $TMP/before.json > $TMP/r.txt || rc=$?
+	[ $rc -eq 88 ] || { cat $TMP/r.txt; echo "exit $rc"; return 1; }
+	grep -q "gate failed: read_wait_ms to 127.0.0.1 at .*: median +" $TMP/r.txt
+	rc=0
+	$SL diff --max-regression latency=ten $TMP/after.json $TMP/before.json 2> /dev/null || rc=$?
+	[ $rc -eq 2 ]
 }
 
 case_a_connection_per_request_fixed_with_keepalive() {

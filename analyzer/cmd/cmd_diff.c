@@ -23,7 +23,7 @@ static void usage(FILE *out)
 		"  --markdown               as Markdown (a pull-request comment)\n"
 		"  --fail-on-new SEVERITY   exit %d if a finding this severe (info, warning, error) is new\n"
 		"  --max-regression GATES   exit %d past these, comma-separated: latency=10%% (a significant rise of\n"
-		"                           the median connect or reply time), errors=N (more errors than before + N)\n"
+		"                           the median connect, reply or read wait time), errors=N (more errors than before + N)\n"
 		"  --force                  compare runs of different programs\n"
 		"Exits 0, %d when a gate failed, 1 when the runs cannot be compared, 2 on a usage error.\n",
 		SL_EXIT_DIFF_GATE, SL_EXIT_DIFF_GATE, SL_EXIT_DIFF_GATE);

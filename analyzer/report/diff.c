@@ -442,7 +442,7 @@ json_t *sl_diff(const json_t *before, const json_t *after, const struct sl_diff_
 			double change = num(m, "change_pct");
 			char why[800];
 			if (gates->latency_pct >= 0 && sig && change > gates->latency_pct &&
-			    (!strcmp(name, "reply_ms") || !strcmp(name, "connect_ms"))) {
+			    (!strcmp(name, "reply_ms") || !strcmp(name, "connect_ms") || !strcmp(name, "read_wait_ms"))) {
 				snprintf(why, sizeof why, "%s to %s at %s: median +%.0f%% (p=%.3g)", name, g->where, g->site, change,
 					 num(m, "p"));
 				json_array_append_new(gate, json_string(why));
