@@ -314,10 +314,17 @@ int sl_grow(struct sl_log *log, int t, uint64_t i)
 	if (!__atomic_compare_exchange_n(&th->growing, &zero, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return populate_record(log, th, i);
 	avail = th->avail;
+	/* read once: a log truncated under the program is replaced by zeroed memory (shim/sigbus.c),
+	 * and another thread may still be here then; a zero is no table, never a division by it */
+	uint64_t size = __atomic_load_n(&th->size, __ATOMIC_RELAXED), cap = __atomic_load_n(&th->cap, __ATOMIC_RELAXED);
+	if (!size || !cap) {
+		__atomic_store_n(&th->growing, 0, __ATOMIC_RELEASE);
+		return -ENOSPC;
+	}
 	/* a page at least, then a quarter more each time: few madvise calls for a busy table */
-	uint64_t have = (uint64_t)avail * th->size, need = (i + 1) * th->size;
+	uint64_t have = (uint64_t)avail * size, need = (i + 1) * size;
 	uint64_t want = page_up(need > have + have / 4 ? need : have + have / 4);
-	uint64_t limit = page_up((uint64_t)th->cap * th->size);
+	uint64_t limit = page_up(cap * size);
 	if (want > limit)
 		want = limit;
 	int e = 0;
@@ -326,8 +333,8 @@ int sl_grow(struct sl_log *log, int t, uint64_t i)
 		if (e == 0)
 			e = sl_populate((char *)log->hdr + th->off + page_up(have), want - page_up(have));
 		if (e == 0) {
-			uint64_t n = want / th->size;
-			__atomic_store_n(&th->avail, (uint32_t)(n < th->cap ? n : th->cap), __ATOMIC_RELEASE);
+			uint64_t n = want / size;
+			__atomic_store_n(&th->avail, (uint32_t)(n < cap ? n : cap), __ATOMIC_RELEASE);
 		} else {
 			__atomic_store_n(&th->full, 1, __ATOMIC_RELAXED);
 		}
@@ -527,7 +534,10 @@ uint32_t sl_stack_intern(struct sl_log *log, const uint64_t *ip, uint32_t n, int
 	if (n > SL_MAX_FRAMES)
 		n = SL_MAX_FRAMES;
 	uint64_t hash = hash_ips(ip, n);
-	uint32_t *bucket = &log->buckets[hash % h->tab[SL_T_BUCKETS].cap];
+	uint32_t nbuckets = __atomic_load_n(&h->tab[SL_T_BUCKETS].cap, __ATOMIC_RELAXED); /* once: see sl_grow */
+	if (!nbuckets)
+		return 0;
+	uint32_t *bucket = &log->buckets[hash % nbuckets];
 	uint32_t head = __atomic_load_n(bucket, __ATOMIC_ACQUIRE);
 	for (uint32_t id = head, hops = 0; id && id <= h->tab[SL_T_STACKS].cap && hops < 64; hops++) {
 		if (same_stack(&log->stacks[id - 1], hash, ip, n))

@@ -32,14 +32,24 @@ static void anonymous(void *at, uint64_t len)
 	sl_sys6(SYS_mmap, (long)at, (long)len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 }
 
+/* Each mapping is replaced once, by the first thread to fault in it. Another thread faulting in it
+ * meanwhile (two threads recording at once) returns and retries its access, faulting again until
+ * the replacement is in place: the region stays known as ours after the run's pointer is cleared
+ * (a fault there taken for the program's would end the process). */
+static int log_lost, run_lost;
+static struct sl_run_header *run_region; /* the run's mapping, once it is being replaced */
+
 /* The run's control file is gone: the log goes on without a budget (as a log made without one).
  * The access that faulted is retried on the new memory, so it holds a budget nothing exceeds. */
 static void lose_run(void)
 {
-	struct sl_run_header *run = sl_g.log.run;
-	__atomic_store_n(&sl_g.log.run, NULL, __ATOMIC_RELEASE);
+	struct sl_run_header *run = __atomic_load_n(&sl_g.log.run, __ATOMIC_SEQ_CST);
+	if (!run || __atomic_exchange_n(&run_lost, 1, __ATOMIC_SEQ_CST))
+		return;
+	__atomic_store_n(&run_region, run, __ATOMIC_SEQ_CST);
 	anonymous(run, sl_g.run_size);
 	run->budget = ~0ull;
+	__atomic_store_n(&sl_g.log.run, NULL, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&sl_g.ready, __ATOMIC_ACQUIRE))
 		__atomic_fetch_or(&sl_g.log.hdr->flags, SL_HDR_RUN_LOST, __ATOMIC_RELAXED);
 }
@@ -47,7 +57,9 @@ static void lose_run(void)
 /* The log's pages are gone: anonymous memory takes their place, and recording stops. */
 static void lose_log(void)
 {
-	struct sl_run_header *run = sl_g.log.run;
+	if (__atomic_exchange_n(&log_lost, 1, __ATOMIC_SEQ_CST))
+		return;
+	struct sl_run_header *run = __atomic_load_n(&sl_g.log.run, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&sl_g.ready, 0, __ATOMIC_RELEASE);
 	anonymous(sl_g.log.hdr, sl_g.log.size);
 	/* the run's file may be intact (then count the loss) or truncated too: MADV_POPULATE_WRITE
@@ -89,15 +101,30 @@ static void pass_on(int sig, siginfo_t *si, void *uc)
 		a.sa_handler(sig);
 }
 
+/* Replacing one mapping may touch the other (lose_run marks the log), which another thread may be
+ * truncating right then: SIGBUS is unblocked meanwhile, so that fault comes back here (and is
+ * ours) instead of killing the process, as a fault with SIGBUS blocked does. The mask the program
+ * had is restored when the handler returns. */
+static void ours(void (*lose)(void))
+{
+	uint64_t bus = 1ull << (SIGBUS - 1);
+	sl_sys6(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&bus, 0, 8, 0, 0);
+	lose();
+}
+
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
 	/* the faulting access is retried on return, on the anonymous memory */
 	if (si->si_code > 0 && inside(si->si_addr, sl_g.log.hdr, sl_g.log.size)) {
-		lose_log();
+		ours(lose_log);
 		return;
 	}
-	if (si->si_code > 0 && inside(si->si_addr, sl_g.log.run, sl_g.run_size)) {
-		lose_run();
+	/* the pointer first: it is cleared only after run_region is set, so one of the two names it */
+	struct sl_run_header *run = __atomic_load_n(&sl_g.log.run, __ATOMIC_SEQ_CST);
+	if (!run)
+		run = __atomic_load_n(&run_region, __ATOMIC_SEQ_CST);
+	if (si->si_code > 0 && inside(si->si_addr, run, sl_g.run_size)) {
+		ours(lose_run);
 		return;
 	}
 	pass_on(sig, si, uc);
