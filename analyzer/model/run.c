@@ -111,7 +111,8 @@ static void merge_ctl(struct sl_run *run, const char *dir)
 	run->ctl.traceme_refused += h.traceme_refused;
 	struct sl_exec_rec *all = realloc(run->execs, (run->nexecs + n + 1) * sizeof *all);
 	if (all) {
-		memcpy(all + run->nexecs, x, n * sizeof *x);
+		if (n) /* x is NULL when the file has no exec record */
+			memcpy(all + run->nexecs, x, n * sizeof *x);
 		run->execs = all;
 		run->nexecs += n;
 	}
