@@ -74,6 +74,24 @@ static void by_host(struct sl_diag *d)
 	snprintf(d->group_peer, sizeof d->group_peer, "%s", host);
 }
 
+/* Whether c went through a listener of this image whose accept queue overflowed, on this host: its
+ * client's handshake ACK and first data were dropped and sent again, and its round-trip time
+ * measured that wait. The accept-queue-full finding says it; no path is to blame. */
+static int through_full_queue(const struct sl_ctx *x, const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	int port = s->role == SL_ROLE_SERVER ? sl_addr_port(&s->local) : sl_addr_port(&s->peer);
+	if (port <= 0 || !sl_addr_same_host(&s->local, &s->peer))
+		return 0;
+	for (size_t i = 0; i < x->nconns; i++) {
+		const struct sl_slot *l = x->conns[i].s;
+		if (l->role == SL_ROLE_LISTENER && l->listen_limit && l->accept_queue_max > l->listen_limit &&
+		    sl_addr_port(&l->local) == port)
+			return 1;
+	}
+	return 0;
+}
+
 static void path(const struct sl_ctx *x, const struct sl_conn *c)
 {
 	const struct sl_slot *s = c->s;
@@ -92,7 +110,11 @@ static void path(const struct sl_ctx *x, const struct sl_conn *c)
 		syns++;
 	lost = lost > syns ? lost - syns : 0;
 	int local = sl_addr_same_host(&s->local, &s->peer);
-	if (local && s->role == SL_ROLE_CLIENT && s->connect_ns >= x->th->connect_ns)
+	int high_rtt = (uint64_t)s->tcp_rtt_us * 1000 >= x->th->rtt_ns && s->tcp_rtt_us;
+	/* asked only of a connection with something to say (the search walks the image's sockets) */
+	int queued = local && ((s->role == SL_ROLE_CLIENT && s->connect_ns >= x->th->connect_ns) ||
+			       ((lost >= 3 || high_rtt) && through_full_queue(x, c)));
+	if (queued)
 		lost = 0; /* the same full queue at the listener as the slow connect: one finding */
 	if (lost >= 3 && s->tcp_segs_out && (uint64_t)lost * 10000 >= x->th->retrans_pct * (uint64_t)s->tcp_segs_out) {
 		stack = sl_diag_conn(&d, c, SL_K_RETRANSMISSIONS, SL_SEV_WARNING);
@@ -116,8 +138,7 @@ static void path(const struct sl_ctx *x, const struct sl_conn *c)
 	}
 	/* the round-trip time of a connection whose handshake waited for a full accept queue on this
 	 * host measures that wait, not a path (slow-connect says it) */
-	if ((uint64_t)s->tcp_rtt_us * 1000 >= x->th->rtt_ns && s->tcp_rtt_us &&
-	    !(local && s->role == SL_ROLE_CLIENT && s->connect_ns >= x->th->connect_ns)) {
+	if (high_rtt && !queued) {
 		stack = sl_diag_conn(&d, c, SL_K_HIGH_RTT, SL_SEV_WARNING);
 		by_host(&d);
 		d.worst_ns = (uint64_t)s->tcp_rtt_us * 1000;
