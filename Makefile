@@ -189,7 +189,8 @@ check: all $(TEST_BINS) $(EXAMPLES) $(PROG_BINS) $(BUILD)/bench/callcost $(BUILD
 	$(Q)BUILD=$(BUILD) tests/instructions.sh
 
 # Benchmarks: built like the examples, measured by bench/run.sh (see BENCHMARKS.md).
-BENCH_BINS := $(BUILD)/bench/callcost $(BUILD)/bench/pingpong $(BUILD)/bench/manyconn $(BUILD)/bench/clockcost
+BENCH_BINS := $(BUILD)/bench/callcost $(BUILD)/bench/pingpong $(BUILD)/bench/manyconn $(BUILD)/bench/clockcost \
+	$(BUILD)/bench/forkexec
 $(BENCH_BINS): $(BUILD)/bench/%: bench/%.c examples/common.h
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)

@@ -38,7 +38,8 @@ wait_port() {
 	return 1
 }
 
-# want PART: whether BENCH_ONLY (comma-separated: pingpong,redis,nginx,go,callgrind,rare,memory) selects it
+# want PART: whether BENCH_ONLY (comma-separated: pingpong,redis,nginx,go,callgrind,rare,goroutines,
+# forks,memory) selects it
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -329,6 +330,63 @@ if want goroutines && command -v go >/dev/null; then
 		kill %%
 		wait 2>/dev/null
 	done
+fi
+
+# Process start: N one-connection clients forked and exec'd one after another (bench/forkexec:
+# a build system's or a test suite's way), plain and under `socklens run` with the run directory
+# on this machine's /tmp filesystem and on tmpfs (/dev/shm); wall time in microseconds.
+forks() {
+	local mode=$1 n=$2 dir=
+	case $mode in
+	plain|again) "$B/bench/forkexec" "$n"; return ;;
+	disk) dir=$TMP/forkrun ;;
+	tmpfs) dir=$SHM/forkrun ;;
+	esac
+	rm -rf "$dir"
+	"$B/socklens" run --dir "$dir" --report /dev/null -- "$B/bench/forkexec" "$n" 2>/dev/null
+	rm -rf "$dir"
+}
+if want forks; then
+	SHM=$(mktemp -d /dev/shm/socklens-bench-XXXXXX)
+	echo
+	echo "process start: N one-connection clients forked and exec'd one after another (bench/forkexec),"
+	echo "run directory on $(stat -f -c %T "$TMP" | sed "s,ext2/ext3,ext2/3/4,") ($TMP) and on $(stat -f -c %T "$SHM") ($SHM); ratios of wall time to plain"
+	echo "within a round, median of ${FORK_ROUNDS:-5} rounds; added: microseconds per process over plain"
+	: > "$TMP/forks.txt"
+	for n in 1 10 100 1000; do
+		for r in $(seq "${FORK_ROUNDS:-5}"); do
+			order="plain disk tmpfs again"
+			[ $((r % 2)) -eq 0 ] && order="again tmpfs disk plain"
+			for mode in $order; do
+				echo "$n $r $mode $(forks $mode $n)" >> "$TMP/forks.txt"
+			done
+		done
+	done
+	rm -rf "$SHM"
+	python3 - "$TMP/forks.txt" <<'PY'
+import math, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    n, rnd, mode, us = line.split()
+    runs.setdefault(int(n), {}).setdefault(rnd, {})[mode] = float(us)
+slopes = {}
+for n, rounds in sorted(runs.items()):
+    plain = statistics.median(r["plain"] for r in rounds.values())
+    cells = []
+    for mode in ("again", "disk", "tmpfs"):
+        ratio = statistics.median(r[mode] / r["plain"] for r in rounds.values())
+        added = statistics.median((r[mode] - r["plain"]) / n for r in rounds.values())
+        cells.append(f"{mode} {ratio:.2f}x ({added:+.0f} us)")
+        slopes.setdefault(mode, []).append((n, statistics.median(r[mode] for r in rounds.values())))
+    slopes.setdefault("plain", []).append((n, plain))
+    print(f"  N={n:<5d} plain {plain / n:7.0f} us per process;  " + ",  ".join(cells))
+# wall time ~ N^k over N = 10..1000: k = 1 when each process costs the same however many ran before
+for mode in ("plain", "disk", "tmpfs"):
+    pts = [(math.log(n), math.log(t)) for n, t in slopes[mode] if n >= 10]
+    mx = sum(x for x, _ in pts) / len(pts); my = sum(y for _, y in pts) / len(pts)
+    k = sum((x - mx) * (y - my) for x, y in pts) / sum((x - mx) ** 2 for x, _ in pts)
+    print(f"  {mode:6s} wall time grows as N^{k:.2f} (N = 10..1000)")
+PY
 fi
 
 want memory || exit 0

@@ -235,6 +235,7 @@ static long map_log(long fd, uint64_t size, struct sl_run_header *run, int *whol
 	long map = r < 0 ? r : sl_sys6(SYS_mmap, 0, (long)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map < 0 && map > -4096)
 		return map;
+	sl_no_readahead((void *)map, size);
 	*whole = 0;
 	r = sl_run_reserve(run, SL_HEADER_SIZE);
 	if (r == 0 && (r = sl_populate((void *)map, SL_HEADER_SIZE)) == -EINVAL) {

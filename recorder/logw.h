@@ -86,6 +86,8 @@ void sl_slot_count_error(struct sl_slot *s, int err);
 
 /* madvise(MADV_POPULATE_WRITE): 0, or -errno where touching would have raised SIGBUS. */
 int sl_populate(void *addr, size_t len);
+/* madvise(MADV_RANDOM) on a log's mapping: its faults read nothing ahead (runctl.c says why). */
+void sl_no_readahead(void *addr, size_t len);
 /* Half the free space of dir's filesystem, at most 1 GiB. */
 uint64_t sl_budget_default(const char *dir);
 /* Maps dir/run.slctl, creating it (with budget and flags) if it does not exist yet. NULL when

@@ -21,6 +21,15 @@ static uint64_t add64(uint64_t *p, uint64_t v)
 	return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
 }
 
+/* A fault on a hole of a sparse file reads ahead around it: on ext4 that is 1 to 3 ms for the
+ * first page a process touches, against 0.01 ms on tmpfs (the zero pages cost nothing to read;
+ * the readahead's set-up does), and a process start pays it. Our pages are touched one record at
+ * a time, never sequentially: no readahead, at tmpfs cost on any filesystem (BENCHMARKS.md). */
+void sl_no_readahead(void *addr, size_t len)
+{
+	sl_sys3(SYS_madvise, addr, len, MADV_RANDOM);
+}
+
 int sl_populate(void *addr, size_t len)
 {
 	long r = sl_sys3(SYS_madvise, addr, len, MADV_POPULATE_WRITE);
@@ -107,7 +116,10 @@ static struct sl_run_header *map_run(long fd)
 	    (st.st_mode & 077) || st.st_size < SL_HEADER_SIZE || st.st_size > (64 << 20))
 		return NULL;
 	long m = sl_sys6(SYS_mmap, 0, (long)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	return m < 0 && m > -4096 ? NULL : (struct sl_run_header *)m;
+	if (m < 0 && m > -4096)
+		return NULL;
+	sl_no_readahead((void *)m, (size_t)st.st_size);
+	return (struct sl_run_header *)m;
 }
 
 struct sl_run_header *sl_run_create(const char *dir, uint64_t budget, uint32_t flags, int *err)
