@@ -172,7 +172,10 @@ $(BUILD)/tests/progs/nounwind: tests/progs/nounwind.c examples/common.h
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O2 -g -fno-asynchronous-unwind-tables -fno-unwind-tables $(WARN) -o $@ $< -lpthread
 
-check: all $(TEST_BINS) $(EXAMPLES) $(PROG_BINS) $(BUILD)/bench/callcost $(BUILD)/clockcount/libsocklens.so
+CHECK_DEPS := all $(TEST_BINS) $(EXAMPLES) $(PROG_BINS) $(BUILD)/bench/callcost $(BUILD)/clockcount/libsocklens.so
+# what the suites need, built without running them (to run one suite: BUILD=build tests/NAME.sh)
+check-build: $(CHECK_DEPS)
+check: $(CHECK_DEPS)
 	$(Q)for t in $(TEST_BINS); do echo "== $$t"; $$t || exit 1; done
 	$(Q)tests/layers.py $(BUILD)
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/integration.sh
@@ -250,5 +253,5 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps-check check check-sanitize check-transparency check-soak fuzz examples demo bench install clean
+.PHONY: check-build all deps-check check check-sanitize check-transparency check-soak fuzz examples demo bench install clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,7 +1,16 @@
-/* manyconn.c N - a server holding N accepted loopback TCP connections (a forked child holds the
- * client ends) prints its resident memory in kB: the base for "memory the shim adds". */
+/* manyconn.c N [setup] - a server holding N accepted loopback TCP connections (a forked child holds
+ * the client ends) prints its resident memory in kB: the base for "memory the shim adds"; with
+ * "setup", the microseconds from the first connect to the last connection accepted instead. */
 #include "../examples/common.h"
 #include <sys/wait.h>
+#include <time.h>
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static long rss_kb(void)
 {
@@ -34,9 +43,11 @@ static void clients(int port, int n, int stop)
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 10000, port, stop[2];
+	int setup = argc > 2 && strcmp(argv[2], "setup") == 0;
 	int lfd = listen_local(4096, &port);
 	if (pipe(stop) != 0)
 		die("pipe");
+	uint64_t t0 = now_us();
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(lfd);
@@ -51,7 +62,10 @@ int main(int argc, char **argv)
 		if (fds[i] < 0 || read(fds[i], &c, 1) != 1)
 			die("accept");
 	}
-	printf("%ld\n", rss_kb());
+	if (setup)
+		printf("%llu\n", (unsigned long long)(now_us() - t0));
+	else
+		printf("%ld\n", rss_kb());
 	close(stop[1]);
 	waitpid(pid, NULL, 0);
 	for (int i = 0; i < n; i++)

@@ -18,7 +18,9 @@
 
 void sl_log_params_default(struct sl_log_params *p)
 {
-	p->slots = 4096;
+	/* a million connections live or kept: 664 MiB of address space, a sparse file whose pages
+	 * exist only as they are used (a slot per connection, 664 bytes), within the run's budget */
+	p->slots = 1u << 20;
 	p->events = 8192;
 	p->stacks = 2048;
 	p->modules = 256;
@@ -141,14 +143,25 @@ static void fill_layout(struct sl_log_header *h, const struct sl_log_params *p)
 	h->slow_ns = p->slow_ns;
 }
 
-/* RLIMIT_FSIZE: growing a file past it raises SIGXFSZ in the program. Halves every table until
- * the file fits; 0 when even a small log does not. */
+/* The log's size within RLIMIT_FSIZE (growing a file past it raises SIGXFSZ in the program) and
+ * within an eighth of RLIMIT_AS (the mapping takes address space, and a program under a limit
+ * must keep its own): the slot table is halved first, down to 4,096, then every table, until the
+ * file fits; 0 when even a small log does not. */
 static int fit_fsize(struct sl_log_header *h, struct sl_log_params *p)
 {
-	struct rlimit rl;
-	if (sl_sys3(SYS_getrlimit, RLIMIT_FSIZE, &rl, 0) != 0 || rl.rlim_cur == RLIM_INFINITY)
+	struct rlimit rl, as;
+	if (sl_sys3(SYS_getrlimit, RLIMIT_FSIZE, &rl, 0) != 0)
+		rl.rlim_cur = RLIM_INFINITY;
+	if (sl_sys3(SYS_getrlimit, RLIMIT_AS, &as, 0) == 0 && as.rlim_cur != RLIM_INFINITY && as.rlim_cur / 8 < rl.rlim_cur)
+		rl.rlim_cur = as.rlim_cur / 8;
+	if (rl.rlim_cur == RLIM_INFINITY)
 		return 1;
 	while (h->file_size > rl.rlim_cur && h->file_size > SL_MIN_LOG) {
+		if (p->slots > 4096) {
+			p->slots /= 2;
+			fill_layout(h, p);
+			continue;
+		}
 		p->slots = p->slots > 32 ? p->slots / 2 : p->slots;
 		p->events = p->events > 32 ? p->events / 2 : p->events;
 		p->stacks = p->stacks > 32 ? p->stacks / 2 : p->stacks;
@@ -356,6 +369,8 @@ static struct sl_slot *slot_init(struct sl_log *log, struct sl_slot *s, uint32_t
 		add64(&h->slot_recycled, 1);
 		if (!(s->flags & SL_SF_KEEP))
 			__atomic_fetch_sub(&h->slots_closed, 1, __ATOMIC_RELAXED);
+		else
+			add64(&h->keepers_recycled, 1);
 	}
 	uint32_t gen = s->gen + 1;
 	memset((char *)s + 8, 0, sizeof *s - 8);

@@ -42,7 +42,7 @@ static uint64_t env_u64(const char *name, uint64_t def, uint64_t lo, uint64_t hi
 static void read_params(struct sl_log_params *p)
 {
 	sl_log_params_default(p);
-	p->slots = (uint32_t)env_u64("SOCKLENS_SLOTS", p->slots, 16, 1u << 20);
+	p->slots = (uint32_t)env_u64("SOCKLENS_SLOTS", p->slots, 16, 1u << 24);
 	p->events = (uint32_t)env_u64("SOCKLENS_EVENTS", p->events, 16, 1u << 22);
 	p->stacks = (uint32_t)env_u64("SOCKLENS_STACKS", p->stacks, 16, 1u << 20);
 	p->slow_ns = env_u64("SOCKLENS_SLOW_MS", p->slow_ns / 1000000, 1, 86400000) * 1000000ull;

@@ -30,6 +30,66 @@ case_a_thousand_short_processes() {
 	$JC $TMP/k.json "one('connect-refused')['count'] == 1000" "one('connect-refused')['processes'] == 1000"
 }
 
+# A client making more connections than the old 4,096-slot table, one after another, each read
+# without a timeout: every one is kept (it has something to report), the count is exact.
+case_connections_past_four_thousand_are_counted_exactly() {
+	cat > $TMP/many.py <<'EOF'
+import socket, threading
+srv = socket.create_server(("127.0.0.1", 0), backlog=64)
+def serve():
+    while True:
+        c, _ = srv.accept()
+        c.recv(16)
+        c.sendall(b"ok")
+        c.close()
+threading.Thread(target=serve, daemon=True).start()
+for i in range(6000):
+    c = socket.create_connection(srv.getsockname())
+    c.sendall(b"ping")
+    c.recv(16)          # no timeout: a silent server would hang it
+    c.close()
+EOF
+	$SL run --json $TMP/many.json --report /dev/null -- $PY $TMP/many.py
+	# the client's read and the server's, one finding each
+	$JC $TMP/many.json "[d['count'] for d in diags('missing-timeout')] == [6000, 6000]" \
+		"proc()['dropped']['slots'] == 0" "proc()['dropped']['slots_with_findings_overwritten'] == 0"
+}
+
+# A server holding more live connections than the old table: all of them are tracked, live and
+# at exit (as many as the hard fd limit lets one process hold, both ends counted).
+case_eight_thousand_live_connections_are_all_tracked() {
+	local n=8000 hard; hard=$(ulimit -Hn)
+	[ "$hard" = unlimited ] || [ "$hard" -ge $((2 * n + 100)) ] || n=$(( (hard - 100) / 2 ))
+	ulimit -n $((2 * n + 100))
+	cat > $TMP/hold.py <<'EOF'
+import os, socket, sys
+n = int(sys.argv[1])
+srv = socket.create_server(("127.0.0.1", 0), backlog=4096)
+held = []
+for i in range(n):
+    held.append(socket.create_connection(srv.getsockname()))
+    held.append(srv.accept()[0])
+print(len(held), flush=True)
+os._exit(0)             # all of them open at the end
+EOF
+	$SL run --json $TMP/hold.json --report /dev/null -- $PY $TMP/hold.py $n
+	$JC $TMP/hold.json "proc()['sockets'] == 2 * $n + 1" "proc()['dropped']['slots'] == 0" \
+		"len(conns(open_at_end=True)) >= 2 * $n"
+}
+
+# A program under an address-space limit (ulimit -v) keeps its own: the log's mapping takes at
+# most an eighth of it (a smaller slot table), and the program runs as it does without socklens.
+case_an_address_space_limit_keeps_the_log_small() {
+	local port; port=$(free_port)
+	mkdir -p $TMP/as
+	local st=0 plain=0 size
+	(ulimit -v 1048576; LD_PRELOAD=$SHIM SOCKLENS_DIR=$TMP/as $PROGS/one_connect $port) || st=$?
+	(ulimit -v 1048576; $PROGS/one_connect $port) || plain=$?
+	size=$(stat -c %s $TMP/as/p*.sllog)
+	echo "exit $st (plain $plain), log file size $size bytes"
+	[ "$st" = "$plain" ] && [ "$size" -le $((128 << 20)) ] && [ "$size" -gt $((2 << 20)) ]
+}
+
 case_processes_without_sockets_cost_a_page() {
 	$SL run --dir $TMP/t --report /dev/null -- sh -c 'i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i+1)); done'
 	local kb; kb=$(du -sk $TMP/t | cut -f1)

@@ -41,7 +41,7 @@ static json_t *argv_json(const struct sl_log_header *h)
 static json_t *process_json(const struct sl_proc *p)
 {
 	const struct sl_log_header *h = &sl_proc_last(p)->h;
-	uint64_t ev = 0, over = 0, slots = 0, stacks = 0, infl = 0;
+	uint64_t ev = 0, over = 0, slots = 0, stacks = 0, infl = 0, lost = 0;
 	for (size_t k = 0; k < p->nimages; k++) {
 		const struct sl_log_header *ih = &p->images[k].h;
 		ev += ih->event_dropped;
@@ -49,6 +49,7 @@ static json_t *process_json(const struct sl_proc *p)
 		slots += ih->slot_dropped;
 		stacks += ih->stack_dropped;
 		infl += ih->inflight_dropped;
+		lost += ih->keepers_recycled;
 	}
 	json_t *exit_status = json_null(), *sig = json_null();
 	if (p->have_status && WIFEXITED(p->wstatus))
@@ -72,9 +73,10 @@ static json_t *process_json(const struct sl_proc *p)
 	json_object_set_new(o, "language_frames",
 			    state ? json_pack("{s:s, s:s, s:o}", "runtime", rt, "state", state, "why", sl_str_or_null(why))
 				  : json_null());
-	json_object_set_new(o, "dropped", json_pack("{s:I, s:I, s:I, s:I, s:I}", "events", (json_int_t)ev,
+	json_object_set_new(o, "dropped", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "events", (json_int_t)ev,
 						    "events_overwritten", (json_int_t)over, "slots", (json_int_t)slots,
-						    "stacks", (json_int_t)stacks, "threads", (json_int_t)infl));
+						    "slots_with_findings_overwritten", (json_int_t)lost, "stacks",
+						    (json_int_t)stacks, "threads", (json_int_t)infl));
 	return o;
 }
 

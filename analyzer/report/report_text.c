@@ -130,13 +130,17 @@ static void print_proc(FILE *out, const struct sl_proc *p, size_t depth)
 	char st[96];
 	sl_proc_status(p, st, sizeof st);
 	fprintf(out, "%*s%s[%d] %s", (int)(2 + 2 * depth), "", sl_esc(sl_proc_name(p)), p->pid, st);
-	uint64_t dropped = 0;
+	uint64_t dropped = 0, lost = 0;
 	for (size_t k = 0; k < p->nimages; k++) {
 		const struct sl_log_header *ih = &p->images[k].h;
 		dropped += ih->event_dropped + ih->slot_dropped + ih->stack_dropped + ih->inflight_dropped;
+		lost += ih->keepers_recycled;
 	}
 	if (dropped)
 		fprintf(out, ", %llu records dropped (log full)", (unsigned long long)dropped);
+	if (lost)
+		fprintf(out, ", %llu closed connections with findings overwritten (slot table full: its counts are "
+			"lower bounds)", (unsigned long long)lost);
 	if (!(h->flags & SL_HDR_STACKS))
 		fprintf(out, ", no stacks");
 	if (sl_proc_uses_io_uring(p) == 2)

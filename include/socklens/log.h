@@ -207,6 +207,8 @@ struct sl_log_header {
 	uint64_t pidns;           /* the inode of the process's pid namespace (0: unknown) */
 	uint64_t inherited_socks; /* slots made for sockets this image did not create (exec, fork,
 				     SCM_RIGHTS): counted where they were created, not again here */
+	uint64_t keepers_recycled;/* closed slots with something to report, recycled once the table
+				     could not grow: findings about them are lost, counts undercount */
 };
 
 /* ---- connection slots ---------------------------------------------------- */
