@@ -2,6 +2,14 @@
 CC ?= gcc
 BUILD ?= build
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# where `make install` puts the shim and socklens-node.js; socklens run looks there, by the path
+# relative to its own binary first (a tree moved elsewhere still works), then the absolute one
+SHIMDIR = $(LIBDIR)/socklens
+SHIMDIR_REL = $(patsubst $(PREFIX)/%,../%,$(SHIMDIR))
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wno-missing-field-initializers
 ifeq ($(CI),true)
 WARN += -Werror
@@ -88,14 +96,24 @@ $(BUILD)/clockcount/libsocklens.so: $(COUNT_OBJ)
 	$(call quiet,LD,$@)
 	$(Q)$(CC) -shared -o $@ $^ $(LDFLAGS) -Wl,-z,now,-z,relro -Wl,--no-undefined -ldl
 
+# the install paths socklens run looks in, rewritten only when they change (make install PREFIX=...)
+$(BUILD)/paths.h: FORCE
+	$(Q)mkdir -p $(BUILD)
+	$(Q)printf '#define SL_SHIMDIR "%s"\n#define SL_SHIMDIR_REL "%s"\n' '$(SHIMDIR)' '$(SHIMDIR_REL)' > $@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+FORCE:
+$(BUILD)/analyzer/cmd/cmd_run.o: $(BUILD)/paths.h
+$(BUILD)/analyzer/cmd/cmd_run.o: CFLAGS_ALL += -include $(BUILD)/paths.h
+# CPPFLAGS (dpkg-buildflags' _FORTIFY_SOURCE) for the analyzer and the tracer; not for the shim,
+# which defines read(), recv()... itself where fortify's headers define them inline
 $(BUILD)/analyzer/%.o: analyzer/%.c
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS_ALL) $(ANA_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS_ALL) $(ANA_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -c $< -o $@
 $(BUILD)/tracer/%.o: tracer/%.c
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS_ALL) $(ANA_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS_ALL) $(ANA_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -c $< -o $@
 
 # The analyzer creates the run's control file, and its tracer writes logs, with the recorder.
 $(BUILD)/socklens: $(ANA_OBJ) $(REC_OBJ)
@@ -172,7 +190,7 @@ $(BUILD)/tests/progs/nounwind: tests/progs/nounwind.c examples/common.h
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O2 -g -fno-asynchronous-unwind-tables -fno-unwind-tables $(WARN) -o $@ $< -lpthread
 
-CHECK_DEPS := all $(TEST_BINS) $(EXAMPLES) $(PROG_BINS) $(BUILD)/bench/callcost $(BUILD)/clockcount/libsocklens.so
+CHECK_DEPS := all $(BUILD)/socklens.1 $(TEST_BINS) $(EXAMPLES) $(PROG_BINS) $(BUILD)/bench/callcost $(BUILD)/clockcount/libsocklens.so
 # what the suites need, built without running them (to run one suite: BUILD=build tests/NAME.sh)
 check-build: $(CHECK_DEPS)
 check: $(CHECK_DEPS)
@@ -189,6 +207,7 @@ check: $(CHECK_DEPS)
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/logspace.sh
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/cleanruns.sh
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/diff.sh
+	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/docs.sh
 	$(Q)BUILD=$(BUILD) tests/instructions.sh
 
 # Benchmarks: built like the examples, measured by bench/run.sh (see BENCHMARKS.md).
@@ -222,6 +241,11 @@ bench: all $(BENCH_BINS) $(BUILD)/bench/shimcost $(BUILD)/tests/progs/clock_read
 check-soak: all $(PROG_BINS)
 	$(Q)BUILD=$(BUILD) tests/soak.sh
 
+# The Debian package: builds it from the tracked files, lintian, and runs what it installs
+# (needs ./scripts/install-deps.sh --package); about a minute.
+check-package:
+	$(Q)tests/package.sh
+
 # Slower: CPython's own suites with and without socklens, test by test (needs
 # ./scripts/install-deps.sh --transparency); about ten minutes.
 check-transparency: all
@@ -244,14 +268,29 @@ fuzz: all $(EXAMPLES)
 demo: all $(EXAMPLES)
 	$(Q)BUILD=$(BUILD) ./scripts/demo.sh
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/socklens
-	install -m 755 $(BUILD)/socklens $(DESTDIR)$(PREFIX)/bin/socklens
-	install -m 644 $(BUILD)/libsocklens.so $(DESTDIR)$(PREFIX)/lib/socklens/libsocklens.so
-	install -m 644 $(BUILD)/socklens-node.js $(DESTDIR)$(PREFIX)/lib/socklens/socklens-node.js
+# the man page, from the program's own --help and help topics (scripts/mkman.py)
+$(BUILD)/socklens.1: $(BUILD)/socklens scripts/mkman.py
+	$(call quiet,GEN,$@)
+	$(Q)python3 scripts/mkman.py $(BUILD)/socklens $@
+
+man: $(BUILD)/socklens.1
+
+# PREFIX, BINDIR, LIBDIR (Debian: /usr/lib/$(DEB_HOST_MULTIARCH)), MANDIR, BASHCOMPDIR, DESTDIR
+install: all $(BUILD)/socklens.1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHIMDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 755 $(BUILD)/socklens $(DESTDIR)$(BINDIR)/socklens
+	install -m 644 $(BUILD)/libsocklens.so $(DESTDIR)$(SHIMDIR)/libsocklens.so
+	install -m 644 $(BUILD)/socklens-node.js $(DESTDIR)$(SHIMDIR)/socklens-node.js
+	install -m 644 $(BUILD)/socklens.1 $(DESTDIR)$(MANDIR)/man1/socklens.1
+	install -m 644 scripts/socklens.bash-completion $(DESTDIR)$(BASHCOMPDIR)/socklens
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/socklens $(DESTDIR)$(SHIMDIR)/libsocklens.so $(DESTDIR)$(SHIMDIR)/socklens-node.js \
+		$(DESTDIR)$(MANDIR)/man1/socklens.1 $(DESTDIR)$(BASHCOMPDIR)/socklens
+	-rmdir $(DESTDIR)$(SHIMDIR)
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: check-build all deps-check check check-sanitize check-transparency check-soak fuzz examples demo bench install clean
+.PHONY: check-package man uninstall check-build all deps-check check check-sanitize check-transparency check-soak fuzz examples demo bench install clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

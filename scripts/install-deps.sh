@@ -4,11 +4,13 @@ set -eu
 PKGS="build-essential pkg-config libjansson-dev libcmocka-dev libdw-dev libelf-dev libncurses-dev tmux
       binutils curl python3 valgrind strace openssh-client openssl iproute2 nftables golang-go file liburing-dev
       nginx-light redis-server redis-tools wrk openjdk-17-jdk-headless postgresql dnsmasq-base
-      prometheus prometheus-node-exporter"
+      prometheus prometheus-node-exporter bash-completion man-db"
 # Node.js for the tests, unless one is already on PATH (a newer one from elsewhere is fine)
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 # make check-transparency: CPython's test suites for Debian's python3
 [ "${1:-}" = --transparency ] && PKGS="$PKGS libpython3.11-testsuite"
+# make check-package: the Debian package's build and lintian
+[ "${1:-}" = --package ] && PKGS="$PKGS debhelper dpkg-dev lintian fakeroot"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

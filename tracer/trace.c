@@ -1075,7 +1075,8 @@ static void keep_exe(struct tproc *p)
 	char from[64], to[4096];
 	snprintf(from, sizeof from, "/proc/%d/exe", (int)p->pid);
 	if (snprintf(to, sizeof to, "%s/p%d.%u.exe", run_dir, (int)p->pid, h->seq) < (int)sizeof to)
-		linkat(AT_FDCWD, from, AT_FDCWD, to, AT_SYMLINK_FOLLOW);
+		if (linkat(AT_FDCWD, from, AT_FDCWD, to, AT_SYMLINK_FOLLOW) != 0)
+			return; /* another filesystem, or gone: the report shows addresses, as before */
 }
 
 /* ---- the loop ------------------------------------------------------------------------------ */

@@ -12,5 +12,8 @@ int cmd_dump(int argc, char **argv);
 int cmd_stuck(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+/* topics.c: `socklens help TOPIC` (environment, exit-status, kinds); 0 when there is no such topic */
+int sl_help_topic(const char *name, FILE *out);
+void sl_help_topics(FILE *out);
 
 #endif

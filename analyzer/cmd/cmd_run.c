@@ -108,7 +108,13 @@ static void block_signals(sigset_t *set, sigset_t *old)
 	sigprocmask(SIG_BLOCK, set, old);
 }
 
-/* The shim: $SOCKLENS_SHIM, else libsocklens.so beside us, else ../lib/socklens/ (installed). */
+#ifndef SL_SHIMDIR /* set by the Makefile from LIBDIR: where `make install` puts the shim */
+#define SL_SHIMDIR "/usr/local/lib/socklens"
+#define SL_SHIMDIR_REL "../lib/socklens"
+#endif
+
+/* The shim: $SOCKLENS_SHIM, else libsocklens.so beside us (the build tree), else where it was
+ * installed: relative to our binary (a tree moved elsewhere), then the absolute path. */
 static int find_shim(char *out)
 {
 	const char *env = getenv("SOCKLENS_SHIM");
@@ -120,13 +126,13 @@ static int find_shim(char *out)
 		return -1;
 	self[n] = 0;
 	*strrchr(self, '/') = 0;
-	const char *tries[] = {"libsocklens.so", "../lib/socklens/libsocklens.so"};
-	for (size_t i = 0; i < 2; i++) {
+	const char *tries[] = {"libsocklens.so", SL_SHIMDIR_REL "/libsocklens.so", "../lib/socklens/libsocklens.so"};
+	for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
 		snprintf(cand, sizeof cand, "%s/%s", self, tries[i]);
 		if (access(cand, R_OK) == 0 && realpath(cand, out))
 			return 0;
 	}
-	return -1;
+	return access(SL_SHIMDIR "/libsocklens.so", R_OK) == 0 && realpath(SL_SHIMDIR "/libsocklens.so", out) ? 0 : -1;
 }
 
 /* A directory the user named is used only if it is ours, not a link, writable by nobody else,

@@ -31,7 +31,8 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: socklens stuck [--json] [--min DURATION] [--all] RUNDIR|PID\n"
 		     "\n"
-		     "Threads of running traced processes blocked in a socket call, longest first.\n"
+		     "Threads of running traced processes blocked in a socket call, and a Go program's\n"
+		     "goroutines parked on a socket (with their deadlines), longest first.\n"
 		     "  --json           a JSON array instead of text\n"
 		     "  --min DURATION   only calls blocked at least this long (default 1s; 0 for all)\n"
 		     "  --all            include accept() (servers waiting for clients)\n"

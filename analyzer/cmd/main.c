@@ -24,7 +24,8 @@ static void usage(FILE *out)
 	fprintf(out, "usage: socklens <command> [options]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\n'socklens <command> --help' describes each command's options.\n");
+	fprintf(out, "\n'socklens <command> --help' describes each command's options; 'man socklens' all of it.\n");
+	sl_help_topics(out);
 }
 
 int main(int argc, char **argv)
@@ -45,7 +46,9 @@ int main(int argc, char **argv)
 	}
 	static char help[] = "--help";
 	char *help_argv[] = {argv[0], NULL, help, NULL};
-	if (!strcmp(cmd, "help")) { /* socklens help CMD: CMD --help */
+	if (!strcmp(cmd, "help")) { /* socklens help CMD: CMD --help; socklens help TOPIC */
+		if (sl_help_topic(argv[2], stdout))
+			return 0;
 		cmd = argv[2];
 		argc = 3;
 		argv = help_argv;

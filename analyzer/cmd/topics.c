@@ -1,0 +1,110 @@
+/* topics.c - the reference that is not a command's options: `socklens help environment`,
+ * `help exit-status`, `help kinds`. One source: the man page is generated from these and from each
+ * command's --help (scripts/mkman.py), and tests/docs.sh checks that the README names the same
+ * variables and kinds. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include "cmd/cmd.h"
+
+static const struct {
+	const char *name, *meaning;
+} environment[] = {
+	{"SOCKLENS_SHIM", "path of libsocklens.so for `socklens run` (default: beside the socklens binary, then "
+			  "../lib/socklens/ and the library directory it was installed with)"},
+	{"SOCKLENS_DIR", "set by `socklens run`: where the shim writes. Without it a preloaded shim records "
+			 "nothing. A missing directory is created (mode 0700)"},
+	{"SOCKLENS_MAX_LOG_SPACE", "the run's log space budget in bytes, when the shim creates the run's "
+				   "control file itself (without `socklens run`)"},
+	{"SOCKLENS_NO_ARGV", "1: store only argv[0] of each process (set by --no-argv)"},
+	{"SOCKLENS_SLOTS", "connection slots per process at most (default 1048576: live sockets plus closed "
+			   "ones kept; a sparse table, 664 bytes per slot used, within an eighth of RLIMIT_AS)"},
+	{"SOCKLENS_EVENTS", "events per process at most (default 8192: the first half kept, the second half "
+			    "a ring of the most recent)"},
+	{"SOCKLENS_STACKS", "distinct call-site stacks per process at most (default 2048)"},
+	{"SOCKLENS_SLOW_MS", "calls slower than this are logged as events (default 1000)"},
+	{"SOCKLENS_TRACE", "1 also logs opens, closes, option changes and successful connects as events (a "
+			   "timeline for `socklens dump`); by default only problems are"},
+	{"SOCKLENS_NO_PTRACE", "1: Go and static programs are not traced (they run untraced, and the report "
+			       "says so)"},
+	{"SOCKLENS_NO_LANG_FRAMES", "1: stacks without Python's, Java's and JavaScript's frames (set by "
+				    "--no-lang-frames)"},
+	{"DEBUGINFOD_URLS", "honoured by the symbolizer (elfutils) only if you set it; off by default, it "
+			    "fetches over the network"},
+	{"NO_COLOR", "no colour in the text report with --color=auto"},
+};
+
+static const struct {
+	const char *status, *meaning;
+} statuses[] = {
+	{"0", "no error; `report` and `dump` read the run"},
+	{"the program's", "`run` ends as the program did: its exit status, or the signal that killed it"},
+	{"1", "`report`, `dump`: the run directory cannot be read, or no such process is traced"},
+	{"2", "a usage error: one line and \"Try 'socklens CMD --help'\""},
+	{"86", "--fail-on KINDS matched a finding (a CI gate)"},
+	{"87", "--fail-on was given and the run could not be looked at in full (untraced, a log unreadable, "
+	       "an exec not followed, io_uring)"},
+	{"88", "`diff`: a gate (--fail-on-new, --max-regression) failed, or a side could not be compared"},
+	{"125", "socklens itself cannot work: shim not found, a --dir it refuses, an output it cannot write"},
+	{"126, 127", "`run`: the program is not executable, or not found (as a shell says)"},
+};
+
+static void wrap(FILE *out, const char *text, int indent)
+{
+	int col = indent;
+	fprintf(out, "%*s", indent, "");
+	while (*text) {
+		size_t n = strcspn(text, " ");
+		if (col > indent && col + 1 + (int)n > 79) {
+			fprintf(out, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', out);
+			col++;
+		}
+		fprintf(out, "%.*s", (int)n, text);
+		col += (int)n;
+		text += n;
+		text += strspn(text, " ");
+	}
+	fputc('\n', out);
+}
+
+static const char *const topic_names[] = {"environment", "exit-status", "kinds"};
+
+int sl_help_topic(const char *name, FILE *out)
+{
+	if (!strcmp(name, "environment")) {
+		fprintf(out, "Environment variables socklens and its shim read:\n\n");
+		for (size_t i = 0; i < sizeof environment / sizeof environment[0]; i++) {
+			fprintf(out, "  %s\n", environment[i].name);
+			wrap(out, environment[i].meaning, 6);
+		}
+		return 1;
+	}
+	if (!strcmp(name, "exit-status")) {
+		fprintf(out, "Exit status of socklens:\n\n");
+		for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+			fprintf(out, "  %s\n", statuses[i].status);
+			wrap(out, statuses[i].meaning, 6);
+		}
+		return 1;
+	}
+	if (!strcmp(name, "kinds")) {
+		fprintf(out, "The kinds of finding, and what to do about each:\n\n");
+		for (int k = 0; k < SL_K__COUNT; k++) {
+			fprintf(out, "  %s\n", sl_kind_name((enum sl_kind)k));
+			wrap(out, sl_kind_advice((enum sl_kind)k), 6);
+		}
+		return 1;
+	}
+	return 0;
+}
+
+void sl_help_topics(FILE *out)
+{
+	fprintf(out, "topics: ");
+	for (size_t i = 0; i < sizeof topic_names / sizeof topic_names[0]; i++)
+		fprintf(out, "%s%s", i ? ", " : "", topic_names[i]);
+	fprintf(out, " ('socklens help TOPIC')\n");
+}
