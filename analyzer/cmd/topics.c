@@ -7,9 +7,12 @@
 #include <string.h>
 #include "cmd/cmd.h"
 
-static const struct {
-	const char *name, *meaning;
-} environment[] = {
+/* a topic's entries: a name, and what it means */
+struct entry {
+	const char *name, *text;
+};
+
+static const struct entry environment[] = {
 	{"SOCKLENS_SHIM", "path of libsocklens.so for `socklens run` (default: beside the socklens binary, then "
 			  "../lib/socklens/ and the library directory it was installed with)"},
 	{"SOCKLENS_DIR", "set by `socklens run`: where the shim writes. Without it a preloaded shim records "
@@ -34,9 +37,7 @@ static const struct {
 	{"NO_COLOR", "no colour in the text report with --color=auto"},
 };
 
-static const struct {
-	const char *status, *meaning;
-} statuses[] = {
+static const struct entry statuses[] = {
 	{"0", "no error; `report` and `dump` read the run"},
 	{"the program's", "`run` ends as the program did: its exit status, or the signal that killed it"},
 	{"1", "`report`, `dump`: the run directory cannot be read, or no such process is traced"},
@@ -70,32 +71,33 @@ static void wrap(FILE *out, const char *text, int indent)
 	fputc('\n', out);
 }
 
+/* an entry: its name, then its text wrapped under it */
+static void entry(FILE *out, const char *name, const char *text)
+{
+	fprintf(out, "  %s\n", name);
+	wrap(out, text, 6);
+}
+
 static const char *const topic_names[] = {"environment", "exit-status", "kinds"};
 
 int sl_help_topic(const char *name, FILE *out)
 {
 	if (!strcmp(name, "environment")) {
 		fprintf(out, "Environment variables socklens and its shim read:\n\n");
-		for (size_t i = 0; i < sizeof environment / sizeof environment[0]; i++) {
-			fprintf(out, "  %s\n", environment[i].name);
-			wrap(out, environment[i].meaning, 6);
-		}
+		for (size_t i = 0; i < sizeof environment / sizeof environment[0]; i++)
+			entry(out, environment[i].name, environment[i].text);
 		return 1;
 	}
 	if (!strcmp(name, "exit-status")) {
 		fprintf(out, "Exit status of socklens:\n\n");
-		for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
-			fprintf(out, "  %s\n", statuses[i].status);
-			wrap(out, statuses[i].meaning, 6);
-		}
+		for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+			entry(out, statuses[i].name, statuses[i].text);
 		return 1;
 	}
 	if (!strcmp(name, "kinds")) {
 		fprintf(out, "The kinds of finding, and what to do about each:\n\n");
-		for (int k = 0; k < SL_K__COUNT; k++) {
-			fprintf(out, "  %s\n", sl_kind_name((enum sl_kind)k));
-			wrap(out, sl_kind_advice((enum sl_kind)k), 6);
-		}
+		for (int k = 0; k < SL_K__COUNT; k++)
+			entry(out, sl_kind_name((enum sl_kind)k), sl_kind_advice((enum sl_kind)k));
 		return 1;
 	}
 	return 0;
