@@ -126,13 +126,13 @@ static int find_shim(char *out)
 		return -1;
 	self[n] = 0;
 	*strrchr(self, '/') = 0;
-	const char *tries[] = {"libsocklens.so", SL_SHIMDIR_REL "/libsocklens.so", "../lib/socklens/libsocklens.so"};
+	const char *tries[] = {"libsocklens.so", SL_SHIMDIR_REL "/libsocklens.so", SL_SHIMDIR "/libsocklens.so"};
 	for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
-		snprintf(cand, sizeof cand, "%s/%s", self, tries[i]);
+		snprintf(cand, sizeof cand, "%s%s%s", tries[i][0] == '/' ? "" : self, tries[i][0] == '/' ? "" : "/", tries[i]);
 		if (access(cand, R_OK) == 0 && realpath(cand, out))
 			return 0;
 	}
-	return access(SL_SHIMDIR "/libsocklens.so", R_OK) == 0 && realpath(SL_SHIMDIR "/libsocklens.so", out) ? 0 : -1;
+	return -1;
 }
 
 /* A directory the user named is used only if it is ours, not a link, writable by nobody else,
