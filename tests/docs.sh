@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # docs.sh - what socklens says about itself cannot drift: the man page is generated from --help and
-# the help topics and reads clean; the README names every environment variable, finding kind and
-# option the program has; bash completion offers the program's own commands, options and kinds;
-# `make install` and `make uninstall` put and take every file where the paths say.
+# the help topics and reads clean; the README and docs/ name every environment variable, finding
+# kind and option the program has, and their links lead to files and headings that exist; bash
+# completion offers the program's own commands, options and kinds; `make install` and
+# `make uninstall` put and take every file where the paths say.
 set -u
 [ -n "${SL_IN_CASE:-}" ] || { source "$(dirname "$0")/lib.sh"; suite_main tests/docs.sh "$@"; exit; }
 
@@ -27,24 +28,50 @@ case_the_man_page_is_the_programs_own_help() {
 	grep -q "connect-refused" <<<"$text" && grep -q "SOCKLENS_SLOTS" <<<"$text"
 }
 
-case_the_readme_names_what_the_program_has() {
-	local v k cmd opt missing=
+case_the_docs_name_what_the_program_has() {
+	local v k cmd opt missing= docs="README.md docs/*.md"
 	for v in $($SL help environment | grep -oE '^  [A-Z_]+$'); do
-		grep -q "| \`$v\` |" README.md || missing="$missing env:$v"
+		grep -q "| \`$v\` |" docs/reference.md || missing="$missing env:$v"
 	done
-	# and the README's table names nothing the program does not read
-	for v in $(sed -n '/^## Environment/,/^## /p' README.md | grep -oE '^\| `[A-Z_]+`' | tr -d '|` '); do
+	# and the environment table names nothing the program does not read
+	for v in $(sed -n '/^# Environment/,/^# /p' docs/reference.md | grep -oE '^\| `[A-Z_]+`' | tr -d '|` '); do
 		$SL help environment | grep -q "^  $v\$" || missing="$missing stale-env:$v"
 	done
 	for k in $($SL help kinds | grep -oE '^  [a-z-]+$'); do
-		grep -q "\`$k\`" README.md || missing="$missing kind:$k"
+		grep -q "\`$k\`" docs/findings.md || missing="$missing kind:$k"
 	done
 	for cmd in $COMMANDS; do
 		for opt in $($SL $cmd --help | grep -oE '^ {1,4}--[a-z-]+' | tr -d ' '); do
-			grep -qF -- "$opt" README.md || missing="$missing $cmd:$opt"
+			cat $docs | grep -qF -- "$opt" || missing="$missing $cmd:$opt"
 		done
 	done
-	[ -z "$missing" ] || { echo "README misses:$missing"; return 1; }
+	[ -z "$missing" ] || { echo "docs miss:$missing"; return 1; }
+}
+
+# every link between the documents leads to a file that exists and a heading it has
+case_the_docs_links_lead_somewhere() {
+	python3 - README.md BENCHMARKS.md docs/*.md <<'PY'
+import os, re, sys
+def anchors(path):
+    out, fence = set(), False
+    for line in open(path):
+        if line.startswith("```"): fence = not fence
+        m = None if fence else re.match(r"#{1,6} (.*)", line)
+        if m:
+            out.add(re.sub(r"[^\w\- ]", "", m.group(1).strip().lower()).replace(" ", "-"))
+    return out
+bad = []
+for doc in sys.argv[1:]:
+    text = re.sub(r"```.*?```", "", open(doc).read(), flags=re.S)
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target): continue
+        path, _, frag = target.partition("#")
+        full = os.path.normpath(os.path.join(os.path.dirname(doc), path)) if path else doc
+        if not os.path.exists(full): bad.append(f"{doc}: {target} (no such file)")
+        elif frag and full.endswith(".md") and frag not in anchors(full): bad.append(f"{doc}: {target} (no such heading)")
+for b in bad: print(b)
+sys.exit(1 if bad else 0)
+PY
 }
 
 case_bash_completion_offers_the_programs_words() {
