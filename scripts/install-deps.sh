@@ -2,7 +2,7 @@
 # install-deps.sh - installs what socklens needs to build and test, from Debian 12 packages.
 set -eu
 PKGS="build-essential pkg-config libjansson-dev libcmocka-dev libdw-dev libelf-dev libncurses-dev tmux
-      binutils curl python3 valgrind strace openssh-client openssl iproute2 nftables golang-go file liburing-dev
+      binutils curl python3 python3-jsonschema valgrind strace openssh-client openssl iproute2 nftables golang-go file liburing-dev
       nginx-light redis-server redis-tools wrk openjdk-17-jdk-headless postgresql dnsmasq-base
       prometheus prometheus-node-exporter bash-completion man-db"
 # Node.js for the tests, unless one is already on PATH (a newer one from elsewhere is fine)

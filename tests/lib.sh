@@ -38,6 +38,19 @@ wait_for() {
 	return 1
 }
 
+# collect_json CASE: copies the socklens JSON outputs the case wrote under $TMP (reports, stuck,
+# diff, watch's lines: recognised by their version key) to $TMP/.json, for one schema check at the end
+collect_json() {
+	local f n=0
+	mkdir -p "$TMP/.json"
+	while IFS= read -r -d '' f; do
+		head -c 48 "$f" 2>/dev/null | grep -qa '"socklens_\(report\|stuck\|diff\)"' || continue
+		n=$((n + 1))
+		cp "$f" "$TMP/.json/$1.$n.$(basename "$f")" 2>/dev/null || true
+	done < <(find "$TMP" -path "$TMP/.json" -prune -o -type f -newer "$TMP/.mark" -size -16M \
+		! -name '*.sllog' ! -name '*.slctl' ! -name '*.log' -print0 2>/dev/null)
+}
+
 # suite_main FILE [CASES...]: runs the case_* functions of FILE (all, or those named), each in
 # its own bash with a timeout (CASE_TIMEOUT seconds, default 180) and its own log; 77 = skipped.
 suite_main() {
@@ -48,6 +61,7 @@ suite_main() {
 	local cases=${*:-$(SL_IN_CASE=1 bash -c "source tests/lib.sh; source $file; declare -F" | awk '$3 ~ /^case_/ {print substr($3, 6)}')}
 	for c in $cases; do
 		rc=0
+		touch "$TMP/.mark"
 		SL_IN_CASE=1 timeout -k 10 "${CASE_TIMEOUT:-180}" bash -c "source tests/lib.sh; source $file; set -e; \
 			[ -n \"\${TRACE:-}\" ] && set -x; case_$c" >"$TMP/$c.log" 2>&1 </dev/null || rc=$?
 		if [ $rc -eq 0 ]; then
@@ -59,7 +73,18 @@ suite_main() {
 			[ $rc -eq 124 ] && echo "FAIL $c (timed out after ${CASE_TIMEOUT:-180} s)" || echo "FAIL $c"
 			sed 's/^/    | /' "$TMP/$c.log" | tail -40
 		fi
+		collect_json "$c"
 	done
+	# every JSON output the cases wrote matches its schema (docs/schema/)
+	if compgen -G "$TMP/.json/*" >/dev/null; then
+		if $PY tests/jschema.py "$TMP"/.json/* >"$TMP/jschema.out" 2>&1; then
+			echo "ok   json-schema: $(tail -1 "$TMP/jschema.out" | sed 's/^jschema: //')"
+		else
+			failed=$((failed + 1)); failures="$failures json-schema"
+			echo "FAIL json-schema"
+			sed "s|$TMP/.json/||; s/^/    | /" "$TMP/jschema.out" | tail -40
+		fi
+	fi
 	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 	echo
 	[ -n "$failures" ] && echo "failed:$failures"

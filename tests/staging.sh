@@ -119,6 +119,16 @@ case_prometheus_file_checked_and_scraped() {
 	$SL report --prometheus $TMP/textfile/socklens.prom $TMP/run-pfcas > /dev/null
 	promtool check metrics < $TMP/textfile/socklens.prom
 	grep -q 'socklens_findings{run="'$TMP'/run-pfcas",kind="connect-refused",severity="error"} 1' $TMP/textfile/socklens.prom
+	# what only grows is a counter named _total, and the alerts docs/services.md teaches parse
+	grep -q '^# TYPE socklens_sockets_total counter' $TMP/textfile/socklens.prom
+	! grep -E '^# TYPE [a-z_]+_total gauge' $TMP/textfile/socklens.prom
+	! grep -E '^# TYPE [a-z_]+ counter' $TMP/textfile/socklens.prom | grep -v '_total counter'
+	{ echo 'groups: [{name: socklens, rules: ['
+	  sed -n '/^## Prometheus/,/^## /p' docs/services.md | grep -oE '^delta\(.*|`rate\(socklens[^`]*`' | tr -d '`' |
+		awk '{ printf "%s{alert: A%d, expr: %c%s%c}", (NR > 1 ? ", " : ""), NR, 39, $0, 39 }'
+	  echo ']}]'; } > $TMP/rules.yml
+	[ "$(grep -o 'alert:' $TMP/rules.yml | wc -l)" = 2 ] || { cat $TMP/rules.yml; return 1; }
+	promtool check rules $TMP/rules.yml
 	local port i; port=$(free_port)
 	prometheus-node-exporter --collector.disable-defaults --collector.textfile \
 		--collector.textfile.directory=$TMP/textfile --web.listen-address=127.0.0.1:$port > $TMP/ne.log 2>&1 &
@@ -178,6 +188,59 @@ print("ok")
 EOF
 	command -v promtool >/dev/null && promtool check metrics < $TMP/w.prom
 	grep -q '^socklens_processes{run=' $TMP/w.prom
+}
+
+# The run directories docs/services.md teaches, made as systemd, docker and Kubernetes make them:
+# each gives logs on the first try, and where the shim refuses one, its one line says what to do.
+case_service_snippets_work_as_written() {
+	[ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 || skip "needs root and a user nobody"
+	chmod 755 $TMP
+	svc() { # USER DIR: the refused example as a service of USER would run, with SOCKLENS_DIR=DIR
+		runuser -u $1 -- env LD_PRELOAD=$SHIM SOCKLENS_DIR=$2 $EX/refused >/dev/null 2>$TMP/svc.err || true
+	}
+	logged() { # DIR: the service ran traced and its report has the refused connect
+		! grep socklens: $TMP/svc.err
+		$SL report --json $1 > $TMP/svc.json
+		$JC $TMP/svc.json "one('connect-refused')['count'] >= 1"
+	}
+	# systemd, a root service, Environment=SOCKLENS_DIR=/var/lib/socklens/NAME on a machine
+	# without /var/lib/socklens: the shim makes the parents (0755) and the directory (0700)
+	mkdir -p $TMP/var/lib
+	svc root $TMP/var/lib/socklens/myservice
+	logged $TMP/var/lib/socklens/myservice
+	[ "$(stat -c %a $TMP/var/lib/socklens)" = 755 ] && [ "$(stat -c %a $TMP/var/lib/socklens/myservice)" = 700 ]
+	# systemd with User=nobody: StateDirectory=socklens/NAME (what systemd makes: the parent
+	# root's, the directory the user's, StateDirectoryMode=0700)
+	install -d -m 0755 $TMP/var/lib/socklens2 && install -d -m 0700 -o nobody -g nogroup $TMP/var/lib/socklens2/web
+	svc nobody $TMP/var/lib/socklens2/web
+	logged $TMP/var/lib/socklens2/web
+	# ... and without StateDirectory=, nobody cannot make it: said, and the service still runs
+	svc nobody $TMP/var/lib/socklens3/web
+	grep -q "cannot use log directory '$TMP/var/lib/socklens3/web': cannot make its parent directories: Permission denied; running untraced" $TMP/svc.err
+	# docker -v /var/lib/socklens/web:/socklens: the daemon makes the host directory, root's 0755
+	install -d -m 0755 $TMP/host/web
+	svc root $TMP/host/web
+	logged $TMP/host/web
+	install -d -m 0755 $TMP/host/web2
+	svc nobody $TMP/host/web2
+	grep -q "it belongs to uid 0 and this process runs as uid $(id -u nobody): make it theirs (install -d -m 0700 -o $(id -u nobody) DIR)" $TMP/svc.err
+	install -d -m 0700 -o nobody $TMP/host/web2   # what the message says
+	svc nobody $TMP/host/web2
+	logged $TMP/host/web2
+	# Kubernetes: an emptyDir volume is 0777; the directory to name is a new one in it
+	install -d -m 0777 $TMP/pod/socklens
+	svc nobody $TMP/pod/socklens
+	grep -q "other users can write to it: name a new subdirectory of it instead (SOCKLENS_DIR=DIR/run" $TMP/svc.err
+	svc nobody $TMP/pod/socklens/run
+	logged $TMP/pod/socklens/run
+	svc root $TMP/pod/socklens/run-sidecar   # another container of the pod, another user
+	logged $TMP/pod/socklens/run-sidecar
+	[ "$(stat -c %U:%a $TMP/pod/socklens/run)" = nobody:700 ]
+	# a link planted where a parent would be made is not followed
+	install -d -m 1777 $TMP/shared && runuser -u nobody -- ln -s $TMP/victim $TMP/shared/evil
+	svc root $TMP/shared/evil/x/run
+	grep -q "a symbolic link on the way belongs to another user; running untraced" $TMP/svc.err
+	[ ! -e $TMP/victim ]
 }
 
 case_two_hundred_thousand_connections_counted_exactly() {

@@ -179,7 +179,7 @@ case_run_dir_must_be_ours() {
 	# the shim, preloaded by hand, refuses a directory writable by others
 	mkdir -m 0777 $TMP/shared
 	[ "$(SOCKLENS_DIR=$TMP/shared LD_PRELOAD=$SHIM $PY -c 'print("ran")' 2>$TMP/e5)" = ran ]
-	grep -q "other users can write to it; running untraced" $TMP/e5
+	grep -q "other users can write to it: name a new subdirectory of it instead (SOCKLENS_DIR=DIR/run is made 0700, for this user alone); running untraced" $TMP/e5
 	[ -z "$(ls -A $TMP/shared)" ]
 }
 

@@ -141,7 +141,7 @@ int cmd_diff(int argc, char **argv)
 		return 1;
 	}
 	if (as_json) {
-		json_dumpf(d, stdout, JSON_INDENT(2));
+		json_dumpf(d, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | SL_JSON_REALS);
 		fputc('\n', stdout);
 	} else {
 		sl_diff_text(stdout, d, markdown);

@@ -248,8 +248,9 @@ static int json(FILE *out, const struct sl_run *run, const struct stuck *v, size
 		}
 		json_array_append_new(a, o);
 	}
-	json_t *doc = json_pack("{s:s, s:o}", "run_dir", run->dir, "stuck", a);
-	int rc = json_dumpf(doc, out, JSON_INDENT(2)) == 0 ? 0 : -1;
+	json_t *doc = json_pack("{s:i, s:s, s:s, s:o}", "socklens_stuck", SL_JSON_STUCK_VERSION, "socklens_version", SL_VERSION,
+				"run_dir", run->dir, "stuck", a);
+	int rc = json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | SL_JSON_REALS) == 0 ? 0 : -1;
 	fputc('\n', out);
 	json_decref(doc);
 	return rc;

@@ -51,7 +51,7 @@ static int json_line(const char *dir, struct sl_output o, const char *path)
 		return -1;
 	char err[256];
 	FILE *f = sl_out_append(path, err, sizeof err);
-	rc = f && json_dumpf(doc, f, JSON_COMPACT | JSON_PRESERVE_ORDER) == 0 && fputc('\n', f) != EOF ? 0 : -1;
+	rc = f && json_dumpf(doc, f, JSON_COMPACT | JSON_PRESERVE_ORDER | SL_JSON_REALS) == 0 && fputc('\n', f) != EOF ? 0 : -1;
 	if (f && fclose(f) != 0)
 		rc = -1;
 	json_decref(doc);

@@ -461,7 +461,8 @@ json_t *sl_diff(const json_t *before, const json_t *after, const struct sl_diff_
 	}
 	free(gv);
 	*failed = json_array_size(gate) > 0;
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:f}", "before", program(before), "after", program(after),
+	return json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:f}", "socklens_diff", SL_JSON_DIFF_VERSION,
+			 "socklens_version", SL_VERSION, "before", program(before), "after", program(after),
 			 "findings", findings, "run", run_json(tot), "groups", groups, "gates_failed", gate, "alpha", ALPHA);
 }
 

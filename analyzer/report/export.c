@@ -53,6 +53,8 @@ static void sample(FILE *f, const char *name, const char *run, const char *k1, c
 static void prometheus_body(FILE *f, const struct sl_run *run, const struct sl_diags *ds)
 {
 	const char *r = run->dir;
+	/* Gauges, not counters: a finding about connections counts those the slot table still holds
+	 * (recycled ones drop out) and one about a blocked call ends when the call returns. */
 	header(f, "socklens_findings", "gauge",
 	       "Socket problems found in the run, by kind and severity (instances: a grouped finding counts each).");
 	uint64_t per[SL_K__COUNT][3] = {{0}};
@@ -82,8 +84,9 @@ static void prometheus_body(FILE *f, const struct sl_run *run, const struct sl_d
 	sample(f, "socklens_processes", r, "state", "running", NULL, NULL, (double)running);
 	sample(f, "socklens_processes", r, "state", "exited", NULL, NULL, (double)exited);
 	sample(f, "socklens_processes", r, "state", "killed", NULL, NULL, (double)killed);
-	header(f, "socklens_sockets", "gauge", "Sockets the run's processes created or found.");
-	sample(f, "socklens_sockets", r, NULL, NULL, NULL, NULL, (double)run->sockets);
+	/* a counter: connection ids only grow, and a process's log stays in the run when it ends */
+	header(f, "socklens_sockets_total", "counter", "Sockets the run's processes created or found.");
+	sample(f, "socklens_sockets_total", r, NULL, NULL, NULL, NULL, (double)run->sockets);
 	header(f, "socklens_open_sockets", "gauge", "Sockets open at the end of each process, or now for running ones.");
 	sample(f, "socklens_open_sockets", r, NULL, NULL, NULL, NULL, (double)run->open_at_end);
 	if (run->have_ctl) {

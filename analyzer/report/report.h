@@ -9,6 +9,13 @@
 #include <jansson.h>
 #include "rules/rules.h"
 
+/* Every JSON output socklens writes: reals with six significant digits (docs/json.md), and the
+ * versions of its formats, each raised on a change a reader must know of (docs/schema/). */
+#define SL_JSON_REALS JSON_REAL_PRECISION(6)
+#define SL_JSON_REPORT_VERSION 2
+#define SL_JSON_STUCK_VERSION 1
+#define SL_JSON_DIFF_VERSION 1
+
 /* ---- render.c: what every renderer uses ---- */
 
 json_t *sl_frames_json(const struct sl_frame *f, size_t n);

@@ -1,4 +1,4 @@
-/* report_json.c - the machine report (schema in README.md), built with jansson. */
+/* report_json.c - the machine report (docs/json.md, docs/schema/report.schema.json), built with jansson. */
 #define _GNU_SOURCE
 #include <jansson.h>
 #include <stdlib.h>
@@ -107,7 +107,7 @@ static json_t *connect_json(const struct sl_slot *s)
 	static const char *const states[] = {"none", "pending", "connected", "failed"};
 	if (s->connect_state == SL_CONN_NONE)
 		return json_null();
-	return json_pack("{s:s, s:o, s:f}", "state", s->connect_state < 4 ? states[s->connect_state] : "?",
+	return json_pack("{s:s, s:o, s:f}", "state", s->connect_state < 4 ? states[s->connect_state] : "unknown",
 			 "errno", sl_str_or_null(sl_errno_name(s->connect_errno)), "latency_ms",
 			 (double)s->connect_ns / 1e6);
 }
@@ -242,7 +242,7 @@ static json_t *checked_json(const struct sl_run *run)
 static void emit(FILE *f, const char *lead, json_t *v, size_t flags)
 {
 	fputs(lead, f);
-	json_dumpf(v, f, flags | JSON_PRESERVE_ORDER);
+	json_dumpf(v, f, flags | JSON_PRESERVE_ORDER | SL_JSON_REALS);
 	json_decref(v);
 }
 
@@ -251,7 +251,8 @@ struct sl_json_sink *sl_json_open(FILE *f, int with_connections)
 	struct sl_json_sink *s = calloc(1, sizeof *s);
 	s->f = f;
 	s->no_conns = !with_connections;
-	fprintf(f, "{\n\"socklens_report\": 2,\n\"connections\": [");
+	fprintf(f, "{\n\"socklens_report\": %d,\n\"socklens_version\": \"%s\",\n\"connections\": [", SL_JSON_REPORT_VERSION,
+		SL_VERSION);
 	return s;
 }
 
