@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -102,12 +103,101 @@ static void scan_inherited(void)
 	sl_sys3(SYS_close, dfd, 0, 0);
 }
 
-/* The run directory must be ours: created 0700 when missing, else a real directory owned by us
- * that nobody else can write. Returns NULL when fine, else why not. */
-static const char *unsafe_dir(const char *dir)
+/* A trusted place to make directories under: a real directory that is ours or root's, and that
+ * nobody else can write to unless it is sticky (as /tmp and /var/tmp): entries in it are then
+ * only replaced by their owners. */
+static int trusted_parent(const struct stat *st, uid_t me)
+{
+	return S_ISDIR(st->st_mode) && (st->st_uid == me || st->st_uid == 0) &&
+	       (!(st->st_mode & 022) || (st->st_mode & S_ISVTX));
+}
+
+/* SOCKLENS_DIR's missing parents, made as `mkdir -p` would (0755 less the umask) so that a unit
+ * file can name /var/lib/socklens/NAME on a machine without /var/lib/socklens. The path is walked
+ * from / one component at a time: every directory on the way must be trusted_parent(), a symbolic
+ * link is followed only if root or we own it (only they can replace it), and a component that is
+ * missing is made with mkdirat under the one before, opened with O_NOFOLLOW and must then be a
+ * directory of ours that nobody else can write. Returns NULL or why not. */
+static const char *make_parents(const char *dir, char *why, size_t len)
+{
+	char path[sizeof sl_g.dir];
+	struct stat st;
+	uid_t me = (uid_t)sl_sys3(SYS_geteuid, 0, 0, 0);
+	size_t n = strlen(dir);
+	if (dir[0] != '/' || n >= sizeof path)
+		return NULL; /* relative: left to mkdir's own error */
+	memcpy(path, dir, n + 1);
+	char *last = strrchr(path, '/');
+	while (last && last > path && !last[1]) { /* trailing slashes */
+		*last = 0;
+		last = strrchr(path, '/');
+	}
+	if (!last || last == path)
+		return NULL;
+	*last = 0; /* path is now the run directory's parent */
+	const char *fail = NULL;
+	long fd = sl_sys3(SYS_openat, AT_FDCWD, (long)"/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char *comp = path + 1;
+	while (fd >= 0 && !fail && comp) {
+		char *next = strchr(comp, '/');
+		if (next)
+			*next = 0;
+		if (!*comp) { /* a doubled slash */
+			comp = next ? next + 1 : NULL;
+			continue;
+		}
+		if (sl_sys3(SYS_fstat, fd, (long)&st, 0) != 0 || !trusted_parent(&st, me)) {
+			if (comp > path + 1)
+				comp[-1] = 0;
+			snprintf(why, len, "a directory above it is missing, and '%s' is not a safe place to make it "
+				 "(another user owns it or can write to it)", comp > path + 1 ? path : "/");
+			sl_sys3(SYS_close, fd, 0, 0);
+			return why;
+		}
+		long sub, r = sl_sys6(SYS_newfstatat, fd, (long)comp, (long)&st, AT_SYMLINK_NOFOLLOW, 0, 0);
+		if (r == -ENOENT) {
+			r = sl_sys3(SYS_mkdirat, fd, (long)comp, 0755);
+			sub = r == 0 || r == -EEXIST
+				      ? sl_sys3(SYS_openat, fd, (long)comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+				      : r;
+			if (sub >= 0 && (sl_sys3(SYS_fstat, sub, (long)&st, 0) != 0 || st.st_uid != me || (st.st_mode & 022)))
+				fail = "a directory on the way belongs to another user or others can write to it";
+		} else if (r == 0 && S_ISLNK(st.st_mode) && st.st_uid != me && st.st_uid != 0) {
+			sub = -1;
+			fail = "a symbolic link on the way belongs to another user";
+		} else {
+			sub = r != 0 ? r : sl_sys3(SYS_openat, fd, (long)comp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		}
+		if (sub < 0 && !fail)
+			fail = strerror((int)-sub);
+		sl_sys3(SYS_close, fd, 0, 0);
+		fd = sub;
+		if (next)
+			*next = '/';
+		comp = next ? next + 1 : NULL;
+	}
+	if (fd >= 0)
+		sl_sys3(SYS_close, fd, 0, 0);
+	if (!fail)
+		return NULL;
+	snprintf(why, len, "cannot make its parent directories: %s", fail);
+	return why;
+}
+
+/* The run directory must be ours: created 0700 when missing (with its parents, make_parents),
+ * else a real directory owned by us that nobody else can write. Returns NULL when fine, else why
+ * not, with what to do about it. */
+static const char *unsafe_dir(const char *dir, char *why, size_t len)
 {
 	struct stat st;
+	uid_t me = (uid_t)sl_sys3(SYS_geteuid, 0, 0, 0);
 	long r = sl_sys3(SYS_mkdir, dir, 0700, 0);
+	if (r == -ENOENT) {
+		const char *e = make_parents(dir, why, len);
+		if (e)
+			return e;
+		r = sl_sys3(SYS_mkdir, dir, 0700, 0);
+	}
 	if (r == 0)
 		return NULL;
 	if (r != -EEXIST)
@@ -116,10 +206,16 @@ static const char *unsafe_dir(const char *dir)
 		return "cannot be examined";
 	if (!S_ISDIR(st.st_mode))
 		return "not a directory (or a symbolic link)";
-	if (st.st_uid != (uid_t)sl_sys3(SYS_geteuid, 0, 0, 0))
-		return "it belongs to another user";
+	/* a shared directory (a Kubernetes emptyDir is 0777) first: a new subdirectory is the way out */
 	if (st.st_mode & 022)
-		return "other users can write to it";
+		return "other users can write to it: name a new subdirectory of it instead "
+		       "(SOCKLENS_DIR=DIR/run is made 0700, for this user alone)";
+	if (st.st_uid != me) {
+		snprintf(why, len, "it belongs to uid %u and this process runs as uid %u: make it theirs "
+			 "(install -d -m 0700 -o %u DIR), or name a directory that does not exist yet under one "
+			 "this user can write", (unsigned)st.st_uid, (unsigned)me, (unsigned)me);
+		return why;
+	}
 	return NULL;
 }
 
@@ -168,7 +264,8 @@ __attribute__((constructor)) static void sl_init(void)
 	sl__block_signals(&mask);
 	/* a program exec'd as another user than the run directory's logs in that user's subdirectory,
 	 * made when a process of the run changed to that user (hook_user.c, which checks it) */
-	why = unsafe_dir(sl_g.dir);
+	char reason[sizeof sl_g.dir + 256];
+	why = unsafe_dir(sl_g.dir, reason, sizeof reason);
 	if (why && sl__user_dir_for(sl_g.top, (uid_t)sl_sys3(SYS_geteuid, 0, 0, 0), sl_g.dir, sizeof sl_g.dir) == 0)
 		why = NULL;
 	if (why) {
