@@ -16,7 +16,9 @@ static const struct entry environment[] = {
 	{"SOCKLENS_SHIM", "path of libsocklens.so for `socklens run` (default: beside the socklens binary, then "
 			  "../lib/socklens/ and the library directory it was installed with)"},
 	{"SOCKLENS_DIR", "set by `socklens run`: where the shim writes. Without it a preloaded shim records "
-			 "nothing. A missing directory is created (mode 0700)"},
+			 "nothing. A missing directory is created (mode 0700; its missing parents 0755, only under "
+			 "directories root or the user owns that nobody else can write); one that is not the user's "
+			 "alone is refused, with a line saying what to do"},
 	{"SOCKLENS_MAX_LOG_SPACE", "the run's log space budget in bytes, when the shim creates the run's "
 				   "control file itself (without `socklens run`)"},
 	{"SOCKLENS_NO_ARGV", "1: store only argv[0] of each process (set by --no-argv)"},
