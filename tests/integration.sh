@@ -493,6 +493,14 @@ case_fail_on_gates_ci() {
 	expect_status 2 $SL run --fail-on no-such-kind -- true
 	$SL run --dir $TMP/fo -- $EX/refused || true
 	expect_status 86 $SL report --fail-on all $TMP/fo
+	# the status is the user's to choose, as valgrind's --error-exitcode; alone it gates on all
+	expect_status 3 $SL run --error-exitcode 3 -- $EX/refused
+	expect_status 42 $SL report --fail-on connect-refused --error-exitcode 42 $TMP/fo
+	expect_status 0 $SL report --fail-on socket-leak --error-exitcode 42 $TMP/fo
+	expect_status 0 $SL run --error-exitcode 3 -- true
+	expect_status 2 $SL run --error-exitcode 0 -- true 2>$TMP/ee.err
+	grep -q "bad --error-exitcode '0' (a status from 1 to 255)" $TMP/ee.err
+	expect_status 2 $SL report --error-exitcode 256 $TMP/fo
 }
 
 # A gate that could not look fails with its own status (87): a directory with no logs, one whose

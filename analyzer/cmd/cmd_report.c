@@ -8,12 +8,13 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: socklens report [--json] [--audit] [--since DURATION] [--prometheus FILE] [--otlp FILE]\n"
-		"                       [--threshold NAME=VALUE]... [--fail-on KINDS] RUNDIR|PID\n"
+		"                       [--threshold NAME=VALUE]... [--fail-on KINDS] [--error-exitcode N] RUNDIR|PID\n"
 		"\n"
 		"  --json                   print the JSON report on stdout instead of text\n"
 		"  --threshold NAME=VALUE   change a threshold (durations take us, ms, s, m):\n");
 	sl_thresholds_usage(out, "                             ");
 	fprintf(out, "  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n"
+		"  --error-exitcode N       exit N instead when --fail-on matches (alone: --fail-on all)\n"
 		"  --audit                  also list each call site's socket options and what is missing\n"
 		"  --since DURATION         only what happened in the last DURATION (10m, 90s)\n"
 		"  --prometheus FILE        also write metrics in Prometheus text format (atomically)\n"
@@ -28,6 +29,7 @@ int cmd_report(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"threshold", required_argument, NULL, 't'},
 		{"fail-on", required_argument, NULL, 'f'},
+		{"error-exitcode", required_argument, NULL, 'E'},
 		{"color", required_argument, NULL, 'c'},
 		{"audit", no_argument, NULL, 'A'},
 		{"since", required_argument, NULL, 's'},
@@ -72,6 +74,10 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 'f':
 			if (sl_fail_on_parse(optarg, &o.fail_mask) < 0)
+				return SL_EXIT_USAGE;
+			break;
+		case 'E':
+			if (sl_error_exitcode_parse(optarg, &o.fail_status) < 0)
 				return SL_EXIT_USAGE;
 			break;
 		case 'h':

@@ -42,6 +42,7 @@ static void usage(FILE *out)
 		"                           program's own stdout goes to stderr)\n"
 		"  --report FILE            write the text report to FILE instead of stderr\n"
 		"  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n"
+		"  --error-exitcode N       exit N instead when --fail-on matches (alone: --fail-on all)\n"
 		"  --threshold NAME=VALUE   unanswered=1s, close-wait=1s... (see socklens report --help)\n"
 		"  --audit                  also list each call site's socket options and what is missing\n"
 		"  --no-lang-frames         stacks without Python's, Java's and JavaScript's own frames\n"
@@ -310,7 +311,8 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		{"max-log-space", required_argument, NULL, 'm'}, {"no-argv", no_argument, NULL, 'a'},
 		{"color", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
 		{"audit", no_argument, NULL, 'A'}, {"trace-data", no_argument, NULL, 'D'},
-		{"no-lang-frames", no_argument, NULL, 'L'}, {"js-perf-map", no_argument, NULL, 'J'}, {0},
+		{"no-lang-frames", no_argument, NULL, 'L'}, {"js-perf-map", no_argument, NULL, 'J'},
+		{"error-exitcode", required_argument, NULL, 'E'}, {0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "+j:r:f:t:d:km:ac:h", opts, NULL)) != -1) {
@@ -336,6 +338,10 @@ static int parse(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'f':
 			if (sl_fail_on_parse(optarg, &o->out.fail_mask) < 0)
+				return -1;
+			break;
+		case 'E':
+			if (sl_error_exitcode_parse(optarg, &o->out.fail_status) < 0)
 				return -1;
 			break;
 		case 't':

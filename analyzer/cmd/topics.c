@@ -44,8 +44,8 @@ static const struct entry statuses[] = {
 	{"the program's", "`run` ends as the program did: its exit status, or the signal that killed it"},
 	{"1", "`report`, `dump`: the run directory cannot be read, or no such process is traced"},
 	{"2", "a usage error: one line and \"Try 'socklens CMD --help'\""},
-	{"86", "--fail-on KINDS matched a finding (a CI gate)"},
-	{"87", "--fail-on was given and the run could not be looked at in full (untraced, a log unreadable, "
+	{"86", "--fail-on KINDS matched a finding (a CI gate; --error-exitcode N chooses another status)"},
+	{"87", "--fail-on (or --error-exitcode) was given and the run could not be looked at in full (untraced, a log unreadable, "
 	       "an exec not followed, io_uring)"},
 	{"88", "`diff`: a gate (--fail-on-new, --max-regression) failed, or a side could not be compared"},
 	{"125", "socklens itself cannot work: shim not found, a --dir it refuses, an output it cannot write"},

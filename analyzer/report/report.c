@@ -28,12 +28,30 @@ void sl_render_image(void *renderers, const struct sl_ctx *c)
 		sl_audit_image(r->audit, c);
 }
 
+/* The kinds a CI gate fails on: --fail-on's, or all of them when only --error-exitcode was given. */
+static uint64_t gate_kinds(const struct sl_output *o)
+{
+	return o->fail_mask ? o->fail_mask : o->fail_status ? (1ull << SL_K__COUNT) - 1 : 0;
+}
+
 int sl_report_status(int r, const struct sl_output *o)
 {
 	if (r & SL_REPORT_FAIL_ON)
-		return SL_EXIT_FAIL_ON;
-	if ((r & SL_REPORT_UNCHECKED) && o->fail_mask)
+		return o->fail_status ? o->fail_status : SL_EXIT_FAIL_ON;
+	if ((r & SL_REPORT_UNCHECKED) && gate_kinds(o))
 		return SL_EXIT_NOT_CHECKED;
+	return 0;
+}
+
+int sl_error_exitcode_parse(const char *arg, int *status)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	if (end == arg || *end || v < 1 || v > 255) {
+		sl_error("bad --error-exitcode '%s' (a status from 1 to 255)", arg);
+		return -1;
+	}
+	*status = (int)v;
 	return 0;
 }
 
@@ -58,7 +76,7 @@ int sl_report_dir(const char *dir, const struct sl_output *o)
 	sl_analyze(&run, &o->th, &ds, sl_render_image, &r);
 	int failed = 0, rc = 0;
 	for (size_t i = 0; i < ds.n; i++)
-		if (o->fail_mask & (1ull << ds.v[i].kind))
+		if (gate_kinds(o) & (1ull << ds.v[i].kind))
 			failed = 1;
 	if (o->text) {
 		sl_text_color(o->color, o->text);

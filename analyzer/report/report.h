@@ -88,6 +88,8 @@ struct sl_output {
 	FILE *text;                  /* text report destination, NULL for none */
 	FILE *json;                  /* JSON report destination, NULL for none */
 	uint64_t fail_mask;          /* bit per enum sl_kind from --fail-on */
+	int fail_status;             /* --error-exitcode: the status for a match (0: SL_EXIT_FAIL_ON); alone,
+				      * it gates on every kind */
 	int color;                   /* SL_COLOR_* for the text report */
 	struct sl_thresholds th;
 	int audit;                   /* --audit: options per call site */
@@ -107,6 +109,9 @@ int sl_report_dir(const char *dir, const struct sl_output *o);
 /* The exit status a report's result gives a CI gate (--fail-on set): 0, SL_EXIT_FAIL_ON or
  * SL_EXIT_NOT_CHECKED. */
 int sl_report_status(int r, const struct sl_output *o);
+/* --error-exitcode N: 1 to 255 (0 is success, and a gate must be told apart from it); 0, or -1
+ * after saying why. */
+int sl_error_exitcode_parse(const char *arg, int *status);
 
 /* ---- diff.c: socklens diff, two runs' reports compared ---- */
 
