@@ -203,22 +203,46 @@ case_dns_failure_and_slow_dns() {
 		"all(at(d, 'examples/dns_lookup.c', $line) for d in diags())" "len(diags()) == 3"
 }
 
-# Go's own resolver (a static build): the tracer sees no data calls, but each exchange is a UDP
-# socket to port 53 whose life bounds the wait. The slow server and the silent one are found (two
-# queries each, A and AAAA); the NXDOMAIN answer, quick, is not (no payload is read: a limit). Go
-# runs each query on a goroutine of its own, so the stack is the resolver's (a limit too).
-case_go_resolver_slow_and_silent_dns() {
-	need go
-	(cd tests/go/lookup && CGO_ENABLED=0 GOCACHE=${GOCACHE:-$TMP/gocache} GOFLAGS=-mod=mod go build -o $TMP/lookup .)
+# Go's own resolver (a static build): each exchange is a UDP socket to port 53 whose life bounds
+# the wait, and while one is open the tracer reads the answers' headers. The slow server and the
+# silent one are found (two queries each, A and AAAA), the NXDOMAIN answer by its name, a lookup
+# that net.Dial makes too; each at the program's line, though Go asks each question in a goroutine
+# of its own (the one waiting for the answer is the program's). With Debian's Go 1.19 and, when
+# installed, a newer one (whose goroutines know their creator).
+go_resolver() { # GO-BIN-DIR
+	(cd tests/go/lookup && CGO_ENABLED=0 GOTOOLCHAIN=local GOCACHE=${GOCACHE:-$TMP/gocache} GOFLAGS=-mod=mod \
+		$1/go build -o $TMP/lookup .)
 	dns_env
-	echo "$SL run --json $TMP/gd.json -- $TMP/lookup db.internal.example slow.cache.example drop.x.example > $TMP/gd.out" \
-		>> $TMP/dns.sh
+	echo "$SL run --json $TMP/gd.json -- $TMP/lookup db.internal.example slow.cache.example drop.x.example \
+		dial:api.internal.example > $TMP/gd.out" >> $TMP/dns.sh
 	unshare -mn bash $TMP/dns.sh
 	grep -q "^drop.x.example .*timeout" $TMP/gd.out
+	grep -q "^db.internal.example .*no such host" $TMP/gd.out
+	local lookup dial
+	lookup=$(line_of tests/go/lookup/main.go '// the lookup')
+	dial=$(line_of tests/go/lookup/main.go '// the dial')
 	$JC $TMP/gd.json "len(diags('slow-dns')) == 1" "one('slow-dns')['count'] >= 4" \
 		"one('slow-dns')['peer'] == '127.0.0.1:53'" "one('slow-dns')['evidence']['duration_ms'] >= 900" \
-		"[f for f in one('slow-dns')['stack'] if f['function'] == 'net.(*Resolver).exchange']" \
-		"len(diags()) == 1"
+		"at(one('slow-dns'), 'tests/go/lookup/main.go', $lookup)" \
+		"len(diags('dns-failure')) == 2" \
+		"[d for d in diags('dns-failure') if d['peer'] == 'db.internal.example' and d['count'] == 1 and 'NXDOMAIN' in d['summary'] and at(d, 'tests/go/lookup/main.go', $lookup)]" \
+		"[d for d in diags('dns-failure') if d['peer'] == 'api.internal.example' and d['count'] == 1 and at(d, 'tests/go/lookup/main.go', $dial)]" \
+		"len(diags()) == 3"
+}
+
+case_go_resolver_slow_silent_and_failed_lookups() {
+	need go
+	go_resolver "$(dirname "$(readlink -f "$(command -v go)")")"
+}
+
+case_go_resolver_newer_go() {
+	local v
+	for v in 1.24 1.23 1.22 1.21; do
+		[ -x /usr/lib/go-$v/bin/go ] || continue
+		go_resolver /usr/lib/go-$v/bin
+		return
+	done
+	skip "no Go newer than Debian's 1.19 installed (golang-1.2x-go from bookworm-backports)"
 }
 
 case_curl_name_lookup_fails() {

@@ -53,11 +53,16 @@ static const struct layout layouts[] = {
 
 enum { G_WAITING = 4, G_SCAN = 0x1000, WAIT_IO = 2, WAIT_SELECT = 9, G_HEADER = 336, STACK_READ = 65536 };
 
-/* net/http's client: the functions its goroutines wait in, as run-time address ranges. */
-enum { F_ROUNDTRIP, F_WRITELOOP, F_READLOOP, F_DIALCONN, F_GETCONN, F_BGREAD, F_COUNT };
+/* The functions net/http's client and net's resolver run their goroutines in, as run-time address
+ * ranges: the resolver asks each question in a goroutine of its own (tryOneName), made by the one
+ * that waits for the answers (goLookupIPCNAMEOrder), itself, for a lookup shared through
+ * singleflight, made for the program's goroutine waiting in lookupIPAddr. */
+enum { F_ROUNDTRIP, F_WRITELOOP, F_READLOOP, F_DIALCONN, F_GETCONN, F_BGREAD, F_TRYONENAME, F_GOLOOKUP, F_LOOKUPIP,
+       F_COUNT };
 static const char *const http_funcs[F_COUNT] = {
 	"net/http.(*persistConn).roundTrip", "net/http.(*persistConn).writeLoop", "net/http.(*persistConn).readLoop",
 	"net/http.(*Transport).dialConn", "net/http.(*Transport).getConn", "net/http.(*connReader).backgroundRead",
+	"net.(*Resolver).tryOneName", "net.(*Resolver).goLookupIPCNAMEOrder", "net.(*Resolver).lookupIPAddr",
 };
 
 struct sl_goproc {
@@ -745,6 +750,84 @@ int sl_go_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc)
 	free(all);
 	free(gs);
 	return found == 1 ? 0 : -1;
+}
+
+/* ---- the goroutine a name is looked up for ---- */
+
+int sl_go_resolving(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n)
+{
+	return runs_in(gp, F_TRYONENAME, pcs, n);
+}
+
+static int waiting(const struct sl_goproc *gp, const unsigned char *h)
+{
+	uint32_t status;
+	memcpy(&status, h + gp->l->g_status, 4);
+	return (status & ~(uint32_t)G_SCAN) == G_WAITING;
+}
+
+int sl_go_lookup_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc)
+{
+	unsigned char h[G_HEADER];
+	uint64_t *gs, pc[SL_MAX_FRAMES];
+	uint32_t k;
+	size_t n;
+	if (!gp->allgs || !gp->fn[F_GOLOOKUP][0] || peek(gp->pid, g, h, sizeof h) < 0)
+		return -1;
+	unsigned char *all = all_headers(gp, &gs, &n);
+	int found = -1;
+	if (all && gp->l->g_parent) {
+		/* up the creators (Go 1.21+): the question's waits in goLookupIPCNAMEOrder; above it,
+		 * for a shared lookup, the program's in lookupIPAddr */
+		uint64_t want = u64(h, gp->l->g_parent);
+		for (int up = 0; up < 2 && want; up++) {
+			size_t i = 0;
+			while (i < n && u64(all + i * G_HEADER, gp->l->g_goid) != want)
+				i++;
+			if (i == n || frames(gp, gs[i], all + i * G_HEADER, pc, &k) < 0)
+				break;
+			int ip = runs_in(gp, F_LOOKUPIP, pc, k);
+			if (ip || (!up && runs_in(gp, F_GOLOOKUP, pc, k))) {
+				memcpy(pcs, pc, k * sizeof *pc);
+				*npc = k;
+				found = 0;
+			}
+			if (ip)
+				break;
+			want = u64(all + i * G_HEADER, gp->l->g_parent);
+		}
+	} else if (all) {
+		/* Go 1.19 and 1.20 keep no creator: the one goroutine waiting in a lookup, if only one
+		 * does (one in lookupIPAddr is the program's; the one in goLookupIPCNAMEOrder then is
+		 * singleflight's helper) */
+		int in_ip = 0, in_go = 0;
+		uint64_t gopc[SL_MAX_FRAMES];
+		uint32_t gok = 0;
+		for (size_t i = 0; i < n; i++) {
+			const unsigned char *gh = all + i * G_HEADER;
+			if (gs[i] == g || !waiting(gp, gh) || frames(gp, gs[i], gh, pc, &k) < 0)
+				continue;
+			if (runs_in(gp, F_LOOKUPIP, pc, k)) {
+				if (!in_ip++) {
+					memcpy(pcs, pc, k * sizeof *pc);
+					*npc = k;
+				}
+			} else if (runs_in(gp, F_GOLOOKUP, pc, k) && !in_go++) {
+				memcpy(gopc, pc, k * sizeof *pc);
+				gok = k;
+			}
+		}
+		if (in_ip == 1)
+			found = 0;
+		else if (!in_ip && in_go == 1) {
+			memcpy(pcs, gopc, gok * sizeof *gopc);
+			*npc = gok;
+			found = 0;
+		}
+	}
+	free(all);
+	free(gs);
+	return found;
 }
 
 uint64_t sl_go_id(const struct sl_goproc *gp, uint64_t g)

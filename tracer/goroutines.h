@@ -47,5 +47,11 @@ int sl_go_dialing(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n);
  * waiting for it in Transport.getConn (its creator, from Go 1.21; before, the one waiting there
  * if there is only one). Its frames into pcs; 0, or -1 when it cannot be told. */
 int sl_go_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc);
+/* Whether a stack is net's resolver asking a DNS server one question (tryOneName). */
+int sl_go_resolving(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n);
+/* The goroutine the lookup that the goroutine at g asks for was made for: the program's, waiting in
+ * the resolver (by creators from Go 1.21; before, the one waiting in a lookup if only one does).
+ * Its frames into pcs; 0, or -1 when it cannot be told. */
+int sl_go_lookup_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc);
 
 #endif

@@ -23,10 +23,12 @@
 #include <linux/seccomp.h>
 #include <linux/sockios.h>
 #include <linux/tcp.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -121,6 +123,7 @@ struct fdent {
 	int from_parent;             /* open when the process was forked: the parent's record */
 	int parent_served;           /* ... a connection the parent accepted: this child serves it */
 	int closed_socket;           /* a socket closed here: a later EBADF on it is a use after close */
+	int dns;                     /* a connected socket to a DNS server's port 53: its answers are read */
 };
 
 struct tproc {
@@ -157,6 +160,19 @@ struct tproc {
 		uint64_t pc[SL_MAX_FRAMES];
 		uint32_t n;
 	} asker;
+	struct {                     /* the program's own resolver (Go's): its exchanges in flight */
+		int open;            /* DNS sockets open: while any is, every thread stops at each call */
+		uint64_t t0;         /* when the first of them was connected */
+		int rcode;           /* the first failure's answer code (0: none) */
+		int answered;        /* an answer with addresses came: the lookup found something */
+		char name[SL_ADDR_DATA];
+		char said[SL_ADDR_DATA]; /* the last failure said, and when: the A and AAAA questions of */
+		uint64_t said_ns;    /* one lookup may each end in an exchange of their own */
+		int conf;            /* resolv.conf read: 1, or -1 unreadable */
+		int ndots;
+		int nsuffix;
+		char suffix[6][128]; /* the search domains, without their final dot */
+	} dns;
 };
 
 /* A goroutine parked on a socket, followed from sample to sample: its in-flight record says since
@@ -171,6 +187,9 @@ struct tthread {
 	pid_t tid;
 	struct tproc *p;
 	int in_sys;                  /* between a seccomp stop and its syscall-exit stop */
+	int step;                    /* at a call's entry while its process is stepped (dns.open): */
+	long step_nr;                /* ... that call and its first arguments */
+	unsigned long long step_args[3];
 	int started;                 /* its first stop (an auto-attached task's) has been seen */
 	long nr;
 	unsigned long long args[6];
@@ -544,11 +563,15 @@ static uint32_t capture(struct tproc *p, pid_t tid)
 	}
 	/* net/http's Transport dials in a goroutine of its own: the connection is the program's
 	 * request's, whose goroutine waits for it (Go keeps the running goroutine in R14) */
-	if (p->go && go_reader(p) && sl_go_dialing(p->gr, f.ip, f.n)) {
+	/* ... and its resolver asks each question in a goroutine of its own: the lookup is the one of
+	 * the program's goroutine waiting for the answers */
+	int dialing = p->go && go_reader(p) && sl_go_dialing(p->gr, f.ip, f.n);
+	int resolving = !dialing && p->go && go_reader(p) && sl_go_resolving(p->gr, f.ip, f.n);
+	if (dialing || resolving) {
 		uint64_t goid = sl_go_id(p->gr, regs.r14);
 		if (!goid || p->asker.goid != goid) {
 			p->asker.goid = goid;
-			if (sl_go_asker(p->gr, regs.r14, p->asker.pc, &p->asker.n) < 0)
+			if ((dialing ? sl_go_asker : sl_go_lookup_asker)(p->gr, regs.r14, p->asker.pc, &p->asker.n) < 0)
 				p->asker.n = 0;
 		}
 		if (p->asker.n) {
@@ -649,9 +672,179 @@ static struct sl_slot *slot_known(struct tproc *p, int fd)
 	return e && p->log.hdr ? e->slot : NULL;
 }
 
+/* ---- the program's own resolver ------------------------------------------------------------ */
+
+/* Go resolves names itself: per query a UDP socket (TCP for a long answer) connected to a DNS
+ * server's port 53, written and read with plain read and write calls, which the filter lets run.
+ * While such a socket is open, every thread of the process is resumed with PTRACE_SYSCALL, so its
+ * reads stop at their end and the answer's header is read: the answer code and the name asked,
+ * nothing else, and nothing is kept but those. A lookup costs a few milliseconds of stops; a
+ * process that resolves nothing pays nothing. A lookup failed when the last name it tries (Go
+ * tries the search list's names first or last, by resolv.conf's ndots) was answered NXDOMAIN,
+ * SERVFAIL or REFUSED, and no answer of those exchanges had addresses. */
+
+#define DNS_SUFFIXES 6
+static void dns_conf(struct tproc *p)
+{
+	char path[64], line[1024];
+	p->dns.conf = -1;
+	p->dns.ndots = 1;
+	p->dns.nsuffix = 0;
+	snprintf(path, sizeof path, "/proc/%d/root/etc/resolv.conf", (int)p->pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	p->dns.conf = 1;
+	while (fgets(line, sizeof line, f)) {
+		char *save, *tok = strtok_r(line, " \t\r\n", &save);
+		if (tok && (!strcmp(tok, "search") || !strcmp(tok, "domain"))) {
+			p->dns.nsuffix = 0; /* the last such line wins, as in Go */
+			while ((tok = strtok_r(NULL, " \t\r\n", &save)) && p->dns.nsuffix < DNS_SUFFIXES) {
+				size_t n = strlen(tok);
+				while (n && tok[n - 1] == '.')
+					tok[--n] = 0;
+				if (n && n < sizeof p->dns.suffix[0])
+					memcpy(p->dns.suffix[p->dns.nsuffix++], tok, n + 1);
+			}
+		} else if (tok && !strcmp(tok, "options")) {
+			while ((tok = strtok_r(NULL, " \t\r\n", &save)))
+				if (!strncmp(tok, "ndots:", 6))
+					p->dns.ndots = atoi(tok + 6) < 0 ? 0 : atoi(tok + 6) > 15 ? 15 : atoi(tok + 6);
+		}
+	}
+	fclose(f);
+}
+
+static int dots(const char *s, size_t n)
+{
+	int d = 0;
+	for (size_t i = 0; i < n; i++)
+		d += s[i] == '.';
+	return d;
+}
+
+/* Whether name is the last one its lookup tries (Go's nameList: the name alone first when it has
+ * ndots dots or more, then with each search domain, else the name alone last). */
+static int dns_last_try(struct tproc *p, const char *name)
+{
+	if (!p->dns.conf)
+		dns_conf(p);
+	size_t n = strlen(name);
+	for (int i = 0; i < p->dns.nsuffix; i++) {
+		size_t sl = strlen(p->dns.suffix[i]);
+		if (n > sl + 1 && name[n - sl - 1] == '.' && !strcasecmp(name + n - sl, p->dns.suffix[i]))
+			return i == p->dns.nsuffix - 1 && dots(name, n - sl - 1) >= p->dns.ndots;
+	}
+	return !p->dns.nsuffix || dots(name, n) < p->dns.ndots;
+}
+
+/* An answer's header: its code, how many addresses, and the name asked (the question's labels,
+ * dotted). Returns -1 for what is not a DNS answer. */
+static int dns_header(const unsigned char *b, size_t n, int *rcode, int *answers, char *name, size_t cap)
+{
+	if (n < 12 || !(b[2] & 0x80) || !(b[4] << 8 | b[5]))
+		return -1;
+	*rcode = b[3] & 0x0f;
+	*answers = b[6] << 8 | b[7];
+	size_t at = 12, out = 0;
+	while (at < n && b[at] && b[at] < 64 && at + 1 + b[at] <= n) {
+		for (unsigned i = 0; i < b[at] && out + 2 < cap; i++) {
+			unsigned char c = b[at + 1 + i];
+			name[out++] = c > 32 && c < 127 ? (char)c : '?';
+		}
+		if (out + 1 < cap)
+			name[out++] = '.';
+		at += 1u + b[at];
+	}
+	if (out && name[out - 1] == '.')
+		out--;
+	name[out] = 0;
+	return 0;
+}
+
+/* A read on a DNS socket ended, while the process is stepped: what the server answered. */
+static void dns_read(struct tproc *p, struct tthread *t, long ret)
+{
+	int fd = (int)t->step_args[0];
+	struct fdent *e = fd_ent(p, fd);
+	unsigned long long buf = t->step_args[1];
+	if (ret <= 2 || !e || !e->dns) /* TCP: the 2-byte length is read on its own */
+		return;
+	if (t->step_nr == SYS_recvmsg) {
+		struct msghdr m;
+		struct iovec v;
+		if (peek(p->pid, buf, &m, sizeof m) != 0 || !m.msg_iovlen || peek(p->pid, (unsigned long long)m.msg_iov, &v, sizeof v) != 0)
+			return;
+		buf = (unsigned long long)v.iov_base;
+		ret = (long)v.iov_len < ret ? (long)v.iov_len : ret;
+	} else if (t->step_nr != SYS_read && t->step_nr != SYS_recvfrom) {
+		return;
+	}
+	unsigned char b[512];
+	char name[SL_ADDR_DATA];
+	int rcode, answers;
+	size_t n = (size_t)ret < sizeof b ? (size_t)ret : sizeof b;
+	if (peek(p->pid, buf, b, n) != 0 || dns_header(b, n, &rcode, &answers, name, sizeof name) < 0)
+		return;
+	if (!rcode) {
+		p->dns.answered |= answers > 0;
+	} else if ((rcode == 2 || rcode == 3 || rcode == 5) && !p->dns.rcode && dns_last_try(p, name)) {
+		p->dns.rcode = rcode;
+		memcpy(p->dns.name, name, sizeof name);
+	}
+}
+
+static int stepping(const struct tproc *p)
+{
+	return p->dns.open > 0;
+}
+
+/* A socket connected to port 53: the process is stepped until its DNS sockets are all closed.
+ * glibc's resolver (a static program) reads the answer on the thread that connected, stopped now;
+ * Go's may on any thread, so a Go process's other threads are interrupted, to be resumed stepping.
+ * An interrupt can end a blocking epoll_wait with EINTR (as attaching strace does), which Go's
+ * runtime retries; other programs' threads are never interrupted. */
+static void dns_watch(struct tproc *p, int fd, const struct sockaddr *a, size_t alen)
+{
+	struct fdent *e = fd_ent(p, fd);
+	int port = alen >= sizeof(struct sockaddr_in) && a->sa_family == AF_INET ? ntohs(((const struct sockaddr_in *)a)->sin_port)
+		   : alen >= sizeof(struct sockaddr_in6) && a->sa_family == AF_INET6
+			   ? ntohs(((const struct sockaddr_in6 *)a)->sin6_port)
+			   : 0;
+	if (trace_data || port != 53 || !e || e->dns)
+		return;
+	e->dns = 1;
+	if (p->dns.open++)
+		return;
+	p->dns.t0 = sl_now();
+	for (size_t i = 0; p->go && i < nthreads; i++)
+		if (threads[i]->p == p && threads[i]->tid != p->at)
+			ptrace(PTRACE_INTERRUPT, threads[i]->tid, NULL, NULL);
+}
+
+/* A DNS socket closed: when it was the last, the lookup is over, and said if it failed. */
+static void dns_closed(struct tproc *p, struct fdent *e)
+{
+	e->dns = 0;
+	if (--p->dns.open > 0)
+		return;
+	uint64_t now = sl_now();
+	if (p->dns.rcode && !p->dns.answered && p->log.hdr &&
+	    (strcmp(p->dns.said, p->dns.name) || now - p->dns.said_ns > 1000000000ull)) {
+		sl_rec_dns(&p->rec, SL_CALL_RESOLVE, p->dns.name,
+			   p->dns.rcode == 3 ? EAI_NONAME : p->dns.rcode == 2 ? EAI_AGAIN : EAI_FAIL, now - p->dns.t0);
+		memcpy(p->dns.said, p->dns.name, sizeof p->dns.said);
+		p->dns.said_ns = now;
+	}
+	p->dns.rcode = 0;
+	p->dns.answered = 0;
+}
+
 static void close_slot(struct tproc *p, int fd, int by_exec)
 {
 	struct fdent *e = fd_ent(p, fd);
+	if (e && e->dns)
+		dns_closed(p, e);
 	if (!e || !e->slot)
 		return;
 	struct sl_slot *s = e->slot;
@@ -717,6 +910,8 @@ static void call_done(struct tthread *t, long ret)
 		alen = peek_arg(p, t->args[1], t->args[2], &a, sizeof a);
 		if (alen >= sizeof(sa_family_t) || err == EISCONN || err == EALREADY || err == EINTR)
 			sl_rec_connect(r, s, fd, alen ? (struct sockaddr *)&a : NULL, (socklen_t)alen, t->t0, err ? -1 : 0, err);
+		if (!err || err == EINPROGRESS)
+			dns_watch(p, fd, (struct sockaddr *)&a, alen);
 		break;
 	case SYS_getsockopt: {
 		int v;
@@ -1102,7 +1297,7 @@ static void pass_on_signals(pid_t pid)
 
 static void resume(struct tthread *t, int sig)
 {
-	ptrace(t && t->in_sys ? PTRACE_SYSCALL : PTRACE_CONT, t ? t->tid : 0, NULL, (void *)(long)sig);
+	ptrace(t && (t->in_sys || stepping(t->p)) ? PTRACE_SYSCALL : PTRACE_CONT, t ? t->tid : 0, NULL, (void *)(long)sig);
 }
 
 static void thread_gone(struct tthread *t, int status)
@@ -1148,11 +1343,23 @@ static void on_stop(pid_t tid, int status)
 		resume(t, 0);
 		return;
 	}
-	if (sig == (SIGTRAP | 0x80)) { /* the syscall-exit stop */
+	if (sig == (SIGTRAP | 0x80)) { /* a syscall stop: the exit of a traced call, or a stepped one */
 		struct user_regs_struct r;
+		struct __ptrace_syscall_info si;
+		long got = stepping(t->p) || t->step ? ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof si, &si) : 0;
+		if (got > 0 && si.op == PTRACE_SYSCALL_INFO_ENTRY) {
+			t->step = 1;
+			t->step_nr = (long)si.entry.nr;
+			memcpy(t->step_args, si.entry.args, sizeof t->step_args);
+			resume(t, 0);
+			return;
+		}
 		if (t->in_sys && ptrace(PTRACE_GETREGS, tid, NULL, &r) == 0)
 			call_done(t, (long)r.rax);
+		if (t->step && got > 0 && si.op == PTRACE_SYSCALL_INFO_EXIT && !si.exit.is_error)
+			dns_read(t->p, t, (long)si.exit.rval);
 		t->in_sys = 0;
+		t->step = 0;
 		resume(t, 0);
 		return;
 	}

@@ -162,7 +162,7 @@ const char *sl_call_name(int call)
 	static const char *const names[SL_CALL__COUNT] = {
 		"?", "socket", "socketpair", "connect", "accept", "bind", "listen", "send", "recv",
 		"read", "write", "sendfile", "setsockopt", "getsockopt", "shutdown", "close", "fcntl", "exec",
-		"getaddrinfo", "gethostbyname", "splice",
+		"getaddrinfo", "gethostbyname", "splice", "resolve",
 	};
 	return call >= 0 && call < SL_CALL__COUNT ? names[call] : "?";
 }

@@ -89,12 +89,19 @@ static void dns(const struct sl_ctx *x, const struct sl_event *ev)
 	snprintf(d.peer, sizeof d.peer, "%s", name[0] ? name : "(no name)");
 	snprintf(d.group_peer, sizeof d.group_peer, "%s/%d", name, ev->err);
 	sl_dur_format(ev->dur_ns, dur, sizeof dur);
-	if (failed)
+	if (failed && ev->call == SL_CALL_RESOLVE) /* the program's own resolver: the server's answer */
+		snprintf(d.summary, sizeof d.summary,
+			 "The lookup of \"%.100s\" by the program's own resolver failed after %s: the DNS server answered "
+			 "%s, %s.", name, dur, ev->err == EAI_NONAME ? "NXDOMAIN" : ev->err == EAI_AGAIN ? "SERVFAIL" : "REFUSED",
+			 ev->err == EAI_NONAME ? "the name does not exist (nor with any search domain)"
+			 : ev->err == EAI_AGAIN ? "it could not resolve the name (a temporary failure upstream)"
+						: "it will not answer this client");
+	else if (failed)
 		snprintf(d.summary, sizeof d.summary, "%s(\"%.100s\") failed with %s after %s: %s.", sl_call_name(ev->call),
 			 name, eai_name(ev->err), dur, eai_meaning(ev->err));
 	else
 		snprintf(d.summary, sizeof d.summary, "%s(\"%.100s\") took %s.", sl_call_name(ev->call), name, dur);
-	if (st && st->hits > 1)
+	if (st && st->hits > 1 && ev->call != SL_CALL_RESOLVE) /* the resolver's sites count failures only */
 		snprintf(d.summary + strlen(d.summary), sizeof d.summary - strlen(d.summary),
 			 " This call site made %llu lookups; %llu failed and %llu took over 100 ms.", (unsigned long long)st->hits,
 			 (unsigned long long)st->fails, (unsigned long long)st->slow);
@@ -103,10 +110,10 @@ static void dns(const struct sl_ctx *x, const struct sl_event *ev)
 	sl_diags_add(x->out, x->img, &d, ev->stack, 0);
 }
 
-/* A program that resolves names itself (Go's own resolver; the tracer sees no data calls) makes a
- * UDP socket per DNS exchange, connected to the server's port 53, and closes it once answered or
- * given up: the socket's life bounds the exchange. One that lived past the dns threshold is a slow
- * or silent DNS server (the name is not known: no payload is read). */
+/* A program that resolves names itself (Go's own resolver) makes a UDP socket per DNS exchange,
+ * connected to the server's port 53, and closes it once answered or given up: the socket's life
+ * bounds the exchange. One that lived past the dns threshold is a slow or silent DNS server (the
+ * tracer reads answers' headers, and keeps the name only of a lookup that failed). */
 static void resolver_exchanges(struct sl_ctx *x)
 {
 	if (!(x->img->h.flags & SL_HDR_PTRACE))
@@ -127,7 +134,7 @@ static void resolver_exchanges(struct sl_ctx *x)
 		sl_dur_format(took, dur, sizeof dur);
 		snprintf(d.summary, sizeof d.summary,
 			 "A DNS exchange with %s (UDP) %s %s: the program's own resolver %s, so the DNS server answered "
-			 "slowly or not at all (the name asked is not known: socklens reads no payload).",
+			 "slowly or not at all.",
 			 d.peer[0] ? d.peer : "a DNS server", c->open_at_end ? "was still waiting after" : "lasted", dur,
 			 c->open_at_end ? "was still waiting for an answer" : "kept its socket that long");
 		sl_diag_fact(&d, "duration_ms", (double)took / 1e6);
