@@ -160,6 +160,7 @@ struct tproc {
 		uint64_t pc[SL_MAX_FRAMES];
 		uint32_t n;
 	} asker;
+#define DNS_SUFFIXES 6
 	struct {                     /* the program's own resolver (Go's): its exchanges in flight */
 		int open;            /* DNS sockets open: while any is, every thread stops at each call */
 		uint64_t t0;         /* when the first of them was connected */
@@ -171,7 +172,7 @@ struct tproc {
 		int conf;            /* resolv.conf read: 1, or -1 unreadable */
 		int ndots;
 		int nsuffix;
-		char suffix[6][128]; /* the search domains, without their final dot */
+		char suffix[DNS_SUFFIXES][128]; /* the search domains, without their final dot */
 	} dns;
 };
 
@@ -569,7 +570,8 @@ static uint32_t capture(struct tproc *p, pid_t tid)
 	int resolving = !dialing && p->go && go_reader(p) && sl_go_resolving(p->gr, f.ip, f.n);
 	if (dialing || resolving) {
 		uint64_t goid = sl_go_id(p->gr, regs.r14);
-		if (!goid || p->asker.goid != goid) {
+		/* asked again until found: the asker may not be parked yet at the first stop */
+		if (!goid || p->asker.goid != goid || !p->asker.n) {
 			p->asker.goid = goid;
 			if ((dialing ? sl_go_asker : sl_go_lookup_asker)(p->gr, regs.r14, p->asker.pc, &p->asker.n) < 0)
 				p->asker.n = 0;
@@ -683,7 +685,6 @@ static struct sl_slot *slot_known(struct tproc *p, int fd)
  * tries the search list's names first or last, by resolv.conf's ndots) was answered NXDOMAIN,
  * SERVFAIL or REFUSED, and no answer of those exchanges had addresses. */
 
-#define DNS_SUFFIXES 6
 static void dns_conf(struct tproc *p)
 {
 	char path[64], line[1024];
@@ -708,8 +709,10 @@ static void dns_conf(struct tproc *p)
 			}
 		} else if (tok && !strcmp(tok, "options")) {
 			while ((tok = strtok_r(NULL, " \t\r\n", &save)))
-				if (!strncmp(tok, "ndots:", 6))
-					p->dns.ndots = atoi(tok + 6) < 0 ? 0 : atoi(tok + 6) > 15 ? 15 : atoi(tok + 6);
+				if (!strncmp(tok, "ndots:", 6)) {
+					int v = atoi(tok + 6);
+					p->dns.ndots = v < 0 ? 0 : v > 15 ? 15 : v; /* Go's bounds */
+				}
 		}
 	}
 	fclose(f);
@@ -799,19 +802,16 @@ static int stepping(const struct tproc *p)
 	return p->dns.open > 0;
 }
 
-/* A socket connected to port 53: the process is stepped until its DNS sockets are all closed.
+/* A socket connected to a DNS server's port 53: the process is stepped until its DNS sockets are
+ * all closed.
  * glibc's resolver (a static program) reads the answer on the thread that connected, stopped now;
  * Go's may on any thread, so a Go process's other threads are interrupted, to be resumed stepping.
  * An interrupt can end a blocking epoll_wait with EINTR (as attaching strace does), which Go's
  * runtime retries; other programs' threads are never interrupted. */
-static void dns_watch(struct tproc *p, int fd, const struct sockaddr *a, size_t alen)
+static void dns_watch(struct tproc *p, int fd, const struct sl_slot *s)
 {
 	struct fdent *e = fd_ent(p, fd);
-	int port = alen >= sizeof(struct sockaddr_in) && a->sa_family == AF_INET ? ntohs(((const struct sockaddr_in *)a)->sin_port)
-		   : alen >= sizeof(struct sockaddr_in6) && a->sa_family == AF_INET6
-			   ? ntohs(((const struct sockaddr_in6 *)a)->sin6_port)
-			   : 0;
-	if (trace_data || port != 53 || !e || e->dns)
+	if (trace_data || sl_addr_port(&s->peer) != 53 || !e || e->dns)
 		return;
 	e->dns = 1;
 	if (p->dns.open++)
@@ -911,7 +911,7 @@ static void call_done(struct tthread *t, long ret)
 		if (alen >= sizeof(sa_family_t) || err == EISCONN || err == EALREADY || err == EINTR)
 			sl_rec_connect(r, s, fd, alen ? (struct sockaddr *)&a : NULL, (socklen_t)alen, t->t0, err ? -1 : 0, err);
 		if (!err || err == EINPROGRESS)
-			dns_watch(p, fd, (struct sockaddr *)&a, alen);
+			dns_watch(p, fd, s);
 		break;
 	case SYS_getsockopt: {
 		int v;
