@@ -69,6 +69,7 @@ void sl_limits_restore(void);
 int sl_is_tcp(const struct sl_slot *s);
 int sl_connected(const struct sl_slot *s);     /* connected, accepted, or inherited with a peer */
 int sl_opt_on(const struct sl_slot *s, int opt); /* set by the program to a value above 0 */
+int sl_met(const struct sl_slot *s, int err);  /* the connection's own calls failed with err */
 uint32_t sl_conn_stack(const struct sl_slot *s); /* where it was connected, else opened */
 void sl_peer_host(const char *peer, char *out, size_t len); /* "10.0.0.1:80" -> "10.0.0.1" */
 

@@ -300,6 +300,14 @@ int sl_connected(const struct sl_slot *s)
 	       (s->role == SL_ROLE_INHERITED && s->peer.family);
 }
 
+int sl_met(const struct sl_slot *s, int err)
+{
+	for (unsigned k = 0; k < SL_ERRS; k++)
+		if (s->err_no[k] == err && s->err_count[k])
+			return 1;
+	return 0;
+}
+
 int sl_opt_on(const struct sl_slot *s, int opt)
 {
 	return (s->opts_set & (1u << opt)) && s->opt[opt] > 0;

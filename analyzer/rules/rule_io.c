@@ -151,15 +151,6 @@ static void counted_only(struct sl_ctx *c, const struct sl_tally *t)
 	}
 }
 
-/* Whether the connection's own calls met err (its per-connection errno counts). */
-static int met(const struct sl_slot *s, int err)
-{
-	for (unsigned k = 0; k < SL_ERRS; k++)
-		if (s->err_no[k] == err && s->err_count[k])
-			return 1;
-	return 0;
-}
-
 /* The tracer sees no data calls by default, so no ECONNRESET or EPIPE comes back to it; the kernel
  * still says what happened. A connection that was established and is in TCP_CLOSE when the
  * program closes it (or at the end) was aborted: a reset from the peer, which the program's next
@@ -174,7 +165,7 @@ static void aborted(struct sl_ctx *c)
 		const struct sl_slot *s = cn->s;
 		if (!sl_is_tcp(s) || !(s->flags & SL_SF_TCPINFO) || s->tcp_state != TCP_CLOSE ||
 		    (s->role != SL_ROLE_SERVER && s->role != SL_ROLE_CLIENT) || s->connect_state != SL_CONN_DONE ||
-		    met(s, ECONNRESET) || met(s, EPIPE))
+		    sl_met(s, ECONNRESET) || sl_met(s, EPIPE))
 			continue;
 		int server = s->role == SL_ROLE_SERVER;
 		struct sl_diag d;

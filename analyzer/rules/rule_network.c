@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
+#include <netinet/tcp.h>
 #include "rules/rules.h"
 
 /* Upper bound of latency bucket b (see SL_LAT_BUCKETS): 128 us, 256 us, ...; the last is open. */
@@ -116,6 +117,11 @@ static void path(const struct sl_ctx *x, const struct sl_conn *c)
 			       ((lost >= 3 || high_rtt) && through_full_queue(x, c)));
 	if (queued)
 		lost = 0; /* the same full queue at the listener as the slow connect: one finding */
+	/* over loopback what drops is the receiving socket's memory: a peer that stopped reading and
+	 * left (the program met its reset, or the kernel had closed the connection) made these, as
+	 * wrk does when its run ends mid-response; the program has no line to change */
+	if (local && (sl_met(s, ECONNRESET) || sl_met(s, EPIPE) || s->tcp_state == TCP_CLOSE))
+		lost = 0;
 	if (lost >= 3 && s->tcp_segs_out && (uint64_t)lost * 10000 >= x->th->retrans_pct * (uint64_t)s->tcp_segs_out) {
 		stack = sl_diag_conn(&d, c, SL_K_RETRANSMISSIONS, SL_SEV_WARNING);
 		by_host(&d);
