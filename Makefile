@@ -103,6 +103,8 @@ $(BUILD)/paths.h: FORCE
 	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 FORCE:
 $(BUILD)/analyzer/cmd/cmd_run.o: $(BUILD)/paths.h
+# the HTML page is built into pictures.o (.incbin)
+$(BUILD)/analyzer/report/pictures.o: analyzer/report/page.html
 $(BUILD)/analyzer/cmd/cmd_run.o: CFLAGS_ALL += -include $(BUILD)/paths.h
 # CPPFLAGS (dpkg-buildflags' _FORTIFY_SOURCE) for the analyzer and the tracer; not for the shim,
 # which defines read(), recv()... itself where fortify's headers define them inline
@@ -193,22 +195,19 @@ $(BUILD)/tests/progs/nounwind: tests/progs/nounwind.c examples/common.h
 CHECK_DEPS := all $(BUILD)/socklens.1 $(TEST_BINS) $(EXAMPLES) $(PROG_BINS) $(BUILD)/bench/callcost $(BUILD)/clockcount/libsocklens.so
 # what the suites need, built without running them (to run one suite: BUILD=build tests/NAME.sh)
 check-build: $(CHECK_DEPS)
+# The suites, longest first, two at a time (CHECK_JOBS): each writes its own log, shown whole
+# when it ends (make -O). They share nothing but the machine; each passes beside the others.
+SUITES := golang staging transparency anomalies hardening langframes pictures cleanruns verdicts integration \
+	logspace diff docs
+CHECK_JOBS ?= 2
 check: $(CHECK_DEPS)
 	$(Q)for t in $(TEST_BINS); do echo "== $$t"; $$t || exit 1; done
 	$(Q)tests/layers.py $(BUILD)
-	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/integration.sh
-	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/transparency.sh
-	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/hardening.sh
-	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/verdicts.sh
-	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/anomalies.sh
-	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/staging.sh
-	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/golang.sh
-	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/langframes.sh
-	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/logspace.sh
-	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/cleanruns.sh
-	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/diff.sh
-	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/docs.sh
+	$(Q)$(MAKE) --no-print-directory -j$(CHECK_JOBS) -Otarget BUILD=$(BUILD) SANITIZE=$(SANITIZE) \
+		$(SUITES:%=suite-%)
 	$(Q)BUILD=$(BUILD) tests/instructions.sh
+suite-%: FORCE
+	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/$*.sh
 
 # Benchmarks: built like the examples, measured by bench/run.sh (see BENCHMARKS.md).
 BENCH_BINS := $(BUILD)/bench/callcost $(BUILD)/bench/pingpong $(BUILD)/bench/manyconn $(BUILD)/bench/clockcost \

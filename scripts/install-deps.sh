@@ -4,7 +4,7 @@ set -eu
 PKGS="build-essential pkg-config libjansson-dev libcmocka-dev libdw-dev libelf-dev libncurses-dev tmux
       binutils curl python3 python3-jsonschema valgrind strace openssh-client openssl iproute2 nftables golang-go file liburing-dev
       nginx-light redis-server redis-tools wrk openjdk-17-jdk-headless postgresql dnsmasq-base
-      prometheus prometheus-node-exporter bash-completion man-db"
+      prometheus prometheus-node-exporter bash-completion man-db chromium"
 # Node.js for the tests, unless one is already on PATH (a newer one from elsewhere is fine)
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 # make check-transparency: CPython's test suites for Debian's python3

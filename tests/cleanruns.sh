@@ -6,16 +6,6 @@ set -u
 [ -n "${SL_IN_CASE:-}" ] || { source "$(dirname "$0")/lib.sh"; suite_main tests/cleanruns.sh "$@"; exit; }
 
 
-# wait_port PORT: until something accepts on 127.0.0.1:PORT (bounded, 20 s)
-wait_port() {
-	local i
-	for i in $(seq 400); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "nothing listens on $1"
-	return 1
-}
 
 # serve NAME CMD...: starts CMD under socklens run in the background (report and JSON in $TMP)
 serve() {

@@ -98,7 +98,7 @@ case_outputs_never_follow_another_users_links() {
 	chmod 755 $TMP
 	mkdir -m 1777 $TMP/shared
 	echo precious > $TMP/victim
-	for f in r.txt j.json m.prom o.otlp l.jsonl; do runuser -u nobody -- ln -s $TMP/victim $TMP/shared/$f; done
+	for f in r.txt j.json m.prom o.otlp l.jsonl h.html t.json; do runuser -u nobody -- ln -s $TMP/victim $TMP/shared/$f; done
 	$SL run --dir $TMP/run -- $EX/refused >/dev/null 2>&1 || true
 	expect_status 125 $SL run --report $TMP/shared/r.txt -- true 2>$TMP/r.err
 	grep -q "cannot write report '$TMP/shared/r.txt': it is a symbolic link owned by another user" $TMP/r.err
@@ -106,13 +106,16 @@ case_outputs_never_follow_another_users_links() {
 	expect_status 1 $SL report --prometheus $TMP/shared/m.prom $TMP/run >/dev/null 2>$TMP/m.err
 	grep -q 'symbolic link owned by another user' $TMP/m.err
 	expect_status 1 $SL report --otlp $TMP/shared/o.otlp $TMP/run >/dev/null 2>/dev/null
+	expect_status 1 $SL report --html $TMP/shared/h.html $TMP/run >/dev/null 2>/dev/null
+	expect_status 125 $SL run --trace $TMP/shared/t.json -- true 2>/dev/null
 	expect_status 1 $SL watch --count 1 --every 100ms --json-lines $TMP/shared/l.jsonl $TMP/run 2>$TMP/l.err
 	grep -q "cannot write '$TMP/shared/l.jsonl': it is a symbolic link owned by another user" $TMP/l.err
 	[ "$(cat $TMP/victim)" = precious ]
 	# where the file is fine, it is written whole and renamed: no temporary file stays behind
 	$SL report --prometheus $TMP/shared/ok.prom $TMP/run >/dev/null
 	grep -q '^socklens_findings{' $TMP/shared/ok.prom
-	[ "$(ls -A $TMP/shared | grep -vc -e '^r.txt$' -e '^j.json$' -e '^m.prom$' -e '^o.otlp$' -e '^l.jsonl$' -e '^ok.prom$')" -eq 0 ]
+	[ "$(ls -A $TMP/shared | grep -vc -e '^r.txt$' -e '^j.json$' -e '^m.prom$' -e '^o.otlp$' -e '^l.jsonl$' -e '^ok.prom$' \
+		-e '^h.html$' -e '^t.json$')" -eq 0 ]
 	$SL run --report /dev/stdout -- $EX/refused 2>/dev/null | grep -q 'result: 1 error (connect-refused x1)'
 }
 

@@ -16,6 +16,17 @@ line_of() { grep -nF -- "$2" "$1" | head -1 | cut -d: -f1; }
 # A TCP port on 127.0.0.1 that nothing listens on right now.
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# wait_port PORT: until something accepts on 127.0.0.1:PORT (bounded, 20 s)
+wait_port() {
+	local i
+	for i in $(seq 400); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "nothing listens on $1"
+	return 1
+}
+
 # expect_status WANT CMD...: runs CMD and checks its exit status
 expect_status() {
 	local want=$1 rc=0

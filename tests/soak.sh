@@ -8,12 +8,6 @@ set -u
 
 SECONDS_LOAD=${SOAK_SECONDS:-60}
 
-wait_port() {
-	local i
-	for i in $(seq 400); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
-	echo "nothing listens on $1"; return 1
-}
-
 # look PID NPROCS: report, top and stuck by PID while the service runs; every process is seen
 look() {
 	local pid=$1 want=$2

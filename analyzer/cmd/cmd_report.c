@@ -1,5 +1,6 @@
 /* cmd_report.c - `socklens report`: analyze a finished or still-running run without disturbing it. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <string.h>
 #include "cmd/cmd.h"
@@ -7,10 +8,14 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: socklens report [--json] [--audit] [--since DURATION] [--prometheus FILE] [--otlp FILE]\n"
-		"                       [--threshold NAME=VALUE]... [--fail-on KINDS] [--error-exitcode N] RUNDIR|PID\n"
+		"usage: socklens report [--json] [--html FILE] [--trace FILE] [--audit] [--since DURATION]\n"
+		"                       [--prometheus FILE] [--otlp FILE] [--threshold NAME=VALUE]...\n"
+		"                       [--fail-on KINDS] [--error-exitcode N] RUNDIR|PID\n"
 		"\n"
 		"  --json                   print the JSON report on stdout instead of text\n"
+		"  --html FILE              also write a self-contained HTML report: findings, a\n"
+		"                           timeline of connections, latency histograms\n"
+		"  --trace FILE             also write the run as a Chrome/Perfetto trace (JSON)\n"
 		"  --threshold NAME=VALUE   change a threshold (durations take us, ms, s, m):\n");
 	sl_thresholds_usage(out, "                             ");
 	fprintf(out, "  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n"
@@ -35,10 +40,13 @@ int cmd_report(int argc, char **argv)
 		{"since", required_argument, NULL, 's'},
 		{"prometheus", required_argument, NULL, 'P'},
 		{"otlp", required_argument, NULL, 'O'},
+		{"html", required_argument, NULL, 'H'},
+		{"trace", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct sl_output o = {.text = stdout};
+	const char *html = NULL, *trace = NULL;
 	sl_thresholds_default(&o.th);
 	int c;
 	while ((c = getopt_long(argc, argv, "+jt:f:c:h", opts, NULL)) != -1) {
@@ -57,6 +65,12 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 'O':
 			o.otlp = optarg;
+			break;
+		case 'H':
+			html = optarg;
+			break;
+		case 'T':
+			trace = optarg;
 			break;
 		case 'c':
 			if (sl_color_parse(optarg, &o.color) < 0)
@@ -97,6 +111,27 @@ int cmd_report(int argc, char **argv)
 		sl_error("%s", err);
 		return 1;
 	}
+	struct sl_outfile hf, tf;
+	if (html && sl_out_open(&hf, html, err, sizeof err) < 0) {
+		sl_error("cannot write HTML report '%s': %s", html, err);
+		return 1;
+	}
+	if (trace && sl_out_open(&tf, trace, err, sizeof err) < 0) {
+		sl_error("cannot write trace '%s': %s", trace, err);
+		if (html)
+			sl_out_abort(&hf);
+		return 1;
+	}
+	o.html = html ? hf.f : NULL;
+	o.trace = trace ? tf.f : NULL;
 	int r = sl_report_dir(dir, &o);
+	if (html && (r < 0 ? (sl_out_abort(&hf), 0) : sl_out_close(&hf) < 0)) {
+		sl_error("cannot write HTML report '%s': %s", html, strerror(errno));
+		r = -1;
+	}
+	if (trace && (r < 0 ? (sl_out_abort(&tf), 0) : sl_out_close(&tf) < 0)) {
+		sl_error("cannot write trace '%s': %s", trace, strerror(errno));
+		r = -1;
+	}
 	return r < 0 ? 1 : sl_report_status(r, &o);
 }

@@ -23,9 +23,11 @@
 
 struct run_opts {
 	struct sl_output out;
-	struct sl_outfile report_file, json_file;
+	struct sl_outfile report_file, json_file, html_file, trace_file;
 	const char *report_path;
 	const char *json_path;
+	const char *html_path;
+	const char *trace_path;
 	const char *dir;
 	uint64_t budget;             /* 0: the default */
 	int keep;
@@ -41,6 +43,9 @@ static void usage(FILE *out)
 		"  --json FILE              also write the JSON report to FILE ('-': stdout, and the\n"
 		"                           program's own stdout goes to stderr)\n"
 		"  --report FILE            write the text report to FILE instead of stderr\n"
+		"  --html FILE              also write a self-contained HTML report: findings, a\n"
+		"                           timeline of connections, latency histograms\n"
+		"  --trace FILE             also write the run as a Chrome/Perfetto trace (JSON)\n"
 		"  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n"
 		"  --error-exitcode N       exit N instead when --fail-on matches (alone: --fail-on all)\n"
 		"  --threshold NAME=VALUE   unanswered=1s, close-wait=1s... (see socklens report --help)\n"
@@ -312,7 +317,8 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		{"color", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
 		{"audit", no_argument, NULL, 'A'}, {"trace-data", no_argument, NULL, 'D'},
 		{"no-lang-frames", no_argument, NULL, 'L'}, {"js-perf-map", no_argument, NULL, 'J'},
-		{"error-exitcode", required_argument, NULL, 'E'}, {0},
+		{"error-exitcode", required_argument, NULL, 'E'}, {"html", required_argument, NULL, 'H'},
+		{"trace", required_argument, NULL, 'T'}, {0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "+j:r:f:t:d:km:ac:h", opts, NULL)) != -1) {
@@ -327,6 +333,8 @@ static int parse(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'j': o->json_path = optarg; break;
 		case 'r': o->report_path = optarg; break;
+		case 'H': o->html_path = optarg; break;
+		case 'T': o->trace_path = optarg; break;
 		case 'd': o->dir = optarg; break;
 		case 'k': o->keep = 1; break;
 		case 'a': o->no_argv = 1; break;
@@ -361,24 +369,48 @@ static int parse(int argc, char **argv, struct run_opts *o)
 	return optind;
 }
 
-/* The report destinations are opened before the program runs: a path we cannot write is an
- * error now, not after the program did its work. */
+/* The report destinations, opened before the program runs: a path we cannot write is an error
+ * now, not after the program did its work. */
+struct output {
+	const char *what, *path;
+	struct sl_outfile *file;
+	FILE **dest;
+};
+
+static size_t outputs(struct run_opts *o, struct output *v)
+{
+	v[0] = (struct output){"report", o->report_path, &o->report_file, &o->out.text};
+	v[1] = (struct output){"JSON report", o->json_path, &o->json_file, &o->out.json};
+	v[2] = (struct output){"HTML report", o->html_path, &o->html_file, &o->out.html};
+	v[3] = (struct output){"trace", o->trace_path, &o->trace_file, &o->out.trace};
+	return 4;
+}
+
+static void abort_outputs(struct run_opts *o)
+{
+	struct output v[4];
+	for (size_t i = 0, n = outputs(o, v); i < n; i++)
+		if (v[i].path)
+			sl_out_abort(v[i].file);
+}
+
 static int open_outputs(struct run_opts *o)
 {
 	char err[256];
+	struct output v[4];
 	o->out.text = stderr;
-	if (o->report_path && sl_out_open(&o->report_file, o->report_path, err, sizeof err) < 0) {
-		sl_error("cannot write report '%s': %s", o->report_path, err);
-		return -1;
+	for (size_t i = 0, n = outputs(o, v); i < n; i++) {
+		if (!v[i].path)
+			continue;
+		if (sl_out_open(v[i].file, v[i].path, err, sizeof err) < 0) {
+			sl_error("cannot write %s '%s': %s", v[i].what, v[i].path, err);
+			for (size_t k = 0; k < i; k++)
+				if (v[k].path)
+					sl_out_abort(v[k].file);
+			return -1;
+		}
+		*v[i].dest = v[i].file->f;
 	}
-	if (o->report_path)
-		o->out.text = o->report_file.f;
-	if (o->json_path && sl_out_open(&o->json_file, o->json_path, err, sizeof err) < 0) {
-		sl_error("cannot write JSON report '%s': %s", o->json_path, err);
-		sl_out_abort(&o->report_file);
-		return -1;
-	}
-	o->out.json = o->json_file.f;
 	return 0;
 }
 
@@ -386,13 +418,12 @@ static int open_outputs(struct run_opts *o)
 static int close_outputs(struct run_opts *o)
 {
 	int r = 0;
-	if (o->report_path && sl_out_close(&o->report_file) < 0) {
-		sl_error("cannot write report '%s': %s", o->report_path, strerror(errno));
-		r = -1;
-	}
-	if (o->json_path && sl_out_close(&o->json_file) < 0) {
-		sl_error("cannot write JSON report '%s': %s", o->json_path, strerror(errno));
-		r = -1;
+	struct output v[4];
+	for (size_t i = 0, n = outputs(o, v); i < n; i++) {
+		if (v[i].path && sl_out_close(v[i].file) < 0) {
+			sl_error("cannot write %s '%s': %s", v[i].what, v[i].path, strerror(errno));
+			r = -1;
+		}
 	}
 	return r;
 }
@@ -453,8 +484,7 @@ int cmd_run(int argc, char **argv)
 	 * read-only /tmp) only costs the trace: the program runs anyway */
 	int have_dir = make_dir(&o, dir, sizeof dir) == 0;
 	if (!have_dir && o.dir) {
-		sl_out_abort(&o.report_file);
-		sl_out_abort(&o.json_file);
+		abort_outputs(&o);
 		return SL_EXIT_INTERNAL;
 	}
 	const char *why = sl_untraceable_reason(exe);
@@ -471,8 +501,7 @@ int cmd_run(int argc, char **argv)
 		set_env(shim, dir, o.no_argv);
 	int status;
 	if (launch(argv + first, traced ? dir : NULL, ptrace_it && traced, &o, &status) < 0) {
-		sl_out_abort(&o.report_file);
-		sl_out_abort(&o.json_file);
+		abort_outputs(&o);
 		return SL_EXIT_INTERNAL;
 	}
 	int r = 0;
@@ -483,8 +512,15 @@ int cmd_run(int argc, char **argv)
 	else if (o.out.text) /* said on stderr before it ran; the report says it too */
 		fprintf(o.out.text, "\nsocklens: the program ran untraced: its logs could not be created in %s\n"
 			"socklens: result: not checked (the program ran untraced)\n", dir);
-	if (!traced)
+	if (!traced) {
 		r = SL_REPORT_UNCHECKED;
+		/* nothing to draw: no empty page or trace is left under the names asked for */
+		if (o.html_path)
+			sl_out_abort(&o.html_file);
+		if (o.trace_path)
+			sl_out_abort(&o.trace_file);
+		o.html_path = o.trace_path = NULL;
+	}
 	if (close_outputs(&o) < 0 && r >= 0)
 		r = -1;
 	if (have_dir && (o.dir || o.keep))

@@ -26,6 +26,8 @@ void sl_render_image(void *renderers, const struct sl_ctx *c)
 		sl_json_image(r->sink, c);
 	if (r->audit)
 		sl_audit_image(r->audit, c);
+	if (r->pictures)
+		sl_pictures_image(r->pictures, c);
 }
 
 /* The kinds a CI gate fails on: --fail-on's, or all of them when only --error-exitcode was given. */
@@ -72,7 +74,8 @@ int sl_report_dir(const char *dir, const struct sl_output *o)
 		sl_warn("no socklens logs in '%s' (was the program started by socklens run?)", dir);
 	struct sl_json_sink *sink = o->json ? sl_json_open(o->json, !o->no_connections) : NULL;
 	struct sl_audit *audit = o->audit ? sl_audit_new(&o->th) : NULL;
-	struct sl_renderers r = {sink, audit};
+	struct sl_pictures *pictures = o->html || o->trace ? sl_pictures_new() : NULL;
+	struct sl_renderers r = {sink, audit, pictures};
 	sl_analyze(&run, &o->th, &ds, sl_render_image, &r);
 	int failed = 0, rc = 0;
 	for (size_t i = 0; i < ds.n; i++)
@@ -90,6 +93,15 @@ int sl_report_dir(const char *dir, const struct sl_output *o)
 		sl_error("cannot write '%s': %s", o->otlp, err);
 		rc = -1;
 	}
+	if (o->html && sl_pictures_html(pictures, o->html, &run, &ds) < 0) {
+		sl_error("cannot write the HTML report: %s", strerror(errno));
+		rc = -1;
+	}
+	if (o->trace && sl_pictures_trace(pictures, o->trace, &run) < 0) {
+		sl_error("cannot write the trace: %s", strerror(errno));
+		rc = -1;
+	}
+	sl_pictures_free(pictures);
 	if (sink && sl_json_finish(sink, &run, &ds, audit) < 0) {
 		sl_error("cannot write the JSON report: %s", strerror(errno));
 		rc = -1;

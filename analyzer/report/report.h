@@ -82,6 +82,16 @@ int sl_prometheus_write(const char *path, const struct sl_run *run, const struct
  * reason in err. */
 int sl_otlp_append(const char *path, const struct sl_run *run, const struct sl_diags *ds, char *err, size_t errlen);
 
+/* ---- pictures.c: the run drawn, as a self-contained HTML page and a Perfetto trace ---- */
+
+struct sl_pictures;
+struct sl_pictures *sl_pictures_new(void);
+void sl_pictures_free(struct sl_pictures *p);
+void sl_pictures_image(struct sl_pictures *p, const struct sl_ctx *c); /* during the analysis */
+/* Write the page or the trace to f; 0, or -1 (cannot write). */
+int sl_pictures_html(const struct sl_pictures *p, FILE *f, const struct sl_run *run, const struct sl_diags *ds);
+int sl_pictures_trace(const struct sl_pictures *p, FILE *f, const struct sl_run *run);
+
 /* ---- report.c: what run, report and watch share ---- */
 
 struct sl_output {
@@ -96,6 +106,8 @@ struct sl_output {
 	uint64_t since_ns;           /* --since: only findings from the last this long (0: all) */
 	const char *prometheus;      /* --prometheus FILE: metrics for node_exporter's textfile collector */
 	const char *otlp;            /* --otlp FILE: findings as OTLP JSON log records, appended */
+	FILE *html;                  /* --html FILE: the self-contained page (NULL: none) */
+	FILE *trace;                 /* --trace FILE: Chrome Trace Event JSON for Perfetto (NULL: none) */
 	int no_connections;          /* the JSON report without its connections (watch) */
 	const char *main_untraced;   /* run: why the program it started cannot be traced (NULL: it can) */
 };
@@ -130,10 +142,11 @@ json_t *sl_diff(const json_t *before, const json_t *after, const struct sl_diff_
 void sl_diff_text(FILE *out, const json_t *d, int markdown);
 
 /* The renderers an analysis feeds as it goes (sl_analyze's visit): the JSON sink and the audit,
- * either NULL. */
+ * any NULL. */
 struct sl_renderers {
 	struct sl_json_sink *sink;
 	struct sl_audit *audit;
+	struct sl_pictures *pictures;
 };
 void sl_render_image(void *renderers, const struct sl_ctx *c);
 
