@@ -99,6 +99,18 @@ static void first_bytes(struct sl_slot *s, int in, const unsigned char *b, long 
 	__atomic_fetch_and(&s->flags, ~(uint32_t)(in ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT), __ATOMIC_RELAXED);
 }
 
+void sl_rec_first_look(struct sl_rec *r, struct sl_slot *s, int in, const void *buf, long n)
+{
+	(void)r;
+	uint32_t flags = __atomic_load_n(&s->flags, __ATOMIC_RELAXED);
+	if (in && n == 0 && !(flags & SL_SF_EOF)) {
+		s->eof_cns = sl_now();
+		sl_slot_flag(s, SL_SF_EOF);
+	} else if (n > 0 && (flags & (in ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT))) {
+		first_bytes(s, in, buf, n);
+	}
+}
+
 /* A reply after two or more writes with Nagle on: the peer's delayed ACK held the last write
  * back for ~40 ms (Linux acks at 40 ms at the least, 200 ms at the most) if that is how long
  * the reply took. */

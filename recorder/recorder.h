@@ -144,6 +144,10 @@ struct sl_data_call {
 	uint8_t eof_stack;       /* take the stack of an EOF (a runtime whose reader is the program) */
 };
 void sl_rec_data(struct sl_rec *r, struct sl_slot *s, int fd, const struct sl_data_call *c);
+/* A front end that sees no data calls (the tracer) looking at one anyway, at its end: the first n
+ * bytes it moved each way (a TLS handshake or alert; the slot's SL_SF_FIRST_* flags say which are
+ * still wanted, and are cleared once seen), or EOF (in, n == 0). */
+void sl_rec_first_look(struct sl_rec *r, struct sl_slot *s, int in, const void *buf, long n);
 /* A call on s failed with err after dt (site: the caller's address, 0 if not known). */
 void sl_rec_failed(struct sl_rec *r, struct sl_slot *s, int fd, uint16_t call, int in, int err, uint64_t dt,
 		   uint64_t site);

@@ -49,6 +49,34 @@ case_go_trimpath_client_refused() {
 		"one('connect-refused')['stack'][0]['line'] == $line"
 }
 
+# TLS handshakes that fail, found without --trace-data (the first connections of each call site
+# have their first bytes looked at) and with it, at the program's dial; a good one says nothing.
+tls_failures() { # default|data
+	local line aline mode opt=""; line=$(line_of tests/go/tlsfail/main.go 'c, err := tls.DialWithDialer(')
+	aline=$(line_of tests/go/tlsfail/main.go 'c, err := ln.Accept()')
+	[ $1 = data ] && opt=--trace-data
+	gobuild tlsfail $TMP/tlsfail trimpath
+	for mode in untrusted version plain; do
+		expect_status 1 $SL run $opt --json $TMP/tls-$mode.json -- $TMP/tlsfail $mode > $TMP/tls-$mode.out
+	done
+	grep -q "certificate signed by unknown authority" $TMP/tls-untrusted.out
+	$JC $TMP/tls-untrusted.json "one('tls-rejected')['evidence']['encrypted_alert'] == 1" \
+		"one('tls-rejected')['stack'][0]['line'] == $line" \
+		"len([d for d in diags() if d['severity'] != 'info']) == 1" # (the server may see the client's reset)
+	grep -q "protocol version not supported" $TMP/tls-version.out
+	$JC $TMP/tls-version.json "len(diags('tls-alert')) == 2" \
+		"all(d['evidence']['alert_description'] == 70 for d in diags('tls-alert'))" \
+		"any(d['evidence']['sent_by_program'] == 0 and d['stack'][0]['line'] == $line for d in diags('tls-alert'))" \
+		"any(d['evidence']['sent_by_program'] == 1 and d['stack'][0]['line'] == $aline for d in diags('tls-alert'))" \
+		"len(diags()) == 2"
+	grep -q "EOF" $TMP/tls-plain.out
+	$JC $TMP/tls-plain.json "one('tls-aborted')['stack'][0]['line'] == $line" "len(diags()) == 1"
+	$SL run $opt --json $TMP/tls-ok.json -- $TMP/tlsfail ok | grep -q "answered ping"
+	$JC $TMP/tls-ok.json "len(diags()) == 0"
+}
+case_go_tls_handshake_failures() { tls_failures default; }
+case_go_tls_handshake_failures_trace_data() { tls_failures data; }
+
 case_go_server_never_closes_its_connections() {
 	local line; line=$(line_of tests/go/server/main.go 'c, err := ln.Accept()')
 	gobuild server $TMP/server

@@ -124,6 +124,9 @@ struct fdent {
 	int parent_served;           /* ... a connection the parent accepted: this child serves it */
 	int closed_socket;           /* a socket closed here: a later EBADF on it is a use after close */
 	int dns;                     /* a connected socket to a DNS server's port 53: its answers are read */
+	int look;                    /* its first bytes each way are looked at (a TLS handshake) */
+	int look_calls;              /* ... data calls seen so far */
+	uint64_t look_t0;            /* ... since when */
 };
 
 struct tproc {
@@ -160,6 +163,13 @@ struct tproc {
 		uint64_t pc[SL_MAX_FRAMES];
 		uint32_t n;
 	} asker;
+	int looking;                 /* connections whose first bytes are looked at (fdent.look) */
+	uint64_t look_checked;       /* when the looks were last checked for their time limit */
+#define LOOK_SITES 32
+	struct {                     /* per call site, the connections looked at lately */
+		uint32_t stack, n;
+		uint64_t since;
+	} look_site[LOOK_SITES];
 #define DNS_SUFFIXES 6
 	struct {                     /* the program's own resolver (Go's): its exchanges in flight */
 		int open;            /* DNS sockets open: while any is, every thread stops at each call */
@@ -799,27 +809,134 @@ static void dns_read(struct tproc *p, struct tthread *t, long ret)
 
 static int stepping(const struct tproc *p)
 {
-	return p->dns.open > 0;
+	return p->dns.open > 0 || (p->looking > 0 && !trace_data);
 }
 
-/* A socket connected to a DNS server's port 53: the process is stepped until its DNS sockets are
- * all closed.
- * glibc's resolver (a static program) reads the answer on the thread that connected, stopped now;
- * Go's may on any thread, so a Go process's other threads are interrupted, to be resumed stepping.
- * An interrupt can end a blocking epoll_wait with EINTR (as attaching strace does), which Go's
- * runtime retries; other programs' threads are never interrupted. */
-static void dns_watch(struct tproc *p, int fd, const struct sl_slot *s)
+/* The process is about to be stepped (nothing was): glibc's calls come on the thread that is
+ * stopped now, but Go's may on any thread, so a Go process's other threads are interrupted, to be
+ * resumed stepping. An interrupt can end a blocking epoll_wait with EINTR (as attaching strace
+ * does), which Go's runtime retries; other programs' threads are never interrupted. */
+static void step_begin(struct tproc *p)
 {
-	struct fdent *e = fd_ent(p, fd);
-	if (trace_data || sl_addr_port(&s->peer) != 53 || !e || e->dns)
-		return;
-	e->dns = 1;
-	if (p->dns.open++)
-		return;
-	p->dns.t0 = sl_now();
 	for (size_t i = 0; p->go && i < nthreads; i++)
 		if (threads[i]->p == p && threads[i]->tid != p->at)
 			ptrace(PTRACE_INTERRUPT, threads[i]->tid, NULL, NULL);
+}
+
+/* A socket connected to a DNS server's port 53: the process is stepped until its DNS sockets are
+ * all closed. */
+static int dns_watch(struct tproc *p, int fd, const struct sl_slot *s)
+{
+	struct fdent *e = fd_ent(p, fd);
+	if (trace_data || sl_addr_port(&s->peer) != 53 || !e || e->dns)
+		return sl_addr_port(&s->peer) == 53;
+	int was = stepping(p);
+	e->dns = 1;
+	if (p->dns.open++)
+		return 1;
+	p->dns.t0 = sl_now();
+	if (!was)
+		step_begin(p);
+	return 1;
+}
+
+/* ---- the first bytes of a connection: a TLS handshake and its failures ---------------------- */
+
+/* Without --trace-data the program's reads and writes run without a stop, so a TLS handshake's
+ * records (the hello, an alert, an encrypted alert in the client's second flight) and an EOF
+ * right after the hello are not seen. They are looked at on a sample: the first LOOK_PER_SITE
+ * connections of each call site (connect, accept) in every LOOK_PERIOD, while the process is
+ * stepped (as for a DNS lookup), until the first bytes each way were classified or LOOK_CALLS data
+ * calls went by. Only the record headers and an alert's two bytes are read (recorder/data.c
+ * keeps the verdict, no payload). A handshake failure at a call site repeats, so a sample finds
+ * it; a process that makes a connection a minute per site pays for no more than a few calls each.
+ * With --trace-data every connection is looked at (its data calls stop anyway). */
+#define LOOK_PER_SITE 4u
+#define LOOK_PERIOD 10000000000ull
+#define LOOK_CALLS 12
+#define LOOK_MAX_NS 2000000000ull /* an idle connection is not looked at longer (the process is stepped) */
+
+static void look_begin(struct tproc *p, int fd, struct sl_slot *s, uint32_t stack)
+{
+	struct fdent *e = fd_ent(p, fd);
+	if (!e || e->look || e->dns || !sl_rec_is_tcp(s))
+		return;
+	if (!trace_data) {
+		uint64_t now = sl_now();
+		unsigned k = 0, oldest = 0;
+		for (; k < LOOK_SITES && p->look_site[k].n && p->look_site[k].stack != stack; k++)
+			if (p->look_site[k].since < p->look_site[oldest].since)
+				oldest = k;
+		if (k == LOOK_SITES) /* a busy table: the site seen least lately gives way */
+			k = oldest, p->look_site[k].n = 0;
+		if (!p->look_site[k].n || now - p->look_site[k].since >= LOOK_PERIOD) {
+			p->look_site[k].stack = stack;
+			p->look_site[k].n = 0;
+			p->look_site[k].since = now;
+		}
+		if (p->look_site[k].n >= LOOK_PER_SITE)
+			return;
+		p->look_site[k].n++;
+	}
+	int was = stepping(p);
+	e->look = 1;
+	e->look_calls = 0;
+	e->look_t0 = sl_now();
+	p->looking++;
+	sl_slot_flag(s, SL_SF_FIRST_IN | SL_SF_FIRST_OUT);
+	if (!was && stepping(p))
+		step_begin(p);
+}
+
+static void look_end(struct tproc *p, struct fdent *e)
+{
+	e->look = 0;
+	p->looking--;
+	if (e->slot)
+		__atomic_fetch_and(&e->slot->flags, ~(uint32_t)(SL_SF_FIRST_IN | SL_SF_FIRST_OUT), __ATOMIC_RELAXED);
+}
+
+/* Looks older than LOOK_MAX_NS end (checked at stepped calls, every 100 ms at most): a connection
+ * that stays silent must not keep its process stepped. */
+static void look_expire(struct tproc *p)
+{
+	uint64_t now = sl_now();
+	if (!p->looking || now - p->look_checked < 100000000ull)
+		return;
+	p->look_checked = now;
+	for (int fd = 0; fd < p->nfds && p->looking; fd++)
+		if (p->fds[fd].look && now - p->fds[fd].look_t0 >= LOOK_MAX_NS)
+			look_end(p, &p->fds[fd]);
+}
+
+/* The first bytes a data call moved (nr, buf: its call and buffer; ret: what it returned), into b
+ * (16 bytes); how many, 0 if none or a vector call, -1 if they could not be read. */
+static long look_peek(struct tproc *p, long nr, unsigned long long buf, long ret, unsigned char *b)
+{
+	if (ret <= 0 || (nr != SYS_read && nr != SYS_recvfrom && nr != SYS_write && nr != SYS_sendto))
+		return 0;
+	size_t n = (size_t)ret < 16 ? (size_t)ret : 16;
+	return peek(p->pid, buf, b, n) == 0 ? (long)n : -1;
+}
+
+/* A data call on a looked-at socket ended (nr, fd and buf its arguments): its first bytes, fed
+ * to the recorder unless data_done did (--trace-data). */
+static void look_at(struct tproc *p, long nr, int fd, unsigned long long buf, long ret, int feed)
+{
+	struct fdent *e = fd_ent(p, fd);
+	if (!e || !e->look || !e->slot || ret < 0)
+		return;
+	int in = nr == SYS_read || nr == SYS_recvfrom || nr == SYS_readv || nr == SYS_recvmsg;
+	unsigned char b[16];
+	long n = look_peek(p, nr, buf, ret, b);
+	if (feed && (n > 0 || (in && ret == 0))) {
+		sl_rec_first_look(&p->rec, e->slot, in, b, n);
+	} else if (ret > 0 && n == 0) { /* a vector call: not looked into; that direction is done */
+		__atomic_fetch_and(&e->slot->flags, ~(uint32_t)(in ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT), __ATOMIC_RELAXED);
+	}
+	uint32_t left = __atomic_load_n(&e->slot->flags, __ATOMIC_RELAXED) & (SL_SF_FIRST_IN | SL_SF_FIRST_OUT);
+	if (!left || ++e->look_calls >= LOOK_CALLS || (ret == 0 && in))
+		look_end(p, e);
 }
 
 /* A DNS socket closed: when it was the last, the lookup is over, and said if it failed. */
@@ -845,6 +962,8 @@ static void close_slot(struct tproc *p, int fd, int by_exec)
 	struct fdent *e = fd_ent(p, fd);
 	if (e && e->dns)
 		dns_closed(p, e);
+	if (e && e->look)
+		look_end(p, e);
 	if (!e || !e->slot)
 		return;
 	struct sl_slot *s = e->slot;
@@ -874,6 +993,11 @@ static void data_done(struct tproc *p, struct tthread *t, struct sl_slot *s, lon
 			   : (t->nr == SYS_write || t->nr == SYS_writev ? SL_CALL_WRITE : SL_CALL_SEND),
 	};
 	c.dt = c.now - t->t0;
+	/* a connection's first bytes each way (a TLS handshake), while they are looked at */
+	unsigned char b[16];
+	struct fdent *e = fd_ent(p, (int)t->args[0]);
+	if (e && e->look && look_peek(p, t->nr, t->args[1], c.ret, b) > 0)
+		c.first_buf = b; /* (recorder/data.c reads at most the 13 bytes it asks for) */
 	sl_rec_data(&p->rec, s, (int)t->args[0], &c);
 }
 
@@ -910,8 +1034,8 @@ static void call_done(struct tthread *t, long ret)
 		alen = peek_arg(p, t->args[1], t->args[2], &a, sizeof a);
 		if (alen >= sizeof(sa_family_t) || err == EISCONN || err == EALREADY || err == EINTR)
 			sl_rec_connect(r, s, fd, alen ? (struct sockaddr *)&a : NULL, (socklen_t)alen, t->t0, err ? -1 : 0, err);
-		if (!err || err == EINPROGRESS)
-			dns_watch(p, fd, s);
+		if ((!err || err == EINPROGRESS) && !dns_watch(p, fd, s))
+			look_begin(p, fd, s, s->connect_stack);
 		break;
 	case SYS_getsockopt: {
 		int v;
@@ -934,6 +1058,8 @@ static void call_done(struct tthread *t, long ret)
 		s = new_slot(p, (int)ret, ls->family, ls->type, ls->protocol, SL_ROLE_SERVER, sl_rec_type_flags(flags),
 			     SL_CALL_ACCEPT);
 		sl_rec_accepted(r, ls, fd, s, (int)ret, NULL, 0);
+		if (s)
+			look_begin(p, (int)ret, s, s->open_stack);
 		break;
 	}
 	case SYS_bind:
@@ -950,6 +1076,7 @@ static void call_done(struct tthread *t, long ret)
 	case SYS_sendto: case SYS_recvfrom: case SYS_sendmsg: case SYS_recvmsg:
 		if ((s = slot_known(p, fd)))
 			data_done(p, t, s, ret, err);
+		look_at(p, t->nr, fd, t->args[1], err ? -1 : ret, 0);
 		break;
 	case SYS_close:
 		if (err == EBADF && fd_ent(p, fd) && p->fds[fd].closed_socket) {
@@ -1356,8 +1483,12 @@ static void on_stop(pid_t tid, int status)
 		}
 		if (t->in_sys && ptrace(PTRACE_GETREGS, tid, NULL, &r) == 0)
 			call_done(t, (long)r.rax);
-		if (t->step && got > 0 && si.op == PTRACE_SYSCALL_INFO_EXIT && !si.exit.is_error)
+		if (t->step && got > 0 && si.op == PTRACE_SYSCALL_INFO_EXIT && !si.exit.is_error) {
 			dns_read(t->p, t, (long)si.exit.rval);
+			look_at(t->p, t->step_nr, (int)t->step_args[0], t->step_args[1], (long)si.exit.rval, 1);
+		}
+		if (t->step)
+			look_expire(t->p);
 		t->in_sys = 0;
 		t->step = 0;
 		resume(t, 0);

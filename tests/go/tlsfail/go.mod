@@ -1,0 +1,3 @@
+module socklens.test/tlsfail
+
+go 1.19

@@ -1,0 +1,100 @@
+// tlsfail: TLS handshakes that fail the ways Go programs meet, server and client in one process.
+// usage: tlsfail untrusted|version|plain|ok
+//
+//	untrusted: the server's certificate is self-signed; the client verifies it (x509 error)
+//	version:   the client offers TLS 1.2 at most, the server wants TLS 1.3 (protocol_version)
+//	plain:     the server does not speak TLS: it reads the hello and hangs up (EOF)
+//	ok:        a trusted certificate: the handshake succeeds, and a request is answered
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"time"
+)
+
+func certificate() (tls.Certificate, *x509.CertPool) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+	}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	leaf, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
+}
+
+func serve(ln net.Listener, conf *tls.Config) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func(c net.Conn) {
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			if conf == nil { // not TLS: read the hello, hang up
+				buf := make([]byte, 4096)
+				c.Read(buf)
+				return
+			}
+			t := tls.Server(c, conf)
+			if t.Handshake() != nil {
+				return
+			}
+			buf := make([]byte, 64)
+			n, _ := t.Read(buf)
+			t.Write(buf[:n])
+			io.Copy(io.Discard, t) // until the client's close_notify: nothing unread at close
+		}(c)
+	}
+}
+
+func main() {
+	cert, pool := certificate()
+	mode := os.Args[1]
+	var sconf *tls.Config
+	if mode != "plain" {
+		sconf = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+	if mode == "version" {
+		sconf.MinVersion = tls.VersionTLS13
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	go serve(ln, sconf)
+	conf := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+	switch mode {
+	case "untrusted":
+		conf.RootCAs = x509.NewCertPool() // trusts nothing: the server's certificate is unknown
+	case "version":
+		conf.MaxVersion = tls.VersionTLS12
+	}
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	c, err := tls.DialWithDialer(d, "tcp", ln.Addr().String(), conf) // the dial under test
+	if err != nil {
+		fmt.Println("tlsfail:", err)
+		os.Exit(1)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "ping")
+	buf := make([]byte, 4)
+	_, err = io.ReadFull(c, buf)
+	c.Close()
+	fmt.Println("tlsfail: answered", string(buf), err)
+}
