@@ -64,11 +64,12 @@ tls_failures() { # default|data
 		"one('tls-rejected')['stack'][0]['line'] == $line" \
 		"len([d for d in diags() if d['severity'] != 'info']) == 1" # (the server may see the client's reset)
 	grep -q "protocol version not supported" $TMP/tls-version.out
-	$JC $TMP/tls-version.json "len(diags('tls-alert')) == 2" \
-		"all(d['evidence']['alert_description'] == 70 for d in diags('tls-alert'))" \
+	# the client's side always; the server's alert when its write was seen (a goroutine on another
+	# thread can write it before that thread's interrupt lands: docs/go.md)
+	$JC $TMP/tls-version.json "all(d['evidence']['alert_description'] == 70 for d in diags('tls-alert'))" \
 		"any(d['evidence']['sent_by_program'] == 0 and d['stack'][0]['line'] == $line for d in diags('tls-alert'))" \
-		"any(d['evidence']['sent_by_program'] == 1 and d['stack'][0]['line'] == $aline for d in diags('tls-alert'))" \
-		"len(diags()) == 2"
+		"all(d['stack'][0]['line'] == $aline for d in diags('tls-alert') if d['evidence']['sent_by_program'])" \
+		"len(diags()) == len(diags('tls-alert'))"
 	grep -q "EOF" $TMP/tls-plain.out
 	$JC $TMP/tls-plain.json "one('tls-aborted')['stack'][0]['line'] == $line" "len(diags()) == 1"
 	$SL run $opt --json $TMP/tls-ok.json -- $TMP/tlsfail ok | grep -q "answered ping"

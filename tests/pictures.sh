@@ -14,13 +14,15 @@ ART=$BUILD/artefacts
 # --no-sandbox): the DOM its script left in $TMP/NAME.dom, a screenshot in $ART/NAME.png
 chrome() {
 	local flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run --user-data-dir=$TMP/chrome
-		--virtual-time-budget=20000 --window-size=1280,1400)
+		--virtual-time-budget=20000 --window-size=1280,1400 --enable-logging=stderr --v=0)
 	mkdir -p $ART
 	timeout 120 chromium "${flags[@]}" --dump-dom "file://$1" > $TMP/$2.dom 2> $TMP/$2.chrome.log ||
 		{ tail -5 $TMP/$2.chrome.log; return 1; }
 	timeout 120 chromium "${flags[@]}" --screenshot=$ART/$2.png "file://$1" > /dev/null 2>> $TMP/$2.chrome.log ||
 		{ tail -5 $TMP/$2.chrome.log; return 1; }
 	[ -s $ART/$2.png ]
+	# the page writes nothing to the console: any message there is an error or a warning
+	! grep -a ':CONSOLE(' $TMP/$2.chrome.log
 }
 
 # pictures NAME: the page, its DOM and the trace of $TMP/NAME.{html,json,trace.json} checked
@@ -101,6 +103,21 @@ bad = sum(1 for c in r["connections"] if (c["connect"] or {}).get("state") == "f
 drawn = len(re.findall(r'data-outcome="refused"', dom)) - 1  # the legend's entry
 assert drawn == bad, (drawn, bad)
 EOF
+}
+
+case_a_thousand_processes_stay_usable() {
+	need chromium
+	local port; port=$(free_port)
+	# a shell starting 1,000 clients, each its own process with one refused connection
+	$SL run --html $TMP/kp.html --trace $TMP/kp.trace.json --json $TMP/kp.json -- \
+		sh -c "i=0; while [ \$i -lt 1000 ]; do $PROGS/one_connect $port; i=\$((i+1)); done" > /dev/null 2>&1 || true
+	local t0=$SECONDS
+	chrome $TMP/kp.html kp
+	echo "loaded and drawn in $((SECONDS - t0)) s"
+	[ $((SECONDS - t0)) -le 60 ]
+	$PICS page $TMP/kp.html $TMP/kp.dom $TMP/kp.json
+	$PICS trace $TMP/kp.trace.json $TMP/kp.json
+	$JC $TMP/kp.json "len(r['processes']) == 1001" "one('connect-refused')['count'] == 1000"
 }
 
 case_report_draws_a_kept_run_and_refuses_bad_paths() {
