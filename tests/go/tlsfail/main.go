@@ -19,8 +19,11 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"sync"
 	"time"
 )
+
+var handlers sync.WaitGroup // the server's connections, waited for before a clean exit
 
 func certificate() (tls.Certificate, *x509.CertPool) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -43,7 +46,9 @@ func serve(ln net.Listener, conf *tls.Config) {
 		if err != nil {
 			return
 		}
+		handlers.Add(1)
 		go func(c net.Conn) {
+			defer handlers.Done()
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(10 * time.Second))
 			if conf == nil { // not TLS: read the hello, hang up
@@ -96,5 +101,6 @@ func main() {
 	buf := make([]byte, 4)
 	_, err = io.ReadFull(c, buf)
 	c.Close()
+	handlers.Wait() // the server sees the close_notify and closes its side: nothing open at exit
 	fmt.Println("tlsfail: answered", string(buf), err)
 }
