@@ -24,6 +24,18 @@ struct sl_tcp_info {
 
 #define HAS(len, field) ((len) >= offsetof(struct sl_tcp_info, field) + sizeof(((struct sl_tcp_info *)0)->field))
 
+/* When the peer's FIN came, for a socket the kernel has in CLOSE_WAIT: at its last ACK (a FIN
+ * carries one, and rcv_tstamp moves with every acceptable ACK), which is the FIN's own time when
+ * the program sent nothing after it, else later; so what close-wait says of the time the socket
+ * was held after it is never more than the truth. (The last data bounds it from the other side:
+ * a server closing at once on a client's FIN after a long idle keep-alive must not be said to have
+ * held it all that time.) */
+static uint64_t fin_time(const struct sl_slot *s, const struct sl_tcp_info *ti, uint64_t now)
+{
+	uint64_t ack = (uint64_t)ti->base.tcpi_last_ack_recv * 1000000ull, t = ack < now ? now - ack : now;
+	return t > s->last_in_cns ? t : s->last_in_cns;
+}
+
 /* A front end that sees no data calls (the tracer) takes the bytes, segments and last moves each
  * way, and a FIN, from the kernel. */
 static void kernel_counts(struct sl_slot *s, const struct sl_tcp_info *ti, socklen_t len, int fin)
@@ -45,7 +57,7 @@ static void kernel_counts(struct sl_slot *s, const struct sl_tcp_info *ti, sockl
 	if (s->bytes_in)
 		s->last_in_cns = now - (uint64_t)ti->base.tcpi_last_data_recv * 1000000ull;
 	if (fin && !(s->flags & SL_SF_EOF)) {
-		s->eof_cns = s->last_in_cns ? s->last_in_cns : now; /* the FIN's time is not known: the last data bounds it */
+		s->eof_cns = fin_time(s, ti, now);
 		sl_slot_flag(s, SL_SF_EOF);
 	}
 }
@@ -75,6 +87,8 @@ void sl_rec_kernel_view(struct sl_rec *r, struct sl_slot *s, int fd, int closing
 		s->tcp_dsack_dups = ti.dsack_dups;
 	if (r->kernel_counts)
 		kernel_counts(s, &ti, len, fin && ti.base.tcpi_state != TCP_TIME_WAIT);
+	else if (closing && ti.base.tcpi_state == TCP_CLOSE_WAIT && !(s->flags & SL_SF_EOF))
+		s->eof_cns = fin_time(s, &ti, sl_now()); /* a FIN the program never read */
 	sl_slot_flag(s, SL_SF_TCPINFO);
 	/* data the peer sent that nobody read, as the kernel counts it (SIOCINQ: exact, whichever
 	 * process read the rest, and a FIN not counted); asked only when the counters say there

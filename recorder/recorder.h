@@ -49,6 +49,8 @@ struct sl_rec {
 	int trace;          /* also log opens, closes, options and successful connects */
 	int kernel_counts;  /* the front end sees no data calls: bytes, segments and the last moves
 			     * each way come from TCP_INFO (the tracer) */
+	int64_t keepalive_default[3]; /* the kernel's TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT when nobody
+				       * set them (sl_rec_options_now) */
 };
 
 static inline int sl_rec_is_tcp(const struct sl_slot *s)
@@ -164,6 +166,7 @@ void sl_rec_shutdown(struct sl_slot *s, int how);
 void sl_rec_inherit_options(struct sl_slot *s, const struct sl_slot *ls);
 /* A socket found open: the options the kernel has in force that someone set. */
 void sl_rec_options_from_kernel(struct sl_rec *r, struct sl_slot *s, int fd);
+void sl_rec_options_now(struct sl_rec *r, struct sl_slot *s, int fd, uint32_t which);
 
 /* ---- kernel.c ---- */
 

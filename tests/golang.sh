@@ -56,7 +56,7 @@ tls_failures() { # default|data
 	aline=$(line_of tests/go/tlsfail/main.go 'c, err := ln.Accept()')
 	[ $1 = data ] && opt=--trace-data
 	gobuild tlsfail $TMP/tlsfail trimpath
-	for mode in untrusted version plain; do
+	for mode in untrusted version plain silent; do
 		expect_status 1 $SL run $opt --json $TMP/tls-$mode.json -- $TMP/tlsfail $mode > $TMP/tls-$mode.out
 	done
 	grep -q "certificate signed by unknown authority" $TMP/tls-untrusted.out
@@ -72,6 +72,11 @@ tls_failures() { # default|data
 		"len(diags()) == len(diags('tls-alert'))"
 	grep -q "EOF" $TMP/tls-plain.out
 	$JC $TMP/tls-plain.json "one('tls-aborted')['stack'][0]['line'] == $line" "len(diags()) == 1"
+	# a silent server: the dialer's timeout ends the handshake through crypto/tls's interrupter
+	# goroutine (no deadline on the socket, yet bounded): unanswered, and no missing timeout
+	grep -q "context deadline exceeded" $TMP/tls-silent.out
+	$JC $TMP/tls-silent.json "one('unanswered-request')['stack'][0]['line'] == $line" \
+		"not diags('missing-timeout')" "len([d for d in diags() if d['severity'] != 'info']) == 1"
 	$SL run $opt --json $TMP/tls-ok.json -- $TMP/tlsfail ok | grep -q "answered ping"
 	$JC $TMP/tls-ok.json "len(diags()) == 0"
 }

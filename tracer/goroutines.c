@@ -58,11 +58,13 @@ enum { G_WAITING = 4, G_SCAN = 0x1000, WAIT_IO = 2, WAIT_SELECT = 9, G_HEADER = 
  * that waits for the answers (goLookupIPCNAMEOrder), itself, for a lookup shared through
  * singleflight, made for the program's goroutine waiting in lookupIPAddr. */
 enum { F_ROUNDTRIP, F_WRITELOOP, F_READLOOP, F_DIALCONN, F_GETCONN, F_BGREAD, F_TRYONENAME, F_GOLOOKUP, F_LOOKUPIP,
-       F_COUNT };
+       F_TLS_HANDSHAKE, F_TLS_INTERRUPT, F_COUNT };
 static const char *const http_funcs[F_COUNT] = {
 	"net/http.(*persistConn).roundTrip", "net/http.(*persistConn).writeLoop", "net/http.(*persistConn).readLoop",
 	"net/http.(*Transport).dialConn", "net/http.(*Transport).getConn", "net/http.(*connReader).backgroundRead",
 	"net.(*Resolver).tryOneName", "net.(*Resolver).goLookupIPCNAMEOrder", "net.(*Resolver).lookupIPAddr",
+	/* crypto/tls's handshake, and the goroutine it starts when its context can end (Go 1.17+) */
+	"crypto/tls.(*Conn).handshakeContext", "crypto/tls.(*Conn).handshakeContext.func2",
 };
 
 struct sl_goproc {
@@ -557,6 +559,40 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 	free(gs);
 }
 
+/* crypto/tls's handshake under a context that can end (a dialer's timeout, a request's context)
+ * starts an "interrupter" goroutine that closes the connection when the context ends: a read in
+ * such a handshake is bounded though the socket has no deadline. Paired by the creator's id (Go
+ * 1.21+); without it, only when every handshake waiting has an interrupter. */
+static void tls_bounded(const struct sl_goproc *gp, struct sl_gowait *w, size_t nw)
+{
+	size_t hs = 0, ni = 0;
+	for (size_t i = 0; i < nw; i++)
+		hs += !w[i].write && !w[i].deadline && runs_in(gp, F_TLS_HANDSHAKE, w[i].pc, w[i].npc);
+	if (!hs || !gp->allgs || !gp->fn[F_TLS_INTERRUPT][0])
+		return;
+	uint64_t *gs, *parents;
+	size_t n;
+	unsigned char *h = all_headers(gp, &gs, &n);
+	parents = calloc(n ? n : 1, sizeof *parents);
+	for (size_t i = 0; h && i < n; i++) {
+		const unsigned char *gh = h + i * G_HEADER;
+		uint64_t pc[SL_MAX_FRAMES];
+		uint32_t k;
+		if (parked(gp, gh, WAIT_SELECT) && frames(gp, gs[i], gh, pc, &k) == 0 &&
+		    runs_in(gp, F_TLS_INTERRUPT, pc, k))
+			parents[ni++] = gp->l->g_parent ? u64(gh, gp->l->g_parent) : 0;
+	}
+	for (size_t i = 0; i < nw; i++) {
+		if (w[i].write || w[i].deadline || !runs_in(gp, F_TLS_HANDSHAKE, w[i].pc, w[i].npc))
+			continue;
+		for (size_t k = 0; k < ni && !w[i].ctx_bounded; k++)
+			w[i].ctx_bounded = parents[k] ? parents[k] == w[i].goid : ni >= hs;
+	}
+	free(parents);
+	free(h);
+	free(gs);
+}
+
 /* The epoll fds of the process. */
 static size_t epoll_fds(pid_t pid, int *out, size_t max)
 {
@@ -711,6 +747,7 @@ int sl_go_waits(struct sl_goproc *gp, struct sl_gowait **out, size_t *n, char *w
 	free(addr);
 	free(r);
 	http_callers(gp, *out, *n);
+	tls_bounded(gp, *out, *n);
 	return 0;
 }
 

@@ -17,6 +17,8 @@ struct sl_gowait {
 	int fd;
 	int write;                   /* 0: reading (or accepting), 1: writing (or connecting) */
 	int64_t deadline;            /* 0: none; > 0: CLOCK_MONOTONIC ns; < 0: expired */
+	int ctx_bounded;             /* no deadline, but a context closes the connection when it ends
+				      * (a TLS handshake's interrupter goroutine) */
 	uint64_t seq;                /* the descriptor's rseq/wseq: a new wait on the same fd changes it */
 	uint64_t pc[SL_MAX_FRAMES];  /* return addresses, innermost first (runtime frames included) */
 	uint32_t npc;

@@ -3,10 +3,11 @@
  *
  * The run's child becomes a tracer: it forks the program, seizes it with ptrace, and the program
  * installs a seccomp filter before exec that stops it only at the calls that shape a connection's
- * life (socket, connect, accept, bind, listen, setsockopt, getsockopt, shutdown, close, dup, exec,
- * exit_group). Data calls run untouched. What the tracer does not see per call (bytes, last send
- * and receive, retransmissions, unread data, a peer's FIN) it reads from the kernel: TCP_INFO and
- * SIOCINQ on a duplicate of the socket taken with pidfd_getfd (into the tracer, never into the
+ * life (socket, connect, accept, bind, listen, getsockopt, shutdown, close, dup, exec,
+ * exit_group, and setsockopt of the few options a program sets by choice). Data calls run
+ * untouched. What the tracer does not see per call (bytes, last send and receive, retransmissions,
+ * unread data, a peer's FIN, the options a runtime sets on every connection) it reads from the
+ * kernel: TCP_INFO, SIOCINQ and getsockopt on a duplicate of the socket taken with pidfd_getfd (into the tracer, never into the
  * program), at close, at exit and every second for the open ones. Stacks are unwound at the stop
  * by libdw from the stopped thread's registers. Everything goes into the same logs the shim
  * writes, so the rules and reports need no second path.
@@ -52,7 +53,7 @@
 
 static const int traced_calls[] = {
 	SYS_socket, SYS_socketpair, SYS_connect, SYS_accept, SYS_accept4, SYS_bind, SYS_listen,
-	SYS_shutdown, SYS_setsockopt, SYS_getsockopt, SYS_close, SYS_close_range, SYS_dup, SYS_dup2,
+	SYS_shutdown, SYS_getsockopt, SYS_close, SYS_close_range, SYS_dup, SYS_dup2,
 	SYS_dup3, SYS_execve, SYS_execveat, SYS_exit_group, SYS_io_uring_setup, SYS_ptrace,
 };
 #define NCALLS (sizeof traced_calls / sizeof traced_calls[0])
@@ -65,31 +66,74 @@ static const int data_calls[] = {
 #define NDATA (sizeof data_calls / sizeof data_calls[0])
 static int trace_data;
 
-/* x86-64 calls in the list, and fcntl(F_DUPFD*), stop for the tracer; everything else runs. */
+/* The filter is written with two labels, the final RET ALLOW and RET TRACE, which jumps name by
+ * these values in jt/jf until they are resolved into offsets. */
+enum { TO_ALLOW = 254, TO_TRACE = 255 };
+
+static void emit(struct sock_filter *f, unsigned *n, unsigned short code, unsigned k, unsigned char jt,
+		 unsigned char jf)
+{
+	f[(*n)++] = (struct sock_filter){code, jt, jf, k};
+}
+
+#define LOAD(off) emit(f, &n, BPF_LD | BPF_W | BPF_ABS, (unsigned)(off), 0, 0)
+#define IF_EQ(v, jt, jf) emit(f, &n, BPF_JMP | BPF_JEQ | BPF_K, (unsigned)(v), jt, jf)
+
+/* Options a runtime sets on every connection (TCP_NODELAY, keep-alive and its timing, address
+ * reuse) are read from the kernel when they matter (options_now); those a program sets by choice,
+ * rarely, and that change what a connection does (a read timeout, lingering, a user timeout) stop
+ * the program, so that when and where they were set is known. */
+static const int stop_options[][2] = {
+	{SOL_SOCKET, SO_LINGER}, {SOL_SOCKET, SO_RCVTIMEO_OLD}, {SOL_SOCKET, SO_SNDTIMEO_OLD},
+	{SOL_SOCKET, SO_RCVTIMEO_NEW}, {SOL_SOCKET, SO_SNDTIMEO_NEW}, {IPPROTO_TCP, TCP_USER_TIMEOUT},
+};
+
+/* The options read from the kernel instead (sl_rec_options_now): all of them when an open socket is
+ * viewed (once a second, and at exit) and at listen; at a close, those the rules ask of a short
+ * connection (keep-alive's timing only with keep-alive on); at bind, address reuse. */
+#define OPT(o) (1u << SL_OPT_##o)
+#define OPTS_CLOSE (OPT(NODELAY) | OPT(KEEPALIVE) | OPT(KEEPIDLE))
+#define OPTS_BIND (OPT(REUSEADDR) | OPT(REUSEPORT))
+#define OPTS_READ (OPTS_CLOSE | OPTS_BIND | OPT(KEEPINTVL) | OPT(KEEPCNT))
+
+/* x86-64 calls in the list, fcntl(F_DUPFD*) and setsockopt of stop_options stop for the tracer;
+ * everything else runs. */
 static int install_filter(void)
 {
-	struct sock_filter f[64];
+	struct sock_filter f[96];
 	int calls[NCALLS + NDATA];
 	unsigned n = 0, i, ncalls = 0;
 	for (i = 0; i < NCALLS; i++)
 		calls[ncalls++] = traced_calls[i];
 	for (i = 0; trace_data && i < NDATA; i++)
 		calls[ncalls++] = data_calls[i];
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
-	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	/* instructions 4 .. 4+N-1 compare the call; a match jumps to the RET TRACE at 9+N */
+	LOAD(offsetof(struct seccomp_data, arch));
+	IF_EQ(AUDIT_ARCH_X86_64, 0, TO_ALLOW);
+	LOAD(offsetof(struct seccomp_data, nr));
 	for (i = 0; i < ncalls; i++)
-		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)calls[i],
-						      (unsigned char)(ncalls - i + 4), 0);
-	/* 4+N: fcntl with F_DUPFD or F_DUPFD_CLOEXEC traces, any other fcntl is allowed (8+N) */
-	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_fcntl, 0, 3);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]));
-	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, F_DUPFD, 2, 0);
-	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, F_DUPFD_CLOEXEC, 1, 0);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
+		IF_EQ(calls[i], TO_TRACE, 0);
+	/* fcntl: F_DUPFD and F_DUPFD_CLOEXEC stop */
+	IF_EQ(SYS_fcntl, 0, 3);
+	LOAD(offsetof(struct seccomp_data, args[1]));
+	IF_EQ(F_DUPFD, TO_TRACE, 0);
+	IF_EQ(F_DUPFD_CLOEXEC, TO_TRACE, TO_ALLOW);
+	/* setsockopt: each (level, name) of stop_options, compared in turn */
+	IF_EQ(SYS_setsockopt, 0, TO_ALLOW);
+	for (i = 0; i < sizeof stop_options / sizeof stop_options[0]; i++) {
+		LOAD(offsetof(struct seccomp_data, args[1]));
+		IF_EQ(stop_options[i][0], 0, 2);
+		LOAD(offsetof(struct seccomp_data, args[2]));
+		IF_EQ(stop_options[i][1], TO_TRACE, 0);
+	}
+	unsigned allow = n, trace = n + 1;
+	emit(f, &n, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
+	emit(f, &n, BPF_RET | BPF_K, SECCOMP_RET_TRACE, 0, 0);
+	for (i = 0; i + 2 < n; i++) { /* the labels become offsets */
+		if (f[i].jt == TO_ALLOW || f[i].jt == TO_TRACE)
+			f[i].jt = (unsigned char)((f[i].jt == TO_ALLOW ? allow : trace) - i - 1);
+		if (f[i].jf == TO_ALLOW || f[i].jf == TO_TRACE)
+			f[i].jf = (unsigned char)((f[i].jf == TO_ALLOW ? allow : trace) - i - 1);
+	}
 	struct sock_fprog prog = {.len = (unsigned short)n, .filter = f};
 	/* With CAP_SYS_ADMIN (root) a filter needs no no_new_privs, and setuid programs the run starts
 	 * keep their privileges; without it the kernel asks for no_new_privs, and they lose them
@@ -218,6 +262,27 @@ static struct sl_run_header *run_ctl;
 static struct sl_log_params params;
 static FILE *exits_file;
 
+/* TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT of a socket nobody set them on: the sysctls (of the
+ * tracer's network namespace, the program's unless it makes its own), read once. */
+static const int64_t *keepalive_default(void)
+{
+	static int64_t v[3];
+	static int read_once;
+	static const char *const name[3] = {"tcp_keepalive_time", "tcp_keepalive_intvl", "tcp_keepalive_probes"};
+	for (int i = 0; !read_once && i < 3; i++) {
+		char path[96];
+		snprintf(path, sizeof path, "/proc/sys/net/ipv4/%s", name[i]);
+		FILE *f = fopen(path, "re");
+		long long x = 0;
+		if (f && fscanf(f, "%lld", &x) == 1)
+			v[i] = x;
+		if (f)
+			fclose(f);
+	}
+	read_once = 1;
+	return v;
+}
+
 static struct tproc *proc_find(pid_t pid)
 {
 	for (size_t i = 0; i < nprocs; i++)
@@ -276,6 +341,7 @@ static struct tproc *proc_add(pid_t pid, pid_t ppid, const struct tproc *parent,
 	p->go = parent && parent->go;
 	/* the recorder sees no data calls here: the kernel's counts stand in */
 	p->rec = (struct sl_rec){.log = &p->log, .probe = &tracer_probe, .arg = p, .trace = params.trace, .kernel_counts = 1};
+	memcpy(p->rec.keepalive_default, keepalive_default(), sizeof p->rec.keepalive_default);
 	p->at = pid;
 	if (!before_exec && (!parent || parent->log.hdr)) /* a fork of a program the shim records: its shim too */
 		proc_log(p);
@@ -347,10 +413,36 @@ static int peek(pid_t pid, unsigned long long addr, void *buf, size_t len)
 	return addr && process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -1;
 }
 
-/* A duplicate of the program's fd in this process (pidfd_getfd), or -1. Closed by the caller. */
+/* A duplicate of the program's fd in this process (pidfd_getfd), or -1: one per stop, kept for all
+ * the questions asked about that socket while the stop is handled (a close reads TCP_INFO, the
+ * unread bytes and the options), closed before the thread goes on (dup_release; never kept across
+ * stops: the program may close and reuse the number meanwhile, and a socket it closed must not
+ * outlive its close in here). */
+static struct {
+	const struct tproc *p;
+	int fd, dup;
+} held = {NULL, -1, -1};
+
+static void dup_release(void)
+{
+	if (held.dup >= 0)
+		close(held.dup);
+	held.p = NULL;
+	held.fd = held.dup = -1;
+}
+
 static int dup_of(struct tproc *p, int fd)
 {
-	return p->pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, p->pidfd, fd, 0);
+	if (held.p == p && held.fd == fd)
+		return held.dup;
+	dup_release();
+	int d = p->pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, p->pidfd, fd, 0);
+	if (d >= 0) {
+		held.p = p;
+		held.fd = fd;
+		held.dup = d;
+	}
+	return d;
 }
 
 /* ---- stacks ------------------------------------------------------------------------------ */
@@ -596,24 +688,45 @@ static uint32_t capture(struct tproc *p, pid_t tid)
 	return sl_stack_intern(&p->log, f.ip, f.n, NULL);
 }
 
+/* Whether a stack is a net/http dial's own (its asker not found when it was taken). */
+static int raw_dial(struct tproc *p, uint32_t id)
+{
+	const struct sl_stack *st = id && p->gr ? sl_stack_at(&p->log, id) : NULL;
+	return st && sl_go_dialing(p->gr, st->ip, st->nframes < SL_MAX_FRAMES ? st->nframes : SL_MAX_FRAMES);
+}
+
+/* A net/http dial whose socket and connect came before the program's goroutine parked to wait for
+ * it (a new goroutine can run on another thread at once): its asker is looked for again once the
+ * connect completes, so the connection is the program's line's, not the Transport's. */
+static void dial_attribute_again(struct tproc *p, struct sl_slot *s, int recapture)
+{
+	if (!p->go || !p->gr)
+		return;
+	int open_raw = raw_dial(p, s->open_stack), connect_raw = raw_dial(p, s->connect_stack);
+	if (!open_raw && !connect_raw)
+		return;
+	uint32_t st = !connect_raw && s->connect_stack ? s->connect_stack : recapture ? capture(p, p->at) : 0;
+	if (!st || raw_dial(p, st))
+		return;
+	if (open_raw)
+		s->open_stack = st;
+	if (connect_raw)
+		s->connect_stack = st;
+}
+
 /* ---- records ----------------------------------------------------------------------------- */
 
 /* The recorder's questions, answered from outside: the kernel is asked on a duplicate of the
- * program's fd taken for the question and closed after it (never one kept across stops: the
- * program may close and reuse the number meanwhile). */
+ * program's fd (dup_of). */
 static int probe_sockopt(void *arg, int fd, int level, int name, void *val, socklen_t *len)
 {
 	int mine = dup_of(arg, fd), r = mine >= 0 ? getsockopt(mine, level, name, val, len) : -1;
-	if (mine >= 0)
-		close(mine);
 	return r == 0 ? 0 : -1;
 }
 
 static int probe_unread(void *arg, int fd, int *n)
 {
 	int mine = dup_of(arg, fd), r = mine >= 0 ? ioctl(mine, SIOCINQ, n) : -1;
-	if (mine >= 0)
-		close(mine);
 	return r == 0 ? 0 : -1;
 }
 
@@ -622,8 +735,6 @@ static int probe_name(void *arg, int fd, int peer, struct sockaddr *a, socklen_t
 	int mine = dup_of(arg, fd), r = -1;
 	if (mine >= 0)
 		r = peer ? getpeername(mine, a, len) : getsockname(mine, a, len);
-	if (mine >= 0)
-		close(mine);
 	return r == 0 ? 0 : -1;
 }
 
@@ -969,8 +1080,11 @@ static void close_slot(struct tproc *p, int fd, int by_exec)
 	struct sl_slot *s = e->slot;
 	e->slot = NULL;
 	e->closed_socket = 1;
-	if (--s->refs == 0)
+	if (--s->refs == 0) {
+		if (!by_exec)
+			sl_rec_options_now(&p->rec, s, fd, OPTS_CLOSE); /* as they ended */
 		sl_rec_close(&p->rec, s, fd, by_exec);
+	}
 }
 
 /* What a call pointed at in the program's memory, up to len bytes (0: nothing read). */
@@ -1034,14 +1148,17 @@ static void call_done(struct tthread *t, long ret)
 		alen = peek_arg(p, t->args[1], t->args[2], &a, sizeof a);
 		if (alen >= sizeof(sa_family_t) || err == EISCONN || err == EALREADY || err == EINTR)
 			sl_rec_connect(r, s, fd, alen ? (struct sockaddr *)&a : NULL, (socklen_t)alen, t->t0, err ? -1 : 0, err);
+		dial_attribute_again(p, s, 0); /* the socket's stack, when the connect's found the asker */
 		if ((!err || err == EINPROGRESS) && !dns_watch(p, fd, s))
 			look_begin(p, fd, s, s->connect_stack);
 		break;
 	case SYS_getsockopt: {
 		int v;
 		if (!err && t->args[1] == SOL_SOCKET && t->args[2] == SO_ERROR && (s = slot_known(p, fd)) &&
-		    peek(p->pid, t->args[3], &v, sizeof v) == 0)
+		    peek(p->pid, t->args[3], &v, sizeof v) == 0) {
+			dial_attribute_again(p, s, 1);
 			sl_rec_so_error(r, s, fd, v);
+		}
 		break;
 	}
 	case SYS_accept:
@@ -1065,12 +1182,15 @@ static void call_done(struct tthread *t, long ret)
 	case SYS_bind:
 		if ((s = slot_for(p, fd))) {
 			alen = peek_arg(p, t->args[1], t->args[2], &a, sizeof a);
+			sl_rec_options_now(r, s, fd, OPTS_BIND); /* a failed bind says whether SO_REUSEADDR was */
 			sl_rec_bind(r, s, fd, alen ? (struct sockaddr *)&a : NULL, (socklen_t)alen, err ? -1 : 0, err);
 		}
 		break;
 	case SYS_listen:
-		if ((s = slot_for(p, fd)))
+		if ((s = slot_for(p, fd))) {
+			sl_rec_options_now(r, s, fd, OPTS_READ); /* what the connections it accepts start with */
 			sl_rec_listen(r, s, fd, (int)t->args[1], err ? -1 : 0, err);
+		}
 		break;
 	case SYS_read: case SYS_write: case SYS_readv: case SYS_writev:
 	case SYS_sendto: case SYS_recvfrom: case SYS_sendmsg: case SYS_recvmsg:
@@ -1131,7 +1251,7 @@ static int call_begins(struct tthread *t)
 	struct sl_slot *s;
 	t->t0 = sl_now();
 	switch (t->nr) {
-	case SYS_setsockopt:
+	case SYS_setsockopt: /* (only the options of stop_options stop) */
 		if ((s = slot_for(p, fd))) {
 			unsigned char val[16];
 			size_t len = peek_arg(p, t->args[3], t->args[4], val, sizeof val);
@@ -1217,7 +1337,7 @@ static void go_slot_facts(struct sl_slot *s, const struct sl_gowait *w, uint32_t
 	}
 	if (s->role == SL_ROLE_LISTENER)
 		return; /* waiting for clients is a server's job */
-	if (w->deadline) {
+	if (w->deadline || w->ctx_bounded) {
 		s->flags |= SL_SF_DEADLINE_READ;
 		return;
 	}
@@ -1314,6 +1434,7 @@ static void view_some(struct tproc *p, int max)
 		int fd = (p->cursor + k) % p->nfds;
 		if (p->fds[fd].slot && p->fds[fd].slot->fd == fd) {
 			sl_rec_kernel_view(&p->rec, p->fds[fd].slot, fd, 0);
+			sl_rec_options_now(&p->rec, p->fds[fd].slot, fd, OPTS_READ);
 			if (--max == 0)
 				p->cursor = fd + 1;
 		}
@@ -1424,6 +1545,7 @@ static void pass_on_signals(pid_t pid)
 
 static void resume(struct tthread *t, int sig)
 {
+	dup_release();
 	ptrace(t && (t->in_sys || stepping(t->p)) ? PTRACE_SYSCALL : PTRACE_CONT, t ? t->tid : 0, NULL, (void *)(long)sig);
 }
 
@@ -1590,6 +1712,7 @@ static int trace_loop(pid_t main_pid)
 		if (tid == 0) {
 			if (sl_now() >= next_sample) {
 				sample_all();
+				dup_release();
 				next_sample = sl_now() + 1000000000ull;
 			}
 			/* nothing to do: wait for the next stop, a second at most */

@@ -1,9 +1,11 @@
 // tlsfail: TLS handshakes that fail the ways Go programs meet, server and client in one process.
-// usage: tlsfail untrusted|version|plain|ok
+// usage: tlsfail untrusted|version|plain|silent|ok
 //
 //	untrusted: the server's certificate is self-signed; the client verifies it (x509 error)
 //	version:   the client offers TLS 1.2 at most, the server wants TLS 1.3 (protocol_version)
 //	plain:     the server does not speak TLS: it reads the hello and hangs up (EOF)
+//	silent:    the server reads the hello and says nothing: the dialer's 2 s timeout ends the
+//	           handshake (crypto/tls's interrupter closes the connection; no deadline is set)
 //	ok:        a trusted certificate: the handshake succeeds, and a request is answered
 package main
 
@@ -22,6 +24,8 @@ import (
 	"sync"
 	"time"
 )
+
+var silent bool
 
 var handlers sync.WaitGroup // the server's connections, waited for before a clean exit
 
@@ -51,9 +55,12 @@ func serve(ln net.Listener, conf *tls.Config) {
 			defer handlers.Done()
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(10 * time.Second))
-			if conf == nil { // not TLS: read the hello, hang up
+			if conf == nil { // not TLS: read the hello, hang up (or wait for the client to)
 				buf := make([]byte, 4096)
 				c.Read(buf)
+				if silent {
+					c.Read(buf)
+				}
 				return
 			}
 			t := tls.Server(c, conf)
@@ -72,7 +79,8 @@ func main() {
 	cert, pool := certificate()
 	mode := os.Args[1]
 	var sconf *tls.Config
-	if mode != "plain" {
+	silent = mode == "silent"
+	if mode != "plain" && mode != "silent" {
 		sconf = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
 	if mode == "version" {
@@ -91,9 +99,13 @@ func main() {
 		conf.MaxVersion = tls.VersionTLS12
 	}
 	d := &net.Dialer{Timeout: 5 * time.Second}
+	if silent {
+		d.Timeout = 2 * time.Second
+	}
 	c, err := tls.DialWithDialer(d, "tcp", ln.Addr().String(), conf) // the dial under test
 	if err != nil {
 		fmt.Println("tlsfail:", err)
+		handlers.Wait() // the server's side ends too (its deadline bounds it): nothing open at exit
 		os.Exit(1)
 	}
 	c.SetDeadline(time.Now().Add(5 * time.Second))
