@@ -108,6 +108,36 @@ case_go_net_http_under_wrk_is_clean() {
 	$JC $TMP/h.json "all(d['severity'] == 'info' for d in diags())" "proc()['signal'] == 15"
 }
 
+# A client leaves its keep-alive connection idle for 3 s, then closes it: the server closes its
+# side at once (net/http's background read sees the FIN). The kernel says CLOSE_WAIT at that close,
+# but the socket was held there for microseconds, not since the last request: no close-wait.
+case_go_server_closing_on_a_clients_fin_is_clean() {
+	local port; port=$(free_port)
+	gobuild httpd $TMP/httpd
+	$SL run --json $TMP/fin.json -- $TMP/httpd 127.0.0.1:$port > $TMP/fin.out 2>&1 &
+	local run=$! i
+	wait_port $port
+	$PY - $port <<'PY'
+import socket, sys, time
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+got = b""
+while not got.endswith(b"hello\n"):
+    got += c.recv(4096)
+time.sleep(3)  # the idle keep-alive time under test, not a wait for something
+c.close()
+PY
+	# until the server has closed its side (no socket of that port left but TIME_WAIT's)
+	for i in $(seq 200); do
+		[ -z "$(ss -Htn state close-wait state established "( sport = :$port )")" ] && break
+		sleep 0.05
+	done
+	kill -TERM $(pgrep -f "$TMP/httpd 127.0.0.1:$port" | tail -1)
+	wait $run || true
+	$JC $TMP/fin.json "not diags('close-wait')" "all(d['severity'] == 'info' for d in diags())" \
+		"len([c for c in conns() if c['role'] == 'server']) == 2" # (wait_port's probe, the client's)
+}
+
 case_go_client_on_a_silent_server_live_and_killed() {
 	local line; line=$(line_of tests/go/silent/main.go 'c, err := net.Dial("tcp", addr)')
 	gobuild silent $TMP/silent
