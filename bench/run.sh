@@ -332,24 +332,32 @@ if want goroutines && command -v go >/dev/null; then
 	done
 fi
 
-# Process start: N one-connection clients forked and exec'd one after another (bench/forkexec:
-# a build system's or a test suite's way), plain and under `socklens run` with the run directory
-# on this machine's /tmp filesystem and on tmpfs (/dev/shm); wall time in microseconds.
+# Process start: N processes forked and exec'd one after another (bench/forkexec: a build
+# system's or a test suite's way), plain and under `socklens run` with the run directory on this
+# machine's /tmp filesystem and on tmpfs (/dev/shm); wall time in microseconds. Two kinds: each
+# child makes one connection (a test suite's clients), or none (a build system's compilers and
+# shells, which make no log under socklens).
 forks() {
-	local mode=$1 n=$2 dir=
+	local kind=$1 mode=$2 n=$3 dir= arg=
+	[ "$kind" = nosocket ] && arg=nosocket
 	case $mode in
-	plain|again) "$B/bench/forkexec" "$n"; return ;;
+	plain|again) "$B/bench/forkexec" "$n" $arg; return ;;
 	disk) dir=$TMP/forkrun ;;
 	tmpfs) dir=$SHM/forkrun ;;
 	esac
 	rm -rf "$dir"
-	"$B/socklens" run --dir "$dir" --report /dev/null -- "$B/bench/forkexec" "$n" 2>/dev/null
+	"$B/socklens" run --dir "$dir" --report /dev/null -- "$B/bench/forkexec" "$n" $arg 2>/dev/null
 	rm -rf "$dir"
 }
 if want forks; then
 	SHM=$(mktemp -d /dev/shm/socklens-bench-XXXXXX)
+	for kind in clients nosocket; do
 	echo
-	echo "process start: N one-connection clients forked and exec'd one after another (bench/forkexec),"
+	if [ $kind = clients ]; then
+		echo "process start: N one-connection clients forked and exec'd one after another (bench/forkexec),"
+	else
+		echo "process start: N processes without sockets forked and exec'd one after another (bench/forkexec N nosocket),"
+	fi
 	echo "run directory on $(stat -f -c %T "$TMP" | sed "s,ext2/ext3,ext2/3/4,") ($TMP) and on $(stat -f -c %T "$SHM") ($SHM); ratios of wall time to plain"
 	echo "within a round, median of ${FORK_ROUNDS:-5} rounds; added: microseconds per process over plain"
 	: > "$TMP/forks.txt"
@@ -358,11 +366,10 @@ if want forks; then
 			order="plain disk tmpfs again"
 			[ $((r % 2)) -eq 0 ] && order="again tmpfs disk plain"
 			for mode in $order; do
-				echo "$n $r $mode $(forks $mode $n)" >> "$TMP/forks.txt"
+				echo "$n $r $mode $(forks $kind $mode $n)" >> "$TMP/forks.txt"
 			done
 		done
 	done
-	rm -rf "$SHM"
 	python3 - "$TMP/forks.txt" <<'PY'
 import math, statistics, sys
 runs = {}
@@ -387,6 +394,8 @@ for mode in ("plain", "disk", "tmpfs"):
     k = sum((x - mx) * (y - my) for x, y in pts) / sum((x - mx) ** 2 for x, _ in pts)
     print(f"  {mode:6s} wall time grows as N^{k:.2f} (N = 10..1000)")
 PY
+	done
+	rm -rf "$SHM"
 fi
 
 want memory || exit 0

@@ -10,6 +10,7 @@
 #define LANG_CACHE 4096u
 static uint64_t lang_key[LANG_CACHE];
 static uint32_t lang_id[LANG_CACHE];
+static int lang_used; /* a frame was remembered: there is something to forget */
 
 int64_t sl_lang_cached(uint64_t key)
 {
@@ -29,6 +30,7 @@ int64_t sl_lang_remember(uint64_t key, int64_t id)
 		uint32_t i = (h + k) & (LANG_CACHE - 1);
 		uint64_t empty = 0;
 		if (__atomic_compare_exchange_n(&lang_key[i], &empty, key, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&lang_used, 1, __ATOMIC_RELAXED);
 			__atomic_store_n(&lang_id[i], (uint32_t)id + 1, __ATOMIC_RELEASE);
 			break;
 		}
@@ -36,9 +38,13 @@ int64_t sl_lang_remember(uint64_t key, int64_t id)
 	return id;
 }
 
-/* A fork child writes a new log: the parent's records are not in it. */
+/* A fork child writes a new log: the parent's records are not in it. A cache never used is left
+ * alone: zeroing it would fault in 48 KiB of pages in every fork child. */
 void sl_lang_forget(void)
 {
+	if (!__atomic_load_n(&lang_used, __ATOMIC_RELAXED))
+		return;
+	lang_used = 0;
 	memset(lang_key, 0, sizeof lang_key);
 	memset(lang_id, 0, sizeof lang_id);
 }
