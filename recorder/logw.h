@@ -101,6 +101,10 @@ void sl_run_untraced(struct sl_run_header *r, int why);
 /* 1 for the first caller in the whole run, 0 after. */
 int sl_run_first_warning(struct sl_run_header *r);
 void sl_run_exec(struct sl_run_header *r, int pid, int ppid, int why, const char *path, uint64_t now);
+/* The image just started by an exec marks its exec record arrived (1), or finds none (0). */
+int sl_run_arrived(struct sl_run_header *r, int pid);
+/* The image of pid could not make its log: its arrived record says so (SL_EXEC_NOLOG). */
+void sl_run_no_log(struct sl_run_header *r, int pid);
 
 #pragma GCC visibility pop
 

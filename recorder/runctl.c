@@ -13,7 +13,7 @@
 #include "logw.h"
 #include "strbuf.h"
 
-#define SL_EXEC_CAP 16384u
+#define SL_EXEC_CAP 65536u /* 8 MiB of sparse file; pages materialized as records come */
 #define SL_BUDGET_MAX (1ull << 30)
 
 static uint64_t add64(uint64_t *p, uint64_t v)
@@ -217,4 +217,45 @@ void sl_run_exec(struct sl_run_header *r, int pid, int ppid, int why, const char
 	memcpy(x->path, path, len);
 	x->path[len] = 0;
 	__atomic_store_n(&x->commit, 1, __ATOMIC_RELEASE);
+}
+
+/* The exec record that started this image, marked arrived: the newest committed one of pid not
+ * yet marked, among the last few (an exec's record is written just before the call, so it is
+ * almost always the last or close to it). 1 when found: this image continues a process the run
+ * already counted; 0 when none is (a process new to the run). */
+int sl_run_arrived(struct sl_run_header *r, int pid)
+{
+	if (!r)
+		return 0;
+	uint64_t n = __atomic_load_n(&r->exec_next, __ATOMIC_ACQUIRE);
+	if (n > r->exec_cap)
+		n = r->exec_cap;
+	struct sl_exec_rec *tab = (struct sl_exec_rec *)((char *)r + r->exec_off);
+	for (uint64_t k = 0; k < 256 && k < n; k++) {
+		struct sl_exec_rec *x = &tab[n - 1 - k];
+		if (__atomic_load_n(&x->commit, __ATOMIC_ACQUIRE) == 1 && x->pid == pid &&
+		    !(__atomic_load_n(&x->why, __ATOMIC_RELAXED) & SL_EXEC_ARRIVED)) {
+			__atomic_fetch_or(&x->why, SL_EXEC_ARRIVED, __ATOMIC_RELAXED);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void sl_run_no_log(struct sl_run_header *r, int pid)
+{
+	if (!r)
+		return;
+	uint64_t n = __atomic_load_n(&r->exec_next, __ATOMIC_ACQUIRE);
+	if (n > r->exec_cap)
+		n = r->exec_cap;
+	struct sl_exec_rec *tab = (struct sl_exec_rec *)((char *)r + r->exec_off);
+	for (uint64_t k = 0; k < 256 && k < n; k++) {
+		struct sl_exec_rec *x = &tab[n - 1 - k];
+		if (__atomic_load_n(&x->commit, __ATOMIC_ACQUIRE) == 1 && x->pid == pid &&
+		    (__atomic_load_n(&x->why, __ATOMIC_RELAXED) & SL_EXEC_ARRIVED)) {
+			__atomic_store_n(&x->why, SL_EXEC_NOLOG, __ATOMIC_RELAXED);
+			return;
+		}
+	}
 }

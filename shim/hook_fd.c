@@ -1,6 +1,7 @@
 /* hook_fd.c - fd lifetime wrappers: close family, dup family, syscall(SYS_close), poll/select/epoll. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sys/prctl.h>
 #include <stdarg.h>
 #include <unistd.h>
 #include <fcntl.h>
@@ -140,6 +141,9 @@ SL_EXPORT long syscall(long n, ...)
 			sl__record_close_range((unsigned)a, (unsigned)b, (c & CLOSE_RANGE_CLOEXEC) != 0);
 		errno = saved;
 	}
+	if (n == SYS_seccomp || n == SYS_landlock_restrict_self || n == SYS_chroot || n == SYS_unshare || n == SYS_setns ||
+	    (n == SYS_prctl && a == PR_SET_SECCOMP))
+		sl__before_confinement();
 	long r = REAL(syscall)(n, a, b, c, d, e, f);
 	sl__iouring_syscall(n);
 	if (n == SYS_clone)

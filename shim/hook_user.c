@@ -12,6 +12,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -82,15 +85,60 @@ static void switch_to(uid_t uid)
 		strcpy(sl_g.dir, b.buf);
 }
 
+/* Before a process confines itself (another user, a chroot, a mount namespace, a seccomp filter
+ * or a Landlock ruleset) it makes its log if it has none yet: afterwards it may not be allowed to
+ * (the run directory out of reach, openat refused, or a filter that kills on a call the log's
+ * creation makes). Keeps errno. */
+void sl__before_confinement(void)
+{
+	if (!sl_g.ready || __atomic_load_n(&sl_g.log_state, __ATOMIC_ACQUIRE) == SL_LOG_MADE || sl_in_vfork_child())
+		return;
+	int e = errno;
+	sl__log_need();
+	errno = e;
+}
+
 /* Called before a call that makes euid the effective user (-1: unchanged). Keeps errno. */
 static void before_user_change(long euid)
 {
+	sl__before_confinement();
 	if (!sl_g.ready || euid < 0 || (uid_t)euid == (uid_t)sl_sys3(SYS_geteuid, 0, 0, 0) ||
 	    sl_sys3(SYS_geteuid, 0, 0, 0) != 0)
 		return; /* only a privileged process can make another user's directory */
 	int e = errno;
 	switch_to((uid_t)euid);
 	errno = e;
+}
+
+SL_EXPORT int chroot(const char *path)
+{
+	sl__before_confinement();
+	return REAL(chroot)(path);
+}
+
+SL_EXPORT int unshare(int flags)
+{
+	if (flags & (CLONE_NEWNS | CLONE_NEWUSER))
+		sl__before_confinement();
+	return REAL(unshare)(flags);
+}
+
+SL_EXPORT int setns(int fd, int nstype)
+{
+	sl__before_confinement();
+	return REAL(setns)(fd, nstype);
+}
+
+SL_EXPORT int prctl(int option, ...)
+{
+	va_list ap;
+	va_start(ap, option);
+	unsigned long a = va_arg(ap, unsigned long), b = va_arg(ap, unsigned long);
+	unsigned long c = va_arg(ap, unsigned long), d = va_arg(ap, unsigned long);
+	va_end(ap);
+	if (option == PR_SET_SECCOMP)
+		sl__before_confinement();
+	return REAL(prctl)(option, a, b, c, d);
 }
 
 SL_EXPORT int setuid(uid_t uid)

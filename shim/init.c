@@ -1,7 +1,8 @@
-/* init.c - the constructor: binds real functions, reads the environment, creates the log; and
- * the fork handlers. These are the only places the shim opens files of its own: before the
- * program's code runs (or runs again, in a fork child), with signals blocked, closed before
- * returning. */
+/* init.c - the constructor: binds real functions, reads the environment, checks the run directory,
+ * maps its control file and makes the log. It is one of the two places the shim opens files of
+ * its own in the program's fd table (before the program's code runs, signals blocked, closed
+ * before returning); the other is a fork child's log maker when no thread of its own can be had
+ * (process.c). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -219,7 +220,9 @@ static const char *unsafe_dir(const char *dir, char *why, size_t len)
 	return NULL;
 }
 
-static int create_log(void)
+/* The run's control file: the budget, the counters, the exec table (where this image marks the
+ * exec that started it as arrived). The log itself is made when first needed (process.c). */
+static void attach_run(void)
 {
 	struct sl_run_header *run = sl_run_attach(sl_g.dir, env_u64("SOCKLENS_MAX_LOG_SPACE", sl_budget_default(sl_g.dir),
 								      1u << 20, ~0ull),
@@ -228,20 +231,11 @@ static int create_log(void)
 		sl_g.params.no_argv = 1;
 	if (run)
 		sl_g.run_size = run->file_size;
-	int r = sl_log_create(&sl_g.log, sl_g.dir, &sl_g.params, sl_g.pid, (int)sl_sys3(SYS_getppid, 0, 0, 0), run);
-	if (r == 0)
-		return 0;
-	int why = sl__untraced_reason(r, run);
-	sl_run_untraced(run, why);
-	/* the budget is socklens's own choice and the report says what it cost, so the program's
-	 * stderr is left alone; a log that cannot be made at all is said, once per run */
-	if (why != SL_UNTRACED_BUDGET && sl_run_first_warning(run))
-		say("cannot create log in '", sl_g.dir, "': ",
-		    why == SL_UNTRACED_FSIZE ? "the file size limit (ulimit -f) is too small" : strerror(-r),
-		    "; running untraced");
-	if (run)
-		sl_sys3(SYS_munmap, run, run->file_size, 0);
-	return r;
+	sl_g.log.run = run;
+	/* a program no traced process exec'd (the run's first) names itself */
+	if (!sl_run_arrived(run, sl_g.pid))
+		sl_run_exec(run, sl_g.pid, (int)sl_sys3(SYS_getppid, 0, 0, 0), (int)SL_EXEC_ARRIVED,
+			    program_invocation_name, sl_now());
 }
 
 __attribute__((constructor)) static void sl_init(void)
@@ -272,11 +266,14 @@ __attribute__((constructor)) static void sl_init(void)
 		say("cannot use log directory '", sl_g.dir, "': ", why, "; running untraced");
 		goto restore;
 	}
-	if (create_log() < 0 || sl_fdtab_init(fd_capacity()) < 0) {
-		sl_g.log.hdr = NULL;
+	if (sl_fdtab_init(fd_capacity()) < 0)
 		goto restore;
-	}
-	sl_slot_bias_set();
+	attach_run();
+	sl__log_later((int)sl_sys3(SYS_getppid, 0, 0, 0), 0);
+	/* an exec'd program makes its log now (its identity, its exit, an anchor for what it execs);
+	 * a fork child only when it first needs one (process.c) */
+	if (!sl__log_now_in_constructor())
+		goto restore;
 	sl_stack_init();
 	sl_py_init();
 	if (!sl_g.params.no_lang_frames)
@@ -288,8 +285,8 @@ __attribute__((constructor)) static void sl_init(void)
 	on_exit(on_exit_cb, NULL);
 	sl__sigbus_install();
 	__atomic_store_n(&sl_g.ready, 1, __ATOMIC_RELEASE);
-	scan_inherited();
-	sl_g.log.hdr->flags |= SL_HDR_INHERITED;
+	scan_inherited(); /* a socket among them makes the log now */
+	__atomic_fetch_or(&sl_g.log.hdr->flags, SL_HDR_INHERITED, __ATOMIC_RELAXED);
 restore:
 	sl__restore_signals(&mask);
 out:

@@ -139,8 +139,10 @@ static int64_t js_frame(const char *p, size_t n)
  * and the variable is not set. */
 SL_EXPORT int setenv(const char *name, const char *value, int overwrite)
 {
-	if (!node_origins || !name || strcmp(name, origin_var) || !sl_g.log.hdr)
+	if (!node_origins || !name || strcmp(name, origin_var) || !sl_g.ready)
 		return REAL(setenv)(name, value, overwrite); /* glibc's own EINVAL for a NULL name */
+	if (!sl__log_need())
+		return 0; /* the variable is never set, log or not */
 	uint64_t ip[SL_MAX_FRAMES];
 	uint32_t n = 0;
 	int e = errno, inserted;
@@ -159,7 +161,7 @@ SL_EXPORT int setenv(const char *name, const char *value, int overwrite)
 
 SL_EXPORT int getpriority(__priority_which_t which, id_t who)
 {
-	if (!node_origins || which != PRIO_PROCESS || who < ORIGIN_TAKE || !sl_g.log.hdr)
+	if (!node_origins || which != PRIO_PROCESS || who < ORIGIN_TAKE || !sl_g.ready)
 		return REAL(getpriority)(which, who);
 	if (who >= ORIGIN_SET) {
 		sl_t_origin = who - ORIGIN_SET;

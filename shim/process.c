@@ -4,9 +4,16 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <linux/futex.h>
+#include <stddef.h>
+#include <string.h>
+#include <time.h>
 #include <linux/kcmp.h>
 #include "rawsys.h"
+#include "real.h"
 #include "record.h"
 
 struct sl_state sl_g;
@@ -61,13 +68,14 @@ int sl__untraced_reason(int err, const struct sl_run_header *run)
 
 /* In a fork child the parent's sockets are the parent's: each becomes a record of the child's
  * own (nothing carried over) the first time the child uses it; a connection the parent accepted
- * stays a server's (a forking server's child serves it). slots: the parent's, still mapped. */
+ * stays a server's (a forking server's child serves it). slots: the parent's, still mapped (NULL
+ * when the parent had no log, so no slot either). */
 static void forget_parent_fds(const struct sl_slot *slots)
 {
 	uint32_t hi = sl_fd_hiwater();
 	for (uint32_t fd = 0; fd < hi; fd++) {
 		uint32_t ent = sl_fd_get((int)fd);
-		if (sl_fd_live(ent))
+		if (sl_fd_live(ent) && slots)
 			sl_fd_set((int)fd, slots[ent - SL_FD_SLOT0].role == SL_ROLE_SERVER ? SL_FD_PARENT_SERVER
 											 : SL_FD_PARENT);
 		else if (ent == SL_FD_NOSLOT)
@@ -75,6 +83,161 @@ static void forget_parent_fds(const struct sl_slot *slots)
 		else if (ent & SL_FD_CLOSED)
 			sl_fd_set((int)fd, SL_FD_UNKNOWN);
 	}
+}
+
+/* ---- the log, made when first needed ---- */
+
+/* The header an image has before its log is made: no tables (every cap 0), so a write that got
+ * past sl__log_need by mistake is a counted drop, never a stray store. */
+static struct sl_log_header pre_hdr __attribute__((aligned(SL_PAGE)));
+
+/* Only the fields an image writes before its log is made are set (no memset): in a fork child
+ * each page written is a copy, and one page is all this touches. */
+void sl__log_later(int ppid, uint32_t flags)
+{
+	struct sl_run_header *run = sl_g.log.run;
+	pre_hdr.lang_why = 0;
+	pre_hdr.nforks = 0;
+	pre_hdr.last_fork_ns = 0;
+	pre_hdr.pid = sl_g.pid;
+	pre_hdr.ppid = ppid;
+	pre_hdr.flags = flags;
+	pre_hdr.start_mono_ns = sl_now();
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	pre_hdr.start_real_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	memset(&sl_g.log, 0, sizeof sl_g.log);
+	sl_g.log.hdr = &pre_hdr;
+	sl_g.log.run = run;
+	sl_slot_bias_set();
+	__atomic_store_n(&sl_g.log_state, SL_LOG_LATER, __ATOMIC_RELEASE);
+}
+
+/* One line on stderr, written with raw syscalls. */
+static void say(const char *a, const char *b, const char *c, const char *d)
+{
+	const char *parts[] = {"socklens: ", a, b, c, d, "\n"};
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+		sl_sys3(SYS_write, 2, parts[i], strlen(parts[i]));
+}
+
+/* The log's file is made by a thread of the shim's own that does not share the program's fd
+ * table (clone without CLONE_FILES: it works on a copy). The program's other threads may be
+ * running now, unlike in the constructor: an fd of ours in their table, even for a moment, could
+ * be taken by their dup2 or closed by their close_range, and our ftruncate or mmap would then act
+ * on their file. The thread drops its copy of the program's fds at once, maps the file into the
+ * memory it shares with them and closes its fd in its own table; it runs on the calling thread's thread pointer, so it makes raw system calls
+ * only (no errno, no TLS), with every signal blocked. */
+struct maker {
+	struct sl_log log;
+	int ppid;
+	int r;
+};
+
+static int maker_main(void *arg)
+{
+	struct maker *m = arg;
+	/* its copy of the program's fds goes first: held, a socket the program closes meanwhile would
+	 * stay open (a listener still accepting), and the thread's table outlives the moment its
+	 * creator is woken (the kernel wakes it before it drops the table) */
+	sl_sys3(SYS_close_range, 0, ~0u, 0);
+	m->r = sl_log_create(&m->log, sl_g.dir, &sl_g.params, sl_g.pid, m->ppid, sl_g.log.run);
+	return 0;
+}
+
+#define MAKER_STACK (128u * 1024u)
+
+static int create_apart(struct sl_log *log, int ppid)
+{
+	struct maker m = {.ppid = ppid, .r = -EAGAIN};
+	long stack = sl_sys6(SYS_mmap, 0, MAKER_STACK, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	int t = -1, e = errno;
+	static int tid; /* one maker at a time (sl__log_need): set at clone, cleared at its exit */
+	if (stack >= 0 || stack < -4095)
+		t = REAL(clone)(maker_main, (char *)stack + MAKER_STACK,
+				CLONE_VM | CLONE_FS | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | CLONE_PARENT_SETTID |
+					CLONE_CHILD_CLEARTID,
+				&m, &tid, NULL, &tid);
+	errno = e;
+	if (t > 0) {
+		int v;
+		while ((v = __atomic_load_n(&tid, __ATOMIC_ACQUIRE)) != 0)
+			sl_sys6(SYS_futex, (long)&tid, FUTEX_WAIT, v, 0, 0, 0);
+	} else {
+		/* no thread to be had (a limit, a filter): the old way, the fd ours for a moment */
+		m.r = sl_log_create(&m.log, sl_g.dir, &sl_g.params, sl_g.pid, ppid, sl_g.log.run);
+	}
+	if (stack >= 0 || stack < -4095)
+		sl_sys3(SYS_munmap, stack, MAKER_STACK, 0);
+	*log = m.log;
+	return m.r;
+}
+
+/* Makes the log (signals blocked) and moves what the header in memory gathered into it. A failure is said once per run (the budget excepted: socklens's
+ * own choice, in the report) and the image goes on untraced. */
+static int make_log(int here)
+{
+	uint64_t mask;
+	struct sl_log log;
+	struct sl_run_header *run = sl_g.log.run;
+	sl__block_signals(&mask);
+	int r = here ? sl_log_create(&log, sl_g.dir, &sl_g.params, sl_g.pid, pre_hdr.ppid, run)
+		     : create_apart(&log, pre_hdr.ppid);
+	if (r == 0) {
+		struct sl_log_header *h = log.hdr;
+		h->flags |= __atomic_load_n(&pre_hdr.flags, __ATOMIC_RELAXED);
+		h->lang_why = pre_hdr.lang_why;
+		h->nforks = __atomic_load_n(&pre_hdr.nforks, __ATOMIC_RELAXED);
+		h->last_fork_ns = __atomic_load_n(&pre_hdr.last_fork_ns, __ATOMIC_RELAXED);
+		h->start_mono_ns = pre_hdr.start_mono_ns;
+		h->start_real_ns = pre_hdr.start_real_ns;
+		sl_g.log.slots = log.slots;
+		sl_g.log.events = log.events;
+		sl_g.log.stacks = log.stacks;
+		sl_g.log.buckets = log.buckets;
+		sl_g.log.mods = log.mods;
+		sl_g.log.infl = log.infl;
+		sl_g.log.langs = log.langs;
+		sl_g.log.size = log.size;
+		sl_slot_bias_set();
+		__atomic_store_n(&sl_g.log.hdr, h, __ATOMIC_RELEASE);
+	} else {
+		int why = sl__untraced_reason(r, run);
+		sl_run_untraced(run, why);
+		sl_run_no_log(run, sl_g.pid);
+		if (why != SL_UNTRACED_BUDGET && sl_run_first_warning(run))
+			say("cannot create log in '", sl_g.dir, "': ",
+			    why == SL_UNTRACED_FSIZE ? "the file size limit (ulimit -f) is too small; running untraced"
+						     : "running untraced");
+		__atomic_store_n(&sl_fdcap, 0, __ATOMIC_RELEASE); /* every fd unknown: pass through */
+		__atomic_store_n(&sl_g.ready, 0, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&sl_g.log_state, r == 0 ? SL_LOG_MADE : SL_LOG_FAILED, __ATOMIC_RELEASE);
+	sl__restore_signals(&mask);
+	return r == 0;
+}
+
+int sl__log_now_in_constructor(void)
+{
+	int st = SL_LOG_LATER;
+	if (!__atomic_compare_exchange_n(&sl_g.log_state, &st, SL_LOG_MAKING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return st == SL_LOG_MADE;
+	return make_log(1); /* no other thread runs yet: the fd is the constructor's for a moment */
+}
+
+int sl__log_need(void)
+{
+	int st = __atomic_load_n(&sl_g.log_state, __ATOMIC_ACQUIRE);
+	if (st == SL_LOG_MADE)
+		return sl_g.ready;
+	if (st == SL_LOG_LATER &&
+	    __atomic_compare_exchange_n(&sl_g.log_state, &st, SL_LOG_MAKING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return make_log(0);
+	/* another thread is making it: a file's creation, once per image, with its signals blocked */
+	while ((st = __atomic_load_n(&sl_g.log_state, __ATOMIC_ACQUIRE)) == SL_LOG_MAKING)
+		sl_sys3(SYS_sched_yield, 0, 0, 0);
+	return st == SL_LOG_MADE;
 }
 
 void sl_after_fork_parent(void)
@@ -85,13 +248,16 @@ void sl_after_fork_parent(void)
 	__atomic_store_n(&sl_g.log.hdr->last_fork_ns, sl_now(), __ATOMIC_RELAXED);
 }
 
-/* atfork child handler: the child gets its own log; the parent's is unmapped. */
+/* atfork child handler: the child will make its own log when it has something to record (most
+ * fork children exec at once, or never touch a socket); the parent's is unmapped. Nothing here
+ * may touch a page the child need not: each is a copy (about 10 µs on a VM like ours). */
 void sl_after_fork_child(void)
 {
 	int e = errno;
 	if (!sl_g.ready)
 		return;
 	struct sl_log old = sl_g.log;
+	int had_log = __atomic_load_n(&sl_g.log_state, __ATOMIC_ACQUIRE) == SL_LOG_MADE;
 	/* what the parent learned of its runtime holds for the child */
 	const uint32_t inherit = SL_HDR_STACKS | SL_HDR_PY_FRAMES | SL_HDR_PY_UNREAD | SL_HDR_JAVA_FRAMES |
 				 SL_HDR_JAVA_UNREAD | SL_HDR_JS_ORIGINS | SL_HDR_JS_UNREAD | SL_HDR_V8_MAP |
@@ -99,27 +265,18 @@ void sl_after_fork_child(void)
 	int ppid = sl_g.pid;
 	uint32_t inherited = old.hdr->flags & inherit;
 	uint32_t why = old.hdr->lang_why;
-	uint64_t mask;
 	sl_g.pid = (int)sl_sys3(SYS_getpid, 0, 0, 0);
 	sl_g.alarm_armed = 0; /* a fork child starts with no alarm */
 	sl__thread_reset();
-	sl__block_signals(&mask);
-	int r = sl_log_create(&sl_g.log, sl_g.dir, &sl_g.params, sl_g.pid, ppid, old.run);
-	sl__restore_signals(&mask);
-	forget_parent_fds(old.slots);
-	sl_sys3(SYS_munmap, old.hdr, old.size, 0);
-	if (r < 0) {
-		sl_run_untraced(old.run, sl__untraced_reason(r, old.run));
-		sl_g.ready = 0;
-		sl_g.log.hdr = NULL;
-		__atomic_store_n(&sl_fdcap, 0, __ATOMIC_RELEASE); /* every fd unknown: pass through */
-		errno = e;
-		return;
-	}
-	sl_g.log.hdr->flags |= SL_HDR_FORKED | inherited;
-	sl_g.log.hdr->lang_why = why;
+	forget_parent_fds(had_log ? old.slots : NULL);
+	if (had_log)
+		sl_sys3(SYS_munmap, old.hdr, old.size, 0);
+	sl__log_later(ppid, SL_HDR_FORKED | inherited);
+	pre_hdr.lang_why = why;
+	/* named in the run's table until it makes a log: the report counts it, and finds the parent
+	 * of a grandchild through it */
+	sl_run_exec(sl_g.log.run, sl_g.pid, ppid, (int)SL_EXEC_ARRIVED, program_invocation_name, pre_hdr.start_mono_ns);
 	sl_lang_forget();
-	sl_slot_bias_set();
 	errno = e;
 }
 

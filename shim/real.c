@@ -44,7 +44,9 @@ static const struct { const char *name; void **slot; } binds[] = {
 	{"signal", (void **)&sl_real.signal}, {"sysv_signal", (void **)&sl_real.sysv_signal},
 	{"wait", (void **)&sl_real.wait}, {"waitpid", (void **)&sl_real.waitpid},
 	{"wait3", (void **)&sl_real.wait3}, {"wait4", (void **)&sl_real.wait4},
-	{"waitid", (void **)&sl_real.waitid},
+	{"waitid", (void **)&sl_real.waitid}, {"chroot", (void **)&sl_real.chroot},
+	{"prctl", (void **)&sl_real.prctl}, {"unshare", (void **)&sl_real.unshare},
+	{"setns", (void **)&sl_real.setns},
 };
 
 void *sl_real_bind(void **slot, const char *name)

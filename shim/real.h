@@ -94,6 +94,10 @@ struct sl_real {
 	pid_t (*wait3)(int *, int, struct rusage *);
 	pid_t (*wait4)(pid_t, int *, int, struct rusage *);
 	int (*waitid)(idtype_t, id_t, siginfo_t *, int);
+	int (*chroot)(const char *);
+	int (*prctl)(int, ...);
+	int (*unshare)(int);
+	int (*setns)(int, int);
 };
 
 extern struct sl_real sl_real;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include "rawsys.h"
 #include "record.h"
 
@@ -78,6 +79,8 @@ static int no_stack; /* the constructor's scan of inherited sockets: no stack wo
 static struct sl_slot *track(int fd, int family, int type, int protocol, int role, uint32_t flags,
 			     uint16_t call, uint32_t *expect)
 {
+	if (!sl__log_need())
+		return NULL; /* it could not be made: the shim is passing calls through now */
 	struct sl_slot *s = sl_rec_open(R, fd, family, type, protocol, role, flags);
 	if (!s) {
 		if (!expect)
@@ -247,7 +250,8 @@ void sl__record_create_failed(uint16_t call, int err)
 	if (!sl_g.ready || err == EINTR)
 		return;
 	int saved = errno;
-	sl_rec_create_failed(R, call, -1, NULL, err);
+	if (sl__log_need())
+		sl_rec_create_failed(R, call, -1, NULL, err);
 	errno = saved;
 }
 
@@ -428,15 +432,20 @@ void sl__record_received_fds(const struct msghdr *msg)
 void sl__record_dns(uint16_t call, const char *name, int code, uint64_t dur_ns)
 {
 	int err = errno;
-	sl_rec_dns(R, call, name, code, dur_ns);
+	if (sl__log_need())
+		sl_rec_dns(R, call, name, code, dur_ns);
 	errno = err;
 }
 
-/* A child reaped (hook_proc.c): how it ended, in this process's log. */
+/* A child reaped (hook_proc.c): how it ended, in this process's log. A child that exited says so
+ * in its own log (if it made one); a parent without a log makes one only for a child killed by a
+ * signal, which no log of the child's can tell. */
 void sl__record_reaped(int pid, int status)
 {
 	int e = errno;
-	struct sl_event *ev = sl_g.ready && !sl_in_vfork_child()
+	int log = sl_g.ready && (__atomic_load_n(&sl_g.log_state, __ATOMIC_ACQUIRE) == SL_LOG_MADE ||
+				 (WIFSIGNALED(status) && !sl_in_vfork_child() && sl__log_need()));
+	struct sl_event *ev = log && !sl_in_vfork_child()
 				      ? sl_rec_event(&sl_rec_shim, SL_EV_REAPED, SL_CALL_NONE, -1, NULL, 0, 0)
 				      : NULL;
 	if (ev) {

@@ -170,6 +170,8 @@ void sl__record_received_fds(const struct msghdr *msg);
 void sl__check_exec(const char *path, char *const envp[]);
 void sl__check_execvp(const char *file, char *const envp[], const char *pathvar);
 void sl__record_exit(int status);
+/* hook_user.c: the log is made before the process confines itself (user, chroot, seccomp). */
+void sl__before_confinement(void);
 /* hook_user.c: top/u<uid> into out when it is a directory uid owns that nobody else can write;
  * 0, or -1. */
 int sl__user_dir_for(const char *top, uid_t uid, char *out, size_t len);

@@ -56,7 +56,8 @@ uint32_t sl_fd_hiwater(void);
 struct sl_state {
 	struct sl_log log;
 	int pid;             /* cached; differs from getpid() in a vfork child */
-	int ready;           /* constructor done and log created */
+	int ready;           /* constructor done: recording (the log itself may not be made yet) */
+	int log_state;       /* enum sl_log_state */
 	char dir[512];       /* where this process's logs go: top, or top/u<uid> (hook_user.c) */
 	char top[512];       /* the run directory (SOCKLENS_DIR) */
 	struct sl_log_params params;
@@ -66,6 +67,24 @@ struct sl_state {
 	int alarm_armed;           /* alarm() or ITIMER_REAL is set: blocking calls have a deadline */
 };
 extern struct sl_state sl_g;
+
+/* An exec'd program makes its log in the constructor; a fork child the first time it has something
+ * to record (a socket, a lookup): one that execs at once costs no file, no page of it, no /proc
+ * read. Until then sl_g.log.hdr is a header in the shim's own memory (no tables) that gathers what
+ * the image learns of itself (its runtime's flags, its forks), copied into the log when made. */
+enum sl_log_state {
+	SL_LOG_MADE = 0,   /* sl_g.log is the file's (or the shim is not recording) */
+	SL_LOG_LATER = 1,  /* not made yet */
+	SL_LOG_MAKING = 2, /* a thread is making it */
+	SL_LOG_FAILED = 3  /* it could not be made: the image runs untraced */
+};
+/* The log, made now if it is not yet (process.c): 1 when sl_g.log is a file's, 0 when not. */
+int sl__log_need(void);
+/* The same in the constructor, where the file is made in place (no other thread runs yet). */
+int sl__log_now_in_constructor(void);
+/* The image's log is to be made when first needed (process.c): the header in memory starts
+ * with ppid, flags and the start times. */
+void sl__log_later(int ppid, uint32_t flags);
 
 /* The slot an fd-table entry >= SL_FD_SLOT0 names (one multiply and one add). */
 static inline struct sl_slot *sl_slot_of(uint32_t ent)

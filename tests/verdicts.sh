@@ -371,18 +371,20 @@ EOF
 case_a_child_in_a_chroot_is_said_to_be_out_of_reach() {
 	[ "$(id -u)" = 0 ] || skip "chroot needs root"
 	mkdir -p $TMP/jail
+	# the child uses a socket, so it needs a log, which it cannot make in the jail
 	cat > $TMP/jail.py <<EOF
-import os
+import os, socket
 os.chroot("$TMP/jail")
 os.chdir("/")
 if os.fork() == 0:
+    socket.socket().close()
     os._exit(0)
 os.wait()
 EOF
 	$SL run --report $TMP/j.txt --json $TMP/j.json -- $PY $TMP/jail.py
 	grep -q 'ran without a log: the run directory was not there from where they ran (a chroot' $TMP/j.txt
 	grep -q 'incomplete: 1 process without a log' $TMP/j.txt
-	$JC $TMP/j.json "r['run']['processes_unlogged']['no_run_dir'] == 1"
+	$JC $TMP/j.json "r['run']['processes_unlogged']['no_run_dir'] == 1" "r['run']['processes_without_sockets'] == 0"
 }
 
 # haproxy's master stops its workers with SIGTERM and reaps them: the report says how each ended,

@@ -81,6 +81,8 @@ struct sl_run {
 	struct sl_run_header ctl;    /* budget, untraced counts */
 	struct sl_exec_rec *execs;
 	size_t nexecs;
+	const struct sl_exec_rec **arrived; /* the exec records marked arrived, by pid then time */
+	size_t narrived;
 	uint64_t now_ns;
 	const char *main_untraced;   /* why socklens run could not trace the program it started */
 	size_t bad_logs;             /* files skipped with an error */
@@ -122,6 +124,10 @@ const char *sl_lang_state(const struct sl_image_info *ii, const char **runtime, 
 /* Why the exec x led to a program that left no log (enum sl_untraced; *proc: the process it
  * concerns), or 0: it was traced, or failed, or its log was refused for the budget (counted apart). */
 int sl_exec_untraced(const struct sl_run *run, const struct sl_exec_rec *x, const struct sl_proc **proc);
+/* Processes the shim ran in that made no log (no socket, no name lookup): the exec record of the
+ * last program each ran (or the fork child's record), sorted by pid, in *out (free it; NULL: only
+ * counted). */
+size_t sl_run_unlogged(const struct sl_run *run, const struct sl_exec_rec ***out);
 /* How the children of img's process ended, as it reaped them (a worker its master stopped with
  * SIGTERM), for those socklens run did not reap itself. */
 void sl_run_note_reaped(struct sl_run *run, const struct sl_image *img);

@@ -224,10 +224,55 @@ struct sl_proc *sl_run_find(const struct sl_run *run, int pid)
 	return sl_run_find_at(run, pid, UINT64_MAX);
 }
 
+static int by_pid_then_time(const void *a, const void *b)
+{
+	const struct sl_exec_rec *x = *(const struct sl_exec_rec *const *)a, *y = *(const struct sl_exec_rec *const *)b;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->ts_ns < y->ts_ns ? -1 : x->ts_ns > y->ts_ns;
+}
+
+/* The exec records marked arrived, sorted by pid then time, for lookups by pid. */
+static void index_arrived(struct sl_run *run)
+{
+	run->arrived = calloc(run->nexecs + 1, sizeof *run->arrived);
+	run->narrived = 0;
+	for (size_t i = 0; run->arrived && i < run->nexecs; i++)
+		if (run->execs[i].why & SL_EXEC_ARRIVED)
+			run->arrived[run->narrived++] = &run->execs[i];
+	if (run->arrived)
+		qsort(run->arrived, run->narrived, sizeof *run->arrived, by_pid_then_time);
+}
+
+/* The ppid of a process that made no log, from the newest of its arrived records not later than
+ * at; 0 when none is. */
+static int unlogged_ppid(const struct sl_run *run, int pid, uint64_t at)
+{
+	size_t lo = 0, hi = run->narrived;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (run->arrived[mid]->pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	const struct sl_exec_rec *best = NULL;
+	for (; lo < run->narrived && run->arrived[lo]->pid == pid && run->arrived[lo]->ts_ns <= at; lo++)
+		best = run->arrived[lo];
+	return best && best->ppid != pid ? best->ppid : 0;
+}
+
 const struct sl_proc *sl_proc_parent(const struct sl_run *run, const struct sl_proc *p)
 {
-	const struct sl_proc *q = sl_run_find_at(run, p->ppid, proc_start(p));
-	return q && q != p && proc_start(q) <= proc_start(p) ? q : NULL;
+	int ppid = p->ppid;
+	/* through ancestors that made no log (a fork child that used no socket and forked again) */
+	for (int hops = 0; ppid > 0 && hops < 16; hops++) {
+		const struct sl_proc *q = sl_run_find_at(run, ppid, proc_start(p));
+		if (q)
+			return q != p && proc_start(q) <= proc_start(p) ? q : NULL;
+		ppid = unlogged_ppid(run, ppid, proc_start(p));
+	}
+	return NULL;
 }
 
 static void group_processes(struct sl_run *run, struct sl_image_info *v, size_t n)
@@ -269,6 +314,8 @@ int sl_run_index(struct sl_run *run, const char *dir, char *err, size_t errlen)
 		return -1;
 	group_processes(run, v, n);
 	free(v);
+	read_ctl(run, dir); /* before parents are looked for: the exec table names processes without a log */
+	index_arrived(run);
 	/* what the run was handed (socket activation, inherited listeners) counts in its first image */
 	for (size_t i = 0; i < run->nprocs; i++) {
 		struct sl_proc *p = &run->procs[i];
@@ -277,7 +324,6 @@ int sl_run_index(struct sl_run *run, const char *dir, char *err, size_t errlen)
 		run->sockets += p->sockets;
 	}
 	read_exits(run);
-	read_ctl(run, dir);
 	return 0;
 }
 
@@ -290,6 +336,7 @@ void sl_run_release(struct sl_run *run)
 	}
 	free(run->procs);
 	free(run->execs);
+	free(run->arrived);
 	free(run->dir);
 	memset(run, 0, sizeof *run);
 }
@@ -374,8 +421,8 @@ static int logged_after(const struct sl_run *run, int pid, uint64_t ts)
 int sl_exec_untraced(const struct sl_run *run, const struct sl_exec_rec *x, const struct sl_proc **proc)
 {
 	*proc = NULL;
-	if (logged_after(run, x->pid, x->ts_ns))
-		return 0;
+	if ((x->why & (SL_EXEC_ARRIVED | SL_EXEC_NOLOG)) || logged_after(run, x->pid, x->ts_ns))
+		return 0; /* the shim ran in the program (it made no log if it had no socket) */
 	int why = x->why ? (int)x->why : sl_untraceable_kind(x->path);
 	const struct sl_proc *p = sl_run_find_at(run, x->pid, x->ts_ns);
 	/* a program that should have been logged and was not, though its exec went through */
@@ -387,6 +434,36 @@ int sl_exec_untraced(const struct sl_run *run, const struct sl_exec_rec *x, cons
 		return 0; /* an exec that failed, or a log the budget refused (counted apart) */
 	*proc = p;
 	return why;
+}
+
+/* Whether any process of the run has pid (procs are sorted by pid). */
+static int has_pid(const struct sl_run *run, int pid)
+{
+	size_t lo = 0, hi = run->nprocs;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (run->procs[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < run->nprocs && run->procs[lo].pid == pid;
+}
+
+size_t sl_run_unlogged(const struct sl_run *run, const struct sl_exec_rec ***out)
+{
+	const struct sl_exec_rec **v = calloc(run->narrived + 1, sizeof *v);
+	size_t k = 0;
+	for (size_t i = 0; v && i < run->narrived; i++) { /* the last program each pid without a log ran */
+		const struct sl_exec_rec *x = run->arrived[i];
+		if ((i + 1 == run->narrived || run->arrived[i + 1]->pid != x->pid) && !has_pid(run, x->pid))
+			v[k++] = x;
+	}
+	if (out)
+		*out = v;
+	else
+		free(v);
+	return k;
 }
 
 void sl_run_note_reaped(struct sl_run *run, const struct sl_image *img)
@@ -435,6 +512,8 @@ enum sl_checked sl_run_checked(const struct sl_run *run, char *why, size_t len)
 				      "that ran without a log were not counted", n ? ", " : "");
 			break;
 		}
+	if (run->nprocs == 0 && !run->main_untraced && !run->bad_logs && sl_run_unlogged(run, NULL))
+		return n ? SL_CHECKED_PART : SL_CHECKED_ALL; /* the programs ran traced, none had a socket */
 	if (run->nprocs == 0) {
 		if (run->main_untraced)
 			snprintf(why, len, "the program cannot be traced: %s", run->main_untraced);

@@ -223,10 +223,11 @@ static json_t *run_json(const struct sl_run *run)
 	for (int i = 1; i < SL_UNTRACED__COUNT; i++)
 		if (untraced_names[i] && i >= SL_UNTRACED_BUDGET)
 			json_object_set_new(u, untraced_names[i], json_integer((json_int_t)run->ctl.untraced[i]));
-	return json_pack("{s:I, s:I, s:I, s:I, s:o, s:I}", "log_space_budget", (json_int_t)run->ctl.budget,
+	return json_pack("{s:I, s:I, s:I, s:I, s:o, s:I, s:I}", "log_space_budget", (json_int_t)run->ctl.budget,
 			 "log_space_used", (json_int_t)run->ctl.used, "processes_logged", (json_int_t)run->ctl.procs_logged,
 			 "growth_refused", (json_int_t)run->ctl.grow_refused, "processes_unlogged", u, "logs_truncated",
-			 (json_int_t)run->ctl.logs_lost);
+			 (json_int_t)run->ctl.logs_lost, "processes_without_sockets",
+			 (json_int_t)sl_run_unlogged(run, NULL));
 }
 
 /* How much of the run was looked at: "all", "part" or "none", and what was missed. */

@@ -226,41 +226,71 @@ static void print_tree(FILE *out, struct tree *t, size_t i, size_t depth)
 	free(al);
 }
 
-/* The rest as one line: "+ 42 processes without sockets (bash 30, readlink 12)". */
+struct hidden_name {
+	const char *name;
+	size_t n;
+};
+
+/* One name among the three most common of the rest. */
+static void count_name(struct hidden_name *top, const char *name, size_t n)
+{
+	for (int t = 0; t < 3; t++) {
+		if (top[t].name && !strcmp(top[t].name, name)) {
+			if (n > top[t].n)
+				top[t].n = n;
+			return;
+		}
+		if (n > top[t].n) {
+			memmove(&top[t + 1], &top[t], (size_t)(2 - t) * sizeof top[0]);
+			top[t].name = name;
+			top[t].n = n;
+			return;
+		}
+	}
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+/* The rest as one line: "+ 42 processes without sockets (bash 30, readlink 12)": processes that
+ * left a log without a socket in it, and program images that made no log at all (the run counts
+ * them; those started by an exec are named by it, fork children that never exec'd are not). */
 static void print_hidden(FILE *out, const struct sl_run *run)
 {
-	struct { const char *name; size_t n; } top[3] = {{0}};
+	struct hidden_name top[3] = {{0}};
 	size_t hidden = 0;
 	for (size_t i = 0; i < run->nprocs; i++) {
 		if (shown(run, &run->procs[i]))
 			continue;
 		hidden++;
+		if (run->nprocs > 2000 && hidden > 2000)
+			continue; /* counting names is quadratic: enough for the three most common */
 		const char *name = sl_proc_name(&run->procs[i]);
 		size_t n = 0;
 		for (size_t k = 0; k < run->nprocs; k++)
 			n += !shown(run, &run->procs[k]) && !strcmp(sl_proc_name(&run->procs[k]), name);
-		for (int t = 0; t < 3; t++) {
-			if (top[t].name && !strcmp(top[t].name, name))
-				break;
-			if (n > top[t].n) {
-				memmove(&top[t + 1], &top[t], (size_t)(2 - t) * sizeof top[0]);
-				top[t].name = name;
-				top[t].n = n;
-				break;
-			}
-		}
-		if (run->nprocs > 2000 && hidden > 2000)
-			break; /* counting names is quadratic: enough for the three most common */
+		count_name(top, name, n);
 	}
-	hidden = 0;
-	for (size_t i = 0; i < run->nprocs; i++)
-		hidden += !shown(run, &run->procs[i]);
+	const struct sl_exec_rec **un = NULL;
+	size_t nun = sl_run_unlogged(run, &un);
+	for (size_t i = 0; i < nun && i < 2000; i++) {
+		const char *name = base_name(un[i]->path);
+		size_t n = 0;
+		for (size_t k = 0; k < nun; k++)
+			n += !strcmp(base_name(un[k]->path), name);
+		count_name(top, name, n);
+	}
+	hidden += nun;
 	if (!hidden)
 		return;
 	fprintf(out, "  + %zu process%s without sockets (", hidden, hidden == 1 ? "" : "es");
 	for (int t = 0; t < 3 && top[t].name; t++)
 		fprintf(out, "%s%s %zu", t ? ", " : "", sl_esc(top[t].name), top[t].n);
 	fprintf(out, ")\n");
+	free(un);
 }
 
 /* The run as a process tree of the processes that matter: roots have no shown ancestor. */
@@ -440,8 +470,8 @@ void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *
 		procs += shown(run, &run->procs[i]);
 	fprintf(out, "\nsocklens: ");
 	counts(out, n);
-	fprintf(out, " in %zu of %zu process%s, %llu socket%s (%llu open at end)\n", procs, run->nprocs,
-		run->nprocs == 1 ? "" : "es", (unsigned long long)run->sockets, run->sockets == 1 ? "" : "s",
+	size_t all = run->nprocs + sl_run_unlogged(run, NULL);
+	fprintf(out, " in %zu of %zu process%s, %llu socket%s (%llu open at end)\n", procs, all, all == 1 ? "" : "es", (unsigned long long)run->sockets, run->sockets == 1 ? "" : "s",
 		(unsigned long long)run->open_at_end);
 	print_processes(out, run);
 	print_unlogged(out, run);

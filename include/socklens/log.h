@@ -6,8 +6,9 @@
 
 /*
  * A run directory holds one control file, "run.slctl" (struct sl_run_header: the space budget
- * every process draws from, run-wide counters, the exec table), and one log per process image,
- * "p<pid>.<seq>.sllog": seq is unique in the run (the control file's log_next, or a random number
+ * every process draws from, run-wide counters, the exec table), and one log per process image
+ * (a fork child's made when it first has something to record: one that execs first, or never
+ * does, leaves only its record in the exec table), "p<pid>.<seq>.sllog": seq is unique in the run (the control file's log_next, or a random number
  * without one), so naming a log costs one try whatever the number of images; exec starts a new
  * file. A process is its (pid namespace, pid, start time): exec keeps all three, and two
  * processes given the same pid (reused, or in two pid namespaces) differ in one of them.
@@ -101,10 +102,18 @@ struct sl_exec_rec {
 	uint32_t commit;          /* 1 once complete */
 	int32_t pid;              /* the process that called exec (a vfork child's own pid) */
 	int32_t ppid;
-	uint32_t why;             /* 0, or enum sl_untraced known before the exec (ENV) */
+	uint32_t why;             /* 0, or enum sl_untraced known before the exec (ENV); | SL_EXEC_ARRIVED */
 	uint64_t ts_ns;           /* CLOCK_MONOTONIC */
 	char path[SL_EXEC_PATH_MAX]; /* the program, as resolved through PATH; NUL-terminated */
 };
+
+/* Set in an exec record's why by the program it started, once the shim runs in it: the exec was
+ * followed. A program the shim starts in without an exec record (the run's first, or one exec'd by
+ * an untraced process) writes one of its own, and so does every fork child (it makes its log only
+ * when it first needs one): every process the shim ran in is named, log or not. */
+#define SL_EXEC_ARRIVED 0x80000000u
+/* Set instead when the program's log could not be made: the run's untraced counters say why. */
+#define SL_EXEC_NOLOG 0x40000000u
 
 /* ---- the per-process log -------------------------------------------------- */
 
