@@ -284,13 +284,13 @@ static void print_hidden(FILE *out, const struct sl_run *run)
 		count_name(top, name, n);
 	}
 	hidden += nun;
+	free(un);
 	if (!hidden)
 		return;
 	fprintf(out, "  + %zu process%s without sockets (", hidden, hidden == 1 ? "" : "es");
 	for (int t = 0; t < 3 && top[t].name; t++)
 		fprintf(out, "%s%s %zu", t ? ", " : "", sl_esc(top[t].name), top[t].n);
 	fprintf(out, ")\n");
-	free(un);
 }
 
 /* The run as a process tree of the processes that matter: roots have no shown ancestor. */
