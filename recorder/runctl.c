@@ -219,14 +219,13 @@ void sl_run_exec(struct sl_run_header *r, int pid, int ppid, int why, const char
 	__atomic_store_n(&x->commit, 1, __ATOMIC_RELEASE);
 }
 
-/* The exec record that started this image, marked arrived: the newest committed one of pid not
- * yet marked, among the last few (an exec's record is written just before the call, so it is
- * almost always the last or close to it). 1 when found: this image continues a process the run
- * already counted; 0 when none is (a process new to the run). */
-int sl_run_arrived(struct sl_run_header *r, int pid)
+/* The newest committed exec record of pid among the last few whose SL_EXEC_ARRIVED bit is
+ * arrived (0 or the bit): an exec's record is written just before the call, and a fork child's at
+ * once, so it is almost always the last or close to it. NULL when none is. */
+static struct sl_exec_rec *recent_of(struct sl_run_header *r, int pid, uint32_t arrived)
 {
 	if (!r)
-		return 0;
+		return NULL;
 	uint64_t n = __atomic_load_n(&r->exec_next, __ATOMIC_ACQUIRE);
 	if (n > r->exec_cap)
 		n = r->exec_cap;
@@ -234,28 +233,25 @@ int sl_run_arrived(struct sl_run_header *r, int pid)
 	for (uint64_t k = 0; k < 256 && k < n; k++) {
 		struct sl_exec_rec *x = &tab[n - 1 - k];
 		if (__atomic_load_n(&x->commit, __ATOMIC_ACQUIRE) == 1 && x->pid == pid &&
-		    !(__atomic_load_n(&x->why, __ATOMIC_RELAXED) & SL_EXEC_ARRIVED)) {
-			__atomic_fetch_or(&x->why, SL_EXEC_ARRIVED, __ATOMIC_RELAXED);
-			return 1;
-		}
+		    (__atomic_load_n(&x->why, __ATOMIC_RELAXED) & SL_EXEC_ARRIVED) == arrived)
+			return x;
 	}
-	return 0;
+	return NULL;
+}
+
+/* The exec record that started this image, marked arrived. 1 when found: this image continues a
+ * process the run already counted; 0 when none is (a process new to the run). */
+int sl_run_arrived(struct sl_run_header *r, int pid)
+{
+	struct sl_exec_rec *x = recent_of(r, pid, 0);
+	if (x)
+		__atomic_fetch_or(&x->why, SL_EXEC_ARRIVED, __ATOMIC_RELAXED);
+	return x != NULL;
 }
 
 void sl_run_no_log(struct sl_run_header *r, int pid)
 {
-	if (!r)
-		return;
-	uint64_t n = __atomic_load_n(&r->exec_next, __ATOMIC_ACQUIRE);
-	if (n > r->exec_cap)
-		n = r->exec_cap;
-	struct sl_exec_rec *tab = (struct sl_exec_rec *)((char *)r + r->exec_off);
-	for (uint64_t k = 0; k < 256 && k < n; k++) {
-		struct sl_exec_rec *x = &tab[n - 1 - k];
-		if (__atomic_load_n(&x->commit, __ATOMIC_ACQUIRE) == 1 && x->pid == pid &&
-		    (__atomic_load_n(&x->why, __ATOMIC_RELAXED) & SL_EXEC_ARRIVED)) {
-			__atomic_store_n(&x->why, SL_EXEC_NOLOG, __ATOMIC_RELAXED);
-			return;
-		}
-	}
+	struct sl_exec_rec *x = recent_of(r, pid, SL_EXEC_ARRIVED);
+	if (x)
+		__atomic_store_n(&x->why, SL_EXEC_NOLOG, __ATOMIC_RELAXED);
 }

@@ -20,15 +20,6 @@
 #include "real.h"
 #include "record.h"
 
-/* One line on stderr, written with raw syscalls (our own write() wrapper is not needed here). */
-static void say(const char *a, const char *b, const char *c, const char *d, const char *e)
-{
-	const char *parts[] = {"socklens: ", a, b, c, d, e, "\n"};
-	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-		if (parts[i])
-			sl_sys3(SYS_write, 2, parts[i], strlen(parts[i]));
-}
-
 static uint64_t env_u64(const char *name, uint64_t def, uint64_t lo, uint64_t hi)
 {
 	const char *s = getenv(name);
@@ -263,7 +254,7 @@ __attribute__((constructor)) static void sl_init(void)
 	if (why && sl__user_dir_for(sl_g.top, (uid_t)sl_sys3(SYS_geteuid, 0, 0, 0), sl_g.dir, sizeof sl_g.dir) == 0)
 		why = NULL;
 	if (why) {
-		say("cannot use log directory '", sl_g.dir, "': ", why, "; running untraced");
+		sl__say("cannot use log directory '", sl_g.dir, "': ", why, "; running untraced");
 		goto restore;
 	}
 	if (sl_fdtab_init(fd_capacity()) < 0)

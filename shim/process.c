@@ -113,12 +113,12 @@ void sl__log_later(int ppid, uint32_t flags)
 	__atomic_store_n(&sl_g.log_state, SL_LOG_LATER, __ATOMIC_RELEASE);
 }
 
-/* One line on stderr, written with raw syscalls. */
-static void say(const char *a, const char *b, const char *c, const char *d)
+void sl__say(const char *a, const char *b, const char *c, const char *d, const char *e)
 {
-	const char *parts[] = {"socklens: ", a, b, c, d, "\n"};
+	const char *parts[] = {"socklens: ", a, b, c, d, e, "\n"};
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-		sl_sys3(SYS_write, 2, parts[i], strlen(parts[i]));
+		if (parts[i])
+			sl_sys3(SYS_write, 2, parts[i], strlen(parts[i]));
 }
 
 /* The log's file is made by a thread of the shim's own that does not share the program's fd
@@ -174,8 +174,9 @@ static int create_apart(struct sl_log *log, int ppid)
 	return m.r;
 }
 
-/* Makes the log (signals blocked) and moves what the header in memory gathered into it. A failure is said once per run (the budget excepted: socklens's
- * own choice, in the report) and the image goes on untraced. */
+/* Makes the log (signals blocked; here: in place, else by a maker thread) and moves what the header
+ * in memory gathered into it. A failure is said once per run (the budget excepted: socklens's own
+ * choice, in the report) and the image goes on untraced. */
 static int make_log(int here)
 {
 	uint64_t mask;
@@ -207,9 +208,9 @@ static int make_log(int here)
 		sl_run_untraced(run, why);
 		sl_run_no_log(run, sl_g.pid);
 		if (why != SL_UNTRACED_BUDGET && sl_run_first_warning(run))
-			say("cannot create log in '", sl_g.dir, "': ",
-			    why == SL_UNTRACED_FSIZE ? "the file size limit (ulimit -f) is too small; running untraced"
-						     : "running untraced");
+			sl__say("cannot create log in '", sl_g.dir, "': ",
+				why == SL_UNTRACED_FSIZE ? "the file size limit (ulimit -f) is too small" : strerror(-r),
+				"; running untraced");
 		__atomic_store_n(&sl_fdcap, 0, __ATOMIC_RELEASE); /* every fd unknown: pass through */
 		__atomic_store_n(&sl_g.ready, 0, __ATOMIC_RELEASE);
 	}

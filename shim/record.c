@@ -443,11 +443,10 @@ void sl__record_dns(uint16_t call, const char *name, int code, uint64_t dur_ns)
 void sl__record_reaped(int pid, int status)
 {
 	int e = errno;
-	int log = sl_g.ready && (__atomic_load_n(&sl_g.log_state, __ATOMIC_ACQUIRE) == SL_LOG_MADE ||
-				 (WIFSIGNALED(status) && !sl_in_vfork_child() && sl__log_need()));
-	struct sl_event *ev = log && !sl_in_vfork_child()
-				      ? sl_rec_event(&sl_rec_shim, SL_EV_REAPED, SL_CALL_NONE, -1, NULL, 0, 0)
-				      : NULL;
+	int log = sl_g.ready && !sl_in_vfork_child() &&
+		  (__atomic_load_n(&sl_g.log_state, __ATOMIC_ACQUIRE) == SL_LOG_MADE ||
+		   (WIFSIGNALED(status) && sl__log_need()));
+	struct sl_event *ev = log ? sl_rec_event(&sl_rec_shim, SL_EV_REAPED, SL_CALL_NONE, -1, NULL, 0, 0) : NULL;
 	if (ev) {
 		ev->a = pid;
 		ev->b = status;

@@ -110,6 +110,8 @@ void sl__block_signals(uint64_t *old);
 void sl__restore_signals(const uint64_t *old);
 /* Why a log could not be created (sl_log_create's -errno), as the run counts it (SL_UNTRACED_*). */
 int sl__untraced_reason(int err, const struct sl_run_header *run);
+/* One line on stderr, "socklens: " and the parts that are not NULL, with raw syscalls (process.c). */
+void sl__say(const char *a, const char *b, const char *c, const char *d, const char *e);
 uint32_t sl__tid(void); /* the calling thread's id, cached */
 void sl__threads_init(void); /* a thread's in-flight record goes back when it ends */
 void sl__thread_reset(void); /* in a fork child: the thread's cached state was the parent's */

@@ -436,27 +436,13 @@ int sl_exec_untraced(const struct sl_run *run, const struct sl_exec_rec *x, cons
 	return why;
 }
 
-/* Whether any process of the run has pid (procs are sorted by pid). */
-static int has_pid(const struct sl_run *run, int pid)
-{
-	size_t lo = 0, hi = run->nprocs;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (run->procs[mid].pid < pid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < run->nprocs && run->procs[lo].pid == pid;
-}
-
 size_t sl_run_unlogged(const struct sl_run *run, const struct sl_exec_rec ***out)
 {
 	const struct sl_exec_rec **v = calloc(run->narrived + 1, sizeof *v);
 	size_t k = 0;
 	for (size_t i = 0; v && i < run->narrived; i++) { /* the last program each pid without a log ran */
 		const struct sl_exec_rec *x = run->arrived[i];
-		if ((i + 1 == run->narrived || run->arrived[i + 1]->pid != x->pid) && !has_pid(run, x->pid))
+		if ((i + 1 == run->narrived || run->arrived[i + 1]->pid != x->pid) && !sl_run_find(run, x->pid))
 			v[k++] = x;
 	}
 	if (out)

@@ -256,8 +256,8 @@ static const char *base_name(const char *path)
 }
 
 /* The rest as one line: "+ 42 processes without sockets (bash 30, readlink 12)": processes that
- * left a log without a socket in it, and program images that made no log at all (the run counts
- * them; those started by an exec are named by it, fork children that never exec'd are not). */
+ * left a log without a socket in it, and fork children that made none, named by their records in
+ * the run's exec table (sl_run_unlogged). */
 static void print_hidden(FILE *out, const struct sl_run *run)
 {
 	struct hidden_name top[3] = {{0}};
@@ -471,8 +471,8 @@ void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *
 	fprintf(out, "\nsocklens: ");
 	counts(out, n);
 	size_t all = run->nprocs + sl_run_unlogged(run, NULL);
-	fprintf(out, " in %zu of %zu process%s, %llu socket%s (%llu open at end)\n", procs, all, all == 1 ? "" : "es", (unsigned long long)run->sockets, run->sockets == 1 ? "" : "s",
-		(unsigned long long)run->open_at_end);
+	fprintf(out, " in %zu of %zu process%s, %llu socket%s (%llu open at end)\n", procs, all, all == 1 ? "" : "es",
+		(unsigned long long)run->sockets, run->sockets == 1 ? "" : "s", (unsigned long long)run->open_at_end);
 	print_processes(out, run);
 	print_unlogged(out, run);
 	print_unreadable(out, run);

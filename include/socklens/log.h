@@ -8,8 +8,8 @@
  * A run directory holds one control file, "run.slctl" (struct sl_run_header: the space budget
  * every process draws from, run-wide counters, the exec table), and one log per process image
  * (a fork child's made when it first has something to record: one that execs first, or never
- * does, leaves only its record in the exec table), "p<pid>.<seq>.sllog": seq is unique in the run (the control file's log_next, or a random number
- * without one), so naming a log costs one try whatever the number of images; exec starts a new
+ * does, leaves only its record in the exec table), "p<pid>.<seq>.sllog": seq is unique in the
+ * run (the control file's log_next, or a random number without one), so naming a log costs one try whatever the number of images; exec starts a new
  * file. A process is its (pid namespace, pid, start time): exec keeps all three, and two
  * processes given the same pid (reused, or in two pid namespaces) differ in one of them.
  *
