@@ -95,6 +95,8 @@ uint64_t sl_budget_default(const char *dir);
 struct sl_run_header *sl_run_attach(const char *dir, uint64_t budget, uint32_t flags);
 /* Creates dir/run.slctl exclusively; NULL with *err = -errno on failure. */
 struct sl_run_header *sl_run_create(const char *dir, uint64_t budget, uint32_t flags, int *err);
+/* ... with room for --inject's relay map after the exec table (struct sl_inject_table's map_off). */
+struct sl_run_header *sl_run_create_with(const char *dir, uint64_t budget, uint32_t flags, int relay_map, int *err);
 /* Takes bytes from the budget; 0 or -ENOSPC (counted). r may be NULL (no budget). */
 int sl_run_reserve(struct sl_run_header *r, uint64_t bytes);
 void sl_run_untraced(struct sl_run_header *r, int why);

@@ -27,6 +27,6 @@ void sl_rec_names(struct sl_rec *r, struct sl_slot *s, int fd)
 	if (r->probe->name(r->arg, fd, 0, (struct sockaddr *)&ss, &len) == 0)
 		sl_addr_set(&s->local, (struct sockaddr *)&ss, len);
 	len = sizeof ss;
-	if (r->probe->name(r->arg, fd, 1, (struct sockaddr *)&ss, &len) == 0)
+	if (!(s->flags & SL_SF_INJECTED) && r->probe->name(r->arg, fd, 1, (struct sockaddr *)&ss, &len) == 0)
 		sl_addr_set(&s->peer, (struct sockaddr *)&ss, len);
 }

@@ -79,8 +79,11 @@ static uint32_t exec_cap(void)
 	return cap < SL_EXEC_CAP ? (uint32_t)cap : SL_EXEC_CAP;
 }
 
+_Static_assert(sizeof(struct sl_run_header) <= SL_INJECT_OFF, "the run header overlaps the fault table");
+_Static_assert(SL_INJECT_OFF + sizeof(struct sl_inject_table) <= SL_HEADER_SIZE, "the fault table is too big");
+
 /* A fresh control file: the header's page materialized, then marked ready. */
-static int init_run(struct sl_run_header *r, uint64_t budget, uint32_t flags, uint32_t cap)
+static int init_run(struct sl_run_header *r, uint64_t budget, uint32_t flags, uint32_t cap, uint64_t map_off)
 {
 	int e = sl_populate(r, SL_HEADER_SIZE);
 	if (e < 0)
@@ -89,6 +92,9 @@ static int init_run(struct sl_run_header *r, uint64_t budget, uint32_t flags, ui
 	r->version = SL_LOG_VERSION;
 	r->header_size = SL_HEADER_SIZE;
 	r->file_size = SL_HEADER_SIZE + (uint64_t)cap * sizeof(struct sl_exec_rec);
+	if (map_off)
+		r->file_size = map_off + (uint64_t)SL_RELAY_MAP_ENTRIES * sizeof(struct sl_relay_ent);
+	((struct sl_inject_table *)((char *)r + SL_INJECT_OFF))->map_off = map_off;
 	r->flags = flags;
 	r->budget = budget;
 	r->used = SL_HEADER_SIZE;
@@ -122,7 +128,7 @@ static struct sl_run_header *map_run(long fd)
 	return (struct sl_run_header *)m;
 }
 
-struct sl_run_header *sl_run_create(const char *dir, uint64_t budget, uint32_t flags, int *err)
+struct sl_run_header *sl_run_create_with(const char *dir, uint64_t budget, uint32_t flags, int relay_map, int *err)
 {
 	struct sl_strbuf b;
 	path_of(&b, dir);
@@ -130,10 +136,13 @@ struct sl_run_header *sl_run_create(const char *dir, uint64_t budget, uint32_t f
 	struct sl_run_header *r = NULL;
 	uint32_t cap = exec_cap();
 	uint64_t size = SL_HEADER_SIZE + (uint64_t)cap * sizeof(struct sl_exec_rec);
+	uint64_t map_off = relay_map ? (size + SL_PAGE - 1) / SL_PAGE * SL_PAGE : 0;
+	if (map_off)
+		size = map_off + (uint64_t)SL_RELAY_MAP_ENTRIES * sizeof(struct sl_relay_ent);
 	*err = fd < 0 ? (int)fd : 0;
 	if (fd >= 0 && (*err = (int)sl_sys3(SYS_ftruncate, fd, size, 0)) == 0) {
 		r = map_run(fd);
-		*err = r ? init_run(r, budget, flags, cap) : -EIO;
+		*err = r ? init_run(r, budget, flags, cap, map_off) : -EIO;
 	}
 	if (fd >= 0)
 		sl_sys3(SYS_close, fd, 0, 0);
@@ -144,6 +153,11 @@ struct sl_run_header *sl_run_create(const char *dir, uint64_t budget, uint32_t f
 	if (*err < 0 && fd >= 0)
 		sl_sys3(SYS_unlink, b.buf, 0, 0);
 	return r;
+}
+
+struct sl_run_header *sl_run_create(const char *dir, uint64_t budget, uint32_t flags, int *err)
+{
+	return sl_run_create_with(dir, budget, flags, 0, err);
 }
 
 struct sl_run_header *sl_run_attach(const char *dir, uint64_t budget, uint32_t flags)

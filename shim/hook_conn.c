@@ -6,6 +6,13 @@
 
 SL_EXPORT int socket(int family, int type, int protocol)
 {
+	int inj;
+	if (__builtin_expect(sl_inject_on, 0) && (family == AF_INET || family == AF_INET6) &&
+	    (inj = sl__inject_fd_call(SL_CALL_SOCKET))) {
+		sl__record_create_failed(SL_CALL_SOCKET, inj);
+		errno = inj;
+		return -1;
+	}
 	int fd = REAL(socket)(family, type, protocol);
 	int e = errno;
 	if (fd >= 0)
@@ -36,8 +43,14 @@ SL_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (!sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_CONNECT, SL_DIR_NONE, __builtin_return_address(0), NULL))
 		return REAL(connect)(fd, sa, len);
 	c.t0 = sl_now(); /* connect latency, precisely: a rare call */
-	int r = REAL(connect)(fd, sa, len);
+	int r, rule = -1;
+	if (__builtin_expect(sl_inject_on, 0))
+		rule = sl__inject_connect(&c, sa, len, &r);
+	if (rule < 0)
+		r = REAL(connect)(fd, sa, len);
 	sl__record_connect(&c, sa, len, r);
+	if (rule >= 0)
+		sl__inject_connected(&c, rule, r);
 	return r;
 }
 
@@ -45,6 +58,13 @@ static int accept_common(int fd, struct sockaddr *sa, socklen_t *len, int flags,
 {
 	struct sl_call_ctx c;
 	int tracked = sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_ACCEPT, SL_DIR_NONE, site, NULL);
+	int inj = 0;
+	if (__builtin_expect(sl_inject_on, 0) && tracked && (inj = sl__inject_fd_call(SL_CALL_ACCEPT))) {
+		/* the connection stays in the queue, as a real EMFILE leaves it */
+		sl__inflight_done(&c);
+		errno = inj;
+		return -1;
+	}
 	int r = four ? REAL(accept4)(fd, sa, len, flags) : REAL(accept)(fd, sa, len);
 	if (tracked)
 		sl__record_accept(&c, r, flags, sa, len);
@@ -88,5 +108,13 @@ SL_EXPORT int shutdown(int fd, int how)
 	e = errno;
 	sl__record_shutdown(fd, how, r);
 	errno = e;
+	return r;
+}
+
+SL_EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	int r = REAL(getpeername)(fd, sa, len);
+	if (r == 0 && __builtin_expect(sl_inject_on, 0) && sa && len)
+		sl__inject_peername(fd, sa, len);
 	return r;
 }

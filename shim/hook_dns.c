@@ -11,7 +11,9 @@ SL_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
 			  struct addrinfo **res)
 {
 	uint64_t t0 = __atomic_load_n(&sl_g.ready, __ATOMIC_ACQUIRE) ? sl_now() : 0;
-	int r = REAL(getaddrinfo)(node, service, hints, res);
+	int r = t0 && __builtin_expect(sl_inject_on, 0) ? sl__inject_lookup(SL_CALL_GETADDRINFO, node) : 0;
+	if (!r)
+		r = REAL(getaddrinfo)(node, service, hints, res);
 	/* AI_NUMERICHOST asks "is this an address?": a failure is an answer, not a lookup problem */
 	if (t0 && !(hints && (hints->ai_flags & AI_NUMERICHOST) && r)) {
 		int e = errno;
@@ -24,7 +26,12 @@ SL_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
 SL_EXPORT struct hostent *gethostbyname(const char *name)
 {
 	uint64_t t0 = __atomic_load_n(&sl_g.ready, __ATOMIC_ACQUIRE) ? sl_now() : 0;
-	struct hostent *h = REAL(gethostbyname)(name);
+	int inj = t0 && __builtin_expect(sl_inject_on, 0) ? sl__inject_lookup(SL_CALL_GETHOSTBYNAME, name) : 0;
+	struct hostent *h = NULL;
+	if (inj)
+		h_errno = inj == EAI_NONAME ? HOST_NOT_FOUND : TRY_AGAIN;
+	else
+		h = REAL(gethostbyname)(name);
 	if (t0) {
 		int e = errno, herr = h_errno;
 		/* h_errno's HOST_NOT_FOUND, TRY_AGAIN... as the EAI code of the same meaning */

@@ -260,6 +260,7 @@ __attribute__((constructor)) static void sl_init(void)
 	if (sl_fdtab_init(fd_capacity()) < 0)
 		goto restore;
 	attach_run();
+	sl__inject_init();
 	sl__log_later((int)sl_sys3(SYS_getppid, 0, 0, 0), 0);
 	/* an exec'd program makes its log now (its identity, its exit, an anchor for what it execs);
 	 * a fork child only when it first needs one (process.c) */

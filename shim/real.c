@@ -46,7 +46,7 @@ static const struct { const char *name; void **slot; } binds[] = {
 	{"wait3", (void **)&sl_real.wait3}, {"wait4", (void **)&sl_real.wait4},
 	{"waitid", (void **)&sl_real.waitid}, {"chroot", (void **)&sl_real.chroot},
 	{"prctl", (void **)&sl_real.prctl}, {"unshare", (void **)&sl_real.unshare},
-	{"setns", (void **)&sl_real.setns},
+	{"setns", (void **)&sl_real.setns}, {"getpeername", (void **)&sl_real.getpeername},
 };
 
 void *sl_real_bind(void **slot, const char *name)

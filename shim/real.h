@@ -98,6 +98,7 @@ struct sl_real {
 	int (*prctl)(int, ...);
 	int (*unshare)(int);
 	int (*setns)(int, int);
+	int (*getpeername)(int, struct sockaddr *, socklen_t *);
 };
 
 extern struct sl_real sl_real;

@@ -184,6 +184,21 @@ void sl__sigbus_exec(int done); /* before an exec (0), and after one that failed
 void sl__clone_done(long ret, uint64_t flags);
 /* A name lookup of name that ended with EAI code (0: found) after dur_ns. Keeps errno. */
 void sl__record_dns(uint16_t call, const char *name, int code, uint64_t dur_ns);
+
+/* ---- --inject (inject.c): only when the run has rules (sl_inject_on) ---- */
+extern int sl_inject_on;
+void sl__inject_init(void);
+/* A connect a rule picked: made here (redirected, or failed at once); the rule's index, with the
+ * call's result in *ret and errno. -1: not injected, the caller makes the real call. */
+int sl__inject_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen_t len, int *ret);
+/* ... and once sl__record_connect has recorded it: the event saying what was injected. Keeps errno. */
+void sl__inject_connected(struct sl_call_ctx *c, int rule, int ret);
+/* socket() or accept(): the errno to fail with (EMFILE, ENFILE), 0 for the real call. */
+int sl__inject_fd_call(uint16_t call);
+/* A name lookup: the EAI code to fail with, 0 for the real lookup (after a delay, if one is asked). */
+int sl__inject_lookup(uint16_t call, const char *name);
+/* getpeername on a redirected connection: the real peer, not socklens run's port. */
+void sl__inject_peername(int fd, struct sockaddr *sa, socklen_t *len);
 /* Every other sl__record_* may change errno: wrappers save it around them. */
 
 #pragma GCC visibility pop

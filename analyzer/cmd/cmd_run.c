@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cmd/cmd.h"
+#include "cmd/relay.h"
 #include "shim.h"
 #include "tracer.h"
 
@@ -33,6 +34,9 @@ struct run_opts {
 	int keep;
 	int no_argv;
 	int trace_data;               /* --trace-data: the tracer stops at data calls too */
+	struct sl_inject_rule rules[SL_INJECT_MAX]; /* --inject, --inject-file */
+	uint32_t nrules;
+	struct sl_relay *relay;
 };
 
 static void usage(FILE *out)
@@ -56,6 +60,11 @@ static void usage(FILE *out)
 		"                           JavaScript frame (V8 then holds two more fds)\n"
 		"  --trace-data             Go and static programs: stop at every data call too (resets\n"
 		"                           and broken pipes per call; costs what strace costs)\n"
+		"  --inject SPEC            inject a fault into this program's connections, e.g.\n"
+		"                           blackhole,to=10.0.0.5:443  refuse,to=:6379,nth=1\n"
+		"                           reset,after=1k  delay=200ms,jitter=50ms  nxdomain,host=.corp\n"
+		"                           (socklens help inject: every fault and key)\n"
+		"  --inject-file FILE       the same, one SPEC per line\n"
 		"  --dir DIR                keep the logs in DIR (a new or empty directory of yours)\n"
 		"  --keep                   keep the temporary log directory and print its path\n"
 		"  --max-log-space SIZE     log space for the whole run (default: half the free space\n"
@@ -274,12 +283,18 @@ static FILE *open_exits(const char *dir)
 	return f;
 }
 
-static int launch(char **cmd, const char *dir, int ptrace_it, const struct run_opts *o, int *status)
+static int launch(char **cmd, const char *dir, int ptrace_it, const struct run_opts *o, struct sl_run_header *ctl,
+		  int *status)
 {
 	FILE *exits = dir ? open_exits(dir) : NULL;
 	sigset_t set, old;
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	block_signals(&set, &old);
+	if (ctl) { /* --inject: from/until count from now */
+		struct sl_inject_table *t = (struct sl_inject_table *)((char *)ctl + SL_INJECT_OFF);
+		t->start_ns = sl_mono_now();
+		__atomic_store_n(&t->count, o->nrules, __ATOMIC_RELEASE);
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		sl_error("cannot fork: %s", strerror(errno));
@@ -300,6 +315,8 @@ static int launch(char **cmd, const char *dir, int ptrace_it, const struct run_o
 	}
 	/* our own writes past RLIMIT_FSIZE fail with EFBIG instead of killing us */
 	signal(SIGXFSZ, SIG_IGN);
+	if (o->relay && sl_relay_start(o->relay) < 0)
+		sl_warn("--inject: cannot start the relay: %s; relayed connections will hang", strerror(errno));
 	*status = wait_all(pid, exits, &set);
 	/* the signals stay blocked until we exit: a late Ctrl-C must not cut the report short */
 	if (exits)
@@ -318,7 +335,8 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		{"audit", no_argument, NULL, 'A'}, {"trace-data", no_argument, NULL, 'D'},
 		{"no-lang-frames", no_argument, NULL, 'L'}, {"js-perf-map", no_argument, NULL, 'J'},
 		{"error-exitcode", required_argument, NULL, 'E'}, {"html", required_argument, NULL, 'H'},
-		{"trace", required_argument, NULL, 'T'}, {0},
+		{"trace", required_argument, NULL, 'T'}, {"inject", required_argument, NULL, 'I'},
+		{"inject-file", required_argument, NULL, 'F'}, {0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "+j:r:f:t:d:km:ac:h", opts, NULL)) != -1) {
@@ -358,6 +376,22 @@ static int parse(int argc, char **argv, struct run_opts *o)
 				return -1;
 			}
 			break;
+		case 'I':
+		case 'F': {
+			char err[512];
+			int rc;
+			if (c == 'F')
+				rc = sl_inject_file(optarg, o->rules, &o->nrules, err, sizeof err);
+			else if (o->nrules >= SL_INJECT_MAX)
+				rc = snprintf(err, sizeof err, "more than %u --inject faults", SL_INJECT_MAX) < 0 ? -1 : -1;
+			else if ((rc = sl_inject_parse(optarg, &o->rules[o->nrules], err, sizeof err)) == 0)
+				o->nrules++;
+			if (rc < 0) {
+				sl_error("%s", err);
+				return -1;
+			}
+			break;
+		}
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -444,18 +478,47 @@ static int end_like(int status)
 	return 128 + sig; /* a signal that does not end a process by default */
 }
 
-/* Creates the run's control file; its budget bounds every log of the run. */
-static int prepare_run(const struct run_opts *o, const char *dir)
+/* --inject: the rules into the control file, and the ports they need opened; -1 when they cannot
+ * be (the run does not start: a fault asked for and not injected would be a false pass). */
+static int prepare_inject(struct run_opts *o, struct sl_run_header *r)
+{
+	struct sl_inject_table *t = (struct sl_inject_table *)((char *)r + SL_INJECT_OFF);
+	char err[256];
+	memcpy(t->rule, o->rules, o->nrules * sizeof o->rules[0]);
+	t->count = o->nrules;
+	if (!(o->relay = sl_relay_open(t, r, r->file_size, err, sizeof err))) {
+		sl_error("--inject: %s", err);
+		t->count = 0;
+		return -1;
+	}
+	__atomic_store_n(&t->count, 0, __ATOMIC_RELAXED); /* enabled by launch, once start_ns is set */
+	return 0;
+}
+
+/* Creates the run's control file; its budget bounds every log of the run. With --inject it stays
+ * mapped (*ctl): the relay reads its map, the report its counters. */
+static int prepare_run(struct run_opts *o, const char *dir, struct sl_run_header **ctl)
 {
 	int err;
 	uint64_t budget = o->budget ? o->budget : sl_budget_default(dir);
-	struct sl_run_header *r = sl_run_create(dir, budget, o->no_argv ? SL_RUN_NO_ARGV : 0, &err);
+	int relay = 0;
+	for (uint32_t i = 0; i < o->nrules; i++)
+		relay |= o->rules[i].fault == SL_FAULT_RELAY;
+	struct sl_run_header *r = sl_run_create_with(dir, budget, o->no_argv ? SL_RUN_NO_ARGV : 0, relay, &err);
+	*ctl = NULL;
 	if (!r) {
 		sl_warn("cannot create the run's control file in '%s': %s; the program runs untraced", dir,
 			strerror(-err));
 		return -1;
 	}
-	munmap(r, r->file_size);
+	if (o->nrules && prepare_inject(o, r) < 0) {
+		munmap(r, r->file_size);
+		return -2;
+	}
+	if (o->nrules)
+		*ctl = r;
+	else
+		munmap(r, r->file_size);
 	return 0;
 }
 
@@ -494,16 +557,30 @@ int cmd_run(int argc, char **argv)
 		sl_warn("'%s' cannot be traced: %s; the report will not see its sockets", argv[first], why);
 		o.out.main_untraced = why;
 	}
-	int traced = have_dir && prepare_run(&o, dir) == 0;
+	struct sl_run_header *ctl = NULL;
+	int prep = have_dir ? prepare_run(&o, dir, &ctl) : -1;
+	if (prep == -2 || (o.nrules && prep < 0)) {
+		if (prep != -2)
+			sl_error("--inject needs the run's control file: the faults cannot be injected");
+		abort_outputs(&o);
+		return SL_EXIT_INTERNAL;
+	}
+	if (o.nrules && ptrace_it)
+		sl_warn("--inject: '%s' is a Go or static program: faults are injected only into programs that "
+			"call libc's socket functions (not through the tracer yet)", argv[first]);
+	int traced = have_dir && prep == 0;
 	if (!have_dir)
 		snprintf(dir, sizeof dir, "%s", getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (traced)
 		set_env(shim, dir, o.no_argv);
 	int status;
-	if (launch(argv + first, traced ? dir : NULL, ptrace_it && traced, &o, &status) < 0) {
+	if (launch(argv + first, traced ? dir : NULL, ptrace_it && traced, &o, ctl, &status) < 0) {
 		abort_outputs(&o);
 		return SL_EXIT_INTERNAL;
 	}
+	sl_relay_close(o.relay); /* the program and its children are gone: nothing more to relay */
+	if (ctl)
+		munmap(ctl, ctl->file_size);
 	int r = 0;
 	if (traced) {
 		sl_jitmap_keep(dir); /* V8's perf maps, before another process can be given the pid */

@@ -218,6 +218,12 @@ static int load_table(int fd, const struct sl_log_header *h, int t, void **rec, 
 	return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 static int cmp_event(const void *a, const void *b)
 {
 	const struct sl_event *x = a, *y = b;
@@ -235,6 +241,25 @@ static void order_events(struct sl_image *img, struct sl_event *ev, uint32_t n)
 		qsort(ev, k, sizeof *ev, cmp_event);
 	img->events = ev;
 	img->nevents = k;
+	for (uint32_t i = 0; i < k; i++) {
+		if (ev[i].type != SL_EV_INJECT)
+			continue;
+		if (ev[i].call < 32)
+			img->inject_calls |= 1u << ev[i].call;
+		uint64_t *v = ev[i].conn_id ? realloc(img->injected, (img->ninjected + 1) * sizeof *v) : NULL;
+		if (v) {
+			v[img->ninjected++] = ev[i].conn_id;
+			img->injected = v;
+		}
+	}
+	if (img->ninjected)
+		qsort(img->injected, img->ninjected, sizeof *img->injected, cmp_u64);
+}
+
+int sl_image_injected(const struct sl_image *img, uint64_t conn_id)
+{
+	return img && img->ninjected && conn_id &&
+	       bsearch(&conn_id, img->injected, img->ninjected, sizeof conn_id, cmp_u64) != NULL;
 }
 
 int sl_image_load(struct sl_image *img, const char *path, char *err, size_t errlen)
@@ -311,6 +336,7 @@ void sl_image_release(struct sl_image *img)
 	free(img->lang_ids);
 	free(img->path);
 	free(img->kept_exe);
+	free(img->injected);
 	sl_jitmap_free(img->jit);
 	memset(img, 0, sizeof *img);
 }
@@ -358,6 +384,30 @@ size_t sl_image_symbolize_stack(const struct sl_image *img, uint32_t id, struct 
 }
 
 /* The run's control file, copied; its exec records in *execs (committed ones). */
+int sl_inject_read(const char *dir, struct sl_inject_table *out)
+{
+	char path[4096], err[128];
+	struct stat st;
+	memset(out, 0, sizeof *out);
+	snprintf(path, sizeof path, "%s/run.slctl", dir);
+	int fd = sl_open_regular(path, &st, err, sizeof err);
+	if (fd < 0)
+		return -1;
+	int r = (uint64_t)st.st_size >= SL_HEADER_SIZE ? read_at(fd, out, sizeof *out, SL_INJECT_OFF) : -1;
+	close(fd);
+	if (r < 0 || out->count > SL_INJECT_MAX) {
+		memset(out, 0, sizeof *out);
+		return -1;
+	}
+	for (uint32_t i = 0; i < out->count; i++) {
+		out->rule[i].proc[SL_COMM_MAX - 1] = 0;
+		out->rule[i].host[SL_INJECT_HOST - 1] = 0;
+		if (out->rule[i].naddr > SL_INJECT_ADDRS)
+			out->rule[i].naddr = SL_INJECT_ADDRS;
+	}
+	return 0;
+}
+
 int sl_runctl_read(const char *dir, struct sl_run_header *out, struct sl_exec_rec **execs, size_t *nexecs)
 {
 	char path[4096], err[128];

@@ -26,6 +26,9 @@ struct sl_image {
 	struct sl_jitmap *jit;       /* V8's perf map, for a Node.js process (perfmap.c) */
 	char *kept_exe;              /* the program file kept beside the log, or NULL */
 	struct sl_space space;       /* what symbolizing its addresses needs */
+	uint64_t *injected;          /* connections --inject put a fault into (conn ids, ascending) */
+	uint32_t ninjected;
+	uint32_t inject_calls;       /* 1 << enum sl_call of every call a fault was injected into */
 };
 
 /* Reads and validates the header alone. 0, or -1 with a message in err. */
@@ -39,6 +42,10 @@ uint32_t sl_image_stack_id(const struct sl_image *img, uint32_t k); /* the id of
 size_t sl_image_symbolize_stack(const struct sl_image *img, uint32_t id, struct sl_frame *f, size_t max);
 /* The run control file and its committed exec records (malloc'd). 0, or -1 if absent or bad. */
 int sl_runctl_read(const char *dir, struct sl_run_header *out, struct sl_exec_rec **execs, size_t *nexecs);
+/* The faults socklens run --inject was given, with their counters; 0 or -1 (none readable). */
+int sl_inject_read(const char *dir, struct sl_inject_table *out);
+/* 1 when --inject put a fault into connection conn_id of img. */
+int sl_image_injected(const struct sl_image *img, uint64_t conn_id);
 
 /* ---- perfmap.c: V8's perf maps ---- */
 
@@ -79,6 +86,7 @@ struct sl_run {
 	size_t nprocs;
 	int have_ctl;
 	struct sl_run_header ctl;    /* budget, untraced counts */
+	struct sl_inject_table inject; /* --inject's faults (count 0: none) */
 	struct sl_exec_rec *execs;
 	size_t nexecs;
 	const struct sl_exec_rec **arrived; /* the exec records marked arrived, by pid then time */

@@ -149,6 +149,8 @@ static int read_headers(struct sl_run *run, const char *dir, struct sl_image_inf
 static void read_ctl(struct sl_run *run, const char *dir)
 {
 	run->have_ctl = sl_runctl_read(dir, &run->ctl, &run->execs, &run->nexecs) == 0;
+	if (run->have_ctl)
+		sl_inject_read(dir, &run->inject);
 	DIR *d = run->have_ctl ? opendir(dir) : NULL;
 	struct dirent *de;
 	while (d && (de = readdir(d))) {

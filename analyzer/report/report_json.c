@@ -215,6 +215,20 @@ static const char *const untraced_names[SL_UNTRACED__COUNT] = {
 	[SL_UNTRACED_NO_DIR] = "no_run_dir",
 };
 
+static json_t *injected_json(const struct sl_run *run)
+{
+	json_t *v = json_array();
+	char desc[200];
+	for (uint32_t i = 0; i < run->inject.count; i++) {
+		const struct sl_inject_rule *r = &run->inject.rule[i];
+		sl_inject_describe(r, desc, sizeof desc);
+		json_array_append_new(v, json_pack("{s:I, s:s, s:s, s:I, s:I}", "rule", (json_int_t)i + 1, "fault",
+						   sl_fault_name(r), "description", desc, "matched", (json_int_t)r->seen,
+						   "injected", (json_int_t)r->done));
+	}
+	return v;
+}
+
 static json_t *run_json(const struct sl_run *run)
 {
 	if (!run->have_ctl)
@@ -223,11 +237,12 @@ static json_t *run_json(const struct sl_run *run)
 	for (int i = 1; i < SL_UNTRACED__COUNT; i++)
 		if (untraced_names[i] && i >= SL_UNTRACED_BUDGET)
 			json_object_set_new(u, untraced_names[i], json_integer((json_int_t)run->ctl.untraced[i]));
-	return json_pack("{s:I, s:I, s:I, s:I, s:o, s:I, s:I}", "log_space_budget", (json_int_t)run->ctl.budget,
+	return json_pack("{s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:o, s:I}", "log_space_budget", (json_int_t)run->ctl.budget,
 			 "log_space_used", (json_int_t)run->ctl.used, "processes_logged", (json_int_t)run->ctl.procs_logged,
 			 "growth_refused", (json_int_t)run->ctl.grow_refused, "processes_unlogged", u, "logs_truncated",
 			 (json_int_t)run->ctl.logs_lost, "processes_without_sockets",
-			 (json_int_t)sl_run_unlogged(run, NULL));
+			 (json_int_t)sl_run_unlogged(run, NULL), "injected", injected_json(run), "injected_unredirected",
+			 (json_int_t)run->inject.unredirected);
 }
 
 /* How much of the run was looked at: "all", "part" or "none", and what was missed. */

@@ -461,6 +461,27 @@ static void counts(FILE *out, const size_t n[3])
 		fprintf(out, "no findings");
 }
 
+/* --inject's faults: what each matched and how often it fired; one that matched nothing says so
+ * (a wrong address or port would otherwise pass for a program that survived the fault). */
+static void print_injected(FILE *out, const struct sl_run *run)
+{
+	const struct sl_inject_table *t = &run->inject;
+	char desc[200];
+	for (uint32_t i = 0; i < t->count; i++) {
+		const struct sl_inject_rule *r = &t->rule[i];
+		sl_inject_describe(r, desc, sizeof desc);
+		if (r->done)
+			fprintf(out, "  injected: %s: into %llu of %llu matching call%s (rule %u)\n", desc,
+				(unsigned long long)r->done, (unsigned long long)r->seen, r->seen == 1 ? "" : "s", i + 1);
+		else
+			fprintf(out, "  injected: %s: nothing (%llu matching call%s; rule %u)\n", desc,
+				(unsigned long long)r->seen, r->seen == 1 ? "" : "s", i + 1);
+	}
+	if (t->unredirected)
+		fprintf(out, "  injected: %llu connection%s matched but could not be redirected (no IPv6 loopback, or "
+			"a socket bound without a port)\n", (unsigned long long)t->unredirected, t->unredirected == 1 ? "" : "s");
+}
+
 void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *ds, struct sl_audit *audit)
 {
 	size_t n[3] = {0}, procs = 0;
@@ -476,6 +497,7 @@ void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *
 	print_processes(out, run);
 	print_unlogged(out, run);
 	print_unreadable(out, run);
+	print_injected(out, run);
 	fputc('\n', out);
 	print_findings(out, run, ds);
 	char why[256];

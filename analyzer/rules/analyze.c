@@ -6,7 +6,7 @@
 
 static void (*const rules[])(struct sl_ctx *) = {
 	sl_rule_connect, sl_rule_io_errors, sl_rule_leak, sl_rule_timeouts, sl_rule_hung, sl_rule_exchange,
-	sl_rule_network, sl_rule_events, sl_rule_context,
+	sl_rule_network, sl_rule_events, sl_rule_context, sl_rule_inject,
 };
 
 /* The image's connections: live and closed slots, with when each ended. */

@@ -323,10 +323,34 @@ static void count_peer(struct sl_diags *ds, const struct sl_diag *d)
 	ds->pc[i].n += d->count;
 }
 
+/* The failure --inject asked for is no error of the program's: the refused or timed-out connect,
+ * the reset, the failed lookup or socket call it caused are shown as info. What followed (a hang, a
+ * leak, a read without a timeout) keeps its severity: that is what the injection is there to find. */
+static void injected_cause(const struct sl_image *img, struct sl_diag *d)
+{
+	static const char advice[] = "socklens injected this fault (--inject): it is the cause, not a finding. "
+				     "See the 'injected' finding for how the program reacted.";
+	int conn_kind = d->kind == SL_K_CONNECT_REFUSED || d->kind == SL_K_CONNECT_TIMEOUT ||
+			d->kind == SL_K_CONNECT_UNREACHABLE || d->kind == SL_K_CONNECTION_RESET ||
+			d->kind == SL_K_BROKEN_PIPE || d->kind == SL_K_CLOSED_BY_PEER || d->kind == SL_K_SLOW_CONNECT ||
+			d->kind == SL_K_UNANSWERED_REQUEST || d->kind == SL_K_HIGH_RTT || d->kind == SL_K_RESET_ON_CLOSE;
+	int hit = (conn_kind && sl_image_injected(img, d->conn_id)) ||
+		  ((d->kind == SL_K_DNS_FAILURE || d->kind == SL_K_SLOW_DNS) &&
+		   (img->inject_calls & (1u << SL_CALL_GETADDRINFO | 1u << SL_CALL_GETHOSTBYNAME))) ||
+		  (d->kind == SL_K_FD_EXHAUSTION && (img->inject_calls & (1u << SL_CALL_SOCKET | 1u << SL_CALL_ACCEPT)));
+	if (hit && d->kind != SL_K_INJECTED) {
+		d->sev = SL_SEV_INFO;
+		d->advice = advice;
+		d->injected = 1;
+	}
+}
+
 void sl_diags_add(struct sl_diags *ds, const struct sl_image *img, struct sl_diag *d, uint32_t stack, uint64_t site)
 {
 	if (ds->since_ns && d->when_ns && d->when_ns < ds->since_ns)
 		return; /* before the window asked for */
+	if (img && img->inject_calls)
+		injected_cause(img, d);
 	d->wall_ns = wall_of(img, d->when_ns);
 	count_peer(ds, d);
 	d->stack = sl_stack_frames(img, stack, &d->nstack);
@@ -344,7 +368,8 @@ void sl_diags_add(struct sl_diags *ds, const struct sl_image *img, struct sl_dia
 	size_t h = d->key & (ds->index_cap - 1);
 	for (; ds->index[h]; h = (h + 1) & (ds->index_cap - 1)) {
 		struct sl_diag *g = &ds->v[ds->index[h] - 1];
-		if (g->key == d->key && g->kind == d->kind && g->err == d->err && !strcmp(g->group_peer, d->group_peer)) {
+		if (g->key == d->key && g->kind == d->kind && g->err == d->err && g->injected == d->injected &&
+		    !strcmp(g->group_peer, d->group_peer)) {
 			fold(g, d);
 			return;
 		}

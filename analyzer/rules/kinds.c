@@ -126,6 +126,10 @@ static const struct sl_kind_info kinds[SL_K__COUNT] = {
 		"(or net.ipv4.ip_unprivileged_port_start), or a unix socket in a directory the process cannot "
 		"write; EADDRNOTAVAIL for an address no interface of this host has (yet: IP_FREEBIND); ENOENT "
 		"for a unix socket whose directory does not exist. Fix the configuration or the permissions."},
+	[SL_K_INJECTED] = {"injected", "injected at", NULL, NULL,
+		"socklens put this fault in (--inject); read what the program did next. A hang or a leak "
+		"after it is the program's to fix (a timeout, a close on the error path), and so is a retry "
+		"loop without a bound or a pause."},
 	[SL_K_WRITE_STALLED] = {"write-stalled", "connected at", "blocked in", NULL,
 		"The peer stopped reading: its receive buffer and ours are full. Find out why it is not "
 		"reading (stuck itself, blocked on something else, overloaded), and give the write a "

@@ -39,7 +39,7 @@ enum sl_kind {
 	SL_K_SLOW_CONNECT, SL_K_RETRANSMISSIONS, SL_K_HIGH_RTT, SL_K_ACCEPT_QUEUE_FULL, SL_K_BACKLOG_TRUNCATED,
 	SL_K_ADDR_IN_USE, SL_K_PORT_EXHAUSTION, SL_K_CONNECTION_CHURN, SL_K_RESET_ON_CLOSE, SL_K_USE_AFTER_CLOSE,
 	SL_K_DNS_FAILURE, SL_K_SLOW_DNS, SL_K_KEEPALIVE_INEFFECTIVE, SL_K_SHORT_WRITE, SL_K_TLS_REJECTED,
-	SL_K_BIND_FAILED, SL_K_WRITE_STALLED,
+	SL_K_BIND_FAILED, SL_K_WRITE_STALLED, SL_K_INJECTED,
 	SL_K__COUNT
 };
 
@@ -78,6 +78,7 @@ struct sl_diag {
 	struct { const char *name; double value; } evidence[SL_EVIDENCE_MAX]; /* the instance shown */
 	unsigned nevidence;
 	uint64_t key;                /* grouping hash */
+	int injected;                /* caused by --inject (shown as info, grouped apart) */
 };
 
 /* Instances of a kind for one peer: host:port for a client's peer, the host alone for the clients
@@ -182,6 +183,10 @@ void sl_rule_exchange(struct sl_ctx *c);
 void sl_rule_network(struct sl_ctx *c);
 void sl_rule_events(struct sl_ctx *c);
 void sl_rule_context(struct sl_ctx *c); /* last: it speaks only when nothing else did */
+void sl_rule_inject(struct sl_ctx *c);  /* what --inject put in, and how the program reacted */
+/* rule_inject.c: a rule of --inject in words ("blackhole to 10.0.0.5:443, the 1st"); out has 200 bytes */
+void sl_inject_describe(const struct sl_inject_rule *r, char *out, size_t len);
+const char *sl_fault_name(const struct sl_inject_rule *r);
 /* ... and this one the run's exec table */
 void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out);
 

@@ -95,6 +95,97 @@ struct sl_run_header {
 	uint64_t traceme_refused; /* processes that asked to be traced by their parent (PTRACE_TRACEME) */
 };
 
+/*
+ * Faults `socklens run --inject` asks the shim to inject (analyzer/cmd/inject.c compiles the specs).
+ * The table sits in the control file's header page at SL_INJECT_OFF, written by socklens run before
+ * the program starts and read-only to the processes but for the counters. A connect-time fault the
+ * kernel itself produces is a redirection: to a loopback port socklens run keeps bound and not
+ * listening (refused), to a listener whose accept queue it keeps full (the SYN is dropped: a
+ * blackhole), or to its relay (latency, rate, reset, silence, slicing), which finds the real peer
+ * in the relay map by the redirected socket's local port.
+ */
+enum sl_fault {
+	SL_FAULT_NONE = 0,
+	SL_FAULT_REFUSE = 1,      /* connect: ECONNREFUSED from a real RST */
+	SL_FAULT_BLACKHOLE = 2,   /* connect: no answer to the SYN */
+	SL_FAULT_UNREACHABLE = 3, /* connect: fails at once with p[SL_FP_ERRNO] (ENETUNREACH) */
+	SL_FAULT_NXDOMAIN = 4,    /* getaddrinfo/gethostbyname: no such name */
+	SL_FAULT_SERVFAIL = 5,    /* ... a temporary failure (EAI_AGAIN, TRY_AGAIN) */
+	SL_FAULT_DNS_DELAY = 6,   /* ... answered p[SL_FP_DELAY_MS] later */
+	SL_FAULT_RELAY = 7,       /* connect through the relay: the p[] below say what it does */
+	SL_FAULT_EMFILE = 8,      /* socket/accept: EMFILE (a full fd table) */
+	SL_FAULT_ENFILE = 9,      /* socket/accept: ENFILE (the system's table) */
+	SL_FAULT__COUNT = 10
+};
+
+/* A rule's parameters (p[]); 0 = not set. Times in ms, sizes in bytes. */
+enum sl_fault_param {
+	SL_FP_ERRNO = 0,          /* unreachable: the errno */
+	SL_FP_DELAY_MS = 1,       /* relay: one-way latency added in each direction of dir; dns-delay */
+	SL_FP_JITTER_MS = 2,      /* relay: up to this much more, uniformly, order kept */
+	SL_FP_RATE = 3,           /* relay: bytes per second, each direction of dir */
+	SL_FP_RESET_AFTER = 4,    /* relay: reset once this many bytes (+1) reached the program */
+	SL_FP_RESET_AT_MS = 5,    /* relay: reset this long after the connection (+1) */
+	SL_FP_SILENT_AFTER = 6,   /* relay: forward nothing more once this many bytes (+1) reached it */
+	SL_FP_SLICE = 7,          /* relay: at most this many bytes per delivery to the program */
+	SL_FP__COUNT = 8
+};
+
+enum sl_fault_dir { SL_FDIR_BOTH = 0, SL_FDIR_IN = 1, SL_FDIR_OUT = 2 };
+enum sl_fault_calls { SL_FCALL_SOCKET = 1u << 0, SL_FCALL_ACCEPT = 1u << 1 };
+
+#define SL_INJECT_MAX 12u
+#define SL_INJECT_ADDRS 4u
+#define SL_INJECT_HOST 48u
+#define SL_INJECT_OFF 256u
+
+struct sl_inject_rule {
+	uint16_t fault;           /* enum sl_fault */
+	uint16_t calls;           /* emfile/enfile: enum sl_fault_calls */
+	uint16_t port;            /* the peer's port (host order); 0 any */
+	uint8_t naddr;            /* addresses in addr[] (0: any peer) */
+	uint8_t prefix;           /* bits of addr[0] that must match (a CIDR); 0 with naddr: all */
+	uint16_t family[SL_INJECT_ADDRS]; /* AF_INET (IPv4-mapped IPv6 peers match too) or AF_INET6 */
+	uint8_t addr[SL_INJECT_ADDRS][16];
+	uint8_t dir;              /* enum sl_fault_dir */
+	uint8_t pad[3];
+	char proc[SL_COMM_MAX];   /* the process's name (comm) must be this; "" any */
+	char host[SL_INJECT_HOST];/* DNS faults: the name ('.' first: it and its subdomains) */
+	uint32_t nth;             /* only the nth match (1-based); 0 any */
+	uint32_t every;           /* every nth match; 0 any */
+	uint32_t limit;           /* at most this many injections; 0 no limit */
+	uint32_t p_ppm;           /* probability in millionths (1000000: always) */
+	uint64_t seed;
+	uint64_t from_ns, until_ns; /* window after the run started; until 0: no end */
+	uint64_t p[SL_FP__COUNT];
+	uint64_t seen;            /* matching calls (atomic) */
+	uint64_t done;            /* injections (atomic) */
+};
+
+struct sl_inject_table {
+	uint32_t count;           /* rules */
+	uint16_t refuse_port[2];  /* [0] on 127.0.0.1, [1] on ::1 (0: none) */
+	uint16_t blackhole_port[2];
+	uint16_t relay_port[2];
+	uint64_t start_ns;        /* CLOCK_MONOTONIC when the program was started */
+	uint64_t map_off;         /* the relay map's offset in the control file (0: none) */
+	uint64_t unredirected;    /* connections a rule matched but that could not be redirected */
+	struct sl_inject_rule rule[SL_INJECT_MAX];
+};
+
+/* The relay map: 2 x 65536 entries, by the redirected socket's local port (IPv6 after IPv4). */
+#define SL_RELAY_MAP_ENTRIES (2u * 65536u)
+struct sl_relay_ent {
+	uint32_t commit;          /* 1 once written by the shim; the relay sets it back to 0 */
+	uint16_t rule;
+	uint16_t family;          /* the real peer's */
+	uint8_t addr[16];
+	uint16_t port;            /* network order, as in the sockaddr */
+	uint16_t pad;
+	int32_t pid;
+	uint64_t conn_id;
+};
+
 /* Every exec a traced process attempts, so the analyzer can tell which children left no log of
  * their own (static, Go or setuid programs, stripped environments) and why. Written by the
  * process (or vfork child) that calls exec, before the call. */
@@ -268,7 +359,9 @@ enum sl_slot_flags {
 					  19-byte record: alert, type, tag) and no Finished */
 	SL_SF_PARKED_READ = 1u << 19,  /* a goroutine was seen parked reading it with no read deadline */
 	SL_SF_DEADLINE_READ = 1u << 20,/* ... with a read deadline in force */
-	SL_SF_PARKED_WRITE = 1u << 21  /* a goroutine was seen parked writing it (the peer not reading) */
+	SL_SF_PARKED_WRITE = 1u << 21, /* a goroutine was seen parked writing it (the peer not reading) */
+	SL_SF_INJECTED = 1u << 22      /* its connect was redirected by --inject: peer is the real one,
+					  the kernel's peer is socklens run's (refuse, blackhole, relay) */
 };
 
 #define SL_ERRS 4u
@@ -360,7 +453,10 @@ enum sl_ev_type {
 	SL_EV_DNS = 8,         /* getaddrinfo/gethostbyname: err = EAI code (0 ok), addr.data the name */
 	SL_EV_STALE_FD = 9,    /* EBADF/ENOTSOCK on an fd that was a socket: conn_id the closed one */
 	SL_EV_BIND = 10,       /* bind failed: a = 1 if SO_REUSEADDR was set; addr the address */
-	SL_EV_REAPED = 11      /* the process reaped a child: a = its pid, b = its wait status */
+	SL_EV_REAPED = 11,     /* the process reaped a child: a = its pid, b = its wait status */
+	SL_EV_INJECT = 12      /* socklens injected a fault into call: a = the rule's index, b = enum
+				* sl_fault, addr = the real peer (or the name looked up), conn_id the
+				* connection it was injected into (0: none, a lookup or a socket call) */
 };
 
 /* which libc call an event or in-flight record is about */

@@ -1,0 +1,306 @@
+/* rule_inject.c - injected: each fault socklens run --inject put into a call, at its call site,
+ * with what the program did next: the outcome of the connection it hit (refused, its own connect
+ * timeout, the kernel's, still waiting when it ended, reset, leaked), how often the same call site
+ * tried again and at what intervals, whether a later try succeeded or went elsewhere, and how the
+ * process ended. The failure itself is the cause (diag.c shows it as info); the reaction is the
+ * finding. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/wait.h>
+#include <stdio.h>
+#include <string.h>
+#include "rules/rules.h"
+
+const char *sl_fault_name(const struct sl_inject_rule *r)
+{
+	static const char *const names[SL_FAULT__COUNT] = {
+		[SL_FAULT_REFUSE] = "refuse", [SL_FAULT_BLACKHOLE] = "blackhole", [SL_FAULT_UNREACHABLE] = "unreachable",
+		[SL_FAULT_NXDOMAIN] = "nxdomain", [SL_FAULT_SERVFAIL] = "servfail", [SL_FAULT_DNS_DELAY] = "dns-delay",
+		[SL_FAULT_EMFILE] = "emfile", [SL_FAULT_ENFILE] = "enfile",
+	};
+	if (r->fault == SL_FAULT_RELAY)
+		return r->p[SL_FP_RESET_AFTER] || r->p[SL_FP_RESET_AT_MS] ? "reset"
+		       : r->p[SL_FP_SILENT_AFTER] ? "silent" : r->p[SL_FP_DELAY_MS] ? "delay"
+		       : r->p[SL_FP_RATE] ? "rate" : "slice";
+	return r->fault < SL_FAULT__COUNT && names[r->fault] ? names[r->fault] : "fault";
+}
+
+static void cat(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void cat(char *out, size_t len, const char *fmt, ...)
+{
+	size_t n = strlen(out);
+	va_list ap;
+	if (n >= len - 1)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(out + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
+void sl_inject_describe(const struct sl_inject_rule *r, char *out, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	snprintf(out, len, "%s", sl_fault_name(r));
+	const uint64_t *p = r->p;
+	if (r->fault == SL_FAULT_DNS_DELAY || (r->fault == SL_FAULT_RELAY && p[SL_FP_DELAY_MS]))
+		cat(out, len, " %llums", (unsigned long long)p[SL_FP_DELAY_MS]);
+	if (p[SL_FP_JITTER_MS])
+		cat(out, len, " (+0-%llums)", (unsigned long long)p[SL_FP_JITTER_MS]);
+	if (r->fault == SL_FAULT_RELAY && p[SL_FP_RATE])
+		cat(out, len, " rate %llu B/s", (unsigned long long)p[SL_FP_RATE]);
+	if (p[SL_FP_RESET_AFTER] > 1)
+		cat(out, len, " after %llu bytes", (unsigned long long)p[SL_FP_RESET_AFTER] - 1);
+	if (p[SL_FP_RESET_AT_MS])
+		cat(out, len, " at %llums", (unsigned long long)p[SL_FP_RESET_AT_MS] - 1);
+	if (p[SL_FP_SILENT_AFTER] > 1)
+		cat(out, len, " after %llu bytes", (unsigned long long)p[SL_FP_SILENT_AFTER] - 1);
+	if (p[SL_FP_SLICE])
+		cat(out, len, " slices of %llu bytes", (unsigned long long)p[SL_FP_SLICE]);
+	if (r->fault == SL_FAULT_RELAY && r->dir)
+		cat(out, len, r->dir == SL_FDIR_IN ? " (to the program)" : " (from the program)");
+	for (unsigned i = 0; i < r->naddr && i < SL_INJECT_ADDRS; i++) {
+		inet_ntop(r->family[i], r->addr[i], a, sizeof a);
+		cat(out, len, "%s%s", i ? "|" : " to ", a);
+		if (i == 0 && r->prefix)
+			cat(out, len, "/%u", r->prefix);
+	}
+	if (r->port)
+		cat(out, len, "%s%u", r->naddr ? ":" : " to port ", r->port);
+	if (r->host[0])
+		cat(out, len, " for %s", r->host);
+	if (r->proc[0])
+		cat(out, len, " in %s", r->proc);
+	if (r->nth)
+		cat(out, len, ", match #%u only", r->nth);
+	if (r->every)
+		cat(out, len, ", every %u", r->every);
+	if (r->p_ppm < 1000000u)
+		cat(out, len, ", p=%.3g", r->p_ppm / 1e6);
+	if (r->limit)
+		cat(out, len, ", at most %u", r->limit);
+	if (r->from_ns || r->until_ns)
+		cat(out, len, ", %.3g s to %s", r->from_ns / 1e9, r->until_ns ? "" : "the end");
+	if (r->until_ns)
+		cat(out, len, "%.3g s", r->until_ns / 1e9);
+}
+
+static const char *call_name(uint16_t call)
+{
+	switch (call) {
+	case SL_CALL_CONNECT: return "connect()";
+	case SL_CALL_SOCKET: return "socket()";
+	case SL_CALL_ACCEPT: return "accept()";
+	case SL_CALL_GETADDRINFO: return "getaddrinfo()";
+	case SL_CALL_GETHOSTBYNAME: return "gethostbyname()";
+	}
+	return "a call";
+}
+
+static const struct sl_conn *conn_of(const struct sl_ctx *x, uint64_t id)
+{
+	for (size_t i = 0; i < x->nconns; i++)
+		if (x->conns[i].s->conn_id == id)
+			return &x->conns[i];
+	return NULL;
+}
+
+static int blocked_in_read(const struct sl_ctx *x, uint64_t conn_id)
+{
+	for (uint32_t i = 0; i < x->img->ninfl; i++) {
+		const struct sl_inflight *f = &x->img->infl[i];
+		if (f->owner && f->call && f->conn_id == conn_id)
+			return 1;
+	}
+	return 0;
+}
+
+struct reaction {
+	char text[400];
+	int hung, leaked;
+};
+
+/* What became of the connection the fault went into. */
+static void outcome(const struct sl_ctx *x, const struct sl_conn *c, struct reaction *rx)
+{
+	const struct sl_slot *s = c->s;
+	char t[32];
+	uint64_t until = sl_conn_now(x->run, c);
+	sl_dur_format(until > s->connect_start_ns ? until - s->connect_start_ns : 0, t, sizeof t);
+	int ended = !x->proc->alive;
+	if (s->connect_state == SL_CONN_FAILED) {
+		const char *en = sl_errno_name(s->connect_errno);
+		char ct[32];
+		sl_dur_format(s->connect_ns, ct, sizeof ct);
+		if (s->connect_errno == ETIMEDOUT)
+			cat(rx->text, sizeof rx->text, "the kernel gave up on the connect after %s (ETIMEDOUT): the program "
+			    "set no connect timeout of its own", ct);
+		else
+			cat(rx->text, sizeof rx->text, "the connect failed with %s after %s", en ? en : "an error", ct);
+	} else if (s->connect_state == SL_CONN_PENDING) {
+		if (c->open_at_end) {
+			cat(rx->text, sizeof rx->text, "the program was still waiting for the connect %s after it began, "
+			    "when it %s: no connect timeout", t, ended ? "ended" : "was looked at");
+			rx->hung = 1;
+		} else {
+			cat(rx->text, sizeof rx->text, "the program gave up on the connect after %s (a timeout of its own) "
+			    "and closed the socket", t);
+		}
+	} else if (s->err_total) {
+		const char *en = sl_errno_name(s->err_no[0]);
+		cat(rx->text, sizeof rx->text, "a call on the connection failed with %s after %llu bytes in, %llu out",
+		    en ? en : "an error", (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);
+	} else if (c->open_at_end && blocked_in_read(x, s->conn_id)) {
+		cat(rx->text, sizeof rx->text, "the program was still blocked on the connection %s after it began, "
+		    "when it %s: no read timeout", t, ended ? "ended" : "was looked at");
+		rx->hung = 1;
+	} else if (c->open_at_end && ended && !(s->flags & SL_SF_FROM_PARENT)) {
+		cat(rx->text, sizeof rx->text, "the socket was never closed (%llu bytes in, %llu out)",
+		    (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);
+		rx->leaked = 1;
+	} else if (c->open_at_end) {
+		cat(rx->text, sizeof rx->text, "the connection is still open (%llu bytes in, %llu out)",
+		    (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);
+	} else {
+		cat(rx->text, sizeof rx->text, "the program closed the connection after %s (%llu bytes in, %llu out%s)", t,
+		    (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out,
+		    (s->flags & SL_SF_EOF) ? ", the peer's end seen" : "");
+	}
+}
+
+/* The same call site's later connects: retries (to the same peer) and fail-overs (elsewhere). */
+static void retries(const struct sl_ctx *x, const struct sl_conn *c, struct sl_diag *d, struct reaction *rx)
+{
+	const struct sl_slot *s = c->s;
+	unsigned same = 0, other = 0, ok = 0;
+	uint64_t prev = s->connect_start_ns, gap_min = UINT64_MAX, gap_max = 0;
+	const struct sl_slot *last = NULL;
+	char buf[160];
+	for (size_t i = 0; i < x->nconns; i++) {
+		const struct sl_slot *o = x->conns[i].s;
+		if (o == s || !s->connect_stack || o->connect_stack != s->connect_stack ||
+		    o->connect_start_ns <= s->connect_start_ns)
+			continue;
+		int to_same = o->peer.len == s->peer.len && !memcmp(o->peer.data, s->peer.data, s->peer.len);
+		same += to_same;
+		other += !to_same;
+		ok += o->connect_state == SL_CONN_DONE;
+		if (!last || o->connect_start_ns > last->connect_start_ns)
+			last = o;
+	}
+	/* intervals: each later connect's distance from the one before it */
+	for (const struct sl_slot *cur = s;;) {
+		const struct sl_slot *next = NULL;
+		for (size_t i = 0; i < x->nconns; i++) {
+			const struct sl_slot *o = x->conns[i].s;
+			if (o->connect_stack == s->connect_stack && s->connect_stack && o->connect_start_ns > cur->connect_start_ns &&
+			    (!next || o->connect_start_ns < next->connect_start_ns))
+				next = o;
+		}
+		if (!next)
+			break;
+		uint64_t gap = next->connect_start_ns - prev;
+		gap_min = gap < gap_min ? gap : gap_min;
+		gap_max = gap > gap_max ? gap : gap_max;
+		prev = next->connect_start_ns;
+		cur = next;
+	}
+	if (!same && !other) {
+		cat(rx->text, sizeof rx->text, "; it did not try again from this call site");
+		return;
+	}
+	char a[32], b[32];
+	sl_dur_format(gap_min, a, sizeof a);
+	sl_dur_format(gap_max, b, sizeof b);
+	if (same)
+		cat(rx->text, sizeof rx->text, "; it tried again %u time%s from this call site, %s%s%s apart", same,
+		    same == 1 ? "" : "s", a, strcmp(a, b) ? " to " : "", strcmp(a, b) ? b : "");
+	if (other) {
+		sl_addr_format(&last->peer, buf, sizeof buf);
+		cat(rx->text, sizeof rx->text, "%s connected %u time%s to other peers (the last %s)", same ? " and" : "; it",
+		    other, other == 1 ? "" : "s", buf);
+	}
+	cat(rx->text, sizeof rx->text, "; %s", last && last->connect_state == SL_CONN_DONE ? "the last try connected"
+					    : last && last->connect_state == SL_CONN_PENDING ? "the last try was still connecting"
+					    : "the last try failed too");
+	sl_diag_fact(d, "tries_after", (double)(same + other));
+	sl_diag_fact(d, "tries_connected", (double)ok);
+	sl_diag_fact(d, "retry_interval_min_s", gap_min / 1e9);
+}
+
+static void process_end(const struct sl_ctx *x, struct sl_diag *d, struct reaction *rx)
+{
+	const struct sl_proc *p = x->proc;
+	if (p->alive)
+		cat(rx->text, sizeof rx->text, ". The process is still running.");
+	else if (p->have_status && WIFSIGNALED(p->wstatus))
+		cat(rx->text, sizeof rx->text, ". The process was killed by signal %d (%s).", WTERMSIG(p->wstatus),
+		    sigabbrev_np(WTERMSIG(p->wstatus)) ? sigabbrev_np(WTERMSIG(p->wstatus)) : "?");
+	else if (p->have_status)
+		cat(rx->text, sizeof rx->text, ". The process exited with status %d.", WEXITSTATUS(p->wstatus));
+	else if (x->img->h.end_reason == SL_END_EXIT)
+		cat(rx->text, sizeof rx->text, ". The process exited with status %d.", x->img->h.exit_status);
+	else
+		cat(rx->text, sizeof rx->text, ".");
+	if (p->have_status)
+		sl_diag_fact(d, "exit_status", WIFSIGNALED(p->wstatus) ? -(double)WTERMSIG(p->wstatus) : WEXITSTATUS(p->wstatus));
+}
+
+/* A lookup or socket call: what the call site's counters say came of the calls made there. */
+static void site_calls(const struct sl_ctx *x, const struct sl_event *ev, struct reaction *rx)
+{
+	const struct sl_stack *st = ev->stack ? sl_image_stack(x->img, ev->stack) : NULL;
+	if (!st || !st->hits)
+		return;
+	cat(rx->text, sizeof rx->text, "; the program made %llu such call%s from this call site, %llu failed",
+	    (unsigned long long)st->hits, st->hits == 1 ? "" : "s", (unsigned long long)st->fails);
+}
+
+void sl_rule_inject(struct sl_ctx *x)
+{
+	const struct sl_inject_table *t = &x->run->inject;
+	if (!x->img->inject_calls)
+		return;
+	for (uint32_t i = 0; i < x->img->nevents; i++) {
+		const struct sl_event *ev = &x->img->events[i];
+		if (ev->type != SL_EV_INJECT || ev->a < 0 || (uint64_t)ev->a >= t->count)
+			continue;
+		const struct sl_inject_rule *r = &t->rule[ev->a];
+		struct sl_diag d;
+		struct reaction rx = {{0}};
+		char desc[200], peer[160] = "";
+		sl_inject_describe(r, desc, sizeof desc);
+		sl_diag_init(&d, SL_K_INJECTED, SL_SEV_INFO, x->proc, ev->fd);
+		d.when_ns = ev->ts_ns;
+		d.conn_id = ev->conn_id;
+		if (ev->call == SL_CALL_GETADDRINFO || ev->call == SL_CALL_GETHOSTBYNAME) {
+			size_t n = ev->addr.len && ev->addr.len <= SL_ADDR_DATA ? ev->addr.len - 1u : 0;
+			snprintf(peer, sizeof peer, "%.*s", (int)n, (const char *)ev->addr.data);
+		} else {
+			sl_addr_format(&ev->addr, peer, sizeof peer);
+		}
+		snprintf(d.peer, sizeof d.peer, "%s", peer);
+		snprintf(d.group_peer, sizeof d.group_peer, "%s", sl_fault_name(r));
+		const struct sl_conn *c = ev->conn_id ? conn_of(x, ev->conn_id) : NULL;
+		if (c) {
+			outcome(x, c, &rx);
+			retries(x, c, &d, &rx);
+		} else {
+			cat(rx.text, sizeof rx.text, "the call failed as asked");
+			site_calls(x, ev, &rx);
+		}
+		process_end(x, &d, &rx);
+		if (rx.hung || rx.leaked)
+			d.sev = SL_SEV_WARNING;
+		sl_diag_fact(&d, "rule", (double)ev->a + 1);
+		if (snprintf(d.summary, sizeof d.summary, "Injected %s into %s%s%s%s (--inject rule %lld). Then %s", desc,
+			 call_name(ev->call), peer[0] ? " " : "",
+			 ev->call == SL_CALL_CONNECT ? "to " : ev->call == SL_CALL_SOCKET || ev->call == SL_CALL_ACCEPT ? "" : "of ",
+			 peer, (long long)ev->a + 1, rx.text) >= (int)sizeof d.summary)
+			memcpy(d.summary + sizeof d.summary - 4, "...", 4); /* cut, and says so */
+		sl_diags_add(x->out, x->img, &d, ev->stack, 0);
+	}
+}
