@@ -198,7 +198,7 @@ check-build: $(CHECK_DEPS)
 # The suites, longest first, two at a time (CHECK_JOBS): each writes its own log, shown whole
 # when it ends (make -O). They share nothing but the machine; each passes beside the others.
 SUITES := golang staging transparency anomalies hardening langframes pictures cleanruns verdicts integration \
-	logspace diff docs
+	inject logspace diff docs
 CHECK_JOBS ?= 2
 # Under SANITIZE only the analyzer and the tracer are instrumented: the suites that test the shim's
 # own behaviour (the same object in both runs) run once, in the plain make check.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """mkman.py SOCKLENS OUT - writes the socklens(1) man page from the program itself: the command
 list (`socklens --help`), each command's options (`socklens CMD --help`), and the reference topics
-(`socklens help environment|exit-status|kinds`, analyzer/cmd/topics.c). One source: the man page
+(`socklens help environment|exit-status|kinds|inject`, analyzer/cmd/topics.c). One source: the man page
 cannot say what --help does not."""
 import re
 import subprocess
@@ -103,6 +103,7 @@ for name, summary in commands:
 page += [".SH FINDINGS"] + topic("kinds")
 page += [".SH ENVIRONMENT"] + topic("environment")
 page += [".SH EXIT STATUS"] + topic("exit-status")
+page += [".SH FAULT INJECTION"] + topic("inject")
 page += [".SH FILES"] + paragraphs([
     "A run directory (socklens run --dir DIR, or a temporary one) holds run.slctl, the run's control "
     "file and log budget, and one pNNN.SEQ.sllog per process image: sparse files, 0600, in a 0700 "

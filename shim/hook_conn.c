@@ -49,8 +49,6 @@ SL_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (rule < 0)
 		r = REAL(connect)(fd, sa, len);
 	sl__record_connect(&c, sa, len, r);
-	if (rule >= 0)
-		sl__inject_connected(&c, rule, r);
 	return r;
 }
 

@@ -164,21 +164,22 @@ static int pick(unsigned faults, const struct peer *p, const char *name, unsigne
 	return -1;
 }
 
-/* What was injected, where: an event with the call site's stack, naming the real peer. */
-static void note(int rule, uint16_t call, int fd, struct sl_slot *s, int err, const char *name)
+/* What was injected, where: an event with the call site's stack, naming the real peer (sa, for
+ * a connect: recorded before the call, which may never return) or the name looked up. */
+static void note(int rule, uint16_t call, int fd, struct sl_slot *s, int err, const char *name,
+		 const struct sockaddr *sa, socklen_t salen)
 {
 	int e = errno;
 	if (!sl__log_need()) {
 		errno = e;
 		return;
 	}
-	uint32_t stack = s && call == SL_CALL_CONNECT && s->connect_stack ? s->connect_stack : sl_stack_capture();
-	struct sl_event *ev = sl_rec_event(&sl_rec_shim, SL_EV_INJECT, call, fd, s, stack, err);
+	struct sl_event *ev = sl_rec_event(&sl_rec_shim, SL_EV_INJECT, call, fd, s, sl_stack_capture(), err);
 	if (ev) {
 		ev->a = rule;
 		ev->b = table()->rule[rule].fault;
-		if (s) {
-			ev->addr = s->peer;
+		if (sa) {
+			sl_addr_set(&ev->addr, sa, salen);
 		} else if (name) {
 			size_t len = strnlen(name, SL_ADDR_DATA - 1);
 			memcpy(ev->addr.data, name, len);
@@ -276,8 +277,11 @@ int sl__inject_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen
 	struct sl_inject_table *t = table();
 	struct sl_inject_rule *r = &t->rule[i];
 	if (r->fault == SL_FAULT_UNREACHABLE) {
+		int err = r->p[SL_FP_ERRNO] ? (int)r->p[SL_FP_ERRNO] : ENETUNREACH;
+		sl_slot_flag(s, SL_SF_INJECTED);
+		note(i, SL_CALL_CONNECT, c->fd, s, err, NULL, sa, len);
 		*ret = -1;
-		errno = r->p[SL_FP_ERRNO] ? (int)r->p[SL_FP_ERRNO] : ENETUNREACH;
+		errno = err;
 		return i;
 	}
 	int mapped = sa->sa_family == AF_INET6 && p.family == AF_INET;
@@ -296,13 +300,9 @@ int sl__inject_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen
 		return -1;
 	}
 	sl_slot_flag(s, SL_SF_INJECTED); /* before the kernel's names could replace the real peer */
+	note(i, SL_CALL_CONNECT, c->fd, s, 0, NULL, sa, len); /* a blackholed connect may never return */
 	*ret = REAL(connect)(c->fd, (struct sockaddr *)&to, tolen);
 	return i;
-}
-
-void sl__inject_connected(struct sl_call_ctx *c, int rule, int ret)
-{
-	note(rule, SL_CALL_CONNECT, c->fd, c->slot, ret < 0 ? errno : 0, NULL);
 }
 
 int sl__inject_fd_call(uint16_t call)
@@ -312,7 +312,7 @@ int sl__inject_fd_call(uint16_t call)
 	if (i < 0)
 		return 0;
 	int err = table()->rule[i].fault == SL_FAULT_EMFILE ? EMFILE : ENFILE;
-	note(i, call, -1, NULL, err, NULL);
+	note(i, call, -1, NULL, err, NULL, NULL, 0);
 	return err;
 }
 
@@ -332,7 +332,7 @@ int sl__inject_lookup(uint16_t call, const char *name)
 		return 0;
 	const struct sl_inject_rule *r = &table()->rule[i];
 	int code = r->fault == SL_FAULT_NXDOMAIN ? EAI_NONAME : r->fault == SL_FAULT_SERVFAIL ? EAI_AGAIN : 0;
-	note(i, call, -1, NULL, code, name);
+	note(i, call, -1, NULL, code, name, NULL, 0);
 	if (r->fault == SL_FAULT_DNS_DELAY) {
 		uint64_t ms = r->p[SL_FP_DELAY_MS];
 		struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};

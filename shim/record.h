@@ -191,8 +191,6 @@ void sl__inject_init(void);
 /* A connect a rule picked: made here (redirected, or failed at once); the rule's index, with the
  * call's result in *ret and errno. -1: not injected, the caller makes the real call. */
 int sl__inject_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen_t len, int *ret);
-/* ... and once sl__record_connect has recorded it: the event saying what was injected. Keeps errno. */
-void sl__inject_connected(struct sl_call_ctx *c, int rule, int ret);
 /* socket() or accept(): the errno to fail with (EMFILE, ENFILE), 0 for the real call. */
 int sl__inject_fd_call(uint16_t call);
 /* A name lookup: the EAI code to fail with, 0 for the real lookup (after a delay, if one is asked). */

@@ -1,5 +1,5 @@
 /* topics.c - the reference that is not a command's options: `socklens help environment`,
- * `help exit-status`, `help kinds`. One source: the man page is generated from these and from each
+ * `help exit-status`, `help kinds`, `help inject`. One source: the man page is generated from these and from each
  * command's --help (scripts/mkman.py), and tests/docs.sh checks that the README names the same
  * variables and kinds. */
 #define _GNU_SOURCE
@@ -52,6 +52,45 @@ static const struct entry statuses[] = {
 	{"126, 127", "`run`: the program is not executable, or not found (as a shell says)"},
 };
 
+/* --inject SPEC: FAULT[=VALUE]{,KEY=VALUE} (inject_spec.c parses them) */
+static const struct entry faults[] = {
+	{"refuse", "connect() is refused: sent to a loopback port socklens holds bound and not listening, so the kernel "
+		   "answers the SYN with an RST (ECONNREFUSED, at once or through poll and SO_ERROR)"},
+	{"blackhole", "connect() gets no answer: sent to a listener whose accept queue socklens keeps full, so the kernel "
+		      "drops the SYN and the program's side retransmits until its own timeout, or the kernel's "
+		      "(ETIMEDOUT after about 130 s)"},
+	{"unreachable", "connect() fails at once with ENETUNREACH, as with no route (errno=EHOSTUNREACH for that one)"},
+	{"nxdomain, servfail", "getaddrinfo() and gethostbyname() fail: EAI_NONAME/HOST_NOT_FOUND, or "
+			       "EAI_AGAIN/TRY_AGAIN; for names matching host= (all names without it; never an address)"},
+	{"dns-delay=T", "the lookup is answered T later"},
+	{"emfile, enfile", "socket() (IPv4, IPv6) or accept() fails with EMFILE or ENFILE; calls=socket|accept|both. "
+			   "accept() leaves the connection queued, as a real EMFILE does"},
+	{"delay=T", "through socklens's relay: T of one-way latency in each direction (dir=in: to the program, out: from "
+		    "it), jitter=J adds up to J at random without reordering; the handshake's round trip is added to "
+		    "the first data (the connect itself completes on loopback at once)"},
+	{"rate=SIZE", "through the relay: at most SIZE bytes per second, each direction of dir"},
+	{"reset[=T]", "through the relay: an RST to the program once after=SIZE bytes reached it (default: the peer's "
+		      "first byte), or T after the connection (at=T)"},
+	{"silent", "through the relay: after=SIZE bytes (default 0) reach the program, then nothing more either way; "
+		   "the connection stays open"},
+	{"slice=SIZE", "through the relay: at most SIZE bytes per delivery to the program (short reads)"},
+};
+
+static const struct entry inject_keys[] = {
+	{"to=PEER", "the peer: ADDR, ADDR/BITS, ADDR:PORT, [V6]:PORT, :PORT, or HOST[:PORT] (looked up when "
+		    "socklens starts); IPv4-mapped IPv6 peers match IPv4 rules"},
+	{"host=NAME", "DNS faults: the name looked up (.example.com: it and its subdomains); other faults: as to=NAME"},
+	{"proc=NAME", "only in processes of this name (as ps shows it)"},
+	{"nth=N, every=N, count=N", "only the Nth matching call of the run, every Nth, at most N injections"},
+	{"p=P, seed=S", "with probability P (0.3 or 30%); the same seed picks the same calls in every run"},
+	{"from=T, until=T", "only in this window after the program started"},
+	{"how it works", "the shim matches the rules at connect, socket, accept and name lookups; data calls never "
+			 "test them. Faults are injected into programs that call libc's socket functions; Go and static "
+			 "programs (the tracer) are not injected yet. The report lists each rule with the calls it "
+			 "matched and injected into; each injection is an 'injected' finding that says what the program "
+			 "did next, and the failure it caused is shown as info"},
+};
+
 static void wrap(FILE *out, const char *text, int indent)
 {
 	int col = indent;
@@ -80,7 +119,7 @@ static void entry(FILE *out, const char *name, const char *text)
 	wrap(out, text, 6);
 }
 
-static const char *const topic_names[] = {"environment", "exit-status", "kinds"};
+static const char *const topic_names[] = {"environment", "exit-status", "kinds", "inject"};
 
 int sl_help_topic(const char *name, FILE *out)
 {
@@ -94,6 +133,14 @@ int sl_help_topic(const char *name, FILE *out)
 		fprintf(out, "Exit status of socklens:\n\n");
 		for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
 			entry(out, statuses[i].name, statuses[i].text);
+		return 1;
+	}
+	if (!strcmp(name, "inject")) {
+		fprintf(out, "socklens run --inject FAULT[=VALUE][,KEY=VALUE]...: the faults, then the keys:\n\n");
+		for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
+			entry(out, faults[i].name, faults[i].text);
+		for (size_t i = 0; i < sizeof inject_keys / sizeof inject_keys[0]; i++)
+			entry(out, inject_keys[i].name, inject_keys[i].text);
 		return 1;
 	}
 	if (!strcmp(name, "kinds")) {

@@ -108,12 +108,13 @@ static const struct sl_conn *conn_of(const struct sl_ctx *x, uint64_t id)
 	return NULL;
 }
 
-static int blocked_in_read(const struct sl_ctx *x, uint64_t conn_id)
+/* The call a thread was blocked in on the connection when the image was read (0: none). */
+static uint32_t blocked_in(const struct sl_ctx *x, uint64_t conn_id)
 {
 	for (uint32_t i = 0; i < x->img->ninfl; i++) {
 		const struct sl_inflight *f = &x->img->infl[i];
 		if (f->owner && f->call && f->conn_id == conn_id)
-			return 1;
+			return f->call;
 	}
 	return 0;
 }
@@ -124,14 +125,20 @@ struct reaction {
 };
 
 /* What became of the connection the fault went into. */
-static void outcome(const struct sl_ctx *x, const struct sl_conn *c, struct reaction *rx)
+static void outcome(const struct sl_ctx *x, const struct sl_conn *c, uint64_t injected_ns, struct reaction *rx)
 {
 	const struct sl_slot *s = c->s;
 	char t[32];
-	uint64_t until = sl_conn_now(x->run, c);
-	sl_dur_format(until > s->connect_start_ns ? until - s->connect_start_ns : 0, t, sizeof t);
+	uint64_t until = sl_conn_now(x->run, c), from = s->connect_start_ns ? s->connect_start_ns : injected_ns;
+	uint32_t blocked = c->open_at_end ? blocked_in(x, s->conn_id) : 0;
+	sl_dur_format(until > from ? until - from : 0, t, sizeof t);
 	int ended = !x->proc->alive;
-	if (s->connect_state == SL_CONN_FAILED) {
+	if (blocked == SL_CALL_CONNECT || (s->connect_state == SL_CONN_NONE && c->open_at_end)) {
+		/* a blocking connect that never returned: its outcome was never recorded */
+		cat(rx->text, sizeof rx->text, "the program was still waiting in connect() %s after it began, when it %s: "
+		    "no connect timeout", t, ended ? "ended" : "was looked at");
+		rx->hung = 1;
+	} else if (s->connect_state == SL_CONN_FAILED) {
 		const char *en = sl_errno_name(s->connect_errno);
 		char ct[32];
 		sl_dur_format(s->connect_ns, ct, sizeof ct);
@@ -153,7 +160,7 @@ static void outcome(const struct sl_ctx *x, const struct sl_conn *c, struct reac
 		const char *en = sl_errno_name(s->err_no[0]);
 		cat(rx->text, sizeof rx->text, "a call on the connection failed with %s after %llu bytes in, %llu out",
 		    en ? en : "an error", (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);
-	} else if (c->open_at_end && blocked_in_read(x, s->conn_id)) {
+	} else if (blocked) {
 		cat(rx->text, sizeof rx->text, "the program was still blocked on the connection %s after it began, "
 		    "when it %s: no read timeout", t, ended ? "ended" : "was looked at");
 		rx->hung = 1;
@@ -223,9 +230,13 @@ static void retries(const struct sl_ctx *x, const struct sl_conn *c, struct sl_d
 		cat(rx->text, sizeof rx->text, "%s connected %u time%s to other peers (the last %s)", same ? " and" : "; it",
 		    other, other == 1 ? "" : "s", buf);
 	}
-	cat(rx->text, sizeof rx->text, "; %s", last && last->connect_state == SL_CONN_DONE ? "the last try connected"
-					    : last && last->connect_state == SL_CONN_PENDING ? "the last try was still connecting"
-					    : "the last try failed too");
+	const char *how = "the last try failed too";
+	if (last && last->connect_state == SL_CONN_DONE)
+		how = "the last try connected";
+	else if (last && last->connect_state == SL_CONN_PENDING)
+		how = last->state == SL_SLOT_CLOSED ? "the program gave up on the last try too"
+						     : "the last try was still connecting";
+	cat(rx->text, sizeof rx->text, "; %s", how);
 	sl_diag_fact(d, "tries_after", (double)(same + other));
 	sl_diag_fact(d, "tries_connected", (double)ok);
 	sl_diag_fact(d, "retry_interval_min_s", gap_min / 1e9);
@@ -286,7 +297,7 @@ void sl_rule_inject(struct sl_ctx *x)
 		snprintf(d.group_peer, sizeof d.group_peer, "%s", sl_fault_name(r));
 		const struct sl_conn *c = ev->conn_id ? conn_of(x, ev->conn_id) : NULL;
 		if (c) {
-			outcome(x, c, &rx);
+			outcome(x, c, ev->ts_ns, &rx);
 			retries(x, c, &d, &rx);
 		} else {
 			cat(rx.text, sizeof rx.text, "the call failed as asked");

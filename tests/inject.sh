@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# inject.sh - socklens run --inject: each fault against real programs (curl, Python, redis-cli),
+# asserting what the program does (exit status, message, time) and what the report says of it;
+# a blackhole against nft dropping SYNs in a network namespace; bad specs refused before the
+# program starts.
+set -u
+[ -n "${SL_IN_CASE:-}" ] || { source "$(dirname "$0")/lib.sh"; suite_main tests/inject.sh "$@"; exit; }
+
+RC=tests/lang/retry_client.py
+
+# a web server on a free port, for the length of the case
+http_server() {
+	PORT=$(free_port)
+	mkdir -p $TMP/www && head -c 200000 /dev/urandom > $TMP/www/big.bin && echo hello > $TMP/www/index.html
+	(cd $TMP/www && exec $PY -m http.server $PORT --bind 127.0.0.1 >/dev/null 2>&1) &
+	SERVER=$!
+	trap 'kill $SERVER 2>/dev/null' EXIT
+	wait_port $PORT
+}
+
+# seconds since the epoch, as a float
+now() { date +%s.%N; }
+elapsed_between() { $PY -c "import sys; t=float(sys.argv[2])-float(sys.argv[1]); sys.exit(0 if $3 <= t <= $4 else (print('took', t) or 1))" "$1" "$2"; }
+
+case_bad_specs_are_refused_before_the_program_starts() {
+	local spec
+	for spec in 'bogus' 'delay=abc' 'refuse,to=1.2.3.4/40' 'refuse,color=red' 'nxdomain,to=1.2.3.4' \
+		'jitter=5ms' 'refuse,nth=0' 'reset,silent' 'emfile,to=:80' 'refuse,p=2' 'refuse,to=:99999' ''; do
+		rm -f $TMP/ran
+		expect_status 2 $SL run --inject "$spec" -- touch $TMP/ran 2>$TMP/err
+		[ ! -e $TMP/ran ] || { echo "the program ran despite '$spec'"; return 1; }
+		grep -q -- "--inject '$spec'" $TMP/err || { echo "no word of '$spec':"; cat $TMP/err; return 1; }
+	done
+	grep -q "unknown key 'color'" <(\
+		$SL run --inject refuse,color=red -- true 2>&1)
+	grep -q "unknown fault 'bogus' (faults: refuse, blackhole" <($SL run --inject bogus -- true 2>&1)
+	printf '# a comment\nrefuse,to=:1\n\nbogus,to=:2\n' > $TMP/specs
+	$SL run --inject-file $TMP/specs -- true 2>&1 | grep -q "line 4"
+}
+
+# refused by the kernel (a real RST): curl's own message and status, as for a closed port; the
+# report shows the refusal as info (the cause) and the injected finding with what followed
+case_refuse_is_a_real_refusal() {
+	need curl
+	http_server
+	expect_status 7 $SL run --report $TMP/r.txt --json $TMP/r.json --inject refuse,to=127.0.0.1:$PORT -- \
+		curl -sS -o /dev/null http://127.0.0.1:$PORT/ 2>$TMP/curl.err
+	grep -q "Failed to connect to 127.0.0.1 port $PORT" $TMP/curl.err
+	$JC $TMP/r.json "one('injected')['severity'] == 'info'" "one('connect-refused')['severity'] == 'info'" \
+		"'ECONNREFUSED' in one('injected')['summary']" "'exited with status 7' in one('injected')['summary']" \
+		"r['run']['injected'][0]['injected'] == 1" "r['run']['injected'][0]['fault'] == 'refuse'" \
+		"not diags() or all(d['severity'] == 'info' for d in diags())"
+	grep -q "injected: refuse to 127.0.0.1:$PORT: into 1 of 1 matching call" $TMP/r.txt
+	# the same program without the fault is served
+	$SL run --report /dev/null --inject refuse,to=127.0.0.1:1 -- curl -sS -o /dev/null http://127.0.0.1:$PORT/
+}
+
+# nth and p: which occurrences; p with a seed is the same in every run
+case_which_occurrence_nth_and_seeded_probability() {
+	http_server
+	$SL run --report /dev/null --inject refuse,to=:$PORT,nth=2 -- $PY $RC three $PORT > $TMP/nth.out
+	diff <(printf '1 ok\n2 failed 111\n3 ok\n') $TMP/nth.out
+	$SL run --report /dev/null --inject refuse,to=:$PORT,p=50%,seed=7 -- $PY $RC three $PORT > $TMP/p1.out
+	$SL run --report /dev/null --inject refuse,to=:$PORT,p=50%,seed=7 -- $PY $RC three $PORT > $TMP/p2.out
+	diff $TMP/p1.out $TMP/p2.out
+	$SL run --report /dev/null --json $TMP/e.json --inject refuse,to=:$PORT,every=2 -- $PY $RC three $PORT > $TMP/e.out
+	diff <(printf '1 ok\n2 failed 111\n3 ok\n') $TMP/e.out
+	$JC $TMP/e.json "r['run']['injected'][0]['matched'] == 3" "r['run']['injected'][0]['injected'] == 1"
+}
+
+# The README's worked example: a retry loop with no connect timeout hangs in a blackhole (the
+# injected finding is a warning: no connect timeout); its fixed version gives up after three
+# bounded tries, which the report counts.
+case_blackhole_hangs_a_client_without_a_connect_timeout_and_not_the_fixed_one() {
+	http_server
+	local line; line=$(line_of $RC 's = socket.create_connection(("127.0.0.1", port))')
+	expect_status 137 $SL run --report $TMP/h.txt --json $TMP/h.json --inject blackhole,to=:$PORT -- \
+		timeout -s KILL 3 $PY $RC hang $PORT
+	$JC $TMP/h.json "one('injected')['severity'] == 'warning'" "'no connect timeout' in one('injected')['summary']" \
+		"at(one('injected'), 'retry_client.py', $line)"
+	local t0 t1; t0=$(now)
+	expect_status 1 $SL run --report $TMP/f.txt --json $TMP/f.json --inject blackhole,to=:$PORT -- $PY $RC fixed $PORT > $TMP/f.out
+	t1=$(now)
+	elapsed_between $t0 $t1 3 30
+	[ "$(grep -c 'timed out' $TMP/f.out)" -eq 3 ]
+	# a CI gate on the reaction, not on the fault: the hang fails it, the bounded retries do not
+	expect_status 86 $SL run --fail-on all --report /dev/null --inject blackhole,to=:$PORT -- timeout 3 $PY $RC hang $PORT
+	expect_status 1 $SL run --fail-on all --report /dev/null --inject blackhole,to=:$PORT -- $PY $RC fixed $PORT >/dev/null
+	$JC $TMP/f.json "diags('injected')[0]['severity'] == 'info'" "diags('injected')[0]['count'] == 3" \
+		"'gave up on the connect after' in diags('injected')[0]['summary']" \
+		"'tried again 2 times' in diags('injected')[0]['summary']" "'exited with status 1' in diags('injected')[0]['summary']"
+}
+
+# curl's --connect-timeout against the blackhole and against nft dropping the SYNs in a network
+# namespace: the same exit status, the same time within bounds.
+case_blackhole_matches_nft_dropping_syns() {
+	need curl nft unshare
+	unshare -n true 2>/dev/null || skip "cannot create a network namespace"
+	cat > $TMP/ns.sh <<EOF
+set -e
+ip link set lo up
+nft add table inet t
+nft add chain inet t in '{ type filter hook input priority 0; }'
+nft add rule inet t in tcp dport 9 tcp flags syn drop
+t0=\$(date +%s.%N)
+rc=0; curl -sS --connect-timeout 2 -o /dev/null http://127.0.0.1:9/ 2>/dev/null || rc=\$?
+t1=\$(date +%s.%N)
+echo "nft \$rc \$t0 \$t1"
+t0=\$(date +%s.%N)
+rc=0; $SL run --report /dev/null --inject blackhole,to=:9 -- curl -sS --connect-timeout 2 -o /dev/null http://127.0.0.1:9/ 2>/dev/null || rc=\$?
+t1=\$(date +%s.%N)
+echo "inject \$rc \$t0 \$t1"
+EOF
+	unshare -n bash $TMP/ns.sh > $TMP/ns.out || { cat $TMP/ns.out; return 1; }
+	cat $TMP/ns.out
+	local a b
+	read -r _ a t0 t1 < <(grep ^nft $TMP/ns.out); elapsed_between $t0 $t1 1.9 6
+	read -r _ b t0 t1 < <(grep ^inject $TMP/ns.out); elapsed_between $t0 $t1 1.9 6
+	[ "$a" = 28 ] && [ "$b" = 28 ]
+}
+
+# latency through the relay: the handshake's round trip goes on the first data, so a request
+# and its answer take what they would on a link with that delay; the bytes arrive intact
+case_delay_and_rate_through_the_relay() {
+	need curl
+	http_server
+	local t
+	t=$($SL run --report /dev/null --inject delay=200ms,to=:$PORT -- curl -sS -o $TMP/got -w '%{time_total}' \
+		http://127.0.0.1:$PORT/big.bin)
+	cmp $TMP/got $TMP/www/big.bin
+	$PY -c "import sys; t=float('$t'); sys.exit(0 if 0.75 <= t <= 10 else (print('took', t) or 1))"
+	t=$($SL run --report /dev/null --inject rate=100k,to=:$PORT -- curl -sS -o $TMP/got2 -w '%{time_total}' \
+		http://127.0.0.1:$PORT/big.bin)
+	cmp $TMP/got2 $TMP/www/big.bin
+	# 200,000 bytes at 102,400 B/s (a burst of a twentieth of a second allowed)
+	$PY -c "import sys; t=float('$t'); sys.exit(0 if 1.7 <= t <= 15 else (print('took', t) or 1))"
+}
+
+# a reset mid-response: curl's "Connection reset by peer" and status 56; Python's error; the
+# relayed connection's getpeername is the real server's, not socklens's port
+case_reset_and_silence_look_real() {
+	need curl
+	http_server
+	expect_status 56 $SL run --report /dev/null --json $TMP/r.json --inject reset,after=1000,to=:$PORT -- \
+		curl -sS -o /dev/null http://127.0.0.1:$PORT/big.bin 2>$TMP/curl.err
+	grep -q 'Connection reset by peer' $TMP/curl.err
+	$JC $TMP/r.json "'ECONNRESET' in one('injected')['summary'] or 'reset' in one('injected')['summary']"
+	$SL run --report /dev/null --inject slice=100,to=:$PORT -- $PY $RC peer $PORT > $TMP/peer.out
+	grep -q "^peer $PORT\$" $TMP/peer.out
+	grep -q "^got " $TMP/peer.out
+	expect_status 28 $SL run --report /dev/null --inject silent,to=:$PORT -- curl -sS -m 2 -o /dev/null \
+		http://127.0.0.1:$PORT/ 2>$TMP/s.err
+	grep -q 'Operation timed out' $TMP/s.err
+}
+
+# lookups: NXDOMAIN and SERVFAIL as the resolver returns them, for the name asked; other names
+# and numeric addresses untouched
+case_dns_faults() {
+	need curl
+	http_server
+	expect_status 3 $SL run --report /dev/null --json $TMP/d.json --inject nxdomain,host=localhost -- \
+		$PY $RC lookup localhost > $TMP/d.out
+	grep -q "gaierror -2" $TMP/d.out
+	$JC $TMP/d.json "one('injected')['summary'].startswith('Injected nxdomain for localhost into getaddrinfo() of localhost')" \
+		"all(d['severity'] == 'info' for d in diags())"
+	expect_status 3 $SL run --report /dev/null --inject servfail,host=.localhost -- $PY $RC lookup localhost > $TMP/s.out
+	grep -q "gaierror -3" $TMP/s.out
+	# curl answers "localhost" itself: this host's own name goes to the resolver
+	local me; me=$(hostname)
+	getent hosts "$me" >/dev/null || skip "this host's name ($me) does not resolve"
+	expect_status 6 $SL run --report /dev/null --inject nxdomain,host=$me -- curl -sS -o /dev/null http://$me:$PORT/
+	local rc=0
+	curl -sS -m 5 -o /dev/null http://$me:$PORT/ 2>/dev/null || rc=$?
+	[ $rc -ne 6 ] # resolved without the fault (served, or refused on another loopback address)
+	$SL run --report /dev/null --inject nxdomain,host=$me -- curl -sS -o /dev/null http://127.0.0.1:$PORT/
+}
+
+case_fd_exhaustion() {
+	expect_status 4 $SL run --report /dev/null --json $TMP/m.json --inject emfile,calls=socket -- $PY $RC socket > $TMP/m.out
+	grep -q "socket errno 24" $TMP/m.out
+	$JC $TMP/m.json "one('injected')['summary'].startswith('Injected emfile into socket()')" \
+		"one('fd-exhaustion')['severity'] == 'info'"
+}
+
+# redis-cli, as Debian ships it: refused and blackholed with its own timeout
+case_redis_cli() {
+	need redis-server redis-cli
+	local port; port=$(free_port)
+	redis-server --port $port --bind 127.0.0.1 --save '' --daemonize no >/dev/null &
+	SERVER=$!
+	trap 'kill $SERVER 2>/dev/null' EXIT
+	wait_port $port
+	redis-cli -p $port ping | grep -q PONG
+	$SL run --report /dev/null --inject refuse,to=:$port -- redis-cli -p $port ping > $TMP/r.out 2>&1 || true
+	grep -q "Could not connect to Redis at 127.0.0.1:$port: Connection refused" $TMP/r.out
+	$SL run --report /dev/null --json $TMP/b.json --inject blackhole,to=:$port -- timeout -s KILL 3 redis-cli -p $port ping \
+		> /dev/null 2>&1 || true
+	$JC $TMP/b.json "'no connect timeout' in one('injected')['summary']"
+}
