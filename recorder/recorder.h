@@ -183,6 +183,35 @@ void sl_rec_sample(struct sl_rec *r, struct sl_slot *s, int fd, uint64_t now);
 /* A name lookup of name that ended with EAI code (0: found) after dur_ns. */
 void sl_rec_dns(struct sl_rec *r, uint16_t call, const char *name, int code, uint64_t dur_ns);
 
+/* ---- inject.c: --inject's rules, for both front ends ---- */
+
+/* The run's rules, or NULL when it has none. */
+struct sl_inject_table *sl_inject_table_of(struct sl_run_header *run);
+/* Who is calling, for rules that name a process (comm fills 16 bytes, asked only then), and when. */
+struct sl_inject_who {
+	void (*comm)(void *arg, char *out);
+	void *arg;
+	uint64_t now;
+};
+/* The index of the first rule among faults (a mask of 1 << enum sl_fault) that matches the peer sa
+ * (NULL: none), the name looked up (NULL: none) and call (enum sl_fault_calls, 0: any), and that
+ * fires (its window, occurrence and probability); -1 when none does. Counts in the rules. */
+int sl_inject_pick(struct sl_inject_table *t, unsigned faults, const struct sockaddr *sa, socklen_t len,
+		   const char *name, unsigned call, const struct sl_inject_who *who);
+/* Where rule r sends a connect to sa: socklens run's loopback port, as an address of sa's family
+ * (*wire6: the connection is IPv6 on the wire); 0 when there is no such port. */
+socklen_t sl_inject_target(const struct sl_inject_table *t, const struct sl_inject_rule *r, const struct sockaddr *sa,
+			   struct sockaddr_storage *to, int *wire6);
+/* Tells the relay the real peer sa of the connection from local port lport; 0, or -1. */
+int sl_inject_relay_note(struct sl_inject_table *t, struct sl_run_header *run, uint64_t run_size, int rule, int wire6,
+			 uint16_t lport, const struct sockaddr *sa, int pid, uint64_t conn_id);
+/* A rule that fired but could not be applied: not counted as injected. */
+void sl_inject_undo(struct sl_inject_table *t, int rule);
+/* The event saying what was injected into call, with the caller's stack: the real peer sa, or the
+ * name looked up. */
+void sl_rec_injected(struct sl_rec *r, const struct sl_inject_table *t, int rule, uint16_t call, int fd,
+		     const struct sl_slot *s, int err, const struct sockaddr *sa, socklen_t salen, const char *name);
+
 #pragma GCC visibility pop
 
 #endif

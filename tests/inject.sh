@@ -197,3 +197,34 @@ case_redis_cli() {
 		> /dev/null 2>&1 || true
 	$JC $TMP/b.json "'no connect timeout' in one('injected')['summary']"
 }
+
+# Go, through the tracer (no libc): the connect's address is rewritten in the program's memory for
+# the call alone. net.Dial with no timeout hangs in a blackhole; net.DialTimeout gives up after
+# 1 s, three times; http.Get meets a reset through the relay.
+case_go_client_with_and_without_dial_timeout() {
+	need go
+	(cd tests/go/retry && CGO_ENABLED=0 GOCACHE=${GOCACHE:-$TMP/gocache} GOFLAGS=-mod=mod go build -o $TMP/retry .) ||
+		{ echo "go build failed"; return 1; }
+	http_server
+	local line; line=$(line_of tests/go/retry/main.go 'c, err := net.Dial("tcp", addr)')
+	expect_status 1 $SL run --report /dev/null --json $TMP/f.json --inject blackhole,to=:$PORT -- $TMP/retry fixed \
+		127.0.0.1:$PORT > $TMP/f.out
+	[ "$(grep -c 'i/o timeout' $TMP/f.out)" -eq 3 ]
+	$JC $TMP/f.json "diags('injected')[0]['count'] == 3" "diags('injected')[0]['severity'] == 'info'" \
+		"'tried again 2 times' in diags('injected')[0]['summary']" "r['run']['injected'][0]['injected'] == 3"
+	# the hang: socklens run's logs read while it waits, then the program stopped by a signal
+	$SL run --dir $TMP/h --report $TMP/h.txt --json $TMP/h.json --inject blackhole,to=:$PORT -- $TMP/retry hang \
+		127.0.0.1:$PORT > /dev/null &
+	local run=$! i
+	for i in $(seq 200); do
+		$SL report --json $TMP/h 2>/dev/null | grep -q '"kind": *"injected"' && break
+		sleep 0.1
+	done
+	kill -TERM $run
+	wait $run || true
+	$JC $TMP/h.json "one('injected')['severity'] == 'warning'" "'no connect timeout' in one('injected')['summary']" \
+		"at(one('injected'), 'tests/go/retry/main.go', $line)"
+	expect_status 1 $SL run --report /dev/null --inject reset,to=:$PORT -- $TMP/retry get 127.0.0.1:$PORT > $TMP/g.out
+	grep -q 'connection reset by peer' $TMP/g.out
+	$SL run --report /dev/null --inject delay=100ms,to=:$PORT -- $TMP/retry get 127.0.0.1:$PORT | grep -q '200 OK'
+}

@@ -249,6 +249,12 @@ struct tthread {
 	long nr;
 	unsigned long long args[6];
 	uint64_t t0;
+	/* --inject at this call (inject_entry): undone at its syscall-exit stop */
+	int inj_rule;                /* the rule applied, or -1 */
+	int inj_errno;               /* the call was skipped: it returns this */
+	unsigned char inj_saved[sizeof(struct sockaddr_in6)]; /* the program's address, rewritten */
+	size_t inj_saved_len;
+	unsigned long long inj_len;  /* the program's addrlen, when it was changed (0: not) */
 };
 
 static const struct sl_probe tracer_probe;
@@ -357,6 +363,7 @@ static struct tthread *thread_add(pid_t tid, struct tproc *p)
 	struct tthread *t = calloc(1, sizeof *t);
 	t->tid = tid;
 	t->p = p;
+	t->inj_rule = -1;
 	p->threads++;
 	threads = realloc(threads, (nthreads + 1) * sizeof *threads);
 	threads[nthreads++] = t;
@@ -1564,6 +1571,142 @@ static void thread_gone(struct tthread *t, int status)
 	}
 }
 
+/* ---- --inject (recorder/inject.c matches; here a rule is applied at the call's stops) -------- */
+
+static int poke(pid_t pid, unsigned long long addr, const void *buf, size_t len)
+{
+	struct iovec local = {(void *)buf, len}, remote = {(void *)(uintptr_t)addr, len};
+	return addr && process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -1;
+}
+
+static void comm_of(void *arg, char *out)
+{
+	const struct tproc *p = arg;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/comm", p->pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, out, SL_COMM_MAX - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	out[n > 0 ? n - (out[n - 1] == '\n') : 0] = 0;
+}
+
+/* The call is not made: it fails with err at its exit stop. */
+static int skip_call(struct tthread *t, struct user_regs_struct *r, int err)
+{
+	r->orig_rax = (unsigned long long)-1;
+	if (ptrace(PTRACE_SETREGS, t->tid, NULL, r) != 0)
+		return -1;
+	t->inj_errno = err;
+	return 0;
+}
+
+/* A connect, socket or accept a rule picks, at its seccomp stop: skipped (an errno), or its
+ * address rewritten in the program's memory to socklens run's port, for the call alone. */
+static void inject_entry(struct tthread *t, struct user_regs_struct *r)
+{
+	struct tproc *p = t->p;
+	struct sl_inject_table *tab = sl_inject_table_of(run_ctl);
+	struct sl_inject_who who = {comm_of, p, sl_now()};
+	t->inj_rule = -1;
+	t->inj_errno = 0;
+	t->inj_len = 0;
+	if (!tab || !p->log.hdr)
+		return;
+	int fd = (int)t->args[0], i;
+	if (t->nr == SYS_socket || t->nr == SYS_accept || t->nr == SYS_accept4) {
+		int dom = (int)t->args[0];
+		if (t->nr == SYS_socket && dom != AF_INET && dom != AF_INET6)
+			return;
+		if (t->nr != SYS_socket && !slot_for(p, fd))
+			return;
+		i = sl_inject_pick(tab, 1u << SL_FAULT_EMFILE | 1u << SL_FAULT_ENFILE, NULL, 0, NULL,
+				   t->nr == SYS_socket ? SL_FCALL_SOCKET : SL_FCALL_ACCEPT, &who);
+		int err = i < 0 ? 0 : tab->rule[i].fault == SL_FAULT_EMFILE ? EMFILE : ENFILE;
+		if (i >= 0 && skip_call(t, r, err) == 0) {
+			t->inj_rule = i;
+			sl_rec_injected(&p->rec, tab, i, t->nr == SYS_socket ? SL_CALL_SOCKET : SL_CALL_ACCEPT, -1, NULL, err,
+					NULL, 0, NULL);
+		}
+		return;
+	}
+	struct sl_slot *s = slot_for(p, fd);
+	struct sockaddr_storage a, to;
+	size_t alen = peek_arg(p, t->args[1], t->args[2], &a, sizeof a);
+	if (!s || s->type != SOCK_STREAM || (s->family != AF_INET && s->family != AF_INET6) ||
+	    s->connect_state != SL_CONN_NONE || alen < sizeof(struct sockaddr_in))
+		return; /* (a connect retried after EINTR is the same one) */
+	i = sl_inject_pick(tab, 1u << SL_FAULT_REFUSE | 1u << SL_FAULT_BLACKHOLE | 1u << SL_FAULT_UNREACHABLE |
+				    1u << SL_FAULT_RELAY, (struct sockaddr *)&a, (socklen_t)alen, NULL, 0, &who);
+	if (i < 0)
+		return;
+	const struct sl_inject_rule *rule = &tab->rule[i];
+	if (rule->fault == SL_FAULT_UNREACHABLE) {
+		int err = rule->p[SL_FP_ERRNO] ? (int)rule->p[SL_FP_ERRNO] : ENETUNREACH;
+		if (skip_call(t, r, err) < 0) {
+			sl_inject_undo(tab, i);
+			return;
+		}
+		t->inj_rule = i;
+		sl_slot_flag(s, SL_SF_INJECTED);
+		sl_rec_injected(&p->rec, tab, i, SL_CALL_CONNECT, fd, s, err, (struct sockaddr *)&a, (socklen_t)alen, NULL);
+		return;
+	}
+	int wire6, d;
+	socklen_t tolen = sl_inject_target(tab, rule, (struct sockaddr *)&a, &to, &wire6);
+	if (tolen && rule->fault == SL_FAULT_RELAY) {
+		/* the relay finds the real peer by the local port: bound through a duplicate of the socket
+		 * (held by the tracer, never by the program) when the program did not bind it */
+		struct sockaddr_storage me, any = to;
+		socklen_t ml = sizeof me;
+		uint16_t lport = 0;
+		((struct sockaddr_in *)&any)->sin_port = 0;
+		if ((d = dup_of(p, fd)) >= 0 && getsockname(d, (struct sockaddr *)&me, &ml) == 0 &&
+		    (((struct sockaddr_in *)&me)->sin_port ||
+		     (bind(d, (struct sockaddr *)&any, tolen) == 0 && (ml = sizeof me) &&
+		      getsockname(d, (struct sockaddr *)&me, &ml) == 0)))
+			lport = ntohs(((struct sockaddr_in *)&me)->sin_port);
+		if (!lport || sl_inject_relay_note(tab, run_ctl, run_ctl->file_size, i, wire6, lport, (struct sockaddr *)&a,
+						   p->pid, s->conn_id) < 0)
+			tolen = 0;
+	}
+	size_t n = alen < sizeof t->inj_saved ? alen : sizeof t->inj_saved;
+	if (!tolen || tolen > alen || peek(p->pid, t->args[1], t->inj_saved, n) < 0 ||
+	    poke(p->pid, t->args[1], &to, tolen) < 0) {
+		sl_inject_undo(tab, i);
+		return;
+	}
+	t->inj_saved_len = n;
+	if (tolen != t->args[2]) {
+		t->inj_len = t->args[2];
+		r->rdx = tolen;
+		ptrace(PTRACE_SETREGS, t->tid, NULL, r);
+	}
+	t->inj_rule = i;
+	sl_slot_flag(s, SL_SF_INJECTED);
+	sl_rec_injected(&p->rec, tab, i, SL_CALL_CONNECT, fd, s, 0, (struct sockaddr *)&a, (socklen_t)alen, NULL);
+}
+
+/* The call's exit stop: the program's address back in its memory, a skipped call's errno. */
+static void inject_exit(struct tthread *t, struct user_regs_struct *r)
+{
+	if (t->inj_rule < 0)
+		return;
+	if (t->inj_saved_len)
+		poke(t->p->pid, t->args[1], t->inj_saved, t->inj_saved_len);
+	if (t->inj_len || t->inj_errno) {
+		if (t->inj_len)
+			r->rdx = t->inj_len;
+		if (t->inj_errno)
+			r->rax = (unsigned long long)-(long long)t->inj_errno;
+		ptrace(PTRACE_SETREGS, t->tid, NULL, r);
+	}
+	t->inj_rule = -1;
+	t->inj_saved_len = 0;
+	t->inj_len = 0;
+	t->inj_errno = 0;
+}
+
 static void on_stop(pid_t tid, int status)
 {
 	struct tthread *t = thread_find(tid);
@@ -1582,6 +1725,9 @@ static void on_stop(pid_t tid, int status)
 			unsigned long long a[6] = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
 			memcpy(t->args, a, sizeof a);
 			t->in_sys = call_begins(t);
+			if (t->in_sys && (t->nr == SYS_connect || t->nr == SYS_socket || t->nr == SYS_accept ||
+					  t->nr == SYS_accept4))
+				inject_entry(t, &r);
 			if (t->nr == SYS_exit_group) {
 				go_sample(t->p); /* what its goroutines wait on as it ends */
 				view_all(t->p); /* the sockets it leaves open, as the kernel sees them now */
@@ -1603,8 +1749,10 @@ static void on_stop(pid_t tid, int status)
 			resume(t, 0);
 			return;
 		}
-		if (t->in_sys && ptrace(PTRACE_GETREGS, tid, NULL, &r) == 0)
+		if (t->in_sys && ptrace(PTRACE_GETREGS, tid, NULL, &r) == 0) {
+			inject_exit(t, &r);
 			call_done(t, (long)r.rax);
+		}
 		if (t->step && got > 0 && si.op == PTRACE_SYSCALL_INFO_EXIT && !si.exit.is_error) {
 			dns_read(t->p, t, (long)si.exit.rval);
 			look_at(t->p, t->step_nr, (int)t->step_args[0], t->step_args[1], (long)si.exit.rval, 1);

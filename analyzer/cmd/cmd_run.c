@@ -565,9 +565,6 @@ int cmd_run(int argc, char **argv)
 		abort_outputs(&o);
 		return SL_EXIT_INTERNAL;
 	}
-	if (o.nrules && ptrace_it)
-		sl_warn("--inject: '%s' is a Go or static program: faults are injected only into programs that "
-			"call libc's socket functions (not through the tracer yet)", argv[first]);
 	int traced = have_dir && prep == 0;
 	if (!have_dir)
 		snprintf(dir, sizeof dir, "%s", getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");

@@ -85,8 +85,8 @@ static const struct entry inject_keys[] = {
 	{"p=P, seed=S", "with probability P (0.3 or 30%); the same seed picks the same calls in every run"},
 	{"from=T, until=T", "only in this window after the program started"},
 	{"how it works", "the shim matches the rules at connect, socket, accept and name lookups; data calls never "
-			 "test them. Faults are injected into programs that call libc's socket functions; Go and static "
-			 "programs (the tracer) are not injected yet. The report lists each rule with the calls it "
+			 "test them. Go and static programs get connect, socket and accept faults at the tracer's stops, "
+			 "not DNS faults yet. The report lists each rule with the calls it "
 			 "matched and injected into; each injection is an 'injected' finding that says what the program "
 			 "did next, and the failure it caused is shown as info"},
 };
