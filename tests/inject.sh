@@ -228,3 +228,66 @@ case_go_client_with_and_without_dial_timeout() {
 	grep -q 'connection reset by peer' $TMP/g.out
 	$SL run --report /dev/null --inject delay=100ms,to=:$PORT -- $TMP/retry get 127.0.0.1:$PORT | grep -q '200 OK'
 }
+
+# curl's own retries meet the fault each time: the report counts them at curl's connect site
+case_curl_retry_connrefused() {
+	need curl
+	http_server
+	expect_status 7 $SL run --report /dev/null --json $TMP/c.json --inject refuse,to=:$PORT -- \
+		curl -sS --retry 2 --retry-delay 1 --retry-connrefused -o /dev/null http://127.0.0.1:$PORT/ 2>/dev/null
+	$JC $TMP/c.json "r['run']['injected'][0]['injected'] == 3" "one('injected')['count'] == 3" \
+		"'tried again 2 times' in one('injected')['summary']"
+	# the fault only for the first try: the retry gets through
+	$SL run --report /dev/null --json $TMP/c2.json --inject refuse,to=:$PORT,count=1 -- \
+		curl -sS --retry 2 --retry-delay 1 --retry-connrefused -o /dev/null http://127.0.0.1:$PORT/ 2>/dev/null
+	$JC $TMP/c2.json "'the last try connected' in one('injected')['summary']"
+}
+
+# Java's HttpClient with a 1 s connect timeout: a blackhole is an HttpConnectTimeoutException
+# after about a second; a refusal a ConnectException
+case_java_http_client() {
+	need java
+	http_server
+	local t0 t1; t0=$(now)
+	expect_status 1 $SL run --report /dev/null --json $TMP/j.json --inject blackhole,to=:$PORT -- \
+		java tests/lang/InjectClient.java http://127.0.0.1:$PORT/ > $TMP/j.out
+	t1=$(now)
+	grep -q 'failed HttpConnectTimeoutException' $TMP/j.out
+	$JC $TMP/j.json "'gave up on the connect after' in one('injected')['summary']" \
+		"one('injected')['severity'] == 'info'"
+	expect_status 1 $SL run --report /dev/null --inject refuse,to=:$PORT -- java tests/lang/InjectClient.java \
+		http://127.0.0.1:$PORT/ > $TMP/r.out
+	grep -q 'failed ConnectException' $TMP/r.out
+	$SL run --report /dev/null --inject refuse,to=:1 -- java tests/lang/InjectClient.java http://127.0.0.1:$PORT/ |
+		grep -q 'status 200'
+}
+
+# nginx as a proxy with two upstreams and proxy_next_upstream error: the first refused, nginx
+# fails over to the second and the client gets its page; the report says where it went
+case_nginx_fails_over_to_the_next_upstream() {
+	need nginx curl
+	http_server
+	local port up2; port=$(free_port); up2=$(free_port)
+	mkdir -p $TMP/ng
+	cat > $TMP/ng/nginx.conf <<NGX
+worker_processes 1;
+pid $TMP/ng/nginx.pid;
+error_log $TMP/ng/error.log;
+events { }
+http { access_log off; client_body_temp_path $TMP/ng; proxy_temp_path $TMP/ng; fastcgi_temp_path $TMP/ng;
+  uwsgi_temp_path $TMP/ng; scgi_temp_path $TMP/ng;
+  upstream app { server 127.0.0.2:$up2; server 127.0.0.1:$PORT; }
+  server { listen 127.0.0.1:$port; location / { proxy_pass http://app; proxy_next_upstream error timeout;
+    proxy_connect_timeout 1s; } } }
+NGX
+	$SL run --json $TMP/ng.json --inject refuse,to=127.0.0.2 -- nginx -p $TMP/ng -c $TMP/ng/nginx.conf \
+		-g 'daemon off;' > $TMP/ng.out 2>&1 &
+	local run=$!
+	wait_port $port
+	[ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$port/index.html)" = 200 ]
+	kill -QUIT "$(cat $TMP/ng/nginx.pid)"
+	wait $run || true
+	$JC $TMP/ng.json "'ECONNREFUSED' in one('injected')['summary']" \
+		"'to other peers (the last 127.0.0.1:$PORT)' in one('injected')['summary']" \
+		"'the last try connected' in one('injected')['summary']"
+}

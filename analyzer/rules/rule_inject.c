@@ -178,6 +178,18 @@ static void outcome(const struct sl_ctx *x, const struct sl_conn *c, uint64_t in
 	}
 }
 
+/* Two connects from the same call site: the same code called connect, whatever called it (nginx's
+ * first try and its next upstream come through different callers of one ngx_event_connect_peer). */
+static int same_site(const struct sl_ctx *x, uint32_t a, uint32_t b)
+{
+	if (!a || !b)
+		return 0;
+	if (a == b)
+		return 1;
+	const struct sl_stack *sa = sl_image_stack(x->img, a), *sb = sl_image_stack(x->img, b);
+	return sa && sb && sa->nframes && sb->nframes && sa->ip[0] == sb->ip[0];
+}
+
 /* The same call site's later connects: retries (to the same peer) and fail-overs (elsewhere). */
 static void retries(const struct sl_ctx *x, const struct sl_conn *c, struct sl_diag *d, struct reaction *rx)
 {
@@ -188,8 +200,7 @@ static void retries(const struct sl_ctx *x, const struct sl_conn *c, struct sl_d
 	char buf[160];
 	for (size_t i = 0; i < x->nconns; i++) {
 		const struct sl_slot *o = x->conns[i].s;
-		if (o == s || !s->connect_stack || o->connect_stack != s->connect_stack ||
-		    o->connect_start_ns <= s->connect_start_ns)
+		if (o == s || !same_site(x, o->connect_stack, s->connect_stack) || o->connect_start_ns <= s->connect_start_ns)
 			continue;
 		int to_same = o->peer.len == s->peer.len && !memcmp(o->peer.data, s->peer.data, s->peer.len);
 		same += to_same;
@@ -203,7 +214,7 @@ static void retries(const struct sl_ctx *x, const struct sl_conn *c, struct sl_d
 		const struct sl_slot *next = NULL;
 		for (size_t i = 0; i < x->nconns; i++) {
 			const struct sl_slot *o = x->conns[i].s;
-			if (o->connect_stack == s->connect_stack && s->connect_stack && o->connect_start_ns > cur->connect_start_ns &&
+			if (same_site(x, o->connect_stack, s->connect_stack) && o->connect_start_ns > cur->connect_start_ns &&
 			    (!next || o->connect_start_ns < next->connect_start_ns))
 				next = o;
 		}
