@@ -64,8 +64,28 @@ static double now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+/* n loopback connections: socket, connect, accept, both closed */
+static void connect_accept(int lfd, int port, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int c = dial_local(port), a = accept(lfd, NULL, NULL);
+		if (c < 0 || a < 0)
+			die("connect");
+		close(a);
+		close(c);
+	}
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 2 && !strcmp(argv[1], "time_connect")) { /* wall time per connection */
+		int n = atoi(argv[2]), port, lfd = listen_local(64, &port);
+		connect_accept(lfd, port, n / 10);
+		double t0 = now_ns();
+		connect_accept(lfd, port, n);
+		printf("%.0f\n", (now_ns() - t0) / n);
+		return 0;
+	}
 	if (argc > 2 && !strcmp(argv[1], "time_socket_close")) { /* wall time per socket()+close() */
 		int n = atoi(argv[2]);
 		socket_close(n / 10); /* warm up caches: the first stack of a site is the slow one */

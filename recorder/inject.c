@@ -8,7 +8,16 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <strings.h>
+#include "clock.h"
 #include "recorder.h"
+
+unsigned sl_inject_faults(const struct sl_inject_table *t)
+{
+	unsigned m = 0;
+	for (uint32_t i = 0; t && i < t->count && i < SL_INJECT_MAX; i++)
+		m |= t->rule[i].fault < 32 ? 1u << t->rule[i].fault : 0;
+	return m;
+}
 
 struct sl_inject_table *sl_inject_table_of(struct sl_run_header *run)
 {
@@ -103,9 +112,9 @@ static uint64_t mix(uint64_t x)
 
 /* A call the rule's address, name and process matched: the window, which occurrence and the
  * probability decide. Occurrences are counted over the whole run, so nth=3 is the run's third. */
-static int fire(const struct sl_inject_table *t, struct sl_inject_rule *r, uint64_t now)
+static int fire(const struct sl_inject_table *t, struct sl_inject_rule *r)
 {
-	uint64_t rel = now - t->start_ns;
+	uint64_t rel = r->from_ns || r->until_ns ? sl_now() - t->start_ns : 0; /* a clock read only for a window */
 	if (rel < r->from_ns || (r->until_ns && rel >= r->until_ns))
 		return 0;
 	uint64_t k = __atomic_add_fetch(&r->seen, 1, __ATOMIC_RELAXED);
@@ -125,7 +134,7 @@ int sl_inject_pick(struct sl_inject_table *t, unsigned faults, const struct sock
 		   const char *name, unsigned call, const struct sl_inject_who *who)
 {
 	struct peer p;
-	char comm[SL_COMM_MAX + 1] = {0};
+	char comm[SL_COMM_MAX + 1];
 	int have_comm = 0;
 	if (!t || (sa && peer_of(sa, len, &p) < 0))
 		return -1;
@@ -136,12 +145,15 @@ int sl_inject_pick(struct sl_inject_table *t, unsigned faults, const struct sock
 		if ((sa && !peer_match(r, &p)) || !host_match(r, name) || (call && r->calls && !(r->calls & call)))
 			continue;
 		if (r->proc[0]) {
-			if (!have_comm++ && who->comm)
-				who->comm(who->arg, comm);
+			if (!have_comm++) {
+				memset(comm, 0, sizeof comm);
+				if (who->comm)
+					who->comm(who->arg, comm);
+			}
 			if (strncmp(comm, r->proc, SL_COMM_MAX))
 				continue;
 		}
-		if (fire(t, r, who->now))
+		if (fire(t, r))
 			return (int)i;
 	}
 	return -1;

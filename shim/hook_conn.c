@@ -7,7 +7,7 @@
 SL_EXPORT int socket(int family, int type, int protocol)
 {
 	int inj;
-	if (__builtin_expect(sl_inject_on, 0) && (family == AF_INET || family == AF_INET6) &&
+	if (__builtin_expect(sl_inject_on & SL_INJECT_FD_FAULTS, 0) && (family == AF_INET || family == AF_INET6) &&
 	    (inj = sl__inject_fd_call(SL_CALL_SOCKET))) {
 		sl__record_create_failed(SL_CALL_SOCKET, inj);
 		errno = inj;
@@ -44,7 +44,7 @@ SL_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		return REAL(connect)(fd, sa, len);
 	c.t0 = sl_now(); /* connect latency, precisely: a rare call */
 	int r, rule = -1;
-	if (__builtin_expect(sl_inject_on, 0))
+	if (__builtin_expect(sl_inject_on & SL_INJECT_CONNECT_FAULTS, 0))
 		rule = sl__inject_connect(&c, sa, len, &r);
 	if (rule < 0)
 		r = REAL(connect)(fd, sa, len);
@@ -57,7 +57,7 @@ static int accept_common(int fd, struct sockaddr *sa, socklen_t *len, int flags,
 	struct sl_call_ctx c;
 	int tracked = sl__call_begin(&c, fd, sl_fd_get(fd), SL_CALL_ACCEPT, SL_DIR_NONE, site, NULL);
 	int inj = 0;
-	if (__builtin_expect(sl_inject_on, 0) && tracked && (inj = sl__inject_fd_call(SL_CALL_ACCEPT))) {
+	if (__builtin_expect(sl_inject_on & SL_INJECT_FD_FAULTS, 0) && tracked && (inj = sl__inject_fd_call(SL_CALL_ACCEPT))) {
 		/* the connection stays in the queue, as a real EMFILE leaves it */
 		sl__inflight_done(&c);
 		errno = inj;
@@ -112,7 +112,7 @@ SL_EXPORT int shutdown(int fd, int how)
 SL_EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 {
 	int r = REAL(getpeername)(fd, sa, len);
-	if (r == 0 && __builtin_expect(sl_inject_on, 0) && sa && len)
+	if (r == 0 && __builtin_expect(sl_inject_on & (1u << SL_FAULT_RELAY), 0) && sa && len)
 		sl__inject_peername(fd, sa, len);
 	return r;
 }

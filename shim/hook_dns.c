@@ -11,7 +11,7 @@ SL_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
 			  struct addrinfo **res)
 {
 	uint64_t t0 = __atomic_load_n(&sl_g.ready, __ATOMIC_ACQUIRE) ? sl_now() : 0;
-	int r = t0 && __builtin_expect(sl_inject_on, 0) ? sl__inject_lookup(SL_CALL_GETADDRINFO, node) : 0;
+	int r = t0 && __builtin_expect(sl_inject_on & SL_INJECT_DNS_FAULTS, 0) ? sl__inject_lookup(SL_CALL_GETADDRINFO, node) : 0;
 	if (!r)
 		r = REAL(getaddrinfo)(node, service, hints, res);
 	/* AI_NUMERICHOST asks "is this an address?": a failure is an answer, not a lookup problem */
@@ -26,7 +26,7 @@ SL_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
 SL_EXPORT struct hostent *gethostbyname(const char *name)
 {
 	uint64_t t0 = __atomic_load_n(&sl_g.ready, __ATOMIC_ACQUIRE) ? sl_now() : 0;
-	int inj = t0 && __builtin_expect(sl_inject_on, 0) ? sl__inject_lookup(SL_CALL_GETHOSTBYNAME, name) : 0;
+	int inj = t0 && __builtin_expect(sl_inject_on & SL_INJECT_DNS_FAULTS, 0) ? sl__inject_lookup(SL_CALL_GETHOSTBYNAME, name) : 0;
 	struct hostent *h = NULL;
 	if (inj)
 		h_errno = inj == EAI_NONAME ? HOST_NOT_FOUND : TRY_AGAIN;

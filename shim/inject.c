@@ -17,7 +17,7 @@
 #include "real.h"
 #include "record.h"
 
-int sl_inject_on;
+unsigned sl_inject_on; /* the faults the run's rules inject (1 << enum sl_fault), 0: none */
 
 static struct sl_inject_table *table(void)
 {
@@ -26,7 +26,7 @@ static struct sl_inject_table *table(void)
 
 void sl__inject_init(void)
 {
-	sl_inject_on = table() != NULL;
+	sl_inject_on = sl_inject_faults(table());
 }
 
 static void comm_of(void *arg, char *out)
@@ -37,7 +37,9 @@ static void comm_of(void *arg, char *out)
 
 static int pick(unsigned faults, const struct sockaddr *sa, socklen_t len, const char *name, unsigned call)
 {
-	struct sl_inject_who who = {comm_of, NULL, sl_now()};
+	struct sl_inject_who who = {comm_of, NULL};
+	if (!(faults & sl_inject_on))
+		return -1; /* no rule of those faults */
 	return sl_inject_pick(table(), faults, sa, len, name, call, &who);
 }
 

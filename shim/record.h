@@ -186,7 +186,11 @@ void sl__clone_done(long ret, uint64_t flags);
 void sl__record_dns(uint16_t call, const char *name, int code, uint64_t dur_ns);
 
 /* ---- --inject (inject.c): only when the run has rules (sl_inject_on) ---- */
-extern int sl_inject_on;
+extern unsigned sl_inject_on; /* 1 << enum sl_fault of each rule's fault; 0: no --inject */
+#define SL_INJECT_FD_FAULTS (1u << SL_FAULT_EMFILE | 1u << SL_FAULT_ENFILE)
+#define SL_INJECT_DNS_FAULTS (1u << SL_FAULT_NXDOMAIN | 1u << SL_FAULT_SERVFAIL | 1u << SL_FAULT_DNS_DELAY)
+#define SL_INJECT_CONNECT_FAULTS \
+	(1u << SL_FAULT_REFUSE | 1u << SL_FAULT_BLACKHOLE | 1u << SL_FAULT_UNREACHABLE | 1u << SL_FAULT_RELAY)
 void sl__inject_init(void);
 /* A connect a rule picked: made here (redirected, or failed at once); the rule's index, with the
  * call's result in *ret and errno. -1: not injected, the caller makes the real call. */
