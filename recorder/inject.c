@@ -130,12 +130,62 @@ static int fire(const struct sl_inject_table *t, struct sl_inject_rule *r)
 	return 1;
 }
 
+static int ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), k = strlen(tail);
+	return k <= n && !strcmp(s + n - k, tail) && (k == n || s[n - k - 1] == '/' || tail[0] == '/');
+}
+
+/* A frame of stack id is the rule's site: a language frame by its file and line or its function,
+ * a native one by its address in the object named. */
+static int site_match(const struct sl_inject_site *site, struct sl_log *log, uint32_t id)
+{
+	const struct sl_stack *st = id ? sl_stack_at(log, id) : NULL;
+	if (!st)
+		return 0;
+	for (uint32_t f = 0; f < st->nframes && f < SL_MAX_FRAMES; f++) {
+		uint64_t ip = st->ip[f];
+		if (ip & SL_LANG_IP) {
+			uint64_t k = ip & ~SL_LANG_IP;
+			const struct sl_log_header *h = log->hdr;
+			if (!log->langs || k >= __atomic_load_n(&h->tab[SL_T_LANG].avail, __ATOMIC_ACQUIRE))
+				continue;
+			const struct sl_lang *l = &log->langs[k];
+			if (!__atomic_load_n(&l->commit, __ATOMIC_ACQUIRE))
+				continue;
+			char file[SL_LANG_FILE + 1], func[SL_LANG_FUNC + 1];
+			memcpy(file, l->file, SL_LANG_FILE);
+			memcpy(func, l->func, SL_LANG_FUNC);
+			file[SL_LANG_FILE] = func[SL_LANG_FUNC] = 0;
+			if (site->file[0] && ends_with(file, site->file) && (!site->line || site->line == l->line))
+				return 1;
+			if (site->func[0] && (!strcmp(func, site->func) || (ends_with(func, site->func) &&
+									    func[strlen(func) - strlen(site->func) - 1] == '.')))
+				return 1;
+			continue;
+		}
+		const struct sl_module *m = sl_module_of(log, ip);
+		if (!m || !site->nranges)
+			continue;
+		const char *base = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
+		uint64_t off = ip - 1 - m->base; /* a return address: the call is the byte before it */
+		if (strncmp(base, site->module, sizeof site->module - 1))
+			continue;
+		for (uint32_t r = 0; r < site->nranges && r < 2; r++)
+			if (off >= site->lo[r] && off < site->hi[r])
+				return 1;
+	}
+	return 0;
+}
+
 int sl_inject_pick(struct sl_inject_table *t, unsigned faults, const struct sockaddr *sa, socklen_t len,
 		   const char *name, unsigned call, const struct sl_inject_who *who)
 {
 	struct peer p;
 	char comm[SL_COMM_MAX + 1];
 	int have_comm = 0;
+	uint32_t stack = 0;
+	int have_stack = 0;
 	if (!t || (sa && peer_of(sa, len, &p) < 0))
 		return -1;
 	for (uint32_t i = 0; i < t->count && i < SL_INJECT_MAX; i++) {
@@ -151,6 +201,13 @@ int sl_inject_pick(struct sl_inject_table *t, unsigned faults, const struct sock
 					who->comm(who->arg, comm);
 			}
 			if (strncmp(comm, r->proc, SL_COMM_MAX))
+				continue;
+		}
+		const struct sl_inject_site *site = &t->site[i];
+		if (site->file[0] || site->func[0]) {
+			if (!have_stack++ && who->rec)
+				stack = who->rec->probe->stack(who->rec->arg);
+			if (!who->rec || !site_match(site, who->rec->log, stack))
 				continue;
 		}
 		if (fire(t, r))

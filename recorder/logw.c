@@ -618,6 +618,21 @@ int sl_module_add(struct sl_log *log, const char *path, uint64_t base, uint64_t 
 	return 0;
 }
 
+const struct sl_module *sl_module_of(const struct sl_log *log, uint64_t ip)
+{
+	const struct sl_log_header *h = log->hdr;
+	uint64_t n = h ? __atomic_load_n(&h->module_next, __ATOMIC_ACQUIRE) : 0;
+	uint32_t avail = h ? __atomic_load_n(&h->tab[SL_T_MODULES].avail, __ATOMIC_ACQUIRE) : 0;
+	if (n > avail)
+		n = avail;
+	for (uint64_t i = 0; i < n; i++) {
+		const struct sl_module *m = &log->mods[i];
+		if (__atomic_load_n(&m->commit, __ATOMIC_ACQUIRE) && ip >= m->lo && ip < m->hi)
+			return m;
+	}
+	return NULL;
+}
+
 int sl_module_known(const struct sl_log *log, uint64_t ip)
 {
 	const struct sl_log_header *h = log->hdr;

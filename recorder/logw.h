@@ -77,6 +77,8 @@ uint64_t sl_site_failures(struct sl_log *log, uint32_t id, int err);
 int sl_module_add(struct sl_log *log, const char *path, uint64_t base, uint64_t lo,
 		  uint64_t hi, const uint8_t *bid, uint32_t bidlen);
 int sl_module_known(const struct sl_log *log, uint64_t ip);
+/* The recorded object holding ip, or NULL. */
+const struct sl_module *sl_module_of(const struct sl_log *log, uint64_t ip);
 /* Records a language frame; its index (for SL_LANG_IP), or -1 when the table is full. */
 int64_t sl_lang_add(struct sl_log *log, int lang, uint64_t key, const char *func, const char *file, int line);
 struct sl_inflight *sl_inflight_claim(struct sl_log *log, uint32_t tid);

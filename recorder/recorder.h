@@ -189,10 +189,11 @@ void sl_rec_dns(struct sl_rec *r, uint16_t call, const char *name, int code, uin
 struct sl_inject_table *sl_inject_table_of(struct sl_run_header *run);
 /* The faults t's rules inject (1 << enum sl_fault each): calls no rule can apply to skip the match. */
 unsigned sl_inject_faults(const struct sl_inject_table *t);
-/* Who is calling, for rules that name a process (comm fills 16 bytes, asked only then). */
+/* Who is calling, for rules that name a process (comm fills 16 bytes, asked only then) or a site. */
 struct sl_inject_who {
 	void (*comm)(void *arg, char *out);
 	void *arg;
+	struct sl_rec *rec;       /* the caller's stack, through its probe: asked only for a rule's site= */
 };
 /* The index of the first rule among faults (a mask of 1 << enum sl_fault) that matches the peer sa
  * (NULL: none), the name looked up (NULL: none) and call (enum sl_fault_calls, 0: any), and that

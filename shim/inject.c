@@ -37,9 +37,11 @@ static void comm_of(void *arg, char *out)
 
 static int pick(unsigned faults, const struct sockaddr *sa, socklen_t len, const char *name, unsigned call)
 {
-	struct sl_inject_who who = {comm_of, NULL};
+	struct sl_inject_who who = {comm_of, NULL, &sl_rec_shim};
 	if (!(faults & sl_inject_on))
 		return -1; /* no rule of those faults */
+	if (!sl__log_need())
+		who.rec = NULL; /* no log, no stack: a rule with a site does not match */
 	return sl_inject_pick(table(), faults, sa, len, name, call, &who);
 }
 

@@ -291,3 +291,31 @@ NGX
 		"'to other peers (the last 127.0.0.1:$PORT)' in one('injected')['summary']" \
 		"'the last try connected' in one('injected')['summary']"
 }
+
+# site=: only the connects made from that line (or function): Python's frames by name, a C
+# program's and a Go program's by the address ranges of the line socklens run looked up
+case_site_picks_the_call_site() {
+	http_server
+	local py c go
+	py=$(line_of $RC 's = socket.create_connection(("127.0.0.1", port), timeout=1)')
+	expect_status 1 $SL run --report /dev/null --inject refuse,site=retry_client.py:$py -- $PY $RC fixed $PORT > $TMP/p1.out
+	[ "$(grep -c 'Connection refused' $TMP/p1.out)" -eq 3 ]
+	$SL run --report /dev/null --inject refuse,site=retry_client.py:$((py + 1)) -- $PY $RC fixed $PORT | grep -q '^connected'
+	c=$(line_of tests/progs/one_connect.c 'int r = connect(fd,')
+	$SL run --report /dev/null --json $TMP/c.json --inject refuse,site=one_connect.c:$c -- $PROGS/one_connect $PORT || true
+	$JC $TMP/c.json "r['run']['injected'][0]['injected'] == 1" "'at one_connect.c:$c' in r['run']['injected'][0]['description']"
+	$SL run --report /dev/null --json $TMP/c2.json --inject refuse,site=one_connect.c:$((c - 1)) -- $PROGS/one_connect $PORT
+	$JC $TMP/c2.json "r['run']['injected'][0]['injected'] == 0"
+	$SL run --report /dev/null --json $TMP/c3.json --inject refuse,site=main -- $PROGS/one_connect $PORT || true
+	$JC $TMP/c3.json "r['run']['injected'][0]['injected'] == 1"
+	# a line the program has no code for: an error before it starts
+	expect_status 2 $SL run --inject refuse,site=one_connect.c:1 -- $PROGS/one_connect $PORT 2>$TMP/e.err
+	grep -q 'not in the line table' $TMP/e.err
+	need go
+	(cd tests/go/retry && CGO_ENABLED=0 GOCACHE=${GOCACHE:-$TMP/gocache} GOFLAGS=-mod=mod go build -o $TMP/retry .) ||
+		{ echo "go build failed"; return 1; }
+	go=$(line_of tests/go/retry/main.go 'c, err := net.DialTimeout("tcp", addr, time.Second)')
+	expect_status 1 $SL run --report /dev/null --inject refuse,site=main.go:$go -- $TMP/retry fixed 127.0.0.1:$PORT > $TMP/g.out
+	[ "$(grep -c 'connection refused' $TMP/g.out)" -eq 3 ]
+	$SL run --report /dev/null --inject refuse,site=main.go:$((go + 1)) -- $TMP/retry fixed 127.0.0.1:$PORT | grep -q '^connected'
+}

@@ -1607,7 +1607,7 @@ static void inject_entry(struct tthread *t, struct user_regs_struct *r)
 {
 	struct tproc *p = t->p;
 	struct sl_inject_table *tab = sl_inject_table_of(run_ctl);
-	struct sl_inject_who who = {comm_of, p};
+	struct sl_inject_who who = {comm_of, p, &p->rec};
 	t->inj_rule = -1;
 	t->inj_errno = 0;
 	t->inj_len = 0;

@@ -35,6 +35,7 @@ struct run_opts {
 	int no_argv;
 	int trace_data;               /* --trace-data: the tracer stops at data calls too */
 	struct sl_inject_rule rules[SL_INJECT_MAX]; /* --inject, --inject-file */
+	struct sl_inject_site sites[SL_INJECT_MAX];
 	uint32_t nrules;
 	struct sl_relay *relay;
 };
@@ -381,10 +382,10 @@ static int parse(int argc, char **argv, struct run_opts *o)
 			char err[512];
 			int rc;
 			if (c == 'F')
-				rc = sl_inject_file(optarg, o->rules, &o->nrules, err, sizeof err);
+				rc = sl_inject_file(optarg, o->rules, o->sites, &o->nrules, err, sizeof err);
 			else if (o->nrules >= SL_INJECT_MAX)
 				rc = snprintf(err, sizeof err, "more than %u --inject faults", SL_INJECT_MAX) < 0 ? -1 : -1;
-			else if ((rc = sl_inject_parse(optarg, &o->rules[o->nrules], err, sizeof err)) == 0)
+			else if ((rc = sl_inject_parse(optarg, &o->rules[o->nrules], &o->sites[o->nrules], err, sizeof err)) == 0)
 				o->nrules++;
 			if (rc < 0) {
 				sl_error("%s", err);
@@ -485,6 +486,7 @@ static int prepare_inject(struct run_opts *o, struct sl_run_header *r)
 	struct sl_inject_table *t = (struct sl_inject_table *)((char *)r + SL_INJECT_OFF);
 	char err[256];
 	memcpy(t->rule, o->rules, o->nrules * sizeof o->rules[0]);
+	memcpy(t->site, o->sites, o->nrules * sizeof o->sites[0]);
 	t->count = o->nrules;
 	if (!(o->relay = sl_relay_open(t, r, r->file_size, err, sizeof err))) {
 		sl_error("--inject: %s", err);
@@ -540,6 +542,11 @@ int cmd_run(int argc, char **argv)
 		sl_error("cannot run '%s': %s", argv[first],
 			 e == ENOENT && !strchr(argv[first], '/') ? "command not found" : strerror(e));
 		return e == ENOENT ? 127 : 126;
+	}
+	char serr[600];
+	if (o.nrules && sl_inject_sites(exe, o.sites, o.nrules, serr, sizeof serr) < 0) {
+		sl_error("%s", serr);
+		return SL_EXIT_USAGE;
 	}
 	if (open_outputs(&o) < 0)
 		return SL_EXIT_INTERNAL;

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cmd/cmd.h"
+#include "cmd/relay.h"
+#include "symbols/symbols.h"
 
 static const char *const fault_words = "refuse, blackhole, unreachable, nxdomain, servfail, dns-delay=T, emfile, "
 				       "enfile, delay=T, rate=SIZE, reset[=T], silent, slice=SIZE";
@@ -251,7 +253,28 @@ static int relay_key(struct spec_ctx *c, struct sl_inject_rule *r, const char *k
 	return 0;
 }
 
-static int common_key(struct spec_ctx *c, struct sl_inject_rule *r, const char *k, const char *v)
+/* site=FILE:LINE or site=FUNCTION */
+static int parse_site(struct spec_ctx *c, struct sl_inject_site *site, const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	char *end;
+	memset(site, 0, sizeof *site);
+	if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
+		long line = strtol(colon + 1, &end, 10);
+		if ((size_t)(colon - v) >= sizeof site->file || colon == v || line < 1 || line > 10000000)
+			return bad(c, "'site=%s': expected FILE:LINE (a file name of at most 55 characters) or a function", v);
+		memcpy(site->file, v, (size_t)(colon - v));
+		site->line = (int32_t)line;
+		return 0;
+	}
+	if (strlen(v) >= sizeof site->func || strchr(v, ':') || !*v)
+		return bad(c, "'site=%s': expected FILE:LINE or a function name of at most 39 characters", v);
+	snprintf(site->func, sizeof site->func, "%s", v);
+	return 0;
+}
+
+static int common_key(struct spec_ctx *c, struct sl_inject_rule *r, struct sl_inject_site *site, const char *k,
+		      const char *v)
 {
 	int dns = r->fault == SL_FAULT_NXDOMAIN || r->fault == SL_FAULT_SERVFAIL || r->fault == SL_FAULT_DNS_DELAY;
 	int fdc = r->fault == SL_FAULT_EMFILE || r->fault == SL_FAULT_ENFILE;
@@ -278,6 +301,8 @@ static int common_key(struct spec_ctx *c, struct sl_inject_rule *r, const char *
 		}
 		return resolve_host(c, r, v);
 	}
+	if (!strcmp(k, "site"))
+		return parse_site(c, site, v);
 	if (!strcmp(k, "proc")) {
 		if (strlen(v) >= SL_COMM_MAX)
 			return bad(c, "'proc=%s': a process name has at most 15 characters (as ps shows it)", v);
@@ -314,16 +339,18 @@ static int common_key(struct spec_ctx *c, struct sl_inject_rule *r, const char *
 		r->p[SL_FP_ERRNO] = !strcmp(v, "ENETUNREACH") ? ENETUNREACH : !strcmp(v, "EHOSTUNREACH") ? EHOSTUNREACH : 0;
 		return r->p[SL_FP_ERRNO] ? 0 : bad(c, "'errno' is ENETUNREACH or EHOSTUNREACH");
 	}
-	return bad(c, "unknown key '%s' (keys: to, host, proc, nth, every, count, p, seed, from, until; "
+	return bad(c, "unknown key '%s' (keys: to, host, proc, site, nth, every, count, p, seed, from, until; "
 		      "delay, jitter, rate, dir, reset, at, silent, after, slice for the relay; calls; errno)", k);
 }
 
-int sl_inject_parse(const char *spec, struct sl_inject_rule *r, char *err, size_t errlen)
+int sl_inject_parse(const char *spec, struct sl_inject_rule *r, struct sl_inject_site *site, char *err,
+		    size_t errlen)
 {
 	struct spec_ctx c = {spec, err, errlen};
 	char *copy = strdup(spec), *save = NULL;
 	int reset = 0, silent = 0, first = 1, rc = 0;
 	memset(r, 0, sizeof *r);
+	memset(site, 0, sizeof *site);
 	r->p_ppm = 1000000u;
 	if (!copy)
 		return bad(&c, "%s", strerror(ENOMEM));
@@ -342,7 +369,7 @@ int sl_inject_parse(const char *spec, struct sl_inject_rule *r, char *err, size_
 			else
 				rc = relay_key(&c, r, w, v, &reset, &silent);
 		} else {
-			rc = common_key(&c, r, w, v);
+			rc = common_key(&c, r, site, w, v);
 		}
 	}
 	free(copy);
@@ -364,7 +391,8 @@ int sl_inject_parse(const char *spec, struct sl_inject_rule *r, char *err, size_
 }
 
 /* One spec per line; blank lines and lines starting with '#' are skipped. */
-int sl_inject_file(const char *path, struct sl_inject_rule *rules, uint32_t *n, char *err, size_t errlen)
+int sl_inject_file(const char *path, struct sl_inject_rule *rules, struct sl_inject_site *sites, uint32_t *n,
+		   char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
 	char line[1024];
@@ -385,7 +413,7 @@ int sl_inject_file(const char *path, struct sl_inject_rule *rules, uint32_t *n, 
 		if (*n >= SL_INJECT_MAX) {
 			snprintf(err, errlen, "--inject-file '%s' line %d: more than %u faults", path, lineno, SL_INJECT_MAX);
 			rc = -1;
-		} else if (sl_inject_parse(s, &rules[*n], err, errlen) < 0) {
+		} else if (sl_inject_parse(s, &rules[*n], &sites[*n], err, errlen) < 0) {
 			size_t len = strlen(err);
 			snprintf(err + len, errlen - len, " (%s line %d)", path, lineno);
 			rc = -1;
@@ -395,4 +423,40 @@ int sl_inject_file(const char *path, struct sl_inject_rule *rules, uint32_t *n, 
 	}
 	fclose(f);
 	return rc;
+}
+
+/* A source file a language runtime runs (its frames are named by the shim, not found by address). */
+static int language_file(const char *file)
+{
+	static const char *const ext[] = {".py", ".java", ".js", ".mjs", ".cjs", ".kt", ".scala", ".groovy"};
+	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+		size_t n = strlen(file), k = strlen(ext[i]);
+		if (n > k && !strcmp(file + n - k, ext[i]))
+			return 1;
+	}
+	return 0;
+}
+
+int sl_inject_sites(const char *exe, struct sl_inject_site *sites, uint32_t n, char *err, size_t errlen)
+{
+	char real[4096];
+	const char *base;
+	if (!realpath(exe, real))
+		snprintf(real, sizeof real, "%s", exe);
+	base = strrchr(real, '/') ? strrchr(real, '/') + 1 : real;
+	for (uint32_t i = 0; i < n; i++) {
+		struct sl_inject_site *s = &sites[i];
+		if ((!s->file[0] && !s->func[0]) || (s->file[0] && language_file(s->file)))
+			continue;
+		s->nranges = (uint32_t)sl_site_ranges(real, s->file, s->line, s->func, s->lo, s->hi);
+		if (snprintf(s->module, sizeof s->module, "%s", base) >= (int)sizeof s->module)
+			s->module[sizeof s->module - 1] = 0; /* the shim compares the first 31 characters */
+		if (!s->nranges && s->file[0]) {
+			snprintf(err, errlen, "--inject rule %u: site=%s:%d is not in the line table of %s (built without -g, "
+				 "a line with no code, or code in another file than the program socklens starts)",
+				 i + 1, s->file, s->line, real);
+			return -1;
+		}
+	}
+	return 0;
 }

@@ -59,6 +59,7 @@ struct sl_relay {
 	size_t run_size;
 	int refuse[2], hole[2], hole_fill[2], lis[2];
 	int wake[2];
+	int reserve;              /* an fd given up to accept (and reset) a connection when out of fds */
 	pthread_t thread;
 	int started;
 	struct conn **conns;
@@ -136,6 +137,7 @@ struct sl_relay *sl_relay_open(struct sl_inject_table *t, struct sl_run_header *
 	for (int v = 0; v < 2; v++)
 		r->refuse[v] = r->hole[v] = r->hole_fill[v] = r->lis[v] = -1;
 	r->wake[0] = r->wake[1] = -1;
+	r->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	for (uint32_t i = 0; i < t->count; i++)
 		want[t->rule[i].fault < SL_FAULT__COUNT ? t->rule[i].fault : 0] = 1;
 	/* IPv6 only where the loopback has it; IPv4 always */
@@ -231,6 +233,19 @@ static void accept_one(struct sl_relay *r, int lfd, int v6)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
 	int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && r->reserve >= 0) {
+		/* out of fds: the connection is taken and reset (the program sees a reset, not a hang,
+		 * and the listener does not stay readable for ever) */
+		close(r->reserve);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			struct linger l = {1, 0};
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+			close(fd);
+		}
+		r->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		return;
+	}
 	if (fd < 0)
 		return;
 	uint16_t port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
@@ -545,6 +560,8 @@ void sl_relay_close(struct sl_relay *r)
 		free(r->conns[i]);
 	}
 	free(r->conns);
+	if (r->reserve >= 0)
+		close(r->reserve);
 	int *fds[] = {r->refuse, r->hole, r->hole_fill, r->lis, r->wake};
 	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
 		for (int v = 0; v < 2; v++)

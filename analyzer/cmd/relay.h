@@ -8,10 +8,15 @@
 #include "base/base.h"
 #include "socklens/log.h"
 
-/* One spec into a rule; -1 with err saying which word and what was expected. */
-int sl_inject_parse(const char *spec, struct sl_inject_rule *r, char *err, size_t errlen);
-/* A file of specs, one per line ('#' comments), appended to rules[*n]. */
-int sl_inject_file(const char *path, struct sl_inject_rule *rules, uint32_t *n, char *err, size_t errlen);
+/* One spec into a rule and its site; -1 with err saying which word and what was expected. */
+int sl_inject_parse(const char *spec, struct sl_inject_rule *r, struct sl_inject_site *site, char *err,
+		    size_t errlen);
+/* A file of specs, one per line ('#' comments), appended to rules[*n] and sites[*n]. */
+int sl_inject_file(const char *path, struct sl_inject_rule *rules, struct sl_inject_site *sites, uint32_t *n,
+		   char *err, size_t errlen);
+/* The native code of each site=, resolved in the program file exe; -1 (err) when a FILE:LINE of a
+ * compiled language is not in its line table. */
+int sl_inject_sites(const char *exe, struct sl_inject_site *sites, uint32_t n, char *err, size_t errlen);
 
 struct sl_relay;
 /* Opens the ports t's rules need and writes them into t; NULL with err on failure. run is the

@@ -81,6 +81,9 @@ static const struct entry inject_keys[] = {
 		    "socklens starts); IPv4-mapped IPv6 peers match IPv4 rules"},
 	{"host=NAME", "DNS faults: the name looked up (.example.com: it and its subdomains); other faults: as to=NAME"},
 	{"proc=NAME", "only in processes of this name (as ps shows it)"},
+	{"site=FILE:LINE, site=FUNCTION", "only calls made from there (a frame of the call's stack): Python, Java and "
+					  "JavaScript frames by name, native code by the addresses socklens run looks up in "
+					  "the program file's line or symbol table before it starts"},
 	{"nth=N, every=N, count=N", "only the Nth matching call of the run, every Nth, at most N injections"},
 	{"p=P, seed=S", "with probability P (0.3 or 30%); the same seed picks the same calls in every run"},
 	{"from=T, until=T", "only in this window after the program started"},

@@ -404,6 +404,11 @@ int sl_inject_read(const char *dir, struct sl_inject_table *out)
 		out->rule[i].host[SL_INJECT_HOST - 1] = 0;
 		if (out->rule[i].naddr > SL_INJECT_ADDRS)
 			out->rule[i].naddr = SL_INJECT_ADDRS;
+		struct sl_inject_site *site = &out->site[i];
+		site->file[sizeof site->file - 1] = site->func[sizeof site->func - 1] = 0;
+		site->module[sizeof site->module - 1] = 0;
+		if (site->nranges > 2)
+			site->nranges = 2;
 	}
 	return 0;
 }

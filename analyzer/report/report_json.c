@@ -221,7 +221,7 @@ static json_t *injected_json(const struct sl_run *run)
 	char desc[200];
 	for (uint32_t i = 0; i < run->inject.count; i++) {
 		const struct sl_inject_rule *r = &run->inject.rule[i];
-		sl_inject_describe(r, desc, sizeof desc);
+		sl_inject_describe(r, &run->inject.site[i], desc, sizeof desc);
 		json_array_append_new(v, json_pack("{s:I, s:s, s:s, s:I, s:I}", "rule", (json_int_t)i + 1, "fault",
 						   sl_fault_name(r), "description", desc, "matched", (json_int_t)r->seen,
 						   "injected", (json_int_t)r->done));

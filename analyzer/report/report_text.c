@@ -469,7 +469,7 @@ static void print_injected(FILE *out, const struct sl_run *run)
 	char desc[200];
 	for (uint32_t i = 0; i < t->count; i++) {
 		const struct sl_inject_rule *r = &t->rule[i];
-		sl_inject_describe(r, desc, sizeof desc);
+		sl_inject_describe(r, &t->site[i], desc, sizeof desc);
 		if (r->done)
 			fprintf(out, "  injected: %s: into %llu of %llu matching call%s (rule %u)\n", desc,
 				(unsigned long long)r->done, (unsigned long long)r->seen, r->seen == 1 ? "" : "s", i + 1);

@@ -41,7 +41,7 @@ static void cat(char *out, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-void sl_inject_describe(const struct sl_inject_rule *r, char *out, size_t len)
+void sl_inject_describe(const struct sl_inject_rule *r, const struct sl_inject_site *site, char *out, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
 	snprintf(out, len, "%s", sl_fault_name(r));
@@ -74,6 +74,10 @@ void sl_inject_describe(const struct sl_inject_rule *r, char *out, size_t len)
 		cat(out, len, " for %s", r->host);
 	if (r->proc[0])
 		cat(out, len, " in %s", r->proc);
+	if (site && site->file[0])
+		cat(out, len, " at %s:%d", site->file, site->line);
+	else if (site && site->func[0])
+		cat(out, len, " in %s()", site->func);
 	if (r->nth)
 		cat(out, len, ", match #%u only", r->nth);
 	if (r->every)
@@ -294,7 +298,7 @@ void sl_rule_inject(struct sl_ctx *x)
 		struct sl_diag d;
 		struct reaction rx = {{0}};
 		char desc[200], peer[160] = "";
-		sl_inject_describe(r, desc, sizeof desc);
+		sl_inject_describe(r, &t->site[ev->a], desc, sizeof desc);
 		sl_diag_init(&d, SL_K_INJECTED, SL_SEV_INFO, x->proc, ev->fd);
 		d.when_ns = ev->ts_ns;
 		d.conn_id = ev->conn_id;

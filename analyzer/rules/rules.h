@@ -185,7 +185,7 @@ void sl_rule_events(struct sl_ctx *c);
 void sl_rule_context(struct sl_ctx *c); /* last: it speaks only when nothing else did */
 void sl_rule_inject(struct sl_ctx *c);  /* what --inject put in, and how the program reacted */
 /* rule_inject.c: a rule of --inject in words ("blackhole to 10.0.0.5:443, the 1st"); out has 200 bytes */
-void sl_inject_describe(const struct sl_inject_rule *r, char *out, size_t len);
+void sl_inject_describe(const struct sl_inject_rule *r, const struct sl_inject_site *site, char *out, size_t len);
 const char *sl_fault_name(const struct sl_inject_rule *r);
 /* ... and this one the run's exec table */
 void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out);

@@ -67,6 +67,9 @@ int sl_gopclntab_func(Elf *elf, const char *name, uint64_t *entry, uint64_t *end
 const char *sl_untraceable_reason(const char *path);
 int sl_untraceable_kind(const char *path);
 int sl_elf_is_go(const char *path);
+/* sites.c: the code of FILE:LINE (file set) or of function func in the program file at path, as at
+ * most two address ranges [lo, hi) before relocation; how many were found (0: none). */
+int sl_site_ranges(const char *path, const char *file, int line, const char *func, uint64_t lo[2], uint64_t hi[2]);
 
 /* How many of f's n frames to show: without the C library's start-up frames at the end. */
 size_t sl_frames_trim(const struct sl_frame *f, size_t n);

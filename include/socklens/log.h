@@ -134,7 +134,7 @@ enum sl_fault_param {
 enum sl_fault_dir { SL_FDIR_BOTH = 0, SL_FDIR_IN = 1, SL_FDIR_OUT = 2 };
 enum sl_fault_calls { SL_FCALL_SOCKET = 1u << 0, SL_FCALL_ACCEPT = 1u << 1 };
 
-#define SL_INJECT_MAX 12u
+#define SL_INJECT_MAX 8u
 #define SL_INJECT_ADDRS 4u
 #define SL_INJECT_HOST 48u
 #define SL_INJECT_OFF 256u
@@ -162,6 +162,19 @@ struct sl_inject_rule {
 	uint64_t done;            /* injections (atomic) */
 };
 
+/* A rule's call site (site=): a frame of the call's stack must be it. Language frames (Python,
+ * Java, JavaScript) are compared by name; native ones by address, in the ranges socklens run
+ * resolved from the program file's symbols and line table (offsets from its load base). */
+#define SL_INJECT_SITE_FILE 56u
+struct sl_inject_site {
+	char file[SL_INJECT_SITE_FILE]; /* a source file's name ends with this ("" none) */
+	char func[40];            /* or the function is this ("" none) */
+	int32_t line;             /* with file: the line */
+	uint32_t nranges;         /* native ranges below (0: language frames only) */
+	char module[32];          /* ... in the object whose file name is this */
+	uint64_t lo[2], hi[2];
+};
+
 struct sl_inject_table {
 	uint32_t count;           /* rules */
 	uint16_t refuse_port[2];  /* [0] on 127.0.0.1, [1] on ::1 (0: none) */
@@ -171,6 +184,7 @@ struct sl_inject_table {
 	uint64_t map_off;         /* the relay map's offset in the control file (0: none) */
 	uint64_t unredirected;    /* connections a rule matched but that could not be redirected */
 	struct sl_inject_rule rule[SL_INJECT_MAX];
+	struct sl_inject_site site[SL_INJECT_MAX]; /* rule i's site=, when its file or func is set */
 };
 
 /* The relay map: 2 x 65536 entries, by the redirected socket's local port (IPv6 after IPv4). */
