@@ -63,6 +63,8 @@ static int accept_common(int fd, struct sockaddr *sa, socklen_t *len, int flags,
 		errno = inj;
 		return -1;
 	}
+	if (__builtin_expect(sl_inject_on & (1u << SL_FAULT_ACCEPT_STALL), 0) && tracked)
+		sl__inject_accept_stall(fd);
 	int r = four ? REAL(accept4)(fd, sa, len, flags) : REAL(accept)(fd, sa, len);
 	if (tracked)
 		sl__record_accept(&c, r, flags, sa, len);

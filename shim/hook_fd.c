@@ -42,6 +42,8 @@ static int close_known(int fd, uint32_t ent)
 	if (ent & SL_FD_CLOSED)
 		return close_again(fd, ent);
 	int e = errno;
+	if (__builtin_expect(sl_inject_on & (1u << SL_FAULT_SLOW_CLOSE), 0))
+		sl__inject_close(fd, ent);
 	sl__record_close(fd);
 	errno = e;
 	return REAL(close)(fd);

@@ -123,6 +123,44 @@ int sl__inject_fd_call(uint16_t call)
 	return err;
 }
 
+/* The call is held ms milliseconds (a server busy elsewhere, a close that lingers); errno kept. */
+static void hold(uint64_t ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+	int e = errno;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	errno = e;
+}
+
+void sl__inject_accept_stall(int fd)
+{
+	int i = pick(1u << SL_FAULT_ACCEPT_STALL, NULL, 0, NULL, SL_FCALL_ACCEPT);
+	if (i < 0)
+		return;
+	note(i, SL_CALL_ACCEPT, fd, NULL, 0, NULL, 0, NULL);
+	hold(table()->rule[i].p[SL_FP_DELAY_MS]);
+}
+
+void sl__inject_close(int fd, uint32_t ent)
+{
+	if (!sl_fd_live(ent) || !sl_g.log.hdr)
+		return;
+	struct sl_slot *s = sl_slot_of(ent);
+	struct sockaddr_storage peer;
+	size_t n = sizeof(sa_family_t) + s->peer.len;
+	if ((s->role != SL_ROLE_CLIENT && s->role != SL_ROLE_SERVER) || !s->peer.family || n > sizeof peer)
+		return;
+	memset(&peer, 0, sizeof peer);
+	peer.ss_family = s->peer.family;
+	memcpy((char *)&peer + sizeof(sa_family_t), s->peer.data, s->peer.len);
+	int i = pick(1u << SL_FAULT_SLOW_CLOSE, (struct sockaddr *)&peer, (socklen_t)n, NULL, 0);
+	if (i < 0)
+		return;
+	note(i, SL_CALL_CLOSE, fd, s, 0, (struct sockaddr *)&peer, (socklen_t)n, NULL);
+	hold(table()->rule[i].p[SL_FP_DELAY_MS]);
+}
+
 /* A name that is an address is no lookup: no DNS fault applies to it. */
 static int numeric(const char *name)
 {
@@ -140,14 +178,8 @@ int sl__inject_lookup(uint16_t call, const char *name)
 	const struct sl_inject_rule *r = &table()->rule[i];
 	int code = r->fault == SL_FAULT_NXDOMAIN ? EAI_NONAME : r->fault == SL_FAULT_SERVFAIL ? EAI_AGAIN : 0;
 	note(i, call, -1, NULL, code, NULL, 0, name);
-	if (r->fault == SL_FAULT_DNS_DELAY) {
-		uint64_t ms = r->p[SL_FP_DELAY_MS];
-		struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-		int e = errno;
-		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-			;
-		errno = e;
-	}
+	if (r->fault == SL_FAULT_DNS_DELAY)
+		hold(r->p[SL_FP_DELAY_MS]);
 	return code;
 }
 

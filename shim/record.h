@@ -199,6 +199,10 @@ int sl__inject_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen
 int sl__inject_fd_call(uint16_t call);
 /* A name lookup: the EAI code to fail with, 0 for the real lookup (after a delay, if one is asked). */
 int sl__inject_lookup(uint16_t call, const char *name);
+/* accept-stall: the accept on listener fd held for the rule's time, if one picks it. */
+void sl__inject_accept_stall(int fd);
+/* slow-close: the close of connection fd (fd-table entry ent) held, if a rule picks it. */
+void sl__inject_close(int fd, uint32_t ent);
 /* getpeername on a redirected connection: the real peer, not socklens run's port. */
 void sl__inject_peername(int fd, struct sockaddr *sa, socklen_t *len);
 /* Every other sl__record_* may change errno: wrappers save it around them. */

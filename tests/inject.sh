@@ -161,7 +161,7 @@ case_dns_faults() {
 	expect_status 3 $SL run --report /dev/null --json $TMP/d.json --inject nxdomain,host=localhost -- \
 		$PY $RC lookup localhost > $TMP/d.out
 	grep -q "gaierror -2" $TMP/d.out
-	$JC $TMP/d.json "one('injected')['summary'].startswith('Injected nxdomain for localhost into getaddrinfo() of localhost')" \
+	$JC $TMP/d.json "one('injected')['summary'].startswith('Injected nxdomain into getaddrinfo() of localhost (--inject rule 1: nxdomain for localhost)')" \
 		"all(d['severity'] == 'info' for d in diags())"
 	expect_status 3 $SL run --report /dev/null --inject servfail,host=.localhost -- $PY $RC lookup localhost > $TMP/s.out
 	grep -q "gaierror -3" $TMP/s.out
@@ -178,7 +178,7 @@ case_dns_faults() {
 case_fd_exhaustion() {
 	expect_status 4 $SL run --report /dev/null --json $TMP/m.json --inject emfile,calls=socket -- $PY $RC socket > $TMP/m.out
 	grep -q "socket errno 24" $TMP/m.out
-	$JC $TMP/m.json "one('injected')['summary'].startswith('Injected emfile into socket()')" \
+	$JC $TMP/m.json "one('injected')['summary'].startswith('Injected emfile into socket() (--inject rule 1: emfile)')" \
 		"one('fd-exhaustion')['severity'] == 'info'"
 }
 
@@ -318,4 +318,28 @@ case_site_picks_the_call_site() {
 	expect_status 1 $SL run --report /dev/null --inject refuse,site=main.go:$go -- $TMP/retry fixed 127.0.0.1:$PORT > $TMP/g.out
 	[ "$(grep -c 'connection refused' $TMP/g.out)" -eq 3 ]
 	$SL run --report /dev/null --inject refuse,site=main.go:$((go + 1)) -- $TMP/retry fixed 127.0.0.1:$PORT | grep -q '^connected'
+}
+
+# a server whose accept stalls: the first client (with a 1 s limit) times out, the next is served;
+# a slow close holds the program's close
+case_accept_stall_and_slow_close() {
+	need curl
+	local port; port=$(free_port)
+	mkdir -p $TMP/www && echo hello > $TMP/www/index.html
+	(cd $TMP/www && exec $SL run --report $TMP/srv.txt --json $TMP/srv.json --inject accept-stall=2s,nth=1 -- \
+		$PY -m http.server $port --bind 127.0.0.1 >/dev/null 2>&1) &
+	local run=$!
+	wait_port $port
+	# (wait_port's own connection was the first accept: it took 2 s to be accepted)
+	expect_status 0 curl -sS -m 10 -o /dev/null http://127.0.0.1:$port/
+	expect_status 0 curl -sS -m 1 -o /dev/null http://127.0.0.1:$port/
+	kill -TERM $run
+	wait $run || true
+	$JC $TMP/srv.json "one('injected')['summary'].startswith('Injected accept-stall into accept() (--inject rule 1: accept-stall 2000ms, match #1 only)')" \
+		"r['run']['injected'][0]['injected'] == 1"
+	http_server
+	local t0 t1; t0=$(now)
+	$SL run --report /dev/null --inject slow-close=1500ms,to=:$PORT -- $PY $RC three $PORT > /dev/null
+	t1=$(now)
+	elapsed_between $t0 $t1 4.4 40
 }

@@ -20,7 +20,7 @@
 #include "symbols/symbols.h"
 
 static const char *const fault_words = "refuse, blackhole, unreachable, nxdomain, servfail, dns-delay=T, emfile, "
-				       "enfile, delay=T, rate=SIZE, reset[=T], silent, slice=SIZE";
+				       "enfile, accept-stall=T, slow-close=T, delay=T, rate=SIZE, reset[=T], silent, slice=SIZE";
 
 struct spec_ctx {
 	const char *spec;
@@ -193,10 +193,11 @@ static int parse_fault(struct spec_ctx *c, struct sl_inject_rule *r, const char 
 			r->fault = plain[i].fault;
 			return 0;
 		}
-	if (!strcmp(k, "dns-delay")) {
-		r->fault = SL_FAULT_DNS_DELAY;
-		if (!v || duration_ms(v, &r->p[SL_FP_DELAY_MS]) < 0)
-			return bad(c, "'dns-delay' needs a time, as in dns-delay=3s");
+	if (!strcmp(k, "dns-delay") || !strcmp(k, "accept-stall") || !strcmp(k, "slow-close")) {
+		r->fault = !strcmp(k, "dns-delay") ? SL_FAULT_DNS_DELAY : !strcmp(k, "accept-stall") ? SL_FAULT_ACCEPT_STALL
+			   : SL_FAULT_SLOW_CLOSE;
+		if (!v || duration_ms(v, &r->p[SL_FP_DELAY_MS]) < 0 || !r->p[SL_FP_DELAY_MS])
+			return bad(c, "'%s' needs a time, as in %s=2s", k, k);
 		return 0;
 	}
 	if (!strcmp(k, "delay") || !strcmp(k, "rate") || !strcmp(k, "reset") || !strcmp(k, "silent") || !strcmp(k, "slice")) {
@@ -277,19 +278,19 @@ static int common_key(struct spec_ctx *c, struct sl_inject_rule *r, struct sl_in
 		      const char *v)
 {
 	int dns = r->fault == SL_FAULT_NXDOMAIN || r->fault == SL_FAULT_SERVFAIL || r->fault == SL_FAULT_DNS_DELAY;
-	int fdc = r->fault == SL_FAULT_EMFILE || r->fault == SL_FAULT_ENFILE;
+	int fdc = r->fault == SL_FAULT_EMFILE || r->fault == SL_FAULT_ENFILE || r->fault == SL_FAULT_ACCEPT_STALL;
 	uint64_t ms;
 	if (!v)
 		return bad(c, "'%s' needs a value (%s=...)", k, k);
 	if (!strcmp(k, "to")) {
 		if (dns || fdc)
 			return bad(c, "'%s' names a peer; %s", k,
-				   dns ? "DNS faults match the name looked up: host=NAME" : "emfile and enfile have none");
+				   dns ? "DNS faults match the name looked up: host=NAME" : "emfile, enfile and accept-stall have none");
 		return parse_to(c, r, v);
 	}
 	if (!strcmp(k, "host")) {
 		if (fdc)
-			return bad(c, "'host' names a peer; emfile and enfile have none");
+			return bad(c, "'host' names a peer; emfile, enfile and accept-stall have none");
 		if (dns) {
 			if (strlen(v) >= SL_INJECT_HOST)
 				return bad(c, "'host=%s' is too long", v);

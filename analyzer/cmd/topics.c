@@ -65,6 +65,9 @@ static const struct entry faults[] = {
 	{"dns-delay=T", "the lookup is answered T later"},
 	{"emfile, enfile", "socket() (IPv4, IPv6) or accept() fails with EMFILE or ENFILE; calls=socket|accept|both. "
 			   "accept() leaves the connection queued, as a real EMFILE does"},
+	{"accept-stall=T", "accept() is made T later, as by a server busy elsewhere (its event loop stalled): the "
+			   "connections wait in the queue, and clients see their connect succeed and no answer"},
+	{"slow-close=T", "close() of a connection returns T later (to=PEER picks which)"},
 	{"delay=T", "through socklens's relay: T of one-way latency in each direction (dir=in: to the program, out: from "
 		    "it), jitter=J adds up to J at random without reordering; the handshake's round trip is added to "
 		    "the first data (the connect itself completes on loopback at once)"},

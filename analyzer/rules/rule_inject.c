@@ -20,7 +20,8 @@ const char *sl_fault_name(const struct sl_inject_rule *r)
 	static const char *const names[SL_FAULT__COUNT] = {
 		[SL_FAULT_REFUSE] = "refuse", [SL_FAULT_BLACKHOLE] = "blackhole", [SL_FAULT_UNREACHABLE] = "unreachable",
 		[SL_FAULT_NXDOMAIN] = "nxdomain", [SL_FAULT_SERVFAIL] = "servfail", [SL_FAULT_DNS_DELAY] = "dns-delay",
-		[SL_FAULT_EMFILE] = "emfile", [SL_FAULT_ENFILE] = "enfile",
+		[SL_FAULT_EMFILE] = "emfile", [SL_FAULT_ENFILE] = "enfile", [SL_FAULT_ACCEPT_STALL] = "accept-stall",
+		[SL_FAULT_SLOW_CLOSE] = "slow-close",
 	};
 	if (r->fault == SL_FAULT_RELAY)
 		return r->p[SL_FP_RESET_AFTER] || r->p[SL_FP_RESET_AT_MS] ? "reset"
@@ -46,7 +47,8 @@ void sl_inject_describe(const struct sl_inject_rule *r, const struct sl_inject_s
 	char a[INET6_ADDRSTRLEN];
 	snprintf(out, len, "%s", sl_fault_name(r));
 	const uint64_t *p = r->p;
-	if (r->fault == SL_FAULT_DNS_DELAY || (r->fault == SL_FAULT_RELAY && p[SL_FP_DELAY_MS]))
+	if (r->fault == SL_FAULT_DNS_DELAY || r->fault == SL_FAULT_ACCEPT_STALL || r->fault == SL_FAULT_SLOW_CLOSE ||
+	    (r->fault == SL_FAULT_RELAY && p[SL_FP_DELAY_MS]))
 		cat(out, len, " %llums", (unsigned long long)p[SL_FP_DELAY_MS]);
 	if (p[SL_FP_JITTER_MS])
 		cat(out, len, " (+0-%llums)", (unsigned long long)p[SL_FP_JITTER_MS]);
@@ -100,6 +102,7 @@ static const char *call_name(uint16_t call)
 	case SL_CALL_ACCEPT: return "accept()";
 	case SL_CALL_GETADDRINFO: return "getaddrinfo()";
 	case SL_CALL_GETHOSTBYNAME: return "gethostbyname()";
+	case SL_CALL_CLOSE: return "close()";
 	}
 	return "a call";
 }
@@ -314,6 +317,9 @@ void sl_rule_inject(struct sl_ctx *x)
 		if (c) {
 			outcome(x, c, ev->ts_ns, &rx);
 			retries(x, c, &d, &rx);
+		} else if (r->fault == SL_FAULT_ACCEPT_STALL || r->fault == SL_FAULT_DNS_DELAY) {
+			cat(rx.text, sizeof rx.text, "the call was held for %llu ms", (unsigned long long)r->p[SL_FP_DELAY_MS]);
+			site_calls(x, ev, &rx);
 		} else {
 			cat(rx.text, sizeof rx.text, "the call failed as asked");
 			site_calls(x, ev, &rx);
@@ -322,10 +328,11 @@ void sl_rule_inject(struct sl_ctx *x)
 		if (rx.hung || rx.leaked)
 			d.sev = SL_SEV_WARNING;
 		sl_diag_fact(&d, "rule", (double)ev->a + 1);
-		if (snprintf(d.summary, sizeof d.summary, "Injected %s into %s%s%s%s (--inject rule %lld). Then %s", desc,
-			 call_name(ev->call), peer[0] ? " " : "",
-			 ev->call == SL_CALL_CONNECT ? "to " : ev->call == SL_CALL_SOCKET || ev->call == SL_CALL_ACCEPT ? "" : "of ",
-			 peer, (long long)ev->a + 1, rx.text) >= (int)sizeof d.summary)
+		if (snprintf(d.summary, sizeof d.summary, "Injected %s into %s%s%s%s (--inject rule %lld: %s). Then %s",
+			     sl_fault_name(r), call_name(ev->call), peer[0] ? " " : "",
+			     ev->call == SL_CALL_CONNECT || ev->call == SL_CALL_CLOSE ? "to "
+			     : ev->call == SL_CALL_SOCKET || ev->call == SL_CALL_ACCEPT ? "" : "of ",
+			     peer, (long long)ev->a + 1, desc, rx.text) >= (int)sizeof d.summary)
 			memcpy(d.summary + sizeof d.summary - 4, "...", 4); /* cut, and says so */
 		sl_diags_add(x->out, x->img, &d, ev->stack, 0);
 	}

@@ -115,13 +115,16 @@ enum sl_fault {
 	SL_FAULT_RELAY = 7,       /* connect through the relay: the p[] below say what it does */
 	SL_FAULT_EMFILE = 8,      /* socket/accept: EMFILE (a full fd table) */
 	SL_FAULT_ENFILE = 9,      /* socket/accept: ENFILE (the system's table) */
-	SL_FAULT__COUNT = 10
+	SL_FAULT_ACCEPT_STALL = 10, /* accept: made p[SL_FP_DELAY_MS] later (a server busy elsewhere) */
+	SL_FAULT_SLOW_CLOSE = 11, /* close of a connection: returns p[SL_FP_DELAY_MS] later */
+	SL_FAULT__COUNT = 12
 };
 
 /* A rule's parameters (p[]); 0 = not set. Times in ms, sizes in bytes. */
 enum sl_fault_param {
 	SL_FP_ERRNO = 0,          /* unreachable: the errno */
-	SL_FP_DELAY_MS = 1,       /* relay: one-way latency added in each direction of dir; dns-delay */
+	SL_FP_DELAY_MS = 1,       /* relay: one-way latency added in each direction of dir; dns-delay,
+				   accept-stall, slow-close: how long the call is held */
 	SL_FP_JITTER_MS = 2,      /* relay: up to this much more, uniformly, order kept */
 	SL_FP_RATE = 3,           /* relay: bytes per second, each direction of dir */
 	SL_FP_RESET_AFTER = 4,    /* relay: reset once this many bytes (+1) reached the program */
