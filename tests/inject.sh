@@ -343,3 +343,34 @@ case_accept_stall_and_slow_close() {
 	t1=$(now)
 	elapsed_between $t0 $t1 4.4 40
 }
+
+# rate= against the kernel's own shaper: a 200 KB download through tbf at 800 kbit/s in a network
+# namespace, and through --inject rate=100k (102,400 B/s) there without tbf, take the same time
+case_rate_matches_tbf() {
+	need curl tc unshare
+	unshare -n true 2>/dev/null || skip "cannot create a network namespace"
+	mkdir -p $TMP/tw && head -c 200000 /dev/urandom > $TMP/tw/big.bin
+	cat > $TMP/tbf.sh <<NS
+set -e
+ip link set lo up
+ip link set lo mtu 1500
+(cd $TMP/tw && exec $PY -m http.server 8099 --bind 127.0.0.1 >/dev/null 2>&1) &
+srv=\$!
+for i in \$(seq 400); do (exec 3<>/dev/tcp/127.0.0.1/8099) 2>/dev/null && break; sleep 0.05; done
+tc qdisc add dev lo root tbf rate 800kbit burst 32kb latency 2s
+curl -sS -o /dev/null -w 'tbf %{time_total}\n' http://127.0.0.1:8099/big.bin
+tc qdisc del dev lo root
+$SL run --report /dev/null --inject rate=100k,dir=in -- curl -sS -o /dev/null -w 'inject %{time_total}\n' \
+	http://127.0.0.1:8099/big.bin
+kill \$srv
+NS
+	unshare -n bash $TMP/tbf.sh > $TMP/tbf.out || { cat $TMP/tbf.out; return 1; }
+	cat $TMP/tbf.out
+	$PY - $TMP/tbf.out <<'PY'
+import sys
+t = dict(line.split() for line in open(sys.argv[1]))
+a, b = float(t["tbf"]), float(t["inject"])
+# 200,000 bytes at 100,000 (tbf) or 102,400 (inject) B/s, less a burst: 1.6 to 2 s; within 30% of each other
+sys.exit(0 if 1.2 <= a <= 6 and 1.2 <= b <= 6 and abs(a - b) <= 0.3 * max(a, b) else 1)
+PY
+}
