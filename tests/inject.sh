@@ -374,3 +374,32 @@ a, b = float(t["tbf"]), float(t["inject"])
 sys.exit(0 if 1.2 <= a <= 6 and 1.2 <= b <= 6 and abs(a - b) <= 0.3 * max(a, b) else 1)
 PY
 }
+
+# Python's urllib and http.client, as programs use them: a reset mid-response, a silent server
+# against the client's timeout, a refused connect
+case_python_urllib_and_http_client() {
+	http_server
+	cat > $TMP/u.py <<PY
+import http.client, socket, sys, urllib.request, urllib.error
+mode = sys.argv[1]
+try:
+    if mode == "urllib":
+        urllib.request.urlopen("http://127.0.0.1:$PORT/big.bin", timeout=5).read()
+    else:
+        c = http.client.HTTPConnection("127.0.0.1", $PORT, timeout=1)
+        c.request("GET", "/")
+        c.getresponse().read()
+    print("ok")
+except Exception as e:
+    print(type(e).__name__)
+    sys.exit(1)
+PY
+	expect_status 1 $SL run --report /dev/null --inject reset,after=10k,to=:$PORT -- $PY $TMP/u.py urllib > $TMP/u1.out
+	grep -qE '^(ConnectionResetError|IncompleteRead|URLError)$' $TMP/u1.out
+	expect_status 1 $SL run --report /dev/null --inject refuse,to=:$PORT -- $PY $TMP/u.py urllib > $TMP/u2.out
+	grep -q '^URLError$' $TMP/u2.out
+	expect_status 1 $SL run --report /dev/null --json $TMP/h.json --inject silent,to=:$PORT -- $PY $TMP/u.py http > $TMP/h.out
+	grep -qE '^(TimeoutError|timeout)$' $TMP/h.out
+	$JC $TMP/h.json "'closed the connection after' in one('injected')['summary']"
+	$SL run --report /dev/null --inject delay=50ms,to=:$PORT -- $PY $TMP/u.py urllib | grep -q '^ok$'
+}
