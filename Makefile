@@ -151,7 +151,7 @@ examples: $(EXAMPLES)
 # nounwind has no unwind tables, as some hand-built and JIT code has none.
 PLAIN_PROGS := close_paths errno_check daemon_fds threads400 fork_after_read cancel_blocked one_connect clock_reads \
 	silent_peer many_conns noptrace fd_race burst_refused raw_clone truncated_log exec_chain catch_signals jdk_connect \
-	drop_user pool short_write
+	drop_user pool short_write eintr_client
 PROG_BINS := $(BUILD)/tests/progs/fortify_client $(BUILD)/tests/progs/nounwind $(PLAIN_PROGS:%=$(BUILD)/tests/progs/%) \
 	$(BUILD)/tests/progs/catch_signals_static $(BUILD)/tests/progs/uring_client $(BUILD)/tests/progs/uring_client_static \
 	$(BUILD)/tests/progs/uring_files \

@@ -178,41 +178,61 @@ static int site_match(const struct sl_inject_site *site, struct sl_log *log, uin
 	return 0;
 }
 
-int sl_inject_pick(struct sl_inject_table *t, unsigned faults, const struct sockaddr *sa, socklen_t len,
-		   const char *name, unsigned call, const struct sl_inject_who *who)
+/* The first rule from index from on among faults that matches (peer, name, call, process, site),
+ * without counting it as an occurrence; -1 when none does. */
+static int match_from(struct sl_inject_table *t, uint32_t from, unsigned faults, const struct sockaddr *sa,
+		      socklen_t len, const char *name, unsigned call, const struct sl_inject_who *who,
+		      struct sl_inject_cache *k)
 {
 	struct peer p;
-	char comm[SL_COMM_MAX + 1];
-	int have_comm = 0;
-	uint32_t stack = 0;
-	int have_stack = 0;
 	if (!t || (sa && peer_of(sa, len, &p) < 0))
 		return -1;
-	for (uint32_t i = 0; i < t->count && i < SL_INJECT_MAX; i++) {
+	for (uint32_t i = from; i < t->count && i < SL_INJECT_MAX; i++) {
 		struct sl_inject_rule *r = &t->rule[i];
 		if (r->fault >= 32 || !(faults & (1u << r->fault)))
 			continue;
 		if ((sa && !peer_match(r, &p)) || !host_match(r, name) || (call && r->calls && !(r->calls & call)))
 			continue;
 		if (r->proc[0]) {
-			if (!have_comm++) {
-				memset(comm, 0, sizeof comm);
+			if (!k->have_comm++) {
+				memset(k->comm, 0, sizeof k->comm);
 				if (who->comm)
-					who->comm(who->arg, comm);
+					who->comm(who->arg, k->comm);
 			}
-			if (strncmp(comm, r->proc, SL_COMM_MAX))
+			if (strncmp(k->comm, r->proc, SL_COMM_MAX))
 				continue;
 		}
 		const struct sl_inject_site *site = &t->site[i];
 		if (site->file[0] || site->func[0]) {
-			if (!have_stack++ && who->rec)
-				stack = who->rec->probe->stack(who->rec->arg);
-			if (!who->rec || !site_match(site, who->rec->log, stack))
+			if (!k->have_stack++ && who->rec)
+				k->stack = who->rec->probe->stack(who->rec->arg);
+			if (!who->rec || !site_match(site, who->rec->log, k->stack))
 				continue;
 		}
-		if (fire(t, r))
-			return (int)i;
+		return (int)i;
 	}
+	return -1;
+}
+
+int sl_inject_match(struct sl_inject_table *t, unsigned faults, const struct sockaddr *sa, socklen_t len,
+		    const struct sl_inject_who *who)
+{
+	struct sl_inject_cache k = {0};
+	return match_from(t, 0, faults, sa, len, NULL, 0, who, &k);
+}
+
+int sl_inject_fire(struct sl_inject_table *t, int rule)
+{
+	return fire(t, &t->rule[rule]);
+}
+
+int sl_inject_pick(struct sl_inject_table *t, unsigned faults, const struct sockaddr *sa, socklen_t len,
+		   const char *name, unsigned call, const struct sl_inject_who *who)
+{
+	struct sl_inject_cache k = {0};
+	for (int i = 0; (i = match_from(t, (uint32_t)i, faults, sa, len, name, call, who, &k)) >= 0; i++)
+		if (fire(t, &t->rule[i]))
+			return i;
 	return -1;
 }
 

@@ -200,6 +200,18 @@ struct sl_inject_who {
  * fires (its window, occurrence and probability); -1 when none does. Counts in the rules. */
 int sl_inject_pick(struct sl_inject_table *t, unsigned faults, const struct sockaddr *sa, socklen_t len,
 		   const char *name, unsigned call, const struct sl_inject_who *who);
+/* The first rule among faults that matches the peer sa (and process, site), not counted: for a
+ * fault decided call by call later (eintr), with sl_inject_fire; -1 when none does. */
+int sl_inject_match(struct sl_inject_table *t, unsigned faults, const struct sockaddr *sa, socklen_t len,
+		    const struct sl_inject_who *who);
+/* Rule rule's occurrence: its window, nth, every, probability and count say whether it fires. */
+int sl_inject_fire(struct sl_inject_table *t, int rule);
+/* What one match asked of the caller, asked once (internal to inject.c). */
+struct sl_inject_cache {
+	char comm[SL_COMM_MAX + 1];
+	int have_comm, have_stack;
+	uint32_t stack;
+};
 /* Where rule r sends a connect to sa: socklens run's loopback port, as an address of sa's family
  * (*wire6: the connection is IPv6 on the wire); 0 when there is no such port. */
 socklen_t sl_inject_target(const struct sl_inject_table *t, const struct sl_inject_rule *r, const struct sockaddr *sa,

@@ -49,6 +49,11 @@ SL_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (rule < 0)
 		r = REAL(connect)(fd, sa, len);
 	sl__record_connect(&c, sa, len, r);
+	if (__builtin_expect(sl_inject_on & (1u << SL_FAULT_EINTR), 0)) {
+		int e = errno;
+		sl__inject_mark_eintr(fd);
+		errno = e;
+	}
 	return r;
 }
 
@@ -68,6 +73,11 @@ static int accept_common(int fd, struct sockaddr *sa, socklen_t *len, int flags,
 	int r = four ? REAL(accept4)(fd, sa, len, flags) : REAL(accept)(fd, sa, len);
 	if (tracked)
 		sl__record_accept(&c, r, flags, sa, len);
+	if (__builtin_expect(sl_inject_on & (1u << SL_FAULT_EINTR), 0) && r >= 0) {
+		int e = errno;
+		sl__inject_mark_eintr(r);
+		errno = e;
+	}
 	return r;
 }
 

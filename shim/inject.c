@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <time.h>
@@ -123,6 +124,61 @@ int sl__inject_fd_call(uint16_t call)
 	return err;
 }
 
+/* The real peer of a slot, as a sockaddr; its length, or 0. */
+static socklen_t peer_addr(const struct sl_slot *s, struct sockaddr_storage *out)
+{
+	size_t n = sizeof(sa_family_t) + s->peer.len;
+	if (!s->peer.family || n > sizeof *out)
+		return 0;
+	memset(out, 0, sizeof *out);
+	out->ss_family = s->peer.family;
+	memcpy((char *)out + sizeof(sa_family_t), s->peer.data, s->peer.len);
+	return (socklen_t)n;
+}
+
+void sl__inject_mark_eintr(int fd)
+{
+	struct sl_inject_who who = {comm_of, NULL, &sl_rec_shim};
+	struct sockaddr_storage peer;
+	uint32_t ent = sl_fd_get(fd);
+	if (!sl_fd_live(ent) || !sl_g.log.hdr)
+		return;
+	struct sl_slot *s = sl_slot_of(ent);
+	socklen_t len = peer_addr(s, &peer);
+	if (len && sl_rec_is_tcp(s) && sl_inject_match(table(), 1u << SL_FAULT_EINTR, (struct sockaddr *)&peer, len, &who) >= 0)
+		sl_slot_flag(s, SL_SF_INJECT_EINTR);
+}
+
+/* A signal arriving while the call waits: only a call that would block (nothing to read, no room
+ * to write) on a blocking socket can see EINTR, and its retry goes through (one signal a wait). */
+int sl__inject_eintr(struct sl_slot *s, uint8_t dir)
+{
+	int fd = s->fd;
+	uint32_t f = __atomic_load_n(&s->flags, __ATOMIC_RELAXED);
+	struct sockaddr_storage peer;
+	socklen_t len;
+	if (f & SL_SF_NONBLOCK)
+		return 0;
+	if (f & SL_SF_EINTR_DONE) {
+		__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_EINTR_DONE, __ATOMIC_RELAXED);
+		return 0;
+	}
+	int e = errno;
+	struct pollfd pfd = {fd, (short)(dir == SL_DIR_OUT ? POLLOUT : POLLIN), 0};
+	int ready = (int)sl_sys3(SYS_poll, (long)&pfd, 1, 0);
+	struct sl_inject_who who = {comm_of, NULL, &sl_rec_shim};
+	int i = ready == 0 && (len = peer_addr(s, &peer)) ? sl_inject_match(table(), 1u << SL_FAULT_EINTR,
+									    (struct sockaddr *)&peer, len, &who) : -1;
+	if (i < 0 || !sl_inject_fire(table(), i)) {
+		errno = e;
+		return 0;
+	}
+	sl_slot_flag(s, SL_SF_EINTR_DONE);
+	note(i, dir == SL_DIR_OUT ? SL_CALL_SEND : SL_CALL_RECV, fd, s, EINTR, (struct sockaddr *)&peer, len, NULL);
+	errno = EINTR;
+	return 1;
+}
+
 /* The call is held ms milliseconds (a server busy elsewhere, a close that lingers); errno kept. */
 static void hold(uint64_t ms)
 {
@@ -148,13 +204,10 @@ void sl__inject_close(int fd, uint32_t ent)
 		return;
 	struct sl_slot *s = sl_slot_of(ent);
 	struct sockaddr_storage peer;
-	size_t n = sizeof(sa_family_t) + s->peer.len;
-	if ((s->role != SL_ROLE_CLIENT && s->role != SL_ROLE_SERVER) || !s->peer.family || n > sizeof peer)
+	socklen_t n = peer_addr(s, &peer);
+	if ((s->role != SL_ROLE_CLIENT && s->role != SL_ROLE_SERVER) || !n)
 		return;
-	memset(&peer, 0, sizeof peer);
-	peer.ss_family = s->peer.family;
-	memcpy((char *)&peer + sizeof(sa_family_t), s->peer.data, s->peer.len);
-	int i = pick(1u << SL_FAULT_SLOW_CLOSE, (struct sockaddr *)&peer, (socklen_t)n, NULL, 0);
+	int i = pick(1u << SL_FAULT_SLOW_CLOSE, (struct sockaddr *)&peer, n, NULL, 0);
 	if (i < 0)
 		return;
 	note(i, SL_CALL_CLOSE, fd, s, 0, (struct sockaddr *)&peer, (socklen_t)n, NULL);

@@ -49,11 +49,14 @@ void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, u
 /* The first call each way on a socket: its buffer is kept for a look at the first bytes, and in a
  * language runtime's program the stack of a first blocking read (before it can block forever)
  * and of a first send (the program's line that sent the request) are captured. Out of line: the
- * hot path only tests the flag. */
-void sl__first_call(struct sl_slot *s, uint8_t dir, const void *buf);
+ * hot path only tests the flag. Also every call on a connection an eintr rule matched: -1 (errno
+ * EINTR) when the call is to fail instead of being made. */
+__attribute__((cold)) int sl__first_call(struct sl_slot *s, uint8_t dir, const void *buf);
 
 /*
- * The hot path; ent is sl_fd_get(fd), which the caller usually has at hand. A data call on a
+ * The hot path; ent is sl_fd_get(fd), which the caller usually has at hand. Returns 1 for a tracked
+ * socket, 0 for anything else (make the real call), -1 for a call --inject fails with EINTR
+ * (return -1: errno is set). A data call on a
  * tracked socket costs an fd-table load, one coarse clock read on a non-blocking socket or two
  * on a blocking one (with the thread's in-flight record), and plain adds to its direction's
  * counters. It never touches errno; everything unusual (first sight of an fd, failure, EOF, a
@@ -80,8 +83,10 @@ SL_INLINE int sl__call_begin(struct sl_call_ctx *c, int fd, uint32_t ent, uint16
 	c->t0 = 0;
 	if (dir == SL_DIR_OUT)
 		s->send_site = (uint64_t)(uintptr_t)site;
-	if (dir != SL_DIR_NONE && __builtin_expect(flags & (dir == SL_DIR_IN ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT), 0))
-		sl__first_call(s, dir, buf);
+	if (dir != SL_DIR_NONE &&
+	    __builtin_expect(flags & ((dir == SL_DIR_IN ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT) | SL_SF_INJECT_EINTR), 0) &&
+	    sl__first_call(s, dir, buf) < 0)
+		return -1;
 	if (!(flags & SL_SF_NONBLOCK)) {
 		struct sl_inflight *f = sl_t_infl;
 		if (__builtin_expect(!f, 0))
@@ -199,6 +204,11 @@ int sl__inject_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen
 int sl__inject_fd_call(uint16_t call);
 /* A name lookup: the EAI code to fail with, 0 for the real lookup (after a delay, if one is asked). */
 int sl__inject_lookup(uint16_t call, const char *name);
+/* eintr: connection fd, if an eintr rule matches its peer, is marked for its data calls to look. */
+void sl__inject_mark_eintr(int fd);
+/* ... and a call on it that would block: 1 (errno EINTR) when it is to fail now (the slot's fd:
+ * a duplicate is the same socket). */
+int sl__inject_eintr(struct sl_slot *s, uint8_t dir);
 /* accept-stall: the accept on listener fd held for the rule's time, if one picks it. */
 void sl__inject_accept_stall(int fd);
 /* slow-close: the close of connection fd (fd-table entry ent) held, if a rule picks it. */

@@ -403,3 +403,17 @@ PY
 	$JC $TMP/h.json "'closed the connection after' in one('injected')['summary']"
 	$SL run --report /dev/null --inject delay=50ms,to=:$PORT -- $PY $TMP/u.py urllib | grep -q '^ok$'
 }
+
+# eintr: a blocking recv that would wait fails with EINTR once; code that forgets EINTR ends, code
+# that retries reads the whole answer (the delay makes the read wait, so the fault is certain)
+case_eintr_on_a_blocking_read() {
+	http_server
+	expect_status 3 $SL run --report /dev/null --json $TMP/e.json --inject delay=200ms,to=:$PORT --inject eintr,to=:$PORT -- \
+		$PROGS/eintr_client $PORT > $TMP/e.out
+	grep -q 'recv: Interrupted system call' $TMP/e.out
+	$JC $TMP/e.json "'did not call again' in [d for d in diags('injected') if d['summary'].startswith('Injected eintr')][0]['summary']"
+	$SL run --report /dev/null --json $TMP/r.json --inject delay=200ms,to=:$PORT --inject eintr,to=:$PORT -- \
+		$PROGS/eintr_client $PORT retry > $TMP/r.out
+	grep -q '^read [0-9]* bytes' $TMP/r.out
+	$JC $TMP/r.json "'called again and went on' in [d for d in diags('injected') if d['summary'].startswith('Injected eintr')][0]['summary']"
+}

@@ -20,7 +20,7 @@
 #include "symbols/symbols.h"
 
 static const char *const fault_words = "refuse, blackhole, unreachable, nxdomain, servfail, dns-delay=T, emfile, "
-				       "enfile, accept-stall=T, slow-close=T, delay=T, rate=SIZE, reset[=T], silent, slice=SIZE";
+				       "enfile, eintr, accept-stall=T, slow-close=T, delay=T, rate=SIZE, reset[=T], silent, slice=SIZE";
 
 struct spec_ctx {
 	const char *spec;
@@ -184,7 +184,7 @@ static int parse_fault(struct spec_ctx *c, struct sl_inject_rule *r, const char 
 	static const struct { const char *word; uint16_t fault; } plain[] = {
 		{"refuse", SL_FAULT_REFUSE}, {"blackhole", SL_FAULT_BLACKHOLE}, {"unreachable", SL_FAULT_UNREACHABLE},
 		{"nxdomain", SL_FAULT_NXDOMAIN}, {"servfail", SL_FAULT_SERVFAIL}, {"emfile", SL_FAULT_EMFILE},
-		{"enfile", SL_FAULT_ENFILE},
+		{"enfile", SL_FAULT_ENFILE}, {"eintr", SL_FAULT_EINTR},
 	};
 	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
 		if (!strcmp(k, plain[i].word)) {

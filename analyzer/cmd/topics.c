@@ -65,6 +65,9 @@ static const struct entry faults[] = {
 	{"dns-delay=T", "the lookup is answered T later"},
 	{"emfile, enfile", "socket() (IPv4, IPv6) or accept() fails with EMFILE or ENFILE; calls=socket|accept|both. "
 			   "accept() leaves the connection queued, as a real EMFILE does"},
+	{"eintr", "a read or write on a blocking socket that would wait fails with EINTR, as when a signal "
+		  "without SA_RESTART arrives; its retry goes through (one signal a wait). to=PEER picks the "
+		  "connections"},
 	{"accept-stall=T", "accept() is made T later, as by a server busy elsewhere (its event loop stalled): the "
 			   "connections wait in the queue, and clients see their connect succeed and no answer"},
 	{"slow-close=T", "close() of a connection returns T later (to=PEER picks which)"},

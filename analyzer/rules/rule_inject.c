@@ -21,7 +21,7 @@ const char *sl_fault_name(const struct sl_inject_rule *r)
 		[SL_FAULT_REFUSE] = "refuse", [SL_FAULT_BLACKHOLE] = "blackhole", [SL_FAULT_UNREACHABLE] = "unreachable",
 		[SL_FAULT_NXDOMAIN] = "nxdomain", [SL_FAULT_SERVFAIL] = "servfail", [SL_FAULT_DNS_DELAY] = "dns-delay",
 		[SL_FAULT_EMFILE] = "emfile", [SL_FAULT_ENFILE] = "enfile", [SL_FAULT_ACCEPT_STALL] = "accept-stall",
-		[SL_FAULT_SLOW_CLOSE] = "slow-close",
+		[SL_FAULT_SLOW_CLOSE] = "slow-close", [SL_FAULT_EINTR] = "eintr",
 	};
 	if (r->fault == SL_FAULT_RELAY)
 		return r->p[SL_FP_RESET_AFTER] || r->p[SL_FP_RESET_AT_MS] ? "reset"
@@ -103,6 +103,8 @@ static const char *call_name(uint16_t call)
 	case SL_CALL_GETADDRINFO: return "getaddrinfo()";
 	case SL_CALL_GETHOSTBYNAME: return "gethostbyname()";
 	case SL_CALL_CLOSE: return "close()";
+	case SL_CALL_SEND: return "a send";
+	case SL_CALL_RECV: return "a read";
 	}
 	return "a call";
 }
@@ -314,7 +316,14 @@ void sl_rule_inject(struct sl_ctx *x)
 		snprintf(d.peer, sizeof d.peer, "%s", peer);
 		snprintf(d.group_peer, sizeof d.group_peer, "%s", sl_fault_name(r));
 		const struct sl_conn *c = ev->conn_id ? conn_of(x, ev->conn_id) : NULL;
-		if (c) {
+		if (c && r->fault == SL_FAULT_EINTR) {
+			/* the interrupted call was not counted: any data that way after it means it was retried */
+			int in = ev->call == SL_CALL_RECV;
+			uint64_t moved = in ? c->s->bytes_in : c->s->bytes_out;
+			cat(rx.text, sizeof rx.text, "%s; ", moved || (in && (c->s->flags & SL_SF_EOF))
+				? "the program called again and went on" : "the program did not call again on the connection");
+			outcome(x, c, ev->ts_ns, &rx);
+		} else if (c) {
 			outcome(x, c, ev->ts_ns, &rx);
 			retries(x, c, &d, &rx);
 		} else if (r->fault == SL_FAULT_ACCEPT_STALL || r->fault == SL_FAULT_DNS_DELAY) {
@@ -329,8 +338,10 @@ void sl_rule_inject(struct sl_ctx *x)
 			d.sev = SL_SEV_WARNING;
 		sl_diag_fact(&d, "rule", (double)ev->a + 1);
 		if (snprintf(d.summary, sizeof d.summary, "Injected %s into %s%s%s%s (--inject rule %lld: %s). Then %s",
-			     sl_fault_name(r), call_name(ev->call), peer[0] ? " " : "",
+			     sl_fault_name(r), r->fault == SL_FAULT_RELAY ? "the connection" : call_name(ev->call),
+			     peer[0] ? " " : "",
 			     ev->call == SL_CALL_CONNECT || ev->call == SL_CALL_CLOSE ? "to "
+			     : ev->call == SL_CALL_SEND ? "to " : ev->call == SL_CALL_RECV ? "from "
 			     : ev->call == SL_CALL_SOCKET || ev->call == SL_CALL_ACCEPT ? "" : "of ",
 			     peer, (long long)ev->a + 1, desc, rx.text) >= (int)sizeof d.summary)
 			memcpy(d.summary + sizeof d.summary - 4, "...", 4); /* cut, and says so */

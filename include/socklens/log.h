@@ -117,7 +117,8 @@ enum sl_fault {
 	SL_FAULT_ENFILE = 9,      /* socket/accept: ENFILE (the system's table) */
 	SL_FAULT_ACCEPT_STALL = 10, /* accept: made p[SL_FP_DELAY_MS] later (a server busy elsewhere) */
 	SL_FAULT_SLOW_CLOSE = 11, /* close of a connection: returns p[SL_FP_DELAY_MS] later */
-	SL_FAULT__COUNT = 12
+	SL_FAULT_EINTR = 12,      /* a blocking data call that would block fails with EINTR (once a wait) */
+	SL_FAULT__COUNT = 13
 };
 
 /* A rule's parameters (p[]); 0 = not set. Times in ms, sizes in bytes. */
@@ -377,8 +378,10 @@ enum sl_slot_flags {
 	SL_SF_PARKED_READ = 1u << 19,  /* a goroutine was seen parked reading it with no read deadline */
 	SL_SF_DEADLINE_READ = 1u << 20,/* ... with a read deadline in force */
 	SL_SF_PARKED_WRITE = 1u << 21, /* a goroutine was seen parked writing it (the peer not reading) */
-	SL_SF_INJECTED = 1u << 22      /* its connect was redirected by --inject: peer is the real one,
+	SL_SF_INJECTED = 1u << 22,     /* its connect was redirected by --inject: peer is the real one,
 					  the kernel's peer is socklens run's (refuse, blackhole, relay) */
+	SL_SF_INJECT_EINTR = 1u << 23, /* an eintr rule matched its peer: data calls look at the rules */
+	SL_SF_EINTR_DONE = 1u << 24    /* ... and the last call that would have blocked got EINTR */
 };
 
 #define SL_ERRS 4u
