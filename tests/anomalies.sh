@@ -285,16 +285,7 @@ case_nginx_in_front_of_a_silent_upstream() {
 	need nginx curl
 	local port up; port=$(free_port); up=$(free_port)
 	silent_server $up
-	mkdir -p $TMP/ng
-	cat > $TMP/ng/nginx.conf <<EOF
-worker_processes 1;
-pid $TMP/ng/nginx.pid;
-error_log $TMP/ng/error.log;
-events { }
-http { access_log off; client_body_temp_path $TMP/ng; proxy_temp_path $TMP/ng; fastcgi_temp_path $TMP/ng;
-  uwsgi_temp_path $TMP/ng; scgi_temp_path $TMP/ng;
-  server { listen 127.0.0.1:$port; location / { proxy_pass http://127.0.0.1:$up; proxy_read_timeout 2s; } } }
-EOF
+	nginx_conf $TMP/ng 1 "server { listen 127.0.0.1:$port; location / { proxy_pass http://127.0.0.1:$up; proxy_read_timeout 2s; } }"
 	$SL run --json $TMP/ng.json -- nginx -p $TMP/ng -c $TMP/ng/nginx.conf -g 'daemon off;' > $TMP/ng.out 2>&1 &
 	local run=$! i
 	for i in $(seq 400); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done

@@ -55,16 +55,7 @@ EOF
 case_nginx_daemonizing_hands_its_listener_on() {
 	need nginx
 	local port; port=$(free_port)
-	mkdir -p $TMP/nd
-	sed "s|$TMP/ng|$TMP/nd|g; s|listen 127.0.0.1:[0-9]*|listen 127.0.0.1:$port|" > $TMP/nd/nginx.conf <<EOF
-worker_processes 1;
-pid $TMP/ng/nginx.pid;
-error_log $TMP/ng/error.log;
-events { }
-http { access_log off; client_body_temp_path $TMP/ng; proxy_temp_path $TMP/ng; fastcgi_temp_path $TMP/ng;
-  uwsgi_temp_path $TMP/ng; scgi_temp_path $TMP/ng;
-  server { listen 127.0.0.1:$port; location / { return 200 "ok\n"; } } }
-EOF
+	nginx_conf $TMP/nd 1 "server { listen 127.0.0.1:$port; location / { return 200 \"ok\\n\"; } }"
 	# nginx forks its daemon and exits; socklens run waits for the daemon (a subreaper)
 	$SL run --report $TMP/nd.txt --json $TMP/nd.json -- nginx -p $TMP/nd -c $TMP/nd/nginx.conf &
 	RUN=$!

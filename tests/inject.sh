@@ -268,18 +268,9 @@ case_nginx_fails_over_to_the_next_upstream() {
 	need nginx curl
 	http_server
 	local port up2; port=$(free_port); up2=$(free_port)
-	mkdir -p $TMP/ng
-	cat > $TMP/ng/nginx.conf <<NGX
-worker_processes 1;
-pid $TMP/ng/nginx.pid;
-error_log $TMP/ng/error.log;
-events { }
-http { access_log off; client_body_temp_path $TMP/ng; proxy_temp_path $TMP/ng; fastcgi_temp_path $TMP/ng;
-  uwsgi_temp_path $TMP/ng; scgi_temp_path $TMP/ng;
-  upstream app { server 127.0.0.2:$up2; server 127.0.0.1:$PORT; }
+	nginx_conf $TMP/ng 1 "upstream app { server 127.0.0.2:$up2; server 127.0.0.1:$PORT; }
   server { listen 127.0.0.1:$port; location / { proxy_pass http://app; proxy_next_upstream error timeout;
-    proxy_connect_timeout 1s; } } }
-NGX
+    proxy_connect_timeout 1s; } }"
 	$SL run --json $TMP/ng.json --inject refuse,to=127.0.0.2 -- nginx -p $TMP/ng -c $TMP/ng/nginx.conf \
 		-g 'daemon off;' > $TMP/ng.out 2>&1 &
 	local run=$!

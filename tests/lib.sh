@@ -27,6 +27,21 @@ wait_port() {
 	return 1
 }
 
+# nginx_conf DIR WORKERS HTTP: DIR/nginx.conf for nginx with WORKERS workers, its pid, error log and
+# temporary files in DIR, and HTTP (upstreams, servers) in its http block
+nginx_conf() {
+	mkdir -p "$1"
+	cat > "$1/nginx.conf" <<NGINX
+worker_processes $2;
+pid $1/nginx.pid;
+error_log $1/error.log;
+events { }
+http { access_log off; client_body_temp_path $1; proxy_temp_path $1; fastcgi_temp_path $1;
+  uwsgi_temp_path $1; scgi_temp_path $1;
+  $3 }
+NGINX
+}
+
 # expect_status WANT CMD...: runs CMD and checks its exit status
 expect_status() {
 	local want=$1 rc=0

@@ -55,15 +55,7 @@ case_nginx_under_wrk() {
 	need nginx wrk
 	local port; port=$(free_port)
 	mkdir -p $TMP/ng && echo ok > $TMP/ng/index.html
-	cat > $TMP/ng/nginx.conf <<EOF
-worker_processes 2;
-pid $TMP/ng/nginx.pid;
-error_log $TMP/ng/error.log;
-events { }
-http { access_log off; client_body_temp_path $TMP/ng; proxy_temp_path $TMP/ng; fastcgi_temp_path $TMP/ng;
-  uwsgi_temp_path $TMP/ng; scgi_temp_path $TMP/ng;
-  server { listen 127.0.0.1:$port; root $TMP/ng; } }
-EOF
+	nginx_conf $TMP/ng 2 "server { listen 127.0.0.1:$port; root $TMP/ng; }"
 	$SL run --html $TMP/ng.html --trace $TMP/ng.trace.json --json $TMP/ng.json -- \
 		nginx -p $TMP/ng -c $TMP/ng/nginx.conf -g 'daemon off;' > $TMP/ng.out 2>&1 &
 	local run=$!
