@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <sys/wait.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "rules/rules.h"
 
@@ -109,12 +110,72 @@ static const char *call_name(uint16_t call)
 	return "a call";
 }
 
-static const struct sl_conn *conn_of(const struct sl_ctx *x, uint64_t id)
+/* The image's connections indexed once: by id (the event names one), and by call site then time
+ * (a site's later connects are what follows it): an injection costs a lookup and the rest of its
+ * site, not a scan of every connection. */
+struct index {
+	const struct sl_conn **byid;
+	struct site_conn {
+		uint64_t key, start;
+		const struct sl_conn *c;
+	} *bysite;
+	size_t n, nsite;
+};
+
+static int cmp_id(const void *a, const void *b)
 {
-	for (size_t i = 0; i < x->nconns; i++)
-		if (x->conns[i].s->conn_id == id)
-			return &x->conns[i];
-	return NULL;
+	uint64_t x = (*(const struct sl_conn *const *)a)->s->conn_id, y = (*(const struct sl_conn *const *)b)->s->conn_id;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_site(const void *a, const void *b)
+{
+	const struct site_conn *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Two connects from the same call site: the same code called connect, whatever called it (nginx's
+ * first try and its next upstream come through different callers of one ngx_event_connect_peer). */
+static uint64_t site_key(const struct sl_ctx *x, uint32_t stack)
+{
+	const struct sl_stack *st = sl_image_stack(x->img, stack);
+	return st && st->nframes ? st->ip[0] : ~(uint64_t)stack;
+}
+
+static void index_build(const struct sl_ctx *x, struct index *ix)
+{
+	ix->n = x->nconns;
+	ix->byid = malloc((x->nconns ? x->nconns : 1) * sizeof *ix->byid);
+	ix->bysite = malloc((x->nconns ? x->nconns : 1) * sizeof *ix->bysite);
+	ix->nsite = 0;
+	if (!ix->byid || !ix->bysite) {
+		ix->n = 0;
+		return;
+	}
+	for (size_t i = 0; i < x->nconns; i++) {
+		const struct sl_conn *c = &x->conns[i];
+		ix->byid[i] = c;
+		if (c->s->connect_stack)
+			ix->bysite[ix->nsite++] = (struct site_conn){site_key(x, c->s->connect_stack), c->s->connect_start_ns, c};
+	}
+	qsort(ix->byid, ix->n, sizeof *ix->byid, cmp_id);
+	qsort(ix->bysite, ix->nsite, sizeof *ix->bysite, cmp_site);
+}
+
+static void index_free(struct index *ix)
+{
+	free(ix->byid);
+	free(ix->bysite);
+}
+
+static const struct sl_conn *conn_of(const struct index *ix, uint64_t id)
+{
+	struct sl_slot key_slot = {.conn_id = id};
+	struct sl_conn key = {.s = &key_slot};
+	const struct sl_conn *k = &key, **hit = ix->n ? bsearch(&k, ix->byid, ix->n, sizeof *ix->byid, cmp_id) : NULL;
+	return hit ? *hit : NULL;
 }
 
 /* The call a thread was blocked in on the connection when the image was read (0: none). */
@@ -187,53 +248,31 @@ static void outcome(const struct sl_ctx *x, const struct sl_conn *c, uint64_t in
 	}
 }
 
-/* Two connects from the same call site: the same code called connect, whatever called it (nginx's
- * first try and its next upstream come through different callers of one ngx_event_connect_peer). */
-static int same_site(const struct sl_ctx *x, uint32_t a, uint32_t b)
-{
-	if (!a || !b)
-		return 0;
-	if (a == b)
-		return 1;
-	const struct sl_stack *sa = sl_image_stack(x->img, a), *sb = sl_image_stack(x->img, b);
-	return sa && sb && sa->nframes && sb->nframes && sa->ip[0] == sb->ip[0];
-}
-
 /* The same call site's later connects: retries (to the same peer) and fail-overs (elsewhere). */
-static void retries(const struct sl_ctx *x, const struct sl_conn *c, struct sl_diag *d, struct reaction *rx)
+static void retries(const struct sl_ctx *x, const struct index *ix, const struct sl_conn *c, struct sl_diag *d,
+		    struct reaction *rx)
 {
 	const struct sl_slot *s = c->s;
 	unsigned same = 0, other = 0, ok = 0;
 	uint64_t prev = s->connect_start_ns, gap_min = UINT64_MAX, gap_max = 0;
 	const struct sl_slot *last = NULL;
 	char buf[160];
-	for (size_t i = 0; i < x->nconns; i++) {
-		const struct sl_slot *o = x->conns[i].s;
-		if (o == s || !same_site(x, o->connect_stack, s->connect_stack) || o->connect_start_ns <= s->connect_start_ns)
+	struct site_conn key = {site_key(x, s->connect_stack), s->connect_start_ns, c};
+	const struct site_conn *at = ix->nsite ? bsearch(&key, ix->bysite, ix->nsite, sizeof key, cmp_site) : NULL;
+	/* (connects at the same instant: the first of them; those after it in time are the tries) */
+	for (size_t i = at ? (size_t)(at - ix->bysite) : ix->nsite; i < ix->nsite && ix->bysite[i].key == key.key; i++) {
+		const struct sl_slot *o = ix->bysite[i].c->s;
+		if (o == s || o->connect_start_ns <= s->connect_start_ns)
 			continue;
 		int to_same = o->peer.len == s->peer.len && !memcmp(o->peer.data, s->peer.data, s->peer.len);
 		same += to_same;
 		other += !to_same;
 		ok += o->connect_state == SL_CONN_DONE;
-		if (!last || o->connect_start_ns > last->connect_start_ns)
-			last = o;
-	}
-	/* intervals: each later connect's distance from the one before it */
-	for (const struct sl_slot *cur = s;;) {
-		const struct sl_slot *next = NULL;
-		for (size_t i = 0; i < x->nconns; i++) {
-			const struct sl_slot *o = x->conns[i].s;
-			if (same_site(x, o->connect_stack, s->connect_stack) && o->connect_start_ns > cur->connect_start_ns &&
-			    (!next || o->connect_start_ns < next->connect_start_ns))
-				next = o;
-		}
-		if (!next)
-			break;
-		uint64_t gap = next->connect_start_ns - prev;
+		last = o;
+		uint64_t gap = o->connect_start_ns - prev; /* each later connect's distance from the one before it */
 		gap_min = gap < gap_min ? gap : gap_min;
 		gap_max = gap > gap_max ? gap : gap_max;
-		prev = next->connect_start_ns;
-		cur = next;
+		prev = o->connect_start_ns;
 	}
 	if (!same && !other) {
 		cat(rx->text, sizeof rx->text, "; it did not try again from this call site");
@@ -251,9 +290,9 @@ static void retries(const struct sl_ctx *x, const struct sl_conn *c, struct sl_d
 		    other, other == 1 ? "" : "s", buf);
 	}
 	const char *how = "the last try failed too";
-	if (last && last->connect_state == SL_CONN_DONE)
+	if (last->connect_state == SL_CONN_DONE)
 		how = "the last try connected";
-	else if (last && last->connect_state == SL_CONN_PENDING)
+	else if (last->connect_state == SL_CONN_PENDING)
 		how = last->state == SL_SLOT_CLOSED ? "the program gave up on the last try too"
 						     : "the last try was still connecting";
 	cat(rx->text, sizeof rx->text, "; %s", how);
@@ -293,8 +332,12 @@ static void site_calls(const struct sl_ctx *x, const struct sl_event *ev, struct
 void sl_rule_inject(struct sl_ctx *x)
 {
 	const struct sl_inject_table *t = &x->run->inject;
+	struct index ix;
+	uint64_t *done_sites = NULL;
+	size_t ndone = 0;
 	if (!x->img->inject_calls)
 		return;
+	index_build(x, &ix);
 	for (uint32_t i = 0; i < x->img->nevents; i++) {
 		const struct sl_event *ev = &x->img->events[i];
 		if (ev->type != SL_EV_INJECT || ev->a < 0 || (uint64_t)ev->a >= t->count)
@@ -315,7 +358,7 @@ void sl_rule_inject(struct sl_ctx *x)
 		}
 		snprintf(d.peer, sizeof d.peer, "%s", peer);
 		snprintf(d.group_peer, sizeof d.group_peer, "%s", sl_fault_name(r));
-		const struct sl_conn *c = ev->conn_id ? conn_of(x, ev->conn_id) : NULL;
+		const struct sl_conn *c = ev->conn_id ? conn_of(&ix, ev->conn_id) : NULL;
 		if (c && r->fault == SL_FAULT_EINTR) {
 			/* the interrupted call was not counted: any data that way after it means it was retried */
 			int in = ev->call == SL_CALL_RECV;
@@ -325,7 +368,20 @@ void sl_rule_inject(struct sl_ctx *x)
 			outcome(x, c, ev->ts_ns, &rx);
 		} else if (c) {
 			outcome(x, c, ev->ts_ns, &rx);
-			retries(x, c, &d, &rx);
+			/* the first injection at a call site tells what followed it there; the later ones fold
+			 * into its finding (their own outcomes still set its severity) */
+			uint64_t k = site_key(x, c->s->connect_stack) ^ ((uint64_t)ev->a << 56);
+			size_t j = 0;
+			while (j < ndone && done_sites[j] != k)
+				j++;
+			if (j == ndone && c->s->connect_stack) {
+				uint64_t *v = realloc(done_sites, (ndone + 1) * sizeof *v);
+				if (v) {
+					done_sites = v;
+					done_sites[ndone++] = k;
+					retries(x, &ix, c, &d, &rx);
+				}
+			}
 		} else if (r->fault == SL_FAULT_ACCEPT_STALL || r->fault == SL_FAULT_DNS_DELAY) {
 			cat(rx.text, sizeof rx.text, "the call was held for %llu ms", (unsigned long long)r->p[SL_FP_DELAY_MS]);
 			site_calls(x, ev, &rx);
@@ -334,6 +390,9 @@ void sl_rule_inject(struct sl_ctx *x)
 			site_calls(x, ev, &rx);
 		}
 		process_end(x, &d, &rx);
+		if (x->img->h.event_overwritten || x->img->h.event_dropped)
+			cat(rx.text, sizeof rx.text, " (This process's event table overflowed: the count here is of the "
+			    "injections it kept; the run's line for the rule counts them all.)");
 		if (rx.hung || rx.leaked)
 			d.sev = SL_SEV_WARNING;
 		sl_diag_fact(&d, "rule", (double)ev->a + 1);
@@ -347,4 +406,6 @@ void sl_rule_inject(struct sl_ctx *x)
 			memcpy(d.summary + sizeof d.summary - 4, "...", 4); /* cut, and says so */
 		sl_diags_add(x->out, x->img, &d, ev->stack, 0);
 	}
+	free(done_sites);
+	index_free(&ix);
 }
