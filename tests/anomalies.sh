@@ -175,21 +175,6 @@ case_high_rtt_behind_a_slow_link() {
 		"one('high-rtt')['peer'].startswith('127.0.0.1:')"
 }
 
-# A resolver of our own: a private network and mount namespace whose /etc/resolv.conf points at
-# tests/progs/dns_responder.py (slow.* answered late, drop.* never, the rest NXDOMAIN).
-dns_env() {
-	unshare -mn true 2>/dev/null || skip "cannot create mount and network namespaces"
-	printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > $TMP/resolv.conf
-	cat > $TMP/dns.sh <<EOF
-set -e
-ip link set lo up
-mount --bind $TMP/resolv.conf /etc/resolv.conf
-$PY tests/progs/dns_responder.py 0.7 > $TMP/dns.ready &
-trap "kill \$! 2>/dev/null" EXIT
-for i in \$(seq 400); do grep -q ready $TMP/dns.ready && break; sleep 0.05; done
-EOF
-}
-
 case_dns_failure_and_slow_dns() {
 	local line; line=$(line_of examples/dns_lookup.c 'int rc = getaddrinfo(')
 	dns_env

@@ -408,3 +408,25 @@ case_eintr_on_a_blocking_read() {
 	grep -q '^read [0-9]* bytes' $TMP/r.out
 	$JC $TMP/r.json "'called again and went on' in [d for d in diags('injected') if d['summary'].startswith('Injected eintr')][0]['summary']"
 }
+
+# Go's own resolver (no libc): the server's answer turned into NXDOMAIN or SERVFAIL in the
+# program's buffer as it reads it; Go says "no such host" / "server misbehaving"
+case_go_resolver_nxdomain_and_servfail() {
+	need go
+	(cd tests/go/lookup && CGO_ENABLED=0 GOCACHE=${GOCACHE:-$TMP/gocache} GOFLAGS=-mod=mod go build -o $TMP/lookup .) ||
+		{ echo "go build failed"; return 1; }
+	dns_env 0
+	cat >> $TMP/dns.sh <<RUN
+$TMP/lookup slow.ok.example > $TMP/plain.out
+$SL run --report /dev/null --json $TMP/n.json --inject nxdomain,host=slow.ok.example -- $TMP/lookup slow.ok.example \
+	slow.other.example > $TMP/n.out
+$SL run --report /dev/null --inject servfail,host=.ok.example -- $TMP/lookup slow.ok.example > $TMP/s.out
+RUN
+	unshare -mn bash $TMP/dns.sh
+	grep -q '^slow.ok.example \[127.0.0.1\] <nil>' $TMP/plain.out
+	grep -q '^slow.ok.example .*no such host' $TMP/n.out
+	grep -q '^slow.other.example \[127.0.0.1\] <nil>' $TMP/n.out
+	grep -q '^slow.ok.example .*server misbehaving' $TMP/s.out
+	$JC $TMP/n.json "diags('injected')[0]['summary'].startswith('Injected nxdomain into the answer to a lookup of slow.ok.example')" \
+		"all(d['severity'] == 'info' for d in diags())"
+}

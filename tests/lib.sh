@@ -42,6 +42,22 @@ http { access_log off; client_body_temp_path $1; proxy_temp_path $1; fastcgi_tem
 NGINX
 }
 
+# A resolver of our own: a private network and mount namespace whose /etc/resolv.conf points at
+# tests/progs/dns_responder.py (slow.* answered DELAY seconds late, default 0.7, drop.* never, the
+# rest NXDOMAIN). Appends to $TMP/dns.sh what runs there; run it with unshare -mn bash $TMP/dns.sh.
+dns_env() { # [DELAY]
+	unshare -mn true 2>/dev/null || skip "cannot create mount and network namespaces"
+	printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > $TMP/resolv.conf
+	cat > $TMP/dns.sh <<EOF
+set -e
+ip link set lo up
+mount --bind $TMP/resolv.conf /etc/resolv.conf
+$PY tests/progs/dns_responder.py ${1:-0.7} > $TMP/dns.ready &
+trap "kill \$! 2>/dev/null" EXIT
+for i in \$(seq 400); do grep -q ready $TMP/dns.ready && break; sleep 0.05; done
+EOF
+}
+
 # expect_status WANT CMD...: runs CMD and checks its exit status
 expect_status() {
 	local want=$1 rc=0

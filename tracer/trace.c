@@ -802,6 +802,9 @@ static struct sl_slot *slot_known(struct tproc *p, int fd)
 	return e && p->log.hdr ? e->slot : NULL;
 }
 
+static int poke(pid_t pid, unsigned long long addr, const void *buf, size_t len);
+static void comm_of(void *arg, char *out);
+
 /* ---- the program's own resolver ------------------------------------------------------------ */
 
 /* Go resolves names itself: per query a UDP socket (TCP for a long answer) connected to a DNS
@@ -893,6 +896,31 @@ static int dns_header(const unsigned char *b, size_t n, int *rcode, int *answers
 	return 0;
 }
 
+/* --inject nxdomain or servfail for Go's own resolver: the server's answer, just read into the
+ * program's buffer, turned into that code with no records (its header rewritten there), as a
+ * server that failed would have answered. Each answer (A, AAAA) is a matching call. */
+static void dns_inject(struct tproc *p, int fd, unsigned long long buf, unsigned char *b, const char *name, int *rcode,
+		       int *answers)
+{
+	struct sl_inject_table *tab = sl_inject_table_of(run_ctl);
+	struct sl_inject_who who = {comm_of, p, &p->rec};
+	int i = tab ? sl_inject_pick(tab, 1u << SL_FAULT_NXDOMAIN | 1u << SL_FAULT_SERVFAIL, NULL, 0, name, 0, &who) : -1;
+	if (i < 0)
+		return;
+	unsigned char h[12];
+	memcpy(h, b, sizeof h);
+	*rcode = tab->rule[i].fault == SL_FAULT_NXDOMAIN ? 3 : 2;
+	*answers = 0;
+	h[3] = (unsigned char)((h[3] & 0xf0) | *rcode);
+	memset(h + 6, 0, 6); /* no answer, authority or additional records */
+	if (poke(p->pid, buf, h, sizeof h) < 0) {
+		sl_inject_undo(tab, i);
+		return;
+	}
+	memcpy(b, h, sizeof h);
+	sl_rec_injected(&p->rec, tab, i, SL_CALL_RESOLVE, fd, NULL, *rcode == 3 ? EAI_NONAME : EAI_AGAIN, NULL, 0, name);
+}
+
 /* A read on a DNS socket ended, while the process is stepped: what the server answered. */
 static void dns_read(struct tproc *p, struct tthread *t, long ret)
 {
@@ -917,6 +945,7 @@ static void dns_read(struct tproc *p, struct tthread *t, long ret)
 	size_t n = (size_t)ret < sizeof b ? (size_t)ret : sizeof b;
 	if (peek(p->pid, buf, b, n) != 0 || dns_header(b, n, &rcode, &answers, name, sizeof name) < 0)
 		return;
+	dns_inject(p, fd, buf, b, name, &rcode, &answers);
 	if (!rcode) {
 		p->dns.answered |= answers > 0;
 	} else if ((rcode == 2 || rcode == 3 || rcode == 5) && !p->dns.rcode && dns_last_try(p, name)) {

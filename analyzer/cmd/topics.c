@@ -61,7 +61,8 @@ static const struct entry faults[] = {
 		      "(ETIMEDOUT after about 130 s)"},
 	{"unreachable", "connect() fails at once with ENETUNREACH, as with no route (errno=EHOSTUNREACH for that one)"},
 	{"nxdomain, servfail", "getaddrinfo() and gethostbyname() fail: EAI_NONAME/HOST_NOT_FOUND, or "
-			       "EAI_AGAIN/TRY_AGAIN; for names matching host= (all names without it; never an address)"},
+			       "EAI_AGAIN/TRY_AGAIN; for names matching host= (all names without it; never an address). Go's "
+			       "own resolver reads the server's answer with that code instead"},
 	{"dns-delay=T", "the lookup is answered T later"},
 	{"emfile, enfile", "socket() (IPv4, IPv6) or accept() fails with EMFILE or ENFILE; calls=socket|accept|both. "
 			   "accept() leaves the connection queued, as a real EMFILE does"},
@@ -94,8 +95,8 @@ static const struct entry inject_keys[] = {
 	{"p=P, seed=S", "with probability P (0.3 or 30%); the same seed picks the same calls in every run"},
 	{"from=T, until=T", "only in this window after the program started"},
 	{"how it works", "the shim matches the rules at connect, socket, accept and name lookups; data calls never "
-			 "test them. Go and static programs get connect, socket and accept faults at the tracer's stops, "
-			 "not DNS faults yet. The report lists each rule with the calls it "
+			 "test them. Go and static programs get connect, socket, accept, nxdomain and servfail faults at "
+			 "the tracer's stops. The report lists each rule with the calls it "
 			 "matched and injected into; each injection is an 'injected' finding that says what the program "
 			 "did next, and the failure it caused is shown as info"},
 };

@@ -336,7 +336,7 @@ static void injected_cause(const struct sl_image *img, struct sl_diag *d)
 			d->kind == SL_K_UNANSWERED_REQUEST || d->kind == SL_K_HIGH_RTT || d->kind == SL_K_RESET_ON_CLOSE;
 	int hit = (conn_kind && sl_image_injected(img, d->conn_id)) ||
 		  ((d->kind == SL_K_DNS_FAILURE || d->kind == SL_K_SLOW_DNS) &&
-		   (img->inject_calls & (1u << SL_CALL_GETADDRINFO | 1u << SL_CALL_GETHOSTBYNAME))) ||
+		   (img->inject_calls & (1u << SL_CALL_GETADDRINFO | 1u << SL_CALL_GETHOSTBYNAME | 1u << SL_CALL_RESOLVE))) ||
 		  (d->kind == SL_K_FD_EXHAUSTION && (img->inject_calls & (1u << SL_CALL_SOCKET | 1u << SL_CALL_ACCEPT)));
 	if (hit && d->kind != SL_K_INJECTED) {
 		d->sev = SL_SEV_INFO;

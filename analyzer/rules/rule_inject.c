@@ -103,6 +103,7 @@ static const char *call_name(uint16_t call)
 	case SL_CALL_ACCEPT: return "accept()";
 	case SL_CALL_GETADDRINFO: return "getaddrinfo()";
 	case SL_CALL_GETHOSTBYNAME: return "gethostbyname()";
+	case SL_CALL_RESOLVE: return "the answer to a lookup";
 	case SL_CALL_CLOSE: return "close()";
 	case SL_CALL_SEND: return "a send";
 	case SL_CALL_RECV: return "a read";
@@ -350,7 +351,7 @@ void sl_rule_inject(struct sl_ctx *x)
 		sl_diag_init(&d, SL_K_INJECTED, SL_SEV_INFO, x->proc, ev->fd);
 		d.when_ns = ev->ts_ns;
 		d.conn_id = ev->conn_id;
-		if (ev->call == SL_CALL_GETADDRINFO || ev->call == SL_CALL_GETHOSTBYNAME) {
+		if (ev->call == SL_CALL_GETADDRINFO || ev->call == SL_CALL_GETHOSTBYNAME || ev->call == SL_CALL_RESOLVE) {
 			size_t n = ev->addr.len && ev->addr.len <= SL_ADDR_DATA ? ev->addr.len - 1u : 0;
 			snprintf(peer, sizeof peer, "%.*s", (int)n, (const char *)ev->addr.data);
 		} else {
