@@ -225,7 +225,7 @@ case_go_client_with_and_without_dial_timeout() {
 	$JC $TMP/h.json "one('injected')['severity'] == 'warning'" "'no connect timeout' in one('injected')['summary']" \
 		"at(one('injected'), 'tests/go/retry/main.go', $line)"
 	expect_status 1 $SL run --report /dev/null --inject reset,to=:$PORT -- $TMP/retry get 127.0.0.1:$PORT > $TMP/g.out
-	grep -q 'connection reset by peer' $TMP/g.out
+	grep -q "read tcp 127.0.0.1:[0-9]*->127.0.0.1:$PORT: read: connection reset by peer" $TMP/g.out # the real peer
 	$SL run --report /dev/null --inject delay=100ms,to=:$PORT -- $TMP/retry get 127.0.0.1:$PORT | grep -q '200 OK'
 }
 

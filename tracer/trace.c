@@ -49,6 +49,8 @@
 #define PTRACE_EVENT_STOP 128
 #endif
 
+static struct sl_run_header *run_ctl; /* the run's control file: budget, counters, --inject's rules */
+
 /* ---- the filter ------------------------------------------------------------------------ */
 
 static const int traced_calls[] = {
@@ -101,10 +103,13 @@ static const int stop_options[][2] = {
 static int install_filter(void)
 {
 	struct sock_filter f[96];
-	int calls[NCALLS + NDATA];
+	int calls[NCALLS + NDATA + 1];
 	unsigned n = 0, i, ncalls = 0;
 	for (i = 0; i < NCALLS; i++)
 		calls[ncalls++] = traced_calls[i];
+	/* --inject through the relay: a relayed connection's getpeername is given the real peer */
+	if (sl_inject_faults(sl_inject_table_of(run_ctl)) & (1u << SL_FAULT_RELAY))
+		calls[ncalls++] = SYS_getpeername;
 	for (i = 0; trace_data && i < NDATA; i++)
 		calls[ncalls++] = data_calls[i];
 	LOAD(offsetof(struct seccomp_data, arch));
@@ -264,7 +269,6 @@ static size_t nprocs;
 static struct tthread **threads;
 static size_t nthreads;
 static const char *run_dir;
-static struct sl_run_header *run_ctl;
 static struct sl_log_params params;
 static FILE *exits_file;
 
@@ -1187,6 +1191,21 @@ static void call_done(struct tthread *t, long ret)
 		dial_attribute_again(p, s, 0); /* the socket's stack, when the connect's found the asker */
 		if ((!err || err == EINPROGRESS) && !dns_watch(p, fd, s))
 			look_begin(p, fd, s, s->connect_stack);
+		break;
+	case SYS_getpeername: /* (stops only under --inject with the relay) */
+		if (!err && (s = slot_known(p, fd)) && (s->flags & SL_SF_INJECTED) && s->peer.family &&
+		    sizeof(sa_family_t) + s->peer.len <= sizeof a) {
+			socklen_t have;
+			size_t full = sizeof(sa_family_t) + s->peer.len;
+			memset(&a, 0, sizeof a);
+			a.ss_family = s->peer.family;
+			memcpy((char *)&a + sizeof(sa_family_t), s->peer.data, s->peer.len);
+			if (peek(p->pid, t->args[2], &have, sizeof have) == 0) {
+				socklen_t len = (socklen_t)full;
+				poke(p->pid, t->args[1], &a, full < have ? full : have);
+				poke(p->pid, t->args[2], &len, sizeof len);
+			}
+		}
 		break;
 	case SYS_getsockopt: {
 		int v;
