@@ -25,11 +25,13 @@ elapsed_between() { $PY -c "import sys; t=float(sys.argv[2])-float(sys.argv[1]);
 case_bad_specs_are_refused_before_the_program_starts() {
 	local spec
 	for spec in 'bogus' 'delay=abc' 'refuse,to=1.2.3.4/40' 'refuse,color=red' 'nxdomain,to=1.2.3.4' \
-		'jitter=5ms' 'refuse,nth=0' 'reset,silent' 'emfile,to=:80' 'refuse,p=2' 'refuse,to=:99999' ''; do
+		'jitter=5ms' 'refuse,nth=0' 'reset,silent' 'emfile,to=:80' 'refuse,p=2' 'refuse,to=:99999' '' \
+		'refuse to=:80' 'nxdomain,host=' 'refuse,site=nosuch.c:1'; do
 		rm -f $TMP/ran
 		expect_status 2 $SL run --inject "$spec" -- touch $TMP/ran 2>$TMP/err
 		[ ! -e $TMP/ran ] || { echo "the program ran despite '$spec'"; return 1; }
-		grep -q -- "--inject '$spec'" $TMP/err || { echo "no word of '$spec':"; cat $TMP/err; return 1; }
+		grep -q -- "--inject '$spec'" $TMP/err || grep -q -- "--inject rule 1: ${spec#*,}" $TMP/err ||
+			{ echo "no word of '$spec':"; cat $TMP/err; return 1; }
 	done
 	grep -q "unknown key 'color'" <(\
 		$SL run --inject refuse,color=red -- true 2>&1)

@@ -280,7 +280,7 @@ static int common_key(struct spec_ctx *c, struct sl_inject_rule *r, struct sl_in
 	int dns = r->fault == SL_FAULT_NXDOMAIN || r->fault == SL_FAULT_SERVFAIL || r->fault == SL_FAULT_DNS_DELAY;
 	int fdc = r->fault == SL_FAULT_EMFILE || r->fault == SL_FAULT_ENFILE || r->fault == SL_FAULT_ACCEPT_STALL;
 	uint64_t ms;
-	if (!v)
+	if (!v || !*v)
 		return bad(c, "'%s' needs a value (%s=...)", k, k);
 	if (!strcmp(k, "to")) {
 		if (dns || fdc)
@@ -361,6 +361,10 @@ int sl_inject_parse(const char *spec, struct sl_inject_rule *r, struct sl_inject
 		char *v = strchr(w, '=');
 		if (v)
 			*v++ = 0;
+		if (strpbrk(w, " \t")) {
+			rc = bad(&c, "'%s': a spec has no spaces; its words are separated by commas (refuse,to=10.0.0.5:443)", w);
+			continue;
+		}
 		if (first && (rc = parse_fault(&c, r, w, v)) <= 0)
 			continue;
 		rc = 0;
