@@ -179,6 +179,16 @@ int sl__inject_eintr(struct sl_slot *s, uint8_t dir)
 	return 1;
 }
 
+int sl__unusual_call(struct sl_slot *s, uint8_t dir, const void *buf)
+{
+	uint32_t f = __atomic_load_n(&s->flags, __ATOMIC_RELAXED);
+	if ((f & SL_SF_INJECT_EINTR) && sl__inject_eintr(s, dir))
+		return -1;
+	if (f & (dir == SL_DIR_IN ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT))
+		sl__first_call(s, dir, buf);
+	return 0;
+}
+
 /* The call is held ms milliseconds (a server busy elsewhere, a close that lingers); errno kept. */
 static void hold(uint64_t ms)
 {

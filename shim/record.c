@@ -320,16 +320,12 @@ void sl__record_guarded(int fd)
 /* The first call each way on a socket: its buffer is kept for a look at the first bytes, and in a
  * language runtime's program the stack of a first blocking read (before it can block forever)
  * and of a first send (the program's line that sent the request) are captured. */
-int sl__first_call(struct sl_slot *s, uint8_t dir, const void *buf)
+void sl__first_call(struct sl_slot *s, uint8_t dir, const void *buf)
 {
 	uint32_t flags = __atomic_load_n(&s->flags, __ATOMIC_RELAXED);
-	if ((flags & SL_SF_INJECT_EINTR) && sl__inject_eintr(s, dir))
-		return -1;
-	if (!(flags & (dir == SL_DIR_IN ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT)))
-		return 0;
 	sl_t_first_buf = buf;
 	if (!(sl_py_active() || sl_java_active()))
-		return 0;
+		return;
 	int e = errno;
 	if (dir == SL_DIR_IN && (flags & SL_SF_WATCH_READ) && !(flags & SL_SF_NONBLOCK)) {
 		uint32_t st = sl_stack_capture();
@@ -339,7 +335,6 @@ int sl__first_call(struct sl_slot *s, uint8_t dir, const void *buf)
 		s->send_stack = sl_stack_capture();
 	}
 	errno = e;
-	return 0;
 }
 
 /* Drops fd's reference to its slot; the last one closes the connection. Call before the real close. */

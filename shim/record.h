@@ -49,9 +49,11 @@ void sl__call_end_slow(struct sl_slot *s, long ret, uint64_t dt, uint64_t now, u
 /* The first call each way on a socket: its buffer is kept for a look at the first bytes, and in a
  * language runtime's program the stack of a first blocking read (before it can block forever)
  * and of a first send (the program's line that sent the request) are captured. Out of line: the
- * hot path only tests the flag. Also every call on a connection an eintr rule matched: -1 (errno
- * EINTR) when the call is to fail instead of being made. */
-__attribute__((cold)) int sl__first_call(struct sl_slot *s, uint8_t dir, const void *buf);
+ * hot path only tests the flag. */
+void sl__first_call(struct sl_slot *s, uint8_t dir, const void *buf);
+/* The hot path's way to both: a connection's first call each way (sl__first_call), and every call
+ * on one an eintr rule matched (inject.c): -1 (errno EINTR) when the call is to fail, not be made. */
+__attribute__((cold)) int sl__unusual_call(struct sl_slot *s, uint8_t dir, const void *buf);
 
 /*
  * The hot path; ent is sl_fd_get(fd), which the caller usually has at hand. Returns 1 for a tracked
@@ -85,7 +87,7 @@ SL_INLINE int sl__call_begin(struct sl_call_ctx *c, int fd, uint32_t ent, uint16
 		s->send_site = (uint64_t)(uintptr_t)site;
 	if (dir != SL_DIR_NONE &&
 	    __builtin_expect(flags & ((dir == SL_DIR_IN ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT) | SL_SF_INJECT_EINTR), 0) &&
-	    sl__first_call(s, dir, buf) < 0)
+	    sl__unusual_call(s, dir, buf) < 0)
 		return -1;
 	if (!(flags & SL_SF_NONBLOCK)) {
 		struct sl_inflight *f = sl_t_infl;
