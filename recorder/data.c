@@ -62,6 +62,10 @@ static void second_flight(struct sl_slot *s, const unsigned char *b, long n)
 		s->alert_dir = 1;
 	} else if (n >= 5 && b[0] == 23 && b[1] == 3 && b[3] == 0 && b[4] == 19) {
 		sl_slot_flag(s, SL_SF_TLS_ENC_ALERT);
+	} else if (n >= 5 && b[0] == 23 && b[1] == 3) {
+		/* TLS 1.3's Finished (and a certificate, if any): what the server sends next says whether
+		 * it accepted them (a session ticket, data) or not (an alert, encrypted) */
+		sl_slot_flag(s, SL_SF_TLS_AWAIT | SL_SF_FIRST_IN);
 	}
 	__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_FIRST_OUT, __ATOMIC_RELAXED);
 }
@@ -69,6 +73,12 @@ static void second_flight(struct sl_slot *s, const unsigned char *b, long n)
 static void first_bytes(struct sl_slot *s, int in, const unsigned char *b, long n)
 {
 	uint8_t kind = SL_FB_OTHER;
+	if (in && (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & SL_SF_TLS_AWAIT)) {
+		if (n >= 5 && b[0] == 23 && b[1] == 3 && b[3] == 0 && b[4] == 19)
+			sl_slot_flag(s, SL_SF_TLS_SERVER_ALERT);
+		__atomic_fetch_and(&s->flags, ~(uint32_t)(SL_SF_TLS_AWAIT | SL_SF_FIRST_IN), __ATOMIC_RELAXED);
+		return;
+	}
 	if (!in && s->first_out == SL_FB_TLS_HELLO) {
 		second_flight(s, b, n);
 		return;

@@ -1086,7 +1086,9 @@ static void look_at(struct tproc *p, long nr, int fd, unsigned long long buf, lo
 		__atomic_fetch_and(&e->slot->flags, ~(uint32_t)(in ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT), __ATOMIC_RELAXED);
 	}
 	uint32_t left = __atomic_load_n(&e->slot->flags, __ATOMIC_RELAXED) & (SL_SF_FIRST_IN | SL_SF_FIRST_OUT);
-	if (!left || ++e->look_calls >= LOOK_CALLS || (ret == 0 && in))
+	/* (only data calls count: Go sets and reads its options on the socket before a byte moves) */
+	int data = in || nr == SYS_write || nr == SYS_sendto || nr == SYS_writev || nr == SYS_sendmsg;
+	if (!left || (data && ++e->look_calls >= LOOK_CALLS) || (ret == 0 && in))
 		look_end(p, e);
 }
 

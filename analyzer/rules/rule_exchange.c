@@ -239,8 +239,30 @@ static const char *alert_hint(unsigned desc)
 static int rejected(const struct sl_ctx *x, const struct sl_conn *c)
 {
 	const struct sl_slot *s = c->s;
-	if (s->role != SL_ROLE_CLIENT || s->first_out != SL_FB_TLS_HELLO || s->first_in != SL_FB_TLS_HELLO ||
-	    !s->bytes_in || s->err_total)
+	if (s->role != SL_ROLE_CLIENT || s->first_out != SL_FB_TLS_HELLO || s->first_in != SL_FB_TLS_HELLO || !s->bytes_in)
+		return 0;
+	if (s->flags & SL_SF_TLS_SERVER_ALERT) {
+		/* the server's answer to the client's Finished was an alert, and then its end */
+		if (!((s->flags & SL_SF_EOF) || s->err_total || !c->open_at_end))
+			return 0;
+		struct sl_diag d;
+		sl_diag_conn(&d, c, SL_K_TLS_REJECTED, SL_SEV_ERROR);
+		snprintf(d.group_peer, sizeof d.group_peer, "by-server");
+		d.advice = "The server would not go on with the program: a TLS 1.3 server that requires a client "
+			   "certificate says so with an alert after the client's handshake, where the client sees it "
+			   "only when it next reads. Give the program the certificate and key the server expects, and "
+			   "check that the server trusts their CA (openssl s_client -cert ... -key ... shows the "
+			   "alert's reason).";
+		snprintf(d.summary, sizeof d.summary,
+			 "%s answered the program's TLS 1.3 Finished with an alert (encrypted: its reason cannot be seen) "
+			 "and closed: the server refused the handshake after seeing the program's certificate, most often "
+			 "because it requires one and the program sent none.", peer_or(&d, "The server"));
+		sl_diag_fact(&d, "encrypted_alert", 1);
+		sl_diag_fact(&d, "by_server", 1);
+		sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), 0);
+		return 1;
+	}
+	if (s->err_total)
 		return 0;
 	int alert = (s->flags & SL_SF_TLS_ENC_ALERT) != 0;
 	int silent = !c->open_at_end && s->calls_out <= 2 && !(s->flags & SL_SF_EOF);

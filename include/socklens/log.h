@@ -381,7 +381,11 @@ enum sl_slot_flags {
 	SL_SF_INJECTED = 1u << 22,     /* its connect was redirected by --inject: peer is the real one,
 					  the kernel's peer is socklens run's (refuse, blackhole, relay) */
 	SL_SF_INJECT_EINTR = 1u << 23, /* an eintr rule matched its peer: data calls look at the rules */
-	SL_SF_EINTR_DONE = 1u << 24    /* ... and the last call that would have blocked got EINTR */
+	SL_SF_EINTR_DONE = 1u << 24,   /* ... and the last call that would have blocked got EINTR */
+	SL_SF_TLS_AWAIT = 1u << 25,    /* a TLS 1.3 client sent its Finished: the server's next record is
+					  looked at (FIRST_IN set again) */
+	SL_SF_TLS_SERVER_ALERT = 1u << 26 /* ... and it was a 19-byte encrypted record: an alert (a server
+					     refusing the client's certificate, or the lack of one) */
 };
 
 #define SL_ERRS 4u

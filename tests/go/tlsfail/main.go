@@ -1,5 +1,5 @@
 // tlsfail: TLS handshakes that fail the ways Go programs meet, server and client in one process.
-// usage: tlsfail untrusted|version|plain|silent|ok
+// usage: tlsfail untrusted|version|plain|silent|clientcert|ok
 //
 //	untrusted: the server's certificate is self-signed; the client verifies it (x509 error)
 //	version:   the client offers TLS 1.2 at most, the server wants TLS 1.3 (protocol_version)
@@ -85,6 +85,9 @@ func main() {
 	}
 	if mode == "version" {
 		sconf.MinVersion = tls.VersionTLS13
+	}
+	if mode == "clientcert" { // TLS 1.3 and a client certificate required: the client has none
+		sconf.ClientAuth = tls.RequireAnyClientCert
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
