@@ -313,8 +313,8 @@ case_site_picks_the_call_site() {
 	$SL run --report /dev/null --inject refuse,site=main.go:$((go + 1)) -- $TMP/retry fixed 127.0.0.1:$PORT | grep -q '^connected'
 }
 
-# a server whose accept stalls: the first client (with a 1 s limit) times out, the next is served;
-# a slow close holds the program's close
+# a server whose accept stalls once: the connection that meets it (wait_port's) waits 2 s to be
+# accepted, the later ones are served at once (curl -m 1); a slow close holds the program's close
 case_accept_stall_and_slow_close() {
 	need curl
 	local port; port=$(free_port)
