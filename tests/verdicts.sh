@@ -437,3 +437,11 @@ EOF
 	$JC $TMP/fl.json "one('connect-refused')['peer'].startswith('127.0.0.1:')" \
 		"one('connect-refused')['count'] == 1"
 }
+
+# A reset the program learns of from poll alone and never reads (libuv takes EPOLLHUP for the end:
+# Node.js's "aborted" response) is still a connection-reset: the kernel closed the connection.
+case_a_reset_seen_only_by_poll_is_a_reset() {
+	local line; line=$(line_of tests/lang/reset_unread.py 'cl = socket.create_connection(')
+	$SL run --report /dev/null --json $TMP/r.json -- $PY tests/lang/reset_unread.py | grep -q 'poll: ERR'
+	$JC $TMP/r.json "[d for d in diags('connection-reset') if d['severity'] == 'error' and 'kernel had closed it' in d['summary'] and at(d, 'reset_unread.py', $line)]"
+}

@@ -155,17 +155,23 @@ static void counted_only(struct sl_ctx *c, const struct sl_tally *t)
  * still says what happened. A connection that was established and is in TCP_CLOSE when the
  * program closes it (or at the end) was aborted: a reset from the peer, which the program's next
  * read met as ECONNRESET and its next write as EPIPE, or a retransmission or keepalive timeout.
- * A close of its own with SO_LINGER 0 resets after this look, so it does not count. */
+ * A close of its own with SO_LINGER 0 resets after this look, so it does not count. The preload
+ * sees every data call, but a program may learn of the reset from its poller alone (libuv takes
+ * EPOLLHUP for the end without a read: Node.js's "aborted" response): a client's connection that
+ * ended so, with no EOF read and no shutdown of its own (the orderly ways to TCP_CLOSE), is one
+ * too. */
 static void aborted(struct sl_ctx *c)
 {
-	if (!(c->img->h.flags & SL_HDR_PTRACE))
-		return;
+	int traced = (c->img->h.flags & SL_HDR_PTRACE) != 0;
 	for (size_t i = 0; i < c->nconns; i++) {
 		const struct sl_conn *cn = &c->conns[i];
 		const struct sl_slot *s = cn->s;
 		if (!sl_is_tcp(s) || !(s->flags & SL_SF_TCPINFO) || s->tcp_state != TCP_CLOSE ||
 		    (s->role != SL_ROLE_SERVER && s->role != SL_ROLE_CLIENT) || s->connect_state != SL_CONN_DONE ||
 		    sl_met(s, ECONNRESET) || sl_met(s, EPIPE))
+			continue;
+		if (!traced && (s->role != SL_ROLE_CLIENT || (s->flags & (SL_SF_EOF | SL_SF_SHUT_WR | SL_SF_SHUT_RD)) ||
+				!s->bytes_out))
 			continue;
 		int server = s->role == SL_ROLE_SERVER;
 		struct sl_diag d;
