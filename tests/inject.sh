@@ -136,6 +136,9 @@ case_delay_and_rate_through_the_relay() {
 	cmp $TMP/got2 $TMP/www/big.bin
 	# 200,000 bytes at 102,400 B/s (a burst of a twentieth of a second allowed)
 	$PY -c "import sys; t=float('$t'); sys.exit(0 if 1.7 <= t <= 15 else (print('took', t) or 1))"
+	# connections only slowed: the next ones are the program's next requests, not tries again
+	$SL run --report /dev/null --json $TMP/s.json --inject delay=20ms,to=:$PORT -- $PY $RC three $PORT > /dev/null
+	$JC $TMP/s.json "diags('injected')[0]['count'] == 3" "not any('tried again' in d['summary'] for d in diags('injected'))"
 }
 
 # a reset mid-response: curl's "Connection reset by peer" and status 56; Python's error; the

@@ -249,13 +249,17 @@ static void outcome(const struct sl_ctx *x, const struct sl_conn *c, uint64_t in
 	}
 }
 
-/* The same call site's later connects: retries (to the same peer) and fail-overs (elsewhere). */
+/* The same call site's later connects: retries (to the same peer) and fail-overs (elsewhere), made
+ * once the injected connection had ended (failed, or closed); those opened while it was still up
+ * are the program's other connections (a pool, a load generator), not tries again. */
 static void retries(const struct sl_ctx *x, const struct index *ix, const struct sl_conn *c, struct sl_diag *d,
 		    struct reaction *rx)
 {
 	const struct sl_slot *s = c->s;
 	unsigned same = 0, other = 0, ok = 0;
-	uint64_t prev = s->connect_start_ns, gap_min = UINT64_MAX, gap_max = 0;
+	uint64_t ended = s->connect_state == SL_CONN_FAILED ? s->connect_start_ns + s->connect_ns
+			 : !c->open_at_end ? c->end_ns : UINT64_MAX;
+	uint64_t prev = ended, gap_min = UINT64_MAX, gap_max = 0;
 	const struct sl_slot *last = NULL;
 	char buf[160];
 	struct site_conn key = {site_key(x, s->connect_stack), s->connect_start_ns, c};
@@ -263,28 +267,30 @@ static void retries(const struct sl_ctx *x, const struct index *ix, const struct
 	/* (connects at the same instant: the first of them; those after it in time are the tries) */
 	for (size_t i = at ? (size_t)(at - ix->bysite) : ix->nsite; i < ix->nsite && ix->bysite[i].key == key.key; i++) {
 		const struct sl_slot *o = ix->bysite[i].c->s;
-		if (o == s || o->connect_start_ns <= s->connect_start_ns)
+		if (o == s || o->connect_start_ns <= s->connect_start_ns || o->connect_start_ns < ended)
 			continue;
 		int to_same = o->peer.len == s->peer.len && !memcmp(o->peer.data, s->peer.data, s->peer.len);
 		same += to_same;
 		other += !to_same;
 		ok += o->connect_state == SL_CONN_DONE;
 		last = o;
-		uint64_t gap = o->connect_start_ns - prev; /* each later connect's distance from the one before it */
+		uint64_t gap = o->connect_start_ns > prev ? o->connect_start_ns - prev : 0; /* the pause before it */
 		gap_min = gap < gap_min ? gap : gap_min;
 		gap_max = gap > gap_max ? gap : gap_max;
-		prev = o->connect_start_ns;
+		prev = o->connect_state == SL_CONN_FAILED ? o->connect_start_ns + o->connect_ns
+		       : o->close_ns ? o->close_ns : o->connect_start_ns; /* where the next pause starts */
 	}
 	if (!same && !other) {
-		cat(rx->text, sizeof rx->text, "; it did not try again from this call site");
+		if (ended != UINT64_MAX)
+			cat(rx->text, sizeof rx->text, "; it did not try again from this call site");
 		return;
 	}
 	char a[32], b[32];
 	sl_dur_format(gap_min, a, sizeof a);
 	sl_dur_format(gap_max, b, sizeof b);
 	if (same)
-		cat(rx->text, sizeof rx->text, "; it tried again %u time%s from this call site, %s%s%s apart", same,
-		    same == 1 ? "" : "s", a, strcmp(a, b) ? " to " : "", strcmp(a, b) ? b : "");
+		cat(rx->text, sizeof rx->text, "; it tried again %u time%s from this call site, %s%s%s after the failure "
+		    "before it", same, same == 1 ? "" : "s", a, strcmp(a, b) ? " to " : "", strcmp(a, b) ? b : "");
 	if (other) {
 		sl_addr_format(&last->peer, buf, sizeof buf);
 		cat(rx->text, sizeof rx->text, "%s connected %u time%s to other peers (the last %s)", same ? " and" : "; it",
@@ -299,7 +305,7 @@ static void retries(const struct sl_ctx *x, const struct index *ix, const struct
 	cat(rx->text, sizeof rx->text, "; %s", how);
 	sl_diag_fact(d, "tries_after", (double)(same + other));
 	sl_diag_fact(d, "tries_connected", (double)ok);
-	sl_diag_fact(d, "retry_interval_min_s", gap_min / 1e9);
+	sl_diag_fact(d, "retry_pause_min_s", gap_min / 1e9);
 }
 
 static void process_end(const struct sl_ctx *x, struct sl_diag *d, struct reaction *rx)
@@ -375,7 +381,11 @@ void sl_rule_inject(struct sl_ctx *x)
 			size_t j = 0;
 			while (j < ndone && done_sites[j] != k)
 				j++;
-			if (j == ndone && c->s->connect_stack) {
+			/* retries follow a failure: a connection only slowed (delay, rate, slice) has next ones,
+			 * not tries again */
+			int failing = r->fault != SL_FAULT_RELAY || r->p[SL_FP_RESET_AFTER] || r->p[SL_FP_RESET_AT_MS] ||
+				      r->p[SL_FP_SILENT_AFTER];
+			if (j == ndone && c->s->connect_stack && failing) {
 				uint64_t *v = realloc(done_sites, (ndone + 1) * sizeof *v);
 				if (v) {
 					done_sites = v;
