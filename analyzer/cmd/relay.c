@@ -348,18 +348,23 @@ static int pull(struct conn *c, int src, struct half *h, uint64_t now)
 	return 1;
 }
 
-/* Delivers what is due; the next time something will be, in *wake (ns, 0: none). -1: the
- * destination failed; 2: the rule's reset is due; 3: its silence begins. */
-static int push(struct half *h, int dst, uint64_t now, uint64_t *wake)
+/* When a half has something to deliver next (ns; 0: nothing, or it waits for its destination to
+ * take more, which poll says). */
+static uint64_t half_wake(const struct half *h)
+{
+	if (!h->head || h->blocked)
+		return 0;
+	return h->head->due_ns > h->next_ns ? h->head->due_ns : h->next_ns;
+}
+
+/* Delivers what is due (what is not, half_wake says when). -1: the destination failed; 2: the
+ * rule's reset is due; 3: its silence begins. */
+static int push(struct half *h, int dst, uint64_t now)
 {
 	while (h->head) {
 		struct chunk *k = h->head;
-		if (k->due_ns > now || h->next_ns > now) {
-			uint64_t t = k->due_ns > h->next_ns ? k->due_ns : h->next_ns;
-			if (!*wake || t < *wake)
-				*wake = t;
+		if (k->due_ns > now || h->next_ns > now)
 			return 0;
-		}
 		size_t n = k->len - k->off;
 		if (h->reset_after && h->passed + n >= h->reset_after - 1)
 			n = h->reset_after - 1 - h->passed;
@@ -373,10 +378,8 @@ static int push(struct half *h, int dst, uint64_t now, uint64_t *wake)
 			if (h->tokens > cap || !h->tokens_ns)
 				h->tokens = h->tokens_ns ? cap : 1;
 			h->tokens_ns = now;
-			if (h->tokens < 1) {
-				uint64_t t = now + (uint64_t)((1 - h->tokens) / (double)h->rate * 1e9) + 1;
-				if (!*wake || t < *wake)
-					*wake = t;
+			if (h->tokens < 1) { /* the next delivery waits for a byte's worth of tokens */
+				h->next_ns = now + (uint64_t)((1 - h->tokens) / (double)h->rate * 1e9) + 1;
 				return 0;
 			}
 			if ((double)n > h->tokens)
@@ -416,7 +419,7 @@ static int push(struct half *h, int dst, uint64_t now, uint64_t *wake)
 }
 
 /* One connection's turn: 1 when it is over. */
-static int conn_step(struct conn *c, const struct pollfd *pp, const struct pollfd *pu, uint64_t now, uint64_t *wake)
+static int conn_step(struct conn *c, const struct pollfd *pp, const struct pollfd *pu, uint64_t now)
 {
 	if (c->silent)
 		return (pp->revents & (POLLRDHUP | POLLHUP | POLLERR)) ? (conn_end(c, 0), 1) : 0;
@@ -443,8 +446,8 @@ static int conn_step(struct conn *c, const struct pollfd *pp, const struct pollf
 		conn_end(c, 1);
 		return 1;
 	}
-	int a = c->connecting ? 0 : push(&c->out, c->up, now, wake);
-	int b = push(&c->in, c->prog, now, wake);
+	int a = c->connecting ? 0 : push(&c->out, c->up, now);
+	int b = push(&c->in, c->prog, now);
 	if (a < 0 || b < 0 || b == 2) {
 		conn_end(c, 1);
 		return 1;
@@ -457,8 +460,6 @@ static int conn_step(struct conn *c, const struct pollfd *pp, const struct pollf
 		c->up = -1;
 		return 0;
 	}
-	if (c->reset_at_ns && (!*wake || c->reset_at_ns < *wake))
-		*wake = c->reset_at_ns;
 	if (c->in.shut && c->out.shut) {
 		conn_end(c, 0);
 		return 1;
@@ -500,15 +501,11 @@ static void *relay_main(void *arg)
 			struct conn *c = r->conns[i];
 			pf[3 + 2 * i] = (struct pollfd){c->prog, want_events(c, 1), 0};
 			pf[4 + 2 * i] = (struct pollfd){c->up, want_events(c, 0), 0};
-			/* what is queued and due later sets the timeout */
-			for (struct half *h = &c->in; h; h = h == &c->in ? &c->out : NULL)
-				if (h->head) {
-					uint64_t t = h->head->due_ns > h->next_ns ? h->head->due_ns : h->next_ns;
-					if (!wake || t < wake)
-						wake = t;
-				}
-			if (c->reset_at_ns && (!wake || c->reset_at_ns < wake))
-				wake = c->reset_at_ns;
+			/* what is queued and due later, and a reset to come, set the timeout */
+			uint64_t t[3] = {half_wake(&c->in), c->connecting ? 0 : half_wake(&c->out), c->reset_at_ns};
+			for (int k = 0; k < 3; k++)
+				if (t[k] && (!wake || t[k] < wake))
+					wake = t[k];
 		}
 		int timeout = !wake ? -1 : wake <= now ? 0 : (int)((wake - now) / 1000000u) + 1;
 		if (poll(pf, n, timeout) < 0 && errno != EINTR)
@@ -523,8 +520,7 @@ static void *relay_main(void *arg)
 		size_t keep = 0, before = (n - 3) / 2; /* those polled; the rest were accepted now */
 		for (size_t i = 0; i < before; i++) {
 			struct conn *c = r->conns[i];
-			uint64_t w = 0;
-			if (conn_step(c, &pf[3 + 2 * i], &pf[4 + 2 * i], now, &w))
+			if (conn_step(c, &pf[3 + 2 * i], &pf[4 + 2 * i], now))
 				free(c);
 			else
 				r->conns[keep++] = c;
