@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include "clock.h"
+#include "rawsys.h"
 #include "recorder.h"
 
 unsigned sl_inject_faults(const struct sl_inject_table *t)
@@ -272,6 +273,23 @@ socklen_t sl_inject_target(const struct sl_inject_table *t, const struct sl_inje
 		in6->sin6_addr = in6addr_loopback;
 	}
 	return sizeof *in6;
+}
+
+uint16_t sl_inject_local_port(int fd, const struct sockaddr_storage *to, socklen_t tolen)
+{
+	struct sockaddr_storage me;
+	socklen_t len = sizeof me;
+	if (sl_sys3(SYS_getsockname, fd, (long)&me, (long)&len) != 0)
+		return 0;
+	uint16_t port = ntohs(((struct sockaddr_in *)&me)->sin_port); /* same place in sockaddr_in6 */
+	if (port)
+		return port;
+	struct sockaddr_storage any = *to;
+	((struct sockaddr_in *)&any)->sin_port = 0;
+	len = sizeof me;
+	if (sl_sys3(SYS_bind, fd, (long)&any, tolen) != 0 || sl_sys3(SYS_getsockname, fd, (long)&me, (long)&len) != 0)
+		return 0;
+	return ntohs(((struct sockaddr_in *)&me)->sin_port);
 }
 
 int sl_inject_relay_note(struct sl_inject_table *t, struct sl_run_header *run, uint64_t run_size, int rule, int wire6,

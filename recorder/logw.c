@@ -635,17 +635,7 @@ const struct sl_module *sl_module_of(const struct sl_log *log, uint64_t ip)
 
 int sl_module_known(const struct sl_log *log, uint64_t ip)
 {
-	const struct sl_log_header *h = log->hdr;
-	uint64_t n = __atomic_load_n(&h->module_next, __ATOMIC_ACQUIRE);
-	uint32_t avail = __atomic_load_n(&h->tab[SL_T_MODULES].avail, __ATOMIC_ACQUIRE);
-	if (n > avail)
-		n = avail;
-	for (uint64_t i = 0; i < n; i++) {
-		const struct sl_module *m = &log->mods[i];
-		if (__atomic_load_n(&m->commit, __ATOMIC_ACQUIRE) && ip >= m->lo && ip < m->hi)
-			return 1;
-	}
-	return 0;
+	return sl_module_of(log, ip) != NULL;
 }
 
 /* A free record (released by a thread that ended) or a new one. */
@@ -689,6 +679,17 @@ void sl_addr_set(struct sl_addr *dst, const struct sockaddr *sa, socklen_t len)
 	dst->family = sa->sa_family;
 	dst->len = (uint16_t)n;
 	memcpy(dst->data, sa->sa_data, n);
+}
+
+socklen_t sl_addr_get(const struct sl_addr *a, struct sockaddr_storage *out)
+{
+	size_t n = sizeof(sa_family_t) + a->len;
+	if (!a->family || a->len > SL_ADDR_DATA || n > sizeof *out)
+		return 0;
+	memset(out, 0, sizeof *out);
+	out->ss_family = a->family;
+	memcpy((char *)out + sizeof(sa_family_t), a->data, a->len);
+	return (socklen_t)n;
 }
 
 /* Counts err in a small errno histogram; the first SL_ERRS distinct values are kept. */

@@ -84,6 +84,8 @@ int64_t sl_lang_add(struct sl_log *log, int lang, uint64_t key, const char *func
 struct sl_inflight *sl_inflight_claim(struct sl_log *log, uint32_t tid);
 void sl_inflight_release(struct sl_inflight *f);
 void sl_addr_set(struct sl_addr *dst, const struct sockaddr *sa, socklen_t len);
+/* The other way: a as a sockaddr in out; its length, or 0 when a holds none. */
+socklen_t sl_addr_get(const struct sl_addr *a, struct sockaddr_storage *out);
 void sl_slot_count_error(struct sl_slot *s, int err);
 
 /* madvise(MADV_POPULATE_WRITE): 0, or -errno where touching would have raised SIGBUS. */

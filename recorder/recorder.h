@@ -216,6 +216,10 @@ struct sl_inject_cache {
  * (*wire6: the connection is IPv6 on the wire); 0 when there is no such port. */
 socklen_t sl_inject_target(const struct sl_inject_table *t, const struct sl_inject_rule *r, const struct sockaddr *sa,
 			   struct sockaddr_storage *to, int *wire6);
+/* The relay finds a redirected connection's real peer by its local port: fd's (the program's socket,
+ * or the tracer's duplicate of it), bound to the loopback address of to (port 0) when the program
+ * did not bind it, as connect would have. 0 when it cannot be had. */
+uint16_t sl_inject_local_port(int fd, const struct sockaddr_storage *to, socklen_t tolen);
 /* Tells the relay the real peer sa of the connection from local port lport; 0, or -1. */
 int sl_inject_relay_note(struct sl_inject_table *t, struct sl_run_header *run, uint64_t run_size, int rule, int wire6,
 			 uint16_t lport, const struct sockaddr *sa, int pid, uint64_t conn_id);

@@ -56,25 +56,6 @@ static void note(int rule, uint16_t call, int fd, struct sl_slot *s, int err, co
 	errno = e;
 }
 
-/* The relay finds the real peer by the socket's local port: bound here (to loopback, port 0)
- * when the program did not bind it, as connect would have. 0 when it cannot be known. */
-static uint16_t local_port(int fd, const struct sockaddr_storage *to, socklen_t tolen)
-{
-	struct sockaddr_storage me;
-	socklen_t len = sizeof me;
-	if (sl_sys3(SYS_getsockname, fd, (long)&me, (long)&len) != 0)
-		return 0;
-	uint16_t port = ntohs(((struct sockaddr_in *)&me)->sin_port); /* same place in sockaddr_in6 */
-	if (port)
-		return port;
-	struct sockaddr_storage any = *to;
-	((struct sockaddr_in *)&any)->sin_port = 0;
-	len = sizeof me;
-	if (sl_sys3(SYS_bind, fd, (long)&any, tolen) != 0 || sl_sys3(SYS_getsockname, fd, (long)&me, (long)&len) != 0)
-		return 0;
-	return ntohs(((struct sockaddr_in *)&me)->sin_port);
-}
-
 int sl__inject_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen_t len, int *ret)
 {
 	struct sl_slot *s = c->slot;
@@ -100,7 +81,7 @@ int sl__inject_connect(struct sl_call_ctx *c, const struct sockaddr *sa, socklen
 	uint16_t lport;
 	socklen_t tolen = sl_inject_target(t, r, sa, &to, &wire6);
 	if (tolen && r->fault == SL_FAULT_RELAY &&
-	    (!(lport = local_port(c->fd, &to, tolen)) ||
+	    (!(lport = sl_inject_local_port(c->fd, &to, tolen)) ||
 	     sl_inject_relay_note(t, sl_g.log.run, sl_g.run_size, i, wire6, lport, sa, sl_g.pid, s->conn_id) < 0))
 		tolen = 0;
 	if (!tolen) { /* no such port here (no IPv6 loopback), or the relay cannot be told */
@@ -124,18 +105,6 @@ int sl__inject_fd_call(uint16_t call)
 	return err;
 }
 
-/* The real peer of a slot, as a sockaddr; its length, or 0. */
-static socklen_t peer_addr(const struct sl_slot *s, struct sockaddr_storage *out)
-{
-	size_t n = sizeof(sa_family_t) + s->peer.len;
-	if (!s->peer.family || n > sizeof *out)
-		return 0;
-	memset(out, 0, sizeof *out);
-	out->ss_family = s->peer.family;
-	memcpy((char *)out + sizeof(sa_family_t), s->peer.data, s->peer.len);
-	return (socklen_t)n;
-}
-
 void sl__inject_mark_eintr(int fd)
 {
 	struct sl_inject_who who = {comm_of, NULL, &sl_rec_shim};
@@ -144,7 +113,7 @@ void sl__inject_mark_eintr(int fd)
 	if (!sl_fd_live(ent) || !sl_g.log.hdr)
 		return;
 	struct sl_slot *s = sl_slot_of(ent);
-	socklen_t len = peer_addr(s, &peer);
+	socklen_t len = sl_addr_get(&s->peer, &peer);
 	if (len && sl_rec_is_tcp(s) && sl_inject_match(table(), 1u << SL_FAULT_EINTR, (struct sockaddr *)&peer, len, &who) >= 0)
 		sl_slot_flag(s, SL_SF_INJECT_EINTR);
 }
@@ -167,7 +136,7 @@ int sl__inject_eintr(struct sl_slot *s, uint8_t dir)
 	struct pollfd pfd = {fd, (short)(dir == SL_DIR_OUT ? POLLOUT : POLLIN), 0};
 	int ready = (int)sl_sys3(SYS_poll, (long)&pfd, 1, 0);
 	struct sl_inject_who who = {comm_of, NULL, &sl_rec_shim};
-	int i = ready == 0 && (len = peer_addr(s, &peer)) ? sl_inject_match(table(), 1u << SL_FAULT_EINTR,
+	int i = ready == 0 && (len = sl_addr_get(&s->peer, &peer)) ? sl_inject_match(table(), 1u << SL_FAULT_EINTR,
 									    (struct sockaddr *)&peer, len, &who) : -1;
 	if (i < 0 || !sl_inject_fire(table(), i)) {
 		errno = e;
@@ -214,7 +183,7 @@ void sl__inject_close(int fd, uint32_t ent)
 		return;
 	struct sl_slot *s = sl_slot_of(ent);
 	struct sockaddr_storage peer;
-	socklen_t n = peer_addr(s, &peer);
+	socklen_t n = sl_addr_get(&s->peer, &peer);
 	if ((s->role != SL_ROLE_CLIENT && s->role != SL_ROLE_SERVER) || !n)
 		return;
 	int i = pick(1u << SL_FAULT_SLOW_CLOSE, (struct sockaddr *)&peer, n, NULL, 0);
@@ -252,15 +221,10 @@ void sl__inject_peername(int fd, struct sockaddr *sa, socklen_t *len)
 	if (!sl_fd_live(ent) || !sl_g.log.hdr)
 		return;
 	const struct sl_slot *s = sl_slot_of(ent);
-	if (!(__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & SL_SF_INJECTED) || !s->peer.family)
-		return;
 	struct sockaddr_storage real;
-	size_t n = sizeof(sa_family_t) + s->peer.len;
-	if (n > sizeof real)
+	socklen_t n = sl_addr_get(&s->peer, &real);
+	if (!(__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & SL_SF_INJECTED) || !n)
 		return;
-	memset(&real, 0, sizeof real);
-	real.ss_family = s->peer.family;
-	memcpy((char *)&real + sizeof(sa_family_t), s->peer.data, s->peer.len);
 	memcpy(sa, &real, n < *len ? n : *len);
-	*len = (socklen_t)n;
+	*len = n;
 }

@@ -1195,17 +1195,11 @@ static void call_done(struct tthread *t, long ret)
 			look_begin(p, fd, s, s->connect_stack);
 		break;
 	case SYS_getpeername: /* (stops only under --inject with the relay) */
-		if (!err && (s = slot_known(p, fd)) && (s->flags & SL_SF_INJECTED) && s->peer.family &&
-		    sizeof(sa_family_t) + s->peer.len <= sizeof a) {
-			socklen_t have;
-			size_t full = sizeof(sa_family_t) + s->peer.len;
-			memset(&a, 0, sizeof a);
-			a.ss_family = s->peer.family;
-			memcpy((char *)&a + sizeof(sa_family_t), s->peer.data, s->peer.len);
+		if (!err && (s = slot_known(p, fd)) && (s->flags & SL_SF_INJECTED) && (alen = sl_addr_get(&s->peer, &a))) {
+			socklen_t have, full = (socklen_t)alen;
 			if (peek(p->pid, t->args[2], &have, sizeof have) == 0) {
-				socklen_t len = (socklen_t)full;
 				poke(p->pid, t->args[1], &a, full < have ? full : have);
-				poke(p->pid, t->args[2], &len, sizeof len);
+				poke(p->pid, t->args[2], &full, sizeof full);
 			}
 		}
 		break;
@@ -1705,17 +1699,8 @@ static void inject_entry(struct tthread *t, struct user_regs_struct *r)
 	int wire6, d;
 	socklen_t tolen = sl_inject_target(tab, rule, (struct sockaddr *)&a, &to, &wire6);
 	if (tolen && rule->fault == SL_FAULT_RELAY) {
-		/* the relay finds the real peer by the local port: bound through a duplicate of the socket
-		 * (held by the tracer, never by the program) when the program did not bind it */
-		struct sockaddr_storage me, any = to;
-		socklen_t ml = sizeof me;
-		uint16_t lport = 0;
-		((struct sockaddr_in *)&any)->sin_port = 0;
-		if ((d = dup_of(p, fd)) >= 0 && getsockname(d, (struct sockaddr *)&me, &ml) == 0 &&
-		    (((struct sockaddr_in *)&me)->sin_port ||
-		     (bind(d, (struct sockaddr *)&any, tolen) == 0 && (ml = sizeof me) &&
-		      getsockname(d, (struct sockaddr *)&me, &ml) == 0)))
-			lport = ntohs(((struct sockaddr_in *)&me)->sin_port);
+		/* through a duplicate of the socket (held by the tracer, never by the program) */
+		uint16_t lport = (d = dup_of(p, fd)) >= 0 ? sl_inject_local_port(d, &to, tolen) : 0;
 		if (!lport || sl_inject_relay_note(tab, run_ctl, run_ctl->file_size, i, wire6, lport, (struct sockaddr *)&a,
 						   p->pid, s->conn_id) < 0)
 			tolen = 0;
