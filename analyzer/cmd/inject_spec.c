@@ -39,36 +39,35 @@ __attribute__((format(printf, 2, 3))) static int bad(struct spec_ctx *c, const c
 	return -1;
 }
 
-/* "200ms", "2s", "1.5s", "3m", "100us" (rounded up to ms); a bare number is milliseconds. */
+/* "200ms", "2s", "1.5s", "3m", "100us" as every duration socklens reads (sl_dur_parse), rounded up
+ * to ms, at most a day; a bare number is milliseconds here (a fault's times are short), not seconds. */
 static int duration_ms(const char *v, uint64_t *out)
 {
 	char *end;
-	errno = 0;
+	uint64_t ns;
 	double x = strtod(v, &end);
-	if (end == v || errno || x < 0 || x > 86400e3)
+	if (end != v && !*end) {
+		if (!(x >= 0 && x <= 86400e3))
+			return -1;
+		ns = (uint64_t)(x * 1e6);
+	} else if (sl_dur_parse(v, &ns) < 0 || ns > 86400000000000ull) {
 		return -1;
-	double mul = !strcmp(end, "") || !strcmp(end, "ms") ? 1 : !strcmp(end, "s") ? 1e3 : !strcmp(end, "m") ? 60e3
-		     : !strcmp(end, "us") ? 1e-3 : -1;
-	if (mul < 0)
-		return -1;
-	double ms = x * mul;
-	*out = (uint64_t)ms + (ms > (double)(uint64_t)ms);
+	}
+	*out = ns / 1000000u + (ns % 1000000u != 0);
 	return 0;
 }
 
+/* "64k", "1M", "512" as every size socklens reads (sl_size_parse; "512b" too), at most a TiB. */
 static int size_bytes(const char *v, uint64_t *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long long x = strtoull(v, &end, 10);
-	if (end == v || errno || *v == '-')
+	char b[64];
+	size_t n = strlen(v);
+	if (!n || n >= sizeof b)
 		return -1;
-	uint64_t mul = !*end || !strcmp(end, "b") || !strcmp(end, "B") ? 1 : !strcasecmp(end, "k") ? 1024
-		       : !strcasecmp(end, "m") ? 1 << 20 : !strcasecmp(end, "g") ? 1ull << 30 : 0;
-	if (!mul || x > (1ull << 40))
-		return -1;
-	*out = x * mul;
-	return 0;
+	memcpy(b, v, n + 1);
+	if (b[n - 1] == 'b')
+		b[n - 1] = 'B';
+	return sl_size_parse(b, out) < 0 || *out > (1ull << 40) ? -1 : 0;
 }
 
 static int count(const char *v, uint32_t *out)
