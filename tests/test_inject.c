@@ -13,6 +13,7 @@
 #include <string.h>
 #include "cmd/relay.h"
 #include "recorder.h"
+#include "rules/rules.h"
 
 static void parse_ok(const char *spec, struct sl_inject_rule *r, struct sl_inject_site *site)
 {
@@ -48,6 +49,15 @@ static void specs_become_rules(void **state)
 	assert_int_equal(r.p[SL_FP_DELAY_MS], 200);
 	assert_int_equal(r.p[SL_FP_JITTER_MS], 50);
 	assert_int_equal(r.dir, SL_FDIR_IN);
+	char desc[200];
+	sl_inject_describe(&r, &site, desc, sizeof desc);
+	assert_string_equal(desc, "delay 200ms (+0-50ms) (to the program)");
+	parse_ok("rate=64k", &r, &site);
+	sl_inject_describe(&r, &site, desc, sizeof desc);
+	assert_string_equal(desc, "rate 65536 B/s");
+	parse_ok("delay=10ms,rate=1k", &r, &site);
+	sl_inject_describe(&r, &site, desc, sizeof desc);
+	assert_string_equal(desc, "delay 10ms rate 1024 B/s");
 	parse_ok("reset,after=1k", &r, &site);
 	assert_int_equal(r.p[SL_FP_RESET_AFTER], 1025); /* stored +1: 0 is "not set" */
 	parse_ok("reset=2s", &r, &site);

@@ -54,7 +54,7 @@ void sl_inject_describe(const struct sl_inject_rule *r, const struct sl_inject_s
 	if (p[SL_FP_JITTER_MS])
 		cat(out, len, " (+0-%llums)", (unsigned long long)p[SL_FP_JITTER_MS]);
 	if (r->fault == SL_FAULT_RELAY && p[SL_FP_RATE])
-		cat(out, len, " rate %llu B/s", (unsigned long long)p[SL_FP_RATE]);
+		cat(out, len, " %s%llu B/s", strcmp(sl_fault_name(r), "rate") ? "rate " : "", (unsigned long long)p[SL_FP_RATE]);
 	if (p[SL_FP_RESET_AFTER] > 1)
 		cat(out, len, " after %llu bytes", (unsigned long long)p[SL_FP_RESET_AFTER] - 1);
 	if (p[SL_FP_RESET_AT_MS])
