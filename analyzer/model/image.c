@@ -241,17 +241,16 @@ static void order_events(struct sl_image *img, struct sl_event *ev, uint32_t n)
 		qsort(ev, k, sizeof *ev, cmp_event);
 	img->events = ev;
 	img->nevents = k;
-	for (uint32_t i = 0; i < k; i++) {
-		if (ev[i].type != SL_EV_INJECT)
-			continue;
-		if (ev[i].call < 32)
-			img->inject_calls |= 1u << ev[i].call;
-		uint64_t *v = ev[i].conn_id ? realloc(img->injected, (img->ninjected + 1) * sizeof *v) : NULL;
-		if (v) {
-			v[img->ninjected++] = ev[i].conn_id;
-			img->injected = v;
+	uint32_t with_conn = 0;
+	for (uint32_t i = 0; i < k; i++)
+		if (ev[i].type == SL_EV_INJECT) {
+			img->inject_calls |= ev[i].call < 32 ? 1u << ev[i].call : 0;
+			with_conn += ev[i].conn_id != 0;
 		}
-	}
+	img->injected = with_conn ? malloc(with_conn * sizeof *img->injected) : NULL;
+	for (uint32_t i = 0; img->injected && i < k; i++)
+		if (ev[i].type == SL_EV_INJECT && ev[i].conn_id)
+			img->injected[img->ninjected++] = ev[i].conn_id;
 	if (img->ninjected)
 		qsort(img->injected, img->ninjected, sizeof *img->injected, cmp_u64);
 }
@@ -384,20 +383,13 @@ size_t sl_image_symbolize_stack(const struct sl_image *img, uint32_t id, struct 
 }
 
 /* The run's control file, copied; its exec records in *execs (committed ones). */
-int sl_inject_read(const char *dir, struct sl_inject_table *out)
+/* --inject's rules from the control file fd is open on, their strings and counts bounded (the file
+ * is input like any log); none when they cannot be read. */
+static void inject_read(int fd, struct sl_inject_table *out)
 {
-	char path[4096], err[128];
-	struct stat st;
-	memset(out, 0, sizeof *out);
-	snprintf(path, sizeof path, "%s/run.slctl", dir);
-	int fd = sl_open_regular(path, &st, err, sizeof err);
-	if (fd < 0)
-		return -1;
-	int r = (uint64_t)st.st_size >= SL_HEADER_SIZE ? read_at(fd, out, sizeof *out, SL_INJECT_OFF) : -1;
-	close(fd);
-	if (r < 0 || out->count > SL_INJECT_MAX) {
+	if (read_at(fd, out, sizeof *out, SL_INJECT_OFF) < 0 || out->count > SL_INJECT_MAX) {
 		memset(out, 0, sizeof *out);
-		return -1;
+		return;
 	}
 	for (uint32_t i = 0; i < out->count; i++) {
 		out->rule[i].proc[SL_COMM_MAX - 1] = 0;
@@ -410,10 +402,10 @@ int sl_inject_read(const char *dir, struct sl_inject_table *out)
 		if (site->nranges > 2)
 			site->nranges = 2;
 	}
-	return 0;
 }
 
-int sl_runctl_read(const char *dir, struct sl_run_header *out, struct sl_exec_rec **execs, size_t *nexecs)
+int sl_runctl_read(const char *dir, struct sl_run_header *out, struct sl_exec_rec **execs, size_t *nexecs,
+		   struct sl_inject_table *inject)
 {
 	char path[4096], err[128];
 	struct stat st;
@@ -444,6 +436,8 @@ int sl_runctl_read(const char *dir, struct sl_run_header *out, struct sl_exec_re
 			v = NULL;
 		}
 		free(v);
+		if (inject)
+			inject_read(fd, inject);
 		r = 0;
 	}
 	close(fd);

@@ -41,9 +41,10 @@ uint32_t sl_image_stack_id(const struct sl_image *img, uint32_t k); /* the id of
 /* Symbolizes stack id of img into at most max frames; returns how many. */
 size_t sl_image_symbolize_stack(const struct sl_image *img, uint32_t id, struct sl_frame *f, size_t max);
 /* The run control file and its committed exec records (malloc'd). 0, or -1 if absent or bad. */
-int sl_runctl_read(const char *dir, struct sl_run_header *out, struct sl_exec_rec **execs, size_t *nexecs);
-/* The faults socklens run --inject was given, with their counters; 0 or -1 (none readable). */
-int sl_inject_read(const char *dir, struct sl_inject_table *out);
+/* ... and, when inject is not NULL, the faults socklens run --inject was given, with their counters
+ * (count 0: none, or none readable). */
+int sl_runctl_read(const char *dir, struct sl_run_header *out, struct sl_exec_rec **execs, size_t *nexecs,
+		   struct sl_inject_table *inject);
 /* 1 when --inject put a fault into connection conn_id of img. */
 int sl_image_injected(const struct sl_image *img, uint64_t conn_id);
 

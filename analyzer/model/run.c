@@ -99,7 +99,7 @@ static void merge_ctl(struct sl_run *run, const char *dir)
 	struct sl_run_header h;
 	struct sl_exec_rec *x;
 	size_t n;
-	if (sl_runctl_read(dir, &h, &x, &n) != 0)
+	if (sl_runctl_read(dir, &h, &x, &n, NULL) != 0)
 		return;
 	for (int i = 0; i < SL_UNTRACED__COUNT; i++)
 		run->ctl.untraced[i] += h.untraced[i];
@@ -148,9 +148,7 @@ static int read_headers(struct sl_run *run, const char *dir, struct sl_image_inf
 /* The run's control file, and those of its users' subdirectories. */
 static void read_ctl(struct sl_run *run, const char *dir)
 {
-	run->have_ctl = sl_runctl_read(dir, &run->ctl, &run->execs, &run->nexecs) == 0;
-	if (run->have_ctl)
-		sl_inject_read(dir, &run->inject);
+	run->have_ctl = sl_runctl_read(dir, &run->ctl, &run->execs, &run->nexecs, &run->inject) == 0;
 	DIR *d = run->have_ctl ? opendir(dir) : NULL;
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
