@@ -383,9 +383,10 @@ static int parse(int argc, char **argv, struct run_opts *o)
 			int rc;
 			if (c == 'F')
 				rc = sl_inject_file(optarg, o->rules, o->sites, &o->nrules, err, sizeof err);
-			else if (o->nrules >= SL_INJECT_MAX)
-				rc = snprintf(err, sizeof err, "more than %u --inject faults", SL_INJECT_MAX) < 0 ? -1 : -1;
-			else if ((rc = sl_inject_parse(optarg, &o->rules[o->nrules], &o->sites[o->nrules], err, sizeof err)) == 0)
+			else if (o->nrules >= SL_INJECT_MAX) {
+				snprintf(err, sizeof err, "more than %u --inject faults", SL_INJECT_MAX);
+				rc = -1;
+			} else if ((rc = sl_inject_parse(optarg, &o->rules[o->nrules], &o->sites[o->nrules], err, sizeof err)) == 0)
 				o->nrules++;
 			if (rc < 0) {
 				sl_error("%s", err);
@@ -487,13 +488,11 @@ static int prepare_inject(struct run_opts *o, struct sl_run_header *r)
 	char err[256];
 	memcpy(t->rule, o->rules, o->nrules * sizeof o->rules[0]);
 	memcpy(t->site, o->sites, o->nrules * sizeof o->sites[0]);
-	t->count = o->nrules;
-	if (!(o->relay = sl_relay_open(t, r, r->file_size, err, sizeof err))) {
+	/* (the count that enables them is set by launch, with start_ns) */
+	if (!(o->relay = sl_relay_open(t, o->nrules, r, r->file_size, err, sizeof err))) {
 		sl_error("--inject: %s", err);
-		t->count = 0;
 		return -1;
 	}
-	__atomic_store_n(&t->count, 0, __ATOMIC_RELAXED); /* enabled by launch, once start_ns is set */
 	return 0;
 }
 

@@ -122,8 +122,8 @@ static int blackhole(int v6, uint16_t *port, int *fill)
 	return fd;
 }
 
-struct sl_relay *sl_relay_open(struct sl_inject_table *t, struct sl_run_header *run, size_t run_size, char *err,
-			       size_t errlen)
+struct sl_relay *sl_relay_open(struct sl_inject_table *t, uint32_t n, struct sl_run_header *run, size_t run_size,
+			       char *err, size_t errlen)
 {
 	struct sl_relay *r = calloc(1, sizeof *r);
 	int want[SL_FAULT__COUNT] = {0};
@@ -138,7 +138,7 @@ struct sl_relay *sl_relay_open(struct sl_inject_table *t, struct sl_run_header *
 		r->refuse[v] = r->hole[v] = r->hole_fill[v] = r->lis[v] = -1;
 	r->wake[0] = r->wake[1] = -1;
 	r->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	for (uint32_t i = 0; i < t->count; i++)
+	for (uint32_t i = 0; i < n && i < SL_INJECT_MAX; i++)
 		want[t->rule[i].fault < SL_FAULT__COUNT ? t->rule[i].fault : 0] = 1;
 	/* IPv6 only where the loopback has it; IPv4 always */
 	for (int v = 0; v < 2; v++) {

@@ -19,10 +19,10 @@ int sl_inject_file(const char *path, struct sl_inject_rule *rules, struct sl_inj
 int sl_inject_sites(const char *exe, struct sl_inject_site *sites, uint32_t n, char *err, size_t errlen);
 
 struct sl_relay;
-/* Opens the ports t's rules need and writes them into t; NULL with err on failure. run is the
+/* Opens the ports t's n rules need and writes them into t; NULL with err on failure. run is the
  * control file's mapping (run_size bytes), where the relay map is. */
-struct sl_relay *sl_relay_open(struct sl_inject_table *t, struct sl_run_header *run, size_t run_size, char *err,
-			       size_t errlen);
+struct sl_relay *sl_relay_open(struct sl_inject_table *t, uint32_t n, struct sl_run_header *run, size_t run_size,
+			       char *err, size_t errlen);
 /* Starts the relay's thread (after the program was forked: no thread of ours is copied into it). */
 int sl_relay_start(struct sl_relay *r);
 /* Stops it and closes every port and connection; r may be NULL. */
