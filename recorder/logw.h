@@ -94,9 +94,9 @@ int sl_populate(void *addr, size_t len);
 void sl_no_readahead(void *addr, size_t len);
 /* Half the free space of dir's filesystem, at most 1 GiB. */
 uint64_t sl_budget_default(const char *dir);
-/* Maps dir/run.slctl, creating it (with budget and flags) if it does not exist yet. NULL when
- * it cannot be had or is not ours. */
-struct sl_run_header *sl_run_attach(const char *dir, uint64_t budget, uint32_t flags);
+/* Maps dir/run.slctl, creating it (with budget(dir) bytes of log space and flags) if it does not
+ * exist yet. NULL when it cannot be had or is not ours. */
+struct sl_run_header *sl_run_attach(const char *dir, uint64_t (*budget)(const char *dir), uint32_t flags);
 /* Creates dir/run.slctl exclusively; NULL with *err = -errno on failure. */
 struct sl_run_header *sl_run_create(const char *dir, uint64_t budget, uint32_t flags, int *err);
 /* ... with room for --inject's relay map after the exec table (struct sl_inject_table's map_off). */
@@ -108,7 +108,7 @@ void sl_run_untraced(struct sl_run_header *r, int why);
 int sl_run_first_warning(struct sl_run_header *r);
 void sl_run_exec(struct sl_run_header *r, int pid, int ppid, int why, const char *path, uint64_t now);
 /* The image just started by an exec marks its exec record arrived (1), or finds none (0). */
-int sl_run_arrived(struct sl_run_header *r, int pid);
+uint32_t sl_run_arrived(struct sl_run_header *r, int pid);
 /* The image of pid could not make its log: its arrived record says so (SL_EXEC_NOLOG). */
 void sl_run_no_log(struct sl_run_header *r, int pid);
 

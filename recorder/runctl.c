@@ -160,21 +160,16 @@ struct sl_run_header *sl_run_create(const char *dir, uint64_t budget, uint32_t f
 	return sl_run_create_with(dir, budget, flags, 0, err);
 }
 
-struct sl_run_header *sl_run_attach(const char *dir, uint64_t budget, uint32_t flags)
+/* Opens and checks the control file at path: NULL when it is missing (*missing set) or not a
+ * run's control file of ours. */
+static struct sl_run_header *open_run(const char *path, int *missing)
 {
-	struct sl_strbuf b;
-	int err;
-	path_of(&b, dir);
-	if (b.overflow)
-		return NULL;
-	struct sl_run_header *r = sl_run_create(dir, budget, flags, &err);
-	if (r || err != -EEXIST)
-		return r;
-	long fd = sl_sys3(SYS_openat, AT_FDCWD, b.buf, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	long fd = sl_sys3(SYS_openat, AT_FDCWD, path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	*missing = fd == -ENOENT;
 	if (fd < 0)
 		return NULL;
 	struct stat st;
-	r = map_run(fd);
+	struct sl_run_header *r = map_run(fd);
 	if (r && sl_sys3(SYS_fstat, fd, &st, 0) != 0)
 		st.st_size = 0;
 	sl_sys3(SYS_close, fd, 0, 0);
@@ -188,6 +183,24 @@ struct sl_run_header *sl_run_attach(const char *dir, uint64_t budget, uint32_t f
 		r = NULL;
 	}
 	return r;
+}
+
+/* The run's control file, opened (the usual case: socklens run or the run's first process made
+ * it) or else created with budget(dir) bytes of log space (a statfs, so asked for only then). */
+struct sl_run_header *sl_run_attach(const char *dir, uint64_t (*budget)(const char *dir), uint32_t flags)
+{
+	struct sl_strbuf b;
+	int err, missing;
+	path_of(&b, dir);
+	if (b.overflow)
+		return NULL;
+	struct sl_run_header *r = open_run(b.buf, &missing);
+	if (r || !missing)
+		return r;
+	r = sl_run_create(dir, budget(dir), flags, &err);
+	if (r || err != -EEXIST)
+		return r;
+	return open_run(b.buf, &missing); /* another process made it meanwhile */
 }
 
 /* Materializes exec records up to index i; 0 or -errno. One grower at a time; a writer that finds
@@ -253,14 +266,13 @@ static struct sl_exec_rec *recent_of(struct sl_run_header *r, int pid, uint32_t 
 	return NULL;
 }
 
-/* The exec record that started this image, marked arrived. 1 when found: this image continues a
- * process the run already counted; 0 when none is (a process new to the run). */
-int sl_run_arrived(struct sl_run_header *r, int pid)
+/* The exec record that started this image, marked arrived. Its why with SL_EXEC_ARRIVED set when
+ * found (this image continues a process the run already counted), 0 when none is (a process new
+ * to the run). */
+uint32_t sl_run_arrived(struct sl_run_header *r, int pid)
 {
 	struct sl_exec_rec *x = recent_of(r, pid, 0);
-	if (x)
-		__atomic_fetch_or(&x->why, SL_EXEC_ARRIVED, __ATOMIC_RELAXED);
-	return x != NULL;
+	return x ? __atomic_fetch_or(&x->why, SL_EXEC_ARRIVED, __ATOMIC_RELAXED) | SL_EXEC_ARRIVED : 0;
 }
 
 void sl_run_no_log(struct sl_run_header *r, int pid)

@@ -183,18 +183,23 @@ static const char *unsafe_dir(const char *dir, char *why, size_t len)
 {
 	struct stat st;
 	uid_t me = (uid_t)sl_sys3(SYS_geteuid, 0, 0, 0);
-	long r = sl_sys3(SYS_mkdir, dir, 0700, 0);
+	/* looked at first: every process of a run but the first finds it there */
+	long r = sl_sys6(SYS_newfstatat, AT_FDCWD, (long)dir, (long)&st, AT_SYMLINK_NOFOLLOW, 0, 0);
 	if (r == -ENOENT) {
-		const char *e = make_parents(dir, why, len);
-		if (e)
-			return e;
 		r = sl_sys3(SYS_mkdir, dir, 0700, 0);
+		if (r == -ENOENT) {
+			const char *e = make_parents(dir, why, len);
+			if (e)
+				return e;
+			r = sl_sys3(SYS_mkdir, dir, 0700, 0);
+		}
+		if (r == 0)
+			return NULL;
+		if (r != -EEXIST)
+			return strerror((int)-r);
+		r = sl_sys6(SYS_newfstatat, AT_FDCWD, (long)dir, (long)&st, AT_SYMLINK_NOFOLLOW, 0, 0);
 	}
-	if (r == 0)
-		return NULL;
-	if (r != -EEXIST)
-		return strerror((int)-r);
-	if (sl_sys6(SYS_newfstatat, AT_FDCWD, (long)dir, (long)&st, AT_SYMLINK_NOFOLLOW, 0, 0) != 0)
+	if (r != 0)
 		return "cannot be examined";
 	if (!S_ISDIR(st.st_mode))
 		return "not a directory (or a symbolic link)";
@@ -211,22 +216,32 @@ static const char *unsafe_dir(const char *dir, char *why, size_t len)
 	return NULL;
 }
 
-/* The run's control file: the budget, the counters, the exec table (where this image marks the
- * exec that started it as arrived). The log itself is made when first needed (process.c). */
-static void attach_run(void)
+/* The log space of a run this process starts: SOCKLENS_MAX_LOG_SPACE, else half what dir's
+ * filesystem has free (at most 1 GiB). */
+static uint64_t budget(const char *dir)
 {
-	struct sl_run_header *run = sl_run_attach(sl_g.dir, env_u64("SOCKLENS_MAX_LOG_SPACE", sl_budget_default(sl_g.dir),
-								      1u << 20, ~0ull),
-						  sl_g.params.no_argv ? SL_RUN_NO_ARGV : 0);
+	return env_u64("SOCKLENS_MAX_LOG_SPACE", 0, 1u << 20, ~0ull) ?: sl_budget_default(dir);
+}
+
+/* The run's control file: the budget, the counters, the exec table (where this image marks the
+ * exec that started it as arrived). 1 when this image makes its log at once: the run's first
+ * program (no traced process exec'd it, or there is no control file to say), or one exec'd by an
+ * image that had a log (the same process's log goes on); 0 when it makes it when first needed. */
+static int attach_run(void)
+{
+	struct sl_run_header *run = sl_run_attach(sl_g.dir, budget, sl_g.params.no_argv ? SL_RUN_NO_ARGV : 0);
 	if (run && (run->flags & SL_RUN_NO_ARGV))
 		sl_g.params.no_argv = 1;
 	if (run)
 		sl_g.run_size = run->file_size;
 	sl_g.log.run = run;
 	/* a program no traced process exec'd (the run's first) names itself */
-	if (!sl_run_arrived(run, sl_g.pid))
-		sl_run_exec(run, sl_g.pid, (int)sl_sys3(SYS_getppid, 0, 0, 0), (int)SL_EXEC_ARRIVED,
-			    program_invocation_name, sl_now());
+	uint32_t why = run ? sl_run_arrived(run, sl_g.pid) : 0;
+	if (why)
+		return (why & SL_EXEC_LOGGED) != 0;
+	sl_run_exec(run, sl_g.pid, (int)sl_sys3(SYS_getppid, 0, 0, 0), (int)SL_EXEC_ARRIVED, program_invocation_name,
+		    sl_now());
+	return 1;
 }
 
 __attribute__((constructor)) static void sl_init(void)
@@ -259,12 +274,16 @@ __attribute__((constructor)) static void sl_init(void)
 	}
 	if (sl_fdtab_init(fd_capacity()) < 0)
 		goto restore;
-	attach_run();
+	int first = attach_run();
 	sl__inject_init();
 	sl__log_later((int)sl_sys3(SYS_getppid, 0, 0, 0), 0);
-	/* an exec'd program makes its log now (its identity, its exit, an anchor for what it execs);
-	 * a fork child only when it first needs one (process.c) */
-	if (!sl__log_now_in_constructor())
+	/* The run's first program makes its log now: the report's anchor, with its identity and its
+	 * exit; so does a program exec'd by an image that had one (the process's log goes on). Any
+	 * other exec'd program, like a fork child, makes it when it first has something to record
+	 * (process.c): a compiler or a shell a build starts makes none, and the exec record it
+	 * marked arrived names it in the report. */
+	sl__constructing(1);
+	if (first && !sl__log_need())
 		goto restore;
 	sl_stack_init();
 	sl_py_init();
@@ -277,9 +296,16 @@ __attribute__((constructor)) static void sl_init(void)
 	on_exit(on_exit_cb, NULL);
 	sl__sigbus_install();
 	__atomic_store_n(&sl_g.ready, 1, __ATOMIC_RELEASE);
-	scan_inherited(); /* a socket among them makes the log now */
-	__atomic_fetch_or(&sl_g.log.hdr->flags, SL_HDR_INHERITED, __ATOMIC_RELAXED);
+	/* An image with its log looks at every fd it was handed (socket activation, a listener
+	 * passed on). One that makes its log later looks at each when it first uses it (classify,
+	 * record.c), which costs nothing when it uses none: a socket it was handed and never
+	 * touched is in the log of the process that made it. */
+	if (first) {
+		scan_inherited();
+		__atomic_fetch_or(&sl_g.log.hdr->flags, SL_HDR_INHERITED, __ATOMIC_RELAXED);
+	}
 restore:
+	sl__constructing(0);
 	sl__restore_signals(&mask);
 out:
 	errno = e;

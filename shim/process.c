@@ -219,12 +219,13 @@ static int make_log(int here)
 	return r == 0;
 }
 
-int sl__log_now_in_constructor(void)
+/* The constructor runs: no other thread does yet, so a log made now is made in place (its fd is
+ * the constructor's for a moment), not by a maker thread. */
+static int constructing;
+
+void sl__constructing(int on)
 {
-	int st = SL_LOG_LATER;
-	if (!__atomic_compare_exchange_n(&sl_g.log_state, &st, SL_LOG_MAKING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return st == SL_LOG_MADE;
-	return make_log(1); /* no other thread runs yet: the fd is the constructor's for a moment */
+	constructing = on;
 }
 
 int sl__log_need(void)
@@ -234,7 +235,7 @@ int sl__log_need(void)
 		return sl_g.ready;
 	if (st == SL_LOG_LATER &&
 	    __atomic_compare_exchange_n(&sl_g.log_state, &st, SL_LOG_MAKING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return make_log(0);
+		return make_log(constructing);
 	/* another thread is making it: a file's creation, once per image, with its signals blocked */
 	while ((st = __atomic_load_n(&sl_g.log_state, __ATOMIC_ACQUIRE)) == SL_LOG_MAKING)
 		sl_sys3(SYS_sched_yield, 0, 0, 0);

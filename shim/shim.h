@@ -80,8 +80,8 @@ enum sl_log_state {
 };
 /* The log, made now if it is not yet (process.c): 1 when sl_g.log is a file's, 0 when not. */
 int sl__log_need(void);
-/* The same in the constructor, where the file is made in place (no other thread runs yet). */
-int sl__log_now_in_constructor(void);
+/* While the constructor runs (on: 1), a log needed is made in place: no other thread runs yet. */
+void sl__constructing(int on);
 /* The image's log is to be made when first needed (process.c): the header in memory starts
  * with ppid, flags and the start times. */
 void sl__log_later(int ppid, uint32_t flags);

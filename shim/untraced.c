@@ -24,8 +24,11 @@ void sl__check_exec(const char *path, char *const envp[])
 		return;
 	int why = !env_has(envp, "LD_PRELOAD=", "libsocklens") || !env_has(envp, "SOCKLENS_DIR=", NULL)
 			  ? SL_UNTRACED_ENV : 0;
-	sl_run_exec(sl_g.log.run, (int)sl_sys3(SYS_getpid, 0, 0, 0), (int)sl_sys3(SYS_getppid, 0, 0, 0), why, path,
-		    sl_now());
+	int pid = (int)sl_sys3(SYS_getpid, 0, 0, 0);
+	/* not in a vfork child: sl_g is its parent's, and the child has no log of its own */
+	if (pid == sl_g.pid && __atomic_load_n(&sl_g.log_state, __ATOMIC_ACQUIRE) == SL_LOG_MADE)
+		why |= (int)SL_EXEC_LOGGED;
+	sl_run_exec(sl_g.log.run, pid, (int)sl_sys3(SYS_getppid, 0, 0, 0), why, path, sl_now());
 }
 
 /* execvp's search, for the record only: the first executable PATH entry. */

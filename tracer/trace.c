@@ -1949,7 +1949,7 @@ void sl_trace_exec(char **cmd, const char *dir, int no_argv, int data, FILE *exi
 	trace_data = data;
 	sl_log_params_default(&params);
 	params.no_argv = no_argv;
-	run_ctl = sl_run_attach(dir, sl_budget_default(dir), no_argv ? SL_RUN_NO_ARGV : 0);
+	run_ctl = sl_run_attach(dir, sl_budget_default, no_argv ? SL_RUN_NO_ARGV : 0);
 	if (pipe2(go, O_CLOEXEC) < 0) {
 		if (in_child)
 			in_child();

@@ -262,17 +262,24 @@ static int unlogged_ppid(const struct sl_run *run, int pid, uint64_t at)
 	return best && best->ppid != pid ? best->ppid : 0;
 }
 
-const struct sl_proc *sl_proc_parent(const struct sl_run *run, const struct sl_proc *p)
+/* The nearest process with a log among pid and its ancestors at time at, through those that made
+ * none (a fork child that used no socket and forked again, a shell a build started); NULL when
+ * none is within 16 generations. */
+static struct sl_proc *logged_ancestor(const struct sl_run *run, int pid, uint64_t at)
 {
-	int ppid = p->ppid;
-	/* through ancestors that made no log (a fork child that used no socket and forked again) */
-	for (int hops = 0; ppid > 0 && hops < 16; hops++) {
-		const struct sl_proc *q = sl_run_find_at(run, ppid, proc_start(p));
+	for (int hops = 0; pid > 0 && hops < 16; hops++) {
+		struct sl_proc *q = sl_run_find_at(run, pid, at);
 		if (q)
-			return q != p && proc_start(q) <= proc_start(p) ? q : NULL;
-		ppid = unlogged_ppid(run, ppid, proc_start(p));
+			return q;
+		pid = unlogged_ppid(run, pid, at);
 	}
 	return NULL;
+}
+
+const struct sl_proc *sl_proc_parent(const struct sl_run *run, const struct sl_proc *p)
+{
+	const struct sl_proc *q = logged_ancestor(run, p->ppid, proc_start(p));
+	return q && q != p && proc_start(q) <= proc_start(p) ? q : NULL;
 }
 
 static void group_processes(struct sl_run *run, struct sl_image_info *v, size_t n)
@@ -423,13 +430,13 @@ int sl_exec_untraced(const struct sl_run *run, const struct sl_exec_rec *x, cons
 	*proc = NULL;
 	if ((x->why & (SL_EXEC_ARRIVED | SL_EXEC_NOLOG)) || logged_after(run, x->pid, x->ts_ns))
 		return 0; /* the shim ran in the program (it made no log if it had no socket) */
-	int why = x->why ? (int)x->why : sl_untraceable_kind(x->path);
+	int why = (x->why & SL_EXEC_WHY_MASK) ? (int)(x->why & SL_EXEC_WHY_MASK) : sl_untraceable_kind(x->path);
 	const struct sl_proc *p = sl_run_find_at(run, x->pid, x->ts_ns);
 	/* a program that should have been logged and was not, though its exec went through */
 	if (!why && exec_happened(p, x->ts_ns))
 		why = SL_UNTRACED_USER;
-	if (!p)
-		p = sl_run_find_at(run, x->ppid, x->ts_ns);
+	if (!p) /* told in the log of the nearest ancestor that has one */
+		p = logged_ancestor(run, x->ppid, x->ts_ns);
 	if (!why || !p)
 		return 0; /* an exec that failed, or a log the budget refused (counted apart) */
 	*proc = p;

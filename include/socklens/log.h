@@ -223,6 +223,12 @@ struct sl_exec_rec {
 #define SL_EXEC_ARRIVED 0x80000000u
 /* Set instead when the program's log could not be made: the run's untraced counters say why. */
 #define SL_EXEC_NOLOG 0x40000000u
+/* Set by an exec'ing image that had a log: the program it starts continues that process's log
+ * (its images, its name, how it ends) and makes its own log at once. Without it the program, like
+ * a fork child, makes its log only when it first needs one. */
+#define SL_EXEC_LOGGED 0x20000000u
+/* The bits of why that say why a program was not followed (enum sl_untraced). */
+#define SL_EXEC_WHY_MASK 0x0fffffffu
 
 /* ---- the per-process log -------------------------------------------------- */
 
