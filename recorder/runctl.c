@@ -236,12 +236,14 @@ void sl_run_exec(struct sl_run_header *r, int pid, int ppid, int why, const char
 	if (i >= r->exec_cap || exec_grow(r, i) < 0)
 		return; /* exec_next past what is committed: the reader counts it */
 	struct sl_exec_rec *x = (struct sl_exec_rec *)((char *)r + r->exec_off) + i;
-	size_t len = strnlen(path, SL_EXEC_PATH_MAX - 1);
 	x->pid = pid;
 	x->ppid = ppid;
 	x->why = (uint32_t)why;
 	x->ts_ns = now;
-	memcpy(x->path, path, len);
+	/* a loop, not strnlen and memcpy: in a fork child each libc page touched is a fault */
+	size_t len = 0;
+	for (; len < SL_EXEC_PATH_MAX - 1 && path[len]; len++)
+		x->path[len] = path[len];
 	x->path[len] = 0;
 	__atomic_store_n(&x->commit, 1, __ATOMIC_RELEASE);
 }

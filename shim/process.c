@@ -104,7 +104,7 @@ void sl__log_later(int ppid, uint32_t flags)
 	pre_hdr.flags = flags;
 	pre_hdr.start_mono_ns = sl_now();
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	sl_coarse_fn(CLOCK_REALTIME, &ts); /* the vDSO's: no libc page touched in a fork child */
 	pre_hdr.start_real_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	memset(&sl_g.log, 0, sizeof sl_g.log);
 	sl_g.log.hdr = &pre_hdr;
@@ -174,6 +174,25 @@ static int create_apart(struct sl_log *log, int ppid)
 	return m.r;
 }
 
+/* What a fork child takes from its parent's log, kept mapped until now (sl_after_fork_child),
+ * into its own header h (NULL: none made), and the parent's mapping let go. What the parent
+ * learned of its runtime holds for the child. The header is looked at through MADV_POPULATE_READ
+ * first: a log truncated meanwhile is an error there, not a SIGBUS. */
+static void inherit_parent(struct sl_log_header *h)
+{
+	struct sl_log_header *p = sl_g.parent_hdr;
+	if (!p)
+		return;
+	long r = h ? sl_sys3(SYS_madvise, p, SL_HEADER_SIZE, 22 /* MADV_POPULATE_READ */) : -1;
+	if (r == 0 || r == -EINVAL /* a kernel before 5.14: read as before */) {
+		h->flags |= __atomic_load_n(&p->flags, __ATOMIC_RELAXED) & SL_HDR_INHERIT;
+		if (!h->lang_why)
+			h->lang_why = p->lang_why;
+	}
+	sl_sys3(SYS_munmap, p, sl_g.parent_size, 0);
+	sl_g.parent_hdr = NULL;
+}
+
 /* Makes the log (signals blocked; here: in place, else by a maker thread) and moves what the header
  * in memory gathered into it. A failure is said once per run (the budget excepted: socklens's own
  * choice, in the report) and the image goes on untraced. */
@@ -189,6 +208,7 @@ static int make_log(int here)
 		struct sl_log_header *h = log.hdr;
 		h->flags |= __atomic_load_n(&pre_hdr.flags, __ATOMIC_RELAXED);
 		h->lang_why = pre_hdr.lang_why;
+		inherit_parent(h);
 		h->nforks = __atomic_load_n(&pre_hdr.nforks, __ATOMIC_RELAXED);
 		h->last_fork_ns = __atomic_load_n(&pre_hdr.last_fork_ns, __ATOMIC_RELAXED);
 		h->start_mono_ns = pre_hdr.start_mono_ns;
@@ -213,6 +233,7 @@ static int make_log(int here)
 				"; running untraced");
 		__atomic_store_n(&sl_fdcap, 0, __ATOMIC_RELEASE); /* every fd unknown: pass through */
 		__atomic_store_n(&sl_g.ready, 0, __ATOMIC_RELEASE);
+		inherit_parent(NULL);
 	}
 	__atomic_store_n(&sl_g.log_state, r == 0 ? SL_LOG_MADE : SL_LOG_FAILED, __ATOMIC_RELEASE);
 	sl__restore_signals(&mask);
@@ -251,35 +272,37 @@ void sl_after_fork_parent(void)
 }
 
 /* atfork child handler: the child will make its own log when it has something to record (most
- * fork children exec at once, or never touch a socket); the parent's is unmapped. Nothing here
- * may touch a page the child need not: each is a copy (about 10 µs on a VM like ours). */
+ * fork children exec at once, or never touch a socket). Nothing here may touch a page the child
+ * need not: a write is a copy, and even a read of a page the parent's log, libc's text or ours
+ * shares with the parent is a fault of its own in the child (fork copies no page table entries of
+ * a shared mapping), 10 to 30 µs each on a VM like ours. So the parent's log stays mapped, unread,
+ * until the child makes its own (an exec unmaps it for nothing); no libc function is called (no
+ * errno to save: every call here is a raw system call or the vDSO's clock); and the thread's key
+ * keeps naming the parent's in-flight record, which thread_gone leaves alone. */
 void sl_after_fork_child(void)
 {
-	int e = errno;
 	if (!sl_g.ready)
 		return;
-	struct sl_log old = sl_g.log;
 	int had_log = __atomic_load_n(&sl_g.log_state, __ATOMIC_ACQUIRE) == SL_LOG_MADE;
-	/* what the parent learned of its runtime holds for the child */
-	const uint32_t inherit = SL_HDR_STACKS | SL_HDR_PY_FRAMES | SL_HDR_PY_UNREAD | SL_HDR_JAVA_FRAMES |
-				 SL_HDR_JAVA_UNREAD | SL_HDR_JS_ORIGINS | SL_HDR_JS_UNREAD | SL_HDR_V8_MAP |
-				 SL_HDR_IO_URING;
 	int ppid = sl_g.pid;
-	uint32_t inherited = old.hdr->flags & inherit;
-	uint32_t why = old.hdr->lang_why;
+	/* a child of a child without a log inherits what that one would have: its header in memory,
+	 * and the log above it (still mapped) */
+	uint32_t inherited = had_log ? 0 : pre_hdr.flags & SL_HDR_INHERIT;
+	uint32_t why = had_log ? 0 : pre_hdr.lang_why;
+	if (had_log) {
+		sl_g.parent_hdr = sl_g.log.hdr;
+		sl_g.parent_size = sl_g.log.size;
+	}
 	sl_g.pid = (int)sl_sys3(SYS_getpid, 0, 0, 0);
 	sl_g.alarm_armed = 0; /* a fork child starts with no alarm */
 	sl__thread_reset();
-	forget_parent_fds(had_log ? old.slots : NULL);
-	if (had_log)
-		sl_sys3(SYS_munmap, old.hdr, old.size, 0);
+	forget_parent_fds(had_log ? sl_g.log.slots : NULL);
 	sl__log_later(ppid, SL_HDR_FORKED | inherited);
 	pre_hdr.lang_why = why;
 	/* named in the run's table until it makes a log: the report counts it, and finds the parent
 	 * of a grandchild through it */
 	sl_run_exec(sl_g.log.run, sl_g.pid, ppid, (int)SL_EXEC_ARRIVED, program_invocation_name, pre_hdr.start_mono_ns);
 	sl_lang_forget();
-	errno = e;
 }
 
 /* ---- threads ---- */
@@ -293,7 +316,6 @@ void sl__thread_reset(void)
 	t_tid = 0;
 	sl_t_infl = NULL;
 	t_infl_claimed = 0;
-	sl__thread_own(NULL); /* the key's value named the parent's record */
 }
 
 uint32_t sl__tid(void)
@@ -309,7 +331,9 @@ static int have_thread_key;
 /* A thread's in-flight record goes back to the table when the thread ends (or is cancelled). */
 static void thread_gone(void *rec)
 {
-	if (rec && sl_g.ready)
+	/* a fork child's thread may still name its parent's record (sl_after_fork_child) */
+	if (rec && sl_g.ready && (char *)rec >= (char *)sl_g.log.hdr &&
+	    (char *)rec < (char *)sl_g.log.hdr + sl_g.log.size)
 		sl_inflight_release(rec);
 }
 

@@ -65,6 +65,10 @@ struct sl_state {
 	uintptr_t slot_bias;       /* slots - SL_FD_SLOT0: an fd-table entry indexes it directly */
 	uint64_t run_size;         /* bytes of log.run's mapping (read from private memory on a fault) */
 	int alarm_armed;           /* alarm() or ITIMER_REAL is set: blocking calls have a deadline */
+	/* A fork child's parent's log, still mapped: read for what the child inherits and unmapped
+	 * when the child makes its own (an exec drops it for nothing); NULL: none */
+	struct sl_log_header *parent_hdr;
+	size_t parent_size;
 };
 extern struct sl_state sl_g;
 
@@ -78,6 +82,10 @@ enum sl_log_state {
 	SL_LOG_MAKING = 2, /* a thread is making it */
 	SL_LOG_FAILED = 3  /* it could not be made: the image runs untraced */
 };
+/* What a fork child takes from its parent's log header: what the parent learned of its runtime. */
+#define SL_HDR_INHERIT                                                                                    \
+	(SL_HDR_STACKS | SL_HDR_PY_FRAMES | SL_HDR_PY_UNREAD | SL_HDR_JAVA_FRAMES | SL_HDR_JAVA_UNREAD |  \
+	 SL_HDR_JS_ORIGINS | SL_HDR_JS_UNREAD | SL_HDR_V8_MAP | SL_HDR_IO_URING)
 /* The log, made now if it is not yet (process.c): 1 when sl_g.log is a file's, 0 when not. */
 int sl__log_need(void);
 /* While the constructor runs (on: 1), a log needed is made in place: no other thread runs yet. */

@@ -7,12 +7,27 @@
 #include "record.h"
 #include "strbuf.h"
 
+/* s starts with prefix: the rest of s, else NULL. */
+static const char *after(const char *s, const char *prefix)
+{
+	for (; *prefix; s++, prefix++)
+		if (*s != *prefix)
+			return NULL;
+	return s;
+}
+
+/* Plain loops, not strncmp and strstr: run between a fork and its exec, where each page of libc
+ * touched is a fault of its own (process.c). */
 static int env_has(char *const envp[], const char *prefix, const char *needle)
 {
-	size_t n = strlen(prefix);
-	for (size_t i = 0; envp && envp[i]; i++)
-		if (!strncmp(envp[i], prefix, n) && (!needle || strstr(envp[i] + n, needle)))
+	for (size_t i = 0; envp && envp[i]; i++) {
+		const char *v = after(envp[i], prefix);
+		if (v && !needle)
 			return 1;
+		for (; v && *v; v++)
+			if (after(v, needle))
+				return 1;
+	}
 	return 0;
 }
 
