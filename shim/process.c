@@ -6,7 +6,10 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/single_threaded.h>
+#include <sys/stat.h>
 #include <linux/futex.h>
 #include <stddef.h>
 #include <string.h>
@@ -174,6 +177,16 @@ static int create_apart(struct sl_log *log, int ppid)
 	return m.r;
 }
 
+/* The log made on this thread, its fd in the program's table for a moment: only while no other
+ * thread exists (the constructor, or one_thread below) and with every signal blocked, so no code
+ * of the program runs meanwhile. Not inlined: tests/fdcheck.py knows its frame by name. */
+__attribute__((noinline)) static int create_here(struct sl_log *log, int ppid, struct sl_run_header *run)
+{
+	int r = sl_log_create(log, sl_g.dir, &sl_g.params, sl_g.pid, ppid, run);
+	__asm__ volatile("" ::: "memory"); /* a call, not a jump: the frame stays for an unwinder */
+	return r;
+}
+
 /* What a fork child takes from its parent's log, kept mapped until now (sl_after_fork_child),
  * into its own header h (NULL: none made), and the parent's mapping let go. What the parent
  * learned of its runtime holds for the child. The header is looked at through MADV_POPULATE_READ
@@ -202,8 +215,7 @@ static int make_log(int here)
 	struct sl_log log;
 	struct sl_run_header *run = sl_g.log.run;
 	sl__block_signals(&mask);
-	int r = here ? sl_log_create(&log, sl_g.dir, &sl_g.params, sl_g.pid, pre_hdr.ppid, run)
-		     : create_apart(&log, pre_hdr.ppid);
+	int r = here ? create_here(&log, pre_hdr.ppid, run) : create_apart(&log, pre_hdr.ppid);
 	if (r == 0) {
 		struct sl_log_header *h = log.hdr;
 		h->flags |= __atomic_load_n(&pre_hdr.flags, __ATOMIC_RELAXED);
@@ -249,6 +261,23 @@ void sl__constructing(int on)
 	constructing = on;
 }
 
+/* Whether this process has one thread: glibc's flag first (pthread_create clears it for good),
+ * then the kernel's count, which also sees a thread cloned without libc (/proc/self/task links
+ * "." , ".." and one entry per thread). Then nothing can take or close an fd of ours while the
+ * log is made in place: this thread has its signals blocked and is the only one that could make
+ * another. Most processes that make a log late are such (a fork child, a client a test suite
+ * execs), and a maker thread costs them about 130 us (its stack, clone, the wait) and would show
+ * in /proc/<pid>/task meanwhile. Without /proc: the maker. What this cannot see: another process
+ * sharing the fd table (clone with CLONE_FILES but not CLONE_THREAD), which nothing here knows of
+ * short of the maker; no program we have met does that. */
+static int one_thread(void)
+{
+	struct stat st;
+	return __libc_single_threaded &&
+	       sl_sys6(SYS_newfstatat, AT_FDCWD, (long)"/proc/self/task", (long)&st, 0, 0, 0) == 0 &&
+	       st.st_nlink == 3;
+}
+
 int sl__log_need(void)
 {
 	int st = __atomic_load_n(&sl_g.log_state, __ATOMIC_ACQUIRE);
@@ -256,7 +285,7 @@ int sl__log_need(void)
 		return sl_g.ready;
 	if (st == SL_LOG_LATER &&
 	    __atomic_compare_exchange_n(&sl_g.log_state, &st, SL_LOG_MAKING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return make_log(constructing);
+		return make_log(constructing || one_thread());
 	/* another thread is making it: a file's creation, once per image, with its signals blocked */
 	while ((st = __atomic_load_n(&sl_g.log_state, __ATOMIC_ACQUIRE)) == SL_LOG_MAKING)
 		sl_sys3(SYS_sched_yield, 0, 0, 0);

@@ -5,9 +5,10 @@ A syscall is the shim's own when its innermost frame is in libsocklens.so (the s
 system calls; libc's are the program's, even when a wrapper forwarded them). Each such syscall may
 use only fds that the wrapped call it serves was given or returned: the program's real call just
 before or just after it on the same thread (the shim classifies an fd before the call, records
-after), the nearest syscall that is not the shim's. The constructor (sl_init), the fork-child handler and the log's maker (a thread of the shim's
-own, maker_main, or create_apart when no thread can be had) may open files of their own, which
-must be closed before they return. Exits 1 and prints the offenders otherwise."""
+after), the nearest syscall that is not the shim's. The constructor (sl_init), the fork-child
+handler and the log's maker (a thread of the shim's own, maker_main, or create_apart when no thread
+can be had, or create_here in a process with one thread, its signals blocked) may open files of
+their own, which must be closed before they return. Exits 1 and prints the offenders otherwise."""
 import re
 import sys
 
@@ -15,7 +16,8 @@ LINE = re.compile(r"^(\d+)\s+(\w+)\((.*?)\)\s+=\s+(-?\d+|\?)")
 UNFINISHED = re.compile(r"^(\d+)\s+(\w+)\((.*) <unfinished \.\.\.>$")
 RESUMED = re.compile(r"^(\d+)\s+<\.\.\. (\w+) resumed>(.*?)\)\s+=\s+(-?\d+|\?)")
 FRAME = re.compile(r"^ > (\S+?)\((\S*?)\+0x[0-9a-f]+\)")
-SETUP = ("sl_init", "sl_after_fork_child", "create_log", "scan_inherited", "maker_main", "create_apart")
+SETUP = ("sl_init", "sl_after_fork_child", "create_log", "scan_inherited", "maker_main", "create_apart",
+         "create_here")
 
 # syscalls whose first argument is an fd (dirfd for the *at calls is the first too)
 FD_FIRST = {
