@@ -120,7 +120,7 @@ $(BUILD)/tracer/%.o: tracer/%.c
 # The analyzer creates the run's control file, and its tracer writes logs, with the recorder.
 $(BUILD)/socklens: $(ANA_OBJ) $(REC_OBJ)
 	$(call quiet,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstdc++ -lm
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 # ---- tests ----
 TEST_NAMES := test_log test_fdtab test_model test_inject
@@ -138,7 +138,7 @@ $(BUILD)/tests/test_model: $(BUILD)/tests/test_model.o $(SHIM_CORE) $(ANA_LIB_OB
 $(BUILD)/tests/test_inject: $(BUILD)/tests/test_inject.o $(SHIM_CORE) $(ANA_LIB_OBJ)
 $(TEST_BINS):
 	$(call quiet,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) cmocka) -lstdc++ -lm
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) cmocka) -lm
 
 # Examples are the programs socklens diagnoses: built like a user's program, with -g.
 $(BUILD)/examples/%: examples/%.c examples/common.h
