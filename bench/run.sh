@@ -371,6 +371,35 @@ forks() {
 	"$B/socklens" run --dir "$dir" --report /dev/null -- "$B/bench/forkexec" "$n" $arg 2>/dev/null
 	rm -rf "$dir"
 }
+# socklens run's own start-up: /bin/true plain, under the preload alone (SOCKLENS_DIR names a run
+# directory) and under `socklens run` (its run directory made, the program started, the report
+# written to /dev/null); wall time, median of 41 rounds in interleaved order.
+if want start; then
+	echo
+	python3 - "$B" "$SHIM" "$TMP" <<'PY'
+import os, shutil, statistics, subprocess, sys, time
+b, shim, tmp = sys.argv[1:4]
+d = os.path.join(tmp, "start")
+modes = {
+    "plain": (["/bin/true"], None),
+    "preload": (["/bin/true"], dict(os.environ, LD_PRELOAD=shim, SOCKLENS_DIR=d)),
+    "run": ([os.path.join(b, "socklens"), "run", "--dir", d, "--report", "/dev/null", "--", "/bin/true"], None),
+}
+times = {m: [] for m in modes}
+for r in range(41):
+    for m in (list(modes) if r % 2 else list(reversed(modes))):
+        shutil.rmtree(d, ignore_errors=True)
+        cmd, env = modes[m]
+        t = time.perf_counter()
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times[m].append((time.perf_counter() - t) * 1e3)
+med = {m: statistics.median(v) for m, v in times.items()}
+print("start-up of /bin/true, wall time, median of 41 interleaved rounds:")
+print(f"  plain {med['plain']:.2f} ms;  preload alone {med['preload']:.2f} ms (+{med['preload'] - med['plain']:.2f});"
+      f"  socklens run {med['run']:.2f} ms (+{med['run'] - med['preload']:.2f} over the preload)")
+PY
+fi
+
 if want forks; then
 	SHM=$(mktemp -d /dev/shm/socklens-bench-XXXXXX)
 	for kind in clients nosocket; do

@@ -143,6 +143,26 @@ EOF
 	fi
 }
 
+# socklens run starts the program through vfork, not fork: what the program starts with is what it
+# would have had from the shell: ignored and blocked signals, the soft fd limit, a script without
+# "#!" handed to /bin/sh, a failed exec's message and status (127: not found, 126: not runnable).
+case_program_starts_as_from_the_shell() {
+	cat > $TMP/state.sh <<'EOF'
+grep -E '^(SigIgn|SigBlk)' /proc/self/status; ulimit -Sn; ulimit -Hn
+EOF
+	printf 'echo no-shebang "$@"\n' > $TMP/noshebang
+	printf '#!/nonexistent/interpreter\n' > $TMP/badinterp
+	chmod +x $TMP/noshebang $TMP/badinterp
+	local plain traced
+	plain=$(bash -c "trap '' USR1 HUP; ulimit -Sn 1000; exec sh $TMP/state.sh")
+	traced=$(bash -c "trap '' USR1 HUP; ulimit -Sn 1000; exec $SL run --report /dev/null -- sh $TMP/state.sh")
+	[ "$plain" = "$traced" ] || { echo "plain:"; echo "$plain"; echo "under socklens run:"; echo "$traced"; return 1; }
+	[ "$($SL run --report /dev/null -- $TMP/noshebang a b 2>/dev/null)" = "no-shebang a b" ]
+	local rc=0
+	$SL run --report /dev/null -- $TMP/badinterp 2>$TMP/bad.err || rc=$?
+	[ $rc -eq 127 ] && grep -q "cannot run '$TMP/badinterp': No such file or directory" $TMP/bad.err
+}
+
 case_report_paths_are_checked_before_the_program_runs() {
 	expect_status 125 $SL run --json /nonexistent/dir/r.json -- touch $TMP/ran
 	[ ! -e $TMP/ran ]
