@@ -50,6 +50,15 @@ static int classify(const char *path)
 		return CAPS;
 	if (!S_ISREG(st.st_mode))
 		return 0;
+	/* the file read last, known by its identity and change time: socklens run asks twice of the
+	 * program it starts (why, and how to follow it), and a report of many execs of one program
+	 * asks of each */
+	static struct stat last;
+	static int last_why = -1;
+	if (last_why >= 0 && st.st_dev == last.st_dev && st.st_ino == last.st_ino && st.st_size == last.st_size &&
+	    st.st_mtim.tv_sec == last.st_mtim.tv_sec && st.st_mtim.tv_nsec == last.st_mtim.tv_nsec &&
+	    st.st_ctim.tv_sec == last.st_ctim.tv_sec && st.st_ctim.tv_nsec == last.st_ctim.tv_nsec)
+		return last_why;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY), why = 0;
 	if (fd < 0)
 		return 0;
@@ -60,6 +69,8 @@ static int classify(const char *path)
 	if (elf)
 		elf_end(elf);
 	close(fd);
+	last = st;
+	last_why = why;
 	return why;
 }
 
