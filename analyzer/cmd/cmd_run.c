@@ -284,18 +284,22 @@ static FILE *open_exits(const char *dir)
 	return f;
 }
 
-/* The child's part: the program's signal mask and fd limit back, then the program. Run in a
- * vfork child, it makes system calls and writes only its own stack (errno aside): the memory is
- * ours until the exec. */
-__attribute__((noreturn)) static void exec_program(char **cmd, const sigset_t *old)
+/* The errno of an exec that failed in a vfork child, for the parent to say (the memory is shared). */
+static volatile int exec_errno;
+
+/* The child's part: the program's signal mask and fd limit back, then the program. In a vfork
+ * child (borrowed: our memory until the exec) it makes system calls only and leaves a failure
+ * for the parent to say; a forked child says it itself. */
+__attribute__((noreturn)) static void exec_program(char **cmd, const sigset_t *old, int borrowed)
 {
 	sigprocmask(SIG_SETMASK, old, NULL); /* the program starts with the mask we were given */
 	sl_limits_restore();
 	execvp(cmd[0], cmd);
 	int e = errno;
-	char msg[PATH_MAX + 128];
-	snprintf(msg, sizeof msg, "socklens: error: cannot run '%s': %s\n", cmd[0], strerror(e));
-	(void)!write(STDERR_FILENO, msg, strlen(msg));
+	if (borrowed)
+		exec_errno = e;
+	else
+		fprintf(stderr, "socklens: error: cannot run '%s': %s\n", cmd[0], strerror(e));
 	_exit(e == ENOENT ? 127 : 126);
 }
 
@@ -323,13 +327,15 @@ static int launch(char **cmd, const char *dir, int ptrace_it, const struct run_o
 			dup2(STDERR_FILENO, STDOUT_FILENO);
 		if (ptrace_it)
 			sl_trace_exec(cmd, dir, o->no_argv, o->trace_data, exits, &old, sl_limits_restore);
-		exec_program(cmd, &old);
+		exec_program(cmd, &old, !ptrace_it);
 	}
 	if (pid < 0) {
 		sl_error("cannot fork: %s", strerror(errno));
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return -1;
 	}
+	if (exec_errno) /* as the child would have said it, before its exit is seen */
+		fprintf(stderr, "socklens: error: cannot run '%s': %s\n", cmd[0], strerror(exec_errno));
 	/* our own writes past RLIMIT_FSIZE fail with EFBIG instead of killing us */
 	signal(SIGXFSZ, SIG_IGN);
 	if (o->relay && sl_relay_start(o->relay) < 0)
