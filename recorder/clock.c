@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include "clock.h"
+#include "logw.h"
 
 int (*sl_coarse_fn)(clockid_t, struct timespec *) = clock_gettime;
 #ifdef SL_COUNT_CLOCK_READS
@@ -11,7 +12,7 @@ uint64_t sl_clock_reads;
 #endif
 static uint64_t coarse_res;
 
-uint64_t sl_now(void)
+SL_START uint64_t sl_now(void)
 {
 	struct timespec ts;
 	sl_coarse_fn(CLOCK_MONOTONIC, &ts); /* the vDSO's clock_gettime, any clock */
@@ -54,7 +55,7 @@ static void *vdso_symbol(const char *name)
 	return NULL;
 }
 
-void sl_clock_init(void)
+SL_START void sl_clock_init(void)
 {
 	struct timespec res;
 	void *fn = vdso_symbol("__vdso_clock_gettime");

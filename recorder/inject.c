@@ -12,7 +12,7 @@
 #include "rawsys.h"
 #include "recorder.h"
 
-unsigned sl_inject_faults(const struct sl_inject_table *t)
+SL_START unsigned sl_inject_faults(const struct sl_inject_table *t)
 {
 	unsigned m = 0;
 	for (uint32_t i = 0; t && i < t->count && i < SL_INJECT_MAX; i++)
@@ -20,7 +20,7 @@ unsigned sl_inject_faults(const struct sl_inject_table *t)
 	return m;
 }
 
-struct sl_inject_table *sl_inject_table_of(struct sl_run_header *run)
+SL_START struct sl_inject_table *sl_inject_table_of(struct sl_run_header *run)
 {
 	struct sl_inject_table *t = run ? (struct sl_inject_table *)((char *)run + SL_INJECT_OFF) : NULL;
 	uint32_t n = t ? __atomic_load_n(&t->count, __ATOMIC_ACQUIRE) : 0;

@@ -16,7 +16,7 @@
 
 #define SL_MIN_LOG (64u * 1024u) /* below this (RLIMIT_FSIZE) a log is not worth creating */
 
-void sl_log_params_default(struct sl_log_params *p)
+SL_START void sl_log_params_default(struct sl_log_params *p)
 {
 	/* a million connections live or kept: 664 MiB of address space, a sparse file whose pages
 	 * exist only as they are used (a slot per connection, 664 bytes), within the run's budget */

@@ -16,6 +16,11 @@
 
 #define SL_INLINE static inline __attribute__((always_inline))
 #define SL_TLS __attribute__((tls_model("initial-exec"))) __thread
+/* Code a process runs as it starts (the constructor) and between a fork and its exec: kept in one
+ * stretch of the shim's text (the linker puts .text.startup ahead of the rest), so a fork child,
+ * whose every page read is a fault of its own, and a new image fault it in once, not in three
+ * places. */
+#define SL_START __attribute__((section(".text.startup")))
 
 /* ---- log writer (logw.c) and run control (runctl.c): usable without preloading ---- */
 

@@ -107,7 +107,7 @@ static int init_run(struct sl_run_header *r, uint64_t budget, uint32_t flags, ui
 	return 0;
 }
 
-static void path_of(struct sl_strbuf *b, const char *dir)
+SL_START static void path_of(struct sl_strbuf *b, const char *dir)
 {
 	sl_sb_init(b);
 	sl_sb_str(b, dir);
@@ -115,7 +115,7 @@ static void path_of(struct sl_strbuf *b, const char *dir)
 }
 
 /* Maps fd's control file when it is ours; its size is checked against the header once ready. */
-static struct sl_run_header *map_run(long fd)
+SL_START static struct sl_run_header *map_run(long fd)
 {
 	struct stat st;
 	if (sl_sys3(SYS_fstat, fd, &st, 0) != 0 || !S_ISREG(st.st_mode) || st.st_uid != sl_sys3(SYS_geteuid, 0, 0, 0) ||
@@ -162,7 +162,7 @@ struct sl_run_header *sl_run_create(const char *dir, uint64_t budget, uint32_t f
 
 /* Opens and checks the control file at path: NULL when it is missing (*missing set) or not a
  * run's control file of ours. */
-static struct sl_run_header *open_run(const char *path, int *missing)
+SL_START static struct sl_run_header *open_run(const char *path, int *missing)
 {
 	long fd = sl_sys3(SYS_openat, AT_FDCWD, path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	*missing = fd == -ENOENT;
@@ -187,7 +187,7 @@ static struct sl_run_header *open_run(const char *path, int *missing)
 
 /* The run's control file, opened (the usual case: socklens run or the run's first process made
  * it) or else created with budget(dir) bytes of log space (a statfs, so asked for only then). */
-struct sl_run_header *sl_run_attach(const char *dir, uint64_t (*budget)(const char *dir), uint32_t flags)
+SL_START struct sl_run_header *sl_run_attach(const char *dir, uint64_t (*budget)(const char *dir), uint32_t flags)
 {
 	struct sl_strbuf b;
 	int err, missing;
@@ -206,7 +206,7 @@ struct sl_run_header *sl_run_attach(const char *dir, uint64_t (*budget)(const ch
 /* Materializes exec records up to index i; 0 or -errno. One grower at a time; a writer that finds
  * the table growing faults in its own record's page instead of waiting (readers look at every
  * reserved record, not only those below exec_avail). */
-static int exec_grow(struct sl_run_header *r, uint64_t i)
+SL_START static int exec_grow(struct sl_run_header *r, uint64_t i)
 {
 	uint32_t zero = 0;
 	uint64_t per_page = SL_PAGE / sizeof(struct sl_exec_rec);
@@ -228,7 +228,7 @@ static int exec_grow(struct sl_run_header *r, uint64_t i)
 	return e;
 }
 
-void sl_run_exec(struct sl_run_header *r, int pid, int ppid, int why, const char *path, uint64_t now)
+SL_START void sl_run_exec(struct sl_run_header *r, int pid, int ppid, int why, const char *path, uint64_t now)
 {
 	if (!r || !path)
 		return;
@@ -271,7 +271,7 @@ static struct sl_exec_rec *recent_of(struct sl_run_header *r, int pid, uint32_t 
 /* The exec record that started this image, marked arrived. Its why with SL_EXEC_ARRIVED set when
  * found (this image continues a process the run already counted), 0 when none is (a process new
  * to the run). */
-uint32_t sl_run_arrived(struct sl_run_header *r, int pid)
+SL_START uint32_t sl_run_arrived(struct sl_run_header *r, int pid)
 {
 	struct sl_exec_rec *x = recent_of(r, pid, 0);
 	return x ? __atomic_fetch_or(&x->why, SL_EXEC_ARRIVED, __ATOMIC_RELAXED) | SL_EXEC_ARRIVED : 0;

@@ -10,7 +10,7 @@ static uint32_t hiwater;
 
 /* Maps cap words with MAP_NORESERVE: untouched pages cost nothing, and the
  * mapping is private so a fork child gets a copy matching its inherited fds. */
-int sl_fdtab_init(uint32_t cap)
+SL_START int sl_fdtab_init(uint32_t cap)
 {
 	long p = sl_sys6(SYS_mmap, 0, (long)cap * sizeof(uint32_t), PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -49,7 +49,7 @@ int sl_fd_replace(int fd, uint32_t *old, uint32_t ent)
 }
 
 /* One past the highest fd ever classified: bounds the walks of close_range and fork. */
-uint32_t sl_fd_hiwater(void)
+SL_START uint32_t sl_fd_hiwater(void)
 {
 	return __atomic_load_n(&hiwater, __ATOMIC_RELAXED);
 }

@@ -15,7 +15,7 @@ extern char **environ;
 
 /* Marks this image as replaced; undone by exec_failed(). A vfork child shares our
  * memory, so it must not touch the parent's log. */
-static void exec_begin(void)
+SL_START static void exec_begin(void)
 {
 	int e = errno;
 	sl__sigbus_exec(0);
@@ -26,7 +26,7 @@ static void exec_begin(void)
 	errno = e;
 }
 
-static void exec_failed(void)
+SL_START static void exec_failed(void)
 {
 	int e = errno;
 	sl__sigbus_exec(1);
@@ -35,7 +35,7 @@ static void exec_failed(void)
 	errno = e;
 }
 
-SL_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+SL_START SL_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	sl__check_exec(path, envp);
 	exec_begin();
@@ -44,12 +44,12 @@ SL_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 	return r;
 }
 
-SL_EXPORT int execv(const char *path, char *const argv[])
+SL_START SL_EXPORT int execv(const char *path, char *const argv[])
 {
 	return execve(path, argv, environ);
 }
 
-SL_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+SL_START SL_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	sl__check_execvp(file, envp, getenv("PATH")); /* execvpe is not async-signal-safe either */
 	exec_begin();
@@ -58,7 +58,7 @@ SL_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 	return r;
 }
 
-SL_EXPORT int execvp(const char *file, char *const argv[])
+SL_START SL_EXPORT int execvp(const char *file, char *const argv[])
 {
 	return execvpe(file, argv, environ);
 }
@@ -80,7 +80,7 @@ SL_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 }
 
 /* execl*: count the arguments, then gather them on our stack as glibc does. */
-static int count_args(va_list ap)
+SL_START static int count_args(va_list ap)
 {
 	int n = 1;
 	while (va_arg(ap, char *))
@@ -88,7 +88,7 @@ static int count_args(va_list ap)
 	return n;
 }
 
-static void gather_args(char **argv, const char *arg0, va_list ap, int n)
+SL_START static void gather_args(char **argv, const char *arg0, va_list ap, int n)
 {
 	argv[0] = (char *)arg0;
 	for (int i = 1; i < n; i++)
@@ -96,7 +96,7 @@ static void gather_args(char **argv, const char *arg0, va_list ap, int n)
 	argv[n] = NULL;
 }
 
-SL_EXPORT int execl(const char *path, const char *arg, ...)
+SL_START SL_EXPORT int execl(const char *path, const char *arg, ...)
 {
 	va_list ap, ap2;
 	va_start(ap, arg);
@@ -109,7 +109,7 @@ SL_EXPORT int execl(const char *path, const char *arg, ...)
 	return execve(path, argv, environ);
 }
 
-SL_EXPORT int execlp(const char *file, const char *arg, ...)
+SL_START SL_EXPORT int execlp(const char *file, const char *arg, ...)
 {
 	va_list ap, ap2;
 	va_start(ap, arg);
@@ -122,7 +122,7 @@ SL_EXPORT int execlp(const char *file, const char *arg, ...)
 	return execvpe(file, argv, environ);
 }
 
-SL_EXPORT int execle(const char *path, const char *arg, ...)
+SL_START SL_EXPORT int execle(const char *path, const char *arg, ...)
 {
 	va_list ap, ap2;
 	va_start(ap, arg);

@@ -20,7 +20,7 @@
 #include "real.h"
 #include "record.h"
 
-static uint64_t env_u64(const char *name, uint64_t def, uint64_t lo, uint64_t hi)
+SL_START static uint64_t env_u64(const char *name, uint64_t def, uint64_t lo, uint64_t hi)
 {
 	const char *s = getenv(name);
 	if (!s || !*s)
@@ -32,7 +32,7 @@ static uint64_t env_u64(const char *name, uint64_t def, uint64_t lo, uint64_t hi
 	return v;
 }
 
-static void read_params(struct sl_log_params *p)
+SL_START static void read_params(struct sl_log_params *p)
 {
 	sl_log_params_default(p);
 	p->slots = (uint32_t)env_u64("SOCKLENS_SLOTS", p->slots, 16, 1u << 24);
@@ -45,7 +45,7 @@ static void read_params(struct sl_log_params *p)
 	p->v8_perf_map = env_u64("SOCKLENS_V8_PERF_MAP", 0, 0, 1) == 1;
 }
 
-static uint32_t fd_capacity(void)
+SL_START static uint32_t fd_capacity(void)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1u << 20))
@@ -179,7 +179,7 @@ static const char *make_parents(const char *dir, char *why, size_t len)
 /* The run directory must be ours: created 0700 when missing (with its parents, make_parents),
  * else a real directory owned by us that nobody else can write. Returns NULL when fine, else why
  * not, with what to do about it. */
-static const char *unsafe_dir(const char *dir, char *why, size_t len)
+SL_START static const char *unsafe_dir(const char *dir, char *why, size_t len)
 {
 	struct stat st;
 	uid_t me = (uid_t)sl_sys3(SYS_geteuid, 0, 0, 0);
@@ -218,7 +218,7 @@ static const char *unsafe_dir(const char *dir, char *why, size_t len)
 
 /* The log space of a run this process starts: SOCKLENS_MAX_LOG_SPACE, else half what dir's
  * filesystem has free (at most 1 GiB). */
-static uint64_t budget(const char *dir)
+SL_START static uint64_t budget(const char *dir)
 {
 	return env_u64("SOCKLENS_MAX_LOG_SPACE", 0, 1u << 20, ~0ull) ?: sl_budget_default(dir);
 }
@@ -227,7 +227,7 @@ static uint64_t budget(const char *dir)
  * exec that started it as arrived). 1 when this image makes its log at once: the run's first
  * program (no traced process exec'd it, or there is no control file to say), or one exec'd by an
  * image that had a log (the same process's log goes on); 0 when it makes it when first needed. */
-static int attach_run(void)
+SL_START static int attach_run(void)
 {
 	struct sl_run_header *run = sl_run_attach(sl_g.dir, budget, sl_g.params.no_argv ? SL_RUN_NO_ARGV : 0);
 	if (run && (run->flags & SL_RUN_NO_ARGV))

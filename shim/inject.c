@@ -25,7 +25,7 @@ static struct sl_inject_table *table(void)
 	return sl_inject_table_of(sl_g.log.run);
 }
 
-void sl__inject_init(void)
+SL_START void sl__inject_init(void)
 {
 	sl_inject_on = sl_inject_faults(table());
 }

@@ -40,7 +40,7 @@ int64_t sl_lang_remember(uint64_t key, int64_t id)
 
 /* A fork child writes a new log: the parent's records are not in it. A cache never used is left
  * alone: zeroing it would fault in 48 KiB of pages in every fork child. */
-void sl_lang_forget(void)
+SL_START void sl_lang_forget(void)
 {
 	if (!__atomic_load_n(&lang_used, __ATOMIC_RELAXED))
 		return;

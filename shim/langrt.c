@@ -174,7 +174,7 @@ SL_EXPORT int getpriority(__priority_which_t which, id_t who)
 	return (int)(id & 0xffffff);
 }
 
-void sl_v8_init(void)
+SL_START void sl_v8_init(void)
 {
 	void (*set_n)(const char *, size_t) =
 		(void (*)(const char *, size_t))dlsym(RTLD_DEFAULT, "_ZN2v82V818SetFlagsFromStringEPKcm");

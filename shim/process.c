@@ -44,13 +44,13 @@ int sl_in_vfork_child(void)
 
 /* Blocks every signal while the shim holds an fd of its own, so no handler of the program can
  * run and see it; returns the old mask. */
-void sl__block_signals(uint64_t *old)
+SL_START void sl__block_signals(uint64_t *old)
 {
 	uint64_t all = ~0ull;
 	sl_sys6(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, (long)old, 8, 0, 0);
 }
 
-void sl__restore_signals(const uint64_t *old)
+SL_START void sl__restore_signals(const uint64_t *old)
 {
 	sl_sys6(SYS_rt_sigprocmask, SIG_SETMASK, (long)old, 0, 8, 0, 0);
 }
@@ -73,7 +73,7 @@ int sl__untraced_reason(int err, const struct sl_run_header *run)
  * own (nothing carried over) the first time the child uses it; a connection the parent accepted
  * stays a server's (a forking server's child serves it). slots: the parent's, still mapped (NULL
  * when the parent had no log, so no slot either). */
-static void forget_parent_fds(const struct sl_slot *slots)
+SL_START static void forget_parent_fds(const struct sl_slot *slots)
 {
 	uint32_t hi = sl_fd_hiwater();
 	for (uint32_t fd = 0; fd < hi; fd++) {
@@ -96,7 +96,7 @@ static struct sl_log_header pre_hdr __attribute__((aligned(SL_PAGE)));
 
 /* Only the fields an image writes before its log is made are set (no memset): in a fork child
  * each page written is a copy, and one page is all this touches. */
-void sl__log_later(int ppid, uint32_t flags)
+SL_START void sl__log_later(int ppid, uint32_t flags)
 {
 	struct sl_run_header *run = sl_g.log.run;
 	pre_hdr.lang_why = 0;
@@ -256,7 +256,7 @@ static int make_log(int here)
  * the constructor's for a moment), not by a maker thread. */
 static int constructing;
 
-void sl__constructing(int on)
+SL_START void sl__constructing(int on)
 {
 	constructing = on;
 }
@@ -308,7 +308,7 @@ void sl_after_fork_parent(void)
  * until the child makes its own (an exec unmaps it for nothing); no libc function is called (no
  * errno to save: every call here is a raw system call or the vDSO's clock); and the thread's key
  * keeps naming the parent's in-flight record, which thread_gone leaves alone. */
-void sl_after_fork_child(void)
+SL_START void sl_after_fork_child(void)
 {
 	if (!sl_g.ready)
 		return;
@@ -340,7 +340,7 @@ static SL_TLS uint32_t t_tid;
 SL_TLS struct sl_inflight *sl_t_infl;
 static SL_TLS int t_infl_claimed;
 
-void sl__thread_reset(void)
+SL_START void sl__thread_reset(void)
 {
 	t_tid = 0;
 	sl_t_infl = NULL;
@@ -373,7 +373,7 @@ void sl__thread_own(struct sl_inflight *f)
 		pthread_setspecific(thread_key, f);
 }
 
-void sl__threads_init(void)
+SL_START void sl__threads_init(void)
 {
 	have_thread_key = pthread_key_create(&thread_key, thread_gone) == 0 && thread_key < 32;
 }

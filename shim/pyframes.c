@@ -71,7 +71,7 @@ static uint32_t version_of_string(void)
 	return major << 8 | minor;
 }
 
-void sl_py_init(void)
+SL_START void sl_py_init(void)
 {
 	const unsigned long *ver = dlsym(RTLD_DEFAULT, "Py_Version");
 	void *eval = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");

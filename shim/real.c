@@ -1,6 +1,7 @@
 /* real.c - binds the real libc functions once, in a typed table (required vs optional). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include "logw.h"
 #include "real.h"
 
 struct sl_real sl_real;
@@ -59,7 +60,7 @@ void *sl_real_bind(void **slot, const char *name)
 	return p;
 }
 
-void sl_real_bind_all(void)
+SL_START void sl_real_bind_all(void)
 {
 	for (size_t i = 0; i < sizeof binds / sizeof binds[0]; i++)
 		if (!__atomic_load_n(binds[i].slot, __ATOMIC_ACQUIRE))

@@ -141,7 +141,7 @@ static void register_ours(const struct sigaction *like)
 	REAL(sigaction)(SIGBUS, &k, NULL);
 }
 
-void sl__sigbus_install(void)
+SL_START void sl__sigbus_install(void)
 {
 	if (REAL(sigaction)(SIGBUS, NULL, &prog) != 0)
 		return;

@@ -10,7 +10,7 @@
 static SL_TLS int t_unwinding; /* nesting guard: a signal handler inside a capture skips stacks */
 
 /* Our own text, dropped from stacks. */
-void sl_stack_init(void)
+SL_START void sl_stack_init(void)
 {
 	struct dl_find_object self;
 	sl_unwind_init();

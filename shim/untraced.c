@@ -8,7 +8,7 @@
 #include "strbuf.h"
 
 /* s starts with prefix: the rest of s, else NULL. */
-static const char *after(const char *s, const char *prefix)
+SL_START static const char *after(const char *s, const char *prefix)
 {
 	for (; *prefix; s++, prefix++)
 		if (*s != *prefix)
@@ -18,7 +18,7 @@ static const char *after(const char *s, const char *prefix)
 
 /* Plain loops, not strncmp and strstr: run between a fork and its exec, where each page of libc
  * touched is a fault of its own (process.c). */
-static int env_has(char *const envp[], const char *prefix, const char *needle)
+SL_START static int env_has(char *const envp[], const char *prefix, const char *needle)
 {
 	for (size_t i = 0; envp && envp[i]; i++) {
 		const char *v = after(envp[i], prefix);
@@ -33,7 +33,7 @@ static int env_has(char *const envp[], const char *prefix, const char *needle)
 
 /* Called before an exec of path with envp. Async-signal-safe: the run's shared table only.
  * A vfork child (posix_spawn, Python's subprocess) may call it too: the table is shared. */
-void sl__check_exec(const char *path, char *const envp[])
+SL_START void sl__check_exec(const char *path, char *const envp[])
 {
 	if (!sl_g.ready || !path)
 		return;
@@ -47,7 +47,7 @@ void sl__check_exec(const char *path, char *const envp[])
 }
 
 /* execvp's search, for the record only: the first executable PATH entry. */
-void sl__check_execvp(const char *file, char *const envp[], const char *pathvar)
+SL_START void sl__check_execvp(const char *file, char *const envp[], const char *pathvar)
 {
 	if (!file || strchr(file, '/')) {
 		sl__check_exec(file, envp);

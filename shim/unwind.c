@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/uio.h>
 #include "rawsys.h"
+#include "logw.h"
 #include "unwind.h"
 
 /* DWARF register numbers on x86-64. Only the callee-saved registers, the stack pointer and the
@@ -538,7 +539,7 @@ struct centry {
 static struct centry *cache;
 static uint32_t cache_gen;
 
-void sl_unwind_init(void)
+SL_START void sl_unwind_init(void)
 {
 	long p = sl_sys6(SYS_mmap, 0, CACHE_SIZE * sizeof(struct centry), 3 /* PROT_READ|PROT_WRITE */,
 			 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
