@@ -15,7 +15,8 @@ uint64_t sl_now(void);
  * through it too. sl_clock: CLOCK_MONOTONIC_COARSE in ns, about 7 ns where rdtsc costs 25-50 ns
  * on some Intel VMs, at the kernel tick's resolution (4 ms at HZ=250), which every duration rule
  * allows (see BENCHMARKS.md). The data-call hot path reads it once per call on a non-blocking
- * socket, twice on a blocking one (start and end), never for other fds. A test build counts the reads (sl_clock_reads). */
+ * socket, twice on a blocking one (start and end), never for other fds. A test build counts the
+ * reads (sl_clock_reads). */
 extern int (*sl_coarse_fn)(clockid_t, struct timespec *);
 #ifdef SL_COUNT_CLOCK_READS
 extern __attribute__((visibility("default"))) uint64_t sl_clock_reads;

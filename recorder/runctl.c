@@ -187,7 +187,8 @@ SL_START static struct sl_run_header *open_run(const char *path, int *missing)
 
 /* The run's control file, opened (the usual case: socklens run or the run's first process made
  * it) or else created with budget(dir) bytes of log space (a statfs, so asked for only then). */
-SL_START struct sl_run_header *sl_run_attach(const char *dir, uint64_t (*budget)(const char *dir), uint32_t flags)
+SL_START struct sl_run_header *sl_run_attach(const char *dir, uint64_t (*budget)(const char *dir),
+					     uint32_t flags)
 {
 	struct sl_strbuf b;
 	int err, missing;

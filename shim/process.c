@@ -196,7 +196,7 @@ static void inherit_parent(struct sl_log_header *h)
 	struct sl_log_header *p = sl_g.parent_hdr;
 	if (!p)
 		return;
-	long r = h ? sl_sys3(SYS_madvise, p, SL_HEADER_SIZE, 22 /* MADV_POPULATE_READ */) : -1;
+	long r = h ? sl_sys3(SYS_madvise, p, SL_HEADER_SIZE, MADV_POPULATE_READ) : -1;
 	if (r == 0 || r == -EINVAL /* a kernel before 5.14: read as before */) {
 		h->flags |= __atomic_load_n(&p->flags, __ATOMIC_RELAXED) & SL_HDR_INHERIT;
 		if (!h->lang_why)

@@ -299,7 +299,7 @@ __attribute__((noreturn)) static void exec_program(char **cmd, const sigset_t *o
 	if (borrowed)
 		exec_errno = e;
 	else
-		fprintf(stderr, "socklens: error: cannot run '%s': %s\n", cmd[0], strerror(e));
+		sl_error("cannot run '%s': %s", cmd[0], strerror(e));
 	_exit(e == ENOENT ? 127 : 126);
 }
 
@@ -335,7 +335,7 @@ static int launch(char **cmd, const char *dir, int ptrace_it, const struct run_o
 		return -1;
 	}
 	if (exec_errno) /* as the child would have said it, before its exit is seen */
-		fprintf(stderr, "socklens: error: cannot run '%s': %s\n", cmd[0], strerror(exec_errno));
+		sl_error("cannot run '%s': %s", cmd[0], strerror(exec_errno));
 	/* our own writes past RLIMIT_FSIZE fail with EFBIG instead of killing us */
 	signal(SIGXFSZ, SIG_IGN);
 	if (o->relay && sl_relay_start(o->relay) < 0)
