@@ -1,6 +1,7 @@
 /* kernel.c - what the kernel knows of a socket, asked through the front end's probe: TCP_INFO
  * (state, RTT, retransmissions, bytes), a listener's accept queue, data left unread at close. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -90,6 +91,16 @@ void sl_rec_kernel_view(struct sl_rec *r, struct sl_slot *s, int fd, int closing
 	else if (closing && ti.base.tcpi_state == TCP_CLOSE_WAIT && !(s->flags & SL_SF_EOF))
 		s->eof_cns = fin_time(s, &ti, sl_now()); /* a FIN the program never read */
 	sl_slot_flag(s, SL_SF_TCPINFO);
+	/* TCP_CLOSE is also where an orderly end leads once the program has shut down its side (both
+	 * FINs exchanged: FIN_WAIT_2 -> TIME_WAIT, or LAST_ACK acknowledged): an abort then shows only as
+	 * the error the kernel holds for the program until a call reports it (read here, as the fd is
+	 * being closed, it is one the program will never be told) */
+	int err = 0;
+	socklen_t elen = sizeof err;
+	if (closing && ti.base.tcpi_state == TCP_CLOSE && (s->flags & (SL_SF_SHUT_WR | SL_SF_EOF)) &&
+	    r->probe->sockopt(r->arg, fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 &&
+	    (err == ECONNRESET || err == EPIPE || err == ETIMEDOUT))
+		sl_slot_flag(s, SL_SF_RESET_PENDING);
 	/* data the peer sent that nobody read, as the kernel counts it (SIOCINQ: exact, whichever
 	 * process read the rest, and a FIN not counted); asked only when the counters say there
 	 * may be some */

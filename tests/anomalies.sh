@@ -210,13 +210,15 @@ go_resolver() { # GO-BIN-DIR True|False (loose: the first lookup's line not requ
 	local lookup dial
 	lookup=$(line_of tests/go/lookup/main.go '// the lookup')
 	dial=$(line_of tests/go/lookup/main.go '// the dial')
-	$JC $TMP/gd.json "len(diags('slow-dns')) == 1" "one('slow-dns')['count'] >= 4" \
-		"one('slow-dns')['peer'] == '127.0.0.1:53'" "one('slow-dns')['evidence']['duration_ms'] >= 900" \
-		"at(one('slow-dns'), 'tests/go/lookup/main.go', $lookup)" \
+	# the slow and dropped questions: four exchanges at the lookup's line; on a loaded machine the
+	# dial's NXDOMAIN exchanges may pass the threshold too, as their own finding at the dial's line
+	$JC $TMP/gd.json "len([d for d in diags('slow-dns') if at(d, 'tests/go/lookup/main.go', $lookup)]) == 1" \
+		"[d for d in diags('slow-dns') if at(d, 'tests/go/lookup/main.go', $lookup) and d['count'] >= 4 and d['peer'] == '127.0.0.1:53' and d['evidence']['duration_ms'] >= 900]" \
+		"all(at(d, 'tests/go/lookup/main.go', $lookup) or at(d, 'tests/go/lookup/main.go', $dial) for d in diags('slow-dns'))" \
 		"len(diags('dns-failure')) == 2" \
 		"[d for d in diags('dns-failure') if d['peer'] == 'db.internal.example' and d['count'] == 1 and 'NXDOMAIN' in d['summary'] and ($2 or at(d, 'tests/go/lookup/main.go', $lookup))]" \
 		"[d for d in diags('dns-failure') if d['peer'] == 'api.internal.example' and d['count'] == 1 and at(d, 'tests/go/lookup/main.go', $dial)]" \
-		"len(diags()) == 3"
+		"len(diags()) == 2 + len(diags('slow-dns'))"
 }
 
 case_go_resolver_slow_silent_and_failed_lookups() {

@@ -261,6 +261,21 @@ case_default_mode_finds_a_reset_from_the_kernel() {
 		"at(one('connection-reset'), 'tests/go/silent/main.go', $line)" "len(diags()) == 1"
 }
 
+# TCP_CLOSE at close is a reset unless the program shut its side down first: then it is also where
+# both FINs lead (tests/go/halfclose). Half-closes either way round are clean; a reset that came
+# after the client's shutdown and was never read is still an error, at the dial's line.
+case_go_half_close_is_clean_and_an_abort_after_it_is_not() {
+	local dial; dial=$(line_of tests/go/halfclose/main.go 'net.Dial("tcp", addr) // the aborted one')
+	gobuild halfclose $TMP/halfclose
+	$SL run --json $TMP/hg.json -- $TMP/halfclose graceful > $TMP/hg.out
+	[ "$(grep -c 'got 5 bytes' $TMP/hg.out)" = 6 ]
+	$JC $TMP/hg.json "len(diags()) == 0"
+	$SL run --json $TMP/ha.json -- $TMP/halfclose abort > $TMP/ha.out
+	$JC $TMP/ha.json "one('connection-reset')['severity'] == 'error'" \
+		"at(one('connection-reset'), 'tests/go/halfclose/main.go', $dial)" \
+		"len(diags('connection-reset')) == 1"
+}
+
 # A Go service with goroutines stuck on the network in every way (tests/go/stuck): `socklens stuck`
 # lists each at its line, with how long (growing between two looks) and its deadline or none, read
 # from the running program; the report names the reads with no deadline at their lines, the write

@@ -699,25 +699,29 @@ static uint32_t capture(struct tproc *p, pid_t tid)
 	return sl_stack_intern(&p->log, f.ip, f.n, NULL);
 }
 
-/* Whether a stack is a net/http dial's own (its asker not found when it was taken). */
-static int raw_dial(struct tproc *p, uint32_t id)
+/* Whether a stack is a net/http dial's own or a resolver question's (its asker not found when it
+ * was taken). */
+static int raw_ask(struct tproc *p, uint32_t id)
 {
 	const struct sl_stack *st = id && p->gr ? sl_stack_at(&p->log, id) : NULL;
-	return st && sl_go_dialing(p->gr, st->ip, st->nframes < SL_MAX_FRAMES ? st->nframes : SL_MAX_FRAMES);
+	uint32_t n = st ? (st->nframes < SL_MAX_FRAMES ? st->nframes : SL_MAX_FRAMES) : 0;
+	return st && (sl_go_dialing(p->gr, st->ip, n) || sl_go_resolving(p->gr, st->ip, n));
 }
 
-/* A net/http dial whose socket and connect came before the program's goroutine parked to wait for
- * it (a new goroutine can run on another thread at once): its asker is looked for again once the
- * connect completes, so the connection is the program's line's, not the Transport's. */
-static void dial_attribute_again(struct tproc *p, struct sl_slot *s, int recapture)
+/* A net/http dial, or a resolver's question, whose socket and connect came before the program's
+ * goroutine parked to wait for it (a new goroutine can run on another thread at once): its asker
+ * is looked for again once the connect completes (a dial) or the socket is closed (a question: its
+ * asker waits for the answers until then), so the socket is the program's line's, not the
+ * Transport's or the resolver's. */
+static void attribute_again(struct tproc *p, struct sl_slot *s, int recapture)
 {
 	if (!p->go || !p->gr)
 		return;
-	int open_raw = raw_dial(p, s->open_stack), connect_raw = raw_dial(p, s->connect_stack);
+	int open_raw = raw_ask(p, s->open_stack), connect_raw = raw_ask(p, s->connect_stack);
 	if (!open_raw && !connect_raw)
 		return;
 	uint32_t st = !connect_raw && s->connect_stack ? s->connect_stack : recapture ? capture(p, p->at) : 0;
-	if (!st || raw_dial(p, st))
+	if (!st || raw_ask(p, st))
 		return;
 	if (open_raw)
 		s->open_stack = st;
@@ -1113,6 +1117,8 @@ static void dns_closed(struct tproc *p, struct fdent *e)
 static void close_slot(struct tproc *p, int fd, int by_exec)
 {
 	struct fdent *e = fd_ent(p, fd);
+	if (e && e->slot && !by_exec && sl_addr_port(&e->slot->peer) == 53)
+		attribute_again(p, e->slot, 1); /* a resolver's question: its asker waits by now */
 	if (e && e->dns)
 		dns_closed(p, e);
 	if (e && e->look)
@@ -1190,7 +1196,7 @@ static void call_done(struct tthread *t, long ret)
 		alen = peek_arg(p, t->args[1], t->args[2], &a, sizeof a);
 		if (alen >= sizeof(sa_family_t) || err == EISCONN || err == EALREADY || err == EINTR)
 			sl_rec_connect(r, s, fd, alen ? (struct sockaddr *)&a : NULL, (socklen_t)alen, t->t0, err ? -1 : 0, err);
-		dial_attribute_again(p, s, 0); /* the socket's stack, when the connect's found the asker */
+		attribute_again(p, s, 0); /* the socket's stack, when the connect's found the asker */
 		if ((!err || err == EINPROGRESS) && !dns_watch(p, fd, s))
 			look_begin(p, fd, s, s->connect_stack);
 		break;
@@ -1207,7 +1213,7 @@ static void call_done(struct tthread *t, long ret)
 		int v;
 		if (!err && t->args[1] == SOL_SOCKET && t->args[2] == SO_ERROR && (s = slot_known(p, fd)) &&
 		    peek(p->pid, t->args[3], &v, sizeof v) == 0) {
-			dial_attribute_again(p, s, 1);
+			attribute_again(p, s, 1);
 			sl_rec_so_error(r, s, fd, v);
 		}
 		break;

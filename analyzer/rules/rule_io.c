@@ -159,7 +159,8 @@ static void counted_only(struct sl_ctx *c, const struct sl_tally *t)
  * sees every data call, but a program may learn of the reset from its poller alone (libuv takes
  * EPOLLHUP for the end without a read: Node.js's "aborted" response): a client's connection that
  * ended so, with no EOF read and no shutdown of its own (the orderly ways to TCP_CLOSE), is one
- * too. */
+ * too. After an EOF or a shutdown of the program's own (a half-close), TCP_CLOSE is the orderly end
+ * as well, and only the kernel's pending error at close tells an abort (SL_SF_RESET_PENDING). */
 static void aborted(struct sl_ctx *c)
 {
 	int traced = (c->img->h.flags & SL_HDR_PTRACE) != 0;
@@ -170,8 +171,9 @@ static void aborted(struct sl_ctx *c)
 		    (s->role != SL_ROLE_SERVER && s->role != SL_ROLE_CLIENT) || s->connect_state != SL_CONN_DONE ||
 		    sl_met(s, ECONNRESET) || sl_met(s, EPIPE))
 			continue;
-		if (!traced && (s->role != SL_ROLE_CLIENT || (s->flags & (SL_SF_EOF | SL_SF_SHUT_WR | SL_SF_SHUT_RD)) ||
-				!s->bytes_out))
+		int orderly = (s->flags & (SL_SF_EOF | SL_SF_SHUT_WR | (traced ? 0 : SL_SF_SHUT_RD))) &&
+			      !(s->flags & SL_SF_RESET_PENDING);
+		if (orderly || (!traced && (s->role != SL_ROLE_CLIENT || !s->bytes_out)))
 			continue;
 		int server = s->role == SL_ROLE_SERVER;
 		struct sl_diag d;

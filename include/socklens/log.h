@@ -390,8 +390,11 @@ enum sl_slot_flags {
 	SL_SF_EINTR_DONE = 1u << 24,   /* ... and the last call that would have blocked got EINTR */
 	SL_SF_TLS_AWAIT = 1u << 25,    /* a TLS 1.3 client sent its Finished: the server's next record is
 					  looked at (FIRST_IN set again) */
-	SL_SF_TLS_SERVER_ALERT = 1u << 26 /* ... and it was a 19-byte encrypted record: an alert (a server
+	SL_SF_TLS_SERVER_ALERT = 1u << 26,/* ... and it was a 19-byte encrypted record: an alert (a server
 					     refusing the client's certificate, or the lack of one) */
+	SL_SF_RESET_PENDING = 1u << 27 /* closed in TCP_CLOSE after a shutdown or an EOF, with the kernel's
+					  error (SO_ERROR) still ECONNRESET, EPIPE or ETIMEDOUT: aborted,
+					  not the orderly end those also lead to */
 };
 
 #define SL_ERRS 4u

@@ -1,0 +1,3 @@
+module socklens.test/halfclose
+
+go 1.19
