@@ -81,7 +81,7 @@ tls_failures() { # default|data
 	$JC $TMP/tls-ok.json "len(diags()) == 0"
 	# TLS 1.3 and a client certificate required, none sent: the client's handshake completes, the
 	# server's refusal is an encrypted alert the client meets at its next read
-	$SL run $opt --json $TMP/tls-cc.json -- $TMP/tlsfail clientcert | grep -q "remote error: tls: bad certificate"
+	$SL run $opt --json $TMP/tls-cc.json -- $TMP/tlsfail clientcert | grep -Eq "remote error: tls: (bad certificate|certificate required)"
 	$JC $TMP/tls-cc.json "[d for d in diags('tls-rejected') if d['evidence'].get('by_server') == 1 and d['stack'][0]['line'] == $line]"
 }
 case_go_tls_handshake_failures() { tls_failures default; }

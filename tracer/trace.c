@@ -403,7 +403,16 @@ static pid_t tgid_of(pid_t tid)
 	return tgid;
 }
 
+/* The entry of fd if there is one: a stop's first argument is not always an fd (the calls a DNS
+ * exchange is stepped through, a call's entry before its number is looked at), so a lookup never
+ * grows the table (a stray 1 << 20 once cleared 64 MiB in the middle of a program's connect). */
 static struct fdent *fd_ent(struct tproc *p, int fd)
+{
+	return fd >= 0 && fd < p->nfds ? &p->fds[fd] : NULL;
+}
+
+/* The entry of fd, the table grown to hold it: for an fd a call returned or is known to be a socket. */
+static struct fdent *fd_new(struct tproc *p, int fd)
 {
 	if (fd < 0 || fd > (1 << 20))
 		return NULL;
@@ -770,7 +779,7 @@ static const struct sl_probe tracer_probe = {probe_sockopt, probe_unread, probe_
 static struct sl_slot *new_slot(struct tproc *p, int fd, int family, int type, int protocol, int role, uint32_t flags,
 				uint16_t call)
 {
-	struct fdent *e = fd_ent(p, fd);
+	struct fdent *e = fd_new(p, fd);
 	if (!p->log.hdr || !e)
 		return NULL;
 	struct sl_slot *s = sl_rec_open(&p->rec, fd, family, type, protocol, role, flags);
@@ -788,12 +797,12 @@ static struct sl_slot *new_slot(struct tproc *p, int fd, int family, int type, i
 static struct sl_slot *slot_for(struct tproc *p, int fd)
 {
 	struct fdent *e = fd_ent(p, fd);
-	if (!e || !p->log.hdr)
+	if (!p->log.hdr)
 		return NULL;
-	if (e->slot)
+	if (e && e->slot)
 		return e->slot;
 	struct sl_ident id;
-	if (sl_rec_identify(&p->rec, fd, &id) < 0)
+	if (sl_rec_identify(&p->rec, fd, &id) < 0 || !(e = fd_new(p, fd))) /* (a socket: the table may grow) */
 		return NULL;
 	struct sl_slot *s = new_slot(p, fd, id.family, id.type, id.protocol,
 				     id.listening ? SL_ROLE_LISTENER : e->parent_served ? SL_ROLE_SERVER : SL_ROLE_INHERITED,
@@ -1267,7 +1276,7 @@ static void call_done(struct tthread *t, long ret)
 	case SYS_fcntl: {
 		struct fdent *from = fd_ent(p, fd);
 		int to = (int)ret;
-		if (err || to == fd || !from || !fd_ent(p, to))
+		if (err || to == fd || !from || !fd_new(p, to))
 			break;
 		close_slot(p, to, 0); /* dup2 onto an open socket closes it */
 		if ((s = p->fds[fd].slot)) {

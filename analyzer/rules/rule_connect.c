@@ -45,6 +45,26 @@ static const char *verb(int kind)
 					      : "failed: no route to the peer";
 }
 
+/* A unix socket the C library's name services try and do without: nscd's (glibc asks it first for
+ * users, groups and hosts and falls back to the files and DNS when no nscd runs) and systemd's
+ * user database services (nss-systemd). A program calling getpwuid or getaddrinfo through glibc
+ * meets these refusals on every machine without them; the preload does not see glibc's internal
+ * calls, the tracer (a cgo Go program's) does. Not the program's error. */
+static int optional_service(const struct sl_addr *peer, int err)
+{
+	static const char *const paths[] = {"unix:/var/run/nscd/socket", "unix:/run/nscd/socket",
+					    "unix:/run/systemd/userdb/"};
+	char a[SL_ADDR_DATA + 16];
+	if (err != ENOENT && err != ECONNREFUSED)
+		return 0;
+	sl_addr_format(peer, a, sizeof a);
+	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+		if (!strncmp(a, paths[i], strlen(paths[i])) &&
+		    (paths[i][strlen(paths[i]) - 1] == '/' || !a[strlen(paths[i])]))
+			return 1;
+	return 0;
+}
+
 /* CONNECT events carry every outcome the shim saw: blocking, or a non-blocking one followed to its
  * end. The connect sites' own counters make the counts exact when the event table lost some. */
 static void from_events(struct sl_ctx *c)
@@ -55,7 +75,9 @@ static void from_events(struct sl_ctx *c)
 		if (ev->type != SL_EV_CONNECT || ev->err == 0)
 			continue;
 		int kind = kind_of(ev->err);
-		if (kind >= 0)
+		if (kind >= 0 && optional_service(&ev->addr, ev->err))
+			sl_tally_note(t, ev->stack, ev->err, NULL); /* (its site's counter is not said either) */
+		else if (kind >= 0)
 			add(c, kind, ev->err, &ev->addr, ev->fd, ev->stack, ev->dur_ns, ev->conn_id, verb(kind), ev->ts_ns, t);
 	}
 	/* connect sites none of whose failures is left in the events: the counter alone */

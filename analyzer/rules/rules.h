@@ -207,7 +207,8 @@ int sl_read_unguarded(const struct sl_slot *s);
 
 struct sl_tally;
 struct sl_tally *sl_tally_new(void);
-/* A finding d was just made from an event of call site stack failing with err. */
+/* A finding d was just made from an event of call site stack failing with err (d NULL: the event
+ * is no finding, and neither is the rest of the site's count for err). */
 void sl_tally_note(struct sl_tally *t, uint32_t stack, int err, const struct sl_diag *d);
 int sl_tally_seen(const struct sl_tally *t, uint32_t stack, int err);
 /* How many calls from stack failed with err, by the site's own counter. */

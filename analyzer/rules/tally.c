@@ -32,8 +32,10 @@ void sl_tally_note(struct sl_tally *t, uint32_t stack, int err, const struct sl_
 		return; /* no stack, no counter */
 	for (size_t i = 0; i < t->n; i++) {
 		if (t->v[i].stack == stack && t->v[i].err == err) {
-			t->v[i].seen++;
-			t->v[i].like = *d;
+			if (d && t->v[i].seen != UINT64_MAX) {
+				t->v[i].seen++;
+				t->v[i].like = *d;
+			}
 			return;
 		}
 	}
@@ -41,7 +43,9 @@ void sl_tally_note(struct sl_tally *t, uint32_t stack, int err, const struct sl_
 		t->cap = t->cap ? t->cap * 2 : 16;
 		t->v = realloc(t->v, t->cap * sizeof *t->v);
 	}
-	t->v[t->n++] = (struct entry){.stack = stack, .err = err, .seen = 1, .like = *d};
+	/* (d NULL: the site's failures with err are no finding, and its counter adds none) */
+	t->v[t->n++] = d ? (struct entry){.stack = stack, .err = err, .seen = 1, .like = *d}
+			 : (struct entry){.stack = stack, .err = err, .seen = UINT64_MAX};
 }
 
 uint64_t sl_site_errors(const struct sl_image *img, uint32_t stack, int err)
