@@ -261,6 +261,14 @@ case_default_mode_finds_a_reset_from_the_kernel() {
 		"at(one('connection-reset'), 'tests/go/silent/main.go', $line)" "len(diags()) == 1"
 }
 
+# A cgo program's user and host lookups go through glibc, which tries nscd's socket first and does
+# without it: those refusals (seen by the tracer, not by the preload) are no finding.
+case_go_cgo_name_services_are_clean() {
+	gobuild nss $TMP/nss dynamic
+	GODEBUG=netdns=cgo $SL run --json $TMP/nss.json -- $TMP/nss | grep -q "^user "
+	$JC $TMP/nss.json "any(c['peer'].endswith('nscd/socket') for c in r['connections'])" "len(diags()) == 0"
+}
+
 # TCP_CLOSE at close is a reset unless the program shut its side down first: then it is also where
 # both FINs lead (tests/go/halfclose). Half-closes either way round are clean; a reset that came
 # after the client's shutdown and was never read is still an error, at the dial's line.

@@ -1,0 +1,3 @@
+module socklens.test/nss
+
+go 1.19
