@@ -116,6 +116,9 @@ void sl_run_exec(struct sl_run_header *r, int pid, int ppid, int why, const char
 uint32_t sl_run_arrived(struct sl_run_header *r, int pid);
 /* The image of pid could not make its log: its arrived record says so (SL_EXEC_NOLOG). */
 void sl_run_no_log(struct sl_run_header *r, int pid);
+/* The exec that started pid, just marked arrived, was not followed after all (why: enum
+ * sl_untraced): the shim runs in the program but cannot see its sockets (a cgo Go program's). */
+void sl_run_not_followed(struct sl_run_header *r, int pid, uint32_t why);
 
 #pragma GCC visibility pop
 

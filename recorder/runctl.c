@@ -278,6 +278,13 @@ SL_START uint32_t sl_run_arrived(struct sl_run_header *r, int pid)
 	return x ? __atomic_fetch_or(&x->why, SL_EXEC_ARRIVED, __ATOMIC_RELAXED) | SL_EXEC_ARRIVED : 0;
 }
 
+void sl_run_not_followed(struct sl_run_header *r, int pid, uint32_t why)
+{
+	struct sl_exec_rec *x = recent_of(r, pid, SL_EXEC_ARRIVED);
+	if (x)
+		__atomic_store_n(&x->why, why & SL_EXEC_WHY_MASK, __ATOMIC_RELAXED);
+}
+
 void sl_run_no_log(struct sl_run_header *r, int pid)
 {
 	struct sl_exec_rec *x = recent_of(r, pid, SL_EXEC_ARRIVED);

@@ -5,6 +5,9 @@
  * (process.c). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -244,6 +247,38 @@ SL_START static int attach_run(void)
 	return 1;
 }
 
+static int go_note(struct dl_phdr_info *info, size_t size, void *found)
+{
+	(void)size;
+	for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_NOTE)
+			continue;
+		const unsigned char *n = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr), *end = n + ph->p_memsz;
+		while (end - n >= (ptrdiff_t)sizeof(ElfW(Nhdr))) {
+			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)n;
+			size_t name = (nh->n_namesz + 3) & ~(size_t)3, desc = (nh->n_descsz + 3) & ~(size_t)3;
+			/* (the Go linker writes the name "Go" padded to 4 bytes, and counts them) */
+			if (nh->n_type == 4 /* NT_GO_BUILDID */ && (nh->n_namesz == 3 || nh->n_namesz == 4) &&
+			    name <= (size_t)(end - n) - sizeof *nh && !memcmp(n + sizeof *nh, "Go", 3))
+				*(int *)found = 1;
+			if (name + desc > (size_t)(end - n) - sizeof *nh)
+				break;
+			n += sizeof *nh + name + desc;
+		}
+	}
+	return 1; /* the program is the first object: the rest are libraries */
+}
+
+/* The program is Go's (built with cgo: it is dynamic and loads the preload): its Go build ID note,
+ * read in its own program headers (mapped: no file is read). */
+static int go_program(void)
+{
+	int found = 0;
+	dl_iterate_phdr(go_note, &found);
+	return found;
+}
+
 __attribute__((constructor)) static void sl_init(void)
 {
 	int e = errno;
@@ -254,8 +289,10 @@ __attribute__((constructor)) static void sl_init(void)
 	if (!dir || !*dir || strlen(dir) >= sizeof sl_g.dir - 32)
 		goto out; /* not asked to record: stay a pass-through */
 	/* a Go program built with cgo loads the preload, but its sockets never go through libc:
-	 * socklens run's tracer records it (it exports this cgo symbol to C) */
-	if (getenv("SOCKLENS_TRACER") && dlsym(RTLD_DEFAULT, "_cgo_topofstack"))
+	 * socklens run's tracer records it when it follows the program; when it does not (started
+	 * by a program run without the tracer), the exec is said to be unfollowed, below */
+	int go = go_program();
+	if (go && getenv("SOCKLENS_TRACER"))
 		goto out;
 	strcpy(sl_g.dir, dir);
 	strcpy(sl_g.top, dir);
@@ -275,6 +312,10 @@ __attribute__((constructor)) static void sl_init(void)
 	if (sl_fdtab_init(fd_capacity()) < 0)
 		goto restore;
 	int first = attach_run();
+	if (go) {
+		sl_run_not_followed(sl_g.log.run, sl_g.pid, SL_UNTRACED_STATIC);
+		goto restore;
+	}
 	sl__inject_init();
 	sl__log_later((int)sl_sys3(SYS_getppid, 0, 0, 0), 0);
 	/* The run's first program makes its log now: the report's anchor, with its identity and its

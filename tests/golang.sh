@@ -269,6 +269,17 @@ case_go_cgo_name_services_are_clean() {
 	$JC $TMP/nss.json "any(c['peer'].endswith('nscd/socket') for c in r['connections'])" "len(diags()) == 0"
 }
 
+# A cgo Go program started by another program (a shell, timeout) loads the preload, but its sockets
+# never go through libc and the tracer does not follow it: the report says it was not followed,
+# never that it had no sockets.
+case_go_cgo_program_started_by_a_wrapper_is_named_unfollowed() {
+	gobuild silent $TMP/silent dynamic
+	$SL run --json $TMP/wr.json -- sh -c "$TMP/silent 127.0.0.1:1; true" > $TMP/wr.out 2>&1
+	grep -q "connection refused" $TMP/wr.out
+	$JC $TMP/wr.json "one('untraced-exec')['severity'] == 'info'" "'silent' in one('untraced-exec')['summary']" \
+		"len(diags()) == 1" "r['checked']['coverage'] == 'part'" "r['run']['processes_without_sockets'] == 0"
+}
+
 # TCP_CLOSE at close is a reset unless the program shut its side down first: then it is also where
 # both FINs lead (tests/go/halfclose). Half-closes either way round are clean; a reset that came
 # after the client's shutdown and was never read is still an error, at the dial's line.
