@@ -280,6 +280,21 @@ case_go_cgo_program_started_by_a_wrapper_is_named_unfollowed() {
 		"len(diags()) == 1" "r['checked']['coverage'] == 'part'" "r['run']['processes_without_sockets'] == 0"
 }
 
+# A socket a dependency's code makes (another module: tests/go/deps/busclient), called from a package
+# of the program's own module: the finding's first frame is the program's call, with and without
+# -trimpath, not the library's layers (which would fill the frames the report shows).
+case_go_dependency_frames_give_way_to_the_programs_call() {
+	local line; line=$(line_of tests/go/deps/collector/collector.go '// the program')
+	local b
+	for b in static trimpath; do
+		gobuild deps $TMP/deps-$b $b
+		$SL run --json $TMP/deps-$b.json -- $TMP/deps-$b $TMP/no-such-bus > /dev/null
+		$JC $TMP/deps-$b.json "one('connect-refused')['stack'][0]['function'] == 'example.com/deps/collector.Collect'" \
+			"one('connect-refused')['stack'][0]['line'] == $line" \
+			"one('connect-refused')['stack'][0]['file'].endswith('collector/collector.go')"
+	done
+}
+
 # TCP_CLOSE at close is a reset unless the program shut its side down first: then it is also where
 # both FINs lead (tests/go/halfclose). Half-closes either way round are clean; a reset that came
 # after the client's shutdown and was never read is still an error, at the dial's line.

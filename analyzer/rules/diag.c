@@ -1,8 +1,11 @@
 /* diag.c - findings, and grouping of identical ones by call site. */
 #define _GNU_SOURCE
+#include <fcntl.h>
+#include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "rules/rules.h"
 
 void sl_diag_init(struct sl_diag *d, enum sl_kind k, enum sl_severity sev, const struct sl_proc *p, int fd)
@@ -108,15 +111,64 @@ static int goroot_frame(const struct sl_frame *f)
 	if (fl > 3 && (!strcmp(f->file + fl - 3, ".go") || !strcmp(f->file + fl - 2, ".s")) && f->function[0]) {
 		const char *slash = strrchr(f->function, '/');
 		const char *pkg_end = strchr(slash ? slash : f->function, '.');
-		size_t first = strcspn(f->function, "/.");
-		if (pkg_end && strncmp(f->function, "main.", 5) && !memchr(f->function, '.', first) &&
-		    f->function[first] != 0 && strncmp(f->function, "command-line-arguments.", 23))
+		/* the first element: up to the first slash ("github.com"), or the whole package name */
+		size_t first = slash ? strcspn(f->function, "/") : pkg_end ? (size_t)(pkg_end - f->function) : 0;
+		if (pkg_end && first && strncmp(f->function, "main.", 5) && !memchr(f->function, '.', first) &&
+		    strncmp(f->function, "command-line-arguments.", 23))
 			return 1;
 		if (pkg_end)
 			return 0;
 	}
 	const char *src = strstr(f->file, "/src/");
 	return src && (strstr(f->file, "/go/src/") || (strstr(f->file, "/go-1.") && src > strstr(f->file, "/go-1.")));
+}
+
+/* The main module of the Go program an image ran (its build information), remembered for the
+ * last program asked about; "" when it has none. */
+static const char *main_module(const struct sl_image *img)
+{
+	static char path[4096], mod[512];
+	const char *exe = img->space.kept_exe ? img->space.kept_exe : img->space.exe;
+	if (!exe)
+		return "";
+	if (strcmp(exe, path)) {
+		snprintf(path, sizeof path, "%s", exe);
+		mod[0] = 0;
+		int fd = open(exe, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		Elf *elf = fd >= 0 && elf_version(EV_CURRENT) != EV_NONE ? elf_begin(fd, ELF_C_READ_MMAP, NULL) : NULL;
+		if (elf && sl_go_main_module(elf, mod, sizeof mod) != 0)
+			mod[0] = 0;
+		if (elf)
+			elf_end(elf);
+		if (fd >= 0)
+			close(fd);
+	}
+	return mod;
+}
+
+/* A Go frame of the program's own code: package main, or a package of its main module. */
+static int own_go_frame(const struct sl_frame *f, const char *mod)
+{
+	size_t k = strlen(mod);
+	return !strncmp(f->function, "main.", 5) ||
+	       (k && !strncmp(f->function, mod, k) && (f->function[k] == '/' || f->function[k] == '.'));
+}
+
+/* A Go stack whose first frame past the standard library is a dependency's (another module: a
+ * D-Bus or database client library): the program's own first frame below it is the line to
+ * change, as the dependency's frames would fill what the report shows. */
+static size_t to_own_frame(const struct sl_image *img, const struct sl_frame *f, size_t i, size_t n)
+{
+	size_t fl = strlen(f[i].file);
+	if (fl < 3 || strcmp(f[i].file + fl - 3, ".go"))
+		return i;
+	const char *mod = main_module(img);
+	if (own_go_frame(&f[i], mod))
+		return i;
+	for (size_t j = i + 1; j < n; j++)
+		if (own_go_frame(&f[j], mod))
+			return j;
+	return i;
 }
 
 /* Go's own layers under a network call: the runtime, the poller, the net package's plumbing. */
@@ -181,8 +233,8 @@ static size_t skip_call_layer(const struct sl_image *img, const struct sl_frame 
 		return 0;
 	while (i < n && goroot_frame(&f[i]))
 		i++;
-	if (i > 0 && i < n)
-		return i;
+	if (i < n && (i > 0 || strstr(f[i].file, ".go")))
+		return to_own_frame(img, f, i, n);
 	if (i > 0) { /* all standard library (net/http's own goroutines): from above its plumbing */
 		for (i = 0; i < n && go_call_layer(&f[i]); i++)
 			;

@@ -282,3 +282,62 @@ int sl_gopclntab_func(Elf *elf, const char *name, uint64_t *entry, uint64_t *end
 	}
 	return -1;
 }
+
+/* Go's build information (.go.buildinfo, Go 1.18+ with its strings inline): a 32-byte header
+ * ("\xff Go buildinf:", the pointer size, flags with bit 2 for inline strings), then the Go
+ * version and the module information, each a varint length and its bytes. The module information
+ * is lines of tab-separated fields ("path" the main package, "mod" the main module, its version
+ * and sum) between two 16-byte markers. */
+int sl_go_main_module(Elf *elf, char *out, size_t len)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	out[0] = 0;
+	if (!elf || !len || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return -1;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name = gelf_getshdr(scn, &sh) ? elf_strptr(elf, shstrndx, sh.sh_name) : NULL;
+		if (!name || strcmp(name, ".go.buildinfo"))
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		if (!d || !d->d_buf || d->d_size < 32 || memcmp(d->d_buf, "\xff Go buildinf:", 14) ||
+		    !(((const uint8_t *)d->d_buf)[15] & 2))
+			return -1;
+		struct pcln t = {.d = d->d_buf, .size = d->d_size};
+		uint64_t off = 32;
+		uint32_t n;
+		if (uvarint(&t, &off, &n) < 0 || n > t.size - off)
+			return -1;
+		off += n; /* the Go version */
+		if (uvarint(&t, &off, &n) < 0 || n > t.size - off)
+			return -1;
+		/* the module; without one (a GOPATH build, as Debian's), the main package's path, less a
+		 * trailing /cmd/NAME */
+		const char *info = (const char *)t.d + off, *stop = info + n;
+		if (n >= 32 && memcmp(info, "path\t", 5))
+			info += 16; /* the go command's 16-byte markers around the text */
+		for (int want = 0; want < 2; want++) {
+			const char *key = want ? "path\t" : "mod\t";
+			size_t kl = strlen(key);
+			for (const char *line = info; line < stop;) {
+				const char *nl = memchr(line, '\n', (size_t)(stop - line)), *eol = nl ? nl : stop;
+				if ((size_t)(eol - line) > kl && !memcmp(line, key, kl)) {
+					const char *f = line + kl, *tab = memchr(f, '\t', (size_t)(eol - f));
+					size_t k = (size_t)((tab ? tab : eol) - f);
+					if (!k || k >= len)
+						return -1;
+					memcpy(out, f, k);
+					out[k] = 0;
+					char *cmd = want ? strstr(out, "/cmd/") : NULL;
+					if (cmd && cmd != out)
+						*cmd = 0;
+					return 0;
+				}
+				line = eol + 1;
+			}
+		}
+		return -1;
+	}
+	return -1;
+}

@@ -61,6 +61,9 @@ typedef struct Elf Elf;
 size_t sl_gopclntab_frames(Elf *elf, uint64_t pc, struct sl_frame *f, size_t max);
 /* The link-time address range [entry, end) of the Go function called name; 0, or -1. */
 int sl_gopclntab_func(Elf *elf, const char *name, uint64_t *entry, uint64_t *end);
+/* The path of the main module a Go program was built from ("github.com/prometheus/node_exporter"),
+ * from its build information (Go 1.18+); 0, or -1 (none: a GOPATH build, an older Go). */
+int sl_go_main_module(Elf *elf, char *out, size_t len);
 
 /* elfcheck.c: why LD_PRELOAD cannot reach the program at path (NULL: it can), the same as an enum
  * sl_untraced (0: reachable), and whether it is a Go program (it keeps frame pointers on x86-64). */

@@ -1,0 +1,3 @@
+module example.net/busclient
+
+go 1.19
