@@ -249,6 +249,19 @@ case_trace_data_sees_a_reset_per_call() {
 		"at(one('connection-reset'), 'tests/go/silent/main.go', $line)" "len(diags('connection-reset')) == 1"
 }
 
+# io.Copy is inlined into the program's function: the failed read's frame there is the program's
+# line (Go's inlining table), never the caller's name with io.go's line (the line table alone).
+case_trace_data_names_the_line_an_inlined_call_is_on() {
+	local line; line=$(line_of tests/go/copyreset/main.go '// the copy')
+	gobuild copyreset $TMP/copyreset
+	resetting_server $TMP/port
+	$SL run --trace-data --json $TMP/cr.json -- $TMP/copyreset 127.0.0.1:$(cat $TMP/port) > $TMP/cr.out 2>&1 || true
+	grep -q "connection reset by peer" $TMP/cr.out
+	$JC $TMP/cr.json "one('connection-reset')['stack'][0]['function'] == 'main.download'" \
+		"one('connection-reset')['stack'][0]['line'] == $line" \
+		"one('connection-reset')['stack'][0]['file'].endswith('copyreset/main.go')"
+}
+
 # Without --trace-data the tracer sees no read fail, but the kernel had the connection closed
 # (TCP_CLOSE) before the program closed it: the reset is found, at the program's connect line.
 case_default_mode_finds_a_reset_from_the_kernel() {

@@ -252,6 +252,13 @@ static size_t frames(Elf *elf, const struct pcln *t, uint64_t table_addr, uint64
 	return n + 1;
 }
 
+int sl_gopclntab_present(Elf *elf)
+{
+	struct pcln t;
+	uint64_t addr;
+	return table(elf, &t, &addr) == 0;
+}
+
 size_t sl_gopclntab_frames(Elf *elf, uint64_t pc, struct sl_frame *f, size_t max)
 {
 	struct pcln t;

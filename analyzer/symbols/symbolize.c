@@ -28,6 +28,7 @@ struct module {
 	struct cu_range *cus;        /* compile units by address, when .debug_aranges is missing (Go) */
 	size_t ncus;
 	int cus_built;
+	int go;                      /* 0 not known yet, 1 a Go program (.gopclntab), 2 not */
 };
 
 struct cu_range {
@@ -340,6 +341,18 @@ static size_t resolve(struct module *m, uint64_t vaddr, struct sl_frame *f, size
 	Dwfl_Module *mod = dwfl_addrmodule(m->dwfl, pc);
 	if (!mod)
 		return 1;
+	/* Go code: the runtime's own table, whose inlining tree pairs each inlined function with its
+	 * line (the DWARF of Go 1.19 and later often has no inlined scope at a call's return address,
+	 * and the line table alone gives the inlined callee's line under the caller's name) */
+	if (m->go != 2) {
+		Dwarf_Addr gbias;
+		Elf *elf = dwfl_module_getelf(mod, &gbias);
+		if (!m->go)
+			m->go = sl_gopclntab_present(elf) ? 1 : 2;
+		size_t k = m->go == 1 ? sl_gopclntab_frames(elf, pc, f, max) : 0;
+		if (k)
+			return k;
+	}
 	Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
 	int lineno = 0;
 	const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;

@@ -59,6 +59,8 @@ typedef struct Elf Elf;
 /* pc's frames, innermost first (the functions inlined there, then the one holding it), into
  * f[0, max); f[0]'s address fields are copied into each. The count, 0 when pc is not Go code. */
 size_t sl_gopclntab_frames(Elf *elf, uint64_t pc, struct sl_frame *f, size_t max);
+/* Whether elf has a Go runtime table (a Go program, stripped or not). */
+int sl_gopclntab_present(Elf *elf);
 /* The link-time address range [entry, end) of the Go function called name; 0, or -1. */
 int sl_gopclntab_func(Elf *elf, const char *name, uint64_t *entry, uint64_t *end);
 /* The path of the main module a Go program was built from ("github.com/prometheus/node_exporter"),

@@ -1,0 +1,3 @@
+module socklens.test/copyreset
+
+go 1.19
