@@ -552,6 +552,13 @@ case_bad_logs_get_clear_errors() {
 	$JC $TMP/bad.json "len(diags('connect-refused')) == 1"
 	expect_status 1 $SL report /nonexistent/run 2>$TMP/nx.err
 	grep -q "cannot open run directory '/nonexistent/run'" $TMP/nx.err
+	# a directory that holds no run (the run directory's parent, a typo) is no run with nothing wrong
+	local c
+	mkdir -p $TMP/notarun
+	for c in report stuck "top --once" dump; do
+		expect_status 1 $SL $c $TMP/notarun 2>$TMP/nr.err
+		grep -q "is not a socklens run directory" $TMP/nr.err
+	done
 	$SL dump $TMP/bad | grep -q '^event [0-9]* type=2 call=connect fd=[0-9]* err=ECONNREFUSED'
 }
 

@@ -70,8 +70,6 @@ int sl_report_dir(const char *dir, const struct sl_output *o)
 	run.main_untraced = o->main_untraced;
 	if (o->since_ns)
 		ds.since_ns = run.now_ns > o->since_ns ? run.now_ns - o->since_ns : 1;
-	if (run.nprocs == 0 && !run.have_ctl && !run.bad_logs)
-		sl_warn("no socklens logs in '%s' (was the program started by socklens run?)", dir);
 	struct sl_json_sink *sink = o->json ? sl_json_open(o->json, !o->no_connections) : NULL;
 	struct sl_audit *audit = o->audit ? sl_audit_new(&o->th) : NULL;
 	struct sl_pictures *pictures = o->html || o->trace ? sl_pictures_new() : NULL;
