@@ -64,10 +64,26 @@ static void second_flight(struct sl_slot *s, const unsigned char *b, long n)
 		sl_slot_flag(s, SL_SF_TLS_ENC_ALERT);
 	} else if (n >= 5 && b[0] == 23 && b[1] == 3) {
 		/* TLS 1.3's Finished (and a certificate, if any): what the server sends next says whether
-		 * it accepted them (a session ticket, data) or not (an alert, encrypted) */
-		sl_slot_flag(s, SL_SF_TLS_AWAIT | SL_SF_FIRST_IN);
+		 * it accepted them (a session ticket, data) or not (an alert, encrypted); what the client
+		 * sends next, whether it went on (a request) or not (an alert) */
+		sl_slot_flag(s, SL_SF_TLS_AWAIT | SL_SF_FIRST_IN | SL_SF_TLS_THIRD);
+		return;
+	} else if (n >= 5 && b[0] == 22 && b[1] == 3) {
+		sl_slot_flag(s, SL_SF_TLS_THIRD); /* TLS 1.2's key exchange and Finished */
+		return;
 	}
 	__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_FIRST_OUT, __ATOMIC_RELAXED);
+}
+
+/* The client's first record after its handshake: a request, or an alert (a client that checks
+ * the server's certificate against the host name after the handshake, as curl does, rejects it
+ * so; a client closing a connection it never used sends one too: close_notify, alike once
+ * encrypted). */
+static void third_flight(struct sl_slot *s, const unsigned char *b, long n)
+{
+	if (n >= 5 && b[1] == 3 && ((b[0] == 23 && b[3] == 0 && b[4] == 19) || b[0] == 21))
+		sl_slot_flag(s, SL_SF_TLS_LAST_ALERT);
+	__atomic_fetch_and(&s->flags, ~(uint32_t)(SL_SF_TLS_THIRD | SL_SF_FIRST_OUT), __ATOMIC_RELAXED);
 }
 
 static void first_bytes(struct sl_slot *s, int in, const unsigned char *b, long n)
@@ -77,6 +93,10 @@ static void first_bytes(struct sl_slot *s, int in, const unsigned char *b, long 
 		if (n >= 5 && b[0] == 23 && b[1] == 3 && b[3] == 0 && b[4] == 19)
 			sl_slot_flag(s, SL_SF_TLS_SERVER_ALERT);
 		__atomic_fetch_and(&s->flags, ~(uint32_t)(SL_SF_TLS_AWAIT | SL_SF_FIRST_IN), __ATOMIC_RELAXED);
+		return;
+	}
+	if (!in && (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & SL_SF_TLS_THIRD)) {
+		third_flight(s, b, n);
 		return;
 	}
 	if (!in && s->first_out == SL_FB_TLS_HELLO) {

@@ -58,6 +58,30 @@ case_tls_alert_from_openssl() {
 		"len(diags()) == 2"
 }
 
+# curl trusts the server's certificate but not the name in it: it checks the name after the
+# handshake, and its first record is then an alert (TLS 1.3: encrypted; 1.2: an alert record):
+# tls-rejected, a warning (close_notify of a connection never used looks the same); with the right
+# name, no finding.
+case_tls_certificate_for_another_name() {
+	need openssl curl
+	local port v; port=$(free_port)
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=wrong.example -addext subjectAltName=DNS:wrong.example \
+		-keyout $TMP/key.pem -out $TMP/cert.pem 2>/dev/null
+	openssl s_server -accept 127.0.0.1:$port -cert $TMP/cert.pem -key $TMP/key.pem -www -quiet > /dev/null 2>&1 &
+	local srv=$!
+	wait_port $port
+	for v in 1.3 1.2; do
+		expect_status 60 $SL run --json $TMP/cn-$v.json -- curl -sS --tls-max $v --cacert $TMP/cert.pem \
+			--resolve right.example:$port:127.0.0.1 -o /dev/null https://right.example:$port/
+		$JC $TMP/cn-$v.json "one('tls-rejected')['severity'] == 'warning'" \
+			"one('tls-rejected')['evidence']['after_handshake'] == 1" "len(diags()) == len(diags('tls-rejected')) + len(diags('reset-on-close'))"
+		$SL run --json $TMP/ok-$v.json -- curl -sS --tls-max $v --cacert $TMP/cert.pem \
+			--resolve wrong.example:$port:127.0.0.1 -o /dev/null https://wrong.example:$port/
+		$JC $TMP/ok-$v.json "len(diags()) == 0"
+	done
+	kill $srv
+}
+
 case_tls_aborted_python_client() {
 	expect_status 1 $SL run --json $TMP/ta.json -- $PY examples/tls_aborted.py
 	$JC $TMP/ta.json "one('tls-aborted')['severity'] == 'error'" "one('tls-aborted')['evidence']['bytes_sent'] > 100" \

@@ -264,6 +264,29 @@ static int rejected(const struct sl_ctx *x, const struct sl_conn *c)
 	}
 	if (s->err_total)
 		return 0;
+	if ((s->flags & SL_SF_TLS_LAST_ALERT) && !c->open_at_end && s->calls_out <= 3) {
+		/* its handshake done, the client's first record was an alert, and then its close: a
+		 * rejection of the server (curl checks the name in the certificate after the handshake),
+		 * or a connection given up unused (close_notify looks the same once encrypted): a warning */
+		struct sl_diag d;
+		sl_diag_conn(&d, c, SL_K_TLS_REJECTED, SL_SEV_WARNING);
+		snprintf(d.group_peer, sizeof d.group_peer, "after-handshake");
+		d.advice = "The program finished the TLS handshake and then hung up before asking anything: most "
+			   "often it rejected the server's certificate after the handshake (the name it connected to "
+			   "is not in the certificate - curl, wget and many libraries check it only then - or a pinned "
+			   "key differs). Compare the certificate's names (openssl s_client -connect HOST:PORT "
+			   "-servername NAME) with the name the program uses. A program that opens connections it does "
+			   "not use (a health check of the handshake alone) ends them the same way.";
+		snprintf(d.summary, sizeof d.summary,
+			 "The program completed its TLS handshake with %s, then sent an alert (%s) as its first record and "
+			 "closed the connection without sending a request: it gave the server up right after the "
+			 "handshake.", peer_or(&d, "the server"),
+			 s->alert_level ? alert_name(s->alert_desc) : "encrypted: its reason cannot be seen");
+		sl_diag_fact(&d, "after_handshake", 1);
+		sl_diag_fact(&d, "bytes_received", (double)s->bytes_in);
+		sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), 0);
+		return 1;
+	}
 	int alert = (s->flags & SL_SF_TLS_ENC_ALERT) != 0;
 	int silent = !c->open_at_end && s->calls_out <= 2 && !(s->flags & SL_SF_EOF);
 	if (!alert && !silent)

@@ -392,9 +392,13 @@ enum sl_slot_flags {
 					  looked at (FIRST_IN set again) */
 	SL_SF_TLS_SERVER_ALERT = 1u << 26,/* ... and it was a 19-byte encrypted record: an alert (a server
 					     refusing the client's certificate, or the lack of one) */
-	SL_SF_RESET_PENDING = 1u << 27 /* closed in TCP_CLOSE after a shutdown or an EOF, with the kernel's
+	SL_SF_RESET_PENDING = 1u << 27,/* closed in TCP_CLOSE after a shutdown or an EOF, with the kernel's
 					  error (SO_ERROR) still ECONNRESET, EPIPE or ETIMEDOUT: aborted,
 					  not the orderly end those also lead to */
+	SL_SF_TLS_THIRD = 1u << 28,    /* a TLS client sent its handshake's last flight: its next record
+					  is looked at (FIRST_OUT still set) */
+	SL_SF_TLS_LAST_ALERT = 1u << 29 /* ... and it was an alert (TLS 1.2's alert record, TLS 1.3's
+					   19-byte encrypted one), not a request */
 };
 
 #define SL_ERRS 4u
