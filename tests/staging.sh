@@ -190,6 +190,23 @@ EOF
 	grep -q '^socklens_processes{run=' $TMP/w.prom
 }
 
+# Without --count, watch ends once what it watches has: the PID, or every process of the run (the
+# last interval still written), instead of writing empty intervals until it is killed.
+case_watch_stops_when_the_program_ends() {
+	$SL run --dir $TMP/run-ws -- $PROGS/silent_peer 2 > $TMP/ws.out 2>&1 &
+	local run=$! pid
+	wait_for $TMP/ws.out waiting
+	pid=$(pgrep -f "$PROGS/silent_peer 2" | tail -1)
+	timeout 60 $SL watch --every 300ms --json-lines $TMP/ws-pid.jsonl $pid 2> $TMP/ws-pid.err &
+	local w1=$!
+	timeout 60 $SL watch --every 300ms --json-lines $TMP/ws-dir.jsonl $TMP/run-ws 2> $TMP/ws-dir.err
+	wait $w1
+	wait $run || true
+	grep -q "process $pid has ended: watch stops" $TMP/ws-pid.err
+	grep -q "every process of the run has ended: watch stops" $TMP/ws-dir.err
+	[ -s $TMP/ws-pid.jsonl ] && [ -s $TMP/ws-dir.jsonl ]
+}
+
 # The run directories docs/services.md teaches, made as systemd, docker and Kubernetes make them:
 # each gives logs on the first try, and where the shim refuses one, its one line says what to do.
 case_service_snippets_work_as_written() {

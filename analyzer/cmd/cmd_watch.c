@@ -29,7 +29,29 @@ static void usage(FILE *out)
 		     "                       that interval, without the connections\n"
 		     "  --prometheus FILE    rewrite FILE (atomically) with the run's metrics each interval\n"
 		     "  --otlp FILE          append the interval's findings as OTLP JSON log records\n"
-		     "  --count N            stop after N intervals (default: until SIGINT or SIGTERM)\n");
+		     "  --count N            stop after N intervals (default: until SIGINT or SIGTERM, or once\n"
+		     "                       every process of the run has ended: the last interval is written)\n");
+}
+
+/* Every process of the run has ended (at least one having been seen: a watch may start before the
+ * program does), or, for a PID, that process has: nothing more can be found. */
+static int run_over(const char *dir, int pid)
+{
+	struct sl_run run;
+	char err[512];
+	if (sl_run_index(&run, dir, err, sizeof err) < 0) {
+		sl_run_release(&run);
+		return 0;
+	}
+	size_t alive = 0, of_pid = 0;
+	for (size_t i = 0; i < run.nprocs; i++) {
+		alive += run.procs[i].alive;
+		if (run.procs[i].pid == pid)
+			of_pid += run.procs[i].alive ? 2 : 1;
+	}
+	int over = pid ? of_pid == 1 : run.nprocs && !alive;
+	sl_run_release(&run);
+	return over;
 }
 
 /* The interval's JSON report, compacted onto one line and appended to path. */
@@ -175,6 +197,13 @@ int cmd_watch(int argc, char **argv)
 		if (rc) {
 			sl_warn("interval %ld: could not write every output", tick + 1);
 			failures++;
+		}
+		if (count < 0 && run_over(dir, pid)) {
+			if (pid)
+				fprintf(stderr, "socklens: process %d has ended: watch stops after interval %ld\n", pid, tick + 1);
+			else
+				fprintf(stderr, "socklens: every process of the run has ended: watch stops after interval %ld\n", tick + 1);
+			break;
 		}
 	}
 	return failures ? 1 : 0;
