@@ -250,6 +250,22 @@ case_go_resolver_slow_silent_and_failed_lookups() {
 	go_resolver "$(dirname "$(readlink -f "$(command -v go)")")" True
 }
 
+# A cgo program asked to resolve through glibc (GODEBUG=netdns=cgo): the tracer sees glibc's
+# exchanges in C code; the goroutine that made the cgo call gives the program's line, and the
+# report says whose resolver it was.
+case_go_cgo_resolver_names_the_programs_line() {
+	need go
+	local lookup; lookup=$(line_of tests/go/lookup/main.go '// the lookup')
+	(cd tests/go/lookup && CGO_ENABLED=1 GOCACHE=${GOCACHE:-$TMP/gocache} GOFLAGS=-mod=mod go build -o $TMP/lookup-cgo .)
+	dns_env
+	echo "GODEBUG=netdns=cgo $SL run --json $TMP/gc.json -- $TMP/lookup-cgo db.internal.example slow.cache.example > $TMP/gc.out" >> $TMP/dns.sh
+	unshare -mn bash $TMP/dns.sh
+	grep -q "^db.internal.example .*no such host" $TMP/gc.out
+	$JC $TMP/gc.json "one('dns-failure')['peer'] == 'db.internal.example'" \
+		"'C library' in one('dns-failure')['summary']" "one('dns-failure')['stack'][0]['function'] == 'main.main'" "at(one('dns-failure'), 'tests/go/lookup/main.go', $lookup)" \
+		"all(at(d, 'tests/go/lookup/main.go', $lookup) for d in diags('slow-dns'))" "diags('slow-dns')"
+}
+
 case_go_resolver_newer_go() {
 	local v
 	for v in 1.24 1.23 1.22 1.21; do

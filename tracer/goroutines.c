@@ -34,7 +34,7 @@
 #include "symbols/symbols.h"
 
 /* Offsets in runtime.g and runtime.pollDesc (amd64). In every release: g.stack.lo 0, hi 8,
- * g.sched.sp 56, pc 64, bp 104; pollDesc.fd 8. */
+ * g.m 48, g.sched.sp 56, pc 64, bp 104; m.g0 0; pollDesc.fd 8. */
 struct layout {
 	int minor;
 	unsigned g_status, g_goid, g_waitreason, g_parent, g_waiting;
@@ -51,7 +51,7 @@ static const struct layout layouts[] = {
 	{24, 152, 160, 184, 280, 320, 16, 32, 40, 64, 160, 168, 264, 272, 280, 1},
 };
 
-enum { G_WAITING = 4, G_SCAN = 0x1000, WAIT_IO = 2, WAIT_SELECT = 9, G_HEADER = 336, STACK_READ = 65536 };
+enum { G_SYSCALL = 3, G_WAITING = 4, G_SCAN = 0x1000, WAIT_IO = 2, WAIT_SELECT = 9, G_HEADER = 336, STACK_READ = 65536 };
 
 /* The functions net/http's client and net's resolver run their goroutines in, as run-time address
  * ranges: the resolver asks each question in a goroutine of its own (tryOneName), made by the one
@@ -861,6 +861,31 @@ int sl_go_lookup_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t
 			*npc = gok;
 			found = 0;
 		}
+	}
+	free(all);
+	free(gs);
+	return found;
+}
+
+/* ---- the goroutine a thread in C code runs for ---- */
+
+int sl_go_cgo_caller(struct sl_goproc *gp, uint64_t rsp, uint64_t *pcs, uint32_t *npc)
+{
+	uint64_t *gs = NULL;
+	size_t n;
+	unsigned char *all = gp->allgs ? all_headers(gp, &gs, &n) : NULL;
+	int found = -1;
+	for (size_t i = 0; all && i < n && found < 0; i++) {
+		const unsigned char *gh = all + i * G_HEADER;
+		uint32_t status;
+		memcpy(&status, gh + gp->l->g_status, 4);
+		uint64_t m = u64(gh, 48), g0, bounds[2]; /* g.m; m.g0 at 0; a g's stack bounds at 0 and 8 */
+		if ((status & ~(uint32_t)G_SCAN) != G_SYSCALL || !m || peek(gp->pid, m, &g0, 8) < 0 || !g0 ||
+		    peek(gp->pid, g0, bounds, sizeof bounds) < 0 || rsp < bounds[0] || rsp >= bounds[1])
+			continue;
+		/* its M's system stack holds the thread's: asmcgocall saved where the goroutine was */
+		if (frames(gp, gs[i], gh, pcs, npc) == 0)
+			found = 0;
 	}
 	free(all);
 	free(gs);

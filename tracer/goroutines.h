@@ -55,5 +55,8 @@ int sl_go_resolving(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n)
  * the resolver (by creators from Go 1.21; before, the one waiting in a lookup if only one does).
  * Its frames into pcs; 0, or -1 when it cannot be told. */
 int sl_go_lookup_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc);
+/* The goroutine whose cgo call a thread is running C code for (the thread's stack pointer rsp is
+ * on that goroutine's M's system stack): its frames, from where asmcgocall left it; 0, or -1. */
+int sl_go_cgo_caller(struct sl_goproc *gp, uint64_t rsp, uint64_t *pcs, uint32_t *npc);
 
 #endif

@@ -193,6 +193,7 @@ struct tproc {
 	int go;                      /* a Go program: unwound by its frame pointers */
 	struct { uint64_t lo, hi; } text[16]; /* its executable mappings */
 	int ntext;
+	uint64_t exe_lo, exe_hi;     /* ... those of the program file (a Go program's own code) */
 	unsigned char *stack;        /* a copy of the stopped thread's stack, STACK_WINDOW bytes */
 	uint64_t stack_base;
 	size_t stack_len;
@@ -602,17 +603,27 @@ static void note_module(struct tproc *p, Dwfl *dwfl, uint64_t ip)
 /* The executable mappings of p, from /proc/PID/maps (what a return address may point into). */
 static void read_text(struct tproc *p)
 {
-	char path[64], line[512];
+	char path[64], line[4200], exe[4096];
+	snprintf(path, sizeof path, "/proc/%d/exe", p->pid);
+	ssize_t el = readlink(path, exe, sizeof exe - 1);
+	exe[el > 0 ? el : 0] = 0;
 	snprintf(path, sizeof path, "/proc/%d/maps", p->pid);
 	FILE *f = fopen(path, "re");
 	p->ntext = 0;
+	p->exe_lo = p->exe_hi = 0;
 	while (f && fgets(line, sizeof line, f) && p->ntext < 16) {
 		unsigned long long lo, hi;
 		char perms[8];
-		if (sscanf(line, "%llx-%llx %7s", &lo, &hi, perms) == 3 && perms[2] == 'x') {
+		int at = 0;
+		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %n", &lo, &hi, perms, &at) >= 3 && perms[2] == 'x') {
 			p->text[p->ntext].lo = lo;
 			p->text[p->ntext].hi = hi;
 			p->ntext++;
+			line[strcspn(line, "\n")] = 0;
+			if (at > 0 && exe[0] && !strcmp(line + at, exe) && !p->exe_lo) {
+				p->exe_lo = lo;
+				p->exe_hi = hi;
+			}
 		}
 	}
 	if (f)
@@ -663,9 +674,11 @@ static uint32_t capture(struct tproc *p, pid_t tid)
 	read_stack(p, regs.rsp);
 	Dwfl *dwfl = dwfl_for(p);
 	struct frames f = {.n = 0};
-	if (p->go) {
-		if (!p->ntext)
-			read_text(p);
+	if (p->go && !p->ntext)
+		read_text(p);
+	/* (a Go program's own code is its file's; another module's is C: a cgo call's) */
+	int in_c = p->go && p->exe_lo && (regs.rip < p->exe_lo || regs.rip >= p->exe_hi);
+	if (p->go && (!in_c || !dwfl)) {
 		go_frames(p, &regs, &f);
 	} else if (dwfl) {
 		p->regs = &regs;
@@ -683,6 +696,15 @@ static uint32_t capture(struct tproc *p, pid_t tid)
 	if (!f.n) {
 		f.ip[0] = regs.rip;
 		f.n = 1;
+	}
+	/* a cgo program in C code (glibc's resolver, a C library's connect): below the C frames, the
+	 * goroutine that made the cgo call */
+	if (in_c && f.n < SL_MAX_FRAMES && go_reader(p)) {
+		uint64_t gpc[SL_MAX_FRAMES];
+		uint32_t gn = 0;
+		if (sl_go_cgo_caller(p->gr, regs.rsp, gpc, &gn) == 0)
+			for (uint32_t k = 0; k < gn && f.n < SL_MAX_FRAMES; k++)
+				f.ip[f.n++] = gpc[k];
 	}
 	/* net/http's Transport dials in a goroutine of its own: the connection is the program's
 	 * request's, whose goroutine waits for it (Go keeps the running goroutine in R14) */

@@ -235,6 +235,11 @@ static size_t skip_call_layer(const struct sl_image *img, const struct sl_frame 
 		i++;
 	if (i < n && (i > 0 || strstr(f[i].file, ".go")))
 		return to_own_frame(img, f, i, n);
+	/* a cgo program's C code (glibc's resolver, a C library) above the goroutine that called it:
+	 * from the program's own Go frame */
+	for (size_t j = 1; i == 0 && j < n; j++)
+		if (strstr(f[j].file, ".go") && own_go_frame(&f[j], main_module(img)))
+			return j;
 	if (i > 0) { /* all standard library (net/http's own goroutines): from above its plumbing */
 		for (i = 0; i < n && go_call_layer(&f[i]); i++)
 			;

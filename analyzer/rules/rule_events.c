@@ -71,6 +71,18 @@ static const char *eai_meaning(int code)
 	return "the lookup was refused as asked";
 }
 
+/* The C library's resolver, called through cgo (a Go program built with it, or asked to by
+ * GODEBUG=netdns=cgo): getaddrinfo among the stack's frames. */
+static int via_libc(const struct sl_ctx *x, uint32_t stack)
+{
+	struct sl_frame f[SL_MAX_FRAMES];
+	size_t n = stack ? sl_image_symbolize_stack(x->img, stack, f, SL_MAX_FRAMES) : 0;
+	for (size_t i = 0; i < n; i++)
+		if (strstr(f[i].function, "getaddrinfo") || strstr(f[i].function, "gethostbyname"))
+			return 1;
+	return 0;
+}
+
 static void dns(const struct sl_ctx *x, const struct sl_event *ev)
 {
 	char name[SL_ADDR_DATA + 1], dur[32];
@@ -91,8 +103,10 @@ static void dns(const struct sl_ctx *x, const struct sl_event *ev)
 	sl_dur_format(ev->dur_ns, dur, sizeof dur);
 	if (failed && ev->call == SL_CALL_RESOLVE) /* the program's own resolver: the server's answer */
 		snprintf(d.summary, sizeof d.summary,
-			 "The lookup of \"%.100s\" by the program's own resolver failed after %s: the DNS server answered "
-			 "%s, %s.", name, dur, ev->err == EAI_NONAME ? "NXDOMAIN" : ev->err == EAI_AGAIN ? "SERVFAIL" : "REFUSED",
+			 "The lookup of \"%.100s\" by %s failed after %s: the DNS server answered "
+			 "%s, %s.", name, via_libc(x, ev->stack) ? "the C library's resolver (getaddrinfo, through cgo)"
+								  : "the program's own resolver", dur,
+			 ev->err == EAI_NONAME ? "NXDOMAIN" : ev->err == EAI_AGAIN ? "SERVFAIL" : "REFUSED",
 			 ev->err == EAI_NONAME ? "the name does not exist (nor with any search domain)"
 			 : ev->err == EAI_AGAIN ? "it could not resolve the name (a temporary failure upstream)"
 						: "it will not answer this client");
@@ -133,9 +147,10 @@ static void resolver_exchanges(struct sl_ctx *x)
 		d.worst_ns = took;
 		sl_dur_format(took, dur, sizeof dur);
 		snprintf(d.summary, sizeof d.summary,
-			 "A DNS exchange with %s (UDP) %s %s: the program's own resolver %s, so the DNS server answered "
+			 "A DNS exchange with %s (UDP) %s %s: %s %s, so the DNS server answered "
 			 "slowly or not at all.",
 			 d.peer[0] ? d.peer : "a DNS server", c->open_at_end ? "was still waiting after" : "lasted", dur,
+			 via_libc(x, stack) ? "the C library's resolver (through cgo)" : "the program's own resolver",
 			 c->open_at_end ? "was still waiting for an answer" : "kept its socket that long");
 		sl_diag_fact(&d, "duration_ms", (double)took / 1e6);
 		sl_diags_add(x->out, x->img, &d, stack, 0);
