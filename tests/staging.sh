@@ -40,6 +40,37 @@ case_stuck_shows_a_thread_waiting_on_a_silent_peer() {
 	[ "$(wc -l < $TMP/out)" -eq 2 ]
 }
 
+# A Python program's thread is the interpreter's C code: stuck shows the read's Python frames,
+# recorded at the socket's first blocking read, not the interpreter's.
+case_stuck_shows_a_python_programs_own_line() {
+	cat > $TMP/quiet.py <<'EOF'
+import socket, sys
+srv = socket.create_server(("127.0.0.1", 0))
+c = socket.create_connection(srv.getsockname())
+peer, _ = srv.accept()
+print("waiting", flush=True)
+def query(s):
+    return s.recv(10)  # the blocked read
+query(c)
+EOF
+	local line; line=$(line_of $TMP/quiet.py 'the blocked read')
+	$SL run --dir $TMP/run-py -- $PY $TMP/quiet.py > $TMP/py.out 2>&1 &
+	local run=$! i pid
+	wait_for $TMP/py.out waiting
+	for i in $(seq 200); do
+		$SL stuck --json --min 100ms $TMP/run-py > $TMP/py.json
+		grep -q '"recv"' $TMP/py.json && break
+		sleep 0.05
+	done
+	$SL stuck --min 100ms $TMP/run-py > $TMP/py.txt
+	pid=$(pgrep -f "$PY $TMP/quiet.py" | tail -1)
+	kill $pid
+	wait $run || true
+	cat $TMP/py.txt
+	$JC $TMP/py.json "r['stuck'][0]['stack'][0]['function'] == 'query'" "r['stuck'][0]['stack'][0]['line'] == $line"
+	grep -q "read at: query at .*quiet.py:$line$" $TMP/py.txt
+}
+
 case_a_service_started_by_a_script_is_seen_by_pid() {
 	# a supervisor's start script: the shim preloaded by hand, the run directory left to the shim
 	cat > $TMP/start.sh <<EOF

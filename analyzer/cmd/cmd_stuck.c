@@ -20,6 +20,7 @@ struct stuck {
 	struct sl_frame *stack;      /* the thread's stack now, else the call's own frame */
 	size_t nstack;
 	int live_stack;              /* read from the thread (1), or the call site alone (0) */
+	int read_recorded;           /* the stack recorded at the socket's first blocking read (2) */
 	struct sl_frame *opened;     /* where the connection was made */
 	size_t nopened;
 	int goroutine;               /* a Go goroutine parked in the netpoller (tid: its id) */
@@ -114,6 +115,15 @@ static void collect(const struct sl_run *run, const struct sl_proc *p, uint64_t 
 			go_deadline(s, gw, ngw, run->now_ns);
 			continue;
 		}
+		/* a Python, Java or JavaScript program: the thread's own frames are the interpreter's or
+		 * the JIT's; the read's stack with the language's frames was recorded at the socket's first
+		 * blocking read */
+		if ((img.h.flags & (SL_HDR_PY_FRAMES | SL_HDR_JAVA_FRAMES | SL_HDR_V8_MAP | SL_HDR_JS_ORIGINS)) && slot &&
+		    (slot->read_site & SL_SITE_STACK) && (f->call == SL_CALL_RECV || f->call == SL_CALL_READ) &&
+		    (s->stack = sl_stack_frames(&img, (uint32_t)slot->read_site, &s->nstack))) {
+			s->read_recorded = 1;
+			continue;
+		}
 		struct sl_frame tmp[SL_MAX_FRAMES];
 		size_t k = sl_live_stack(p->pid, (int)f->owner, tmp, SL_MAX_FRAMES);
 		s->live_stack = k > 0;
@@ -165,7 +175,7 @@ static void print_frames(FILE *out, const char *label, const struct sl_frame *f,
 			fprintf(out, "0x%llx", (unsigned long long)f[i].addr);
 		if (f[i].file[0])
 			fprintf(out, " at %s:%d", sl_esc(f[i].file), f[i].line);
-		if (f[i].module[0])
+		if (f[i].module[0] && f[i].addr) /* a language frame has no address */
 			fprintf(out, " (%s+0x%llx)", sl_esc(f[i].module), (unsigned long long)f[i].offset);
 		fputc('\n', out);
 	}
@@ -210,7 +220,7 @@ static void text(FILE *out, const struct sl_run *run, const struct stuck *v, siz
 			fprintf(out, "        %s%s\n", dl, s->have_slot && (s->slot.flags & SL_SF_EOF) ? "; the peer has closed its side" : "");
 		} else if (opts[0])
 			fprintf(out, "        %s\n", opts);
-		print_frames(out, s->live_stack ? "stack:" : "call at:", s->stack, s->nstack);
+		print_frames(out, s->read_recorded ? "read at:" : s->live_stack ? "stack:" : "call at:", s->stack, s->nstack);
 		if (s->nopened)
 			print_frames(out, s->slot.role == SL_ROLE_SERVER ? "accepted at:" : "connected at:", s->opened,
 				     s->nopened < 4 ? s->nopened : 4);
