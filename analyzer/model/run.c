@@ -371,10 +371,12 @@ const struct sl_image_info *sl_proc_last(const struct sl_proc *p)
 const char *sl_proc_name(const struct sl_proc *p)
 {
 	const struct sl_log_header *h = &sl_proc_last(p)->h;
-	if (h->comm[0])
-		return h->comm;
-	const char *slash = strrchr(h->exe, '/');
-	return slash ? slash + 1 : h->exe;
+	const char *slash = strrchr(h->exe, '/'), *base = slash ? slash + 1 : h->exe;
+	/* the kernel keeps 15 bytes of a name: the program file's whole name when it is the one cut */
+	size_t cl = strnlen(h->comm, sizeof h->comm);
+	if (h->comm[0] && cl == 15 && strlen(base) > cl && !strncmp(base, h->comm, cl))
+		return base;
+	return h->comm[0] ? h->comm : base;
 }
 
 /* The latest timestamp an image holds: the best "end" we have for a killed process. */
