@@ -415,6 +415,13 @@ void sl_diags_add(struct sl_diags *ds, const struct sl_image *img, struct sl_dia
 		d->site = sl_stack_frames(img, d->site_stack, &d->nsite);
 		if (d->nsite > SL_SHOWN_FRAMES)
 			d->nsite = SL_SHOWN_FRAMES;
+		/* a Go standard library's own goroutine (net/http's server reading a request): where in
+		 * the library is said by its first frame; the line to change is the finding's stack */
+		size_t own = 0;
+		while (own < d->nsite && goroot_frame(&d->site[own]))
+			own++;
+		if (img && (img->h.flags & SL_HDR_PTRACE) && own == d->nsite && d->nsite > 1)
+			d->nsite = 1;
 	} else {
 		d->site = frames_of_site(img, site, &d->nsite);
 	}
