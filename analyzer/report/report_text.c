@@ -484,16 +484,39 @@ static void print_injected(FILE *out, const struct sl_run *run)
 
 void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *ds, struct sl_audit *audit)
 {
-	size_t n[3] = {0}, procs = 0;
+	size_t n[3] = {0};
 	for (size_t i = 0; i < ds->n; i++)
 		n[ds->v[i].sev]++;
-	for (size_t i = 0; i < run->nprocs; i++)
-		procs += shown(run, &run->procs[i]);
 	fprintf(out, "\nsocklens: ");
 	counts(out, n);
-	size_t all = run->nprocs + sl_run_unlogged(run, NULL);
-	fprintf(out, " in %zu of %zu process%s, %llu socket%s (%llu open at end)\n", procs, all, all == 1 ? "" : "es",
-		(unsigned long long)run->sockets, run->sockets == 1 ? "" : "s", (unsigned long long)run->open_at_end);
+	/* "in X of Y processes": X those with a finding (each finding lists its first few pids and
+	 * counts them all), Y every process of the run, logged or not */
+	size_t all = run->nprocs + sl_run_unlogged(run, NULL), with = 0, most = 0, cap = 0;
+	int *seen = NULL;
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct sl_diag *d = &ds->v[i];
+		most = d->npids > most ? d->npids : most;
+		for (unsigned k = 0; k < d->npids && k < SL_LIST_MAX; k++) {
+			size_t j = 0;
+			while (j < with && seen[j] != d->pids[k])
+				j++;
+			if (j < with)
+				continue;
+			if (with == cap) {
+				cap = cap ? cap * 2 : 16;
+				seen = realloc(seen, cap * sizeof *seen);
+			}
+			seen[with++] = d->pids[k];
+		}
+	}
+	free(seen);
+	with = with > most ? with : most;
+	if (ds->n)
+		fprintf(out, " in %zu of %zu process%s", with, all, all == 1 ? "" : "es");
+	else
+		fprintf(out, " in %zu process%s", all, all == 1 ? "" : "es");
+	fprintf(out, ", %llu socket%s (%llu open at end)\n", (unsigned long long)run->sockets, run->sockets == 1 ? "" : "s",
+		(unsigned long long)run->open_at_end);
 	print_processes(out, run);
 	print_unlogged(out, run);
 	print_unreadable(out, run);
