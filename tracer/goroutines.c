@@ -101,32 +101,13 @@ static uint64_t u64(const unsigned char *b, unsigned off)
  * with its length as a uvarint); 0, or -1. */
 static int buildinfo_version(Elf *elf, char *out, size_t len)
 {
-	size_t shstrndx;
-	Elf_Scn *scn = NULL;
-	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+	const char *v, *info;
+	size_t n, ilen;
+	if (sl_go_buildinfo(elf, &v, &n, &info, &ilen) < 0 || !n || n >= len)
 		return -1;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		const char *name = gelf_getshdr(scn, &sh) ? elf_strptr(elf, shstrndx, sh.sh_name) : NULL;
-		if (!name || strcmp(name, ".go.buildinfo"))
-			continue;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		const unsigned char *b = d ? d->d_buf : NULL;
-		if (!b || d->d_size < 34 || memcmp(b, "\xff Go buildinf:", 14) || !(b[15] & 2))
-			return -1; /* not there, or the layout before Go 1.18 */
-		size_t n = 0, off = 32;
-		for (int shift = 0; off < d->d_size && shift < 28; shift += 7) {
-			n |= (size_t)(b[off] & 0x7f) << shift;
-			if (!(b[off++] & 0x80))
-				break;
-		}
-		if (!n || n >= len || off + n > d->d_size)
-			return -1;
-		memcpy(out, b + off, n);
-		out[n] = 0;
-		return 0;
-	}
-	return -1;
+	memcpy(out, v, n);
+	out[n] = 0;
+	return 0;
 }
 
 /* A symbol's address from the symbol table (size too, if wanted); 0, or -1. */

@@ -295,12 +295,11 @@ int sl_gopclntab_func(Elf *elf, const char *name, uint64_t *entry, uint64_t *end
  * version and the module information, each a varint length and its bytes. The module information
  * is lines of tab-separated fields ("path" the main package, "mod" the main module, its version
  * and sum) between two 16-byte markers. */
-int sl_go_main_module(Elf *elf, char *out, size_t len)
+int sl_go_buildinfo(Elf *elf, const char **version, size_t *vlen, const char **info, size_t *ilen)
 {
 	Elf_Scn *scn = NULL;
 	size_t shstrndx;
-	out[0] = 0;
-	if (!elf || !len || elf_getshdrstrndx(elf, &shstrndx) != 0)
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
 		return -1;
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
@@ -310,41 +309,57 @@ int sl_go_main_module(Elf *elf, char *out, size_t len)
 		Elf_Data *d = elf_getdata(scn, NULL);
 		if (!d || !d->d_buf || d->d_size < 32 || memcmp(d->d_buf, "\xff Go buildinf:", 14) ||
 		    !(((const uint8_t *)d->d_buf)[15] & 2))
-			return -1;
+			return -1; /* not there, or the layout before Go 1.18 */
 		struct pcln t = {.d = d->d_buf, .size = d->d_size};
 		uint64_t off = 32;
 		uint32_t n;
 		if (uvarint(&t, &off, &n) < 0 || n > t.size - off)
 			return -1;
-		off += n; /* the Go version */
+		*version = (const char *)t.d + off;
+		*vlen = n;
+		off += n;
 		if (uvarint(&t, &off, &n) < 0 || n > t.size - off)
 			return -1;
-		/* the module; without one (a GOPATH build, as Debian's), the main package's path, less a
-		 * trailing /cmd/NAME */
-		const char *info = (const char *)t.d + off, *stop = info + n;
-		if (n >= 32 && memcmp(info, "path\t", 5))
-			info += 16; /* the go command's 16-byte markers around the text */
-		for (int want = 0; want < 2; want++) {
-			const char *key = want ? "path\t" : "mod\t";
-			size_t kl = strlen(key);
-			for (const char *line = info; line < stop;) {
-				const char *nl = memchr(line, '\n', (size_t)(stop - line)), *eol = nl ? nl : stop;
-				if ((size_t)(eol - line) > kl && !memcmp(line, key, kl)) {
-					const char *f = line + kl, *tab = memchr(f, '\t', (size_t)(eol - f));
-					size_t k = (size_t)((tab ? tab : eol) - f);
-					if (!k || k >= len)
-						return -1;
-					memcpy(out, f, k);
-					out[k] = 0;
-					char *cmd = want ? strstr(out, "/cmd/") : NULL;
-					if (cmd && cmd != out)
-						*cmd = 0;
-					return 0;
-				}
-				line = eol + 1;
-			}
+		*info = (const char *)t.d + off;
+		*ilen = n;
+		if (n >= 32 && memcmp(*info, "path\t", 5)) {
+			*info += 16; /* the go command's 16-byte markers around the text */
+			*ilen -= 16;
 		}
+		return 0;
+	}
+	return -1;
+}
+
+int sl_go_main_module(Elf *elf, char *out, size_t len)
+{
+	const char *version, *info;
+	size_t vlen, ilen;
+	out[0] = 0;
+	if (!len || sl_go_buildinfo(elf, &version, &vlen, &info, &ilen) < 0)
 		return -1;
+	/* the module; without one (a GOPATH build, as Debian's), the main package's path, less a
+	 * trailing /cmd/NAME */
+	const char *stop = info + ilen;
+	for (int want = 0; want < 2; want++) {
+		const char *key = want ? "path\t" : "mod\t";
+		size_t kl = strlen(key);
+		for (const char *line = info; line < stop;) {
+			const char *nl = memchr(line, '\n', (size_t)(stop - line)), *eol = nl ? nl : stop;
+			if ((size_t)(eol - line) > kl && !memcmp(line, key, kl)) {
+				const char *f = line + kl, *tab = memchr(f, '\t', (size_t)(eol - f));
+				size_t k = (size_t)((tab ? tab : eol) - f);
+				if (!k || k >= len)
+					return -1;
+				memcpy(out, f, k);
+				out[k] = 0;
+				char *cmd = want ? strstr(out, "/cmd/") : NULL;
+				if (cmd && cmd != out)
+					*cmd = 0;
+				return 0;
+			}
+			line = eol + 1;
+		}
 	}
 	return -1;
 }

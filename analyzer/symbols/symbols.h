@@ -63,6 +63,9 @@ size_t sl_gopclntab_frames(Elf *elf, uint64_t pc, struct sl_frame *f, size_t max
 int sl_gopclntab_present(Elf *elf);
 /* The link-time address range [entry, end) of the Go function called name; 0, or -1. */
 int sl_gopclntab_func(Elf *elf, const char *name, uint64_t *entry, uint64_t *end);
+/* The Go release ("go1.19.8") and the module information text of a Go program's build
+ * information (Go 1.18+), pointing into elf's data; 0, or -1. */
+int sl_go_buildinfo(Elf *elf, const char **version, size_t *vlen, const char **info, size_t *ilen);
 /* The path of the main module a Go program was built from ("github.com/prometheus/node_exporter"),
  * from its build information (Go 1.18+); 0, or -1 (none: a GOPATH build, an older Go). */
 int sl_go_main_module(Elf *elf, char *out, size_t len);
