@@ -128,23 +128,31 @@ static int lookup_at(const struct pcln *t, uint64_t fn, uint64_t entry, uint64_t
 	return 0;
 }
 
-/* The .gopclntab section's table, and its link-time address; 0, or -1 when there is none. */
-static int table(Elf *elf, struct pcln *t, uint64_t *addr)
+/* The data of the section called name or alt (NULL: no other name), and its link-time address;
+ * NULL when there is none. */
+static Elf_Data *section(Elf *elf, const char *name, const char *alt, uint64_t *addr)
 {
 	Elf_Scn *scn = NULL;
 	size_t shstrndx;
 	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
-		return -1;
+		return NULL;
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
-		const char *name = gelf_getshdr(scn, &sh) ? elf_strptr(elf, shstrndx, sh.sh_name) : NULL;
-		if (!name || (strcmp(name, ".gopclntab") && strcmp(name, ".data.rel.ro.gopclntab")))
+		const char *n = gelf_getshdr(scn, &sh) ? elf_strptr(elf, shstrndx, sh.sh_name) : NULL;
+		if (!n || (strcmp(n, name) && (!alt || strcmp(n, alt))))
 			continue;
 		Elf_Data *d = elf_getdata(scn, NULL);
 		*addr = sh.sh_addr;
-		return d && d->d_buf && parse(t, d->d_buf, d->d_size) == 0 ? 0 : -1;
+		return d && d->d_buf ? d : NULL;
 	}
-	return -1;
+	return NULL;
+}
+
+/* The .gopclntab section's table, and its link-time address; 0, or -1 when there is none. */
+static int table(Elf *elf, struct pcln *t, uint64_t *addr)
+{
+	Elf_Data *d = section(elf, ".gopclntab", ".data.rel.ro.gopclntab", addr);
+	return d && parse(t, d->d_buf, d->d_size) == 0 ? 0 : -1;
 }
 
 /* A section's bytes at link-time address addr (len of them), or NULL. */
@@ -297,38 +305,27 @@ int sl_gopclntab_func(Elf *elf, const char *name, uint64_t *entry, uint64_t *end
  * and sum) between two 16-byte markers. */
 int sl_go_buildinfo(Elf *elf, const char **version, size_t *vlen, const char **info, size_t *ilen)
 {
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
-	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+	uint64_t addr;
+	Elf_Data *d = section(elf, ".go.buildinfo", NULL, &addr);
+	if (!d || d->d_size < 32 || memcmp(d->d_buf, "\xff Go buildinf:", 14) || !(((const uint8_t *)d->d_buf)[15] & 2))
+		return -1; /* not there, or the layout before Go 1.18 */
+	struct pcln t = {.d = d->d_buf, .size = d->d_size};
+	uint64_t off = 32;
+	uint32_t n;
+	if (uvarint(&t, &off, &n) < 0 || n > t.size - off)
 		return -1;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		const char *name = gelf_getshdr(scn, &sh) ? elf_strptr(elf, shstrndx, sh.sh_name) : NULL;
-		if (!name || strcmp(name, ".go.buildinfo"))
-			continue;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		if (!d || !d->d_buf || d->d_size < 32 || memcmp(d->d_buf, "\xff Go buildinf:", 14) ||
-		    !(((const uint8_t *)d->d_buf)[15] & 2))
-			return -1; /* not there, or the layout before Go 1.18 */
-		struct pcln t = {.d = d->d_buf, .size = d->d_size};
-		uint64_t off = 32;
-		uint32_t n;
-		if (uvarint(&t, &off, &n) < 0 || n > t.size - off)
-			return -1;
-		*version = (const char *)t.d + off;
-		*vlen = n;
-		off += n;
-		if (uvarint(&t, &off, &n) < 0 || n > t.size - off)
-			return -1;
-		*info = (const char *)t.d + off;
-		*ilen = n;
-		if (n >= 32 && memcmp(*info, "path\t", 5)) {
-			*info += 16; /* the go command's 16-byte markers around the text */
-			*ilen -= 16;
-		}
-		return 0;
+	*version = (const char *)t.d + off;
+	*vlen = n;
+	off += n;
+	if (uvarint(&t, &off, &n) < 0 || n > t.size - off)
+		return -1;
+	*info = (const char *)t.d + off;
+	*ilen = n;
+	if (n >= 32 && memcmp(*info, "path\t", 5)) {
+		*info += 16; /* the go command's 16-byte markers around the text */
+		*ilen -= 16;
 	}
-	return -1;
+	return 0;
 }
 
 int sl_go_main_module(Elf *elf, char *out, size_t len)
