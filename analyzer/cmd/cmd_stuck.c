@@ -299,7 +299,7 @@ int cmd_stuck(int argc, char **argv)
 		return 1;
 	}
 	struct sl_run run;
-	if (sl_run_index(&run, dir, err, sizeof err) < 0) {
+	if (sl_run_index_live(&run, dir, err, sizeof err) < 0) {
 		sl_error("%s", err);
 		sl_run_release(&run);
 		return 1;

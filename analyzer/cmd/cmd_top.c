@@ -122,7 +122,7 @@ static int reload(struct view *v, const char *dir, char *err, size_t errlen)
 {
 	struct sl_run run;
 	v->n = v->procs = v->blocked = 0;
-	if (sl_run_index(&run, dir, err, errlen) < 0) {
+	if (sl_run_index_live(&run, dir, err, errlen) < 0) {
 		sl_run_release(&run);
 		return -1;
 	}

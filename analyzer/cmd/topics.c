@@ -42,8 +42,8 @@ static const struct entry environment[] = {
 static const struct entry statuses[] = {
 	{"0", "no error; `report` and `dump` read the run"},
 	{"the program's", "`run` ends as the program did: its exit status, or the signal that killed it"},
-	{"1", "`report`, `dump`, `stuck`, `top`: the run directory cannot be read or holds no run, or no such "
-	      "process is traced"},
+	{"1", "`report`, `dump`, `stuck`, `top`: the run directory cannot be read (`stuck`, `top`: or holds no "
+	      "run), or no such process is traced"},
 	{"2", "a usage error: one line and \"Try 'socklens CMD --help'\""},
 	{"86", "--fail-on KINDS matched a finding (a CI gate; --error-exitcode N chooses another status)"},
 	{"87", "--fail-on (or --error-exitcode) was given and the run could not be looked at in full (untraced, a log unreadable, "

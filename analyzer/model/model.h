@@ -103,6 +103,9 @@ struct sl_run {
 /* Indexes every log in dir (headers only). Returns 0 or -1 with err set; bad files are reported
  * on stderr and skipped. */
 int sl_run_index(struct sl_run *run, const char *dir, char *err, size_t errlen);
+/* The same for a look at a running program (stuck, top): a directory with neither a control file
+ * nor a log is no run (its parent, a typo), not a run with nothing wrong: -1 with err. */
+int sl_run_index_live(struct sl_run *run, const char *dir, char *err, size_t errlen);
 void sl_run_release(struct sl_run *run);
 /* Notes a log that could not be read (the first one's path and reason are kept). */
 void sl_run_bad_log(struct sl_run *run, const char *path, const char *why);

@@ -331,8 +331,13 @@ int sl_run_index(struct sl_run *run, const char *dir, char *err, size_t errlen)
 		run->sockets += p->sockets;
 	}
 	read_exits(run);
-	/* neither a control file nor a log: not a run directory (its parent, a typo), which stuck and
-	 * top would otherwise show as a run with nothing wrong */
+	return 0;
+}
+
+int sl_run_index_live(struct sl_run *run, const char *dir, char *err, size_t errlen)
+{
+	if (sl_run_index(run, dir, err, errlen) < 0)
+		return -1;
 	if (!run->nprocs && !run->have_ctl && !run->bad_logs) {
 		snprintf(err, errlen, "'%s' is not a socklens run directory: no run.slctl and no logs in it "
 			 "(was the program started by socklens run?)", dir);

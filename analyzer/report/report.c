@@ -68,6 +68,8 @@ int sl_report_dir(const char *dir, const struct sl_output *o)
 		return -1;
 	}
 	run.main_untraced = o->main_untraced;
+	if (run.nprocs == 0 && !run.have_ctl && !run.bad_logs)
+		sl_warn("no socklens logs in '%s' (was the program started by socklens run?)", dir);
 	if (o->since_ns)
 		ds.since_ns = run.now_ns > o->since_ns ? run.now_ns - o->since_ns : 1;
 	struct sl_json_sink *sink = o->json ? sl_json_open(o->json, !o->no_connections) : NULL;
