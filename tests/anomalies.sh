@@ -266,6 +266,42 @@ case_go_cgo_resolver_names_the_programs_line() {
 		"all(at(d, 'tests/go/lookup/main.go', $lookup) for d in diags('slow-dns'))" "diags('slow-dns')"
 }
 
+# Lookups side by side, each failing: every name is said (the tracer follows each question), with
+# the Go that Debian has and, where installed, a newer one (and its cgo build: glibc asked from a
+# goroutine of its own, the program's line from its creator).
+go_parallel_lookups() { # GO-BIN-DIR NEWER(True|False)
+	local line; line=$(line_of tests/go/lookup/main.go '// the parallel lookup')
+	(cd tests/go/lookup && CGO_ENABLED=0 GOTOOLCHAIN=local GOCACHE=${GOCACHE:-$TMP/gocache} GOFLAGS=-mod=mod \
+		$1/go build -o $TMP/plookup .)
+	(cd tests/go/lookup && CGO_ENABLED=1 GOTOOLCHAIN=local GOCACHE=${GOCACHE:-$TMP/gocache} GOFLAGS=-mod=mod \
+		$1/go build -o $TMP/plookup-cgo .)
+	dns_env
+	echo "$SL run --json $TMP/pl.json -- $TMP/plookup -parallel nx-a.example nx-b.example nx-c.example > $TMP/pl.out" >> $TMP/dns.sh
+	echo "GODEBUG=netdns=cgo $SL run --json $TMP/plc.json -- $TMP/plookup-cgo -parallel nx-a.example nx-b.example nx-c.example > $TMP/plc.out" >> $TMP/dns.sh
+	unshare -mn bash $TMP/dns.sh
+	[ "$(grep -c "no such host" $TMP/pl.out)" = 3 ] && [ "$(grep -c "no such host" $TMP/plc.out)" = 3 ]
+	local j
+	for j in pl plc; do
+		$JC $TMP/$j.json "sorted(d['peer'] for d in diags('dns-failure')) == ['nx-a.example', 'nx-b.example', 'nx-c.example']" \
+			"not $2 or all(d['stack'][0]['line'] == $line for d in diags('dns-failure'))"
+	done
+}
+
+case_go_parallel_lookups_are_each_said() {
+	need go
+	go_parallel_lookups "$(dirname "$(readlink -f "$(command -v go)")")" False
+}
+
+case_go_parallel_lookups_newer_go() {
+	local v
+	for v in 1.24 1.23 1.22 1.21; do
+		[ -x /usr/lib/go-$v/bin/go ] || continue
+		go_parallel_lookups /usr/lib/go-$v/bin True
+		return
+	done
+	skip "no Go newer than Debian's 1.19 installed (golang-1.2x-go from bookworm-backports)"
+}
+
 case_go_resolver_newer_go() {
 	local v
 	for v in 1.24 1.23 1.22 1.21; do

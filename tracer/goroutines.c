@@ -58,13 +58,17 @@ enum { G_SYSCALL = 3, G_WAITING = 4, G_SCAN = 0x1000, WAIT_IO = 2, WAIT_SELECT =
  * that waits for the answers (goLookupIPCNAMEOrder), itself, for a lookup shared through
  * singleflight, made for the program's goroutine waiting in lookupIPAddr. */
 enum { F_ROUNDTRIP, F_WRITELOOP, F_READLOOP, F_DIALCONN, F_GETCONN, F_BGREAD, F_TRYONENAME, F_GOLOOKUP, F_LOOKUPIP,
-       F_TLS_HANDSHAKE, F_TLS_INTERRUPT, F_COUNT };
+       F_TLS_HANDSHAKE, F_TLS_INTERRUPT, F_CGO_GETADDRINFO, F_CGO_LOOKUPIP, F_SINGLEFLIGHT, F_COUNT };
 static const char *const http_funcs[F_COUNT] = {
 	"net/http.(*persistConn).roundTrip", "net/http.(*persistConn).writeLoop", "net/http.(*persistConn).readLoop",
 	"net/http.(*Transport).dialConn", "net/http.(*Transport).getConn", "net/http.(*connReader).backgroundRead",
 	"net.(*Resolver).tryOneName", "net.(*Resolver).goLookupIPCNAMEOrder", "net.(*Resolver).lookupIPAddr",
 	/* crypto/tls's handshake, and the goroutine it starts when its context can end (Go 1.17+) */
 	"crypto/tls.(*Conn).handshakeContext", "crypto/tls.(*Conn).handshakeContext.func2",
+	/* a cgo build's lookup through glibc, in a goroutine of its own too (when its context can
+	 * end), for one waiting in cgoLookupIP (Go 1.19) or, from its creator, anywhere (1.21+) but
+	 * in singleflight's helper */
+	"net._C2func_getaddrinfo", "net.cgoLookupIP", "internal/singleflight.(*Group).doCall",
 };
 
 struct sl_goproc {
@@ -850,7 +854,58 @@ int sl_go_lookup_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t
 
 /* ---- the goroutine a thread in C code runs for ---- */
 
-int sl_go_cgo_caller(struct sl_goproc *gp, uint64_t rsp, uint64_t *pcs, uint32_t *npc)
+int sl_go_cgo_resolving(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n)
+{
+	return runs_in(gp, F_CGO_GETADDRINFO, pcs, n);
+}
+
+int sl_go_cgo_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc)
+{
+	unsigned char h[G_HEADER];
+	uint64_t *gs = NULL, pc[SL_MAX_FRAMES];
+	uint32_t k;
+	size_t n;
+	if (!gp->allgs || peek(gp->pid, g, h, sizeof h) < 0)
+		return -1;
+	unsigned char *all = all_headers(gp, &gs, &n);
+	int found = -1;
+	if (all && gp->l->g_parent) {
+		/* up the creators, past singleflight's helper (a lookup shared by net.Dial's) */
+		uint64_t want = u64(h, gp->l->g_parent);
+		for (int up = 0; up < 3 && want && found < 0; up++) {
+			size_t i = 0;
+			while (i < n && u64(all + i * G_HEADER, gp->l->g_goid) != want)
+				i++;
+			if (i == n || frames(gp, gs[i], all + i * G_HEADER, pc, &k) < 0)
+				break;
+			if (!runs_in(gp, F_SINGLEFLIGHT, pc, k)) {
+				memcpy(pcs, pc, k * sizeof *pc);
+				*npc = k;
+				found = 0;
+			}
+			want = u64(all + i * G_HEADER, gp->l->g_parent);
+		}
+	} else if (all) {
+		/* Go 1.19: the one goroutine waiting in cgoLookupIP, if only one is */
+		int seen = 0;
+		for (size_t i = 0; i < n; i++) {
+			const unsigned char *gh = all + i * G_HEADER;
+			if (gs[i] == g || !waiting(gp, gh) || frames(gp, gs[i], gh, pc, &k) < 0 ||
+			    !runs_in(gp, F_CGO_LOOKUPIP, pc, k))
+				continue;
+			if (!seen++) {
+				memcpy(pcs, pc, k * sizeof *pc);
+				*npc = k;
+			}
+		}
+		found = seen == 1 ? 0 : -1;
+	}
+	free(all);
+	free(gs);
+	return found;
+}
+
+int sl_go_cgo_caller(struct sl_goproc *gp, uint64_t rsp, uint64_t *pcs, uint32_t *npc, uint64_t *g)
 {
 	uint64_t *gs = NULL;
 	size_t n;
@@ -865,8 +920,10 @@ int sl_go_cgo_caller(struct sl_goproc *gp, uint64_t rsp, uint64_t *pcs, uint32_t
 		    peek(gp->pid, g0, bounds, sizeof bounds) < 0 || rsp < bounds[0] || rsp >= bounds[1])
 			continue;
 		/* its M's system stack holds the thread's: asmcgocall saved where the goroutine was */
-		if (frames(gp, gs[i], gh, pcs, npc) == 0)
+		if (frames(gp, gs[i], gh, pcs, npc) == 0) {
+			*g = gs[i];
 			found = 0;
+		}
 	}
 	free(all);
 	free(gs);

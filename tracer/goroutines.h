@@ -56,7 +56,14 @@ int sl_go_resolving(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n)
  * Its frames into pcs; 0, or -1 when it cannot be told. */
 int sl_go_lookup_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc);
 /* The goroutine whose cgo call a thread is running C code for (the thread's stack pointer rsp is
- * on that goroutine's M's system stack): its frames, from where asmcgocall left it; 0, or -1. */
-int sl_go_cgo_caller(struct sl_goproc *gp, uint64_t rsp, uint64_t *pcs, uint32_t *npc);
+ * on that goroutine's M's system stack): its frames, from where asmcgocall left it, and its g;
+ * 0, or -1. */
+int sl_go_cgo_caller(struct sl_goproc *gp, uint64_t rsp, uint64_t *pcs, uint32_t *npc, uint64_t *g);
+/* Whether such frames are a cgo build's lookup through glibc (run in a goroutine of its own, for
+ * the program's waiting in the lookup: sl_go_lookup_asker finds it). */
+int sl_go_cgo_resolving(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n);
+/* The program's goroutine waiting for the cgo lookup goroutine g: its creator (Go 1.21+), past
+ * singleflight's helper; before, the one goroutine waiting in cgoLookupIP; 0, or -1. */
+int sl_go_cgo_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc);
 
 #endif

@@ -173,6 +173,8 @@ struct fdent {
 	int parent_served;           /* ... a connection the parent accepted: this child serves it */
 	int closed_socket;           /* a socket closed here: a later EBADF on it is a use after close */
 	int dns;                     /* a connected socket to a DNS server's port 53: its answers are read */
+	int dnsq;                    /* ... the question its answer was to (index + 1 in dns.q), 0: none yet */
+	uint64_t dns_t0;             /* ... when it was connected */
 	int look;                    /* its first bytes each way are looked at (a TLS handshake) */
 	int look_calls;              /* ... data calls seen so far */
 	uint64_t look_t0;            /* ... since when */
@@ -221,14 +223,22 @@ struct tproc {
 		uint64_t since;
 	} look_site[LOOK_SITES];
 #define DNS_SUFFIXES 6
+#define DNS_QUESTIONS 16
+#define DNS_SAID 8
 	struct {                     /* the program's own resolver (Go's): its exchanges in flight */
 		int open;            /* DNS sockets open: while any is, every thread stops at each call */
-		uint64_t t0;         /* when the first of them was connected */
-		int rcode;           /* the first failure's answer code (0: none) */
-		int answered;        /* an answer with addresses came: the lookup found something */
-		char name[SL_ADDR_DATA];
-		char said[SL_ADDR_DATA]; /* the last failure said, and when: the A and AAAA questions of */
-		uint64_t said_ns;    /* one lookup may each end in an exchange of their own */
+		struct {             /* the names asked by the sockets open (lookups run side by side) */
+			char name[SL_ADDR_DATA]; /* "" : a free entry */
+			int rcode;   /* the failure answered to its last try (0: none) */
+			int answered; /* an answer with addresses came: the lookup found something */
+			int open;    /* its sockets still open */
+			uint64_t t0; /* when the first of them was connected */
+		} q[DNS_QUESTIONS];
+		struct {             /* the failures said lately: the A and AAAA questions of one lookup */
+			char name[SL_ADDR_DATA]; /* may each end in an exchange of their own */
+			uint64_t ns;
+		} said[DNS_SAID];
+		int said_next;
 		int conf;            /* resolv.conf read: 1, or -1 unreadable */
 		int ndots;
 		int nsuffix;
@@ -700,11 +710,19 @@ static uint32_t capture(struct tproc *p, pid_t tid)
 	/* a cgo program in C code (glibc's resolver, a C library's connect): below the C frames, the
 	 * goroutine that made the cgo call */
 	if (in_c && f.n < SL_MAX_FRAMES && go_reader(p)) {
-		uint64_t gpc[SL_MAX_FRAMES];
+		uint64_t gpc[SL_MAX_FRAMES], cg = 0;
 		uint32_t gn = 0;
-		if (sl_go_cgo_caller(p->gr, regs.rsp, gpc, &gn) == 0)
+		if (sl_go_cgo_caller(p->gr, regs.rsp, gpc, &gn, &cg) == 0) {
+			/* glibc's lookup runs in a goroutine of its own: the program's waits for it */
+			uint64_t apc[SL_MAX_FRAMES];
+			uint32_t an = 0;
+			if (sl_go_cgo_resolving(p->gr, gpc, gn) && sl_go_cgo_asker(p->gr, cg, apc, &an) == 0 && an) {
+				memcpy(gpc, apc, an * sizeof *apc);
+				gn = an;
+			}
 			for (uint32_t k = 0; k < gn && f.n < SL_MAX_FRAMES; k++)
 				f.ip[f.n++] = gpc[k];
+		}
 	}
 	/* net/http's Transport dials in a goroutine of its own: the connection is the program's
 	 * request's, whose goroutine waits for it (Go keeps the running goroutine in R14) */
@@ -985,12 +1003,34 @@ static void dns_read(struct tproc *p, struct tthread *t, long ret)
 	if (peek(p->pid, buf, b, n) != 0 || dns_header(b, n, &rcode, &answers, name, sizeof name) < 0)
 		return;
 	dns_inject(p, fd, buf, b, name, &rcode, &answers);
-	if (!rcode) {
-		p->dns.answered |= answers > 0;
-	} else if ((rcode == 2 || rcode == 3 || rcode == 5) && !p->dns.rcode && dns_last_try(p, name)) {
-		p->dns.rcode = rcode;
-		memcpy(p->dns.name, name, sizeof name);
+	int fails = (rcode == 2 || rcode == 3 || rcode == 5) && dns_last_try(p, name);
+	if (rcode && !fails)
+		return;
+	/* the question this answer was to: the socket's entry, or the name's (made now) */
+	int k = e->dnsq - 1;
+	if (k < 0 || strcmp(p->dns.q[k].name, name)) {
+		int free_k = -1;
+		for (k = 0; k < DNS_QUESTIONS && strcmp(p->dns.q[k].name, name); k++)
+			if (free_k < 0 && !p->dns.q[k].name[0])
+				free_k = k;
+		if (k == DNS_QUESTIONS && (k = free_k) < 0)
+			return; /* more names in flight than are followed: this one is not said */
+		if (!p->dns.q[k].name[0]) {
+			memset(&p->dns.q[k], 0, sizeof p->dns.q[k]);
+			memcpy(p->dns.q[k].name, name, sizeof name);
+			p->dns.q[k].t0 = e->dns_t0;
+		}
+		if (!e->dnsq) {
+			e->dnsq = k + 1;
+			p->dns.q[k].open++;
+			if (e->dns_t0 < p->dns.q[k].t0)
+				p->dns.q[k].t0 = e->dns_t0;
+		}
 	}
+	if (!rcode)
+		p->dns.q[k].answered |= answers > 0;
+	else if (!p->dns.q[k].rcode)
+		p->dns.q[k].rcode = rcode;
 }
 
 static int stepping(const struct tproc *p)
@@ -1018,10 +1058,9 @@ static int dns_watch(struct tproc *p, int fd, const struct sl_slot *s)
 		return sl_addr_port(&s->peer) == 53;
 	int was = stepping(p);
 	e->dns = 1;
-	if (p->dns.open++)
-		return 1;
-	p->dns.t0 = sl_now();
-	if (!was)
+	e->dnsq = 0;
+	e->dns_t0 = sl_now();
+	if (!p->dns.open++ && !was)
 		step_begin(p);
 	return 1;
 }
@@ -1127,22 +1166,30 @@ static void look_at(struct tproc *p, long nr, int fd, unsigned long long buf, lo
 		look_end(p, e);
 }
 
-/* A DNS socket closed: when it was the last, the lookup is over, and said if it failed. */
+/* A DNS socket closed: when it was the last of its question's, that lookup is over, and said if it
+ * failed (once for the A and AAAA questions of one name). */
 static void dns_closed(struct tproc *p, struct fdent *e)
 {
 	e->dns = 0;
-	if (--p->dns.open > 0)
+	p->dns.open--;
+	int k = e->dnsq - 1;
+	e->dnsq = 0;
+	if (k < 0 || --p->dns.q[k].open > 0)
 		return;
 	uint64_t now = sl_now();
-	if (p->dns.rcode && !p->dns.answered && p->log.hdr &&
-	    (strcmp(p->dns.said, p->dns.name) || now - p->dns.said_ns > 1000000000ull)) {
-		sl_rec_dns(&p->rec, SL_CALL_RESOLVE, p->dns.name,
-			   p->dns.rcode == 3 ? EAI_NONAME : p->dns.rcode == 2 ? EAI_AGAIN : EAI_FAIL, now - p->dns.t0);
-		memcpy(p->dns.said, p->dns.name, sizeof p->dns.said);
-		p->dns.said_ns = now;
+	const char *name = p->dns.q[k].name;
+	int said = 0;
+	for (int i = 0; i < DNS_SAID; i++)
+		said |= !strcmp(p->dns.said[i].name, name) && now - p->dns.said[i].ns <= 1000000000ull;
+	if (p->dns.q[k].rcode && !p->dns.q[k].answered && p->log.hdr && !said) {
+		int rcode = p->dns.q[k].rcode;
+		sl_rec_dns(&p->rec, SL_CALL_RESOLVE, name, rcode == 3 ? EAI_NONAME : rcode == 2 ? EAI_AGAIN : EAI_FAIL,
+			   now - p->dns.q[k].t0);
+		int s = p->dns.said_next++ % DNS_SAID;
+		memcpy(p->dns.said[s].name, name, sizeof p->dns.said[s].name);
+		p->dns.said[s].ns = now;
 	}
-	p->dns.rcode = 0;
-	p->dns.answered = 0;
+	p->dns.q[k].name[0] = 0;
 }
 
 static void close_slot(struct tproc *p, int fd, int by_exec)
