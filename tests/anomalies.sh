@@ -293,6 +293,7 @@ case_go_parallel_lookups_are_each_said() {
 }
 
 case_go_parallel_lookups_newer_go() {
+	[ -z "${SANITIZE:-}" ] || skip "run once, in the plain make check (the same tracer code with another Go: CI time)"
 	local v
 	for v in 1.24 1.23 1.22 1.21; do
 		[ -x /usr/lib/go-$v/bin/go ] || continue
@@ -303,6 +304,7 @@ case_go_parallel_lookups_newer_go() {
 }
 
 case_go_resolver_newer_go() {
+	[ -z "${SANITIZE:-}" ] || skip "run once, in the plain make check (the same tracer code with another Go: CI time)"
 	local v
 	for v in 1.24 1.23 1.22 1.21; do
 		[ -x /usr/lib/go-$v/bin/go ] || continue
