@@ -19,6 +19,9 @@
 #define SHORT_LIVED_NS 10000000000ull /* a command, not a service */
 #define PILE_IDLE_NS 2000000000ull     /* idle this long in a running process: left, not in use */
 #define PILE_MIN 10                    /* left open by one call site of a running process: a pile-up */
+#define CLOSING_NS 200000000ull        /* a server's connection whose client left this shortly before
+					* the end: being closed (a program exiting while its own server
+					* goroutine closes a connection it has just served) */
 
 static int handed_on(const struct sl_conn *c)
 {
@@ -91,6 +94,9 @@ static int leaked(const struct sl_ctx *x, const struct sl_conn *c)
 		return 0; /* a server stopping while a client is still connected */
 	if (sl_close_wait_ns(x, c))
 		return 0; /* held after the peer closed: close-wait says so */
+	if (s->role == SL_ROLE_SERVER && (s->flags & SL_SF_EOF) && s->eof_cns && c->end_ns >= s->eof_cns &&
+	    c->end_ns - s->eof_cns < CLOSING_NS)
+		return 0; /* its client had gone an instant before the process ended: it was being closed */
 	if (sl_unanswered_ns(x, c))
 		return 0; /* still waiting for an answer: unanswered-request says so */
 	return !handed_to_child(x->run, c);
