@@ -28,6 +28,24 @@ clean() { # JSON [allowed kind...]: no warning or error except the allowed kinds
 	$JC $1 "all(d['severity'] == 'info' or d['kind'] in $allowed for d in diags())"
 }
 
+# A server whose client has just left, and which exits before closing that connection (a program
+# ending while its own server goroutine closes what it served): no leak.
+case_a_connection_left_an_instant_before_the_end_is_no_leak() {
+	cat > $TMP/bye.py <<'EOF'
+import os, socket
+srv = socket.create_server(("127.0.0.1", 0))
+cli = socket.create_connection(srv.getsockname())
+conn, _ = srv.accept()
+cli.close()
+while conn.recv(100):
+    pass
+print("bye", flush=True)
+os._exit(0)  # exits holding conn, the client gone a moment ago
+EOF
+	$SL run --json $TMP/bye.json -- $PY $TMP/bye.py | grep -q bye
+	$JC $TMP/bye.json "len(diags('socket-leak')) == 0"
+}
+
 case_nginx_master_and_two_workers_under_wrk() {
 	need nginx wrk
 	local port; port=$(free_port)
