@@ -101,6 +101,13 @@ void sl_rec_kernel_view(struct sl_rec *r, struct sl_slot *s, int fd, int closing
 	    r->probe->sockopt(r->arg, fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 &&
 	    (err == ECONNRESET || err == EPIPE || err == ETIMEDOUT))
 		sl_slot_flag(s, SL_SF_RESET_PENDING);
+	/* ... and when a read told the program already (the tracer sees no reads): after the program's
+	 * FIN went first, the orderly end leaves a TIME_WAIT socket behind, an abort none */
+	else if (closing && ti.base.tcpi_state == TCP_CLOSE && r->probe->timewait &&
+		 (s->flags & (SL_SF_SHUT_WR | SL_SF_EOF | SL_SF_FIN_FIRST)) == SL_SF_SHUT_WR &&
+		 ti.base.tcpi_last_ack_recv < 50000 /* (a TIME_WAIT socket lasts 60 s) */ &&
+		 r->probe->timewait(r->arg, &s->local, &s->peer) == 0)
+		sl_slot_flag(s, SL_SF_RESET_PENDING);
 	/* data the peer sent that nobody read, as the kernel counts it (SIOCINQ: exact, whichever
 	 * process read the rest, and a FIN not counted); asked only when the counters say there
 	 * may be some */

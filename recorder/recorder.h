@@ -39,6 +39,9 @@ struct sl_probe {
 	uint32_t (*tid)(void *arg);
 	/* makes sure the code address ip will be symbolized (NULL: nothing to do) */
 	void (*note_site)(void *arg, uint64_t ip);
+	/* whether the kernel holds a TIME_WAIT socket for the connection local -> peer: 1, 0, or -1
+	 * (cannot tell; NULL: a front end that sees the program's reads needs no such question) */
+	int (*timewait)(void *arg, const struct sl_addr *local, const struct sl_addr *peer);
 };
 
 /* One process being recorded. */

@@ -321,6 +321,13 @@ case_go_half_close_is_clean_and_an_abort_after_it_is_not() {
 	$JC $TMP/ha.json "one('connection-reset')['severity'] == 'error'" \
 		"at(one('connection-reset'), 'tests/go/halfclose/main.go', $dial)" \
 		"len(diags('connection-reset')) == 1"
+	# the reset read by the program (which the tracer does not see): no TIME_WAIT socket was left
+	dial=$(line_of tests/go/halfclose/main.go 'net.Dial("tcp", addr) // the aborted one, read')
+	$SL run --json $TMP/hr.json -- $TMP/halfclose abortread > $TMP/hr.out
+	grep -q "read: .*connection reset by peer" $TMP/hr.out
+	$JC $TMP/hr.json "one('connection-reset')['severity'] == 'error'" \
+		"at(one('connection-reset'), 'tests/go/halfclose/main.go', $dial)" \
+		"len(diags('connection-reset')) == 1"
 }
 
 # A Go service with goroutines stuck on the network in every way (tests/go/stuck): `socklens stuck`

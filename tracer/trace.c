@@ -21,9 +21,13 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <linux/seccomp.h>
 #include <linux/sockios.h>
 #include <linux/tcp.h>
+enum { TCP_TIME_WAIT_STATE = 6, TCP_CLOSE_WAIT_STATE = 8 }; /* the kernel's TCP states (include/net/tcp_states.h) */
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -34,6 +38,8 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -802,6 +808,66 @@ static int probe_name(void *arg, int fd, int peer, struct sockaddr *a, socklen_t
 	return r == 0 ? 0 : -1;
 }
 
+/* The kernel's TIME_WAIT socket for local -> peer, asked of sock_diag by the exact four-tuple (a
+ * netlink socket of the tracer's own): 1 there, 0 not, -1 cannot tell (another network namespace
+ * than the tracer's, no sock_diag). */
+static int diag_fd = -1;
+static int probe_timewait(void *arg, const struct sl_addr *local, const struct sl_addr *peer)
+{
+	struct tproc *p = arg;
+	struct sockaddr_storage l, r;
+	struct stat mine, theirs;
+	char ns[64];
+	snprintf(ns, sizeof ns, "/proc/%d/ns/net", (int)p->pid);
+	if (!sl_addr_get(local, &l) || !sl_addr_get(peer, &r) || l.ss_family != r.ss_family ||
+	    (l.ss_family != AF_INET && l.ss_family != AF_INET6) || stat("/proc/self/ns/net", &mine) != 0 ||
+	    stat(ns, &theirs) != 0 || mine.st_ino != theirs.st_ino || mine.st_dev != theirs.st_dev)
+		return -1;
+	if (diag_fd < 0 && (diag_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)) < 0)
+		return -1;
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 req;
+	} m;
+	memset(&m, 0, sizeof m);
+	m.nh.nlmsg_len = sizeof m;
+	m.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	m.nh.nlmsg_flags = NLM_F_REQUEST;
+	m.req.sdiag_family = (uint8_t)l.ss_family;
+	m.req.sdiag_protocol = IPPROTO_TCP;
+	m.req.idiag_states = 1u << TCP_TIME_WAIT_STATE;
+	m.req.id.idiag_cookie[0] = m.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	if (l.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&l, *b = (const struct sockaddr_in *)&r;
+		m.req.id.idiag_sport = a->sin_port;
+		m.req.id.idiag_dport = b->sin_port;
+		memcpy(m.req.id.idiag_src, &a->sin_addr, 4);
+		memcpy(m.req.id.idiag_dst, &b->sin_addr, 4);
+	} else {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&l, *b = (const struct sockaddr_in6 *)&r;
+		m.req.id.idiag_sport = a->sin6_port;
+		m.req.id.idiag_dport = b->sin6_port;
+		memcpy(m.req.id.idiag_src, &a->sin6_addr, 16);
+		memcpy(m.req.id.idiag_dst, &b->sin6_addr, 16);
+	}
+	union {
+		struct nlmsghdr nh;
+		char b[1024];
+	} buf;
+	if (send(diag_fd, &m, sizeof m, 0) != (ssize_t)sizeof m)
+		return -1;
+	ssize_t n = recv(diag_fd, &buf, sizeof buf, 0);
+	if (n < (ssize_t)sizeof(struct nlmsghdr) || !NLMSG_OK(&buf.nh, (size_t)n))
+		return -1;
+	if (buf.nh.nlmsg_type == NLMSG_ERROR) {
+		const struct nlmsgerr *e = NLMSG_DATA(&buf.nh);
+		return e->error == -ENOENT ? 0 : -1;
+	}
+	if (buf.nh.nlmsg_type != SOCK_DIAG_BY_FAMILY || buf.nh.nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+		return -1;
+	return ((const struct inet_diag_msg *)NLMSG_DATA(&buf.nh))->idiag_state == TCP_TIME_WAIT_STATE;
+}
+
 static uint32_t probe_stack(void *arg)
 {
 	struct tproc *p = arg;
@@ -813,7 +879,8 @@ static uint32_t probe_tid(void *arg)
 	return (uint32_t)((struct tproc *)arg)->at;
 }
 
-static const struct sl_probe tracer_probe = {probe_sockopt, probe_unread, probe_name, probe_stack, probe_tid, NULL};
+static const struct sl_probe tracer_probe = {probe_sockopt, probe_unread, probe_name, probe_stack, probe_tid, NULL,
+					     probe_timewait};
 
 /* A socket made by a call we saw (socket, socketpair, accept). */
 static struct sl_slot *new_slot(struct tproc *p, int fd, int family, int type, int protocol, int role, uint32_t flags,
@@ -1397,6 +1464,13 @@ static int call_begins(struct tthread *t)
 	case SYS_shutdown:
 		if ((s = slot_for(p, fd))) {
 			sl_rec_gave_up(&p->rec, s, fd);
+			/* the peer's FIN already in (CLOSE_WAIT): the program's is the second, and its
+			 * socket ends in TCP_CLOSE with no TIME_WAIT of its own (kernel.c) */
+			struct tcp_info ti;
+			socklen_t tl = sizeof ti;
+			if (t->args[1] != SHUT_RD && sl_rec_is_tcp(s) &&
+			    probe_sockopt(p, fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 && ti.tcpi_state == TCP_CLOSE_WAIT_STATE)
+				sl_slot_flag(s, SL_SF_FIN_FIRST);
 			sl_rec_shutdown(s, (int)t->args[1]);
 		}
 		return 0;

@@ -397,8 +397,10 @@ enum sl_slot_flags {
 					  not the orderly end those also lead to */
 	SL_SF_TLS_THIRD = 1u << 28,    /* a TLS client sent its handshake's last flight: its next record
 					  is looked at (FIRST_OUT still set) */
-	SL_SF_TLS_LAST_ALERT = 1u << 29 /* ... and it was an alert (TLS 1.2's alert record, TLS 1.3's
+	SL_SF_TLS_LAST_ALERT = 1u << 29,/* ... and it was an alert (TLS 1.2's alert record, TLS 1.3's
 					   19-byte encrypted one), not a request */
+	SL_SF_FIN_FIRST = 1u << 30     /* the peer's FIN had come when the program shut its side down
+					  (CLOSE_WAIT then: LAST_ACK and TCP_CLOSE are the orderly end) */
 };
 
 #define SL_ERRS 4u

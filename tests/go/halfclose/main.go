@@ -5,6 +5,7 @@
 //	  down after reading the EOF: no finding.
 //	halfclose abort: the client shuts down its side, the server resets the connection (SO_LINGER
 //	  0), and the client closes without reading: the reset it was never told of is an error.
+//	halfclose abortread: the same, but the client reads and is told (ECONNRESET): an error too.
 package main
 
 import (
@@ -114,6 +115,22 @@ func main() {
 			time.Sleep(5 * time.Millisecond)
 		}
 		fmt.Println("closing without reading")
+		c.Close()
+	case "abortread":
+		done := make(chan struct{})
+		go serve(ln, false, true, done)
+		c, err := net.Dial("tcp", addr) // the aborted one, read
+		if err != nil {
+			log.Fatal(err)
+		}
+		c.Write([]byte("hello"))
+		c.(*net.TCPConn).CloseWrite()
+		<-done
+		for t := 0; t < 2000 && tcpState(c.(*net.TCPConn)) != 7; t++ { // the reset arrives
+			time.Sleep(5 * time.Millisecond)
+		}
+		_, err = io.ReadAll(c) // the program is told: connection reset by peer
+		fmt.Println("read:", err)
 		c.Close()
 	}
 }
