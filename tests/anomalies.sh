@@ -266,9 +266,10 @@ case_go_cgo_resolver_names_the_programs_line() {
 		"all(at(d, 'tests/go/lookup/main.go', $lookup) for d in diags('slow-dns'))" "diags('slow-dns')"
 }
 
-# Lookups side by side, each failing: every name is said (the tracer follows each question), with
-# the Go that Debian has and, where installed, a newer one (and its cgo build: glibc asked from a
-# goroutine of its own, the program's line from its creator).
+# Lookups side by side, each failing: every name is said (the tracer follows each question), at
+# the program's line, with the Go that Debian has (no goroutine creators before 1.21: several
+# goroutines waiting in the same place give that place) and, where installed, a newer one (from
+# the creator); and their cgo builds (glibc asked from a goroutine of its own).
 go_parallel_lookups() { # GO-BIN-DIR NEWER(True|False)
 	local line; line=$(line_of tests/go/lookup/main.go '// the parallel lookup')
 	(cd tests/go/lookup && CGO_ENABLED=0 GOTOOLCHAIN=local GOCACHE=${GOCACHE:-$TMP/gocache} GOFLAGS=-mod=mod \
@@ -289,7 +290,7 @@ go_parallel_lookups() { # GO-BIN-DIR NEWER(True|False)
 
 case_go_parallel_lookups_are_each_said() {
 	need go
-	go_parallel_lookups "$(dirname "$(readlink -f "$(command -v go)")")" False
+	go_parallel_lookups "$(dirname "$(readlink -f "$(command -v go)")")" True
 }
 
 case_go_parallel_lookups_newer_go() {

@@ -293,6 +293,19 @@ case_go_cgo_program_started_by_a_wrapper_is_named_unfollowed() {
 		"len(diags()) == 1" "r['checked']['coverage'] == 'part'" "r['run']['processes_without_sockets'] == 0"
 }
 
+# Eight goroutines of one loop dial a refused address through net/http at once (tests/go/fanout):
+# the dials run on the Transport's goroutines; Go 1.19 keeps no creator, but the waiting callers
+# all sit at one line, which is the finding's.
+case_go_concurrent_http_dials_name_the_callers_line() {
+	local line; line=$(line_of tests/go/fanout/main.go '// the fan-out')
+	gobuild fanout $TMP/fanout
+	$SL run --json $TMP/fo.json -- $TMP/fanout http://127.0.0.1:1/ > $TMP/fo.out
+	[ "$(grep -c true $TMP/fo.out)" = 8 ]
+	$JC $TMP/fo.json "one('connect-refused')['count'] == 8" \
+		"one('connect-refused')['stack'][0]['line'] == $line" \
+		"one('connect-refused')['stack'][0]['file'].endswith('fanout/main.go')"
+}
+
 # A socket a dependency's code makes (another module: tests/go/deps/busclient), called from a package
 # of the program's own module: the finding's first frame is the program's call, with and without
 # -trimpath, not the library's layers (which would fill the frames the report shows).

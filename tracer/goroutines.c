@@ -743,6 +743,20 @@ int sl_go_dialing(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n)
 	return runs_in(gp, F_DIALCONN, pcs, n);
 }
 
+/* Candidates for a waiting goroutine (Go before 1.21 keeps no creator): one is the answer, and so
+ * are several whose stacks are the same, call for call (goroutines a loop started at one line:
+ * whichever it is, the line is that line). Keeps the first in pcs; 1 while still an answer. */
+#define SAME_MAX 64
+static int candidate(int *seen, uint64_t *pcs, uint32_t *npc, const uint64_t *pc, uint32_t k)
+{
+	if (!(*seen)++) {
+		memcpy(pcs, pc, k * sizeof *pc);
+		*npc = k;
+		return 1;
+	}
+	return *seen <= SAME_MAX && k == *npc && !memcmp(pcs, pc, k * sizeof *pc);
+}
+
 int sl_go_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc)
 {
 	unsigned char h[G_HEADER];
@@ -753,25 +767,22 @@ int sl_go_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc)
 	if (gp->l->g_parent)
 		parent = u64(h, gp->l->g_parent);
 	unsigned char *all = all_headers(gp, &gs, &n);
-	int found = 0;
-	for (size_t i = 0; all && i < n && found < 2; i++) {
+	int found = 0, one = 1;
+	for (size_t i = 0; all && i < n && one; i++) {
 		const unsigned char *gh = all + i * G_HEADER;
 		uint64_t pc[SL_MAX_FRAMES];
 		uint32_t k;
 		if ((parent && u64(gh, gp->l->g_goid) != parent) || !parked(gp, gh, WAIT_SELECT) ||
 		    frames(gp, gs[i], gh, pc, &k) < 0 || !runs_in(gp, F_GETCONN, pc, k))
 			continue;
-		/* with the creator's id (Go 1.21+), the one; without, only when there is one */
-		if (!found++) {
-			memcpy(pcs, pc, k * sizeof *pc);
-			*npc = k;
-		}
+		/* with the creator's id (Go 1.21+), the one; without, the one, or the same many */
+		one = candidate(&found, pcs, npc, pc, k);
 		if (parent)
 			break;
 	}
 	free(all);
 	free(gs);
-	return found == 1 ? 0 : -1;
+	return found && one ? 0 : -1;
 }
 
 /* ---- the goroutine a name is looked up for ---- */
@@ -822,26 +833,21 @@ int sl_go_lookup_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t
 		/* Go 1.19 and 1.20 keep no creator: the one goroutine waiting in a lookup, if only one
 		 * does (one in lookupIPAddr is the program's; the one in goLookupIPCNAMEOrder then is
 		 * singleflight's helper) */
-		int in_ip = 0, in_go = 0;
+		int in_ip = 0, in_go = 0, ip_one = 1, go_one = 1;
 		uint64_t gopc[SL_MAX_FRAMES];
 		uint32_t gok = 0;
 		for (size_t i = 0; i < n; i++) {
 			const unsigned char *gh = all + i * G_HEADER;
 			if (gs[i] == g || !waiting(gp, gh) || frames(gp, gs[i], gh, pc, &k) < 0)
 				continue;
-			if (runs_in(gp, F_LOOKUPIP, pc, k)) {
-				if (!in_ip++) {
-					memcpy(pcs, pc, k * sizeof *pc);
-					*npc = k;
-				}
-			} else if (runs_in(gp, F_GOLOOKUP, pc, k) && !in_go++) {
-				memcpy(gopc, pc, k * sizeof *pc);
-				gok = k;
-			}
+			if (runs_in(gp, F_LOOKUPIP, pc, k))
+				ip_one &= candidate(&in_ip, pcs, npc, pc, k);
+			else if (runs_in(gp, F_GOLOOKUP, pc, k))
+				go_one &= candidate(&in_go, gopc, &gok, pc, k);
 		}
-		if (in_ip == 1)
+		if (in_ip && ip_one)
 			found = 0;
-		else if (!in_ip && in_go == 1) {
+		else if (!in_ip && in_go && go_one) {
 			memcpy(pcs, gopc, gok * sizeof *gopc);
 			*npc = gok;
 			found = 0;
@@ -886,19 +892,16 @@ int sl_go_cgo_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *n
 			want = u64(all + i * G_HEADER, gp->l->g_parent);
 		}
 	} else if (all) {
-		/* Go 1.19: the one goroutine waiting in cgoLookupIP, if only one is */
-		int seen = 0;
-		for (size_t i = 0; i < n; i++) {
+		/* Go 1.19: the one goroutine waiting in cgoLookupIP, or the same many */
+		int seen = 0, one = 1;
+		for (size_t i = 0; i < n && one; i++) {
 			const unsigned char *gh = all + i * G_HEADER;
 			if (gs[i] == g || !waiting(gp, gh) || frames(gp, gs[i], gh, pc, &k) < 0 ||
 			    !runs_in(gp, F_CGO_LOOKUPIP, pc, k))
 				continue;
-			if (!seen++) {
-				memcpy(pcs, pc, k * sizeof *pc);
-				*npc = k;
-			}
+			one = candidate(&seen, pcs, npc, pc, k);
 		}
-		found = seen == 1 ? 0 : -1;
+		found = seen && one ? 0 : -1;
 	}
 	free(all);
 	free(gs);

@@ -1,0 +1,3 @@
+module socklens.test/fanout
+
+go 1.19
