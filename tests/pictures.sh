@@ -67,7 +67,9 @@ case_nginx_under_wrk() {
 	# the master and its two workers; the connections wrk made are all there and clean
 	$JC $TMP/ng.json "len(r['processes']) == 3" "len(conns(role='server')) > 100"
 	grep -q 'data-outcome="clean"' $TMP/ng.dom
-	! grep -q 'data-outcome="reset"\|data-outcome="refused"' $TMP/ng.dom
+	! grep -q 'data-outcome="refused"' $TMP/ng.dom
+	# (wrk ends with its 8 connections mid-request: those may be reset, on a loaded machine)
+	[ "$(grep -o 'data-outcome="reset"' $TMP/ng.dom | wc -l)" -le 8 ]
 }
 
 case_a_hundred_thousand_sockets_stay_bounded() {
