@@ -7,7 +7,6 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
-#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -247,32 +246,18 @@ SL_START static int attach_run(void)
 	return 1;
 }
 
-static int go_note(struct dl_phdr_info *info, size_t size, void *found)
+SL_START static int go_note(struct dl_phdr_info *info, size_t size, void *found)
 {
 	(void)size;
-	for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_NOTE)
-			continue;
-		const unsigned char *n = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr), *end = n + ph->p_memsz;
-		while (end - n >= (ptrdiff_t)sizeof(ElfW(Nhdr))) {
-			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)n;
-			size_t name = (nh->n_namesz + 3) & ~(size_t)3, desc = (nh->n_descsz + 3) & ~(size_t)3;
-			/* (the Go linker writes the name "Go" padded to 4 bytes, and counts them) */
-			if (nh->n_type == 4 /* NT_GO_BUILDID */ && (nh->n_namesz == 3 || nh->n_namesz == 4) &&
-			    name <= (size_t)(end - n) - sizeof *nh && !memcmp(n + sizeof *nh, "Go", 3))
-				*(int *)found = 1;
-			if (name + desc > (size_t)(end - n) - sizeof *nh)
-				break;
-			n += sizeof *nh + name + desc;
-		}
-	}
+	uint32_t len;
+	*(int *)found = sl__elf_note(info->dlpi_phdr, info->dlpi_phnum, info->dlpi_addr, 4 /* NT_GO_BUILDID */, "Go",
+				     &len) != NULL;
 	return 1; /* the program is the first object: the rest are libraries */
 }
 
 /* The program is Go's (built with cgo: it is dynamic and loads the preload): its Go build ID note,
  * read in its own program headers (mapped: no file is read). */
-static int go_program(void)
+SL_START static int go_program(void)
 {
 	int found = 0;
 	dl_iterate_phdr(go_note, &found);

@@ -3,6 +3,7 @@
 #ifndef SL_SHIM_H
 #define SL_SHIM_H
 
+#include <link.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -129,6 +130,11 @@ void sl__record_reaped(int pid, int status);
 /* ---- stacks (stack.c) ---- */
 
 void sl_stack_init(void);
+/* The descriptor of the note of that type and name ("GNU", "Go") among a loaded object's program
+ * headers (its load bias: what the headers' addresses are off by), mapped as the loader left it;
+ * NULL when there is none. */
+const void *sl__elf_note(const ElfW(Phdr) *ph, unsigned phnum, uint64_t bias, uint32_t type, const char *name,
+			 uint32_t *len);
 /* Language frames named once per process (langcache.c): the record of key or -1; remember returns id. */
 int64_t sl_lang_cached(uint64_t key);
 int64_t sl_lang_remember(uint64_t key, int64_t id);

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
+#include <stddef.h>
 #include <string.h>
 #include "shim.h"
 #include "unwind.h"
@@ -27,6 +28,31 @@ static int is_shim_ip(uint64_t ip)
 	return ip >= sl_g.shim_lo && ip < sl_g.shim_hi;
 }
 
+SL_START const void *sl__elf_note(const ElfW(Phdr) *ph, unsigned phnum, uint64_t bias, uint32_t type, const char *name,
+				  uint32_t *len)
+{
+	size_t nl = strlen(name) + 1;
+	for (unsigned i = 0; i < phnum; i++) {
+		if (ph[i].p_type != PT_NOTE)
+			continue;
+		const char *p = (const char *)(uintptr_t)(bias + ph[i].p_vaddr), *end = p + ph[i].p_memsz;
+		while (end - p >= (ptrdiff_t)sizeof(ElfW(Nhdr))) {
+			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+			size_t room = (size_t)(end - p) - sizeof *nh, nsz = (nh->n_namesz + 3) & ~(size_t)3,
+			       dsz = (nh->n_descsz + 3) & ~(size_t)3;
+			if (nsz > room || dsz > room - nsz)
+				break;
+			/* (the name counted with its NUL; Go's linker counts "Go" padded to 4 bytes) */
+			if (nh->n_type == type && nh->n_namesz >= nl && nh->n_namesz <= nsz && !memcmp(p + sizeof *nh, name, nl)) {
+				*len = nh->n_descsz;
+				return p + sizeof *nh + nsz;
+			}
+			p += sizeof *nh + nsz + dsz;
+		}
+	}
+	return NULL;
+}
+
 /* The GNU build-id note of the object whose ELF header is mapped at base, if the header and its
  * program headers sit in the first page, as the loader maps them. */
 static uint32_t build_id(const char *base, uint64_t bias, const uint8_t **out)
@@ -35,24 +61,9 @@ static uint32_t build_id(const char *base, uint64_t bias, const uint8_t **out)
 	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_phentsize != sizeof(ElfW(Phdr)) ||
 	    eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(ElfW(Phdr)) > 4096)
 		return 0;
-	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(base + eh->e_phoff);
-	for (int i = 0; i < eh->e_phnum; i++) {
-		if (ph[i].p_type != PT_NOTE)
-			continue;
-		const char *p = (const char *)(uintptr_t)(bias + ph[i].p_vaddr);
-		const char *end = p + ph[i].p_memsz;
-		while (p + sizeof(ElfW(Nhdr)) <= end) {
-			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
-			const char *name = p + sizeof *nh;
-			const char *desc = name + ((nh->n_namesz + 3) & ~3u);
-			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(name, "GNU", 4)) {
-				*out = (const uint8_t *)desc;
-				return nh->n_descsz;
-			}
-			p = desc + ((nh->n_descsz + 3) & ~3u);
-		}
-	}
-	return 0;
+	uint32_t len = 0;
+	*out = sl__elf_note((const ElfW(Phdr) *)(base + eh->e_phoff), eh->e_phnum, bias, NT_GNU_BUILD_ID, "GNU", &len);
+	return *out ? len : 0;
 }
 
 /* Records the object holding ip, unless it is known or is no object (JIT code). Lock-free:
