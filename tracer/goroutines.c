@@ -743,6 +743,15 @@ int sl_go_dialing(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n)
 	return runs_in(gp, F_DIALCONN, pcs, n);
 }
 
+/* The index in all (n headers) of the goroutine whose id is goid, or n. */
+static size_t by_goid(const struct sl_goproc *gp, const unsigned char *all, size_t n, uint64_t goid)
+{
+	size_t i = 0;
+	while (i < n && u64(all + i * G_HEADER, gp->l->g_goid) != goid)
+		i++;
+	return i;
+}
+
 /* Candidates for a waiting goroutine (Go before 1.21 keeps no creator): one is the answer, and so
  * are several whose stacks are the same, call for call (goroutines a loop started at one line:
  * whichever it is, the line is that line). Keeps the first in pcs; 1 while still an answer. */
@@ -814,9 +823,7 @@ int sl_go_lookup_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t
 		 * for a shared lookup, the program's in lookupIPAddr */
 		uint64_t want = u64(h, gp->l->g_parent);
 		for (int up = 0; up < 2 && want; up++) {
-			size_t i = 0;
-			while (i < n && u64(all + i * G_HEADER, gp->l->g_goid) != want)
-				i++;
+			size_t i = by_goid(gp, all, n, want);
 			if (i == n || frames(gp, gs[i], all + i * G_HEADER, pc, &k) < 0)
 				break;
 			int ip = runs_in(gp, F_LOOKUPIP, pc, k);
@@ -879,9 +886,7 @@ int sl_go_cgo_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *n
 		/* up the creators, past singleflight's helper (a lookup shared by net.Dial's) */
 		uint64_t want = u64(h, gp->l->g_parent);
 		for (int up = 0; up < 3 && want && found < 0; up++) {
-			size_t i = 0;
-			while (i < n && u64(all + i * G_HEADER, gp->l->g_goid) != want)
-				i++;
+			size_t i = by_goid(gp, all, n, want);
 			if (i == n || frames(gp, gs[i], all + i * G_HEADER, pc, &k) < 0)
 				break;
 			if (!runs_in(gp, F_SINGLEFLIGHT, pc, k)) {

@@ -816,12 +816,16 @@ static int probe_timewait(void *arg, const struct sl_addr *local, const struct s
 {
 	struct tproc *p = arg;
 	struct sockaddr_storage l, r;
-	struct stat mine, theirs;
+	static struct stat mine; /* the tracer's own network namespace, looked at once */
+	static int mine_read;
+	struct stat theirs;
 	char ns[64];
 	snprintf(ns, sizeof ns, "/proc/%d/ns/net", (int)p->pid);
+	if (!mine_read)
+		mine_read = stat("/proc/self/ns/net", &mine) == 0 ? 1 : -1;
 	if (!sl_addr_get(local, &l) || !sl_addr_get(peer, &r) || l.ss_family != r.ss_family ||
-	    (l.ss_family != AF_INET && l.ss_family != AF_INET6) || stat("/proc/self/ns/net", &mine) != 0 ||
-	    stat(ns, &theirs) != 0 || mine.st_ino != theirs.st_ino || mine.st_dev != theirs.st_dev)
+	    (l.ss_family != AF_INET && l.ss_family != AF_INET6) || mine_read < 0 || stat(ns, &theirs) != 0 ||
+	    mine.st_ino != theirs.st_ino || mine.st_dev != theirs.st_dev)
 		return -1;
 	if (diag_fd < 0 && (diag_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)) < 0)
 		return -1;
