@@ -294,25 +294,13 @@ case_go_parallel_lookups_are_each_said() {
 }
 
 case_go_parallel_lookups_newer_go() {
-	[ -z "${SANITIZE:-}" ] || skip "run once, in the plain make check (the same tracer code with another Go: CI time)"
-	local v
-	for v in 1.24 1.23 1.22 1.21; do
-		[ -x /usr/lib/go-$v/bin/go ] || continue
-		go_parallel_lookups /usr/lib/go-$v/bin True
-		return
-	done
-	skip "no Go newer than Debian's 1.19 installed (golang-1.2x-go from bookworm-backports)"
+	newer_go
+	go_parallel_lookups $NEWGO True
 }
 
 case_go_resolver_newer_go() {
-	[ -z "${SANITIZE:-}" ] || skip "run once, in the plain make check (the same tracer code with another Go: CI time)"
-	local v
-	for v in 1.24 1.23 1.22 1.21; do
-		[ -x /usr/lib/go-$v/bin/go ] || continue
-		go_resolver /usr/lib/go-$v/bin False
-		return
-	done
-	skip "no Go newer than Debian's 1.19 installed (golang-1.2x-go from bookworm-backports)"
+	newer_go
+	go_resolver $NEWGO False
 }
 
 case_curl_name_lookup_fails() {

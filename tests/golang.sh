@@ -335,7 +335,6 @@ case_go_half_close_is_clean_and_an_abort_after_it_is_not() {
 		"at(one('connection-reset'), 'tests/go/halfclose/main.go', $dial)" \
 		"len(diags('connection-reset')) == 1"
 	# the reset read by the program (which the tracer does not see): no TIME_WAIT socket was left
-	dial=$(line_of tests/go/halfclose/main.go 'net.Dial("tcp", addr) // the aborted one, read')
 	$SL run --json $TMP/hr.json -- $TMP/halfclose abortread > $TMP/hr.out
 	grep -q "read: .*connection reset by peer" $TMP/hr.out
 	$JC $TMP/hr.json "one('connection-reset')['severity'] == 'error'" \
@@ -421,15 +420,8 @@ case_go_stuck_goroutines_static() { stuck_goroutines static; }
 case_go_stuck_goroutines_cgo() { stuck_goroutines dynamic; }
 case_go_stuck_goroutines_stripped() { stuck_goroutines stripped; }
 case_go_stuck_goroutines_newer_go() {
-	[ -z "${SANITIZE:-}" ] || skip "run once, in the plain make check (the same tracer code with another Go: CI time)"
-	local v found=0
-	for v in 1.24 1.23 1.22 1.21; do
-		[ -x /usr/lib/go-$v/bin/go ] || continue
-		stuck_goroutines go$v /usr/lib/go-$v/bin || return 1
-		found=1
-		break
-	done
-	[ $found = 1 ] || skip "no Go newer than Debian's 1.19 installed (golang-1.2x-go from bookworm-backports)"
+	newer_go
+	stuck_goroutines go$NEWGO_V $NEWGO
 }
 
 # 30 responses whose bodies are never closed: their connections pile up at one call site. The

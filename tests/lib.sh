@@ -66,6 +66,22 @@ expect_status() {
 	[ "$rc" -eq "$want" ] || { echo "exit status $rc, wanted $want: $*"; return 1; }
 }
 
+# newer_go: NEWGO, the bin directory of the newest Go after Debian's 1.19 that is installed
+# (bookworm-backports', by install-deps.sh), and NEWGO_V its release; skips the case when there is
+# none, and under SANITIZE (the *_newer_go cases run once, in the plain make check: the same tracer
+# code with another Go, and CI time)
+newer_go() {
+	[ -z "${SANITIZE:-}" ] || skip "run once, in the plain make check (the same tracer code with another Go: CI time)"
+	local v
+	for v in 1.24 1.23 1.22 1.21; do
+		if [ -x /usr/lib/go-$v/bin/go ]; then
+			NEWGO=/usr/lib/go-$v/bin NEWGO_V=$v
+			return 0
+		fi
+	done
+	skip "no Go newer than Debian's 1.19 installed (golang-1.2x-go from bookworm-backports)"
+}
+
 # skip REASON: ends the case as skipped
 skip() { echo "$*"; exit 77; }
 

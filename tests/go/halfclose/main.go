@@ -101,7 +101,7 @@ func main() {
 			fmt.Print(string(resp))
 			c.Close()
 		}
-	case "abort":
+	case "abort", "abortread":
 		done := make(chan struct{})
 		go serve(ln, false, true, done)
 		c, err := net.Dial("tcp", addr) // the aborted one
@@ -114,23 +114,12 @@ func main() {
 		for t := 0; t < 2000 && tcpState(c.(*net.TCPConn)) != 7; t++ { // the reset arrives
 			time.Sleep(5 * time.Millisecond)
 		}
-		fmt.Println("closing without reading")
-		c.Close()
-	case "abortread":
-		done := make(chan struct{})
-		go serve(ln, false, true, done)
-		c, err := net.Dial("tcp", addr) // the aborted one, read
-		if err != nil {
-			log.Fatal(err)
+		if os.Args[1] == "abortread" {
+			_, err = io.ReadAll(c) // the program is told: connection reset by peer
+			fmt.Println("read:", err)
+		} else {
+			fmt.Println("closing without reading")
 		}
-		c.Write([]byte("hello"))
-		c.(*net.TCPConn).CloseWrite()
-		<-done
-		for t := 0; t < 2000 && tcpState(c.(*net.TCPConn)) != 7; t++ { // the reset arrives
-			time.Sleep(5 * time.Millisecond)
-		}
-		_, err = io.ReadAll(c) // the program is told: connection reset by peer
-		fmt.Println("read:", err)
 		c.Close()
 	}
 }
