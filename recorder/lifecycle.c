@@ -113,8 +113,9 @@ static int worth_keeping(const struct sl_slot *s, uint64_t now)
 		return 1;
 	if ((s->opts_set & (1u << SL_OPT_LINGER)) && s->opt[SL_OPT_LINGER] == 0)
 		return 1; /* closing sends a reset */
-	if (s->unread_at_close || (s->flags & SL_SF_SHORT_WRITE))
-		return 1; /* closed with unread data (a reset too), or after a short write never finished */
+	if (s->unread_at_close || (s->flags & (SL_SF_SHORT_WRITE | SL_SF_RT_UNANSWERED)))
+		return 1; /* closed with unread data (a reset too), after a short write never finished, or
+			   * while a request waited for its answer */
 	if (s->first_out == SL_FB_TLS_HELLO && !s->bytes_in)
 		return 1; /* a TLS handshake the peer never answered */
 	if ((s->flags & SL_SF_EOF) && now - s->eof_cns >= SL_KEEP_NS)

@@ -424,6 +424,51 @@ case_go_stuck_goroutines_newer_go() {
 	stuck_goroutines go$NEWGO_V $NEWGO
 }
 
+# A keep-alive client whose server never answers the connection's third request, sent within a
+# few milliseconds of the second reply (the kernel's last-send and last-receive times, in 4 ms
+# steps, cannot order them): when the client's Timeout or its request's context ends the wait, an
+# unanswered-request at the program's line and no missing-timeout (the program has its bound);
+# with no bound at all, missing-timeout once the request has waited, while it waits and after.
+keepalive_unanswered() { # name [go binary dir]
+	local bin=$TMP/hangnth-$1 src=tests/go/hangnth/main.go how run pid i
+	if [ -n "${2:-}" ]; then
+		(cd tests/go/hangnth && CGO_ENABLED=0 GOTOOLCHAIN=local GOCACHE=$TMP/gocache-$1 $2/go build -o $bin .) || return 1
+	else
+		gobuild hangnth $bin
+	fi
+	local line; line=$(line_of $src 'resp, err := c.Do(req)')
+	$bin server $TMP/port 3 &
+	local srv=$!
+	wait_for $TMP/port .
+	for how in timeout context; do
+		expect_status 1 $SL run --json $TMP/ka-$how.json -- $bin client 127.0.0.1:$(cat $TMP/port) 5 $how > $TMP/ka-$how.out 2>&1
+		grep -q "request 3 failed" $TMP/ka-$how.out
+		$JC $TMP/ka-$how.json "at(one('unanswered-request'), '$src', $line)" "len(diags()) == 1" \
+			"one('unanswered-request')['evidence']['waited_ms'] >= 1500"
+	done
+	: > $TMP/ka-none.out
+	$SL run --json $TMP/ka-none.json -- $bin client 127.0.0.1:$(cat $TMP/port) 5 none > $TMP/ka-none.out 2>&1 &
+	run=$!
+	wait_for $TMP/ka-none.out ready
+	pid=$(awk '/ready/ {print $2}' $TMP/ka-none.out)
+	for i in $(seq 200); do
+		$SL report --json $pid > $TMP/ka-live.json 2>/dev/null
+		$PY tests/jcheck.py $TMP/ka-live.json "one('missing-timeout')['severity'] == 'error'" > /dev/null 2>&1 && break
+		sleep 0.1
+	done
+	kill -TERM $pid
+	wait $run || true
+	kill $srv
+	$JC $TMP/ka-live.json "at(one('missing-timeout'), '$src', $line)"
+	$JC $TMP/ka-none.json "at(one('missing-timeout'), '$src', $line)" "one('missing-timeout')['severity'] == 'error'"
+}
+
+case_go_keepalive_request_never_answered() { keepalive_unanswered go1.19; }
+case_go_keepalive_request_never_answered_newer_go() {
+	newer_go
+	keepalive_unanswered go$NEWGO_V $NEWGO
+}
+
 # 30 responses whose bodies are never closed: their connections pile up at one call site. The
 # report says so while the program runs, and the final report says the same.
 case_go_leaked_bodies_pile_up_live_and_final() {

@@ -58,7 +58,7 @@ enum { G_SYSCALL = 3, G_WAITING = 4, G_SCAN = 0x1000, WAIT_IO = 2, WAIT_SELECT =
  * that waits for the answers (goLookupIPCNAMEOrder), itself, for a lookup shared through
  * singleflight, made for the program's goroutine waiting in lookupIPAddr. */
 enum { F_ROUNDTRIP, F_WRITELOOP, F_READLOOP, F_DIALCONN, F_GETCONN, F_BGREAD, F_TRYONENAME, F_GOLOOKUP, F_LOOKUPIP,
-       F_TLS_HANDSHAKE, F_TLS_INTERRUPT, F_CGO_GETADDRINFO, F_CGO_LOOKUPIP, F_SINGLEFLIGHT, F_COUNT };
+       F_TLS_HANDSHAKE, F_TLS_INTERRUPT, F_CGO_GETADDRINFO, F_CGO_LOOKUPIP, F_SINGLEFLIGHT, F_REQ_TIMER, F_COUNT };
 static const char *const http_funcs[F_COUNT] = {
 	"net/http.(*persistConn).roundTrip", "net/http.(*persistConn).writeLoop", "net/http.(*persistConn).readLoop",
 	"net/http.(*Transport).dialConn", "net/http.(*Transport).getConn", "net/http.(*connReader).backgroundRead",
@@ -69,6 +69,9 @@ static const char *const http_funcs[F_COUNT] = {
 	 * end), for one waiting in cgoLookupIP (Go 1.19) or, from its creator, anywhere (1.21+) but
 	 * in singleflight's helper */
 	"net._C2func_getaddrinfo", "net.cgoLookupIP", "internal/singleflight.(*Group).doCall",
+	/* the goroutine an http.Client with a Timeout starts for each request, to cancel it at the
+	 * deadline (the same closure, func4, in 1.19 to 1.24) */
+	"net/http.setRequestCancel.func4",
 };
 
 struct sl_goproc {
@@ -483,7 +486,40 @@ static unsigned char *all_headers(const struct sl_goproc *gp, uint64_t **gs, siz
 	return h;
 }
 
-/* net/http's client: the program's goroutine behind each readLoop parked on a socket. */
+/* How many of a select's channels carry no data (chan struct{}): hchan.elemsize, at 24 in every
+ * release. */
+static int empty_chans(const struct sl_goproc *gp, const struct selecting *s)
+{
+	int n = 0;
+	for (int i = 0; i < s->nchans; i++) {
+		unsigned char h[26];
+		n += peek(gp->pid, s->chans[i], h, sizeof h) == 0 && h[24] == 0 && h[25] == 0;
+	}
+	return n;
+}
+
+/* Whether the round trip rt ends when the program's bound is reached, though the readLoop reading
+ * its response has no deadline (1), cannot be told (-1), or waits for as long as the server
+ * likes (0). In Go 1.19 and 1.20 the round trip's select waits on the request's Cancel channel
+ * (an http.Client's Timeout sets one) or its context's Done when there is a bound, both
+ * chan struct{} like the connection's closech, which it always waits on. From 1.21 the transport
+ * wraps every request's context in a cancelable one, so Done is there either way, and a Timeout
+ * is a context deadline, which leaves no trace outside the context; only a Timeout on a request
+ * with its own Cancel channel, or through another RoundTripper, starts a goroutine (found by its
+ * creator). */
+static int round_trip_bounded(const struct sl_goproc *gp, const struct selecting *rt, const uint64_t *timers,
+			      size_t ntimers)
+{
+	if (!gp->l->g_parent)
+		return empty_chans(gp, rt) >= 2;
+	for (size_t i = 0; i < ntimers; i++)
+		if (timers[i] == rt->goid)
+			return 1;
+	return -1;
+}
+
+/* net/http's client: the program's goroutine behind each readLoop parked on a socket, and whether
+ * its round trip is bounded (a read that cannot hang forever). */
 static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t nw)
 {
 	size_t loops = 0;
@@ -495,14 +531,19 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 	if (!loops || !gp->allgs || !gp->fn[F_ROUNDTRIP][0] || !gp->fn[F_WRITELOOP][0])
 		return;
 	uint64_t *gs;
-	size_t n, ns = 0;
+	size_t n, ns = 0, ntimers = 0;
 	unsigned char *h = all_headers(gp, &gs, &n);
 	struct selecting *sel = calloc(n ? n : 1, sizeof *sel);
+	uint64_t *timers = calloc(n ? n : 1, sizeof *timers); /* their creators */
 	for (size_t i = 0; h && i < n; i++) {
 		const unsigned char *gh = h + i * G_HEADER;
 		struct selecting *s = &sel[ns];
 		if (!parked(gp, gh, WAIT_SELECT) || frames(gp, gs[i], gh, s->pc, &s->npc) < 0)
 			continue;
+		if (gp->l->g_parent && runs_in(gp, F_REQ_TIMER, s->pc, s->npc)) {
+			timers[ntimers++] = u64(gh, gp->l->g_parent);
+			continue;
+		}
 		s->fn = runs_in(gp, F_ROUNDTRIP, s->pc, s->npc) ? F_ROUNDTRIP
 			: runs_in(gp, F_WRITELOOP, s->pc, s->npc) ? F_WRITELOOP : -1;
 		if (s->fn < 0)
@@ -538,7 +579,11 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 		w[i].caller_goid = rt->goid;
 		memcpy(w[i].caller_pc, rt->pc, rt->npc * sizeof *rt->pc);
 		w[i].caller_npc = rt->npc;
+		int bounded = round_trip_bounded(gp, rt, timers, ntimers);
+		w[i].ctx_bounded = bounded > 0;
+		w[i].bound_unseen = bounded < 0;
 	}
+	free(timers);
 	free(sel);
 	free(h);
 	free(gs);

@@ -17,8 +17,12 @@ struct sl_gowait {
 	int fd;
 	int write;                   /* 0: reading (or accepting), 1: writing (or connecting) */
 	int64_t deadline;            /* 0: none; > 0: CLOCK_MONOTONIC ns; < 0: expired */
-	int ctx_bounded;             /* no deadline, but a context closes the connection when it ends
-				      * (a TLS handshake's interrupter goroutine) */
+	int ctx_bounded;             /* no deadline, but the wait ends at the program's bound: a
+				      * context closes the connection when it ends (a TLS handshake's
+				      * interrupter goroutine), or a net/http round trip waiting for the
+				      * response is cancelled (its Client.Timeout, its request's context) */
+	int bound_unseen;            /* a net/http round trip whose bound, if it has one, cannot be seen
+				      * (a context deadline, Go 1.21+) */
 	uint64_t seq;                /* the descriptor's rseq/wseq: a new wait on the same fd changes it */
 	uint64_t pc[SL_MAX_FRAMES];  /* return addresses, innermost first (runtime frames included) */
 	uint32_t npc;

@@ -257,6 +257,7 @@ struct tproc {
 struct gowatch {
 	uint64_t goid, seq;
 	int fd, write, seen;
+	int round_trip;              /* a net/http readLoop some round trip waits on */
 	struct sl_inflight *f;
 };
 
@@ -1263,6 +1264,26 @@ static void dns_closed(struct tproc *p, struct fdent *e)
 	p->dns.q[k].name[0] = 0;
 }
 
+/* Why the peer's last reply may hide an unanswered request: the kernel's last-send and
+ * last-receive times move in 4 ms steps, so a keep-alive request sent right after the previous
+ * reply cannot be ordered after it. A net/http round trip a sample saw waiting for this
+ * connection's response, with nothing received since then (a step's margin) and the peer still
+ * silent when the program closes it, can: SL_SF_RT_UNANSWERED. */
+static void round_trip_unanswered(struct tproc *p, struct sl_slot *s, int fd)
+{
+	const uint64_t step = 10000000ull;
+	for (size_t k = 0; k < p->nwatch; k++) {
+		const struct gowatch *g = &p->watch[k];
+		if (g->fd != fd || g->write || !g->round_trip || !g->f)
+			continue;
+		sl_rec_kernel_view(&p->rec, s, fd, 0);
+		if (s->tcp_state == 1 /* TCP_ESTABLISHED (linux/tcp.h has no states) */ && !(s->flags & SL_SF_EOF) && s->bytes_out &&
+		    s->last_in_cns + step < g->f->since_cns)
+			s->flags |= SL_SF_RT_UNANSWERED;
+		return;
+	}
+}
+
 static void close_slot(struct tproc *p, int fd, int by_exec)
 {
 	struct fdent *e = fd_ent(p, fd);
@@ -1278,6 +1299,8 @@ static void close_slot(struct tproc *p, int fd, int by_exec)
 	e->slot = NULL;
 	e->closed_socket = 1;
 	if (--s->refs == 0) {
+		if (!by_exec && p->nwatch && s->role == SL_ROLE_CLIENT)
+			round_trip_unanswered(p, s, fd);
 		if (!by_exec)
 			sl_rec_options_now(&p->rec, s, fd, OPTS_CLOSE); /* as they ended */
 		sl_rec_close(&p->rec, s, fd, by_exec);
@@ -1554,6 +1577,10 @@ static void go_slot_facts(struct sl_slot *s, const struct sl_gowait *w, uint32_t
 		s->flags |= SL_SF_DEADLINE_READ;
 		return;
 	}
+	/* a round trip that may have a bound we cannot see is said to have none only once it has
+	 * waited a second (two samples: a healthy server has answered long before) */
+	if (w->bound_unseen && waited < 1000000000ull)
+		return;
 	s->flags |= SL_SF_PARKED_READ | SL_SF_BLOCKING_READ;
 	if (!s->read_site)
 		s->read_site = SL_SITE_STACK | stack;
@@ -1592,7 +1619,7 @@ static void go_watch(struct tproc *p, const struct sl_gowait *w, struct sl_slot 
 				  : (s->role == SL_ROLE_LISTENER ? SL_CALL_ACCEPT : SL_CALL_READ),
 			 __ATOMIC_RELEASE);
 	p->watch = realloc(p->watch, (p->nwatch + 1) * sizeof *p->watch);
-	p->watch[p->nwatch++] = (struct gowatch){w->goid, w->seq, w->fd, w->write, 1, f};
+	p->watch[p->nwatch++] = (struct gowatch){w->goid, w->seq, w->fd, w->write, 1, w->caller_goid != 0, f};
 }
 
 /* The goroutines of a Go program parked on its sockets now: each gets an in-flight record while it

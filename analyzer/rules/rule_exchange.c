@@ -38,7 +38,10 @@ uint64_t sl_unanswered_ns(const struct sl_ctx *x, const struct sl_conn *c)
 	const struct sl_slot *s = c->s;
 	if (!sl_is_tcp(s) || s->role != SL_ROLE_CLIENT || s->connect_state != SL_CONN_DONE || !s->bytes_out)
 		return 0;
-	if (s->last_out_cns <= s->last_in_cns || (s->flags & SL_SF_EOF) || s->err_total)
+	/* (the tracer's times come from the kernel in 4 ms steps: a request sent right after the
+	 * previous reply is known unanswered only by a round trip seen waiting, SL_SF_RT_UNANSWERED) */
+	int rt = (s->flags & SL_SF_RT_UNANSWERED) != 0;
+	if ((s->last_out_cns <= s->last_in_cns && !rt) || (s->flags & SL_SF_EOF) || s->err_total)
 		return 0; /* answered, or closed or reset by the peer: other findings */
 	if (s->flags & SL_SF_PARKED_WRITE)
 		return 0; /* still sending to a peer that does not read: write-stalled */
@@ -47,7 +50,8 @@ uint64_t sl_unanswered_ns(const struct sl_ctx *x, const struct sl_conn *c)
 	if (s->unread_at_close)
 		return 0; /* the answer arrived; the program did not read it */
 	uint64_t now = sl_conn_now(x->run, c);
-	uint64_t waited = now > s->last_out_cns ? now - s->last_out_cns : 0;
+	uint64_t sent = s->last_out_cns > s->last_in_cns ? s->last_out_cns : s->last_in_cns;
+	uint64_t waited = now > sent ? now - sent : 0;
 	return waited >= x->th->unanswered_ns ? waited : 0;
 }
 

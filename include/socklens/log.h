@@ -399,8 +399,13 @@ enum sl_slot_flags {
 					  is looked at (FIRST_OUT still set) */
 	SL_SF_TLS_LAST_ALERT = 1u << 29,/* ... and it was an alert (TLS 1.2's alert record, TLS 1.3's
 					   19-byte encrypted one), not a request */
-	SL_SF_FIN_FIRST = 1u << 30     /* the peer's FIN had come when the program shut its side down
+	SL_SF_FIN_FIRST = 1u << 30,    /* the peer's FIN had come when the program shut its side down
 					  (CLOSE_WAIT then: LAST_ACK and TCP_CLOSE are the orderly end) */
+	SL_SF_RT_UNANSWERED = 1u << 31 /* Go (the tracer): closed by the program, the peer still silent,
+					  while a net/http round trip waited for its response, nothing
+					  received since a sample first saw it wait: its request was not
+					  answered, though the kernel's last send and receive times (4 ms
+					  steps) may not order it after the previous reply */
 };
 
 #define SL_ERRS 4u

@@ -1,0 +1,3 @@
+module socklens.test/hangnth
+
+go 1.19
