@@ -428,7 +428,8 @@ case_go_stuck_goroutines_newer_go() {
 # few milliseconds of the second reply (the kernel's last-send and last-receive times, in 4 ms
 # steps, cannot order them): when the client's Timeout or its request's context ends the wait, an
 # unanswered-request at the program's line and no missing-timeout (the program has its bound);
-# with no bound at all, missing-timeout once the request has waited, while it waits and after.
+# with no bound at all, missing-timeout once the request has waited, while it waits and after;
+# a slow answer within the bound, nothing.
 keepalive_unanswered() { # name [go binary dir]
 	local bin=$TMP/hangnth-$1 src=tests/go/hangnth/main.go how run pid i
 	if [ -n "${2:-}" ]; then
@@ -461,6 +462,17 @@ keepalive_unanswered() { # name [go binary dir]
 	kill $srv
 	$JC $TMP/ka-live.json "at(one('missing-timeout'), '$src', $line)"
 	$JC $TMP/ka-none.json "at(one('missing-timeout'), '$src', $line)" "one('missing-timeout')['severity'] == 'error'"
+	# a slow answer (2.5 s) under a 5 s bound: no finding, whatever the Go release shows of the bound
+	rm -f $TMP/port
+	$bin server $TMP/port 3 slow &
+	srv=$!
+	wait_for $TMP/port .
+	for how in timeout context; do
+		$SL run --json $TMP/ka-slow-$how.json -- $bin client 127.0.0.1:$(cat $TMP/port) 4 $how 5 > $TMP/ka-slow.out 2>&1
+		grep -q "all answered" $TMP/ka-slow.out
+		$JC $TMP/ka-slow-$how.json "not [d for d in diags() if d['severity'] != 'info']"
+	done
+	kill $srv
 }
 
 case_go_keepalive_request_never_answered() { keepalive_unanswered go1.19; }

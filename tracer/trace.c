@@ -258,6 +258,8 @@ struct gowatch {
 	uint64_t goid, seq;
 	int fd, write, seen;
 	int round_trip;              /* a net/http readLoop some round trip waits on */
+	int unseen;                  /* ... whose bound, if it has one, cannot be seen (Go 1.21+): its
+				      * socket's missing-timeout stands only while it still waits */
 	struct sl_inflight *f;
 };
 
@@ -1280,6 +1282,8 @@ static void round_trip_unanswered(struct tproc *p, struct sl_slot *s, int fd)
 		if (s->tcp_state == 1 /* TCP_ESTABLISHED (linux/tcp.h has no states) */ && !(s->flags & SL_SF_EOF) && s->bytes_out &&
 		    s->last_in_cns + step < g->f->since_cns)
 			s->flags |= SL_SF_RT_UNANSWERED;
+		else if (g->unseen)
+			s->flags &= ~(SL_SF_PARKED_READ | SL_SF_BLOCKING_READ); /* answered, or the peer ended it */
 		return;
 	}
 }
@@ -1619,7 +1623,8 @@ static void go_watch(struct tproc *p, const struct sl_gowait *w, struct sl_slot 
 				  : (s->role == SL_ROLE_LISTENER ? SL_CALL_ACCEPT : SL_CALL_READ),
 			 __ATOMIC_RELEASE);
 	p->watch = realloc(p->watch, (p->nwatch + 1) * sizeof *p->watch);
-	p->watch[p->nwatch++] = (struct gowatch){w->goid, w->seq, w->fd, w->write, 1, w->caller_goid != 0, f};
+	p->watch[p->nwatch++] = (struct gowatch){w->goid, w->seq, w->fd, w->write, 1, w->caller_goid != 0,
+						 w->bound_unseen, f};
 }
 
 /* The goroutines of a Go program parked on its sockets now: each gets an in-flight record while it
@@ -1650,6 +1655,7 @@ static void go_sample(struct tproc *p)
 			continue;
 		}
 		p->watch[k].seen = 1;
+		p->watch[k].unseen = w[i].bound_unseen;
 		if (p->watch[k].f && now > p->watch[k].f->since_cns)
 			go_slot_facts(s, &w[i], (uint32_t)(p->watch[k].f->site & 0xffffffffu), now - p->watch[k].f->since_cns);
 	}
@@ -1660,8 +1666,13 @@ static void go_sample(struct tproc *p)
 			k++;
 			continue;
 		}
-		if (p->watch[k].f)
+		if (p->watch[k].f) {
+			/* a round trip whose bound could not be seen got its answer: it did not hang */
+			struct sl_slot *s = p->watch[k].unseen ? slot_for(p, p->watch[k].fd) : NULL;
+			if (s && s->conn_id == p->watch[k].f->conn_id)
+				s->flags &= ~(SL_SF_PARKED_READ | SL_SF_BLOCKING_READ);
 			sl_inflight_release(p->watch[k].f);
+		}
 		p->watch[k] = p->watch[--p->nwatch];
 	}
 }

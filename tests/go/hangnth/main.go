@@ -1,10 +1,12 @@
 // hangnth: a keep-alive HTTP client and a server that never answers its Nth request.
 //
-//	hangnth server PORTFILE N        serves on 127.0.0.1; the Nth request on each connection is
-//	                                  never answered
-//	hangnth client ADDR REQUESTS HOW  one keep-alive connection, requests back to back; HOW bounds
-//	                                  each request: timeout (Client.Timeout 2s), context (a 2s
-//	                                  context deadline), none (waits as long as the server likes)
+//	hangnth server PORTFILE N [slow] serves on 127.0.0.1; the Nth request on each connection is
+//	                                  never answered (slow: answered after 2.5 s)
+//	hangnth client ADDR REQUESTS HOW [SECONDS]
+//	                                  one keep-alive connection, requests back to back; HOW bounds
+//	                                  each request: timeout (Client.Timeout), context (a context
+//	                                  deadline), both SECONDS long (2 unless said), or none (it waits
+//	                                  as long as the server likes)
 package main
 
 import (
@@ -19,7 +21,7 @@ import (
 	"time"
 )
 
-func serve(portfile string, hangAt int) {
+func serve(portfile string, hangAt int, slow bool) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
@@ -32,7 +34,9 @@ func serve(portfile string, hangAt int) {
 		seen[r.RemoteAddr]++
 		n := seen[r.RemoteAddr]
 		mu.Unlock()
-		if n == hangAt {
+		if n == hangAt && slow {
+			time.Sleep(2500 * time.Millisecond)
+		} else if n == hangAt {
 			<-never
 		}
 		fmt.Fprintf(w, "answer %d\n", n)
@@ -59,21 +63,26 @@ func fetch(c *http.Client, ctx context.Context, url string) error {
 func main() {
 	if os.Args[1] == "server" {
 		n, _ := strconv.Atoi(os.Args[3])
-		serve(os.Args[2], n)
+		serve(os.Args[2], n, len(os.Args) > 4 && os.Args[4] == "slow")
 		return
 	}
 	url := "http://" + os.Args[2] + "/"
 	requests, _ := strconv.Atoi(os.Args[3])
 	fmt.Println("ready", os.Getpid())
 	how := os.Args[4]
+	bound := 2 * time.Second
+	if len(os.Args) > 5 {
+		s, _ := strconv.Atoi(os.Args[5])
+		bound = time.Duration(s) * time.Second
+	}
 	c := &http.Client{}
 	if how == "timeout" {
-		c.Timeout = 2 * time.Second
+		c.Timeout = bound
 	}
 	for i := 1; i <= requests; i++ {
 		ctx, cancel := context.Background(), func() {}
 		if how == "context" {
-			ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
+			ctx, cancel = context.WithTimeout(context.Background(), bound)
 		}
 		err := fetch(c, ctx, url)
 		cancel()
