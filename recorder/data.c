@@ -69,7 +69,9 @@ static void second_flight(struct sl_slot *s, const unsigned char *b, long n)
 		sl_slot_flag(s, SL_SF_TLS_AWAIT | SL_SF_FIRST_IN | SL_SF_TLS_THIRD);
 		return;
 	} else if (n >= 5 && b[0] == 22 && b[1] == 3) {
-		sl_slot_flag(s, SL_SF_TLS_THIRD); /* TLS 1.2's key exchange and Finished */
+		/* TLS 1.2's certificate, key exchange and Finished: the server's next record says whether
+		 * it took them (its ChangeCipherSpec) or not (an alert, in the clear) */
+		sl_slot_flag(s, SL_SF_TLS_THIRD | SL_SF_TLS_AWAIT | SL_SF_FIRST_IN);
 		return;
 	}
 	__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_FIRST_OUT, __ATOMIC_RELAXED);
@@ -86,12 +88,61 @@ static void third_flight(struct sl_slot *s, const unsigned char *b, long n)
 	__atomic_fetch_and(&s->flags, ~(uint32_t)(SL_SF_TLS_THIRD | SL_SF_FIRST_OUT), __ATOMIC_RELAXED);
 }
 
+/* A server's look at the client's flight after the server's first: a ChangeCipherSpec alone keeps
+ * it looking; an alert in the clear (TLS 1.2), or a TLS 1.3 one encrypted (19 bytes) where the
+ * client's Finished would be, is the client refusing the server's certificate. */
+static void client_flight(struct sl_slot *s, const unsigned char *b, long n)
+{
+	if (n == 6 && b[0] == 20)
+		return;
+	if (n >= 6 && b[0] == 20 && b[3] == 0 && b[4] == 1) {
+		b += 6;
+		n -= 6;
+	}
+	if (n >= 7 && b[0] == 21 && b[1] == 3 && !s->alert_level) {
+		s->alert_level = b[5];
+		s->alert_desc = b[6];
+		s->alert_dir = 0;
+		s->flags2 |= SL_SF2_ALERT_AFTER_FLIGHT;
+	} else if (n >= 5 && b[0] == 23 && b[1] == 3 && b[3] == 0 && b[4] == 19) {
+		s->flags2 |= SL_SF2_CLIENT_ENC_ALERT;
+	}
+	__atomic_fetch_and(&s->flags, ~(uint32_t)(SL_SF_TLS_AWAIT | SL_SF_FIRST_IN), __ATOMIC_RELAXED);
+}
+
 static void first_bytes(struct sl_slot *s, int in, const unsigned char *b, long n)
 {
 	uint8_t kind = SL_FB_OTHER;
+	if (in && s->role == SL_ROLE_SERVER && (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & SL_SF_TLS_AWAIT)) {
+		client_flight(s, b, n);
+		return;
+	}
+	if (!in && s->role == SL_ROLE_SERVER && (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & SL_SF_TLS_THIRD)) {
+		/* the server's record after the client's flight: in TLS 1.2 an alert is in the clear */
+		if (n >= 7 && b[0] == 21 && b[1] == 3 && !s->alert_level) {
+			s->alert_level = b[5];
+			s->alert_desc = b[6];
+			s->alert_dir = 1;
+			s->flags2 |= SL_SF2_ALERT_AFTER_FLIGHT;
+		}
+		__atomic_fetch_and(&s->flags, ~(uint32_t)(SL_SF_TLS_THIRD | SL_SF_FIRST_OUT), __ATOMIC_RELAXED);
+		return;
+	}
 	if (in && (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & SL_SF_TLS_AWAIT)) {
 		if (n >= 5 && b[0] == 23 && b[1] == 3 && b[3] == 0 && b[4] == 19)
 			sl_slot_flag(s, SL_SF_TLS_SERVER_ALERT);
+		else if (n >= 5 && b[0] == 21 && b[1] == 3 && !s->alert_level) { /* TLS 1.2's, in the clear */
+			s->flags2 |= SL_SF2_ALERT_AFTER_FLIGHT;
+			s->alert_dir = 0;
+			if (n >= 7) {
+				s->alert_level = b[5];
+				s->alert_desc = b[6];
+			} else { /* its two bytes come with the next read (OpenSSL reads the header alone) */
+				s->first_in = SL_FB_TLS_ALERT;
+				__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_TLS_AWAIT, __ATOMIC_RELAXED);
+				return;
+			}
+		}
 		__atomic_fetch_and(&s->flags, ~(uint32_t)(SL_SF_TLS_AWAIT | SL_SF_FIRST_IN), __ATOMIC_RELAXED);
 		return;
 	}
@@ -126,6 +177,12 @@ static void first_bytes(struct sl_slot *s, int in, const unsigned char *b, long 
 		return; /* keep looking: the next read brings the alert's two bytes */
 	if (!in && kind == SL_FB_TLS_HELLO && s->role == SL_ROLE_CLIENT)
 		return; /* keep looking: the client's next flight (second_flight) */
+	if (!in && kind == SL_FB_TLS_HELLO && s->role == SL_ROLE_SERVER && s->first_in == SL_FB_TLS_HELLO) {
+		/* a server's first flight: the client's next records say whether it took the certificate,
+		 * the server's next whether it took the client's (client_flight, and above) */
+		sl_slot_flag(s, SL_SF_TLS_AWAIT | SL_SF_FIRST_IN | SL_SF_TLS_THIRD);
+		return;
+	}
 	__atomic_fetch_and(&s->flags, ~(uint32_t)(in ? SL_SF_FIRST_IN : SL_SF_FIRST_OUT), __ATOMIC_RELAXED);
 }
 

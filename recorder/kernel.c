@@ -108,13 +108,33 @@ void sl_rec_kernel_view(struct sl_rec *r, struct sl_slot *s, int fd, int closing
 		 ti.base.tcpi_last_ack_recv < 50000 /* (a TIME_WAIT socket lasts 60 s) */ &&
 		 r->probe->timewait(r->arg, &s->local, &s->peer) == 0)
 		sl_slot_flag(s, SL_SF_RESET_PENDING);
+	/* TCP_CLOSE with no FIN read and no shutdown: a reset. EPIPE pending says it came after the
+	 * peer's FIN, answering what the program sent once the peer had closed: a request on a
+	 * connection the server had closed (a stale pooled connection), or, 31 bytes at most, a
+	 * goodbye crossing the peer's (a TLS close_notify) */
+	else if (closing && ti.base.tcpi_state == TCP_CLOSE && !(s->flags & (SL_SF_SHUT_WR | SL_SF_EOF)) &&
+		 r->probe->sockopt(r->arg, fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 && err == EPIPE) {
+		s->flags2 |= SL_SF2_RESET_AFTER_FIN;
+		uint64_t acked = ti.bytes_acked ? ti.bytes_acked - 1 : 0; /* the SYN counts one */
+		if (HAS(len, bytes_retrans) && ti.bytes_sent >= ti.bytes_retrans &&
+		    ti.bytes_sent - ti.bytes_retrans <= acked + 31)
+			s->flags2 |= SL_SF2_GOODBYE_ONLY;
+	}
 	/* data the peer sent that nobody read, as the kernel counts it (SIOCINQ: exact, whichever
 	 * process read the rest, and a FIN not counted); asked only when the counters say there
 	 * may be some */
 	int n = 0;
+	unsigned char head[5];
 	if (closing && (r->kernel_counts || s->tcp_bytes_received > s->bytes_in) &&
-	    r->probe->unread(r->arg, fd, &n) == 0 && n > 0)
+	    r->probe->unread(r->arg, fd, &n, head, sizeof head) == 0 && n > 0) {
 		s->unread_at_close = (uint32_t)n;
+		/* one whole TLS record of 31 bytes at most (its 5-byte header, looked at and left): the
+		 * peer's close_notify, come as the program closed (an alert: type 21, or 23 encrypted in
+		 * TLS 1.3), not a request it dropped */
+		if (n <= 31 && (head[0] == 21 || head[0] == 23) && head[1] == 3 && head[2] <= 4 &&
+		    (head[3] << 8 | head[4]) == n - 5)
+			s->flags2 |= SL_SF2_GOODBYE_UNREAD;
+	}
 }
 
 /* A listener's accept queue as the kernel says (TCP_INFO on a listener: unacked is the queue's

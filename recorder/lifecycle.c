@@ -120,7 +120,9 @@ static int worth_keeping(const struct sl_slot *s, uint64_t now)
 		return 1; /* a TLS handshake the peer never answered */
 	if ((s->flags & SL_SF_EOF) && now - s->eof_cns >= SL_KEEP_NS)
 		return 1; /* held after the peer closed */
-	return s->last_out_cns > s->last_in_cns && now - s->last_out_cns >= SL_KEEP_NS; /* no reply */
+	/* no reply (a write in the reply's clock step counts: writes_since_read orders them) */
+	return (s->last_out_cns > s->last_in_cns || (s->last_out_cns == s->last_in_cns && s->writes_since_read)) &&
+	       now - s->last_out_cns >= SL_KEEP_NS;
 }
 
 void sl_rec_close(struct sl_rec *r, struct sl_slot *s, int fd, int by_exec)

@@ -30,8 +30,9 @@
 struct sl_probe {
 	/* getsockopt on the program's socket; 0, or -1 */
 	int (*sockopt)(void *arg, int fd, int level, int name, void *val, socklen_t *len);
-	/* ioctl(SIOCINQ): bytes received and not read; 0, or -1 */
-	int (*unread)(void *arg, int fd, int *n);
+	/* ioctl(SIOCINQ): bytes received and not read; 0, or -1. With head, the first len of them
+	 * looked at (MSG_PEEK: left for the program; 0 bytes when they cannot be) */
+	int (*unread)(void *arg, int fd, int *n, unsigned char *head, size_t len);
 	/* getsockname (peer 0) or getpeername (peer 1); 0, or -1 */
 	int (*name)(void *arg, int fd, int peer, struct sockaddr *a, socklen_t *len);
 	/* the calling thread's stack, interned in the log (0: none) */
@@ -185,6 +186,9 @@ void sl_rec_sample(struct sl_rec *r, struct sl_slot *s, int fd, uint64_t now);
 
 /* A name lookup of name that ended with EAI code (0: found) after dur_ns. */
 void sl_rec_dns(struct sl_rec *r, uint16_t call, const char *name, int code, uint64_t dur_ns);
+/* The program's own resolver asked name and no server answered before it gave up (dur_ns after):
+ * a failed lookup (EAI_AGAIN, its event's a = 1). */
+void sl_rec_dns_unanswered(struct sl_rec *r, const char *name, uint64_t dur_ns);
 
 /* ---- inject.c: --inject's rules, for both front ends ---- */
 

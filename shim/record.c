@@ -20,10 +20,14 @@ static int probe_sockopt(void *arg, int fd, int level, int name, void *val, sock
 	return sl_sys5(SYS_getsockopt, fd, level, name, val, len) == 0 ? 0 : -1;
 }
 
-static int probe_unread(void *arg, int fd, int *n)
+static int probe_unread(void *arg, int fd, int *n, unsigned char *head, size_t len)
 {
 	(void)arg;
-	return sl_sys3(SYS_ioctl, fd, SIOCINQ, (long)n) == 0 ? 0 : -1;
+	if (sl_sys3(SYS_ioctl, fd, SIOCINQ, (long)n) != 0)
+		return -1;
+	if (head && *n > 0 && sl_sys6(SYS_recvfrom, fd, (long)head, (long)len, MSG_PEEK | MSG_DONTWAIT, 0, 0) != (long)len)
+		memset(head, 0, len);
+	return 0;
 }
 
 static int probe_name(void *arg, int fd, int peer, struct sockaddr *a, socklen_t *len)

@@ -235,14 +235,16 @@ go_resolver() { # GO-BIN-DIR True|False (loose: the first lookup's line not requ
 	lookup=$(line_of tests/go/lookup/main.go '// the lookup')
 	dial=$(line_of tests/go/lookup/main.go '// the dial')
 	# the slow and dropped questions: four exchanges at the lookup's line; on a loaded machine the
-	# dial's NXDOMAIN exchanges may pass the threshold too, as their own finding at the dial's line
+	# dial's NXDOMAIN exchanges may pass the threshold too, as their own finding at the dial's line;
+	# the dropped name, which no server answered, a failed lookup too
 	$JC $TMP/gd.json "len([d for d in diags('slow-dns') if at(d, 'tests/go/lookup/main.go', $lookup)]) == 1" \
 		"[d for d in diags('slow-dns') if at(d, 'tests/go/lookup/main.go', $lookup) and d['count'] >= 4 and d['peer'] == '127.0.0.1:53' and d['evidence']['duration_ms'] >= 900]" \
 		"all(at(d, 'tests/go/lookup/main.go', $lookup) or at(d, 'tests/go/lookup/main.go', $dial) for d in diags('slow-dns'))" \
-		"len(diags('dns-failure')) == 2" \
+		"len(diags('dns-failure')) == 3" \
 		"[d for d in diags('dns-failure') if d['peer'] == 'db.internal.example' and d['count'] == 1 and 'NXDOMAIN' in d['summary'] and ($2 or at(d, 'tests/go/lookup/main.go', $lookup))]" \
+		"[d for d in diags('dns-failure') if d['peer'] == 'drop.x.example' and d['count'] == 1 and 'no DNS server answered' in d['summary'] and d['severity'] == 'error' and ($2 or at(d, 'tests/go/lookup/main.go', $lookup))]" \
 		"[d for d in diags('dns-failure') if d['peer'] == 'api.internal.example' and d['count'] == 1 and at(d, 'tests/go/lookup/main.go', $dial)]" \
-		"len(diags()) == 2 + len(diags('slow-dns'))"
+		"len(diags()) == 3 + len(diags('slow-dns'))"
 }
 
 case_go_resolver_slow_silent_and_failed_lookups() {
@@ -415,6 +417,40 @@ EOF
 	$JC $TMP/cwp.json "one('close-wait')['count'] == 20" "one('close-wait')['distinct_peers'] == 20" \
 		"one('close-wait')['stack'][0]['file'] == '$TMP/cw.py'" \
 		"len([d for d in diags() if d['severity'] != 'info']) == 1"
+}
+
+# A keep-alive client (Python: a socket with a timeout is non-blocking plus poll) whose server
+# answers three requests and not the fourth, sent at once after the third reply: in the coarse
+# clock's step of that reply, so only the writes counted since the last read order them.
+case_python_keepalive_request_after_a_reply_unanswered() {
+	cat > $TMP/ka.py <<'EOF'
+import socket, sys, threading
+srv = socket.create_server(("127.0.0.1", 0))
+def serve():
+    c, _ = srv.accept(); c.settimeout(10)
+    for i in range(4):
+        c.recv(100)
+        if i < 3:
+            c.sendall(b"pong\n")
+    c.recv(100)
+threading.Thread(target=serve, daemon=True).start()
+s = socket.create_connection(srv.getsockname())
+s.settimeout(2)
+for i in range(4):
+    s.sendall(b"ping\n")  # the request
+    try:
+        s.recv(100)
+    except socket.timeout:
+        print("request", i, "timed out")
+        s.close()
+        sys.exit(1)
+EOF
+	local line; line=$(line_of $TMP/ka.py 's = socket.create_connection')
+	expect_status 1 $SL run --json $TMP/ka.json -- $PY $TMP/ka.py
+	$JC $TMP/ka.json "one('unanswered-request')['evidence']['waited_ms'] >= 1900" \
+		"one('unanswered-request')['evidence']['bytes_received'] == 15" \
+		"one('unanswered-request')['stack'][0]['file'] == '$TMP/ka.py'" \
+		"one('unanswered-request')['stack'][0]['line'] == $line" "len(diags()) == 1"
 }
 
 case_python_write_write_read_client() {

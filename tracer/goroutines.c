@@ -58,7 +58,8 @@ enum { G_SYSCALL = 3, G_WAITING = 4, G_SCAN = 0x1000, WAIT_IO = 2, WAIT_SELECT =
  * that waits for the answers (goLookupIPCNAMEOrder), itself, for a lookup shared through
  * singleflight, made for the program's goroutine waiting in lookupIPAddr. */
 enum { F_ROUNDTRIP, F_WRITELOOP, F_READLOOP, F_DIALCONN, F_GETCONN, F_BGREAD, F_TRYONENAME, F_GOLOOKUP, F_LOOKUPIP,
-       F_TLS_HANDSHAKE, F_TLS_INTERRUPT, F_CGO_GETADDRINFO, F_CGO_LOOKUPIP, F_SINGLEFLIGHT, F_REQ_TIMER, F_COUNT };
+       F_TLS_HANDSHAKE, F_TLS_INTERRUPT, F_CGO_GETADDRINFO, F_CGO_LOOKUPIP, F_SINGLEFLIGHT, F_REQ_TIMER,
+       F_H2_READLOOP, F_XH2_READLOOP, F_GRPC_READER, F_H2_SERVER, F_XH2_SERVER, F_COUNT };
 static const char *const http_funcs[F_COUNT] = {
 	"net/http.(*persistConn).roundTrip", "net/http.(*persistConn).writeLoop", "net/http.(*persistConn).readLoop",
 	"net/http.(*Transport).dialConn", "net/http.(*Transport).getConn", "net/http.(*connReader).backgroundRead",
@@ -72,6 +73,13 @@ static const char *const http_funcs[F_COUNT] = {
 	/* the goroutine an http.Client with a Timeout starts for each request, to cancel it at the
 	 * deadline (the same closure, func4, in 1.19 to 1.24) */
 	"net/http.setRequestCancel.func4",
+	/* an HTTP/2 client connection's reader, always reading frames whatever its streams do (the
+	 * standard library's bundled copy, golang.org/x/net's, gRPC's): waiting for the server, not a
+	 * call; each request has its own bound */
+	"net/http.(*http2clientConnReadLoop).run", "golang.org/x/net/http2.(*clientConnReadLoop).run",
+	"google.golang.org/grpc/internal/transport.(*http2Client).reader",
+	/* ... and a server's: an HTTP/2 connection idles between streams, ended by IdleTimeout */
+	"net/http.(*http2serverConn).readFrames", "golang.org/x/net/http2.(*serverConn).readFrames",
 };
 
 struct sl_goproc {
@@ -527,6 +535,13 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 		loops += !w[i].write && runs_in(gp, F_READLOOP, w[i].pc, w[i].npc);
 		if (!w[i].write && runs_in(gp, F_BGREAD, w[i].pc, w[i].npc))
 			w[i].pool = 1; /* an http.Server watching for its client's close while a handler runs */
+		if (!w[i].write && (runs_in(gp, F_H2_READLOOP, w[i].pc, w[i].npc) ||
+				    runs_in(gp, F_XH2_READLOOP, w[i].pc, w[i].npc) ||
+				    runs_in(gp, F_GRPC_READER, w[i].pc, w[i].npc)))
+			w[i].pool = w[i].idle_reader = 1;
+		if (!w[i].write && (runs_in(gp, F_H2_SERVER, w[i].pc, w[i].npc) ||
+				    runs_in(gp, F_XH2_SERVER, w[i].pc, w[i].npc)))
+			w[i].pool = 1;
 	}
 	if (!loops || !gp->allgs || !gp->fn[F_ROUNDTRIP][0] || !gp->fn[F_WRITELOOP][0])
 		return;
@@ -557,7 +572,7 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 		unsigned char rh[G_HEADER];
 		if (w[i].write || !runs_in(gp, F_READLOOP, w[i].pc, w[i].npc))
 			continue;
-		w[i].pool = 1; /* until a round trip is found waiting on it */
+		w[i].pool = w[i].idle_reader = 1; /* until a round trip is found waiting on it */
 		if (peek(gp->pid, w[i].g, rh, sizeof rh) < 0)
 			continue;
 		/* its writeLoop: started right after it, by the same goroutine (dialConn's) */
@@ -575,13 +590,14 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 						rt = &sel[k];
 		if (!rt)
 			continue;
-		w[i].pool = 0;
+		w[i].pool = w[i].idle_reader = 0;
 		w[i].caller_goid = rt->goid;
 		memcpy(w[i].caller_pc, rt->pc, rt->npc * sizeof *rt->pc);
 		w[i].caller_npc = rt->npc;
 		int bounded = round_trip_bounded(gp, rt, timers, ntimers);
 		w[i].ctx_bounded = bounded > 0;
 		w[i].bound_unseen = bounded < 0;
+		if (getenv("SLDBG")) fprintf(stderr, "DBG rt %llu bounded %d parent_off %u\n", (unsigned long long)rt->goid, bounded, gp->l->g_parent);
 	}
 	free(timers);
 	free(sel);
@@ -853,8 +869,9 @@ static int waiting(const struct sl_goproc *gp, const unsigned char *h)
 	return (status & ~(uint32_t)G_SCAN) == G_WAITING;
 }
 
-int sl_go_lookup_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc)
+int sl_go_lookup_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc, uint64_t *who)
 {
+	*who = 0;
 	unsigned char h[G_HEADER];
 	uint64_t *gs, pc[SL_MAX_FRAMES];
 	uint32_t k;
@@ -875,6 +892,7 @@ int sl_go_lookup_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t
 			if (ip || (!up && runs_in(gp, F_GOLOOKUP, pc, k))) {
 				memcpy(pcs, pc, k * sizeof *pc);
 				*npc = k;
+				*who = gs[i];
 				found = 0;
 			}
 			if (ip)
@@ -886,22 +904,27 @@ int sl_go_lookup_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t
 		 * does (one in lookupIPAddr is the program's; the one in goLookupIPCNAMEOrder then is
 		 * singleflight's helper) */
 		int in_ip = 0, in_go = 0, ip_one = 1, go_one = 1;
-		uint64_t gopc[SL_MAX_FRAMES];
+		uint64_t gopc[SL_MAX_FRAMES], ip_g = 0, go_g = 0;
 		uint32_t gok = 0;
 		for (size_t i = 0; i < n; i++) {
 			const unsigned char *gh = all + i * G_HEADER;
 			if (gs[i] == g || !waiting(gp, gh) || frames(gp, gs[i], gh, pc, &k) < 0)
 				continue;
-			if (runs_in(gp, F_LOOKUPIP, pc, k))
+			if (runs_in(gp, F_LOOKUPIP, pc, k)) {
 				ip_one &= candidate(&in_ip, pcs, npc, pc, k);
-			else if (runs_in(gp, F_GOLOOKUP, pc, k))
+				ip_g = gs[i];
+			} else if (runs_in(gp, F_GOLOOKUP, pc, k)) {
 				go_one &= candidate(&in_go, gopc, &gok, pc, k);
+				go_g = gs[i];
+			}
 		}
-		if (in_ip && ip_one)
+		if (in_ip && ip_one) {
 			found = 0;
-		else if (!in_ip && in_go && go_one) {
+			*who = ip_g;
+		} else if (!in_ip && in_go && go_one) {
 			memcpy(pcs, gopc, gok * sizeof *gopc);
 			*npc = gok;
+			*who = go_g;
 			found = 0;
 		}
 	}

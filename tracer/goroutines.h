@@ -33,7 +33,8 @@ struct sl_gowait {
 	uint32_t caller_npc;
 	int pool;                    /* net/http waiting for a peer's close, not a call: a client's readLoop
 				      * no round trip waits on (idle in the pool), a server's background
-				      * read while a handler runs */
+				      * read while a handler runs, an HTTP/2 client connection's reader */
+	int idle_reader;             /* ... a client's: the connection is idle in a pool */
 };
 
 struct sl_goproc;
@@ -57,8 +58,8 @@ int sl_go_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc);
 int sl_go_resolving(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n);
 /* The goroutine the lookup that the goroutine at g asks for was made for: the program's, waiting in
  * the resolver (by creators from Go 1.21; before, the one waiting in a lookup if only one does).
- * Its frames into pcs; 0, or -1 when it cannot be told. */
-int sl_go_lookup_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc);
+ * Its frames into pcs, its g into who; 0, or -1 when it cannot be told. */
+int sl_go_lookup_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc, uint64_t *who);
 /* The goroutine whose cgo call a thread is running C code for (the thread's stack pointer rsp is
  * on that goroutine's M's system stack): its frames, from where asmcgocall left it, and its g;
  * 0, or -1. */

@@ -237,6 +237,7 @@ struct tproc {
 			char name[SL_ADDR_DATA]; /* "" : a free entry */
 			int rcode;   /* the failure answered to its last try (0: none) */
 			int answered; /* an answer with addresses came: the lookup found something */
+			int replied; /* any answer came (a server is there) */
 			int open;    /* its sockets still open */
 			uint64_t t0; /* when the first of them was connected */
 		} q[DNS_QUESTIONS];
@@ -744,8 +745,19 @@ static uint32_t capture(struct tproc *p, pid_t tid)
 		/* asked again until found: the asker may not be parked yet at the first stop */
 		if (!goid || p->asker.goid != goid || !p->asker.n) {
 			p->asker.goid = goid;
-			if ((dialing ? sl_go_asker : sl_go_lookup_asker)(p->gr, regs.r14, p->asker.pc, &p->asker.n) < 0)
+			uint64_t who = 0;
+			if ((dialing ? sl_go_asker(p->gr, regs.r14, p->asker.pc, &p->asker.n)
+				     : sl_go_lookup_asker(p->gr, regs.r14, p->asker.pc, &p->asker.n, &who)) < 0)
 				p->asker.n = 0;
+			/* a lookup net/http's Transport makes as it dials: the program's request, past it */
+			else if (who && sl_go_dialing(p->gr, p->asker.pc, p->asker.n)) {
+				uint64_t pc[SL_MAX_FRAMES];
+				uint32_t n = 0;
+				if (sl_go_asker(p->gr, who, pc, &n) == 0 && n) {
+					memcpy(p->asker.pc, pc, n * sizeof *pc);
+					p->asker.n = n;
+				}
+			}
 		}
 		if (p->asker.n) {
 			memcpy(f.ip, p->asker.pc, p->asker.n * sizeof *p->asker.pc);
@@ -797,9 +809,11 @@ static int probe_sockopt(void *arg, int fd, int level, int name, void *val, sock
 	return r == 0 ? 0 : -1;
 }
 
-static int probe_unread(void *arg, int fd, int *n)
+static int probe_unread(void *arg, int fd, int *n, unsigned char *head, size_t len)
 {
 	int mine = dup_of(arg, fd), r = mine >= 0 ? ioctl(mine, SIOCINQ, n) : -1;
+	if (r == 0 && head && *n > 0 && recv(mine, head, len, MSG_PEEK | MSG_DONTWAIT) != (ssize_t)len)
+		memset(head, 0, len);
 	return r == 0 ? 0 : -1;
 }
 
@@ -1003,11 +1017,11 @@ static int dns_last_try(struct tproc *p, const char *name)
 	return !p->dns.nsuffix || dots(name, n) < p->dns.ndots;
 }
 
-/* An answer's header: its code, how many addresses, and the name asked (the question's labels,
- * dotted). Returns -1 for what is not a DNS answer. */
-static int dns_header(const unsigned char *b, size_t n, int *rcode, int *answers, char *name, size_t cap)
+/* An answer's header (a query's, with query): its code, how many addresses, and the name asked
+ * (the question's labels, dotted). Returns -1 for what is not a DNS answer (query). */
+static int dns_header(const unsigned char *b, size_t n, int query, int *rcode, int *answers, char *name, size_t cap)
 {
-	if (n < 12 || !(b[2] & 0x80) || !(b[4] << 8 | b[5]))
+	if (n < 12 || (!(b[2] & 0x80)) != query || !(b[4] << 8 | b[5]))
 		return -1;
 	*rcode = b[3] & 0x0f;
 	*answers = b[6] << 8 | b[7];
@@ -1052,6 +1066,65 @@ static void dns_inject(struct tproc *p, int fd, unsigned long long buf, unsigned
 	sl_rec_injected(&p->rec, tab, i, SL_CALL_RESOLVE, fd, NULL, *rcode == 3 ? EAI_NONAME : EAI_AGAIN, NULL, 0, name);
 }
 
+/* The question the socket's query or answer is about: the socket's, or the name's (made now, its
+ * time the socket's); -1 when more names are in flight than are followed (this one is not said). */
+static int dns_question(struct tproc *p, struct fdent *e, const char *name)
+{
+	int k = e->dnsq - 1;
+	if (k >= 0 && !strcmp(p->dns.q[k].name, name))
+		return k;
+	if (k >= 0) { /* a socket asking its next name (a search list's): it leaves the last one */
+		if (--p->dns.q[k].open <= 0)
+			p->dns.q[k].name[0] = 0;
+		e->dnsq = 0;
+	}
+	int free_k = -1;
+	for (k = 0; k < DNS_QUESTIONS && strcmp(p->dns.q[k].name, name); k++)
+		if (free_k < 0 && !p->dns.q[k].name[0])
+			free_k = k;
+	if (k == DNS_QUESTIONS && (k = free_k) < 0)
+		return -1;
+	if (!p->dns.q[k].name[0]) {
+		memset(&p->dns.q[k], 0, sizeof p->dns.q[k]);
+		snprintf(p->dns.q[k].name, sizeof p->dns.q[k].name, "%s", name);
+		p->dns.q[k].t0 = e->dns_t0;
+	}
+	if (!e->dnsq) {
+		e->dnsq = k + 1;
+		p->dns.q[k].open++;
+		if (e->dns_t0 < p->dns.q[k].t0)
+			p->dns.q[k].t0 = e->dns_t0;
+	}
+	return k;
+}
+
+/* A query sent on a DNS socket, while the process is stepped: the question is followed from now,
+ * so one no server answers is said when its sockets close (dns_closed). */
+static void dns_sent(struct tproc *p, struct tthread *t, long ret)
+{
+	struct fdent *e = fd_ent(p, (int)t->step_args[0]);
+	unsigned long long buf = t->step_args[1];
+	if ((ret <= 12 && t->step_nr != SYS_sendmmsg) || ret <= 0 || !e || !e->dns || !e->slot ||
+	    e->slot->type != SOCK_DGRAM) /* (over TCP a query has its length first: its answer tells) */
+		return;
+	if (t->step_nr == SYS_sendmsg || t->step_nr == SYS_sendmmsg) { /* (sendmmsg: its first message) */
+		struct msghdr m;
+		struct iovec v;
+		if (peek(p->pid, buf, &m, sizeof m) != 0 || !m.msg_iovlen || peek(p->pid, (unsigned long long)m.msg_iov, &v, sizeof v) != 0)
+			return;
+		buf = (unsigned long long)v.iov_base;
+		ret = (long)v.iov_len;
+	} else if (t->step_nr != SYS_write && t->step_nr != SYS_sendto) {
+		return;
+	}
+	unsigned char b[512];
+	char name[SL_ADDR_DATA];
+	int rcode, answers;
+	size_t n = (size_t)ret < sizeof b ? (size_t)ret : sizeof b;
+	if (peek(p->pid, buf, b, n) == 0 && dns_header(b, n, 1, &rcode, &answers, name, sizeof name) == 0 && name[0])
+		dns_question(p, e, name);
+}
+
 /* A read on a DNS socket ended, while the process is stepped: what the server answered. */
 static void dns_read(struct tproc *p, struct tthread *t, long ret)
 {
@@ -1074,33 +1147,16 @@ static void dns_read(struct tproc *p, struct tthread *t, long ret)
 	char name[SL_ADDR_DATA];
 	int rcode, answers;
 	size_t n = (size_t)ret < sizeof b ? (size_t)ret : sizeof b;
-	if (peek(p->pid, buf, b, n) != 0 || dns_header(b, n, &rcode, &answers, name, sizeof name) < 0)
+	if (peek(p->pid, buf, b, n) != 0 || dns_header(b, n, 0, &rcode, &answers, name, sizeof name) < 0)
 		return;
 	dns_inject(p, fd, buf, b, name, &rcode, &answers);
 	int fails = (rcode == 2 || rcode == 3 || rcode == 5) && dns_last_try(p, name);
+	int k = dns_question(p, e, name);
+	if (k < 0)
+		return;
+	p->dns.q[k].replied = 1;
 	if (rcode && !fails)
 		return;
-	/* the question this answer was to: the socket's entry, or the name's (made now) */
-	int k = e->dnsq - 1;
-	if (k < 0 || strcmp(p->dns.q[k].name, name)) {
-		int free_k = -1;
-		for (k = 0; k < DNS_QUESTIONS && strcmp(p->dns.q[k].name, name); k++)
-			if (free_k < 0 && !p->dns.q[k].name[0])
-				free_k = k;
-		if (k == DNS_QUESTIONS && (k = free_k) < 0)
-			return; /* more names in flight than are followed: this one is not said */
-		if (!p->dns.q[k].name[0]) {
-			memset(&p->dns.q[k], 0, sizeof p->dns.q[k]);
-			memcpy(p->dns.q[k].name, name, sizeof name);
-			p->dns.q[k].t0 = e->dns_t0;
-		}
-		if (!e->dnsq) {
-			e->dnsq = k + 1;
-			p->dns.q[k].open++;
-			if (e->dns_t0 < p->dns.q[k].t0)
-				p->dns.q[k].t0 = e->dns_t0;
-		}
-	}
 	if (!rcode)
 		p->dns.q[k].answered |= answers > 0;
 	else if (!p->dns.q[k].rcode)
@@ -1252,13 +1308,21 @@ static void dns_closed(struct tproc *p, struct fdent *e)
 		return;
 	uint64_t now = sl_now();
 	const char *name = p->dns.q[k].name;
-	int said = 0;
+	int said = 0, says = 0;
 	for (int i = 0; i < DNS_SAID; i++)
 		said |= !strcmp(p->dns.said[i].name, name) && now - p->dns.said[i].ns <= 1000000000ull;
 	if (p->dns.q[k].rcode && !p->dns.q[k].answered && p->log.hdr && !said) {
 		int rcode = p->dns.q[k].rcode;
 		sl_rec_dns(&p->rec, SL_CALL_RESOLVE, name, rcode == 3 ? EAI_NONAME : rcode == 2 ? EAI_AGAIN : EAI_FAIL,
 			   now - p->dns.q[k].t0);
+		says = 1;
+	} else if (!p->dns.q[k].replied && p->log.hdr && !said && now - p->dns.q[k].t0 >= 1000000000ull &&
+		   dns_last_try(p, name)) {
+		/* asked, and no server answered before the resolver gave up on it */
+		sl_rec_dns_unanswered(&p->rec, name, now - p->dns.q[k].t0);
+		says = 1;
+	}
+	if (says) {
 		int s = p->dns.said_next++ % DNS_SAID;
 		memcpy(p->dns.said[s].name, name, sizeof p->dns.said[s].name);
 		p->dns.said[s].ns = now;
@@ -1268,24 +1332,32 @@ static void dns_closed(struct tproc *p, struct fdent *e)
 
 /* Why the peer's last reply may hide an unanswered request: the kernel's last-send and
  * last-receive times move in 4 ms steps, so a keep-alive request sent right after the previous
- * reply cannot be ordered after it. A net/http round trip a sample saw waiting for this
- * connection's response, with nothing received since then (a step's margin) and the peer still
- * silent when the program closes it, can: SL_SF_RT_UNANSWERED. */
-static void round_trip_unanswered(struct tproc *p, struct sl_slot *s, int fd)
+ * reply cannot be ordered after it by them. A goroutine a sample saw waiting to read the
+ * connection, nothing received since (a step's margin), and the peer still silent when the wait
+ * ends (the program closes the connection, or its read gives up at a deadline), orders them: a
+ * net/http round trip waits for the response to a request it sent; any other read, when the last
+ * send was in the last reply's step (a request written at once after reading the reply; a send
+ * earlier than the reply was answered by it). SL_SF_RT_UNANSWERED. */
+static void wait_ended(struct tproc *p, struct sl_slot *s, int fd, const struct gowatch *g)
 {
 	const uint64_t step = 10000000ull;
-	for (size_t k = 0; k < p->nwatch; k++) {
-		const struct gowatch *g = &p->watch[k];
-		if (g->fd != fd || g->write || !g->round_trip || !g->f)
-			continue;
-		sl_rec_kernel_view(&p->rec, s, fd, 0);
-		if (s->tcp_state == 1 /* TCP_ESTABLISHED (linux/tcp.h has no states) */ && !(s->flags & SL_SF_EOF) && s->bytes_out &&
-		    s->last_in_cns + step < g->f->since_cns)
-			s->flags |= SL_SF_RT_UNANSWERED;
-		else if (g->unseen)
-			s->flags &= ~(SL_SF_PARKED_READ | SL_SF_BLOCKING_READ); /* answered, or the peer ended it */
-		return;
-	}
+	sl_rec_kernel_view(&p->rec, s, fd, 0);
+	int waited = s->tcp_state == 1 /* TCP_ESTABLISHED (linux/tcp.h has no states) */ &&
+		     !(s->flags & SL_SF_EOF) && s->bytes_out && s->last_in_cns + step < g->f->since_cns;
+	if (waited && (g->round_trip || s->last_out_cns == s->last_in_cns))
+		s->flags |= SL_SF_RT_UNANSWERED;
+	else if (g->unseen)
+		s->flags &= ~(SL_SF_PARKED_READ | SL_SF_BLOCKING_READ); /* answered, or the peer ended it */
+}
+
+/* ... at the program's close of a client's connection a goroutine was seen reading */
+static void wait_unanswered(struct tproc *p, struct sl_slot *s, int fd)
+{
+	for (size_t k = 0; k < p->nwatch; k++)
+		if (p->watch[k].fd == fd && !p->watch[k].write && p->watch[k].f) {
+			wait_ended(p, s, fd, &p->watch[k]);
+			return;
+		}
 }
 
 static void close_slot(struct tproc *p, int fd, int by_exec)
@@ -1304,7 +1376,7 @@ static void close_slot(struct tproc *p, int fd, int by_exec)
 	e->closed_socket = 1;
 	if (--s->refs == 0) {
 		if (!by_exec && p->nwatch && s->role == SL_ROLE_CLIENT)
-			round_trip_unanswered(p, s, fd);
+			wait_unanswered(p, s, fd);
 		if (!by_exec)
 			sl_rec_options_now(&p->rec, s, fd, OPTS_CLOSE); /* as they ended */
 		sl_rec_close(&p->rec, s, fd, by_exec);
@@ -1642,10 +1714,17 @@ static void go_sample(struct tproc *p)
 	uint64_t now = sl_now();
 	for (size_t k = 0; k < p->nwatch; k++)
 		p->watch[k].seen = 0;
+	/* idle in a pool is what this look says, not an earlier one (a connection taken from the pool
+	 * since, whose body the program never read, is not parked on its socket) */
+	for (int fd = 0; fd < p->nfds; fd++)
+		if (p->fds[fd].slot)
+			p->fds[fd].slot->flags2 &= ~SL_SF2_POOL_IDLE;
 	for (size_t i = 0; i < n; i++) {
-		struct sl_slot *s = w[i].pool ? NULL : slot_for(p, w[i].fd);
+		struct sl_slot *s = slot_for(p, w[i].fd);
 		size_t k = 0;
-		if (!s)
+		if (s && w[i].idle_reader && s->role == SL_ROLE_CLIENT)
+			s->flags2 |= SL_SF2_POOL_IDLE;
+		if (!s || w[i].pool)
 			continue; /* (net/http's idle pooled connections wait for the server's close: not a call) */
 		while (k < p->nwatch && (p->watch[k].goid != w[i].goid || p->watch[k].fd != w[i].fd ||
 					 p->watch[k].write != w[i].write || p->watch[k].seq != w[i].seq))
@@ -1666,13 +1745,14 @@ static void go_sample(struct tproc *p)
 			k++;
 			continue;
 		}
-		if (p->watch[k].f) {
-			/* a round trip whose bound could not be seen got its answer: it did not hang */
-			struct sl_slot *s = p->watch[k].unseen ? slot_for(p, p->watch[k].fd) : NULL;
-			if (s && s->conn_id == p->watch[k].f->conn_id)
-				s->flags &= ~(SL_SF_PARKED_READ | SL_SF_BLOCKING_READ);
-			sl_inflight_release(p->watch[k].f);
+		if (p->watch[k].f && !p->watch[k].write) {
+			/* a client's read that ended with the connection open: answered, or given up */
+			struct sl_slot *s = slot_for(p, p->watch[k].fd);
+			if (s && s->conn_id == p->watch[k].f->conn_id && s->role == SL_ROLE_CLIENT)
+				wait_ended(p, s, p->watch[k].fd, &p->watch[k]);
 		}
+		if (p->watch[k].f)
+			sl_inflight_release(p->watch[k].f);
 		p->watch[k] = p->watch[--p->nwatch];
 	}
 }
@@ -1990,6 +2070,7 @@ static void on_stop(pid_t tid, int status)
 		}
 		if (t->step && got > 0 && si.op == PTRACE_SYSCALL_INFO_EXIT && !si.exit.is_error) {
 			dns_read(t->p, t, (long)si.exit.rval);
+			dns_sent(t->p, t, (long)si.exit.rval);
 			look_at(t->p, t->step_nr, (int)t->step_args[0], t->step_args[1], (long)si.exit.rval, 1);
 		}
 		if (t->step)

@@ -17,12 +17,30 @@ static int kind_of(int err)
 	return -1;
 }
 
+static int same_addr(const struct sl_addr *a, const struct sl_addr *b)
+{
+	return a->family == b->family && a->len == b->len && a->len <= SL_ADDR_DATA && !memcmp(a->data, b->data, a->len);
+}
+
+int sl_retried_ok(const struct sl_ctx *x, uint32_t stack, const struct sl_addr *peer, uint64_t when, uint64_t ns)
+{
+	for (size_t i = 0; stack && peer->family && i < x->nconns; i++) {
+		const struct sl_slot *s = x->conns[i].s;
+		if (s->role == SL_ROLE_CLIENT && s->connect_state == SL_CONN_DONE && s->connect_start_ns > when &&
+		    (!ns || s->connect_start_ns - when <= ns) &&
+		    sl_conn_stack(s) == stack && same_addr(&s->peer, peer) && (s->bytes_in || !s->bytes_out))
+			return 1;
+	}
+	return 0;
+}
+
 static void add(struct sl_ctx *c, int kind, int err, const struct sl_addr *peer, int fd, uint32_t stack, uint64_t dur,
 		uint64_t conn_id, const char *how, uint64_t when, struct sl_tally *t)
 {
 	struct sl_diag d;
 	char ms[32];
-	sl_diag_init(&d, (enum sl_kind)kind, SL_SEV_ERROR, c->proc, fd);
+	int retried = sl_retried_ok(c, stack, peer, when, 0);
+	sl_diag_init(&d, (enum sl_kind)kind, retried ? SL_SEV_WARNING : SL_SEV_ERROR, c->proc, fd);
 	d.when_ns = when;
 	d.err = err;
 	d.conn_id = conn_id;
@@ -30,8 +48,9 @@ static void add(struct sl_ctx *c, int kind, int err, const struct sl_addr *peer,
 	sl_addr_format(peer, d.peer, sizeof d.peer); /* peers are listed per call site, not split */
 	sl_dur_format(dur, ms, sizeof ms);
 	const char *en = sl_errno_name(err);
-	snprintf(d.summary, sizeof d.summary, "connect() to %s %s%s%s%s after %s.",
-		 d.peer[0] ? d.peer : "an unknown peer", how, en ? " (" : "", en ? en : "", en ? ")" : "", ms);
+	snprintf(d.summary, sizeof d.summary, "connect() to %s %s%s%s%s after %s%s.",
+		 d.peer[0] ? d.peer : "an unknown peer", how, en ? " (" : "", en ? en : "", en ? ")" : "", ms,
+		 retried ? "; a later connect from here to it succeeded, and the program went on" : "");
 	if (t)
 		sl_tally_note(t, stack, err, &d);
 	sl_diags_add(c->out, c->img, &d, stack, 0);

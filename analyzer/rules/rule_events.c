@@ -101,7 +101,12 @@ static void dns(const struct sl_ctx *x, const struct sl_event *ev)
 	snprintf(d.peer, sizeof d.peer, "%s", name[0] ? name : "(no name)");
 	snprintf(d.group_peer, sizeof d.group_peer, "%s/%d", name, ev->err);
 	sl_dur_format(ev->dur_ns, dur, sizeof dur);
-	if (failed && ev->call == SL_CALL_RESOLVE) /* the program's own resolver: the server's answer */
+	if (failed && ev->call == SL_CALL_RESOLVE && ev->a == 1) /* ... that never came */
+		snprintf(d.summary, sizeof d.summary,
+			 "The lookup of \"%.100s\" by %s failed after %s: no DNS server answered it (the "
+			 "resolver timed out).", name, via_libc(x, ev->stack) ? "the C library's resolver (getaddrinfo, "
+			 "through cgo)" : "the program's own resolver", dur);
+	else if (failed && ev->call == SL_CALL_RESOLVE) /* the program's own resolver: the server's answer */
 		snprintf(d.summary, sizeof d.summary,
 			 "The lookup of \"%.100s\" by %s failed after %s: the DNS server answered "
 			 "%s, %s.", name, via_libc(x, ev->stack) ? "the C library's resolver (getaddrinfo, through cgo)"

@@ -38,11 +38,16 @@ uint64_t sl_unanswered_ns(const struct sl_ctx *x, const struct sl_conn *c)
 	const struct sl_slot *s = c->s;
 	if (!sl_is_tcp(s) || s->role != SL_ROLE_CLIENT || s->connect_state != SL_CONN_DONE || !s->bytes_out)
 		return 0;
-	/* (the tracer's times come from the kernel in 4 ms steps: a request sent right after the
-	 * previous reply is known unanswered only by a round trip seen waiting, SL_SF_RT_UNANSWERED) */
-	int rt = (s->flags & SL_SF_RT_UNANSWERED) != 0;
-	if ((s->last_out_cns <= s->last_in_cns && !rt) || (s->flags & SL_SF_EOF) || s->err_total)
+	/* The times move in the coarse clock's 4 ms steps: a request sent right after the previous
+	 * reply has the reply's time. The order is known otherwise: the preload counts the writes
+	 * since the last data received; the tracer saw a round trip wait (SL_SF_RT_UNANSWERED), or the
+	 * kernel's view placed the last send after the reply (recorder/kernel.c). */
+	int after = s->last_out_cns > s->last_in_cns ||
+		    (s->last_out_cns == s->last_in_cns && s->writes_since_read) || (s->flags & SL_SF_RT_UNANSWERED);
+	if (!after || (s->flags & SL_SF_EOF) || s->err_total)
 		return 0; /* answered, or closed or reset by the peer: other findings */
+	if (c->open_at_end && (s->flags2 & SL_SF2_POOL_IDLE))
+		return 0; /* idle in an HTTP client's pool: its last send was a control frame, not a request */
 	if (s->flags & SL_SF_PARKED_WRITE)
 		return 0; /* still sending to a peer that does not read: write-stalled */
 	if (!s->bytes_in && s->calls_out > 8)
@@ -313,10 +318,52 @@ static int rejected(const struct sl_ctx *x, const struct sl_conn *c)
 	return 1;
 }
 
+/* A server's handshake that one side refused after the other's first flight: a client refusing the
+ * server's certificate, or the server refusing the client's (or its lack). A warning: one client's
+ * trust store or certificate, or the server's; which, the count of clients says. */
+static int server_refusal(const struct sl_ctx *x, const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	int enc = (s->flags2 & SL_SF2_CLIENT_ENC_ALERT) != 0;
+	if (s->role != SL_ROLE_SERVER || !(enc || ((s->flags2 & SL_SF2_ALERT_AFTER_FLIGHT) && s->alert_level)))
+		return 0;
+	struct sl_diag d;
+	int sent = !enc && s->alert_dir == 1;
+	sl_diag_conn(&d, c, enc || !sent ? SL_K_TLS_REJECTED : SL_K_TLS_ALERT, SL_SEV_WARNING);
+	snprintf(d.group_peer, sizeof d.group_peer, "server/%u/%d/%d", enc ? 0 : s->alert_desc, sent, enc);
+	if (enc)
+		snprintf(d.summary, sizeof d.summary,
+			 "The client %s ended its TLS 1.3 handshake with an alert (encrypted: its reason cannot be seen) "
+			 "right after the server's certificate, where its Finished would be: it refused the server's "
+			 "certificate.", peer_or(&d, "(unnamed)"));
+	else if (sent)
+		snprintf(d.summary, sizeof d.summary,
+			 "The program refused the TLS handshake of the client %s with a %s alert %s (%u), after the "
+			 "client's certificate (or its lack): %s.", peer_or(&d, "(unnamed)"),
+			 s->alert_level == 2 ? "fatal" : "warning", alert_name(s->alert_desc), s->alert_desc,
+			 alert_hint(s->alert_desc));
+	else
+		snprintf(d.summary, sizeof d.summary,
+			 "The client %s refused the server's TLS certificate with a %s alert %s (%u): %s.",
+			 peer_or(&d, "(unnamed)"), s->alert_level == 2 ? "fatal" : "warning", alert_name(s->alert_desc),
+			 s->alert_desc, alert_hint(s->alert_desc));
+	if (enc || !sent)
+		d.advice = "A client did not trust the server's certificate: check that the certificate chain the "
+			   "server sends is complete and current, and that it names the host the clients ask for "
+			   "(openssl s_client -connect HOST:PORT -servername NAME shows it); a single client may "
+			   "lack the CA instead.";
+	sl_diag_fact(&d, "encrypted_alert", enc);
+	sl_diag_fact(&d, "sent_by_program", sent);
+	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), 0);
+	return 1;
+}
+
 static void tls(const struct sl_ctx *x, const struct sl_conn *c)
 {
 	const struct sl_slot *s = c->s;
 	struct sl_diag d;
+	if (server_refusal(x, c))
+		return;
 	if (s->alert_level && s->alert_desc != 0 && s->alert_desc != 90) {
 		int sent = s->alert_dir == 1;
 		sl_diag_conn(&d, c, SL_K_TLS_ALERT, SL_SEV_ERROR);
@@ -327,6 +374,11 @@ static void tls(const struct sl_ctx *x, const struct sl_conn *c)
 				 "The program rejected the handshake of %s with a %s TLS alert %s (%u) after the server's "
 				 "first flight: %s.", peer_or(&d, "the server"), level, alert_name(s->alert_desc),
 				 s->alert_desc, alert_hint(s->alert_desc));
+		else if (!sent && (s->flags2 & SL_SF2_ALERT_AFTER_FLIGHT))
+			snprintf(d.summary, sizeof d.summary,
+				 "The server %s refused the program's TLS handshake with a %s alert %s (%u), after the "
+				 "program's certificate (or its lack) and key exchange: %s.", peer_or(&d, "(unnamed)"), level,
+				 alert_name(s->alert_desc), s->alert_desc, alert_hint(s->alert_desc));
 		else if (sent)
 			snprintf(d.summary, sizeof d.summary, "The program sent a %s TLS alert %s (%u) %s: %s.", level,
 				 alert_name(s->alert_desc), s->alert_desc,
@@ -373,8 +425,10 @@ static void reset_on_close(const struct sl_ctx *x, const struct sl_conn *c)
 		return; /* the program ended a TLS handshake it rejected: the tls-alert is the finding */
 	int linger0 = (s->opts_set & (1u << SL_OPT_LINGER)) && s->opt[SL_OPT_LINGER] == 0;
 	uint64_t unread = s->unread_at_close;
-	/* the kernel resets only a connection still open at close */
-	if ((!linger0 && !unread) || ((s->flags & SL_SF_TCPINFO) && s->tcp_state == TCP_CLOSE))
+	/* the kernel resets only a connection still open at close; the peer's TLS close_notify,
+	 * come as the program closed, is all the reset lost when that is all that was unread */
+	if ((!linger0 && (!unread || (s->flags2 & SL_SF2_GOODBYE_UNREAD))) ||
+	    ((s->flags & SL_SF_TCPINFO) && s->tcp_state == TCP_CLOSE))
 		return;
 	struct sl_diag d;
 	/* a server dropping a request unread makes its client lose the response: a warning; a client

@@ -22,8 +22,46 @@ static int severity(int call, const struct sl_slot *s)
 	return read && s && s->role == SL_ROLE_SERVER ? SL_SEV_INFO : SL_SEV_WARNING;
 }
 
+/* Whether an in-flight record of the image holds a write on the connection (the loop below
+ * reports it, with its own stack). */
+static int write_in_flight(const struct sl_image *img, uint64_t conn_id)
+{
+	for (uint32_t i = 0; i < img->ninfl; i++)
+		if (img->infl[i].owner && img->infl[i].conn_id == conn_id &&
+		    (img->infl[i].call == SL_CALL_WRITE || img->infl[i].call == SL_CALL_SEND))
+			return 1;
+	return 0;
+}
+
+/* A goroutine's write seen parked that long, on a connection whose wait then ended (the program
+ * closed it at its timeout, or the peer read at last): write-stalled too, from what the slot kept
+ * (the longest wait a sample saw: at least that), at the connection's line. */
+static void stalled_writes(struct sl_ctx *c)
+{
+	for (size_t i = 0; i < c->nconns; i++) {
+		const struct sl_conn *cn = &c->conns[i];
+		const struct sl_slot *s = cn->s;
+		if (!(s->flags & SL_SF_PARKED_WRITE) || s->write_max_cns < c->th->blocked_ns ||
+		    write_in_flight(c->img, s->conn_id))
+			continue;
+		struct sl_diag d;
+		char dur[32];
+		uint32_t stack = sl_diag_conn(&d, cn, SL_K_WRITE_STALLED,
+					      s->write_max_cns >= 10 * c->th->blocked_ns ? SL_SEV_ERROR : SL_SEV_WARNING);
+		d.worst_ns = s->write_max_cns;
+		sl_cdur_format(&c->img->h, s->write_max_cns, dur, sizeof dur);
+		snprintf(d.summary, sizeof d.summary,
+			 "A write to %s waited at least %s: the peer was not reading what it was sent; %s.",
+			 d.peer[0] ? d.peer : "its peer", dur,
+			 cn->open_at_end ? "the write had ended when the process did" : "then the program closed it");
+		sl_diag_fact(&d, "waited_ms", (double)s->write_max_cns / 1e6);
+		sl_diags_add(c->out, c->img, &d, stack, 0);
+	}
+}
+
 void sl_rule_hung(struct sl_ctx *c)
 {
+	stalled_writes(c);
 	const struct sl_image *img = c->img;
 	const struct sl_proc *p = c->proc;
 	if (img->h.end_reason == SL_END_EXEC)

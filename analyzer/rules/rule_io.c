@@ -15,6 +15,12 @@
 	"or are cancelled. Often and early in responses, it says the clients' timeouts are shorter " \
 	"than the responses take."
 
+/* A connection the server closed first, which the program then wrote on. */
+#define STALE_ADVICE \
+	"The server closes idle connections sooner than the program stops reusing them: keep them idle for " \
+	"less time than the server does (Go: http.Transport's IdleConnTimeout; a pool's maximum idle " \
+	"time), or check a pooled connection before use, and retry idempotent requests that fail so."
+
 static const struct sl_slot *slot_of(const struct sl_image *img, uint64_t conn_id)
 {
 	for (uint32_t i = 0; i < img->nslots; i++)
@@ -173,12 +179,20 @@ static void aborted(struct sl_ctx *c)
 			continue;
 		int orderly = (s->flags & (SL_SF_EOF | SL_SF_SHUT_WR | (traced ? 0 : SL_SF_SHUT_RD))) &&
 			      !(s->flags & SL_SF_RESET_PENDING);
-		if (orderly || (!traced && (s->role != SL_ROLE_CLIENT || !s->bytes_out)))
+		/* (a goodbye crossing the peer's close: the peer's reset of a close_notify; a TLS alert
+		 * that ended the handshake: tls-alert or tls-rejected says why) */
+		if (orderly || (s->flags2 & SL_SF2_GOODBYE_ONLY) || s->alert_level ||
+		    (s->flags & (SL_SF_TLS_SERVER_ALERT | SL_SF_TLS_ENC_ALERT)) ||
+		    (!traced && (s->role != SL_ROLE_CLIENT || !s->bytes_out)))
 			continue;
-		int server = s->role == SL_ROLE_SERVER;
+		int server = s->role == SL_ROLE_SERVER, stale = (s->flags2 & SL_SF2_RESET_AFTER_FIN) != 0;
+		/* a client that connected again from the same line at once (50 ms: not its next request)
+		 * and got its answer there recovered: net/http retries a request a reused connection lost */
+		int retried = !server && sl_retried_ok(c, sl_conn_stack(s), &s->peer, cn->end_ns, 50000000ull);
 		struct sl_diag d;
-		uint32_t stack = sl_diag_conn(&d, cn, SL_K_CONNECTION_RESET, server ? SL_SEV_INFO : SL_SEV_ERROR);
-		d.err = ECONNRESET;
+		uint32_t stack = sl_diag_conn(&d, cn, SL_K_CONNECTION_RESET,
+					      server ? SL_SEV_INFO : stale || retried ? SL_SEV_WARNING : SL_SEV_ERROR);
+		d.err = stale ? EPIPE : ECONNRESET;
 		if (server) {
 			snprintf(d.group_peer, sizeof d.group_peer, "server");
 			d.advice = SERVER_ADVICE;
@@ -186,13 +200,28 @@ static void aborted(struct sl_ctx *c)
 		d.stack_label = server ? "accepted at" : "connected at";
 		char age[32];
 		sl_dur_format(cn->end_ns > s->open_ns ? cn->end_ns - s->open_ns : 0, age, sizeof age);
+		if (stale && !server) {
+			d.advice = STALE_ADVICE;
+			snprintf(d.summary, sizeof d.summary,
+				 "%s closed the connection first (%s after it was opened, with %llu bytes received and "
+				 "%llu sent), then reset it: the program sent more after that close, which the peer "
+				 "refuses (writes fail with EPIPE). A request on a connection the server had already closed "
+				 "is lost%s.",
+				 d.peer[0] ? d.peer : "The peer", age, (unsigned long long)s->bytes_in,
+				 (unsigned long long)s->bytes_out,
+				 retried ? "; the program connected again from here and got its answer"
+					 : "; an HTTP client may have retried it on a new connection");
+			sl_diags_add(c->out, c->img, &d, stack, 0);
+			continue;
+		}
 		snprintf(d.summary, sizeof d.summary,
 			 "The connection %s %s was reset by the peer (or timed out): the kernel had closed it (TCP_CLOSE) "
 			 "%s, %s after it was opened, with %llu bytes received and %llu sent. Reads on such a connection "
-			 "fail with ECONNRESET, writes with EPIPE.",
+			 "fail with ECONNRESET, writes with EPIPE.%s",
 			 server ? "from" : "to", d.peer[0] ? d.peer : "an unnamed peer",
 			 cn->open_at_end ? "while the program still held it" : "before the program closed it", age,
-			 (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);
+			 (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out,
+			 retried ? " The program connected again from here and got its answer." : "");
 		sl_diags_add(c->out, c->img, &d, stack, 0);
 	}
 }

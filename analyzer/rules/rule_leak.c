@@ -130,11 +130,14 @@ static int lifetime(const struct sl_ctx *x, const struct sl_conn *c)
 	return c->end_ns > start && s->open_ns >= start && (s->open_ns - start) * 2 <= c->end_ns - start;
 }
 
-/* A client connection a pool reused (two requests or more) and left idle, its answer read: an idle
- * keep-alive pool at exit, not a leak. */
+/* A client connection a pool reused (two requests or more) and left idle, its answer read, or one
+ * a Go program's HTTP client was seen holding idle (SL_SF2_POOL_IDLE): an idle keep-alive pool at
+ * exit, not a leak. */
 static int pooled(const struct sl_conn *c)
 {
 	const struct sl_slot *s = c->s;
+	if (s->role == SL_ROLE_CLIENT && (s->flags2 & SL_SF2_POOL_IDLE) && !(s->flags & SL_SF_EOF))
+		return 1;
 	return s->role == SL_ROLE_CLIENT && sl_is_tcp(s) && s->calls_out >= 2 && s->last_in_cns >= s->last_out_cns &&
 	       !(s->flags & SL_SF_EOF);
 }

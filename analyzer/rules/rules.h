@@ -200,6 +200,11 @@ static inline uint64_t sl_conn_now(const struct sl_run *run, const struct sl_con
 uint64_t sl_close_wait_ns(const struct sl_ctx *x, const struct sl_conn *c);
 /* ... and how long a request has waited for an answer that never came (0: not that) */
 uint64_t sl_unanswered_ns(const struct sl_ctx *x, const struct sl_conn *c);
+/* rule_connect.c: whether the program connected again from the call site stack to peer after when
+ * (and within ns of it, unless 0), and went on (the new connection got data back, or sent nothing
+ * that waited for it): a failure it recovered from by retrying (a wait for a service to come up,
+ * an HTTP client's retry of a request on a new connection, at once). */
+int sl_retried_ok(const struct sl_ctx *x, uint32_t stack, const struct sl_addr *peer, uint64_t when, uint64_t ns);
 /* rule_timeouts.c: a blocking read could hang here: no timeout, no poll */
 int sl_read_unguarded(const struct sl_slot *s);
 

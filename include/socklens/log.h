@@ -31,7 +31,7 @@
 
 #define SL_LOG_MAGIC "SOCKLENS"
 #define SL_RUN_MAGIC "SLRUNCTL"
-#define SL_LOG_VERSION 5u
+#define SL_LOG_VERSION 6u
 #define SL_HEADER_SIZE 4096u
 #define SL_PAGE 4096u
 #define SL_MAX_FRAMES 32u
@@ -402,10 +402,10 @@ enum sl_slot_flags {
 	SL_SF_FIN_FIRST = 1u << 30,    /* the peer's FIN had come when the program shut its side down
 					  (CLOSE_WAIT then: LAST_ACK and TCP_CLOSE are the orderly end) */
 	SL_SF_RT_UNANSWERED = 1u << 31 /* Go (the tracer): closed by the program, the peer still silent,
-					  while a net/http round trip waited for its response, nothing
-					  received since a sample first saw it wait: its request was not
-					  answered, though the kernel's last send and receive times (4 ms
-					  steps) may not order it after the previous reply */
+					  while a goroutine waited to read it, nothing received since a
+					  sample first saw it wait: a net/http round trip's request, or a
+					  send in the last reply's 4 ms step, was not answered (the
+					  kernel's last send and receive times cannot order those) */
 };
 
 #define SL_ERRS 4u
@@ -477,8 +477,32 @@ struct sl_slot {
 	uint8_t alert_level, alert_desc; /* the TLS alert, when one direction began with one */
 	uint32_t eof_stack;       /* a language runtime's program: the stack of the read that saw EOF */
 	uint32_t unread_at_close; /* bytes left in the receive queue at the last close (SIOCINQ): a reset */
-	uint32_t send_stack;      /* a language runtime's program: the stack of the first send (0 none);
-				     in the tail padding: the slot's size (664) is part of the hot path */
+	uint32_t send_stack;      /* a language runtime's program: the stack of the first send (0 none) */
+	uint32_t flags2;          /* enum sl_slot_flags2 (the slot's size, 672, is part of the hot path) */
+};
+
+/* More of what is known of a connection (the slot's flags are all taken). */
+enum sl_slot_flags2 {
+	SL_SF2_POOL_IDLE = 1u << 0,   /* Go (the tracer): at the last look at the goroutines, an HTTP
+					 client's reader waited on it with no request outstanding
+					 (net/http's readLoop, an HTTP/2 or gRPC connection's reader):
+					 a pooled connection, idle */
+	SL_SF2_RESET_AFTER_FIN = 1u << 1, /* closed in TCP_CLOSE with EPIPE pending: the peer's reset came
+					 after its FIN (the kernel says EPIPE, not ECONNRESET, for a
+					 reset in CLOSE_WAIT), answering what the program sent after the
+					 peer had closed */
+	SL_SF2_GOODBYE_ONLY = 1u << 2,/* ... and that was 31 bytes at most (a TLS close_notify, a QUIT):
+					 the two closes crossed, nothing was lost */
+	SL_SF2_GOODBYE_UNREAD = 1u << 3,/* what was unread at close (unread_at_close) is one TLS record
+					 of 31 bytes at most: the peer's close_notify crossing the
+					 program's close, so the reset lost nothing */
+	SL_SF2_ALERT_AFTER_FLIGHT = 1u << 4,/* the alert (alert_level) answered the other side's first
+					 flight, not the hello: a TLS 1.2 server refusing the client's
+					 certificate (or its lack) or key exchange, a client refusing
+					 the server's certificate */
+	SL_SF2_CLIENT_ENC_ALERT = 1u << 5 /* a server's: the client's record after the server's first
+					 flight was a TLS 1.3 alert (19 bytes, encrypted) where its
+					 Finished would be: the client refused the server's certificate */
 };
 
 /* ---- events --------------------------------------------------------------- */
@@ -494,7 +518,8 @@ enum sl_ev_type {
 	SL_EV_SLOW = 5,        /* a call took longer than slow_ns */
 	SL_EV_OPTION = 6,      /* setsockopt/fcntl: a = option (enum sl_opt), value in b */
 	SL_EV_CLOSE = 7,
-	SL_EV_DNS = 8,         /* getaddrinfo/gethostbyname: err = EAI code (0 ok), addr.data the name */
+	SL_EV_DNS = 8,         /* getaddrinfo/gethostbyname: err = EAI code (0 ok), addr.data the name;
+				* a = 1: the program's own resolver got no answer at all */
 	SL_EV_STALE_FD = 9,    /* EBADF/ENOTSOCK on an fd that was a socket: conn_id the closed one */
 	SL_EV_BIND = 10,       /* bind failed: a = 1 if SO_REUSEADDR was set; addr the address */
 	SL_EV_REAPED = 11,     /* the process reaped a child: a = its pid, b = its wait status */

@@ -1,15 +1,22 @@
 // hangnth: a keep-alive HTTP client and a server that never answers its Nth request.
 //
-//	hangnth server PORTFILE N [slow] serves on 127.0.0.1; the Nth request on each connection is
-//	                                  never answered (slow: answered after 2.5 s)
+//	hangnth server PORTFILE N [slow|reset]
+//	                                  serves on 127.0.0.1; the Nth request on each connection is
+//	                                  never answered (slow: answered after 2.5 s; reset: the
+//	                                  connection is reset instead, as a server closing an idle
+//	                                  connection just as a request comes in does)
 //	hangnth client ADDR REQUESTS HOW [SECONDS]
 //	                                  one keep-alive connection, requests back to back; HOW bounds
 //	                                  each request: timeout (Client.Timeout), context (a context
 //	                                  deadline), both SECONDS long (2 unless said), or none (it waits
 //	                                  as long as the server likes)
+//	hangnth rawserver PORTFILE N      a line protocol: each line answered, but the Nth
+//	hangnth rawclient ADDR REQUESTS   one connection, a line at once after each answer, each read
+//	                                  under a 2 s deadline
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -21,11 +28,18 @@ import (
 	"time"
 )
 
-func serve(portfile string, hangAt int, slow bool) {
+func listen(portfile string) net.Listener {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
 	}
+	os.WriteFile(portfile+".tmp", []byte(strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)), 0o644)
+	os.Rename(portfile+".tmp", portfile)
+	return ln
+}
+
+func serve(portfile string, hangAt int, how string) {
+	ln := listen(portfile)
 	var mu sync.Mutex
 	seen := map[string]int{}
 	never := make(chan struct{})
@@ -34,16 +48,61 @@ func serve(portfile string, hangAt int, slow bool) {
 		seen[r.RemoteAddr]++
 		n := seen[r.RemoteAddr]
 		mu.Unlock()
-		if n == hangAt && slow {
+		switch {
+		case n == hangAt && how == "slow":
 			time.Sleep(2500 * time.Millisecond)
-		} else if n == hangAt {
+		case n == hangAt && how == "reset":
+			c, _, _ := w.(http.Hijacker).Hijack()
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+			return
+		case n == hangAt:
 			<-never
 		}
 		fmt.Fprintf(w, "answer %d\n", n)
 	})
-	os.WriteFile(portfile+".tmp", []byte(strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)), 0o644)
-	os.Rename(portfile+".tmp", portfile)
 	http.Serve(ln, h)
+}
+
+func rawServe(portfile string, hangAt int) {
+	ln := listen(portfile)
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func(c net.Conn) {
+			defer c.Close()
+			r := bufio.NewReader(c)
+			for n := 1; ; n++ {
+				c.SetReadDeadline(time.Now().Add(30 * time.Second))
+				if _, err := r.ReadString('\n'); err != nil {
+					return
+				}
+				if n != hangAt {
+					fmt.Fprintf(c, "answer %d\n", n)
+				}
+			}
+		}(c)
+	}
+}
+
+func rawClient(addr string, requests int) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	for i := 1; i <= requests; i++ {
+		fmt.Fprintf(c, "request %d\n", i)
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, err := r.ReadString('\n'); err != nil {
+			fmt.Println("request", i, "failed:", err)
+			os.Exit(1)
+		}
+	}
+	fmt.Println("all answered")
 }
 
 func fetch(c *http.Client, ctx context.Context, url string) error {
@@ -61,9 +120,20 @@ func fetch(c *http.Client, ctx context.Context, url string) error {
 }
 
 func main() {
-	if os.Args[1] == "server" {
-		n, _ := strconv.Atoi(os.Args[3])
-		serve(os.Args[2], n, len(os.Args) > 4 && os.Args[4] == "slow")
+	n, _ := strconv.Atoi(os.Args[3])
+	switch os.Args[1] {
+	case "server":
+		how := ""
+		if len(os.Args) > 4 {
+			how = os.Args[4]
+		}
+		serve(os.Args[2], n, how)
+		return
+	case "rawserver":
+		rawServe(os.Args[2], n)
+		return
+	case "rawclient":
+		rawClient(os.Args[2], n)
 		return
 	}
 	url := "http://" + os.Args[2] + "/"

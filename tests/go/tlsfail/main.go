@@ -86,8 +86,11 @@ func main() {
 	if mode == "version" {
 		sconf.MinVersion = tls.VersionTLS13
 	}
-	if mode == "clientcert" { // TLS 1.3 and a client certificate required: the client has none
+	if mode == "clientcert" || mode == "clientcert12" { // a client certificate required: the client has none
 		sconf.ClientAuth = tls.RequireAnyClientCert
+	}
+	if mode == "clientcert12" || mode == "untrusted12" { // TLS 1.2: the alerts go in the clear
+		sconf.MaxVersion = tls.VersionTLS12
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -96,7 +99,7 @@ func main() {
 	go serve(ln, sconf)
 	conf := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
 	switch mode {
-	case "untrusted":
+	case "untrusted", "untrusted12":
 		conf.RootCAs = x509.NewCertPool() // trusts nothing: the server's certificate is unknown
 	case "version":
 		conf.MaxVersion = tls.VersionTLS12

@@ -1,0 +1,3 @@
+module socklens.test/h2pool
+
+go 1.19
