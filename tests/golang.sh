@@ -533,6 +533,30 @@ case_go_keepalive_reset_retried_and_raw_request_unanswered() {
 	keepalive_reset_and_raw $TMP/hangnth
 }
 
+# An upload to a server that never reads, ended by the client's own 4 s Timeout: write-stalled at
+# the request's line though the write no longer waits when the report is made. A wait for a service
+# that comes up after three refused connects: those refusals are a warning that says the program
+# went on.
+case_go_stalled_upload_and_a_wait_for_a_service() {
+	local src=tests/go/hangnth/main.go
+	gobuild hangnth $TMP/hangnth
+	rm -f $TMP/port
+	$TMP/hangnth noread $TMP/port 0 &
+	local srv=$!
+	wait_for $TMP/port .
+	expect_status 1 $SL run --json $TMP/up.json -- $TMP/hangnth upload 127.0.0.1:$(cat $TMP/port) 0 > $TMP/up.out 2>&1
+	kill $srv
+	grep -q "upload failed" $TMP/up.out
+	$JC $TMP/up.json "at(one('write-stalled'), '$src', $(line_of $src 'resp, err := c.Do(req) // the upload'))" \
+		"one('write-stalled')['evidence']['waited_ms'] >= 1000" "len(diags()) == 1"
+	$SL run --json $TMP/wf.json -- $TMP/hangnth waitfor - 3 > $TMP/wf.out 2>&1
+	grep -q "connected after 3 refusals" $TMP/wf.out
+	$JC $TMP/wf.json "one('connect-refused')['severity'] == 'warning'" "one('connect-refused')['count'] == 3" \
+		"'went on' in one('connect-refused')['summary']" \
+		"at(one('connect-refused'), '$src', $(line_of $src 'c, err := net.Dial("tcp", addr) // the wait'))" \
+		"len([d for d in diags() if d['severity'] != 'info']) == 1"
+}
+
 # Healthy HTTP clients that leave connections idle, or close them as servers do: an HTTP/2 client
 # idle after three bodies (its reader always reads; its WINDOW_UPDATEs went last), one request to
 # each of two servers (each connection then idle in the pool), HTTPS with keep-alives off (each

@@ -10,6 +10,10 @@
 //	                                  each request: timeout (Client.Timeout), context (a context
 //	                                  deadline), both SECONDS long (2 unless said), or none (it waits
 //	                                  as long as the server likes)
+//	hangnth noread PORTFILE 0         accepts connections and never reads them
+//	hangnth upload ADDR 0             PUTs 16 MiB under a 4 s Client.Timeout
+//	hangnth waitfor - N               dials a port nothing listens on N times (refused), then
+//	                                  listens there itself and dials again: a wait for a service
 //	hangnth rawserver PORTFILE N      a line protocol: each line answered, but the Nth
 //	hangnth rawclient ADDR REQUESTS   one connection, a line at once after each answer, each read
 //	                                  under a 2 s deadline
@@ -24,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -87,6 +92,62 @@ func rawServe(portfile string, hangAt int) {
 	}
 }
 
+func noRead(portfile string) {
+	ln := listen(portfile)
+	var held []net.Conn
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		held = append(held, c) // never read, never closed
+	}
+}
+
+func upload(addr string) {
+	c := &http.Client{Timeout: 4 * time.Second}
+	body := strings.NewReader(strings.Repeat("x", 16<<20))
+	req, _ := http.NewRequest("PUT", "http://"+addr+"/backup", body)
+	resp, err := c.Do(req) // the upload
+	if err != nil {
+		fmt.Println("upload failed:", err)
+		os.Exit(1)
+	}
+	resp.Body.Close()
+}
+
+func waitFor(tries int) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", addr) // the wait
+		if err == nil {
+			fmt.Fprintf(c, "hello\n")
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			fmt.Println("connected after", i, "refusals:", strings.TrimSpace(line))
+			return
+		}
+		if i+1 == tries { // the service comes up
+			if ln, err = net.Listen("tcp", addr); err != nil {
+				panic(err)
+			}
+			go func() {
+				c, _ := ln.Accept()
+				r := bufio.NewReader(c)
+				r.ReadString('\n')
+				fmt.Fprintf(c, "welcome\n")
+				c.Close()
+			}()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func rawClient(addr string, requests int) {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -134,6 +195,15 @@ func main() {
 		return
 	case "rawclient":
 		rawClient(os.Args[2], n)
+		return
+	case "noread":
+		noRead(os.Args[2])
+		return
+	case "upload":
+		upload(os.Args[2])
+		return
+	case "waitfor":
+		waitFor(n)
 		return
 	}
 	url := "http://" + os.Args[2] + "/"
