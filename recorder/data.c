@@ -48,27 +48,43 @@ void sl_rec_failed(struct sl_rec *r, struct sl_slot *s, int fd, uint16_t call, i
 /* The client's flight after its ClientHello: a plain alert (TLS 1.2), or a TLS 1.3 alert, encrypted
  * with the handshake's keys: one 19-byte application-data record where a Finished would be (53
  * bytes or more), after an optional ChangeCipherSpec. A lone ChangeCipherSpec keeps us looking. */
+enum flight { FLIGHT_CCS, FLIGHT_ALERT, FLIGHT_ENC_ALERT, FLIGHT_OTHER };
+
+/* A flight's first record, past an optional ChangeCipherSpec (*b and *n moved past it): a lone
+ * ChangeCipherSpec (keep looking), an alert in the clear (TLS 1.2: kept, sent by the program when
+ * dir is 1), a TLS 1.3 alert encrypted (19 bytes), or something else. */
+static enum flight flight_record(struct sl_slot *s, const unsigned char **b, long *n, uint8_t dir)
+{
+	if (*n == 6 && (*b)[0] == 20)
+		return FLIGHT_CCS;
+	if (*n >= 6 && (*b)[0] == 20 && (*b)[3] == 0 && (*b)[4] == 1) {
+		*b += 6;
+		*n -= 6;
+	}
+	const unsigned char *r = *b;
+	if (*n >= 7 && r[0] == 21 && r[1] == 3 && !s->alert_level) {
+		s->alert_level = r[5];
+		s->alert_desc = r[6];
+		s->alert_dir = dir;
+		return FLIGHT_ALERT;
+	}
+	return *n >= 5 && r[0] == 23 && r[1] == 3 && r[3] == 0 && r[4] == 19 ? FLIGHT_ENC_ALERT : FLIGHT_OTHER;
+}
+
 static void second_flight(struct sl_slot *s, const unsigned char *b, long n)
 {
-	if (n == 6 && b[0] == 20)
+	enum flight f = flight_record(s, &b, &n, 1);
+	if (f == FLIGHT_CCS)
 		return;
-	if (n >= 6 && b[0] == 20 && b[3] == 0 && b[4] == 1) {
-		b += 6;
-		n -= 6;
-	}
-	if (n >= 7 && b[0] == 21 && b[1] == 3 && !s->alert_level) {
-		s->alert_level = b[5];
-		s->alert_desc = b[6];
-		s->alert_dir = 1;
-	} else if (n >= 5 && b[0] == 23 && b[1] == 3 && b[3] == 0 && b[4] == 19) {
+	if (f == FLIGHT_ENC_ALERT) {
 		sl_slot_flag(s, SL_SF_TLS_ENC_ALERT);
-	} else if (n >= 5 && b[0] == 23 && b[1] == 3) {
+	} else if (f == FLIGHT_OTHER && n >= 5 && b[0] == 23 && b[1] == 3) {
 		/* TLS 1.3's Finished (and a certificate, if any): what the server sends next says whether
 		 * it accepted them (a session ticket, data) or not (an alert, encrypted); what the client
 		 * sends next, whether it went on (a request) or not (an alert) */
 		sl_slot_flag(s, SL_SF_TLS_AWAIT | SL_SF_FIRST_IN | SL_SF_TLS_THIRD);
 		return;
-	} else if (n >= 5 && b[0] == 22 && b[1] == 3) {
+	} else if (f == FLIGHT_OTHER && n >= 5 && b[0] == 22 && b[1] == 3) {
 		/* TLS 1.2's certificate, key exchange and Finished: the server's next record says whether
 		 * it took them (its ChangeCipherSpec) or not (an alert, in the clear) */
 		sl_slot_flag(s, SL_SF_TLS_THIRD | SL_SF_TLS_AWAIT | SL_SF_FIRST_IN);
@@ -93,20 +109,13 @@ static void third_flight(struct sl_slot *s, const unsigned char *b, long n)
  * client's Finished would be, is the client refusing the server's certificate. */
 static void client_flight(struct sl_slot *s, const unsigned char *b, long n)
 {
-	if (n == 6 && b[0] == 20)
+	enum flight f = flight_record(s, &b, &n, 0);
+	if (f == FLIGHT_CCS)
 		return;
-	if (n >= 6 && b[0] == 20 && b[3] == 0 && b[4] == 1) {
-		b += 6;
-		n -= 6;
-	}
-	if (n >= 7 && b[0] == 21 && b[1] == 3 && !s->alert_level) {
-		s->alert_level = b[5];
-		s->alert_desc = b[6];
-		s->alert_dir = 0;
+	if (f == FLIGHT_ALERT)
 		s->flags2 |= SL_SF2_ALERT_AFTER_FLIGHT;
-	} else if (n >= 5 && b[0] == 23 && b[1] == 3 && b[3] == 0 && b[4] == 19) {
+	else if (f == FLIGHT_ENC_ALERT)
 		s->flags2 |= SL_SF2_CLIENT_ENC_ALERT;
-	}
 	__atomic_fetch_and(&s->flags, ~(uint32_t)(SL_SF_TLS_AWAIT | SL_SF_FIRST_IN), __ATOMIC_RELAXED);
 }
 

@@ -1066,6 +1066,43 @@ static void dns_inject(struct tproc *p, int fd, unsigned long long buf, unsigned
 	sl_rec_injected(&p->rec, tab, i, SL_CALL_RESOLVE, fd, NULL, *rcode == 3 ? EAI_NONAME : EAI_AGAIN, NULL, 0, name);
 }
 
+/* A sendmsg's or recvmsg's (sendmmsg's first message's) first buffer: *buf the msghdr's address
+ * in, the buffer's out, with its length; -1 when it cannot be read. */
+static int msg_first_buffer(struct tproc *p, unsigned long long *buf, size_t *len)
+{
+	struct msghdr m;
+	struct iovec v;
+	if (peek(p->pid, *buf, &m, sizeof m) != 0 || !m.msg_iovlen || peek(p->pid, (unsigned long long)m.msg_iov, &v, sizeof v) != 0)
+		return -1;
+	*buf = (unsigned long long)v.iov_base;
+	*len = v.iov_len;
+	return 0;
+}
+
+/* The DNS message a stepped call moved (ret bytes): a query sent (write, sendto, sendmsg, sendmmsg's
+ * first) or an answer read (read, recvfrom, recvmsg), its first buffer's address in *at, up to cap
+ * bytes of it read into b and its header parsed (dns_header); how many bytes, or -1 when the call
+ * is not that or its message not a DNS one. */
+static int dns_message(struct tproc *p, const struct tthread *t, long ret, int query, unsigned char *b, size_t cap,
+		       unsigned long long *at, int *rcode, int *answers, char *name, size_t namecap)
+{
+	long nr = t->step_nr;
+	int vec = nr == SYS_sendmsg || nr == SYS_sendmmsg || nr == SYS_recvmsg;
+	int sends = nr == SYS_write || nr == SYS_sendto || nr == SYS_sendmsg || nr == SYS_sendmmsg;
+	size_t len;
+	*at = t->step_args[1];
+	if (sends != query || (!vec && !sends && nr != SYS_read && nr != SYS_recvfrom))
+		return -1;
+	if (vec && msg_first_buffer(p, at, &len) < 0)
+		return -1;
+	if (vec && (query || (long)len < ret))
+		ret = (long)len; /* (sendmmsg returns a count of messages) */
+	size_t n = (size_t)ret < cap ? (size_t)ret : cap;
+	if (peek(p->pid, *at, b, n) != 0 || dns_header(b, n, query, rcode, answers, name, namecap) < 0)
+		return -1;
+	return (int)n;
+}
+
 /* The question the socket's query or answer is about: the socket's, or the name's (made now, its
  * time the socket's); -1 when more names are in flight than are followed (this one is not said). */
 static int dns_question(struct tproc *p, struct fdent *e, const char *name)
@@ -1103,25 +1140,14 @@ static int dns_question(struct tproc *p, struct fdent *e, const char *name)
 static void dns_sent(struct tproc *p, struct tthread *t, long ret)
 {
 	struct fdent *e = fd_ent(p, (int)t->step_args[0]);
-	unsigned long long buf = t->step_args[1];
+	unsigned long long buf;
 	if ((ret <= 12 && t->step_nr != SYS_sendmmsg) || ret <= 0 || !e || !e->dns || !e->slot ||
 	    e->slot->type != SOCK_DGRAM) /* (over TCP a query has its length first: its answer tells) */
 		return;
-	if (t->step_nr == SYS_sendmsg || t->step_nr == SYS_sendmmsg) { /* (sendmmsg: its first message) */
-		struct msghdr m;
-		struct iovec v;
-		if (peek(p->pid, buf, &m, sizeof m) != 0 || !m.msg_iovlen || peek(p->pid, (unsigned long long)m.msg_iov, &v, sizeof v) != 0)
-			return;
-		buf = (unsigned long long)v.iov_base;
-		ret = (long)v.iov_len;
-	} else if (t->step_nr != SYS_write && t->step_nr != SYS_sendto) {
-		return;
-	}
 	unsigned char b[512];
 	char name[SL_ADDR_DATA];
 	int rcode, answers;
-	size_t n = (size_t)ret < sizeof b ? (size_t)ret : sizeof b;
-	if (peek(p->pid, buf, b, n) == 0 && dns_header(b, n, 1, &rcode, &answers, name, sizeof name) == 0 && name[0])
+	if (dns_message(p, t, ret, 1, b, sizeof b, &buf, &rcode, &answers, name, sizeof name) > 0 && name[0])
 		dns_question(p, e, name);
 }
 
@@ -1130,24 +1156,13 @@ static void dns_read(struct tproc *p, struct tthread *t, long ret)
 {
 	int fd = (int)t->step_args[0];
 	struct fdent *e = fd_ent(p, fd);
-	unsigned long long buf = t->step_args[1];
+	unsigned long long buf;
 	if (ret <= 2 || !e || !e->dns) /* TCP: the 2-byte length is read on its own */
 		return;
-	if (t->step_nr == SYS_recvmsg) {
-		struct msghdr m;
-		struct iovec v;
-		if (peek(p->pid, buf, &m, sizeof m) != 0 || !m.msg_iovlen || peek(p->pid, (unsigned long long)m.msg_iov, &v, sizeof v) != 0)
-			return;
-		buf = (unsigned long long)v.iov_base;
-		ret = (long)v.iov_len < ret ? (long)v.iov_len : ret;
-	} else if (t->step_nr != SYS_read && t->step_nr != SYS_recvfrom) {
-		return;
-	}
 	unsigned char b[512];
 	char name[SL_ADDR_DATA];
 	int rcode, answers;
-	size_t n = (size_t)ret < sizeof b ? (size_t)ret : sizeof b;
-	if (peek(p->pid, buf, b, n) != 0 || dns_header(b, n, 0, &rcode, &answers, name, sizeof name) < 0)
+	if (dns_message(p, t, ret, 0, b, sizeof b, &buf, &rcode, &answers, name, sizeof name) < 0)
 		return;
 	dns_inject(p, fd, buf, b, name, &rcode, &answers);
 	int fails = (rcode == 2 || rcode == 3 || rcode == 5) && dns_last_try(p, name);
