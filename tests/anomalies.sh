@@ -453,6 +453,31 @@ EOF
 		"one('unanswered-request')['stack'][0]['line'] == $line" "len(diags()) == 1"
 }
 
+# A UDP client whose server is not running: each datagram's ICMP port unreachable comes back as
+# the next call's ECONNREFUSED, which the program sees; socklens says nothing listens there.
+case_udp_datagrams_refused() {
+	local port; port=$(free_port)
+	cat > $TMP/udp.py <<EOF
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(("127.0.0.1", $port))
+s.settimeout(5)
+refused = 0
+for i in range(3):
+    s.send(b"query")
+    try:
+        s.recv(100)  # the answer
+    except ConnectionRefusedError:
+        refused += 1
+sys.exit(1 if refused else 0)
+EOF
+	expect_status 1 $SL run --json $TMP/udp.json -- $PY $TMP/udp.py
+	$JC $TMP/udp.json "one('connect-refused')['peer'] == '127.0.0.1:$port'" "one('connect-refused')['count'] == 3" \
+		"'datagram' in one('connect-refused')['summary']" \
+		"one('connect-refused')['stack'][0]['line'] == $(line_of $TMP/udp.py 's.recv(100)  # the answer')" \
+		"len(diags()) == 1"
+}
+
 case_python_write_write_read_client() {
 	cat > $TMP/ww.py <<'EOF'
 import socket, threading

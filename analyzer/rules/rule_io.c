@@ -107,6 +107,29 @@ static void io_error(struct sl_ctx *c, const struct sl_event *ev, struct sl_tall
 	sl_diags_add(c->out, c->img, &d, stack, 0);
 }
 
+/* A datagram socket's send or receive failed with ECONNREFUSED: an earlier datagram met a port
+ * nothing listens on, and the ICMP port unreachable that came back is the next call's error. */
+static void datagram_refused(struct sl_ctx *c, const struct sl_event *ev, struct sl_tally *t)
+{
+	const struct sl_slot *s = slot_of(c->img, ev->conn_id);
+	if (s && s->type != SOCK_DGRAM)
+		return;
+	struct sl_diag d;
+	sl_diag_init(&d, SL_K_CONNECT_REFUSED, SL_SEV_ERROR, c->proc, ev->fd);
+	d.when_ns = ev->ts_ns;
+	d.err = ev->err;
+	d.conn_id = ev->conn_id;
+	sl_addr_format(&ev->addr, d.peer, sizeof d.peer);
+	snprintf(d.group_peer, sizeof d.group_peer, "udp/%.150s", d.peer);
+	d.stack_label = is_read(ev->call) ? "received at" : "sent at";
+	snprintf(d.summary, sizeof d.summary,
+		 "%s() on the datagram socket to %s failed with ECONNREFUSED: nothing listens on that port (the "
+		 "kernel's answer to an earlier datagram, an ICMP port unreachable, is the next call's error).",
+		 sl_call_name(ev->call), d.peer[0] ? d.peer : "an unnamed peer");
+	sl_tally_note(t, ev->stack, ev->err, &d);
+	sl_diags_add(c->out, c->img, &d, ev->stack, 0);
+}
+
 static void exhausted(struct sl_ctx *c, const struct sl_event *ev, struct sl_tally *t)
 {
 	struct sl_diag d;
@@ -238,6 +261,8 @@ void sl_rule_io_errors(struct sl_ctx *c)
 			exhausted(c, ev, t);
 		else if (ev->err == ECONNRESET || ev->err == EPIPE)
 			io_error(c, ev, t);
+		else if (ev->err == ECONNREFUSED && ev->call != SL_CALL_CONNECT)
+			datagram_refused(c, ev, t);
 	}
 	counted_only(c, t);
 	sl_tally_flush(t, c);
