@@ -91,6 +91,10 @@ static void unanswered(const struct sl_ctx *x, const struct sl_conn *c)
 	struct sl_diag d;
 	char dur[32];
 	sl_diag_conn(&d, c, SL_K_UNANSWERED_REQUEST, SL_SEV_ERROR);
+	if (!c->open_at_end) /* the program gave up (its own timeout, most often): the peer is what to look at */
+		d.advice = "The peer took the request and never answered before the program closed the connection "
+			   "(its own timeout, most often): look at the peer: overloaded, stuck, or waiting for more "
+			   "input than was sent.";
 	d.worst_ns = waited;
 	sl_cdur_format(&c->img->h, waited, dur, sizeof dur);
 	snprintf(d.summary, sizeof d.summary,
