@@ -456,7 +456,7 @@ keepalive_unanswered() { # name [go binary dir]
 	else
 		gobuild hangnth $bin
 	fi
-	local line; line=$(line_of $src 'resp, err := c.Do(req)')
+	local line; line=$(line_of $src 'resp, err := c.Do(req) // the request')
 	$bin server $TMP/port 3 &
 	local srv=$!
 	wait_for $TMP/port .
@@ -516,7 +516,7 @@ keepalive_reset_and_raw() { # bin
 	grep -q "all answered" $TMP/ka-reset.out
 	$JC $TMP/ka-reset.json "one('connection-reset')['severity'] == 'warning'" \
 		"'connected again' in one('connection-reset')['summary']" \
-		"at(one('connection-reset'), '$src', $(line_of $src 'resp, err := c.Do(req)'))" "len(diags()) == 1"
+		"at(one('connection-reset'), '$src', $(line_of $src 'resp, err := c.Do(req) // the request'))" "len(diags()) == 1"
 	rm -f $TMP/port
 	$bin rawserver $TMP/port 4 &
 	srv=$!
@@ -524,7 +524,7 @@ keepalive_reset_and_raw() { # bin
 	expect_status 1 $SL run --json $TMP/ka-raw.json -- $bin rawclient 127.0.0.1:$(cat $TMP/port) 6 > $TMP/ka-raw.out 2>&1
 	kill $srv
 	grep -q "request 4 failed" $TMP/ka-raw.out
-	$JC $TMP/ka-raw.json "at(one('unanswered-request'), '$src', $(line_of $src 'c, err := net.Dial("tcp", addr)'))" \
+	$JC $TMP/ka-raw.json "at(one('unanswered-request'), '$src', $(line_of $src 'c, err := net.Dial("tcp", addr) // the line protocol client'))" \
 		"one('unanswered-request')['evidence']['waited_ms'] >= 1500" "len(diags()) == 1"
 }
 

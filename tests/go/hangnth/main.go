@@ -149,7 +149,7 @@ func waitFor(tries int) {
 }
 
 func rawClient(addr string, requests int) {
-	c, err := net.Dial("tcp", addr)
+	c, err := net.Dial("tcp", addr) // the line protocol client
 	if err != nil {
 		panic(err)
 	}
@@ -171,7 +171,7 @@ func fetch(c *http.Client, ctx context.Context, url string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := c.Do(req)
+	resp, err := c.Do(req) // the request
 	if err != nil {
 		return err
 	}
