@@ -53,9 +53,11 @@ static void kernel_counts(struct sl_slot *s, const struct sl_tcp_info *ti, sockl
 		s->calls_out = ti->data_segs_out;
 		s->calls_in = ti->data_segs_in;
 	}
-	if (s->bytes_out)
+	/* (once a request is known unanswered, the last moves each way stay the exchange's, not the
+	 * goodbyes that followed: SL_SF_RT_UNANSWERED) */
+	if (s->bytes_out && !(s->flags & SL_SF_RT_UNANSWERED))
 		s->last_out_cns = now - (uint64_t)ti->base.tcpi_last_data_sent * 1000000ull;
-	if (s->bytes_in)
+	if (s->bytes_in && !(s->flags & SL_SF_RT_UNANSWERED))
 		s->last_in_cns = now - (uint64_t)ti->base.tcpi_last_data_recv * 1000000ull;
 	if (fin && !(s->flags & SL_SF_EOF)) {
 		s->eof_cns = fin_time(s, ti, now);

@@ -18,8 +18,8 @@
 
 SL_START void sl_log_params_default(struct sl_log_params *p)
 {
-	/* a million connections live or kept: 672 MiB of address space, a sparse file whose pages
-	 * exist only as they are used (a slot per connection, 672 bytes), within the run's budget */
+	/* a million connections live or kept: 664 MiB of address space, a sparse file whose pages
+	 * exist only as they are used (a slot per connection, 664 bytes), within the run's budget */
 	p->slots = 1u << 20;
 	p->events = 8192;
 	p->stacks = 2048;

@@ -59,7 +59,7 @@ enum { G_SYSCALL = 3, G_WAITING = 4, G_SCAN = 0x1000, WAIT_IO = 2, WAIT_SELECT =
  * singleflight, made for the program's goroutine waiting in lookupIPAddr. */
 enum { F_ROUNDTRIP, F_WRITELOOP, F_READLOOP, F_DIALCONN, F_GETCONN, F_BGREAD, F_TRYONENAME, F_GOLOOKUP, F_LOOKUPIP,
        F_TLS_HANDSHAKE, F_TLS_INTERRUPT, F_CGO_GETADDRINFO, F_CGO_LOOKUPIP, F_SINGLEFLIGHT, F_REQ_TIMER,
-       F_H2_READLOOP, F_XH2_READLOOP, F_GRPC_READER, F_H2_SERVER, F_XH2_SERVER, F_COUNT };
+       F_H2_READLOOP, F_XH2_READLOOP, F_GRPC_READER, F_H2_SERVER, F_XH2_SERVER, F_RESP_BODY, F_COUNT };
 static const char *const http_funcs[F_COUNT] = {
 	"net/http.(*persistConn).roundTrip", "net/http.(*persistConn).writeLoop", "net/http.(*persistConn).readLoop",
 	"net/http.(*Transport).dialConn", "net/http.(*Transport).getConn", "net/http.(*connReader).backgroundRead",
@@ -80,6 +80,9 @@ static const char *const http_funcs[F_COUNT] = {
 	"google.golang.org/grpc/internal/transport.(*http2Client).reader",
 	/* ... and a server's: an HTTP/2 connection idles between streams, ended by IdleTimeout */
 	"net/http.(*http2serverConn).readFrames", "golang.org/x/net/http2.(*serverConn).readFrames",
+	/* a client reading a response's body (a stream: server-sent events, a download): its
+	 * request's context or Timeout, watched by the connection's readLoop, may end it */
+	"net/http.(*bodyEOFSignal).Read",
 };
 
 struct sl_goproc {
@@ -542,6 +545,8 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 		if (!w[i].write && (runs_in(gp, F_H2_SERVER, w[i].pc, w[i].npc) ||
 				    runs_in(gp, F_XH2_SERVER, w[i].pc, w[i].npc)))
 			w[i].pool = 1;
+		if (!w[i].write && !w[i].deadline && runs_in(gp, F_RESP_BODY, w[i].pc, w[i].npc))
+			w[i].bound_unseen = 1; /* (what bounds it is the readLoop's, not seen from here) */
 	}
 	if (!loops || !gp->allgs || !gp->fn[F_ROUNDTRIP][0] || !gp->fn[F_WRITELOOP][0])
 		return;
@@ -597,7 +602,6 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 		int bounded = round_trip_bounded(gp, rt, timers, ntimers);
 		w[i].ctx_bounded = bounded > 0;
 		w[i].bound_unseen = bounded < 0;
-		if (getenv("SLDBG")) fprintf(stderr, "DBG rt %llu bounded %d parent_off %u\n", (unsigned long long)rt->goid, bounded, gp->l->g_parent);
 	}
 	free(timers);
 	free(sel);

@@ -1355,14 +1355,29 @@ static void dns_closed(struct tproc *p, struct fdent *e)
  * earlier than the reply was answered by it). SL_SF_RT_UNANSWERED. */
 static void wait_ended(struct tproc *p, struct sl_slot *s, int fd, const struct gowatch *g)
 {
-	const uint64_t step = 10000000ull;
+	const uint64_t step = 10000000ull, since = g->f->since_cns;
+	/* the exchange as the last sample saw it: before any goodbye */
+	uint64_t out_before = s->last_out_cns, in_before = s->last_in_cns;
 	sl_rec_kernel_view(&p->rec, s, fd, 0);
-	int waited = s->tcp_state == 1 /* TCP_ESTABLISHED (linux/tcp.h has no states) */ &&
-		     !(s->flags & SL_SF_EOF) && s->bytes_out && s->last_in_cns + step < g->f->since_cns;
-	if (waited && (g->round_trip || s->last_out_cns == s->last_in_cns))
+	int open = !(s->flags & SL_SF_EOF) && s->tcp_state == 1 /* TCP_ESTABLISHED (linux/tcp.h has no states) */;
+	/* A program giving up may say goodbye first (Go's TLS sends close_notify, then closes): what the
+	 * peer sent after it (its own close_notify, its FIN within 100 ms) answered that, and the
+	 * exchange to judge is the one before, as the last sample saw it. */
+	int bye = s->last_out_cns > since + step &&
+		  (s->last_in_cns == in_before || s->last_in_cns + step >= s->last_out_cns) &&
+		  (open || ((s->flags & SL_SF_EOF) && s->tcp_state == 8 /* TCP_CLOSE_WAIT */ &&
+			    s->eof_cns >= s->last_out_cns && s->eof_cns - s->last_out_cns < 100000000ull));
+	uint64_t in = bye ? in_before : s->last_in_cns, sent = bye ? out_before : s->last_out_cns;
+	/* silent since the wait began: a round trip's request, or a send in the last reply's step */
+	if ((open || bye) && s->bytes_out && in + step < since && (g->round_trip || sent >= in)) {
 		s->flags |= SL_SF_RT_UNANSWERED;
-	else if (g->unseen)
+		if (bye) {
+			s->last_in_cns = in;
+			s->last_out_cns = sent > in && sent < since ? sent : in + 1;
+		}
+	} else if (g->unseen) {
 		s->flags &= ~(SL_SF_PARKED_READ | SL_SF_BLOCKING_READ); /* answered, or the peer ended it */
+	}
 }
 
 /* ... at the program's close of a client's connection a goroutine was seen reading */
@@ -1750,6 +1765,10 @@ static void go_sample(struct tproc *p)
 		}
 		p->watch[k].seen = 1;
 		p->watch[k].unseen = w[i].bound_unseen;
+		/* a reader of a stream (a body, server-sent events) reads again and again with nothing
+		 * to tell its waits apart: data come since the wait was first seen start a new one */
+		if (p->watch[k].f && !w[i].write && s->last_in_cns > p->watch[k].f->since_cns && s->last_in_cns < now)
+			p->watch[k].f->since_cns = s->last_in_cns;
 		if (p->watch[k].f && now > p->watch[k].f->since_cns)
 			go_slot_facts(s, &w[i], (uint32_t)(p->watch[k].f->site & 0xffffffffu), now - p->watch[k].f->since_cns);
 	}

@@ -23,7 +23,7 @@ static const struct entry environment[] = {
 				   "control file itself (without `socklens run`)"},
 	{"SOCKLENS_NO_ARGV", "1: store only argv[0] of each process (set by --no-argv)"},
 	{"SOCKLENS_SLOTS", "connection slots per process at most (default 1048576: live sockets plus closed "
-			   "ones kept; a sparse table, 672 bytes per slot used, within an eighth of RLIMIT_AS)"},
+			   "ones kept; a sparse table, 664 bytes per slot used, within an eighth of RLIMIT_AS)"},
 	{"SOCKLENS_EVENTS", "events per process at most (default 8192: the first half kept, the second half "
 			    "a ring of the most recent)"},
 	{"SOCKLENS_STACKS", "distinct call-site stacks per process at most (default 2048)"},

@@ -44,8 +44,8 @@ static int abnormal(const struct sl_ctx *c, const struct sl_conn *cn)
 		return 0;
 	if (s->connect_state != SL_CONN_DONE)
 		return 0; /* a connect that failed (or never finished) made no connection a peer could close */
-	if (s->flags & SL_SF_EOF)
-		return 1;
+	if (s->flags & SL_SF_EOF) /* (not a FIN that answered the program's goodbye) */
+		return !(s->flags & SL_SF_RT_UNANSWERED);
 	return !cn->open_at_end && cn->end_ns - s->open_ns < 1000000000ull && s->bytes_in + s->bytes_out < 64;
 }
 

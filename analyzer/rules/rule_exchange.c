@@ -44,7 +44,8 @@ uint64_t sl_unanswered_ns(const struct sl_ctx *x, const struct sl_conn *c)
 	 * kernel's view placed the last send after the reply (recorder/kernel.c). */
 	int after = s->last_out_cns > s->last_in_cns ||
 		    (s->last_out_cns == s->last_in_cns && s->writes_since_read) || (s->flags & SL_SF_RT_UNANSWERED);
-	if (!after || (s->flags & SL_SF_EOF) || s->err_total)
+	/* (the tracer's SL_SF_RT_UNANSWERED: a FIN the peer sent only after the program's goodbye) */
+	if (!after || ((s->flags & SL_SF_EOF) && !(s->flags & SL_SF_RT_UNANSWERED)) || s->err_total)
 		return 0; /* answered, or closed or reset by the peer: other findings */
 	if (c->open_at_end && (s->flags2 & SL_SF2_POOL_IDLE))
 		return 0; /* idle in an HTTP client's pool: its last send was a control frame, not a request */
@@ -52,8 +53,8 @@ uint64_t sl_unanswered_ns(const struct sl_ctx *x, const struct sl_conn *c)
 		return 0; /* still sending to a peer that does not read: write-stalled */
 	if (!s->bytes_in && s->calls_out > 8)
 		return 0; /* a one-way stream: sending is all it does */
-	if (s->unread_at_close)
-		return 0; /* the answer arrived; the program did not read it */
+	if (s->unread_at_close && !(s->flags2 & SL_SF2_GOODBYE_UNREAD))
+		return 0; /* the answer arrived; the program did not read it (not the peer's close_notify) */
 	uint64_t now = sl_conn_now(x->run, c);
 	uint64_t sent = s->last_out_cns > s->last_in_cns ? s->last_out_cns : s->last_in_cns;
 	uint64_t waited = now > sent ? now - sent : 0;
@@ -277,7 +278,11 @@ static int rejected(const struct sl_ctx *x, const struct sl_conn *c)
 	}
 	if (s->err_total)
 		return 0;
-	if ((s->flags & SL_SF_TLS_LAST_ALERT) && !c->open_at_end && s->calls_out <= 3) {
+	/* (Go's crypto/tls checks the certificate inside the handshake: a Go client's alert after it
+	 * is a close_notify on a connection it did not need, as net/http's HTTP/2 pool closes the
+	 * extra ones it dialed side by side) */
+	if ((s->flags & SL_SF_TLS_LAST_ALERT) && !c->open_at_end && s->calls_out <= 3 &&
+	    !(x->img->h.flags & (SL_HDR_GOROUTINES | SL_HDR_GO_UNREAD))) {
 		/* its handshake done, the client's first record was an alert, and then its close: a
 		 * rejection of the server (curl checks the name in the certificate after the handshake),
 		 * or a connection given up unused (close_notify looks the same once encrypted): a warning */
