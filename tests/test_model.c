@@ -127,6 +127,22 @@ static void refused_connects_from_one_site_are_grouped(void **state)
 	assert_int_equal(c->ds.v[1].count, 1);
 }
 
+/* More peers than a finding lists, each met several times: counted once each (a repeat of one not
+ * listed was counted again: 16 leaks to 8 ports said "12 peers"). */
+static void distinct_peers_are_counted_exactly_past_the_listed_few(void **state)
+{
+	struct ctx *c = *state;
+	uint32_t site = stack_at(c, 0x1234);
+	for (int round = 0; round < 3; round++)
+		for (int port = 9000; port < 9008; port++)
+			connect_event(c, ECONNREFUSED, "127.0.0.1", port, site);
+	analyze(c, NULL);
+	assert_int_equal(c->ds.n, 1);
+	assert_int_equal(c->ds.v[0].count, 24);
+	assert_int_equal(c->ds.v[0].npeers, 8);
+	assert_int_equal(c->ds.v[0].npids, 1);
+}
+
 static void connect_errors_map_to_kinds(void **state)
 {
 	struct ctx *c = *state;
@@ -507,6 +523,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(refused_connects_from_one_site_are_grouped),
+		T(distinct_peers_are_counted_exactly_past_the_listed_few),
 		T(connect_errors_map_to_kinds),
 		T(abandoned_handshake_is_a_timeout),
 		T(reset_and_epipe_come_from_failed_io),

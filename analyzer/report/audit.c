@@ -24,6 +24,7 @@ struct sl_audit_site {
 	unsigned npids;
 	char peers[SL_LIST_MAX][160];
 	unsigned npeers;
+	struct sl_distinct seen;
 };
 
 struct sl_audit {
@@ -43,8 +44,10 @@ void sl_audit_free(struct sl_audit *a)
 {
 	if (!a)
 		return;
-	for (size_t i = 0; i < a->n; i++)
+	for (size_t i = 0; i < a->n; i++) {
 		free(a->v[i].stack);
+		sl_distinct_free(&a->v[i].seen);
+	}
 	free(a->v);
 	free(a);
 }
@@ -84,8 +87,8 @@ static void count(struct sl_audit_site *st, const struct sl_conn *c)
 	const struct sl_slot *s = c->s;
 	char peer[160];
 	sl_addr_format(s->role == SL_ROLE_LISTENER ? &s->local : &s->peer, peer, sizeof peer);
-	sl_note_pid(st->pids, &st->npids, c->proc->pid);
-	sl_note_peer(st->peers, &st->npeers, peer);
+	sl_note_pid(st->pids, &st->npids, &st->seen, c->proc->pid);
+	sl_note_peer(st->peers, &st->npeers, &st->seen, peer);
 	st->conns++;
 	for (int o = 0; o < SL_OPT__COUNT; o++) {
 		int on = o == SL_OPT_LINGER ? (s->opts_set & (1u << o)) && s->opt[o] >= 0 : sl_opt_on(s, o);

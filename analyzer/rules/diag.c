@@ -278,23 +278,56 @@ static struct sl_frame *frames_of_site(const struct sl_image *img, uint64_t site
 	return f;
 }
 
-void sl_note_pid(int *pids, unsigned *n, int pid)
+/* Adds key (never 0) to s: 1 when it is new (open addressing, kept at most half full). */
+static int distinct_add(struct sl_distinct *s, uint64_t key)
 {
-	for (unsigned i = 0; i < *n && i < SL_LIST_MAX; i++)
-		if (pids[i] == pid)
-			return;
+	if (2 * (s->n + 1) > s->cap) {
+		unsigned cap = s->cap ? s->cap * 2 : 16;
+		uint64_t *v = calloc(cap, sizeof *v);
+		for (unsigned i = 0; i < s->cap; i++)
+			for (unsigned h = (unsigned)(s->v[i] * 0x9e3779b97f4a7c15ull >> 32) & (cap - 1); s->v[i];
+			     h = (h + 1) & (cap - 1))
+				if (!v[h]) {
+					v[h] = s->v[i];
+					break;
+				}
+		free(s->v);
+		s->v = v;
+		s->cap = cap;
+	}
+	unsigned h = (unsigned)(key * 0x9e3779b97f4a7c15ull >> 32) & (s->cap - 1);
+	for (; s->v[h]; h = (h + 1) & (s->cap - 1))
+		if (s->v[h] == key)
+			return 0;
+	s->v[h] = key;
+	s->n++;
+	return 1;
+}
+
+void sl_distinct_free(struct sl_distinct *s)
+{
+	free(s->v);
+	*s = (struct sl_distinct){0};
+}
+
+void sl_note_pid(int *pids, unsigned *n, struct sl_distinct *seen, int pid)
+{
+	if (!distinct_add(seen, 1ull << 63 | (uint32_t)pid))
+		return;
 	if (*n < SL_LIST_MAX)
 		pids[*n] = pid;
 	(*n)++;
 }
 
-void sl_note_peer(char (*peers)[160], unsigned *n, const char *peer)
+void sl_note_peer(char (*peers)[160], unsigned *n, struct sl_distinct *seen, const char *peer)
 {
 	if (!peer[0])
 		return;
-	for (unsigned i = 0; i < *n && i < SL_LIST_MAX; i++)
-		if (!strcmp(peers[i], peer))
-			return;
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (const char *c = peer; *c; c++)
+		h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+	if (!distinct_add(seen, (h & ~(1ull << 63)) | 1)) /* (pids have the top bit; a key is never 0) */
+		return;
 	if (*n < SL_LIST_MAX)
 		snprintf(peers[*n], sizeof peers[0], "%s", peer);
 	(*n)++;
@@ -322,8 +355,8 @@ static void fold(struct sl_diag *g, struct sl_diag *d)
 		g->wall_ns = d->wall_ns;
 	if (d->sev > g->sev)
 		g->sev = d->sev;
-	sl_note_pid(g->pids, &g->npids, d->proc ? d->proc->pid : 0);
-	sl_note_peer(g->peers, &g->npeers, d->peer);
+	sl_note_pid(g->pids, &g->npids, &g->seen, d->proc ? d->proc->pid : 0);
+	sl_note_peer(g->peers, &g->npeers, &g->seen, d->peer);
 	if (d->worst_ns > g->worst_ns) { /* the worst instance is the one shown, header and summary alike */
 		g->worst_ns = d->worst_ns;
 		g->proc = d->proc;
@@ -445,8 +478,9 @@ void sl_diags_add(struct sl_diags *ds, const struct sl_image *img, struct sl_dia
 	unsigned count = d->count;
 	d->npids = 0;
 	d->npeers = 0;
-	sl_note_pid(d->pids, &d->npids, d->proc ? d->proc->pid : 0);
-	sl_note_peer(d->peers, &d->npeers, d->peer);
+	d->seen = (struct sl_distinct){0};
+	sl_note_pid(d->pids, &d->npids, &d->seen, d->proc ? d->proc->pid : 0);
+	sl_note_peer(d->peers, &d->npeers, &d->seen, d->peer);
 	d->count = count;
 	ds->v[ds->n] = *d;
 	ds->index[h] = ++ds->n;
@@ -481,6 +515,7 @@ void sl_diags_release(struct sl_diags *ds)
 	for (size_t i = 0; i < ds->n; i++) {
 		free(ds->v[i].stack);
 		free(ds->v[i].site);
+		sl_distinct_free(&ds->v[i].seen);
 	}
 	free(ds->v);
 	free(ds->index);

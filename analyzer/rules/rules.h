@@ -49,6 +49,13 @@ enum sl_kind {
 
 /* One finding, or a group of identical ones (same kind, call site frames, errno and peer group).
  * Frames are symbolized when the finding is made, so the image can be freed. */
+/* A set of 64-bit keys (a pid, a peer's hash): how many distinct ones a group of findings has,
+ * however many it is, where only the first few are listed. */
+struct sl_distinct {
+	uint64_t *v;
+	unsigned n, cap;
+};
+
 struct sl_diag {
 	enum sl_kind kind;
 	enum sl_severity sev;
@@ -69,6 +76,7 @@ struct sl_diag {
 	unsigned npids;
 	char peers[SL_LIST_MAX][160];/* distinct peers: the first few, and how many */
 	unsigned npeers;
+	struct sl_distinct seen;     /* every pid and peer noted, so the counts stay exact */
 	uint32_t site_stack;         /* a second stack id to show as the site (an earlier close) */
 	const char *site_label;      /* what the site is, when not the kind's ("first send at") */
 	const char *stack_label;     /* what the stack is, when not the kind's ("accepted at") */
@@ -131,8 +139,9 @@ void sl_diags_release(struct sl_diags *ds);
 struct sl_frame *sl_stack_frames(const struct sl_image *img, uint32_t id, size_t *n);
 uint64_t sl_frames_key(uint64_t h, const struct sl_frame *f, size_t n);
 /* Lists of the first SL_LIST_MAX distinct pids and peers, *n counting every distinct one noted. */
-void sl_note_pid(int *pids, unsigned *n, int pid);
-void sl_note_peer(char (*peers)[160], unsigned *n, const char *peer);
+void sl_note_pid(int *pids, unsigned *n, struct sl_distinct *seen, int pid);
+void sl_note_peer(char (*peers)[160], unsigned *n, struct sl_distinct *seen, const char *peer);
+void sl_distinct_free(struct sl_distinct *s);
 /* A finding filled with what every rule sets. */
 void sl_diag_init(struct sl_diag *d, enum sl_kind k, enum sl_severity sev, const struct sl_proc *p, int fd);
 struct sl_conn;
