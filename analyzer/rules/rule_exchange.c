@@ -53,8 +53,10 @@ uint64_t sl_unanswered_ns(const struct sl_ctx *x, const struct sl_conn *c)
 		return 0; /* still sending to a peer that does not read: write-stalled */
 	if (!s->bytes_in && s->calls_out > 8)
 		return 0; /* a one-way stream: sending is all it does */
-	if (s->unread_at_close && !(s->flags2 & SL_SF2_GOODBYE_UNREAD))
-		return 0; /* the answer arrived; the program did not read it (not the peer's close_notify) */
+	/* (not the peer's close_notify, nor what came after the program's goodbye once the tracer saw
+	 * the request unanswered until then) */
+	if (s->unread_at_close && !(s->flags2 & SL_SF2_GOODBYE_UNREAD) && !(s->flags & SL_SF_RT_UNANSWERED))
+		return 0; /* the answer arrived; the program did not read it */
 	uint64_t now = sl_conn_now(x->run, c);
 	uint64_t sent = s->last_out_cns > s->last_in_cns ? s->last_out_cns : s->last_in_cns;
 	uint64_t waited = now > sent ? now - sent : 0;
