@@ -55,29 +55,11 @@ SL_START static uint32_t fd_capacity(void)
 	return rl.rlim_max < 1024 ? 1024 : (uint32_t)rl.rlim_max;
 }
 
-/* The kernel's view of each TCP connection still open as the process ends (its exit closes them):
- * one whose peer closed and the program never read (CLOSE_WAIT, when the FIN came) is a close-wait
- * the report must see. A program that held none open pays nothing. */
-static void view_open_sockets(void)
-{
-	uint32_t hi = sl_fd_hiwater();
-	for (uint32_t fd = 0; fd < hi && sl_g.log_state == SL_LOG_MADE; fd++) {
-		uint32_t ent = sl_fd_get((int)fd);
-		if (!sl_fd_live(ent))
-			continue;
-		struct sl_slot *s = sl_slot_of(ent);
-		if (s->fd == (int)fd && sl_rec_is_tcp(s) && (s->role == SL_ROLE_CLIENT || s->role == SL_ROLE_SERVER) &&
-		    !(s->flags & (SL_SF_EOF | SL_SF_FROM_PARENT)))
-			sl_rec_kernel_view(&sl_rec_shim, s, (int)fd, 1);
-	}
-}
-
 void sl__record_exit(int status)
 {
 	int e = errno;
 	if (sl_g.ready && !sl_in_vfork_child()) {
 		struct sl_log_header *h = sl_g.log.hdr;
-		view_open_sockets();
 		h->exit_status = status;
 		h->end_mono_ns = sl_now();
 		__atomic_store_n(&h->end_reason, SL_END_EXIT, __ATOMIC_RELEASE);

@@ -478,27 +478,6 @@ EOF
 		"len(diags()) == 1"
 }
 
-# A server whose clients closed three connections it never reads, then exits with them open (in
-# CLOSE_WAIT): close-wait, from the kernel's view as the process ended (its exit closes them).
-case_close_wait_still_open_at_exit() {
-	cat > $TMP/cw.py <<'EOF'
-import os, select, socket, threading, time
-srv = socket.create_server(("127.0.0.1", 0))
-def clients():
-    for i in range(3):
-        socket.create_connection(srv.getsockname()).close()
-threading.Thread(target=clients).start()
-held = [srv.accept()[0] for i in range(3)]  # never read, never closed
-for c in held:
-    select.select([c], [], [], 10)  # the client's FIN has come
-time.sleep(1.5)  # held past the close-wait threshold (1 s): the scenario, not a wait for an event
-os._exit(0)  # open to the end (sys.exit would have Python close them first)
-EOF
-	$SL run --json $TMP/cwx.json -- $PY $TMP/cw.py
-	$JC $TMP/cwx.json "one('close-wait')['count'] == 3" "one('close-wait')['severity'] in ('warning', 'error')" \
-		"not diags('socket-leak') or all(d['severity'] == 'info' for d in diags('socket-leak'))"
-}
-
 case_python_write_write_read_client() {
 	cat > $TMP/ww.py <<'EOF'
 import socket, threading

@@ -1353,18 +1353,19 @@ static void dns_closed(struct tproc *p, struct fdent *e)
  * net/http round trip waits for the response to a request it sent; any other read, when the last
  * send was in the last reply's step (a request written at once after reading the reply; a send
  * earlier than the reply was answered by it). SL_SF_RT_UNANSWERED. */
-static void wait_ended(struct tproc *p, struct sl_slot *s, int fd, const struct gowatch *g)
+static void wait_ended(struct tproc *p, struct sl_slot *s, int fd, const struct gowatch *g, int closing)
 {
 	const uint64_t step = 10000000ull, since = g->f->since_cns;
 	/* the exchange as the last sample saw it: before any goodbye */
-	uint64_t out_before = s->last_out_cns, in_before = s->last_in_cns;
+	uint64_t out_before = s->last_out_cns, in_before = s->last_in_cns, bytes_before = s->bytes_out;
 	sl_rec_kernel_view(&p->rec, s, fd, 0);
 	int open = !(s->flags & SL_SF_EOF) && s->tcp_state == 1 /* TCP_ESTABLISHED (linux/tcp.h has no states) */;
-	/* A program giving up may say goodbye first (Go's TLS sends close_notify, then closes): what the
-	 * peer sent after it (its own close_notify, its FIN within 100 ms) answered that, and the
-	 * exchange to judge is the one before, as the last sample saw it. */
-	int bye = s->last_out_cns > since + step &&
-		  (s->last_in_cns == in_before || s->last_in_cns + step >= s->last_out_cns) &&
+	/* A program giving up may say goodbye as it closes (Go's TLS sends close_notify, 31 bytes at
+	 * most, not another request): what the peer sent after it (its own close_notify, its FIN within
+	 * 100 ms) answered that, and the exchange to judge is the one before, as the last sample saw it. */
+	int bye = closing && s->last_out_cns > since + step && s->bytes_out >= bytes_before &&
+		  s->bytes_out - bytes_before <= 31 &&
+		  (s->last_in_cns <= in_before + step || s->last_in_cns + step >= s->last_out_cns) &&
 		  (open || ((s->flags & SL_SF_EOF) && s->tcp_state == 8 /* TCP_CLOSE_WAIT */ &&
 			    s->eof_cns >= s->last_out_cns && s->eof_cns - s->last_out_cns < 100000000ull));
 	uint64_t in = bye ? in_before : s->last_in_cns, sent = bye ? out_before : s->last_out_cns;
@@ -1385,7 +1386,7 @@ static void wait_unanswered(struct tproc *p, struct sl_slot *s, int fd)
 {
 	for (size_t k = 0; k < p->nwatch; k++)
 		if (p->watch[k].fd == fd && !p->watch[k].write && p->watch[k].f) {
-			wait_ended(p, s, fd, &p->watch[k]);
+			wait_ended(p, s, fd, &p->watch[k], 1);
 			return;
 		}
 }
@@ -1783,7 +1784,7 @@ static void go_sample(struct tproc *p)
 			/* a client's read that ended with the connection open: answered, or given up */
 			struct sl_slot *s = slot_for(p, p->watch[k].fd);
 			if (s && s->conn_id == p->watch[k].f->conn_id && s->role == SL_ROLE_CLIENT)
-				wait_ended(p, s, p->watch[k].fd, &p->watch[k]);
+				wait_ended(p, s, p->watch[k].fd, &p->watch[k], 0);
 		}
 		if (p->watch[k].f)
 			sl_inflight_release(p->watch[k].f);
