@@ -564,7 +564,9 @@ case_go_http2_idle_pools_and_closing_tls_are_clean() {
 	gobuild h2pool $TMP/h2pool
 	$SL run --json $TMP/h2.json -- $TMP/h2pool > $TMP/h2.out 2>&1
 	grep -q "all answered" $TMP/h2.out
-	$JC $TMP/h2.json "not [d for d in diags() if d['severity'] != 'info']"
+	# (known, docs/go.md: when the server's close meets the client's close_notify unread, its kernel
+	# resets instead of a FIN, and the client's connection is said reset: seen in CI under load)
+	$JC $TMP/h2.json "not [d for d in diags() if d['severity'] != 'info' and not (d['kind'] == 'connection-reset' and any(f['line'] == $(line_of tests/go/h2pool/main.go 'get(cc, closing.URL)') for f in d['stack']))]"
 }
 
 # 30 responses whose bodies are never closed: their connections pile up at one call site. The
