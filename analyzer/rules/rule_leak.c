@@ -117,8 +117,7 @@ static uint64_t site_total(const struct sl_ctx *x, uint32_t stack)
 }
 
 /* A socket meant to live as long as its process: the only one its call site opened, and one that
- * is never a per-request connection, or one held for most of the process's life (any, in a process
- * of less than a second). */
+ * is never a per-request connection, or one held for most of the process's life. */
 static int lifetime(const struct sl_ctx *x, const struct sl_conn *c)
 {
 	const struct sl_slot *s = c->s;
@@ -128,10 +127,6 @@ static int lifetime(const struct sl_ctx *x, const struct sl_conn *c)
 	    (s->type == SOCK_DGRAM && !s->peer.family))
 		return 1;
 	uint64_t start = x->img->h.start_mono_ns;
-	/* (a process of less than a second: when in it the socket was opened is the scheduler's
-	 * say, not the program's; the only one of its call site lives as long as it, every run) */
-	if (c->end_ns > start && c->end_ns - start < 1000000000ull)
-		return 1;
 	return c->end_ns > start && s->open_ns >= start && (s->open_ns - start) * 2 <= c->end_ns - start;
 }
 
