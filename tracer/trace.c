@@ -1751,7 +1751,8 @@ static void go_sample(struct tproc *p)
 		if (p->fds[fd].slot)
 			p->fds[fd].slot->flags2 &= ~SL_SF2_POOL_IDLE;
 	for (size_t i = 0; i < n; i++) {
-		struct sl_slot *s = slot_for(p, w[i].fd);
+		/* (a pool's wait is only looked up: it names no call to record) */
+		struct sl_slot *s = w[i].pool ? slot_known(p, w[i].fd) : slot_for(p, w[i].fd);
 		size_t k = 0;
 		if (s && w[i].idle_reader && s->role == SL_ROLE_CLIENT)
 			s->flags2 |= SL_SF2_POOL_IDLE;
@@ -1782,7 +1783,7 @@ static void go_sample(struct tproc *p)
 		}
 		if (p->watch[k].f && !p->watch[k].write) {
 			/* a client's read that ended with the connection open: answered, or given up */
-			struct sl_slot *s = slot_for(p, p->watch[k].fd);
+			struct sl_slot *s = slot_known(p, p->watch[k].fd);
 			if (s && s->conn_id == p->watch[k].f->conn_id && s->role == SL_ROLE_CLIENT)
 				wait_ended(p, s, p->watch[k].fd, &p->watch[k], 0);
 		}
