@@ -118,17 +118,17 @@ suite_main() {
 	export TMP BUILD
 	local cases=${*:-$(SL_IN_CASE=1 bash -c "source tests/lib.sh; source $file; declare -F" | awk '$3 ~ /^case_/ {print substr($3, 6)}')}
 	for c in $cases; do
-		rc=0
+		rc=0 t0=$SECONDS
 		touch "$TMP/.mark"
 		SL_IN_CASE=1 timeout -k 10 "${CASE_TIMEOUT:-180}" bash -c "source tests/lib.sh; source $file; set -e; \
 			[ -n \"\${TRACE:-}\" ] && set -x; case_$c" >"$TMP/$c.log" 2>&1 </dev/null || rc=$?
 		if [ $rc -eq 0 ]; then
-			pass=$((pass + 1)); echo "ok   $c"
+			pass=$((pass + 1)); echo "ok   $c ($((SECONDS - t0)) s)"
 		elif [ $rc -eq 77 ]; then
 			skipped=$((skipped + 1)); echo "skip $c: $(tail -1 "$TMP/$c.log")"
 		else
 			failed=$((failed + 1)); failures="$failures $c"
-			[ $rc -eq 124 ] && echo "FAIL $c (timed out after ${CASE_TIMEOUT:-180} s)" || echo "FAIL $c"
+			[ $rc -eq 124 ] && echo "FAIL $c (timed out after ${CASE_TIMEOUT:-180} s)" || echo "FAIL $c ($((SECONDS - t0)) s)"
 			sed 's/^/    | /' "$TMP/$c.log" | tail -40
 		fi
 		collect_json "$c"
