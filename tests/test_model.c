@@ -74,6 +74,7 @@ static uint32_t stack_at(struct ctx *c, uint64_t ip)
 static void connect_event(struct ctx *c, int err, const char *ip, int port, uint32_t stack)
 {
 	struct sl_event *ev = sl_ev_begin(&c->log, SL_EV_CONNECT, SL_CALL_CONNECT, 5);
+	ev->ts_ns = sl_now();
 	ev->err = err;
 	ev->stack = stack;
 	ev->dur_ns = 2000000;
@@ -141,6 +142,43 @@ static void distinct_peers_are_counted_exactly_past_the_listed_few(void **state)
 	assert_int_equal(c->ds.v[0].count, 24);
 	assert_int_equal(c->ds.v[0].npeers, 8);
 	assert_int_equal(c->ds.v[0].npids, 1);
+}
+
+/* A refused connect followed by one from the same call site to the same peer that got through is
+ * a retry (a warning); another peer, another site, or a success before it is not (an error). */
+/* A refused connect followed by one from the same call site to the same peer that got through is
+ * a retry (a warning); another peer, another site, or a success before it is not (an error). */
+static void a_refusal_retried_from_the_same_site_to_the_same_peer_is_a_warning(void **state)
+{
+	struct ctx *c = *state;
+	uint32_t a = stack_at(c, 0x1234), b = stack_at(c, 0x4321), d = stack_at(c, 0x5555);
+	struct sl_slot *early = tcp_slot(c, SL_ROLE_CLIENT); /* before d's failure: not a retry */
+	early->connect_stack = d;
+	early->connect_start_ns = sl_now();
+	addr_in(&early->peer, "127.0.0.1", 7002);
+	connect_event(c, ECONNREFUSED, "127.0.0.1", 7000, a); /* retried */
+	connect_event(c, ECONNREFUSED, "127.0.0.1", 7001, b); /* 7001 reached from a only */
+	connect_event(c, ECONNREFUSED, "127.0.0.1", 7002, d); /* d reached it only before */
+	for (int port = 6990; port < 7004; port++) {           /* neighbours in the index's order */
+		struct sl_slot *s = tcp_slot(c, SL_ROLE_CLIENT);
+		s->connect_stack = a;
+		s->connect_start_ns = sl_now() + 1;
+		addr_in(&s->peer, "127.0.0.1", port);
+	}
+	analyze(c, NULL);
+	unsigned warned = 0, errors = 0;
+	for (size_t i = 0; i < c->ds.n; i++) {
+		if (c->ds.v[i].kind != SL_K_CONNECT_REFUSED)
+			continue;
+		if (c->ds.v[i].sev == SL_SEV_WARNING) {
+			warned += c->ds.v[i].count;
+			assert_string_equal(c->ds.v[i].peers[0], "127.0.0.1:7000");
+		} else {
+			errors += c->ds.v[i].count;
+		}
+	}
+	assert_int_equal(warned, 1);
+	assert_int_equal(errors, 2);
 }
 
 static void connect_errors_map_to_kinds(void **state)
@@ -524,6 +562,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(refused_connects_from_one_site_are_grouped),
 		T(distinct_peers_are_counted_exactly_past_the_listed_few),
+		T(a_refusal_retried_from_the_same_site_to_the_same_peer_is_a_warning),
 		T(connect_errors_map_to_kinds),
 		T(abandoned_handshake_is_a_timeout),
 		T(reset_and_epipe_come_from_failed_io),

@@ -45,6 +45,7 @@ static void analyze_image(struct sl_run *run, const struct sl_thresholds *th, st
 	sl_run_note_reaped(run, &img);
 	struct sl_ctx c = {.run = run, .th = th, .proc = p, .img = &img, .out = out};
 	c.conns = collect_conns(run, p, &img, &c.nconns);
+	sl_index_connected(&c);
 	uint64_t before = out->added;
 	for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++)
 		rules[r](&c);
@@ -52,6 +53,7 @@ static void analyze_image(struct sl_run *run, const struct sl_thresholds *th, st
 	if (visit)
 		visit(arg, &c);
 	free(c.conns);
+	free(c.connected);
 	sl_image_release(&img);
 }
 

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <string.h>
 #include "rules/rules.h"
 
@@ -22,16 +23,63 @@ static int same_addr(const struct sl_addr *a, const struct sl_addr *b)
 	return a->family == b->family && a->len == b->len && a->len <= SL_ADDR_DATA && !memcmp(a->data, b->data, a->len);
 }
 
+/* Connections that got through (and, if they sent, got something back), ordered so that a later
+ * connect from one call site to one peer is found by binary search: a run of a million failures
+ * asks a million times. */
+static int key_cmp(const struct sl_slot *a, uint32_t stack, const struct sl_addr *peer, uint64_t start)
+{
+	uint32_t sa = sl_conn_stack(a);
+	if (sa != stack)
+		return sa < stack ? -1 : 1;
+	if (a->peer.family != peer->family)
+		return a->peer.family < peer->family ? -1 : 1;
+	if (a->peer.len != peer->len)
+		return a->peer.len < peer->len ? -1 : 1;
+	int d = memcmp(a->peer.data, peer->data, a->peer.len <= SL_ADDR_DATA ? a->peer.len : SL_ADDR_DATA);
+	if (d)
+		return d;
+	return a->connect_start_ns < start ? -1 : a->connect_start_ns > start;
+}
+
+static int connected_cmp(const void *pa, const void *pb)
+{
+	const struct sl_slot *a = *(const struct sl_slot *const *)pa, *b = *(const struct sl_slot *const *)pb;
+	return key_cmp(a, sl_conn_stack(b), &b->peer, b->connect_start_ns);
+}
+
+void sl_index_connected(struct sl_ctx *c)
+{
+	c->connected = calloc(c->nconns ? c->nconns : 1, sizeof *c->connected);
+	c->nconnected = 0;
+	for (size_t i = 0; c->connected && i < c->nconns; i++) {
+		const struct sl_slot *s = c->conns[i].s;
+		if (s->role == SL_ROLE_CLIENT && s->connect_state == SL_CONN_DONE && sl_conn_stack(s) &&
+		    s->peer.family && (s->bytes_in || !s->bytes_out))
+			c->connected[c->nconnected++] = s;
+	}
+	if (c->nconnected)
+		qsort(c->connected, c->nconnected, sizeof *c->connected, connected_cmp);
+}
+
+/* Whether a connection from call site stack to peer got through after when (within ns of it,
+ * unless ns is 0): the program tried again and went on. */
 int sl_retried_ok(const struct sl_ctx *x, uint32_t stack, const struct sl_addr *peer, uint64_t when, uint64_t ns)
 {
-	for (size_t i = 0; stack && peer->family && i < x->nconns; i++) {
-		const struct sl_slot *s = x->conns[i].s;
-		if (s->role == SL_ROLE_CLIENT && s->connect_state == SL_CONN_DONE && s->connect_start_ns > when &&
-		    (!ns || s->connect_start_ns - when <= ns) &&
-		    sl_conn_stack(s) == stack && same_addr(&s->peer, peer) && (s->bytes_in || !s->bytes_out))
-			return 1;
+	if (!stack || !peer->family || !x->connected)
+		return 0;
+	size_t lo = 0, hi = x->nconnected; /* the first entry not before (stack, peer, when] */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (key_cmp(x->connected[mid], stack, peer, when) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return 0;
+	if (lo == x->nconnected)
+		return 0;
+	const struct sl_slot *s = x->connected[lo];
+	return sl_conn_stack(s) == stack && same_addr(&s->peer, peer) && s->connect_start_ns > when &&
+	       (!ns || s->connect_start_ns - when <= ns);
 }
 
 static void add(struct sl_ctx *c, int kind, int err, const struct sl_addr *peer, int fd, uint32_t stack, uint64_t dur,

@@ -142,13 +142,33 @@ static int pooled(const struct sl_conn *c)
 	       !(s->flags & SL_SF_EOF);
 }
 
-/* How many sockets this image leaked from the same call site. */
-static unsigned site_count(const struct sl_ctx *x, const char *left, uint32_t stack)
+static int u32_cmp(const void *a, const void *b)
 {
-	unsigned n = 0;
-	for (size_t i = 0; i < x->nconns; i++)
-		n += left[i] && x->conns[i].s->open_stack == stack;
-	return n;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* How many sockets this image leaked from the same call site: sites, the sorted call sites of the
+ * nsites leaked ones (a server left with 100,000 open asks once per socket). */
+static unsigned site_count(const uint32_t *sites, size_t nsites, uint32_t stack)
+{
+	size_t lo = 0, hi = nsites;
+	while (lo < hi) { /* the first not below stack */
+		size_t mid = lo + (hi - lo) / 2;
+		if (sites[mid] < stack)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t first = lo;
+	for (hi = nsites; lo < hi;) { /* the first above it */
+		size_t mid = lo + (hi - lo) / 2;
+		if (sites[mid] <= stack)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (unsigned)(lo - first);
 }
 
 static enum sl_severity severity(const struct sl_ctx *x, const struct sl_conn *c, unsigned same_site)
@@ -166,12 +186,23 @@ static enum sl_severity severity(const struct sl_ctx *x, const struct sl_conn *c
 void sl_rule_leak(struct sl_ctx *x)
 {
 	char *left = calloc(x->nconns ? x->nconns : 1, 1);
-	for (size_t i = 0; i < x->nconns; i++)
+	uint32_t *sites = calloc(x->nconns ? x->nconns : 1, sizeof *sites);
+	size_t nsites = 0;
+	if (!left || !sites) {
+		free(left);
+		free(sites);
+		return;
+	}
+	for (size_t i = 0; i < x->nconns; i++) {
 		left[i] = (char)(leaked(x, &x->conns[i]) && !lifetime(x, &x->conns[i]) && !pooled(&x->conns[i]));
+		if (left[i])
+			sites[nsites++] = x->conns[i].s->open_stack;
+	}
+	qsort(sites, nsites, sizeof *sites, u32_cmp);
 	for (size_t i = 0; i < x->nconns; i++) {
 		const struct sl_conn *c = &x->conns[i];
 		const struct sl_slot *s = c->s;
-		unsigned same_site = left[i] ? site_count(x, left, s->open_stack) : 0;
+		unsigned same_site = left[i] ? site_count(sites, nsites, s->open_stack) : 0;
 		/* a runtime's own wakeup pair (the JDK's, libcurl's) lives as long as the process; in a
 		 * running process only a pile-up is said */
 		if (!left[i] || (s->role == SL_ROLE_PAIR && same_site < 4) || (c->proc->alive && same_site < PILE_MIN))
@@ -199,4 +230,5 @@ void sl_rule_leak(struct sl_ctx *x)
 		sl_diags_add(x->out, x->img, &d, s->open_stack, 0);
 	}
 	free(left);
+	free(sites);
 }

@@ -171,7 +171,11 @@ struct sl_ctx {
 	struct sl_conn *conns;
 	size_t nconns;
 	struct sl_diags *out;
+	const struct sl_slot **connected; /* the client connections that got through, for sl_retried_ok: */
+	size_t nconnected;                /* sorted by call site, peer and start (sl_index_connected) */
 };
+/* Fills c->connected (freed by the caller). */
+void sl_index_connected(struct sl_ctx *c);
 
 /* Called with each image once its rules ran, before it is freed (the JSON report streams its
  * connections, the audit counts its call sites). */
