@@ -113,3 +113,35 @@ case_budget_reached_program_unchanged_report_says_so() {
 		"r['run']['log_space_used'] <= 1048576 + 65536" \
 		"one('connect-refused')['count'] + r['run']['processes_unlogged']['budget'] >= 300"
 }
+
+# More threads blocked at once than the in-flight table holds (1,024): the calls past it are
+# counted, and the report says they were not seen in flight and that its counts may be short.
+case_threads_blocked_past_the_in_flight_table_are_said() {
+	cat > $TMP/block.py <<'EOF2'
+import os, socket, threading
+n = 1100
+pairs = [socket.socketpair() for _ in range(n)]
+threading.stack_size(64 * 1024)
+ts = [threading.Thread(target=a.recv, args=(1,)) for a, b in pairs]
+for t in ts:
+    t.start()
+def in_recv(tid):            # blocked in recvfrom (45) right now
+    try:
+        with open(f"/proc/self/task/{tid}/syscall") as f:
+            return f.read().split()[0] == "45"
+    except OSError:
+        return False
+while sum(in_recv(t.native_id) for t in ts) < n:
+    os.sched_yield()
+for a, b in pairs:
+    b.send(b"x")
+for t in ts:
+    t.join()
+print("all", n, "were blocked at once", flush=True)
+EOF2
+	$SL run --json $TMP/block.json --report $TMP/block.txt -- $PY $TMP/block.py
+	cat $TMP/block.txt
+	grep -q "blocking calls made while 1024 threads were already blocked: not seen as in flight" $TMP/block.txt
+	grep -q "; incomplete: [0-9]* connections or blocked calls were not kept" $TMP/block.txt
+	$JC $TMP/block.json "proc()['dropped']['threads'] >= 76"
+}

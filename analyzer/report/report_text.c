@@ -130,14 +130,19 @@ static void print_proc(FILE *out, const struct sl_proc *p, size_t depth)
 	char st[96];
 	sl_proc_status(p, st, sizeof st);
 	fprintf(out, "%*s%s[%d] %s", (int)(2 + 2 * depth), "", sl_esc(sl_proc_name(p)), p->pid, st);
-	uint64_t dropped = 0, lost = 0;
+	uint64_t dropped = 0, lost = 0, threads = 0, most = 0;
 	for (size_t k = 0; k < p->nimages; k++) {
 		const struct sl_log_header *ih = &p->images[k].h;
-		dropped += ih->event_dropped + ih->slot_dropped + ih->stack_dropped + ih->inflight_dropped;
+		dropped += ih->event_dropped + ih->slot_dropped + ih->stack_dropped;
 		lost += ih->keepers_recycled;
+		threads += ih->inflight_dropped;
+		most = ih->tab[SL_T_INFLIGHT].cap > most ? ih->tab[SL_T_INFLIGHT].cap : most;
 	}
 	if (dropped)
 		fprintf(out, ", %llu records dropped (log full)", (unsigned long long)dropped);
+	if (threads)
+		fprintf(out, ", %llu blocking calls made while %llu threads were already blocked: not seen as in "
+			"flight (a hang among them is not reported)", (unsigned long long)threads, (unsigned long long)most);
 	if (lost)
 		fprintf(out, ", %llu closed connections with findings overwritten (slot table full: its counts are "
 			"lower bounds)", (unsigned long long)lost);
@@ -551,7 +556,16 @@ void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *
 		per_kind[k] = 0;
 	}
 	fprintf(out, "%s", listed ? ")" : "");
+	uint64_t dropped = 0;
+	for (size_t i = 0; i < run->nprocs; i++)
+		for (size_t k = 0; k < run->procs[i].nimages; k++) {
+			const struct sl_log_header *ih = &run->procs[i].images[k].h;
+			dropped += ih->slot_dropped + ih->keepers_recycled + ih->inflight_dropped;
+		}
 	if (checked == SL_CHECKED_PART)
 		fprintf(out, "; incomplete: %s", why);
+	if (dropped)
+		fprintf(out, "%s%llu connections or blocked calls were not kept, so counts may be lower bounds (see each "
+			"process)", checked == SL_CHECKED_PART ? ", " : "; incomplete: ", (unsigned long long)dropped);
 	fputc('\n', out);
 }
