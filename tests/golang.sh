@@ -478,9 +478,28 @@ keepalive_unanswered() { # name [go binary dir]
 	done
 	kill -TERM $pid
 	wait $run || true
-	kill $srv
 	$JC $TMP/ka-live.json "at(one('missing-timeout'), '$src', $line)"
 	$JC $TMP/ka-none.json "at(one('missing-timeout'), '$src', $line)" "one('missing-timeout')['severity'] == 'error'"
+	# a long poll the program ends itself when told to stop (SIGTERM cancels its context): the
+	# unanswered request is said, as info that says so
+	rm -f $TMP/port.hung
+	: > $TMP/ka-poll.out
+	$SL run --json $TMP/ka-poll.json -- $bin client 127.0.0.1:$(cat $TMP/port) 5 poll > $TMP/ka-poll.out 2>&1 &
+	run=$!
+	wait_for $TMP/ka-poll.out ready
+	pid=$(awk '/ready/ {print $2}' $TMP/ka-poll.out)
+	wait_for $TMP/port.hung hung
+	for i in $(seq 200); do
+		$SL report --json $pid > $TMP/ka-plive.json 2>/dev/null
+		$PY tests/jcheck.py $TMP/ka-plive.json "one('unanswered-request')" > /dev/null 2>&1 && break
+		sleep 0.1
+	done
+	kill -TERM $pid
+	wait $run
+	kill $srv
+	grep -q "stopped while request 3 waited" $TMP/ka-poll.out
+	$JC $TMP/ka-poll.json "at(one('unanswered-request'), '$src', $line)" "one('unanswered-request')['severity'] == 'info'" \
+		"'told to stop (SIGTERM)' in one('unanswered-request')['summary']" "len(diags()) == 1"
 	# a slow answer (2.5 s) under a 5 s context deadline (from Go 1.21, a Timeout is one too): no
 	# finding, whatever the Go release shows of the bound
 	rm -f $TMP/port

@@ -156,19 +156,35 @@ static int install_filter(void)
 	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }
 
+/* The value of KEY (with its colon) in /proc/PID/status, into val; 0 if found. */
+static int proc_status(pid_t pid, const char *key, char *val, size_t len)
+{
+	char path[64], line[256];
+	int found = -1;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	while (f && found && fgets(line, sizeof line, f))
+		if (!strncmp(line, key, strlen(key))) {
+			snprintf(val, len, "%s", line + strlen(key));
+			found = 0;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}
+
 /* Whether pid runs with no_new_privs (its setuid and file-capability programs gain nothing). */
 static int no_new_privs(pid_t pid)
 {
-	char path[64], line[128];
-	int nnp = 0;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "re");
-	while (f && fgets(line, sizeof line, f))
-		if (!strncmp(line, "NoNewPrivs:", 11))
-			nnp = atoi(line + 11) == 1;
-	if (f)
-		fclose(f);
-	return nnp;
+	char v[32];
+	return !proc_status(pid, "NoNewPrivs:", v, sizeof v) && atoi(v) == 1;
+}
+
+/* Whether tid ignores sig (nohup's SIGHUP: delivered to a traced process all the same). */
+static int ignores(pid_t tid, int sig)
+{
+	char v[64];
+	return !proc_status(tid, "SigIgn:", v, sizeof v) && (strtoull(v, NULL, 16) >> (sig - 1) & 1);
 }
 
 /* ---- processes and threads ------------------------------------------------------------- */
@@ -410,18 +426,8 @@ static void thread_drop(struct tthread *t)
 /* The thread group of tid, from /proc (a thread we have not met yet). */
 static pid_t tgid_of(pid_t tid)
 {
-	char path[64], line[256];
-	snprintf(path, sizeof path, "/proc/%d/status", tid);
-	FILE *f = fopen(path, "re");
-	pid_t tgid = tid;
-	while (f && fgets(line, sizeof line, f))
-		if (!strncmp(line, "Tgid:", 5)) {
-			tgid = atoi(line + 5);
-			break;
-		}
-	if (f)
-		fclose(f);
-	return tgid;
+	char v[32];
+	return proc_status(tid, "Tgid:", v, sizeof v) ? tid : atoi(v);
 }
 
 /* The entry of fd if there is one: a stop's first argument is not always an fd (the calls a DNS
@@ -2180,6 +2186,11 @@ static void on_stop(pid_t tid, int status)
 	    si.si_pid == t->p->pid) {
 		resume(t, 0); /* the stop of a refused PTRACE_TRACEME handshake (see traceme()) */
 		return;
+	}
+	if ((sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT) && t->p->log.hdr &&
+	    !t->p->log.hdr->stop_signal && !ignores(tid, sig)) { /* told to stop: the waits it ends from now are its own choice */
+		t->p->log.hdr->stop_signal_ns = sl_now();
+		__atomic_store_n(&t->p->log.hdr->stop_signal, (uint32_t)sig, __ATOMIC_RELEASE);
 	}
 	resume(t, sig); /* a signal for the program: delivered as it was */
 }

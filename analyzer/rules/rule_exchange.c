@@ -92,17 +92,27 @@ static void unanswered(const struct sl_ctx *x, const struct sl_conn *c)
 	if (short_write(x, c, waited) || !waited)
 		return;
 	struct sl_diag d;
-	char dur[32];
-	sl_diag_conn(&d, c, SL_K_UNANSWERED_REQUEST, SL_SEV_ERROR);
-	if (!c->open_at_end) /* the program gave up (its own timeout, most often): the peer is what to look at */
+	char dur[32], stopping[96] = "";
+	uint64_t end = sl_conn_now(x->run, c);
+	int sig = sl_stopping(c, end - waited, end);
+	/* told to stop while it waited, it ended the wait itself: a long poll or a subscription ends
+	 * so, and nothing says an answer was due */
+	sl_diag_conn(&d, c, SL_K_UNANSWERED_REQUEST, sig ? SL_SEV_INFO : SL_SEV_ERROR);
+	if (sig) {
+		snprintf(stopping, sizeof stopping, "; the program was told to stop (SIG%s) while it waited",
+			 sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+		d.advice = "The program was shutting down and ended the wait itself (a long poll or a subscription "
+			   "ends so). If an answer was due by then, look at the peer.";
+	} else if (!c->open_at_end) { /* the program gave up (its own timeout, most often): look at the peer */
 		d.advice = "The peer took the request and never answered before the program closed the connection "
 			   "(its own timeout, most often): look at the peer: overloaded, stuck, or waiting for more "
 			   "input than was sent.";
+	}
 	d.worst_ns = waited;
 	sl_cdur_format(&c->img->h, waited, dur, sizeof dur);
 	snprintf(d.summary, sizeof d.summary,
-		 "%.30s[%d] sent %llu bytes to %s and got no reply for %s; %s%s.", sl_proc_name(c->proc),
-		 c->proc->pid, (unsigned long long)s->bytes_out, peer_or(&d, "its peer"), dur, how_it_ended(c),
+		 "%.30s[%d] sent %llu bytes to %s and got no reply for %s%s; %s%s.", sl_proc_name(c->proc),
+		 c->proc->pid, (unsigned long long)s->bytes_out, peer_or(&d, "its peer"), dur, stopping, how_it_ended(c),
 		 s->bytes_in ? " (earlier requests on this connection were answered)" : "");
 	sl_diag_fact(&d, "bytes_sent", (double)s->bytes_out);
 	sl_diag_fact(&d, "bytes_received", (double)s->bytes_in);

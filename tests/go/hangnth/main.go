@@ -4,12 +4,14 @@
 //	                                  serves on 127.0.0.1; the Nth request on each connection is
 //	                                  never answered (slow: answered after 2.5 s; reset: the
 //	                                  connection is reset instead, as a server closing an idle
-//	                                  connection just as a request comes in does)
+//	                                  connection just as a request comes in does); PORTFILE.hung
+//	                                  is written once the Nth request came
 //	hangnth client ADDR REQUESTS HOW [SECONDS]
 //	                                  one keep-alive connection, requests back to back; HOW bounds
 //	                                  each request: timeout (Client.Timeout), context (a context
-//	                                  deadline), both SECONDS long (2 unless said), or none (it waits
-//	                                  as long as the server likes)
+//	                                  deadline), both SECONDS long (2 unless said), none (it waits
+//	                                  as long as the server likes), or poll (a long poll: no bound,
+//	                                  but SIGTERM cancels the request and the program exits 0)
 //	hangnth noread PORTFILE 0         accepts connections and never reads them
 //	hangnth upload ADDR 0             PUTs 16 MiB under a 4 s Client.Timeout
 //	hangnth waitfor - N               dials a port nothing listens on N times (refused), then
@@ -27,9 +29,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -62,6 +66,7 @@ func serve(portfile string, hangAt int, how string) {
 			c.Close()
 			return
 		case n == hangAt:
+			os.WriteFile(portfile+".hung", []byte("hung\n"), 0o644)
 			<-never
 		}
 		fmt.Fprintf(w, "answer %d\n", n)
@@ -219,13 +224,23 @@ func main() {
 	if how == "timeout" {
 		c.Timeout = bound
 	}
+	stop := context.Background()
+	if how == "poll" {
+		stop, _ = signal.NotifyContext(stop, syscall.SIGTERM)
+	}
 	for i := 1; i <= requests; i++ {
 		ctx, cancel := context.Background(), func() {}
 		if how == "context" {
 			ctx, cancel = context.WithTimeout(context.Background(), bound)
+		} else if how == "poll" {
+			ctx = stop
 		}
 		err := fetch(c, ctx, url)
 		cancel()
+		if err != nil && stop.Err() != nil {
+			fmt.Println("stopped while request", i, "waited")
+			return
+		}
 		if err != nil {
 			fmt.Println("request", i, "failed:", err)
 			os.Exit(1)
