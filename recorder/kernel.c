@@ -88,10 +88,20 @@ void sl_rec_kernel_view(struct sl_rec *r, struct sl_slot *s, int fd, int closing
 	}
 	if (HAS(len, dsack_dups))
 		s->tcp_dsack_dups = ti.dsack_dups;
+	uint64_t out_before = s->bytes_out;
 	if (r->kernel_counts)
 		kernel_counts(s, &ti, len, fin && ti.base.tcpi_state != TCP_TIME_WAIT);
 	else if (closing && ti.base.tcpi_state == TCP_CLOSE_WAIT && !(s->flags & SL_SF_EOF))
 		s->eof_cns = fin_time(s, &ti, sl_now()); /* a FIN the program never read */
+	/* the program's last send, just before this close, was 31 bytes at most (since the last look,
+	 * or what the peer never acknowledged: a connection too short to have been looked at since its
+	 * request), sent by its TLS library's close: its close_notify, not a request. (A write that
+	 * met the reset fails and is not counted.) */
+	uint64_t unacked = HAS(len, bytes_retrans) && ti.bytes_sent >= ti.bytes_retrans + ti.bytes_acked - 1 &&
+				   ti.bytes_acked ? ti.bytes_sent - ti.bytes_retrans - (ti.bytes_acked - 1) : 0;
+	int bye = closing && r->kernel_counts && ti.base.tcpi_last_data_sent < 100 &&
+		  ((s->bytes_out > out_before && s->bytes_out - out_before <= 31) || (unacked && unacked <= 31)) &&
+		  ti.base.tcpi_state == TCP_CLOSE && r->probe->tls_closing && r->probe->tls_closing(r->arg) == 1;
 	sl_slot_flag(s, SL_SF_TCPINFO);
 	/* TCP_CLOSE is also where an orderly end leads once the program has shut down its side (both
 	 * FINs exchanged: FIN_WAIT_2 -> TIME_WAIT, or LAST_ACK acknowledged): an abort then shows only as
@@ -122,6 +132,11 @@ void sl_rec_kernel_view(struct sl_rec *r, struct sl_slot *s, int fd, int closing
 		    ti.bytes_sent - ti.bytes_retrans <= acked + 31)
 			s->flags2 |= SL_SF2_GOODBYE_ONLY;
 	}
+	/* ... and before the peer's FIN: the peer closed with the program's goodbye come and unread,
+	 * its kernel resetting (two TLS closes crossing; the kernel sent the goodbye, so the
+	 * connection was whole when the program began to close it) */
+	else if (closing && bye && ti.base.tcpi_state == TCP_CLOSE && !(s->flags & (SL_SF_SHUT_WR | SL_SF_EOF)))
+		s->flags2 |= SL_SF2_GOODBYE_ONLY;
 	/* data the peer sent that nobody read, as the kernel counts it (SIOCINQ: exact, whichever
 	 * process read the rest, and a FIN not counted); asked only when the counters say there
 	 * may be some */

@@ -125,10 +125,11 @@ static int worth_keeping(const struct sl_slot *s, uint64_t now)
 	       now - s->last_out_cns >= SL_KEEP_NS;
 }
 
-void sl_rec_close(struct sl_rec *r, struct sl_slot *s, int fd, int by_exec)
+void sl_rec_close(struct sl_rec *r, struct sl_slot *s, int fd, int how)
 {
 	uint64_t now = sl_now();
-	if (!by_exec) { /* an exec closes without a stop of ours: the kernel cannot be asked then */
+	int by_exec = how == SL_CLOSE_EXEC;
+	if (how == SL_CLOSE_CALL) { /* an exec closes without a stop of ours: the kernel cannot be asked then */
 		sl_rec_gave_up(r, s, fd);
 		sl_rec_kernel_view(r, s, fd, 1);
 	}

@@ -43,6 +43,9 @@ struct sl_probe {
 	/* whether the kernel holds a TIME_WAIT socket for the connection local -> peer: 1, 0, or -1
 	 * (cannot tell; NULL: a front end that sees the program's reads needs no such question) */
 	int (*timewait)(void *arg, const struct sl_addr *local, const struct sl_addr *peer);
+	/* whether the close under way follows a goodbye the program's TLS library just sent (a
+	 * close_notify): 1, or 0 (NULL: cannot tell) */
+	int (*tls_closing)(void *arg);
 };
 
 /* One process being recorded. */
@@ -105,9 +108,14 @@ int sl_rec_identify(struct sl_rec *r, int fd, struct sl_ident *id);
 /* A socket found open (inherited, passed, made where no front end saw): its names, and whether
  * it is connected. */
 void sl_rec_found(struct sl_rec *r, struct sl_slot *s, int fd);
-/* The last fd of s is being closed (by_exec: by an exec, O_CLOEXEC): what the kernel still knows,
- * the close's stack, whether the slot is worth keeping; then the slot is closed. */
-void sl_rec_close(struct sl_rec *r, struct sl_slot *s, int fd, int by_exec);
+/* The last fd of s is being closed (how: SL_CLOSE_*): what the kernel still knows, the close's
+ * stack, whether the slot is worth keeping; then the slot is closed. */
+enum {
+	SL_CLOSE_CALL = 0,   /* the program's close */
+	SL_CLOSE_EXEC = 1,   /* an exec's (O_CLOEXEC): the kernel cannot be asked then */
+	SL_CLOSE_VIEWED = 2, /* the program's, the closing kernel view already taken (sl_rec_kernel_view) */
+};
+void sl_rec_close(struct sl_rec *r, struct sl_slot *s, int fd, int how);
 /* fd, once the socket of slot old (NULL: not known), failed with err in call: a use after close. */
 void sl_rec_stale(struct sl_rec *r, int fd, const struct sl_slot *old, int err, uint16_t call);
 /* A call that makes a socket (socket, socketpair, accept) failed for want of one: an event with

@@ -355,7 +355,7 @@ static void release_fd(int fd, uint32_t ent)
 		return;
 	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
-	sl_rec_close(R, s, fd, 0);
+	sl_rec_close(R, s, fd, SL_CLOSE_CALL);
 }
 
 void sl__record_close(int fd)

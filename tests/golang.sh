@@ -578,14 +578,15 @@ case_go_stalled_upload_and_a_wait_for_a_service() {
 # Healthy HTTP clients that leave connections idle, or close them as servers do: an HTTP/2 client
 # idle after three bodies (its reader always reads; its WINDOW_UPDATEs went last), one request to
 # each of two servers (each connection then idle in the pool), HTTPS with keep-alives off (each
-# close_notify crossing the other side's close): nothing above info, client or server side.
+# close_notify crossing the other side's close), and four HTTPS answers 1.5 s late with the server
+# closed at once after them (the answers come between a sample that saw the requests waiting and
+# the goodbyes; the server's close may meet the client's close_notify unread and reset): nothing
+# above info, client or server side.
 case_go_http2_idle_pools_and_closing_tls_are_clean() {
 	gobuild h2pool $TMP/h2pool
 	$SL run --json $TMP/h2.json -- $TMP/h2pool > $TMP/h2.out 2>&1
 	grep -q "all answered" $TMP/h2.out
-	# (known, docs/go.md: when the server's close meets the client's close_notify unread, its kernel
-	# resets instead of a FIN, and the client's connection is said reset: seen in CI under load)
-	$JC $TMP/h2.json "not [d for d in diags() if d['severity'] != 'info' and not (d['kind'] == 'connection-reset' and any(f['line'] == $(line_of tests/go/h2pool/main.go 'get(cc, closing.URL)') for f in d['stack']))]"
+	$JC $TMP/h2.json "not [d for d in diags() if d['severity'] != 'info']"
 }
 
 # 30 responses whose bodies are never closed: their connections pile up at one call site. The

@@ -59,7 +59,7 @@ enum { G_SYSCALL = 3, G_WAITING = 4, G_SCAN = 0x1000, WAIT_IO = 2, WAIT_SELECT =
  * singleflight, made for the program's goroutine waiting in lookupIPAddr. */
 enum { F_ROUNDTRIP, F_WRITELOOP, F_READLOOP, F_DIALCONN, F_GETCONN, F_BGREAD, F_TRYONENAME, F_GOLOOKUP, F_LOOKUPIP,
        F_TLS_HANDSHAKE, F_TLS_INTERRUPT, F_CGO_GETADDRINFO, F_CGO_LOOKUPIP, F_SINGLEFLIGHT, F_REQ_TIMER,
-       F_H2_READLOOP, F_XH2_READLOOP, F_GRPC_READER, F_H2_SERVER, F_XH2_SERVER, F_RESP_BODY, F_COUNT };
+       F_H2_READLOOP, F_XH2_READLOOP, F_GRPC_READER, F_H2_SERVER, F_XH2_SERVER, F_RESP_BODY, F_TLS_CLOSE, F_COUNT };
 static const char *const http_funcs[F_COUNT] = {
 	"net/http.(*persistConn).roundTrip", "net/http.(*persistConn).writeLoop", "net/http.(*persistConn).readLoop",
 	"net/http.(*Transport).dialConn", "net/http.(*Transport).getConn", "net/http.(*connReader).backgroundRead",
@@ -83,6 +83,8 @@ static const char *const http_funcs[F_COUNT] = {
 	/* a client reading a response's body (a stream: server-sent events, a download): its
 	 * request's context or Timeout, watched by the connection's readLoop, may end it */
 	"net/http.(*bodyEOFSignal).Read",
+	/* a TLS connection's close: its close_notify, then the socket's */
+	"crypto/tls.(*Conn).Close",
 };
 
 struct sl_goproc {
@@ -806,6 +808,11 @@ int sl_go_waits(struct sl_goproc *gp, struct sl_gowait **out, size_t *n, char *w
 int sl_go_dialing(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n)
 {
 	return runs_in(gp, F_DIALCONN, pcs, n);
+}
+
+int sl_go_tls_closing(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n)
+{
+	return runs_in(gp, F_TLS_CLOSE, pcs, n);
 }
 
 /* The index in all (n headers) of the goroutine whose id is goid, or n. */

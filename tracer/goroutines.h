@@ -50,6 +50,8 @@ void sl_go_close(struct sl_goproc *gp);
 uint64_t sl_go_id(const struct sl_goproc *gp, uint64_t g);
 /* Whether a stack (return addresses) is net/http's Transport dialing a connection. */
 int sl_go_dialing(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n);
+/* ... crypto/tls closing a connection (its close_notify sent, the socket's close under way) */
+int sl_go_tls_closing(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n);
 /* The goroutine that asked for the connection the goroutine at g dials: the program's request,
  * waiting for it in Transport.getConn (its creator, from Go 1.21; before, the one waiting there
  * if there is only one). Its frames into pcs; 0, or -1 when it cannot be told. */

@@ -906,8 +906,18 @@ static uint32_t probe_tid(void *arg)
 	return (uint32_t)((struct tproc *)arg)->at;
 }
 
+/* (asked only of a close that found the connection reset just after a small last send) */
+static int probe_tls_closing(void *arg)
+{
+	struct tproc *p = arg;
+	if (!p->go || !go_reader(p))
+		return 0;
+	const struct sl_stack *st = sl_stack_at(&p->log, capture(p, p->at));
+	return st && sl_go_tls_closing(p->gr, st->ip, st->nframes < SL_MAX_FRAMES ? st->nframes : SL_MAX_FRAMES);
+}
+
 static const struct sl_probe tracer_probe = {probe_sockopt, probe_unread, probe_name, probe_stack, probe_tid, NULL,
-					     probe_timewait};
+					     probe_timewait, probe_tls_closing};
 
 /* A socket made by a call we saw (socket, socketpair, accept). */
 static struct sl_slot *new_slot(struct tproc *p, int fd, int family, int type, int protocol, int role, uint32_t flags,
@@ -1363,14 +1373,16 @@ static void wait_ended(struct tproc *p, struct sl_slot *s, int fd, const struct 
 {
 	const uint64_t step = 10000000ull, since = g->f->since_cns;
 	/* the exchange as the last sample saw it: before any goodbye */
-	uint64_t out_before = s->last_out_cns, in_before = s->last_in_cns, bytes_before = s->bytes_out;
-	sl_rec_kernel_view(&p->rec, s, fd, 0);
+	uint64_t out_before = s->last_out_cns, in_before = s->last_in_cns, bytes_before = s->bytes_out,
+		 got_before = s->bytes_in;
+	sl_rec_kernel_view(&p->rec, s, fd, closing); /* (at a close, the one look of sl_rec_close) */
 	int open = !(s->flags & SL_SF_EOF) && s->tcp_state == 1 /* TCP_ESTABLISHED (linux/tcp.h has no states) */;
 	/* A program giving up may say goodbye as it closes (Go's TLS sends close_notify, 31 bytes at
 	 * most, not another request): what the peer sent after it (its own close_notify, its FIN within
-	 * 100 ms) answered that, and the exchange to judge is the one before, as the last sample saw it. */
+	 * 100 ms) answered that, and the exchange to judge is the one before, as the last sample saw it.
+	 * More than 31 bytes come since that sample are an answer, come just before the close. */
 	int bye = closing && s->last_out_cns > since + step && s->bytes_out >= bytes_before &&
-		  s->bytes_out - bytes_before <= 31 &&
+		  s->bytes_out - bytes_before <= 31 && s->bytes_in - got_before <= 31 /* (not an answer) */ &&
 		  (s->last_in_cns <= in_before + step || s->last_in_cns + step >= s->last_out_cns) &&
 		  (open || ((s->flags & SL_SF_EOF) && s->tcp_state == 8 /* TCP_CLOSE_WAIT */ &&
 			    s->eof_cns >= s->last_out_cns && s->eof_cns - s->last_out_cns < 100000000ull));
@@ -1387,14 +1399,17 @@ static void wait_ended(struct tproc *p, struct sl_slot *s, int fd, const struct 
 	}
 }
 
-/* ... at the program's close of a client's connection a goroutine was seen reading */
-static void wait_unanswered(struct tproc *p, struct sl_slot *s, int fd)
+/* ... at the program's close of a client's connection a goroutine was seen reading: 1 if so (the
+ * closing kernel view was taken) */
+static int wait_unanswered(struct tproc *p, struct sl_slot *s, int fd)
 {
 	for (size_t k = 0; k < p->nwatch; k++)
 		if (p->watch[k].fd == fd && !p->watch[k].write && p->watch[k].f) {
+			sl_rec_gave_up(&p->rec, s, fd);
 			wait_ended(p, s, fd, &p->watch[k], 1);
-			return;
+			return 1;
 		}
+	return 0;
 }
 
 static void close_slot(struct tproc *p, int fd, int by_exec)
@@ -1412,11 +1427,10 @@ static void close_slot(struct tproc *p, int fd, int by_exec)
 	e->slot = NULL;
 	e->closed_socket = 1;
 	if (--s->refs == 0) {
-		if (!by_exec && p->nwatch && s->role == SL_ROLE_CLIENT)
-			wait_unanswered(p, s, fd);
+		int viewed = !by_exec && p->nwatch && s->role == SL_ROLE_CLIENT && wait_unanswered(p, s, fd);
 		if (!by_exec)
 			sl_rec_options_now(&p->rec, s, fd, OPTS_CLOSE); /* as they ended */
-		sl_rec_close(&p->rec, s, fd, by_exec);
+		sl_rec_close(&p->rec, s, fd, by_exec ? SL_CLOSE_EXEC : viewed ? SL_CLOSE_VIEWED : SL_CLOSE_CALL);
 	}
 }
 

@@ -501,7 +501,8 @@ enum sl_slot_flags2 {
 					 reset in CLOSE_WAIT), answering what the program sent after the
 					 peer had closed */
 	SL_SF2_GOODBYE_ONLY = 1u << 2,/* ... and that was 31 bytes at most (a TLS close_notify, a QUIT):
-					 the two closes crossed, nothing was lost */
+					 the two closes crossed, nothing was lost; or (the tracer) a
+					 reset came after such a goodbye the program sent as it closed */
 	SL_SF2_GOODBYE_UNREAD = 1u << 3,/* what was unread at close (unread_at_close) is one TLS record
 					 of 31 bytes at most: the peer's close_notify crossing the
 					 program's close, so the reset lost nothing */

@@ -3,7 +3,10 @@
 //     samples (its connection's reader reads frames all along; the client sent WINDOW_UPDATEs last);
 //   - one request to each of two HTTP/1.1 servers, each connection then idle in the pool;
 //   - three HTTPS requests to a server with keep-alives off (each connection ends with the
-//     server's close_notify and FIN crossing the client's close_notify).
+//     server's close_notify and FIN crossing the client's close_notify);
+//   - four HTTPS requests at once to a server answering each 1.5 s later (across a tracer's
+//     sample), then the server closed with the client's connections idle: both sides' goodbyes
+//     cross within milliseconds of the answers.
 //
 // Every request succeeds and the program exits 0 with its pooled connections open.
 package main
@@ -17,6 +20,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -70,6 +74,23 @@ func main() {
 	for i := 0; i < 3; i++ {
 		get(cc, closing.URL)
 	}
+	slow := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(1500 * time.Millisecond)
+		io.WriteString(w, "late, within the client's bound")
+	}))
+	slow.StartTLS()
+	sc := slow.Client()
+	sc.Timeout = 10 * time.Second
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			get(sc, slow.URL) // the slow answers
+		}()
+	}
+	wg.Wait()
+	slow.Close() // its connections, then the client's idle ones
 	time.Sleep(2500 * time.Millisecond) // idle across two of the tracer's samples: what is looked at
 	fmt.Println("all answered")
 }
