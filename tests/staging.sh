@@ -294,14 +294,16 @@ case_service_snippets_work_as_written() {
 case_two_hundred_thousand_connections_counted_exactly() {
 	# failures spread over the whole run, far more than the event table holds: past 256 of one
 	# errno at one call site they are counted at the site, not logged, so the table never fills
-	# and the counts come from the call sites' own counters
-	$SL run --json $TMP/many.json -- $PROGS/many_conns 200000 10 7 > $TMP/many.out 2>/dev/null
+	# and the counts come from the call sites' own counters (under SANITIZE, 50,000: still six times
+	# the event table, for the analyzer's reading of it; CI time)
+	local n=200000 refused resets
+	[ -z "${SANITIZE:-}" ] || n=50000
+	$SL run --json $TMP/many.json -- $PROGS/many_conns $n 10 7 > $TMP/many.out 2>/dev/null
 	cat $TMP/many.out
-	local refused resets
 	refused=$(awk '{print $4}' $TMP/many.out); resets=$(awk '{print $6}' $TMP/many.out)
-	[ "$refused" -eq 20000 ]
+	[ "$refused" -eq $((n / 10)) ]
 	$JC $TMP/many.json "one('connect-refused')['count'] == $refused" \
 		"one('connection-reset')['count'] == $resets" \
 		"proc()['dropped']['events_overwritten'] == 0" "proc()['dropped']['events'] == 0" \
-		"proc()['sockets'] == 200000 + (200000 - $refused) + 2"
+		"proc()['sockets'] == $n + ($n - $refused) + 2"
 }
