@@ -98,6 +98,44 @@ EOF
 	wait $pid
 }
 
+# A server holding connections its clients closed, never reading nor closing them: the preload
+# reads nothing of a socket it was not handed, so the report asks the kernel (sock_diag) while the
+# program runs: close-wait for each, at the line that accepted them. A healthy connection, open
+# and idle, is not one of them.
+case_close_wait_sockets_of_a_running_server_are_seen() {
+	cat > $TMP/cw.py <<'EOF2'
+import os, socket, struct, time
+srv = socket.create_server(("127.0.0.1", 0))
+idle = socket.create_connection(srv.getsockname())
+held = [srv.accept()[0]]
+for i in range(5):
+    c = socket.create_connection(srv.getsockname())
+    held.append(srv.accept()[0])          # the accept
+    c.close()
+def state(s):                             # TCP_INFO's first byte: the state (8: CLOSE_WAIT)
+    return s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+while sum(state(s) == 8 for s in held) < 5:
+    time.sleep(0.01)
+print("ready", os.getpid(), flush=True)
+time.sleep(120)
+EOF2
+	: > $TMP/cw.out
+	$SL run --report /dev/null --dir $TMP/cw -- $PY $TMP/cw.py > $TMP/cw.out 2>&1 &
+	local run=$! pid i
+	wait_for $TMP/cw.out ready
+	pid=$(awk '/ready/ {print $2}' $TMP/cw.out)
+	for i in $(seq 100); do   # past the close-wait threshold (1 s), however loaded the machine
+		$SL report --json $pid > $TMP/cw.json
+		$PY tests/jcheck.py $TMP/cw.json "one('close-wait')" > /dev/null 2>&1 && break
+		sleep 0.1
+	done
+	kill $pid
+	wait $run || true
+	$JC $TMP/cw.json "one('close-wait')['count'] == 5" "one('close-wait')['severity'] == 'error'" \
+		"'is in CLOSE_WAIT now' in one('close-wait')['summary']" \
+		"at(one('close-wait'), '$TMP/cw.py', $(line_of $TMP/cw.py '# the accept'))"
+}
+
 case_top_in_a_terminal() {
 	need tmux
 	$SL run --dir $TMP/run-tiat -- $PROGS/silent_peer 6 > $TMP/out 2>&1 &

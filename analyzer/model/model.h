@@ -98,6 +98,9 @@ struct sl_run {
 	char bad_why[300];           /* the first one and why */
 	uint64_t sockets;            /* over every process */
 	uint64_t open_at_end;        /* counted by the analysis */
+	struct sl_kview *kview;      /* the kernel's TCP sockets in CLOSE_WAIT, asked once (kview.c) */
+	size_t nkview;
+	int kview_state;             /* 0 not asked yet, 1 asked, -1 could not be */
 };
 
 /* Indexes every log in dir (headers only). Returns 0 or -1 with err set; bad files are reported
@@ -155,5 +158,8 @@ int sl_target_dir(const char *target, char *dir, size_t len, int *pid, char *err
 /* The symbolized stack of thread tid of pid, blocked in a system call, read without stopping it;
  * how many frames (0 when it is not in a system call or cannot be read). */
 size_t sl_live_stack(int pid, int tid, struct sl_frame *f, size_t max);
+/* A running process's live TCP records that the kernel has in CLOSE_WAIT now (the preload asks
+ * only at a close): their state and the FIN's time, in img's copy (kview.c). */
+void sl_live_kernel_view(struct sl_run *run, struct sl_proc *p, struct sl_image *img);
 
 #endif

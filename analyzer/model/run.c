@@ -357,6 +357,7 @@ void sl_run_release(struct sl_run *run)
 	free(run->execs);
 	free(run->arrived);
 	free(run->dir);
+	free(run->kview);
 	memset(run, 0, sizeof *run);
 }
 

@@ -52,6 +52,8 @@ static void analyze_image(struct sl_run *run, const struct sl_thresholds *th, st
 		return;
 	}
 	sl_run_note_reaped(run, &img);
+	if (info == sl_proc_last(p))
+		sl_live_kernel_view(run, p, &img); /* (a running process's current image) */
 	struct sl_ctx c = {.run = run, .th = th, .proc = p, .img = &img, .out = out};
 	c.conns = collect_conns(run, p, &img, &c.nconns);
 	sl_index_connected(&c);

@@ -132,9 +132,10 @@ uint64_t sl_close_wait_ns(const struct sl_ctx *x, const struct sl_conn *c)
 	if (s->flags & SL_SF_EOF) {
 		/* a half-close: the program may still answer after the peer's FIN; count from its last send */
 		from = s->last_out_cns > s->eof_cns ? s->last_out_cns : s->eof_cns;
-	} else if (((!c->open_at_end && s->close_ns) || (c->open_at_end && !c->proc->alive)) &&
-		   (s->flags & SL_SF_TCPINFO) && s->tcp_state == TCP_CLOSE_WAIT) {
-		/* never read to its end: TCP_INFO at close (or as the process ended with it open) says
+	} else if (((!c->open_at_end && s->close_ns) || c->open_at_end) && (s->flags & SL_SF_TCPINFO) &&
+		   s->tcp_state == TCP_CLOSE_WAIT) {
+		/* never read to its end: TCP_INFO at close (or as the process ended with it open, or the
+		 * kernel asked now of a running one: kview.c) says
 		 * the peer's FIN had come, after the last data and at the latest at the peer's last ACK
 		 * (kept in eof_cns by the recorder; logs from before it have none: then the last data) */
 		from = s->last_in_cns > s->last_out_cns ? s->last_in_cns : s->last_out_cns;
@@ -157,7 +158,9 @@ static void close_wait(const struct sl_ctx *x, const struct sl_conn *c)
 		return;
 	struct sl_diag d;
 	char dur[32];
-	sl_diag_conn(&d, c, SL_K_CLOSE_WAIT, c->open_at_end ? SL_SEV_ERROR : SL_SEV_WARNING);
+	/* (a running client's: most often a pooled connection its server closed, found at its next use) */
+	int pooled = c->open_at_end && c->proc->alive && c->s->role == SL_ROLE_CLIENT && !(c->s->flags & SL_SF_EOF);
+	sl_diag_conn(&d, c, SL_K_CLOSE_WAIT, c->open_at_end && !pooled ? SL_SEV_ERROR : SL_SEV_WARNING);
 	d.worst_ns = held;
 	sl_cdur_format(&c->img->h, held, dur, sizeof dur);
 	const char *tail = !c->open_at_end ? "before closing it"
@@ -168,9 +171,13 @@ static void close_wait(const struct sl_ctx *x, const struct sl_conn *c)
 			 c->s->role == SL_ROLE_SERVER ? "The client" : "The peer", peer_or(&d, "(unnamed)"), c->s->fd, dur, tail);
 	else
 		snprintf(d.summary, sizeof d.summary,
-			 "%s %s closed its side and the program never read to the end: the socket (fd %d) sat idle %s "
-			 "after the last data and was in CLOSE_WAIT when the program closed it.",
-			 c->s->role == SL_ROLE_SERVER ? "The client" : "The peer", peer_or(&d, "(unnamed)"), c->s->fd, dur);
+			 "%s %s closed its side and the program never read to the end: the socket (fd %d) %s idle %s "
+			 "after the last data and %s.",
+			 c->s->role == SL_ROLE_SERVER ? "The client" : "The peer", peer_or(&d, "(unnamed)"), c->s->fd,
+			 c->open_at_end && c->proc->alive ? "has sat" : "sat", dur,
+			 !c->open_at_end ? "was in CLOSE_WAIT when the program closed it"
+			 : c->proc->alive ? "is in CLOSE_WAIT now, still open (the kernel asked as this report was made)"
+					  : "was in CLOSE_WAIT when the process ended, never closed");
 	sl_diag_fact(&d, "eof_read", (c->s->flags & SL_SF_EOF) != 0);
 	sl_diag_fact(&d, "held_ms", (double)held / 1e6);
 	sl_diag_fact(&d, "still_open", c->open_at_end);
