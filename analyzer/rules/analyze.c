@@ -33,15 +33,6 @@ static struct sl_conn *collect_conns(struct sl_run *run, struct sl_proc *p, cons
 	return v;
 }
 
-int sl_stopping(const struct sl_conn *c, uint64_t from_cns, uint64_t to_cns)
-{
-	const struct sl_log_header *h = &c->img->h;
-	int own_end = h->end_reason == SL_END_EXIT || h->end_reason == SL_END_EXEC || c->proc->alive;
-	if (!h->stop_signal || !own_end || h->stop_signal_ns <= from_cns || h->stop_signal_ns > to_cns + h->coarse_res_ns)
-		return 0;
-	return (int)h->stop_signal;
-}
-
 static void analyze_image(struct sl_run *run, const struct sl_thresholds *th, struct sl_proc *p,
 			  const struct sl_image_info *info, struct sl_diags *out, sl_image_visit visit, void *arg)
 {

@@ -79,3 +79,12 @@ void sl_rule_context(struct sl_ctx *c)
 		sl_diags_add(c->out, c->img, &d, s->connect_stack ? s->connect_stack : s->open_stack, 0);
 	}
 }
+
+int sl_stopping(const struct sl_conn *c, uint64_t from_cns, uint64_t to_cns)
+{
+	const struct sl_log_header *h = &c->img->h;
+	int own_end = h->end_reason == SL_END_EXIT || h->end_reason == SL_END_EXEC || c->proc->alive;
+	if (!h->stop_signal || !own_end || h->stop_signal_ns <= from_cns || h->stop_signal_ns > to_cns + h->coarse_res_ns)
+		return 0;
+	return (int)h->stop_signal;
+}
