@@ -1379,10 +1379,13 @@ static void wait_ended(struct tproc *p, struct sl_slot *s, int fd, const struct 
 	int open = !(s->flags & SL_SF_EOF) && s->tcp_state == 1 /* TCP_ESTABLISHED (linux/tcp.h has no states) */;
 	/* A program giving up may say goodbye as it closes (Go's TLS sends close_notify, 31 bytes at
 	 * most, not another request): what the peer sent after it (its own close_notify, its FIN within
-	 * 100 ms) answered that, and the exchange to judge is the one before, as the last sample saw it.
-	 * More than 31 bytes come since that sample are an answer, come just before the close. */
+	 * 100 ms, a late empty response it left unread) answered that, and the exchange to judge is the
+	 * one before, as the last sample saw it. More than 31 bytes come since that sample and read by
+	 * the program are the answer, come just before the close (in the same millisecond, often). */
+	uint64_t fresh = s->bytes_in > got_before ? s->bytes_in - got_before : 0;
+	uint64_t taken = fresh - (s->unread_at_close < fresh ? s->unread_at_close : fresh);
 	int bye = closing && s->last_out_cns > since + step && s->bytes_out >= bytes_before &&
-		  s->bytes_out - bytes_before <= 31 && s->bytes_in - got_before <= 31 /* (not an answer) */ &&
+		  s->bytes_out - bytes_before <= 31 && taken <= 31 /* (not an answer the program read) */ &&
 		  (s->last_in_cns <= in_before + step || s->last_in_cns + step >= s->last_out_cns) &&
 		  (open || ((s->flags & SL_SF_EOF) && s->tcp_state == 8 /* TCP_CLOSE_WAIT */ &&
 			    s->eof_cns >= s->last_out_cns && s->eof_cns - s->last_out_cns < 100000000ull));
