@@ -19,6 +19,7 @@ static void usage(FILE *out)
 		"  --threshold NAME=VALUE   change a threshold (durations take us, ms, s, m):\n");
 	sl_thresholds_usage(out, "                             ");
 	fprintf(out, "  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n"
+		"                           as a warning or an error (info never fails)\n"
 		"  --error-exitcode N       exit N instead when --fail-on matches (alone: --fail-on all)\n"
 		"  --audit                  also list each call site's socket options and what is missing\n"
 		"  --since DURATION         only what happened in the last DURATION (10m, 90s)\n"

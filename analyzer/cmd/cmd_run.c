@@ -52,6 +52,7 @@ static void usage(FILE *out)
 		"                           timeline of connections, latency histograms\n"
 		"  --trace FILE             also write the run as a Chrome/Perfetto trace (JSON)\n"
 		"  --fail-on KINDS          exit %d if any of these kinds (comma-separated, or all) is found\n"
+		"                           as a warning or an error (info never fails)\n"
 		"  --error-exitcode N       exit N instead when --fail-on matches (alone: --fail-on all)\n"
 		"  --threshold NAME=VALUE   unanswered=1s, close-wait=1s... (see socklens report --help)\n"
 		"  --audit                  also list each call site's socket options and what is missing\n"

@@ -78,11 +78,12 @@ int sl_report_dir(const char *dir, const struct sl_output *o)
 	struct sl_renderers r = {sink, audit, pictures};
 	sl_analyze(&run, &o->th, &ds, sl_render_image, &r);
 	int failed = 0, rc = 0;
-	/* under --inject, the failure asked for is no reason to fail, nor is a reaction that was fine:
-	 * an injected finding gates only as a warning (the program hung or leaked after the fault) */
+	/* an info finding states a fact with nothing to change (a listener open at exit, a wait the
+	 * program ended as it was told to stop): never a reason to fail. Under --inject, the failure
+	 * asked for is none either: an injected finding gates only as a warning (the program hung or
+	 * leaked after the fault) */
 	for (size_t i = 0; i < ds.n; i++)
-		if ((gate_kinds(o) & (1ull << ds.v[i].kind)) && !ds.v[i].injected &&
-		    !(ds.v[i].kind == SL_K_INJECTED && ds.v[i].sev < SL_SEV_WARNING))
+		if ((gate_kinds(o) & (1ull << ds.v[i].kind)) && !ds.v[i].injected && ds.v[i].sev >= SL_SEV_WARNING)
 			failed = 1;
 	if (o->text) {
 		sl_text_color(o->color, o->text);
