@@ -27,6 +27,7 @@ struct sl_kview {
 	uint8_t key[KEY];
 	uint32_t inode;
 	uint32_t last_ack_ms;        /* since the last ACK the peer sent (its FIN carried one) */
+	uint32_t rtt_us, rttvar_us, retrans, lost;
 };
 
 static int kview_cmp(const void *a, const void *b)
@@ -112,9 +113,14 @@ static int dump(int family, struct sl_kview **v, size_t *n, size_t *cap)
 			k->last_ack_ms = UINT32_MAX;
 			int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
 			for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
-				if (a->rta_type == INET_DIAG_INFO && RTA_PAYLOAD(a) >= offsetof(struct tcp_info, tcpi_last_ack_recv) +
-											   sizeof(uint32_t))
-					k->last_ack_ms = ((const struct tcp_info *)RTA_DATA(a))->tcpi_last_ack_recv;
+				if (a->rta_type == INET_DIAG_INFO && RTA_PAYLOAD(a) >= sizeof(struct tcp_info)) {
+					const struct tcp_info *ti = RTA_DATA(a);
+					k->last_ack_ms = ti->tcpi_last_ack_recv;
+					k->rtt_us = ti->tcpi_rtt;
+					k->rttvar_us = ti->tcpi_rttvar;
+					k->retrans = ti->tcpi_total_retrans;
+					k->lost = ti->tcpi_lost;
+				}
 			(*n)++;
 		}
 	}
@@ -152,8 +158,8 @@ void sl_live_kernel_view(struct sl_run *run, struct sl_proc *p, struct sl_image 
 		return;
 	if (!run->kview_state) {
 		size_t cap = 0;
-		run->kview_state = dump(AF_INET, &run->kview, &run->nkview, &cap) == 0 &&
-					   dump(AF_INET6, &run->kview, &run->nkview, &cap) == 0 ? 1 : -1;
+		int v4 = dump(AF_INET, &run->kview, &run->nkview, &cap), v6 = dump(AF_INET6, &run->kview, &run->nkview, &cap);
+		run->kview_state = v4 == 0 || v6 == 0 ? 1 : -1; /* (a kernel without IPv6 answers for IPv4) */
 		if (run->nkview)
 			qsort(run->kview, run->nkview, sizeof *run->kview, kview_cmp);
 	}
@@ -174,6 +180,10 @@ void sl_live_kernel_view(struct sl_run *run, struct sl_proc *p, struct sl_image 
 			continue; /* not in CLOSE_WAIT, or the fd is another socket now */
 		s->tcp_state = TCP_CLOSE_WAIT;
 		s->flags |= SL_SF_TCPINFO;
+		s->tcp_rtt_us = kv->rtt_us;
+		s->tcp_rttvar_us = kv->rttvar_us;
+		s->tcp_retrans = kv->retrans;
+		s->tcp_lost = kv->lost;
 		/* the FIN's time, from its ACK; never before the last data */
 		uint64_t ack = (uint64_t)kv->last_ack_ms * 1000000ull;
 		uint64_t fin = kv->last_ack_ms != UINT32_MAX && ack < run->now_ns ? run->now_ns - ack : 0;
