@@ -93,7 +93,8 @@ static const struct sl_kind_info kinds[SL_K__COUNT] = {
 	[SL_K_CONNECTION_CHURN] = {"connection-churn", "connect at", NULL, NULL,
 		"A new connection per request to the same peer: each pays a handshake (and TLS), and the "
 		"closed ones pile up in TIME_WAIT until ports run out. Keep connections alive and reuse "
-		"them (HTTP keep-alive, a connection pool)."},
+		"them (HTTP keep-alive, a connection pool); if the client does, the server ends each one "
+		"(it answers \"Connection: close\": turn keep-alive on there)."},
 	[SL_K_RESET_ON_CLOSE] = {"reset-on-close", "closed at", NULL, NULL,
 		"Closing this way makes the kernel send RST instead of FIN, and the peer sees \"connection "
 		"reset\" and may lose the last data it was sent: read what the peer sent (or shutdown(SHUT_WR) "
