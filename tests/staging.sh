@@ -129,8 +129,10 @@ EOF2
 		$PY tests/jcheck.py $TMP/cw.json "one('close-wait')" > /dev/null 2>&1 && break
 		sleep 0.1
 	done
+	$SL top --once $pid > $TMP/cw-top.txt
 	kill $pid
 	wait $run || true
+	[ "$(grep -c 'peer closed, unread (CLOSE_WAIT)' $TMP/cw-top.txt)" -eq 5 ]
 	$JC $TMP/cw.json "one('close-wait')['count'] == 5" "one('close-wait')['severity'] == 'error'" \
 		"'is in CLOSE_WAIT now' in one('close-wait')['summary']" \
 		"at(one('close-wait'), '$TMP/cw.py', $(line_of $TMP/cw.py '# the accept'))"

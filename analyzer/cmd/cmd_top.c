@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <curses.h>
 #include <getopt.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -59,6 +60,8 @@ static void state_of(const struct sl_slot *s, const struct sl_inflight *f, uint6
 		snprintf(out, len, "in %s() %s", sl_call_name((int)f->call), dur);
 	} else if (s->flags & SL_SF_EOF) {
 		snprintf(out, len, "peer closed");
+	} else if ((s->flags & SL_SF_TCPINFO) && s->tcp_state == TCP_CLOSE_WAIT) {
+		snprintf(out, len, "peer closed, unread (CLOSE_WAIT)"); /* (the kernel asked now: kview.c) */
 	} else if (s->connect_state == SL_CONN_PENDING) {
 		snprintf(out, len, "connecting");
 	} else if (s->role == SL_ROLE_LISTENER) {
@@ -68,12 +71,13 @@ static void state_of(const struct sl_slot *s, const struct sl_inflight *f, uint6
 	}
 }
 
-static void load_proc(struct view *v, const struct sl_run *run, const struct sl_proc *p)
+static void load_proc(struct view *v, struct sl_run *run, struct sl_proc *p)
 {
 	struct sl_image img;
 	char err[256];
 	if (!p->alive || sl_image_load(&img, sl_proc_last(p)->path, err, sizeof err) < 0)
 		return;
+	sl_live_kernel_view(run, p, &img);
 	v->procs++;
 	uint64_t now = run->now_ns;
 	for (uint32_t i = 0; i < img.nslots; i++) {
