@@ -180,7 +180,7 @@ static int no_new_privs(pid_t pid)
 	return !proc_status(pid, "NoNewPrivs:", v, sizeof v) && atoi(v) == 1;
 }
 
-/* Whether tid ignores sig (nohup's SIGHUP: delivered to a traced process all the same). */
+/* Whether tid ignores sig (a signal ignored is delivered to a traced process all the same). */
 static int ignores(pid_t tid, int sig)
 {
 	char v[64];
@@ -2204,7 +2204,8 @@ static void on_stop(pid_t tid, int status)
 		resume(t, 0); /* the stop of a refused PTRACE_TRACEME handshake (see traceme()) */
 		return;
 	}
-	if ((sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT) && t->p->log.hdr &&
+	/* (not SIGHUP: a daemon's "read your configuration again") */
+	if ((sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) && t->p->log.hdr &&
 	    !t->p->log.hdr->stop_signal && !ignores(tid, sig)) { /* told to stop: the waits it ends from now are its own choice */
 		t->p->log.hdr->stop_signal_ns = sl_now();
 		__atomic_store_n(&t->p->log.hdr->stop_signal, (uint32_t)sig, __ATOMIC_RELEASE);

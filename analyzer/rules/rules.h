@@ -203,9 +203,10 @@ const char *sl_fault_name(const struct sl_inject_rule *r);
 /* ... and this one the run's exec table */
 void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out);
 
-/* The request to stop (SIGTERM, SIGINT, SIGHUP, SIGQUIT) c's process was handling between from and
- * to (coarse times): delivered in that window, and the process went on to exit by itself or still
- * runs, so a wait it ended then ended with its shutdown, by its own choice; 0 if none. */
+/* The request to stop (SIGTERM, SIGINT, SIGQUIT; not SIGHUP, a daemon's reload) c's process was
+ * handling between from and to (coarse times): delivered in that window, and the process went on to
+ * exit by itself or still runs, so a wait it ended then ended with its shutdown, by its own choice;
+ * 0 if none. */
 int sl_stopping(const struct sl_conn *c, uint64_t from_cns, uint64_t to_cns);
 
 /* Facts about a connection several rules share. */

@@ -333,7 +333,7 @@ struct sl_log_header {
 				     SCM_RIGHTS): counted where they were created, not again here */
 	uint64_t keepers_recycled;/* closed slots with something to report, recycled once the table
 				     could not grow: findings about them are lost, counts undercount */
-	/* The first request to stop (SIGTERM, SIGINT, SIGHUP, SIGQUIT) delivered to the process, and
+	/* The first request to stop (SIGTERM, SIGINT, SIGQUIT) delivered to the process, and
 	 * when (the tracer sees every signal delivered; 0: none, or not seen) */
 	uint32_t stop_signal;
 	uint32_t stop_pad;
