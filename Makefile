@@ -250,10 +250,11 @@ check-soak: all $(PROG_BINS)
 check-package:
 	$(Q)tests/package.sh
 
-# Slower: CPython's own suites with and without socklens, test by test (needs
-# ./scripts/install-deps.sh --transparency); about ten minutes.
+# Slower: CPython's own suites, then Go's own net, net/http, net/rpc and crypto/tls tests, with and
+# without socklens, test by test (needs ./scripts/install-deps.sh --transparency); about five minutes.
 check-transparency: all
 	$(Q)/usr/bin/python3 tests/cpython_suites.py $(BUILD)/socklens
+	$(Q)/usr/bin/python3 tests/go_suites.py $(BUILD)/socklens
 
 # The same suites (but SANITIZE_SKIP's) with the analyzer, the tracer and the unit tests under ASan
 # and UBSan (CI runs both).
