@@ -344,6 +344,24 @@ static void batch_read(pid_t pid, size_t n, const uint64_t *addr, const size_t *
 	}
 }
 
+/* Walks the frame pointers of a stack read from sp: the return address at [bp+8], the caller's bp
+ * at [bp]. bp comes from a stack that may be changing under us, any value at all: it is compared
+ * as an offset into what was read, never added to (bp + 16 near 2^64 wrapped past the bound, and
+ * the tracer read far outside the buffer: a segfault that killed the program it traced). */
+static int walk(const unsigned char *stack, size_t n, uint64_t sp, uint64_t bp, uint64_t *pcs, uint32_t *npc)
+{
+	while (*npc < SL_MAX_FRAMES && bp >= sp && n >= 16 && bp - sp <= n - 16) {
+		uint64_t ret = u64(stack, (unsigned)(bp - sp + 8)), next = u64(stack, (unsigned)(bp - sp));
+		if (!ret)
+			return 0;
+		pcs[(*npc)++] = ret;
+		if (next <= bp)
+			return 0;
+		bp = next;
+	}
+	return *npc < SL_MAX_FRAMES && bp >= sp; /* 1: the chain goes on past what was read */
+}
+
 /* The frames of the goroutine parked at g whose header is h, read off its stack; 0, or -1 when it
  * moved while we read (its stack pointer changed). */
 static int frames(const struct sl_goproc *gp, uint64_t g, const unsigned char *h, uint64_t *pcs, uint32_t *npc)
@@ -356,36 +374,10 @@ static int frames(const struct sl_goproc *gp, uint64_t g, const unsigned char *h
 	pcs[(*npc)++] = u64(h, 64);
 	size_t n = hi - sp < STACK_READ ? hi - sp : STACK_READ;
 	unsigned char *stack = malloc(n);
-	if (stack && peek(gp->pid, sp, stack, n) == 0) {
-		/* frame pointers: the return address at [bp+8], the caller's bp at [bp] */
-		while (*npc < SL_MAX_FRAMES && bp >= sp && bp + 16 <= sp + n) {
-			uint64_t ret = u64(stack, (unsigned)(bp - sp + 8)), next = u64(stack, (unsigned)(bp - sp));
-			if (!ret)
-				break;
-			pcs[(*npc)++] = ret;
-			if (next <= bp)
-				break;
-			bp = next;
-		}
-	}
+	if (stack && peek(gp->pid, sp, stack, n) == 0)
+		walk(stack, n, sp, bp, pcs, npc);
 	free(stack);
 	return peek(gp->pid, g + 56, again, 8) == 0 && u64(again, 0) == sp ? 0 : -1;
-}
-
-/* Walks the frame pointers of a stack read from sp: the return address at [bp+8], the caller's bp
- * at [bp]. */
-static int walk(const unsigned char *stack, size_t n, uint64_t sp, uint64_t bp, uint64_t *pcs, uint32_t *npc)
-{
-	while (*npc < SL_MAX_FRAMES && bp >= sp && bp + 16 <= sp + n) {
-		uint64_t ret = u64(stack, (unsigned)(bp - sp + 8)), next = u64(stack, (unsigned)(bp - sp));
-		if (!ret)
-			return 0;
-		pcs[(*npc)++] = ret;
-		if (next <= bp)
-			return 0;
-		bp = next;
-	}
-	return *npc < SL_MAX_FRAMES && bp >= sp; /* 1: the chain goes on past what was read */
 }
 
 /* The frames of n parked goroutines (g[i], header h[i]) in two batched reads: their stacks, then

@@ -541,7 +541,8 @@ static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
 {
 	(void)dwfl;
 	struct tproc *p = arg;
-	if (addr >= p->stack_base && addr + sizeof *result <= p->stack_base + p->stack_len) {
+	/* (an offset into the copy, never addr + 8: an address near 2^64 from a stack wraps past it) */
+	if (addr >= p->stack_base && p->stack_len >= sizeof *result && addr - p->stack_base <= p->stack_len - sizeof *result) {
 		memcpy(result, p->stack + (addr - p->stack_base), sizeof *result);
 		return true;
 	}
