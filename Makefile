@@ -123,7 +123,7 @@ $(BUILD)/socklens: $(ANA_OBJ) $(REC_OBJ)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 # ---- tests ----
-TEST_NAMES := test_log test_fdtab test_model test_inject
+TEST_NAMES := test_log test_fdtab test_model test_inject test_tracer
 TEST_BINS := $(TEST_NAMES:%=$(BUILD)/tests/%)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
@@ -136,6 +136,7 @@ $(BUILD)/tests/test_log: $(BUILD)/tests/test_log.o $(SHIM_CORE) $(ANA_LIB_OBJ)
 $(BUILD)/tests/test_fdtab: $(BUILD)/tests/test_fdtab.o $(SHIM_CORE)
 $(BUILD)/tests/test_model: $(BUILD)/tests/test_model.o $(SHIM_CORE) $(ANA_LIB_OBJ)
 $(BUILD)/tests/test_inject: $(BUILD)/tests/test_inject.o $(SHIM_CORE) $(ANA_LIB_OBJ)
+$(BUILD)/tests/test_tracer: $(BUILD)/tests/test_tracer.o $(SHIM_CORE) $(ANA_LIB_OBJ)
 $(TEST_BINS):
 	$(call quiet,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) cmocka) -lm

@@ -348,7 +348,7 @@ static void batch_read(pid_t pid, size_t n, const uint64_t *addr, const size_t *
  * at [bp]. bp comes from a stack that may be changing under us, any value at all: it is compared
  * as an offset into what was read, never added to (bp + 16 near 2^64 wrapped past the bound, and
  * the tracer read far outside the buffer: a segfault that killed the program it traced). */
-static int walk(const unsigned char *stack, size_t n, uint64_t sp, uint64_t bp, uint64_t *pcs, uint32_t *npc)
+int sl_go_walk(const unsigned char *stack, size_t n, uint64_t sp, uint64_t bp, uint64_t *pcs, uint32_t *npc)
 {
 	while (*npc < SL_MAX_FRAMES && bp >= sp && n >= 16 && bp - sp <= n - 16) {
 		uint64_t ret = u64(stack, (unsigned)(bp - sp + 8)), next = u64(stack, (unsigned)(bp - sp));
@@ -375,7 +375,7 @@ static int frames(const struct sl_goproc *gp, uint64_t g, const unsigned char *h
 	size_t n = hi - sp < STACK_READ ? hi - sp : STACK_READ;
 	unsigned char *stack = malloc(n);
 	if (stack && peek(gp->pid, sp, stack, n) == 0)
-		walk(stack, n, sp, bp, pcs, npc);
+		sl_go_walk(stack, n, sp, bp, pcs, npc);
 	free(stack);
 	return peek(gp->pid, g + 56, again, 8) == 0 && u64(again, 0) == sp ? 0 : -1;
 }
@@ -402,7 +402,7 @@ static void batch_frames(struct sl_goproc *gp, size_t n, const uint64_t *g, unsi
 	for (size_t i = 0; i < n; i++) {
 		w[i].npc = 0;
 		w[i].pc[w[i].npc++] = u64(h[i], 64);
-		int on = ok[i] && !moved[i] && walk(bufs[i], lens[i], addr[i], u64(h[i], 104), w[i].pc, &w[i].npc);
+		int on = ok[i] && !moved[i] && sl_go_walk(bufs[i], lens[i], addr[i], u64(h[i], 104), w[i].pc, &w[i].npc);
 		uint64_t hi = u64(h[i], 8), rest = hi - addr[i];
 		if (on && rest > lens[i]) {
 			/* the chain went on past what was read: the whole stack, up to STACK_READ */
@@ -410,7 +410,7 @@ static void batch_frames(struct sl_goproc *gp, size_t n, const uint64_t *g, unsi
 			unsigned char *all = malloc(more);
 			if (all && peek(gp->pid, addr[i], all, more) == 0) {
 				w[i].npc = 1;
-				walk(all, more, addr[i], u64(h[i], 104), w[i].pc, &w[i].npc);
+				sl_go_walk(all, more, addr[i], u64(h[i], 104), w[i].pc, &w[i].npc);
 			}
 			free(all);
 		}

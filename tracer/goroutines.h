@@ -46,6 +46,10 @@ const char *sl_go_version(const struct sl_goproc *gp);
 /* The goroutines parked on the network now (malloc'd, *n of them); 0, or -1 with why set. */
 int sl_go_waits(struct sl_goproc *gp, struct sl_gowait **out, size_t *n, char *why, size_t len);
 void sl_go_close(struct sl_goproc *gp);
+/* Walks the frame pointers of a goroutine's stack, n bytes read from sp, from bp: the return
+ * addresses into pcs (up to SL_MAX_FRAMES, *npc so far); 1 when the chain goes on past what was
+ * read. Any bp at all is safe (a stack may change as it is read). */
+int sl_go_walk(const unsigned char *stack, size_t n, uint64_t sp, uint64_t bp, uint64_t *pcs, uint32_t *npc);
 /* The id of the goroutine at g (0 when it cannot be read): g's are reused, ids are not. */
 uint64_t sl_go_id(const struct sl_goproc *gp, uint64_t g);
 /* Whether a stack (return addresses) is net/http's Transport dialing a connection. */
