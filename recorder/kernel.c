@@ -37,6 +37,16 @@ static uint64_t fin_time(const struct sl_slot *s, const struct sl_tcp_info *ti, 
 	return t > s->last_in_cns ? t : s->last_in_cns;
 }
 
+/* The payload sent that the peer has not acknowledged (bytes_sent counts retransmitted bytes again,
+ * bytes_acked the SYN); -1 when the kernel does not say. */
+static int64_t unacked(const struct sl_tcp_info *ti, socklen_t len)
+{
+	if (!HAS(len, bytes_retrans) || ti->bytes_sent < ti->bytes_retrans)
+		return -1;
+	uint64_t sent = ti->bytes_sent - ti->bytes_retrans, acked = ti->bytes_acked ? ti->bytes_acked - 1 : 0;
+	return sent > acked ? (int64_t)(sent - acked) : 0;
+}
+
 /* A front end that sees no data calls (the tracer) takes the bytes, segments and last moves each
  * way, and a FIN, from the kernel. */
 static void kernel_counts(struct sl_slot *s, const struct sl_tcp_info *ti, socklen_t len, int fin)
@@ -93,16 +103,8 @@ void sl_rec_kernel_view(struct sl_rec *r, struct sl_slot *s, int fd, int closing
 		kernel_counts(s, &ti, len, fin && ti.base.tcpi_state != TCP_TIME_WAIT);
 	else if (closing && ti.base.tcpi_state == TCP_CLOSE_WAIT && !(s->flags & SL_SF_EOF))
 		s->eof_cns = fin_time(s, &ti, sl_now()); /* a FIN the program never read */
-	/* the program's last send, just before this close, was 31 bytes at most (since the last look,
-	 * or what the peer never acknowledged: a connection too short to have been looked at since its
-	 * request), sent by its TLS library's close: its close_notify, not a request. (A write that
-	 * met the reset fails and is not counted.) */
-	uint64_t unacked = HAS(len, bytes_retrans) && ti.bytes_sent >= ti.bytes_retrans + ti.bytes_acked - 1 &&
-				   ti.bytes_acked ? ti.bytes_sent - ti.bytes_retrans - (ti.bytes_acked - 1) : 0;
-	int bye = closing && r->kernel_counts && ti.base.tcpi_last_data_sent < 100 &&
-		  ((s->bytes_out > out_before && s->bytes_out - out_before <= 31) || (unacked && unacked <= 31)) &&
-		  ti.base.tcpi_state == TCP_CLOSE && r->probe->tls_closing && r->probe->tls_closing(r->arg) == 1;
 	sl_slot_flag(s, SL_SF_TCPINFO);
+	int64_t pending = unacked(&ti, len);
 	/* TCP_CLOSE is also where an orderly end leads once the program has shut down its side (both
 	 * FINs exchanged: FIN_WAIT_2 -> TIME_WAIT, or LAST_ACK acknowledged): an abort then shows only as
 	 * the error the kernel holds for the program until a call reports it (read here, as the fd is
@@ -127,15 +129,20 @@ void sl_rec_kernel_view(struct sl_rec *r, struct sl_slot *s, int fd, int closing
 	else if (closing && ti.base.tcpi_state == TCP_CLOSE && !(s->flags & (SL_SF_SHUT_WR | SL_SF_EOF)) &&
 		 r->probe->sockopt(r->arg, fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 && err == EPIPE) {
 		s->flags2 |= SL_SF2_RESET_AFTER_FIN;
-		uint64_t acked = ti.bytes_acked ? ti.bytes_acked - 1 : 0; /* the SYN counts one */
-		if (HAS(len, bytes_retrans) && ti.bytes_sent >= ti.bytes_retrans &&
-		    ti.bytes_sent - ti.bytes_retrans <= acked + 31)
+		if (pending >= 0 && pending <= 31)
 			s->flags2 |= SL_SF2_GOODBYE_ONLY;
 	}
 	/* ... and before the peer's FIN: the peer closed with the program's goodbye come and unread,
-	 * its kernel resetting (two TLS closes crossing; the kernel sent the goodbye, so the
-	 * connection was whole when the program began to close it) */
-	else if (closing && bye && ti.base.tcpi_state == TCP_CLOSE && !(s->flags & (SL_SF_SHUT_WR | SL_SF_EOF)))
+	 * its kernel resetting (two TLS closes crossing). The goodbye: the program's last send, just
+	 * before this close, 31 bytes at most (since the last look, or what the peer never
+	 * acknowledged: a connection too short to have been looked at since its request), sent by its
+	 * TLS library's close (its close_notify, not a request); the kernel sent it, so the connection
+	 * was whole when the program began to close it (a write that met the reset fails) */
+	else if (closing && ti.base.tcpi_state == TCP_CLOSE && !(s->flags & (SL_SF_SHUT_WR | SL_SF_EOF)) &&
+		 r->kernel_counts && ti.base.tcpi_last_data_sent < 100 &&
+		 ((s->bytes_out > out_before && s->bytes_out - out_before <= 31) ||
+		  (ti.bytes_acked && pending > 0 && pending <= 31)) &&
+		 r->probe->tls_closing && r->probe->tls_closing(r->arg) == 1)
 		s->flags2 |= SL_SF2_GOODBYE_ONLY;
 	/* data the peer sent that nobody read, as the kernel counts it (SIOCINQ: exact, whichever
 	 * process read the rest, and a FIN not counted); asked only when the counters say there
