@@ -27,7 +27,7 @@
 #include <linux/seccomp.h>
 #include <linux/sockios.h>
 #include <linux/tcp.h>
-enum { TCP_TIME_WAIT_STATE = 6, TCP_CLOSE_WAIT_STATE = 8 }; /* the kernel's TCP states (include/net/tcp_states.h) */
+enum { TCP_ESTABLISHED_STATE = 1, TCP_TIME_WAIT_STATE = 6, TCP_CLOSE_WAIT_STATE = 8 }; /* the kernel's TCP states (include/net/tcp_states.h) */
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -1377,7 +1377,7 @@ static void wait_ended(struct tproc *p, struct sl_slot *s, int fd, const struct 
 	uint64_t out_before = s->last_out_cns, in_before = s->last_in_cns, bytes_before = s->bytes_out,
 		 got_before = s->bytes_in;
 	sl_rec_kernel_view(&p->rec, s, fd, closing); /* (at a close, the one look of sl_rec_close) */
-	int open = !(s->flags & SL_SF_EOF) && s->tcp_state == 1 /* TCP_ESTABLISHED (linux/tcp.h has no states) */;
+	int open = !(s->flags & SL_SF_EOF) && s->tcp_state == TCP_ESTABLISHED_STATE;
 	/* A program giving up may say goodbye as it closes (Go's TLS sends close_notify, 31 bytes at
 	 * most, not another request): what the peer sent after it (its own close_notify, its FIN within
 	 * 100 ms, a late empty response it left unread) answered that, and the exchange to judge is the
@@ -1388,7 +1388,7 @@ static void wait_ended(struct tproc *p, struct sl_slot *s, int fd, const struct 
 	int bye = closing && s->last_out_cns > since + step && s->bytes_out >= bytes_before &&
 		  s->bytes_out - bytes_before <= 31 && taken <= 31 /* (not an answer the program read) */ &&
 		  (s->last_in_cns <= in_before + step || s->last_in_cns + step >= s->last_out_cns) &&
-		  (open || ((s->flags & SL_SF_EOF) && s->tcp_state == 8 /* TCP_CLOSE_WAIT */ &&
+		  (open || ((s->flags & SL_SF_EOF) && s->tcp_state == TCP_CLOSE_WAIT_STATE &&
 			    s->eof_cns >= s->last_out_cns && s->eof_cns - s->last_out_cns < 100000000ull));
 	uint64_t in = bye ? in_before : s->last_in_cns, sent = bye ? out_before : s->last_out_cns;
 	/* silent since the wait began: a round trip's request, or a send in the last reply's step */

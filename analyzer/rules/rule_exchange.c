@@ -132,8 +132,7 @@ uint64_t sl_close_wait_ns(const struct sl_ctx *x, const struct sl_conn *c)
 	if (s->flags & SL_SF_EOF) {
 		/* a half-close: the program may still answer after the peer's FIN; count from its last send */
 		from = s->last_out_cns > s->eof_cns ? s->last_out_cns : s->eof_cns;
-	} else if (((!c->open_at_end && s->close_ns) || c->open_at_end) && (s->flags & SL_SF_TCPINFO) &&
-		   s->tcp_state == TCP_CLOSE_WAIT) {
+	} else if ((c->open_at_end || s->close_ns) && (s->flags & SL_SF_TCPINFO) && s->tcp_state == TCP_CLOSE_WAIT) {
 		/* never read to its end: TCP_INFO at close (or as the process ended with it open, or the
 		 * kernel asked now of a running one: kview.c) says
 		 * the peer's FIN had come, after the last data and at the latest at the peer's last ACK
