@@ -124,28 +124,42 @@ static void print_diag(FILE *out, const struct sl_diag *d, const struct sl_run *
 	fputc('\n', out);
 }
 
+/* What a process's logs could not keep, over its images. */
+struct drops {
+	uint64_t records, slots;     /* records dropped for a full log (of which connection slots) */
+	uint64_t overwritten;        /* closed connections with findings overwritten (slot table full) */
+	uint64_t threads, most;      /* blocking calls not seen in flight, and the in-flight table's size */
+};
+
+static struct drops drops_of(const struct sl_proc *p)
+{
+	struct drops d = {0};
+	for (size_t k = 0; k < p->nimages; k++) {
+		const struct sl_log_header *ih = &p->images[k].h;
+		d.records += ih->event_dropped + ih->slot_dropped + ih->stack_dropped;
+		d.slots += ih->slot_dropped;
+		d.overwritten += ih->keepers_recycled;
+		d.threads += ih->inflight_dropped;
+		d.most = ih->tab[SL_T_INFLIGHT].cap > d.most ? ih->tab[SL_T_INFLIGHT].cap : d.most;
+	}
+	return d;
+}
+
 static void print_proc(FILE *out, const struct sl_proc *p, size_t depth)
 {
 	const struct sl_log_header *h = &sl_proc_last(p)->h;
 	char st[96];
 	sl_proc_status(p, st, sizeof st);
 	fprintf(out, "%*s%s[%d] %s", (int)(2 + 2 * depth), "", sl_esc(sl_proc_name(p)), p->pid, st);
-	uint64_t dropped = 0, lost = 0, threads = 0, most = 0;
-	for (size_t k = 0; k < p->nimages; k++) {
-		const struct sl_log_header *ih = &p->images[k].h;
-		dropped += ih->event_dropped + ih->slot_dropped + ih->stack_dropped;
-		lost += ih->keepers_recycled;
-		threads += ih->inflight_dropped;
-		most = ih->tab[SL_T_INFLIGHT].cap > most ? ih->tab[SL_T_INFLIGHT].cap : most;
-	}
-	if (dropped)
-		fprintf(out, ", %llu records dropped (log full)", (unsigned long long)dropped);
-	if (threads)
+	struct drops d = drops_of(p);
+	if (d.records)
+		fprintf(out, ", %llu records dropped (log full)", (unsigned long long)d.records);
+	if (d.threads)
 		fprintf(out, ", %llu blocking calls made while %llu threads were already blocked: not seen as in "
-			"flight (a hang among them is not reported)", (unsigned long long)threads, (unsigned long long)most);
-	if (lost)
+			"flight (a hang among them is not reported)", (unsigned long long)d.threads, (unsigned long long)d.most);
+	if (d.overwritten)
 		fprintf(out, ", %llu closed connections with findings overwritten (slot table full: its counts are "
-			"lower bounds)", (unsigned long long)lost);
+			"lower bounds)", (unsigned long long)d.overwritten);
 	if (!(h->flags & SL_HDR_STACKS))
 		fprintf(out, ", no stacks");
 	if (sl_proc_uses_io_uring(p) == 2)
@@ -556,12 +570,11 @@ void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *
 		per_kind[k] = 0;
 	}
 	fprintf(out, "%s", listed ? ")" : "");
-	uint64_t dropped = 0;
-	for (size_t i = 0; i < run->nprocs; i++)
-		for (size_t k = 0; k < run->procs[i].nimages; k++) {
-			const struct sl_log_header *ih = &run->procs[i].images[k].h;
-			dropped += ih->slot_dropped + ih->keepers_recycled + ih->inflight_dropped;
-		}
+	uint64_t dropped = 0; /* connections and blocked calls not kept: the counts may be short */
+	for (size_t i = 0; i < run->nprocs; i++) {
+		struct drops d = drops_of(&run->procs[i]);
+		dropped += d.slots + d.overwritten + d.threads;
+	}
 	if (checked == SL_CHECKED_PART)
 		fprintf(out, "; incomplete: %s", why);
 	if (dropped)
