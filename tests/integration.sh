@@ -504,6 +504,23 @@ case_fail_on_gates_ci() {
 	expect_status 2 $SL run --error-exitcode 0 -- true 2>$TMP/ee.err
 	grep -q "bad --error-exitcode '0' (a status from 1 to 255)" $TMP/ee.err
 	expect_status 2 $SL report --error-exitcode 256 $TMP/fo
+	# info findings state facts with nothing to change: a server whose client reset its
+	# connection, the client's SO_LINGER {1, 0} close; they are listed and never fail the gate
+	cat > $TMP/inforeset.py <<'EOF2'
+import socket, struct
+srv = socket.create_server(("127.0.0.1", 0))
+c = socket.create_connection(srv.getsockname())
+s, _ = srv.accept()
+s.settimeout(10)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+c.close()
+try:
+    s.recv(10)
+except ConnectionResetError:
+    print("reset by its client")
+EOF2
+	expect_status 0 $SL run --fail-on all --report $TMP/info.txt -- $PY $TMP/inforeset.py
+	grep -q "result: 2 info (connection-reset x1, reset-on-close x1)" $TMP/info.txt
 }
 
 # A gate that could not look fails with its own status (87): a directory with no logs, one whose
