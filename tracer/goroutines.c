@@ -451,6 +451,7 @@ struct selecting {
 	uint64_t goid, parent;
 	uint64_t chans[8];           /* the channels its select waits on (g.waiting's sudogs) */
 	int nchans;
+	uint64_t holder;             /* a writeLoop's persistConn (0: not found) */
 	uint64_t pc[SL_MAX_FRAMES];
 	uint32_t npc;
 };
@@ -461,6 +462,70 @@ static void channels(const struct sl_goproc *gp, const unsigned char *h, struct 
 	unsigned char sd[88];
 	for (s->nchans = 0; sg && s->nchans < 8 && peek(gp->pid, sg, sd, sizeof sd) == 0; sg = u64(sd, 64))
 		s->chans[s->nchans++] = u64(sd, 80); /* sudog.c; sudog.waitlink at 64 */
+}
+
+/* The object that holds every channel a parked goroutine's select waits on, found from the words
+ * of its stack without knowing the object's layout: a writeLoop's persistConn, whose writech and
+ * closech are neighbouring fields (0: none found). Words pointing into the stack itself (the
+ * select's own cases) are not it, nor is a run of sudogs, which holds the channels apart. The
+ * objects the words may point at are read in one batch. */
+static uint64_t holder_of(const struct sl_goproc *gp, const unsigned char *gh, const struct selecting *s)
+{
+	enum { STACK_LOOK = 1024, WORDS = STACK_LOOK / 8, OBJECT = 512 };
+	unsigned char stack[STACK_LOOK];
+	uint64_t lo = u64(gh, 0), hi = u64(gh, 8), sp = u64(gh, 56), c0 = s->chans[0], addr[WORDS];
+	size_t n = hi - sp < STACK_LOOK ? hi - sp : STACK_LOOK, na = 0, lens[WORDS];
+	if (!s->nchans || sp < lo || sp >= hi || peek(gp->pid, sp, stack, n) < 0)
+		return 0;
+	for (size_t i = 0; i + 8 <= n; i += 8) {
+		uint64_t p = u64(stack, i);
+		if (!(p & 7) && (p < lo || p >= hi) && p + (1ull << 32) >= c0 && p <= c0 + (1ull << 32))
+			addr[na] = p, lens[na++] = OBJECT;
+	}
+	unsigned char *objs = malloc(na * OBJECT + 1), *bufs[WORDS];
+	char ok[WORDS] = {0};
+	uint64_t found = 0;
+	for (size_t i = 0; objs && i < na; i++)
+		bufs[i] = objs + i * OBJECT;
+	if (objs)
+		batch_read(gp->pid, na, addr, lens, bufs, ok);
+	for (size_t i = 0; objs && i < na && !found; i++)
+		for (size_t j = 0; ok[i] && j + 8 * (size_t)s->nchans <= OBJECT && !found; j += 8) {
+			int all = 1;
+			for (int c = 0; c < s->nchans && all; c++) {
+				all = 0;
+				for (int k = 0; k < s->nchans && !all; k++)
+					all = u64(bufs[i], j + 8 * (size_t)k) == s->chans[c];
+			}
+			found = all ? addr[i] : 0;
+		}
+	free(objs);
+	return found;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Which of the sorted words v[0..n) the stack of a parked goroutine (header h) holds near its top:
+ * its index, or -1. */
+static long stack_holds(const struct sl_goproc *gp, const unsigned char *h, const uint64_t *v, size_t n)
+{
+	enum { STACK_LOOK = 8192 };
+	uint64_t lo = u64(h, 0), hi = u64(h, 8), sp = u64(h, 56);
+	size_t len = hi - sp < STACK_LOOK ? hi - sp : STACK_LOOK;
+	unsigned char *stack = n ? malloc(STACK_LOOK) : NULL;
+	long found = -1;
+	if (stack && sp >= lo && sp < hi && peek(gp->pid, sp, stack, len) == 0)
+		for (size_t i = 0; i + 8 <= len && found < 0; i += 8) {
+			uint64_t w = u64(stack, i);
+			const uint64_t *hit = bsearch(&w, v, n, sizeof *v, cmp_u64);
+			found = hit ? hit - v : -1;
+		}
+	free(stack);
+	return found;
 }
 
 /* Every goroutine's header, read in batches. */
@@ -565,8 +630,17 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 		s->goid = u64(gh, gp->l->g_goid);
 		s->parent = gp->l->g_parent ? u64(gh, gp->l->g_parent) : 0;
 		channels(gp, gh, s);
+		if (s->fn == F_WRITELOOP)
+			s->holder = holder_of(gp, gh, s);
 		ns++;
 	}
+	/* the writeLoops' persistConns, sorted */
+	uint64_t *holders = calloc(ns + 1, sizeof *holders);
+	size_t nh = 0;
+	for (size_t k = 0; k < ns; k++)
+		if (sel[k].holder)
+			holders[nh++] = sel[k].holder;
+	qsort(holders, nh, sizeof *holders, cmp_u64);
 	for (size_t i = 0; i < nw; i++) {
 		unsigned char rh[G_HEADER];
 		if (w[i].write || !runs_in(gp, F_READLOOP, w[i].pc, w[i].npc))
@@ -574,12 +648,21 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 		w[i].pool = w[i].idle_reader = 1; /* until a round trip is found waiting on it */
 		if (peek(gp->pid, w[i].g, rh, sizeof rh) < 0)
 			continue;
-		/* its writeLoop: started right after it, by the same goroutine (dialConn's) */
+		/* its writeLoop: the one whose persistConn its stack holds (the receiver of readLoop and
+		 * of persistConn.Read). Failing that, the next one started by the same goroutine
+		 * (dialConn's starts both, the readLoop first); goroutine ids come from per-P batches,
+		 * so when dialConn moved to another P between the two, the writeLoop's id is the lower
+		 * and this finds none. */
 		uint64_t parent = gp->l->g_parent ? u64(rh, gp->l->g_parent) : 0;
 		const struct selecting *wl = NULL, *rt = NULL;
-		for (size_t k = 0; k < ns; k++)
-			if (sel[k].fn == F_WRITELOOP && sel[k].goid > w[i].goid && sel[k].parent == parent &&
-			    (!wl || sel[k].goid < wl->goid))
+		long at = stack_holds(gp, rh, holders, nh);
+		int held = at >= 0;
+		for (size_t k = 0; k < ns && held && !wl; k++)
+			if (sel[k].fn == F_WRITELOOP && sel[k].holder == holders[at])
+				wl = &sel[k];
+		for (size_t k = 0; k < ns && !held; k++)
+			if (sel[k].fn == F_WRITELOOP && !sel[k].holder && sel[k].goid > w[i].goid &&
+			    sel[k].parent == parent && (!wl || sel[k].goid < wl->goid))
 				wl = &sel[k];
 		/* the round trip sharing a channel with it (the connection's closech) */
 		for (size_t k = 0; wl && k < ns && !rt; k++)
@@ -597,6 +680,7 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 		w[i].ctx_bounded = bounded > 0;
 		w[i].bound_unseen = bounded < 0;
 	}
+	free(holders);
 	free(timers);
 	free(sel);
 	free(h);
