@@ -177,6 +177,8 @@ static void first_bytes(struct sl_slot *s, int in, const unsigned char *b, long 
 			s->alert_desc = b[6];
 			s->alert_dir = (uint8_t)!in;
 		}
+	} else if (n >= 5 && b[0] == 'H' && b[1] == 'T' && b[2] == 'T' && b[3] == 'P' && b[4] == '/') {
+		kind = SL_FB_HTTP;
 	}
 	if (in)
 		s->first_in = kind;

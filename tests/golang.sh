@@ -75,6 +75,17 @@ tls_failures() { # default|data
 		"len(diags()) == len(diags('tls-alert'))"
 	grep -q "EOF" $TMP/tls-plain.out
 	$JC $TMP/tls-plain.json "one('tls-aborted')['stack'][0]['line'] == $line" "len(diags()) == 1"
+	# a plaintext answer to the hello (an HTTP server's 400, an SMTP greeting): the port does not
+	# speak TLS, an error at the dial, and nothing else (the program's close with the answer
+	# unread is not a reset-on-close of its own)
+	expect_status 1 $SL run $opt --json $TMP/tls-http.json -- $TMP/tlsfail http > $TMP/tls-http.out
+	expect_status 1 $SL run $opt --json $TMP/tls-greet.json -- $TMP/tlsfail greeting > $TMP/tls-greet.out
+	grep -q "first record does not look like a TLS handshake" $TMP/tls-http.out
+	$JC $TMP/tls-http.json "one('tls-aborted')['stack'][0]['line'] == $line" "one('tls-aborted')['severity'] == 'error'" \
+		"one('tls-aborted')['evidence']['http_response'] == 1" "'serves HTTP, not HTTPS' in one('tls-aborted')['summary']" \
+		"len(diags()) == 1"
+	$JC $TMP/tls-greet.json "one('tls-aborted')['stack'][0]['line'] == $line" "one('tls-aborted')['evidence']['not_tls'] == 1" \
+		"one('tls-aborted')['evidence']['http_response'] == 0" "len(diags()) == 1"
 	# a silent server: the dialer's timeout ends the handshake through crypto/tls's interrupter
 	# goroutine (no deadline on the socket, yet bounded): unanswered, and no missing timeout
 	grep -q "context deadline exceeded" $TMP/tls-silent.out
@@ -510,6 +521,62 @@ keepalive_unanswered() { # name [go binary dir]
 	kill $srv
 	grep -q "all answered" $TMP/ka-slow.out
 	$JC $TMP/ka-slow.json "not [d for d in diags() if d['severity'] != 'info']"
+}
+
+# A server whose handler panics: net/http's server hangs up on the request, the client's
+# transport retries it on a new connection, which it hangs up on too, and the program fails with
+# EOF. Before, only an info closed-by-peer said so; now the request the peer hung up on is an
+# unanswered-request error at the program's line.
+case_go_server_hangs_up_on_a_request() {
+	local bin=$TMP/hangnth src=tests/go/hangnth/main.go line
+	gobuild hangnth $bin
+	line=$(line_of $src 'resp, err := c.Do(req) // the request')
+	$bin server $TMP/port 3 panic 2> $TMP/hu-server.err &
+	local srv=$!
+	wait_for $TMP/port .
+	expect_status 1 $SL run --json $TMP/hu.json -- $bin client 127.0.0.1:$(cat $TMP/port) 5 timeout > $TMP/hu.out 2>&1
+	kill $srv
+	grep -q "request 3 failed: .*EOF" $TMP/hu.out
+	grep -q "the handler's bug" $TMP/hu-server.err
+	$JC $TMP/hu.json "diags('unanswered-request')" \
+		"all(at(d, '$src', $line) and d['severity'] == 'error' and d['evidence']['closed_by_peer'] == 1 for d in diags('unanswered-request'))" \
+		"'closed the connection without a reply' in diags('unanswered-request')[0]['summary']" \
+		"len(diags()) == len(diags('unanswered-request'))"
+}
+
+# Requests made side by side as errgroup makes them (tests/go/group): when the first failure
+# cancels a context with no deadline, the others' waits were ended by the program's own logic:
+# unanswered-request as info that says so (they were errors), at the program's line; under a
+# context deadline or a Client.Timeout (from Go 1.21 a context deadline too, seen in the request's
+# context), they are errors, as before.
+group_cancelled() { # name [go binary dir]
+	local bin=$TMP/group-$1 src=tests/go/group/main.go line how
+	if [ -n "${2:-}" ]; then
+		(cd tests/go/group && CGO_ENABLED=0 GOTOOLCHAIN=local GOCACHE=$TMP/gocache-$1 $2/go build -o $bin .) || return 1
+	else
+		gobuild group $bin
+	fi
+	line=$(line_of $src "resp, err := client.Do(req) // the group's request")
+	for how in cancel deadline timeout; do
+		expect_status 1 $SL run --json $TMP/g-$how.json -- $bin $how > $TMP/g-$how.out 2>&1
+	done
+	grep -q "group: /fail: 500" $TMP/g-cancel.out
+	$JC $TMP/g-cancel.json "one('unanswered-request')['count'] == 2" \
+		"at(one('unanswered-request'), '$src', $line)" "one('unanswered-request')['severity'] == 'info'" \
+		"one('unanswered-request')['evidence']['cancelled'] == 1" \
+		"'cancelled by the program' in one('unanswered-request')['summary']" \
+		"not [d for d in diags() if d['severity'] != 'info']"
+	for how in deadline timeout; do
+		grep -q "group: .*\(deadline exceeded\|Timeout exceeded\)" $TMP/g-$how.out
+		$JC $TMP/g-$how.json "one('unanswered-request')['count'] == 3" \
+			"at(one('unanswered-request'), '$src', $line)" "one('unanswered-request')['severity'] == 'error'" \
+			"one('unanswered-request')['evidence']['cancelled'] == 0" "not diags('missing-timeout')"
+	done
+}
+case_go_group_cancelled_by_a_failure_is_not_an_error() { group_cancelled go1.19; }
+case_go_group_cancelled_by_a_failure_is_not_an_error_newer_go() {
+	newer_go
+	group_cancelled go$NEWGO_V $NEWGO
 }
 
 case_go_keepalive_request_never_answered() { keepalive_unanswered go1.19; }

@@ -167,6 +167,43 @@ case_curl_against_python_http_server() {
 		"sum(c['bytes_sent'] for c in conns(role='server')) > 0"
 }
 
+# curl against servers that fail it at the socket: one that reads the request and hangs up
+# (curl: "Empty reply from server"), and https:// to a plain HTTP port (the server's 400 answers
+# the ClientHello)
+case_curl_hung_up_on_and_https_to_a_plain_port() {
+	local port
+	cat > $TMP/hangup.py <<'PYEOF'
+import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+while True:
+    c, _ = s.accept()
+    data = c.recv(4096)
+    if data[:1] == b"\x16":  # a TLS ClientHello: answered as an HTTP server answers what it cannot parse
+        c.sendall(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+    c.close()
+PYEOF
+	$PY $TMP/hangup.py $TMP/hport &
+	SERVER_PID=$!
+	trap '[ -z "${SERVER_PID:-}" ] || kill $SERVER_PID 2>/dev/null; true' EXIT
+	wait_for $TMP/hport .
+	port=$(cat $TMP/hport)
+	expect_status 52 $SL run --json $TMP/hu.json -- curl -sS "http://127.0.0.1:$port/"
+	$JC $TMP/hu.json "one('unanswered-request')['severity'] == 'error'" \
+		"one('unanswered-request')['evidence']['closed_by_peer'] == 1" \
+		"one('unanswered-request')['evidence']['bytes_received'] == 0" \
+		"one('unanswered-request')['stack'][0]['module'] == 'libcurl.so.4'" "len(diags()) == 1"
+	expect_status 35 $SL run --json $TMP/nt.json -- curl -sS "https://127.0.0.1:$port/"
+	$JC $TMP/nt.json "one('tls-aborted')['severity'] == 'error'" "one('tls-aborted')['evidence']['http_response'] == 1" \
+		"one('tls-aborted')['stack'][0]['module'] == 'libcurl.so.4'" "len(diags()) == 1"
+	kill $SERVER_PID
+	SERVER_PID=
+}
+
 case_python_clients() {
 	local port; port=$(free_port)
 	cat > $TMP/client.py <<PYEOF

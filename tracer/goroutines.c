@@ -87,6 +87,15 @@ static const char *const http_funcs[F_COUNT] = {
 	"crypto/tls.(*Conn).Close",
 };
 
+/* The context package's types, by the itab that makes each a context.Context ("go:itab." from Go
+ * 1.20, "go.itab." before; in the symbol table only: a stripped program has none). Every one
+ * holds its parent context as its first field but the ends of a chain. */
+enum { CTX_CANCEL, CTX_TIMER, CTX_VALUE, CTX_STOP, CTX_EMPTY, CTX_BACKGROUND, CTX_TODO, CTX_WITHOUT, CTX_COUNT };
+static const char *const ctx_types[CTX_COUNT] = {
+	"*context.cancelCtx", "*context.timerCtx", "*context.valueCtx", "context.stopCtx",
+	"*context.emptyCtx", "context.backgroundCtx", "context.todoCtx", "context.withoutCancelCtx",
+};
+
 struct sl_goproc {
 	pid_t pid;
 	char version[32];
@@ -97,6 +106,7 @@ struct sl_goproc {
 	struct { void *p; size_t size; } scratch[4]; /* buffers kept from read to read: fresh pages cost
 						      * a page fault each, more than the read itself */
 	uint64_t fn[F_COUNT][2];     /* [entry, end) of http_funcs (0: not in the program) */
+	uint64_t itab[CTX_COUNT];    /* run-time addresses of ctx_types' itabs (0: not found) */
 };
 
 const char *sl_go_version(const struct sl_goproc *gp)
@@ -241,6 +251,12 @@ static void find_addresses(struct sl_goproc *gp, Elf *elf)
 			continue;
 		gp->fn[i][0] = entry + bias;
 		gp->fn[i][1] = end + bias;
+	}
+	for (int i = 0; i < CTX_COUNT; i++) {
+		char name[128];
+		snprintf(name, sizeof name, "go:itab.%s,context.Context", ctx_types[i]);
+		if (symbol(elf, name, &a, NULL) == 0 || (name[2] = '.', symbol(elf, name, &a, NULL) == 0))
+			gp->itab[i] = a + bias;
 	}
 }
 
@@ -452,6 +468,8 @@ struct selecting {
 	uint64_t chans[8];           /* the channels its select waits on (g.waiting's sudogs) */
 	int nchans;
 	uint64_t holder;             /* a writeLoop's persistConn (0: not found) */
+	const unsigned char *gh;     /* its header (in http_callers' copy) */
+	uint64_t g;
 	uint64_t pc[SL_MAX_FRAMES];
 	uint32_t npc;
 };
@@ -528,6 +546,91 @@ static long stack_holds(const struct sl_goproc *gp, const unsigned char *h, cons
 	return found;
 }
 
+/* What a context (its interface words: itab, data) says of a wait under it: whether a deadline is
+ * in its chain (1), none is (0), or it cannot be told (-1: a type of another package, a chain
+ * that cannot be read); *cancelable counts the contexts in it that can be cancelled. */
+static int ctx_deadline(const struct sl_goproc *gp, uint64_t tab, uint64_t data, int *cancelable)
+{
+	*cancelable = 0;
+	for (int depth = 0; depth < 32; depth++) {
+		int t = 0;
+		while (t < CTX_COUNT && (!gp->itab[t] || gp->itab[t] != tab))
+			t++;
+		if (t == CTX_TIMER) {
+			++*cancelable;
+			return 1;
+		}
+		if (t == CTX_EMPTY || t == CTX_BACKGROUND || t == CTX_TODO || t == CTX_WITHOUT)
+			return 0; /* (WithoutCancel drops its parent's deadline and cancellation) */
+		unsigned char parent[16];
+		if (t == CTX_COUNT || peek(gp->pid, data, parent, sizeof parent) < 0)
+			return -1;
+		*cancelable += t == CTX_CANCEL || t == CTX_STOP;
+		tab = u64(parent, 0);
+		data = u64(parent, 8);
+	}
+	return -1;
+}
+
+/* The context of the request a parked round trip (the program's goroutine, header h, at g) waits
+ * for: the first *http.Request its stack points at from the top, as the transport's frames hold
+ * it (after Client.send gave it its Timeout's deadline: Go 1.21+), its ctx field's deadline and
+ * cancelable count as ctx_deadline says (-1: none found). A Request is known by its fields: a
+ * method string of 1 to 16 bytes, a URL, ProtoMajor 0 to 2 and ProtoMinor 0 or 1, and a ctx
+ * of the context package's types (or nil, which is Background), at 232 (248 from Go 1.23, after
+ * Pattern). The transport's own cancelable context (Go 1.21+) is transportRequest's, not the
+ * Request's. */
+static int round_trip_ctx(const struct sl_goproc *gp, const unsigned char *h, uint64_t g, int *cancelable)
+{
+	enum { STACK_LOOK = 16384, WORDS = STACK_LOOK / 8, REQ = 264 };
+	uint64_t lo = u64(h, 0), hi = u64(h, 8), sp = u64(h, 56);
+	size_t n = hi - sp < STACK_LOOK ? hi - sp : STACK_LOOK, na = 0, at_ctx = gp->l->minor >= 23 ? 248 : 232;
+	*cancelable = 0;
+	if (!gp->itab[CTX_CANCEL] || sp < lo || sp >= hi)
+		return -1;
+	unsigned char *stack = malloc(STACK_LOOK), *objs = malloc((size_t)WORDS * REQ), **bufs = malloc(WORDS * sizeof *bufs);
+	uint64_t *addr = malloc(WORDS * sizeof *addr);
+	size_t *lens = malloc(WORDS * sizeof *lens);
+	char *ok = calloc(WORDS, 1);
+	int r = -1;
+	if (!stack || !objs || !bufs || !addr || !lens || !ok || peek(gp->pid, sp, stack, n) < 0)
+		goto out;
+	for (size_t i = 0; i + 8 <= n; i += 8) { /* pointers into the heap, near the g's own */
+		uint64_t p = u64(stack, i);
+		if (p && !(p & 7) && (p < lo || p >= hi) && p + (1ull << 36) > g && p < g + (1ull << 36)) {
+			addr[na] = p;
+			lens[na] = REQ;
+			bufs[na] = objs + na * REQ;
+			na++;
+		}
+	}
+	batch_read(gp->pid, na, addr, lens, bufs, ok);
+	for (size_t i = 0; i < na && r < 0; i++) {
+		const unsigned char *q = bufs[i];
+		uint64_t mlen = u64(q, 8), tab = u64(q, at_ctx), data = u64(q, at_ctx + 8);
+		if (!ok[i] || !u64(q, 0) || !mlen || mlen > 16 || !u64(q, 16) || (u64(q, 16) & 7) || u64(q, 40) > 2 ||
+		    u64(q, 48) > 1)
+			continue;
+		if (!tab && !data) { /* no context: Background */
+			r = 0;
+			break;
+		}
+		int t = 0;
+		while (t < CTX_COUNT && gp->itab[t] != tab)
+			t++;
+		if (t < CTX_COUNT)
+			r = ctx_deadline(gp, tab, data, cancelable);
+	}
+out:
+	free(ok);
+	free(lens);
+	free(addr);
+	free(bufs);
+	free(objs);
+	free(stack);
+	return r;
+}
+
 /* Every goroutine's header, read in batches. */
 static unsigned char *all_headers(const struct sl_goproc *gp, uint64_t **gs, size_t *n)
 {
@@ -588,6 +691,16 @@ static int round_trip_bounded(const struct sl_goproc *gp, const struct selecting
 	return -1;
 }
 
+/* Whether two selects wait on a channel in common. */
+static int share(const struct selecting *a, const struct selecting *b)
+{
+	for (int i = 0; i < a->nchans; i++)
+		for (int j = 0; j < b->nchans; j++)
+			if (a->chans[i] == b->chans[j])
+				return 1;
+	return 0;
+}
+
 /* net/http's client: the program's goroutine behind each readLoop parked on a socket, and whether
  * its round trip is bounded (a read that cannot hang forever). */
 static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t nw)
@@ -619,8 +732,8 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 		struct selecting *s = &sel[ns];
 		if (!parked(gp, gh, WAIT_SELECT) || frames(gp, gs[i], gh, s->pc, &s->npc) < 0)
 			continue;
-		if (gp->l->g_parent && runs_in(gp, F_REQ_TIMER, s->pc, s->npc)) {
-			timers[ntimers++] = u64(gh, gp->l->g_parent);
+		if (runs_in(gp, F_REQ_TIMER, s->pc, s->npc)) { /* (creators from Go 1.21; before, 0) */
+			timers[ntimers++] = gp->l->g_parent ? u64(gh, gp->l->g_parent) : 0;
 			continue;
 		}
 		s->fn = runs_in(gp, F_ROUNDTRIP, s->pc, s->npc) ? F_ROUNDTRIP
@@ -630,10 +743,18 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 		s->goid = u64(gh, gp->l->g_goid);
 		s->parent = gp->l->g_parent ? u64(gh, gp->l->g_parent) : 0;
 		channels(gp, gh, s);
-		if (s->fn == F_WRITELOOP)
-			s->holder = holder_of(gp, gh, s);
+		s->gh = gh;
+		s->g = gs[i];
 		ns++;
 	}
+	/* the persistConns of the writeLoops a round trip shares a channel with (closech): the
+	 * connections with a request in flight; an idle pool costs no more reads */
+	for (size_t k = 0; k < ns; k++)
+		for (size_t j = 0; sel[k].fn == F_WRITELOOP && j < ns; j++)
+			if (sel[j].fn == F_ROUNDTRIP && share(&sel[j], &sel[k])) {
+				sel[k].holder = holder_of(gp, sel[k].gh, &sel[k]);
+				break;
+			}
 	/* the writeLoops' persistConns, sorted */
 	uint64_t *holders = calloc(ns + 1, sizeof *holders);
 	size_t nh = 0;
@@ -666,17 +787,28 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 				wl = &sel[k];
 		/* the round trip sharing a channel with it (the connection's closech) */
 		for (size_t k = 0; wl && k < ns && !rt; k++)
-			for (int a = 0; sel[k].fn == F_ROUNDTRIP && a < sel[k].nchans && !rt; a++)
-				for (int b = 0; b < wl->nchans && !rt; b++)
-					if (sel[k].chans[a] == wl->chans[b])
-						rt = &sel[k];
+			if (sel[k].fn == F_ROUNDTRIP && share(&sel[k], wl))
+				rt = &sel[k];
 		if (!rt)
 			continue;
 		w[i].pool = w[i].idle_reader = 0;
 		w[i].caller_goid = rt->goid;
 		memcpy(w[i].caller_pc, rt->pc, rt->npc * sizeof *rt->pc);
 		w[i].caller_npc = rt->npc;
-		int bounded = round_trip_bounded(gp, rt, timers, ntimers);
+		int bounded = round_trip_bounded(gp, rt, timers, ntimers), cancels, timed = 0;
+		for (size_t k = 0; k < ntimers; k++)
+			timed |= timers[k] == rt->goid;
+		/* its context: a deadline there bounds it (a Client.Timeout from Go 1.21); none, but a
+		 * context the program can cancel and no Client.Timeout (no request timer: in Go 1.19
+		 * and 1.20, none anywhere, their creators unknown), and only the program's own logic
+		 * ends the wait (an errgroup's other member failing) */
+		int dl = round_trip_ctx(gp, rt->gh, rt->g, &cancels);
+		if (dl > 0)
+			bounded = 1;
+		else if (dl == 0 && cancels && !timed && (gp->l->g_parent || !ntimers)) {
+			bounded = 1;
+			w[i].cancel_only = 1;
+		}
 		w[i].ctx_bounded = bounded > 0;
 		w[i].bound_unseen = bounded < 0;
 	}

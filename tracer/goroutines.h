@@ -22,7 +22,9 @@ struct sl_gowait {
 				      * interrupter goroutine), or a net/http round trip waiting for the
 				      * response is cancelled (its Client.Timeout, its request's context) */
 	int bound_unseen;            /* a net/http round trip whose bound, if it has one, cannot be seen
-				      * (a context deadline, Go 1.21+) */
+				      * (a stripped program's context deadline, Go 1.21+) */
+	int cancel_only;             /* ... whose bound is a context with no deadline, cancelled by the
+				      * program's own logic (not a Client.Timeout) */
 	uint64_t seq;                /* the descriptor's rseq/wseq: a new wait on the same fd changes it */
 	uint64_t pc[SL_MAX_FRAMES];  /* return addresses, innermost first (runtime frames included) */
 	uint32_t npc;

@@ -277,6 +277,7 @@ struct gowatch {
 	int round_trip;              /* a net/http readLoop some round trip waits on */
 	int unseen;                  /* ... whose bound, if it has one, cannot be seen (Go 1.21+): its
 				      * socket's missing-timeout stands only while it still waits */
+	int cancel_only;             /* ... whose bound is a context the program cancels, no deadline */
 	struct sl_inflight *f;
 };
 
@@ -1394,6 +1395,8 @@ static void wait_ended(struct tproc *p, struct sl_slot *s, int fd, const struct 
 	/* silent since the wait began: a round trip's request, or a send in the last reply's step */
 	if ((open || bye) && s->bytes_out && in + step < since && (g->round_trip || sent >= in)) {
 		s->flags |= SL_SF_RT_UNANSWERED;
+		if (closing && g->cancel_only)
+			s->flags2 |= SL_SF2_CANCELLED; /* the program's own logic ended it */
 		if (bye) {
 			s->last_in_cns = in;
 			s->last_out_cns = sent > in && sent < since ? sent : in + 1;
@@ -1751,7 +1754,7 @@ static void go_watch(struct tproc *p, const struct sl_gowait *w, struct sl_slot 
 			 __ATOMIC_RELEASE);
 	p->watch = realloc(p->watch, (p->nwatch + 1) * sizeof *p->watch);
 	p->watch[p->nwatch++] = (struct gowatch){w->goid, w->seq, w->fd, w->write, 1, w->caller_goid != 0,
-						 w->bound_unseen, f};
+						 w->bound_unseen, w->cancel_only, f};
 }
 
 /* The goroutines of a Go program parked on its sockets now: each gets an in-flight record while it
@@ -1791,6 +1794,7 @@ static void go_sample(struct tproc *p)
 		}
 		p->watch[k].seen = 1;
 		p->watch[k].unseen = w[i].bound_unseen;
+		p->watch[k].cancel_only = w[i].cancel_only;
 		/* a reader of a stream (a body, server-sent events) reads again and again with nothing
 		 * to tell its waits apart: data come since the wait was first seen start a new one */
 		if (p->watch[k].f && !w[i].write && s->last_in_cns > p->watch[k].f->since_cns && s->last_in_cns < now)

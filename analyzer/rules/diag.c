@@ -47,6 +47,15 @@ uint32_t sl_diag_conn(struct sl_diag *d, const struct sl_conn *c, enum sl_kind k
 	return sl_conn_stack(c->s);
 }
 
+uint64_t sl_send_site(const struct sl_image *img, struct sl_diag *d, const struct sl_slot *s)
+{
+	if (!s->send_stack)
+		return img && (img->h.flags & SL_HDR_JS_ORIGINS) ? 0 : s->send_site;
+	d->site_stack = s->send_stack;
+	d->site_label = "first send at";
+	return 0;
+}
+
 void sl_diag_fact(struct sl_diag *d, const char *name, double value)
 {
 	if (d->nevidence < SL_EVIDENCE_MAX) {

@@ -49,13 +49,55 @@ static int abnormal(const struct sl_ctx *c, const struct sl_conn *cn)
 	return !cn->open_at_end && cn->end_ns - s->open_ns < 1000000000ull && s->bytes_in + s->bytes_out < 64;
 }
 
+/* A request the peer hung up on without a byte back: nothing came after the program's last send
+ * (nothing at all, or its last receive is older than that send, as far as the clock tells them
+ * apart) before the peer's FIN. */
+static int hung_up_on(const struct sl_conn *cn)
+{
+	const struct sl_slot *s = cn->s;
+	return s->role == SL_ROLE_CLIENT && (s->flags & SL_SF_EOF) && !(s->flags & (SL_SF_RT_UNANSWERED | SL_SF_SHUT_WR)) &&
+	       s->bytes_out && !s->err_total && (!s->bytes_in || s->last_out_cns > s->last_in_cns);
+}
+
+/* ... said as the request the peer never answered: the program's failure is most likely the
+ * peer's (a handler that crashed or panicked, a request it refused by hanging up). */
+static void hung_up(struct sl_ctx *c, const struct sl_conn *cn, const char *status)
+{
+	const struct sl_slot *s = cn->s;
+	struct sl_diag d;
+	char age[32];
+	uint32_t stack = sl_diag_conn(&d, cn, SL_K_UNANSWERED_REQUEST, SL_SEV_ERROR);
+	snprintf(d.group_peer, sizeof d.group_peer, "hung-up");
+	d.worst_ns = cn->end_ns - s->open_ns;
+	sl_dur_format(d.worst_ns, age, sizeof age);
+	snprintf(d.summary, sizeof d.summary,
+		 "%.30s[%d] sent %llu bytes to %s and the peer closed the connection without a reply%s (%s after it was "
+		 "opened); %.30s[%d] %.60s.", sl_proc_name(c->proc), c->proc->pid, (unsigned long long)s->bytes_out,
+		 d.peer[0] ? d.peer : "its peer",
+		 s->bytes_in ? " to the last request (earlier ones were answered)" : "", age, sl_proc_name(c->proc),
+		 c->proc->pid, status);
+	d.advice = "The peer took the request and hung up without answering: look at its log at that moment (a "
+		   "handler that crashed or panicked, a limit it enforces by closing, a request it could not "
+		   "parse). A retry helps only when that failure is passing.";
+	sl_diag_fact(&d, "closed_by_peer", 1);
+	sl_diag_fact(&d, "bytes_sent", (double)s->bytes_out);
+	sl_diag_fact(&d, "bytes_received", (double)s->bytes_in);
+	sl_diags_add(c->out, c->img, &d, stack, sl_send_site(c->img, &d, s));
+}
+
 void sl_rule_context(struct sl_ctx *c)
 {
 	if (!failed(c->proc, c->img) || explained(c))
 		return;
 	char status[96];
 	sl_proc_status(c->proc, status, sizeof status);
-	for (size_t i = 0; i < c->nconns; i++) {
+	int hung = 0;
+	for (size_t i = 0; i < c->nconns; i++)
+		if (abnormal(c, &c->conns[i]) && hung_up_on(&c->conns[i])) {
+			hung_up(c, &c->conns[i], status);
+			hung = 1;
+		}
+	for (size_t i = 0; i < c->nconns && !hung; i++) {
 		const struct sl_conn *cn = &c->conns[i];
 		const struct sl_slot *s = cn->s;
 		if (!abnormal(c, cn))

@@ -17,14 +17,6 @@ static const char *peer_or(const struct sl_diag *d, const char *dflt)
 /* The send to show: in a Python or Java program, the stack of the connection's first send (the
  * program's line); else the call site of the last one (a single return address), except in
  * Node.js, where that is always libuv's write, which says nothing the person can change. */
-static uint64_t send_site(const struct sl_image *img, struct sl_diag *d, const struct sl_slot *s)
-{
-	if (!s->send_stack)
-		return img && (img->h.flags & SL_HDR_JS_ORIGINS) ? 0 : s->send_site;
-	d->site_stack = s->send_stack;
-	d->site_label = "first send at";
-	return 0;
-}
 
 static const char *how_it_ended(const struct sl_conn *c)
 {
@@ -95,10 +87,18 @@ static void unanswered(const struct sl_ctx *x, const struct sl_conn *c)
 	char dur[32], stopping[96] = "";
 	uint64_t end = sl_conn_now(x->run, c);
 	int sig = sl_stopping(c, end - waited, end);
+	int cancelled = !c->open_at_end && (s->flags2 & SL_SF2_CANCELLED);
 	/* told to stop while it waited, it ended the wait itself: a long poll or a subscription ends
-	 * so, and nothing says an answer was due */
-	sl_diag_conn(&d, c, SL_K_UNANSWERED_REQUEST, sig ? SL_SEV_INFO : SL_SEV_ERROR);
-	if (sig) {
+	 * so, and nothing says an answer was due; nor when its own logic cancelled it (no deadline) */
+	sl_diag_conn(&d, c, SL_K_UNANSWERED_REQUEST, sig || cancelled ? SL_SEV_INFO : SL_SEV_ERROR);
+	if (cancelled && !sig) {
+		snprintf(stopping, sizeof stopping, "; its context, with no deadline, was cancelled by the program");
+		d.advice = "The program cancelled the request itself: its context had no deadline and no Client.Timeout "
+			   "bounded it, so its own logic ended the wait (a group of requests cancelled when one of "
+			   "them failed, a caller that went away). Look at why it cancelled; the peer is at fault "
+			   "only if it should have answered within the time shown.";
+		snprintf(d.group_peer, sizeof d.group_peer, "cancelled");
+	} else if (sig) {
 		snprintf(stopping, sizeof stopping, "; the program was told to stop (SIG%s) while it waited",
 			 sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 		d.advice = "The program was shutting down and ended the wait itself (a long poll or a subscription "
@@ -118,7 +118,8 @@ static void unanswered(const struct sl_ctx *x, const struct sl_conn *c)
 	sl_diag_fact(&d, "bytes_received", (double)s->bytes_in);
 	sl_diag_fact(&d, "waited_ms", (double)waited / 1e6);
 	sl_diag_fact(&d, "still_open", c->open_at_end);
-	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), send_site(x->img, &d, s));
+	sl_diag_fact(&d, "cancelled", cancelled);
+	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), sl_send_site(x->img, &d, s));
 }
 
 uint64_t sl_close_wait_ns(const struct sl_ctx *x, const struct sl_conn *c)
@@ -206,7 +207,7 @@ static void nagle(const struct sl_ctx *x, const struct sl_conn *c)
 	sl_diag_fact(&d, "rounds", s->rounds_multi);
 	sl_diag_fact(&d, "delayed_rounds", s->nagle_rounds);
 	sl_diag_fact(&d, "lost_ms", (double)s->nagle_cns / 1e6);
-	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), send_site(x->img, &d, s));
+	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), sl_send_site(x->img, &d, s));
 }
 
 /* RFC 8446 section 6 and RFC 5246 section 7.2 */
@@ -386,6 +387,38 @@ static int server_refusal(const struct sl_ctx *x, const struct sl_conn *c)
 	return 1;
 }
 
+/* A TLS client answered with bytes that are no TLS record: it reached a plaintext port (an HTTP
+ * server's "400 Bad Request", an SMTP or FTP greeting). No program of either side works so. */
+static int not_tls(const struct sl_ctx *x, const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	if (s->role != SL_ROLE_CLIENT || s->first_out != SL_FB_TLS_HELLO ||
+	    (s->first_in != SL_FB_OTHER && s->first_in != SL_FB_HTTP))
+		return 0;
+	int http = s->first_in == SL_FB_HTTP;
+	struct sl_diag d;
+	sl_diag_conn(&d, c, SL_K_TLS_ABORTED, SL_SEV_ERROR);
+	snprintf(d.group_peer, sizeof d.group_peer, "not-tls/%d", http);
+	if (http)
+		snprintf(d.summary, sizeof d.summary,
+			 "%s answered the program's TLS ClientHello with a plaintext HTTP response: the port serves "
+			 "HTTP, not HTTPS.", peer_or(&d, "The server"));
+	else
+		snprintf(d.summary, sizeof d.summary,
+			 "%s answered the program's TLS ClientHello with bytes that are not a TLS record: the port "
+			 "does not speak TLS, or only after a plaintext exchange (STARTTLS).", peer_or(&d, "The server"));
+	d.advice = http ? "The program speaks TLS to a port that serves plain HTTP: use the server's HTTPS port, "
+			  "or http:// if plaintext is what is meant."
+			: "The program speaks TLS to a port that does not: use the service's TLS port. A protocol "
+			  "that upgrades in plaintext first (SMTP and IMAP's STARTTLS, PostgreSQL's SSLRequest) "
+			  "needs the client's STARTTLS mode there, not TLS from the first byte.";
+	sl_diag_fact(&d, "not_tls", 1);
+	sl_diag_fact(&d, "http_response", http);
+	sl_diag_fact(&d, "bytes_received", (double)s->bytes_in);
+	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), 0);
+	return 1;
+}
+
 static void tls(const struct sl_ctx *x, const struct sl_conn *c)
 {
 	const struct sl_slot *s = c->s;
@@ -423,7 +456,7 @@ static void tls(const struct sl_ctx *x, const struct sl_conn *c)
 		sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), 0);
 		return;
 	}
-	if (rejected(x, c))
+	if (rejected(x, c) || not_tls(x, c))
 		return;
 	if (s->role != SL_ROLE_CLIENT || s->first_out != SL_FB_TLS_HELLO || s->bytes_in ||
 	    !((s->flags & SL_SF_EOF) || s->err_total))
@@ -451,6 +484,8 @@ static void reset_on_close(const struct sl_ctx *x, const struct sl_conn *c)
 		return;
 	if ((s->alert_level && s->alert_dir == 1) || (s->flags & SL_SF_TLS_ENC_ALERT))
 		return; /* the program ended a TLS handshake it rejected: the tls-alert is the finding */
+	if (s->first_out == SL_FB_TLS_HELLO && (s->first_in == SL_FB_OTHER || s->first_in == SL_FB_HTTP))
+		return; /* ... or one the peer answered in plaintext: not_tls's finding */
 	int linger0 = (s->opts_set & (1u << SL_OPT_LINGER)) && s->opt[SL_OPT_LINGER] == 0;
 	uint64_t unread = s->unread_at_close;
 	/* the kernel resets only a connection still open at close; the peer's TLS close_notify,

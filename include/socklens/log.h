@@ -421,7 +421,14 @@ enum sl_slot_flags {
  * after a TLS ClientHello the header of the client's next flight too (an alert there is the
  * client rejecting the server's certificate). Nothing else of the payload is looked at, and only
  * this verdict is kept. */
-enum sl_first_bytes { SL_FB_NONE = 0, SL_FB_OTHER = 1, SL_FB_TLS_HELLO = 2, SL_FB_TLS_ALERT = 3, SL_FB_TLS_OTHER = 4 };
+enum sl_first_bytes {
+	SL_FB_NONE = 0,
+	SL_FB_OTHER = 1,
+	SL_FB_TLS_HELLO = 2,
+	SL_FB_TLS_ALERT = 3,
+	SL_FB_TLS_OTHER = 4,
+	SL_FB_HTTP = 5, /* "HTTP/": a plaintext HTTP response (a TLS client that reached an HTTP port) */
+};
 
 struct sl_slot {
 	uint32_t state;           /* enum sl_slot_state, the commit word */
@@ -490,7 +497,7 @@ struct sl_slot {
 				     in the tail padding */
 };
 
-/* More of what is known of a connection (the slot's flags are all taken): 7 bits. */
+/* More of what is known of a connection (the slot's flags are all taken): 7 bits, all taken. */
 enum sl_slot_flags2 {
 	SL_SF2_POOL_IDLE = 1u << 0,   /* Go (the tracer): at the last look at the goroutines, an HTTP
 					 client's reader waited on it with no request outstanding
@@ -510,9 +517,13 @@ enum sl_slot_flags2 {
 					 flight, not the hello: a TLS 1.2 server refusing the client's
 					 certificate (or its lack) or key exchange, a client refusing
 					 the server's certificate */
-	SL_SF2_CLIENT_ENC_ALERT = 1u << 5 /* a server's: the client's record after the server's first
+	SL_SF2_CLIENT_ENC_ALERT = 1u << 5,/* a server's: the client's record after the server's first
 					 flight was a TLS 1.3 alert (19 bytes, encrypted) where its
 					 Finished would be: the client refused the server's certificate */
+	SL_SF2_CANCELLED = 1u << 6    /* Go (the tracer): a request the program closed unanswered whose
+					 only bound was a context with no deadline: cancelled by the
+					 program's own logic (an errgroup's other member failing), not
+					 a timeout */
 };
 
 /* ---- events --------------------------------------------------------------- */

@@ -1,10 +1,13 @@
 // hangnth: a keep-alive HTTP client and a server that never answers its Nth request.
 //
-//	hangnth server PORTFILE N [slow|reset]
+//	hangnth server PORTFILE N [slow|reset|panic]
 //	                                  serves on 127.0.0.1; the Nth request on each connection is
 //	                                  never answered (slow: answered after 2.5 s; reset: the
 //	                                  connection is reset instead, as a server closing an idle
-//	                                  connection just as a request comes in does); PORTFILE.hung
+//	                                  connection just as a request comes in does; panic: the
+//	                                  handler panics on the Nth request and every one after,
+//	                                  counted over all connections, and net/http's server hangs
+//	                                  up on each); PORTFILE.hung
 //	                                  is written once the Nth request came
 //	hangnth client ADDR REQUESTS HOW [SECONDS]
 //	                                  one keep-alive connection, requests back to back; HOW bounds
@@ -52,12 +55,17 @@ func serve(portfile string, hangAt int, how string) {
 	var mu sync.Mutex
 	seen := map[string]int{}
 	never := make(chan struct{})
+	total := 0
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		seen[r.RemoteAddr]++
 		n := seen[r.RemoteAddr]
+		total++
+		all := total
 		mu.Unlock()
 		switch {
+		case all >= hangAt && how == "panic":
+			panic("the handler's bug")
 		case n == hangAt && how == "slow":
 			time.Sleep(2500 * time.Millisecond)
 		case n == hangAt && how == "reset":

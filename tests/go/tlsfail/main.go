@@ -1,9 +1,12 @@
 // tlsfail: TLS handshakes that fail the ways Go programs meet, server and client in one process.
-// usage: tlsfail untrusted|version|plain|silent|clientcert|ok
+// usage: tlsfail untrusted|version|plain|http|greeting|silent|clientcert|ok
 //
 //	untrusted: the server's certificate is self-signed; the client verifies it (x509 error)
 //	version:   the client offers TLS 1.2 at most, the server wants TLS 1.3 (protocol_version)
 //	plain:     the server does not speak TLS: it reads the hello and hangs up (EOF)
+//	http:      ... it answers the hello as net/http's server does a request it cannot parse
+//	           ("HTTP/1.1 400 Bad Request") and hangs up
+//	greeting:  ... it greets first, as an SMTP server does, reads the hello and hangs up
 //	silent:    the server reads the hello and says nothing: the dialer's 2 s timeout ends the
 //	           handshake (crypto/tls's interrupter closes the connection; no deadline is set)
 //	ok:        a trusted certificate: the handshake succeeds, and a request is answered
@@ -26,6 +29,7 @@ import (
 )
 
 var silent bool
+var plaintext string // how a server that does not speak TLS answers: plain, http, greeting
 
 var handlers sync.WaitGroup // the server's connections, waited for before a clean exit
 
@@ -57,7 +61,13 @@ func serve(ln net.Listener, conf *tls.Config) {
 			c.SetDeadline(time.Now().Add(10 * time.Second))
 			if conf == nil { // not TLS: read the hello, hang up (or wait for the client to)
 				buf := make([]byte, 4096)
+				if plaintext == "greeting" {
+					io.WriteString(c, "220 mail.example ESMTP\r\n")
+				}
 				c.Read(buf)
+				if plaintext == "http" {
+					io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+				}
 				if silent {
 					c.Read(buf)
 				}
@@ -80,7 +90,8 @@ func main() {
 	mode := os.Args[1]
 	var sconf *tls.Config
 	silent = mode == "silent"
-	if mode != "plain" && mode != "silent" {
+	plaintext = mode
+	if mode != "plain" && mode != "http" && mode != "greeting" && mode != "silent" {
 		sconf = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
 	if mode == "version" {

@@ -1,0 +1,3 @@
+module socklens.test/group
+
+go 1.19
