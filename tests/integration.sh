@@ -204,6 +204,43 @@ PYEOF
 	SERVER_PID=
 }
 
+# A blocking client that sends a notification after its last exchange (no answer asked), does
+# other work for 1.5 s and closes: nothing waited for an answer, so no unanswered-request (it was
+# an error); the same client polling for the answer that never comes is one.
+case_notification_after_the_last_exchange_is_not_unanswered() {
+	cat > $TMP/notify.py <<'PYEOF'
+import select, socket, sys, threading, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+def serve():
+    while True:
+        c, _ = s.accept()
+        while True:
+            d = c.recv(100)
+            if not d:
+                break
+            if d.startswith(b"req"):
+                c.sendall(b"resp\n")
+        c.close()
+threading.Thread(target=serve, daemon=True).start()
+c = socket.create_connection(s.getsockname())
+c.sendall(b"req\n")
+c.recv(100)
+c.sendall(b"notify\n")  # one way: nothing comes back
+if sys.argv[1] == "wait":  # ... yet waited for, as for an answer
+    select.select([c], [], [], 1.5)
+else:
+    time.sleep(1.5)
+c.close()
+PYEOF
+	$SL run --json $TMP/notify.json -- $PY $TMP/notify.py sleep
+	$JC $TMP/notify.json "not diags('unanswered-request')"
+	$SL run --json $TMP/notify-wait.json -- $PY $TMP/notify.py wait
+	$JC $TMP/notify-wait.json "one('unanswered-request')['severity'] == 'error'" \
+		"one('unanswered-request')['evidence']['waited_ms'] >= 1400"
+}
+
 case_python_clients() {
 	local port; port=$(free_port)
 	cat > $TMP/client.py <<PYEOF

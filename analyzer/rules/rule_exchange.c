@@ -41,6 +41,14 @@ uint64_t sl_unanswered_ns(const struct sl_ctx *x, const struct sl_conn *c)
 		return 0; /* answered, or closed or reset by the peer: other findings */
 	if (c->open_at_end && (s->flags2 & SL_SF2_POOL_IDLE))
 		return 0; /* idle in an HTTP client's pool: its last send was a control frame, not a request */
+	/* A blocking socket the program never polled, closed by it with no error seen: nothing waited
+	 * for an answer when it closed (a blocking read after the send ends first, with data, EOF or
+	 * an error, each said otherwise), so its last send asked for none: a notification after the
+	 * last exchange, a log line. Only where the preload saw every read (not the tracer's default
+	 * mode, nor reads an io_uring made). */
+	if (!c->open_at_end && !(s->flags & (SL_SF_NONBLOCK | SL_SF_GUARDED)) &&
+	    !(x->img->h.flags & (SL_HDR_PTRACE | SL_HDR_IO_URING | SL_HDR_IO_URING_SOCK)))
+		return 0;
 	if (s->flags & SL_SF_PARKED_WRITE)
 		return 0; /* still sending to a peer that does not read: write-stalled */
 	if (!s->bytes_in && s->calls_out > 8)
