@@ -468,6 +468,7 @@ keepalive_unanswered() { # name [go binary dir]
 		gobuild hangnth $bin
 	fi
 	local line; line=$(line_of $src 'resp, err := c.Do(req) // the request')
+	rm -f $TMP/port # (an earlier case's: its server is gone)
 	$bin server $TMP/port 3 &
 	local srv=$!
 	wait_for $TMP/port .
@@ -517,27 +518,50 @@ keepalive_unanswered() { # name [go binary dir]
 	$bin server $TMP/port 3 slow &
 	srv=$!
 	wait_for $TMP/port .
-	$SL run --json $TMP/ka-slow.json -- $bin client 127.0.0.1:$(cat $TMP/port) 4 context 5 > $TMP/ka-slow.out 2>&1
+	: > $TMP/ka-slow.out
+	$SL run --json $TMP/ka-slow.json -- $bin client 127.0.0.1:$(cat $TMP/port) 4 context 5 > $TMP/ka-slow.out 2>&1 &
+	run=$!
+	wait_for $TMP/ka-slow.out ready
+	pid=$(awk '/ready/ {print $2}' $TMP/ka-slow.out)
+	# a live look while the slow answer is awaited (a second or more), within the deadline: the
+	# request is said still waiting within its bound, info, not an error
+	for i in $(seq 200); do
+		$SL stuck --json --min 1s $pid > $TMP/ka-sstuck.json 2>/dev/null
+		$PY tests/jcheck.py $TMP/ka-sstuck.json "len(r['stuck']) >= 1" > /dev/null 2>&1 && break
+		sleep 0.05
+	done
+	$SL report --json $pid > $TMP/ka-slow-live.json 2>/dev/null || true
+	wait $run
 	kill $srv
 	grep -q "all answered" $TMP/ka-slow.out
+	$JC $TMP/ka-sstuck.json "len(r['stuck']) >= 1"
+	$JC $TMP/ka-slow-live.json "not [d for d in diags() if d['severity'] != 'info']"
 	$JC $TMP/ka-slow.json "not [d for d in diags() if d['severity'] != 'info']"
 }
 
 # A server whose handler panics: net/http's server hangs up on the request, the client's
 # transport retries it on a new connection, which it hangs up on too, and the program fails with
 # EOF. Before, only an info closed-by-peer said so; now the request the peer hung up on is an
-# unanswered-request error at the program's line.
+# unanswered-request error at the program's line. The server, traced too, has its own: the
+# connections it closed as the panic unwound, at the panic's line (it was silent).
 case_go_server_hangs_up_on_a_request() {
-	local bin=$TMP/hangnth src=tests/go/hangnth/main.go line
+	local bin=$TMP/hangnth src=tests/go/hangnth/main.go line pline
 	gobuild hangnth $bin
 	line=$(line_of $src 'resp, err := c.Do(req) // the request')
-	$bin server $TMP/port 3 panic 2> $TMP/hu-server.err &
+	pline=$(line_of $src 'panic("the handler')
+	rm -f $TMP/port # (an earlier case's)
+	$SL run --json $TMP/hu-srv.json -- $bin server $TMP/port 3 panic 2> $TMP/hu-server.err &
 	local srv=$!
 	wait_for $TMP/port .
 	expect_status 1 $SL run --json $TMP/hu.json -- $bin client 127.0.0.1:$(cat $TMP/port) 5 timeout > $TMP/hu.out 2>&1
-	kill $srv
+	kill -TERM $srv
+	wait $srv || true
 	grep -q "request 3 failed: .*EOF" $TMP/hu.out
 	grep -q "the handler's bug" $TMP/hu-server.err
+	$JC $TMP/hu-srv.json "one('unanswered-request')['evidence']['handler_panic'] == 1" \
+		"one('unanswered-request')['count'] == 2" "at(one('unanswered-request'), '$src', $pline)" \
+		"one('unanswered-request')['severity'] == 'error'" \
+		"not [d for d in diags() if d['severity'] != 'info' and d['kind'] != 'unanswered-request']"
 	$JC $TMP/hu.json "diags('unanswered-request')" \
 		"all(at(d, '$src', $line) and d['severity'] == 'error' and d['evidence']['closed_by_peer'] == 1 for d in diags('unanswered-request'))" \
 		"'closed the connection without a reply' in diags('unanswered-request')[0]['summary']" \
@@ -577,6 +601,44 @@ case_go_group_cancelled_by_a_failure_is_not_an_error() { group_cancelled go1.19;
 case_go_group_cancelled_by_a_failure_is_not_an_error_newer_go() {
 	newer_go
 	group_cancelled go$NEWGO_V $NEWGO
+}
+
+# A server-sent stream read under a context deadline: its waits for the next event (1.5 s) are
+# bounded by the request's context, which the connection's readLoop watches (found through the
+# persistConn the body's reader and the writeLoop point at): no missing-timeout live or at the
+# end (a live report said one after a second). The same stream with no bound at all is one.
+stream_bounded() { # name [go binary dir]
+	local bin=$TMP/stream-$1 src=tests/go/stream/main.go line how run pid i
+	if [ -n "${2:-}" ]; then
+		(cd tests/go/stream && CGO_ENABLED=0 GOTOOLCHAIN=local GOCACHE=$TMP/gocache-$1 $2/go build -o $bin .) || return 1
+	else
+		gobuild stream $bin
+	fi
+	line=$(line_of $src "for sc.Scan() { // the stream's read")
+	for how in bounded unbounded; do
+		: > $TMP/st-$how.out
+		$SL run --json $TMP/st-$how.json -- $bin $how > $TMP/st-$how.out 2>&1 &
+		run=$!
+		wait_for $TMP/st-$how.out ready
+		pid=$(awk '/ready/ {print $2}' $TMP/st-$how.out)
+		for i in $(seq 300); do # a sample has seen a wait for the next event last a second
+			$SL stuck --json --min 1s $pid > $TMP/st-$how-stuck.json 2>/dev/null
+			$PY tests/jcheck.py $TMP/st-$how-stuck.json "len(r['stuck']) >= 1" > /dev/null 2>&1 && break
+			sleep 0.05
+		done
+		$SL report --json $pid > $TMP/st-$how-live.json 2>/dev/null || true
+		wait $run
+		grep -q "events 5" $TMP/st-$how.out
+	done
+	$JC $TMP/st-bounded-stuck.json "len(r['stuck']) >= 1"
+	$JC $TMP/st-bounded-live.json "not [d for d in diags() if d['severity'] != 'info']"
+	$JC $TMP/st-bounded.json "not [d for d in diags() if d['severity'] != 'info']"
+	$JC $TMP/st-unbounded.json "at(one('missing-timeout'), '$src', $line, 'read_site')"
+}
+case_go_stream_under_a_context_deadline_has_its_bound() { stream_bounded go1.19; }
+case_go_stream_under_a_context_deadline_has_its_bound_newer_go() {
+	newer_go
+	stream_bounded go$NEWGO_V $NEWGO
 }
 
 case_go_keepalive_request_never_answered() { keepalive_unanswered go1.19; }

@@ -572,11 +572,12 @@ static int ctx_deadline(const struct sl_goproc *gp, uint64_t tab, uint64_t data,
 	return -1;
 }
 
-/* The context of the request a parked round trip (the program's goroutine, header h, at g) waits
- * for: the first *http.Request its stack points at from the top, as the transport's frames hold
- * it (after Client.send gave it its Timeout's deadline: Go 1.21+), its ctx field's deadline and
- * cancelable count as ctx_deadline says (-1: none found). A Request is known by its fields: a
- * method string of 1 to 16 bytes, a URL, ProtoMajor 0 to 2 and ProtoMinor 0 or 1, and a ctx
+/* The context of the request a parked round trip (the program's goroutine, header h, at g), or a
+ * readLoop waiting for its body to be read, waits for: the first *http.Request its stack points
+ * at from the top, as the transport's frames hold it (after Client.send gave it its Timeout's
+ * deadline: Go 1.21+), its ctx field's deadline and cancelable count as ctx_deadline says (-1:
+ * none found). A Request is known by its fields: a
+ * method string of 1 to 16 bytes, a URL (a heap pointer), ProtoMajor 0 to 2 and ProtoMinor 0 or 1, and a ctx
  * of the context package's types (or nil, which is Background), at 232 (248 from Go 1.23, after
  * Pattern). The transport's own cancelable context (Go 1.21+) is transportRequest's, not the
  * Request's. */
@@ -588,9 +589,9 @@ static int round_trip_ctx(const struct sl_goproc *gp, const unsigned char *h, ui
 	*cancelable = 0;
 	if (!gp->itab[CTX_CANCEL] || sp < lo || sp >= hi)
 		return -1;
-	unsigned char *stack = malloc(STACK_LOOK), *objs = malloc((size_t)WORDS * REQ), **bufs = malloc(WORDS * sizeof *bufs);
-	uint64_t *addr = malloc(WORDS * sizeof *addr);
-	size_t *lens = malloc(WORDS * sizeof *lens);
+	unsigned char *stack = malloc(STACK_LOOK), *objs = malloc((size_t)WORDS * REQ), **bufs = calloc(WORDS, sizeof *bufs);
+	uint64_t *addr = calloc(WORDS, sizeof *addr);
+	size_t *lens = calloc(WORDS, sizeof *lens);
 	char *ok = calloc(WORDS, 1);
 	int r = -1;
 	if (!stack || !objs || !bufs || !addr || !lens || !ok || peek(gp->pid, sp, stack, n) < 0)
@@ -608,8 +609,9 @@ static int round_trip_ctx(const struct sl_goproc *gp, const unsigned char *h, ui
 	for (size_t i = 0; i < na && r < 0; i++) {
 		const unsigned char *q = bufs[i];
 		uint64_t mlen = u64(q, 8), tab = u64(q, at_ctx), data = u64(q, at_ctx + 8);
-		if (!ok[i] || !u64(q, 0) || !mlen || mlen > 16 || !u64(q, 16) || (u64(q, 16) & 7) || u64(q, 40) > 2 ||
-		    u64(q, 48) > 1)
+		uint64_t url = u64(q, 16); /* (a heap pointer: a Response has its StatusCode there) */
+		if (!ok[i] || !u64(q, 0) || !mlen || mlen > 16 || (url & 7) || url + (1ull << 36) <= g ||
+		    url >= g + (1ull << 36) || u64(q, 40) > 2 || u64(q, 48) > 1)
 			continue;
 		if (!tab && !data) { /* no context: Background */
 			r = 0;
@@ -620,6 +622,20 @@ static int round_trip_ctx(const struct sl_goproc *gp, const unsigned char *h, ui
 			t++;
 		if (t < CTX_COUNT)
 			r = ctx_deadline(gp, tab, data, cancelable);
+	}
+	/* ... or, from Go 1.21, the transport's transportRequest (its *Request first, its own
+	 * cancelable context at 24, whose parent is the request's): the readLoop holds that */
+	for (size_t i = 0; i < na && r < 0 && gp->l->minor >= 21; i++) {
+		const unsigned char *q = bufs[i];
+		uint64_t req = u64(q, 0), tab = u64(q, 24), data = u64(q, 32);
+		int t = 0;
+		while (t < CTX_COUNT && (!tab || gp->itab[t] != tab))
+			t++;
+		if (!ok[i] || !req || (req & 7) || t == CTX_COUNT || !data)
+			continue;
+		r = ctx_deadline(gp, tab, data, cancelable);
+		if (r >= 0 && *cancelable)
+			--*cancelable; /* (the transport's own) */
 	}
 out:
 	free(ok);
@@ -705,7 +721,7 @@ static int share(const struct selecting *a, const struct selecting *b)
  * its round trip is bounded (a read that cannot hang forever). */
 static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t nw)
 {
-	size_t loops = 0;
+	size_t loops = 0, bodies = 0;
 	for (size_t i = 0; i < nw; i++) {
 		loops += !w[i].write && runs_in(gp, F_READLOOP, w[i].pc, w[i].npc);
 		if (!w[i].write && runs_in(gp, F_BGREAD, w[i].pc, w[i].npc))
@@ -717,10 +733,12 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 		if (!w[i].write && (runs_in(gp, F_H2_SERVER, w[i].pc, w[i].npc) ||
 				    runs_in(gp, F_XH2_SERVER, w[i].pc, w[i].npc)))
 			w[i].pool = 1;
-		if (!w[i].write && !w[i].deadline && runs_in(gp, F_RESP_BODY, w[i].pc, w[i].npc))
-			w[i].bound_unseen = 1; /* (what bounds it is the readLoop's, not seen from here) */
+		if (!w[i].write && !w[i].deadline && runs_in(gp, F_RESP_BODY, w[i].pc, w[i].npc)) {
+			w[i].bound_unseen = 1; /* (what bounds it is the readLoop's: below) */
+			bodies++;
+		}
 	}
-	if (!loops || !gp->allgs || !gp->fn[F_ROUNDTRIP][0] || !gp->fn[F_WRITELOOP][0])
+	if ((!loops && !bodies) || !gp->allgs || !gp->fn[F_ROUNDTRIP][0] || !gp->fn[F_WRITELOOP][0])
 		return;
 	uint64_t *gs;
 	size_t n, ns = 0, ntimers = 0;
@@ -736,8 +754,11 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 			timers[ntimers++] = gp->l->g_parent ? u64(gh, gp->l->g_parent) : 0;
 			continue;
 		}
-		s->fn = runs_in(gp, F_ROUNDTRIP, s->pc, s->npc) ? F_ROUNDTRIP
-			: runs_in(gp, F_WRITELOOP, s->pc, s->npc) ? F_WRITELOOP : -1;
+		/* (a readLoop in a select: waiting for its response's body to be read) */
+		s->fn = runs_in(gp, F_ROUNDTRIP, s->pc, s->npc)  ? F_ROUNDTRIP
+			: runs_in(gp, F_WRITELOOP, s->pc, s->npc) ? F_WRITELOOP
+			: runs_in(gp, F_READLOOP, s->pc, s->npc)  ? F_READLOOP
+								   : -1;
 		if (s->fn < 0)
 			continue;
 		s->goid = u64(gh, gp->l->g_goid);
@@ -747,11 +768,12 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 		s->g = gs[i];
 		ns++;
 	}
-	/* the persistConns of the writeLoops a round trip shares a channel with (closech): the
-	 * connections with a request in flight; an idle pool costs no more reads */
+	/* the persistConns of the writeLoops a round trip, or a readLoop waiting for a body to be
+	 * read, shares a channel with (closech): the connections with a request in flight; an idle
+	 * pool costs no more reads */
 	for (size_t k = 0; k < ns; k++)
 		for (size_t j = 0; sel[k].fn == F_WRITELOOP && j < ns; j++)
-			if (sel[j].fn == F_ROUNDTRIP && share(&sel[j], &sel[k])) {
+			if ((sel[j].fn == F_ROUNDTRIP || sel[j].fn == F_READLOOP) && share(&sel[j], &sel[k])) {
 				sel[k].holder = holder_of(gp, sel[k].gh, &sel[k]);
 				break;
 			}
@@ -762,6 +784,28 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 		if (sel[k].holder)
 			holders[nh++] = sel[k].holder;
 	qsort(holders, nh, sizeof *holders, cmp_u64);
+	for (size_t i = 0; i < nw && bodies; i++) {
+		unsigned char bh[G_HEADER];
+		if (w[i].write || w[i].deadline || !runs_in(gp, F_RESP_BODY, w[i].pc, w[i].npc) ||
+		    peek(gp->pid, w[i].g, bh, sizeof bh) < 0)
+			continue;
+		/* a response's body read by the program: bounded by its request's context or Timeout,
+		 * which its connection's readLoop watches (found through the persistConn both stacks
+		 * hold, and the closech its writeLoop shares) */
+		long at = stack_holds(gp, bh, holders, nh);
+		const struct selecting *wl = NULL, *rl = NULL;
+		for (size_t k = 0; k < ns && at >= 0 && !wl; k++)
+			if (sel[k].fn == F_WRITELOOP && sel[k].holder == holders[at])
+				wl = &sel[k];
+		for (size_t k = 0; wl && k < ns && !rl; k++)
+			if (sel[k].fn == F_READLOOP && share(&sel[k], wl))
+				rl = &sel[k];
+		int cancels, dl = rl ? round_trip_ctx(gp, rl->gh, rl->g, &cancels) : -1;
+		if (dl >= 0) { /* (known: bounded, or nothing can end the wait) */
+			w[i].ctx_bounded = dl > 0 || cancels > 0;
+			w[i].bound_unseen = 0;
+		}
+	}
 	for (size_t i = 0; i < nw; i++) {
 		unsigned char rh[G_HEADER];
 		if (w[i].write || !runs_in(gp, F_READLOOP, w[i].pc, w[i].npc))

@@ -104,11 +104,7 @@ void sl_rule_context(struct sl_ctx *c)
 			continue;
 		struct sl_diag d;
 		char age[32];
-		sl_diag_init(&d, SL_K_CLOSED_BY_PEER, SL_SEV_INFO, c->proc, s->fd);
-		d.when_ns = cn->end_ns;
-		d.conn_id = s->conn_id;
-		sl_addr_format(&s->peer, d.peer, sizeof d.peer);
-		snprintf(d.group_peer, sizeof d.group_peer, "%s", sl_role_name(s->role));
+		uint32_t stack = sl_diag_conn(&d, cn, SL_K_CLOSED_BY_PEER, SL_SEV_INFO); /* ("accepted at" a server's) */
 		d.worst_ns = cn->end_ns - s->open_ns;
 		sl_dur_format(d.worst_ns, age, sizeof age);
 		snprintf(d.summary, sizeof d.summary,
@@ -118,7 +114,7 @@ void sl_rule_context(struct sl_ctx *c)
 			 (s->flags & SL_SF_EOF) ? "was closed by the peer" : "ended", age,
 			 (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out, sl_proc_name(c->proc),
 			 c->proc->pid, status);
-		sl_diags_add(c->out, c->img, &d, s->connect_stack ? s->connect_stack : s->open_stack, 0);
+		sl_diags_add(c->out, c->img, &d, stack, 0);
 	}
 }
 

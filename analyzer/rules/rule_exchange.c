@@ -96,10 +96,19 @@ static void unanswered(const struct sl_ctx *x, const struct sl_conn *c)
 	uint64_t end = sl_conn_now(x->run, c);
 	int sig = sl_stopping(c, end - waited, end);
 	int cancelled = !c->open_at_end && (s->flags2 & SL_SF2_CANCELLED);
+	/* a running program still waiting within a bound it set (a deadline, SO_RCVTIMEO, a request's
+	 * context or Client.Timeout): a slow answer so far, not a missing one */
+	int within = c->open_at_end && c->proc->alive &&
+		     ((s->flags & SL_SF_DEADLINE_READ) || ((s->opts_set & (1u << SL_OPT_RCVTIMEO)) && s->opt[SL_OPT_RCVTIMEO] > 0));
 	/* told to stop while it waited, it ended the wait itself: a long poll or a subscription ends
 	 * so, and nothing says an answer was due; nor when its own logic cancelled it (no deadline) */
-	sl_diag_conn(&d, c, SL_K_UNANSWERED_REQUEST, sig || cancelled ? SL_SEV_INFO : SL_SEV_ERROR);
-	if (cancelled && !sig) {
+	sl_diag_conn(&d, c, SL_K_UNANSWERED_REQUEST, sig || cancelled || within ? SL_SEV_INFO : SL_SEV_ERROR);
+	if (within) {
+		snprintf(stopping, sizeof stopping, ", within a bound the program set (a deadline, a timeout or a context)");
+		d.advice = "The request is still within the bound the program gave it: slow so far, not lost. If it "
+			   "runs out, the final report says so; socklens stuck shows the waits as they last.";
+		snprintf(d.group_peer, sizeof d.group_peer, "waiting-bounded");
+	} else if (cancelled && !sig) {
 		snprintf(stopping, sizeof stopping, "; its context, with no deadline, was cancelled by the program");
 		d.advice = "The program cancelled the request itself: its context had no deadline and no Client.Timeout "
 			   "bounded it, so its own logic ended the wait (a group of requests cancelled when one of "
@@ -127,6 +136,7 @@ static void unanswered(const struct sl_ctx *x, const struct sl_conn *c)
 	sl_diag_fact(&d, "waited_ms", (double)waited / 1e6);
 	sl_diag_fact(&d, "still_open", c->open_at_end);
 	sl_diag_fact(&d, "cancelled", cancelled);
+	sl_diag_fact(&d, "within_bound", within);
 	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), sl_send_site(x->img, &d, s));
 }
 
@@ -520,11 +530,71 @@ static void reset_on_close(const struct sl_ctx *x, const struct sl_conn *c)
 	sl_diags_add(x->out, x->img, &d, s->close_stack, 0);
 }
 
+/* Whether a Go stack (an id of img) runs through runtime.gopanic: a close made while a panic
+ * unwound. Connections closed from one place share the id: each is looked up once. */
+static int in_panic(const struct sl_image *img, uint32_t id)
+{
+	static const struct sl_image *seen_img;
+	static uint32_t ids[256];
+	static signed char verdict[256];
+	if (seen_img != img) {
+		seen_img = img;
+		memset(ids, 0, sizeof ids);
+	}
+	unsigned h = (id * 2654435761u) >> 24;
+	for (unsigned k = 0; k < 256; k++, h = (h + 1) & 255) {
+		if (ids[h] == id)
+			return verdict[h];
+		if (!ids[h])
+			break;
+	}
+	struct sl_frame f[SL_MAX_FRAMES];
+	size_t n = sl_image_symbolize_stack(img, id, f, SL_MAX_FRAMES);
+	int yes = 0;
+	for (size_t i = 0; i < n && !yes; i++)
+		yes = !strcmp(f[i].function, "runtime.gopanic");
+	if (!ids[h]) { /* (a full table looks again next time) */
+		ids[h] = id;
+		verdict[h] = (signed char)yes;
+	}
+	return yes;
+}
+
+/* A Go server's connection closed while its handler's panic unwound (net/http recovers it, logs
+ * "http: panic serving" and hangs up): the client's request got no answer, or part of one. The
+ * close's stack runs through runtime.gopanic, and the program's frame below it is the panic's. */
+static void handler_panic(const struct sl_ctx *x, const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	if (s->role != SL_ROLE_SERVER || c->open_at_end || !s->close_stack || !s->bytes_in ||
+	    !(x->img->h.flags & (SL_HDR_GOROUTINES | SL_HDR_GO_UNREAD)) || !in_panic(x->img, s->close_stack))
+		return;
+	struct sl_diag d;
+	sl_diag_conn(&d, c, SL_K_UNANSWERED_REQUEST, SL_SEV_ERROR);
+	snprintf(d.group_peer, sizeof d.group_peer, "handler-panic");
+	d.stack_label = "panicked at";
+	char answer[64] = "no answer";
+	if (s->bytes_out)
+		snprintf(answer, sizeof answer, "%llu bytes of an answer, cut short", (unsigned long long)s->bytes_out);
+	snprintf(d.summary, sizeof d.summary,
+		 "A handler of the program panicked while serving the client %s (%llu bytes received); the server "
+		 "recovered and closed the connection: the client got %s (an EOF, or an empty reply).",
+		 peer_or(&d, "(unnamed)"), (unsigned long long)s->bytes_in, answer);
+	d.advice = "Fix the panic at the line shown (the program's log has net/http's \"http: panic serving\" "
+		   "with the whole stack). A handler that aborts a response on purpose, panic(http.ErrAbortHandler), "
+		   "ends its client's request the same way.";
+	sl_diag_fact(&d, "handler_panic", 1);
+	sl_diag_fact(&d, "bytes_received", (double)s->bytes_in);
+	sl_diag_fact(&d, "bytes_sent", (double)s->bytes_out);
+	sl_diags_add(x->out, x->img, &d, s->close_stack, 0);
+}
+
 void sl_rule_exchange(struct sl_ctx *x)
 {
 	for (size_t i = 0; i < x->nconns; i++) {
 		const struct sl_conn *c = &x->conns[i];
 		unanswered(x, c);
+		handler_panic(x, c);
 		close_wait(x, c);
 		nagle(x, c);
 		tls(x, c);

@@ -58,18 +58,23 @@ static void missing_timeout(const struct sl_ctx *x, const struct sl_conn *c, str
 	d.worst_ns = worst;
 	d.sev = worst >= x->th->blocked_ns ? SL_SEV_ERROR : SL_SEV_WARNING;
 	sl_cdur_format(&c->img->h, worst, ms, sizeof ms);
+	/* (a goroutine seen parked once, at the sample that ended the program, has no length) */
+	char waits[96];
+	if (worst)
+		snprintf(waits, sizeof waits, "the longest wait seen %s %s", stuck >= read_max && stuck ? "has lasted" : "lasted",
+			 ms);
+	else
+		snprintf(waits, sizeof waits, "a wait was seen as it began, its length not measured");
 	if ((s->flags & SL_SF_PARKED_READ) && s->role == SL_ROLE_SERVER) {
 		d.advice = GO_READ_ADVICE;
 		snprintf(d.summary, sizeof d.summary,
 			 "The server read the connection from %s with no read deadline: a client that sends half a "
-			 "request, or nothing, holds the goroutine as long as it likes (slowloris); the longest wait "
-			 "seen %s %s.", d.peer[0] ? d.peer : "its client", stuck >= read_max && stuck ? "has lasted" : "lasted", ms);
+			 "request, or nothing, holds the goroutine as long as it likes (slowloris); %s.",
+			 d.peer[0] ? d.peer : "its client", waits);
 	} else if (s->flags & SL_SF_PARKED_READ) {
 		d.advice = GO_READ_ADVICE;
-		snprintf(d.summary, sizeof d.summary,
-			 "A goroutine read the connection %s %s with no read deadline; the longest wait seen %s %s.",
-			 s->role == SL_ROLE_SERVER ? "from" : "to", d.peer[0] ? d.peer : "its peer",
-			 stuck >= read_max && stuck ? "has lasted" : "lasted", ms);
+		snprintf(d.summary, sizeof d.summary, "A goroutine read the connection %s %s with no read deadline; %s.",
+			 s->role == SL_ROLE_SERVER ? "from" : "to", d.peer[0] ? d.peer : "its peer", waits);
 	} else
 		snprintf(d.summary, sizeof d.summary,
 			 "The connection to %s was read in blocking mode with no receive timeout and no poll; "

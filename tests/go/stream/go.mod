@@ -1,0 +1,3 @@
+module socklens.test/stream
+
+go 1.19
