@@ -241,6 +241,89 @@ PYEOF
 		"one('unanswered-request')['evidence']['waited_ms'] >= 1400"
 }
 
+# The same family seen by a stranger's Python clients: a one-way sender (five lines, a socket
+# timeout, 1.5 s idle, close) is no unanswered-request; a blocking read ended by SO_RCVTIMEO is
+# one (the program waited: it was missed); a server hanging up on a client with no timeout is
+# said though missing-timeout is said too (it was hidden behind it); a live look at a request a
+# socket timeout bounds (through poll) is info, and a read under SO_RCVTIMEO is no hung-call.
+case_python_one_way_timeouts_and_hang_ups() {
+	cat > $TMP/pyc.py <<'PYEOF'
+import os, socket, sys, threading, time
+mode = sys.argv[1]
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+def serve():  # reads, and answers "GET" after 6 s; hangs up on "HUP"; says nothing to the rest
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=one, args=(c,), daemon=True).start()
+def one(c):
+    c.settimeout(30)  # (a server with its own bound: nothing to say of it)
+    while True:
+        d = c.recv(100)
+        if not d or d.startswith(b"HUP"):
+            break
+        if d.startswith(b"GET"):
+            time.sleep(6)
+            c.sendall(b"ok\n")
+    c.close()
+threading.Thread(target=serve, daemon=True).start()
+c = socket.create_connection(s.getsockname())
+if mode == "oneway":
+    c.settimeout(5)
+    for i in range(5):
+        c.sendall(b"log line %d\n" % i)
+    time.sleep(1.5)
+elif mode == "rcvtimeo":
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, b"\x01\x00\x00\x00\x00\x00\x00\x00" + b"\x00" * 8)
+    c.sendall(b"WHAT\n")
+    try:
+        c.recv(100)
+    except OSError:
+        c.close()
+        sys.exit(3)
+elif mode == "hangup":
+    c.sendall(b"HUP\n")
+    if not c.recv(100):
+        c.close()
+        sys.exit(1)
+elif mode in ("slow", "slowrcv"):
+    if mode == "slow":
+        c.settimeout(10)
+    else:
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, b"\x0a" + b"\x00" * 15)
+    print("ready", os.getpid(), flush=True)
+    c.sendall(b"GET\n")
+    c.recv(100)
+c.close()
+PYEOF
+	local how run pid i
+	$SL run --json $TMP/pc-oneway.json -- $PY $TMP/pyc.py oneway
+	$JC $TMP/pc-oneway.json "not diags('unanswered-request')"
+	expect_status 3 $SL run --json $TMP/pc-rcvtimeo.json -- $PY $TMP/pyc.py rcvtimeo
+	$JC $TMP/pc-rcvtimeo.json "one('unanswered-request')['severity'] == 'error'"
+	expect_status 1 $SL run --json $TMP/pc-hangup.json -- $PY $TMP/pyc.py hangup
+	$JC $TMP/pc-hangup.json "one('unanswered-request')['evidence']['closed_by_peer'] == 1" \
+		"one('unanswered-request')['severity'] == 'error'" "diags('missing-timeout')"
+	for how in slow slowrcv; do
+		: > $TMP/pc-$how.out
+		$SL run --json $TMP/pc-$how.json -- $PY $TMP/pyc.py $how > $TMP/pc-$how.out 2>&1 &
+		run=$!
+		wait_for $TMP/pc-$how.out ready
+		pid=$(awk '/ready/ {print $2}' $TMP/pc-$how.out)
+		for i in $(seq 300); do # the request has waited a second and more (the answer comes at 6 s)
+			$SL report --json $pid > $TMP/pc-$how-live.json 2>/dev/null || break
+			$PY tests/jcheck.py $TMP/pc-$how-live.json "diags('unanswered-request')" > /dev/null 2>&1 && break
+			sleep 0.1
+		done
+		wait $run
+		$JC $TMP/pc-$how-live.json "one('unanswered-request')['severity'] == 'info'" \
+			"one('unanswered-request')['evidence']['within_bound'] == 1" \
+			"not [d for d in diags() if d['severity'] != 'info']"
+		$JC $TMP/pc-$how.json "not [d for d in diags() if d['severity'] != 'info']"
+	done
+}
+
 case_python_clients() {
 	local port; port=$(free_port)
 	cat > $TMP/client.py <<PYEOF

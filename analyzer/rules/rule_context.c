@@ -87,17 +87,20 @@ static void hung_up(struct sl_ctx *c, const struct sl_conn *cn, const char *stat
 
 void sl_rule_context(struct sl_ctx *c)
 {
-	if (!failed(c->proc, c->img) || explained(c))
+	if (!failed(c->proc, c->img))
 		return;
 	char status[96];
 	sl_proc_status(c->proc, status, sizeof status);
+	/* (said whatever else was found: a missing timeout on the same connection explains nothing) */
 	int hung = 0;
 	for (size_t i = 0; i < c->nconns; i++)
 		if (abnormal(c, &c->conns[i]) && hung_up_on(&c->conns[i])) {
 			hung_up(c, &c->conns[i], status);
 			hung = 1;
 		}
-	for (size_t i = 0; i < c->nconns && !hung; i++) {
+	if (hung || explained(c))
+		return;
+	for (size_t i = 0; i < c->nconns; i++) {
 		const struct sl_conn *cn = &c->conns[i];
 		const struct sl_slot *s = cn->s;
 		if (!abnormal(c, cn))

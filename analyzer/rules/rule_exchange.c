@@ -41,18 +41,21 @@ uint64_t sl_unanswered_ns(const struct sl_ctx *x, const struct sl_conn *c)
 		return 0; /* answered, or closed or reset by the peer: other findings */
 	if (c->open_at_end && (s->flags2 & SL_SF2_POOL_IDLE))
 		return 0; /* idle in an HTTP client's pool: its last send was a control frame, not a request */
-	/* A blocking socket the program never polled, closed by it with no error seen: nothing waited
-	 * for an answer when it closed (a blocking read after the send ends first, with data, EOF or
-	 * an error, each said otherwise), so its last send asked for none: a notification after the
-	 * last exchange, a log line. Only where the preload saw every read (not the tracer's default
-	 * mode, nor reads an io_uring made). */
-	if (!c->open_at_end && !(s->flags & (SL_SF_NONBLOCK | SL_SF_GUARDED)) &&
+	/* A socket the program never polled for reading, nor read in vain (no read ended by
+	 * SO_RCVTIMEO or EAGAIN), closed by it with no error seen: nothing waited for an answer when
+	 * it closed (a blocking read after the send ends first, with data, EOF or an error, each said
+	 * otherwise), so its last send asked for none: a notification after the last exchange, a log
+	 * line. Only where the preload saw every read (not the tracer's default mode, nor reads an
+	 * io_uring made). */
+	if (!c->open_at_end && !(s->flags & SL_SF_GUARDED) && !s->eagain_in &&
+	    !((s->opts_set & (1u << SL_OPT_RCVTIMEO)) && s->opt[SL_OPT_RCVTIMEO] > 0) &&
 	    !(x->img->h.flags & (SL_HDR_PTRACE | SL_HDR_IO_URING | SL_HDR_IO_URING_SOCK)))
 		return 0;
 	if (s->flags & SL_SF_PARKED_WRITE)
 		return 0; /* still sending to a peer that does not read: write-stalled */
-	if (!s->bytes_in && s->calls_out > 8)
-		return 0; /* a one-way stream: sending is all it does */
+	if (!s->bytes_in && s->calls_out > 2)
+		return 0; /* a one-way stream: sending is all it does (a request goes in one or two
+			   * writes, its headers and its body, and waits for the answer) */
 	/* (not the peer's close_notify, nor what came after the program's goodbye once the tracer saw
 	 * the request unanswered until then) */
 	if (s->unread_at_close && !(s->flags2 & SL_SF2_GOODBYE_UNREAD) && !(s->flags & SL_SF_RT_UNANSWERED))
@@ -98,15 +101,22 @@ static void unanswered(const struct sl_ctx *x, const struct sl_conn *c)
 	int cancelled = !c->open_at_end && (s->flags2 & SL_SF2_CANCELLED);
 	/* a running program still waiting within a bound it set (a deadline, SO_RCVTIMEO, a request's
 	 * context or Client.Timeout): a slow answer so far, not a missing one */
-	int within = c->open_at_end && c->proc->alive &&
-		     ((s->flags & SL_SF_DEADLINE_READ) || ((s->opts_set & (1u << SL_OPT_RCVTIMEO)) && s->opt[SL_OPT_RCVTIMEO] > 0));
+	int bounded = (s->flags & SL_SF_DEADLINE_READ) ||
+		      ((s->opts_set & (1u << SL_OPT_RCVTIMEO)) && s->opt[SL_OPT_RCVTIMEO] > 0);
+	/* ... or one it waits for through poll, select or epoll, whose timeout is not seen (Python's
+	 * socket timeouts, curl -m, an event loop's timer) */
+	int polled = !bounded && (s->flags & SL_SF_GUARDED) && !(s->flags & SL_SF_PARKED_READ);
+	int within = c->open_at_end && c->proc->alive && (bounded || polled);
 	/* told to stop while it waited, it ended the wait itself: a long poll or a subscription ends
 	 * so, and nothing says an answer was due; nor when its own logic cancelled it (no deadline) */
 	sl_diag_conn(&d, c, SL_K_UNANSWERED_REQUEST, sig || cancelled || within ? SL_SEV_INFO : SL_SEV_ERROR);
 	if (within) {
-		snprintf(stopping, sizeof stopping, ", within a bound the program set (a deadline, a timeout or a context)");
-		d.advice = "The request is still within the bound the program gave it: slow so far, not lost. If it "
-			   "runs out, the final report says so; socklens stuck shows the waits as they last.";
+		snprintf(stopping, sizeof stopping, "%s",
+			 bounded ? ", within a bound the program set (a deadline, a timeout or a context)"
+				 : ", waited for through poll, select or epoll (whose timeout is not seen)");
+		d.advice = "The request is still waiting, within the bound the program gave it or under a poll whose "
+			   "timeout is not seen: slow so far, not lost. If it runs out, the final report says so; "
+			   "socklens stuck shows the waits as they last.";
 		snprintf(d.group_peer, sizeof d.group_peer, "waiting-bounded");
 	} else if (cancelled && !sig) {
 		snprintf(stopping, sizeof stopping, "; its context, with no deadline, was cancelled by the program");

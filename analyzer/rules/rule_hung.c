@@ -80,6 +80,8 @@ void sl_rule_hung(struct sl_ctx *c)
 			continue; /* missing-timeout reports this read, as an error */
 		if (s && read && f->goroutine && (s->flags & SL_SF_DEADLINE_READ))
 			continue; /* a goroutine's read under a deadline: bounded, not hung */
+		if (s && read && (s->opts_set & (1u << SL_OPT_RCVTIMEO)) && s->opt[SL_OPT_RCVTIMEO] > 0)
+			continue; /* a read under SO_RCVTIMEO: it ends at its timeout (EAGAIN), not hung */
 		struct sl_diag d;
 		char dur[32];
 		uint32_t stack = 0;

@@ -1,4 +1,4 @@
-// stream: a client reading a server-sent stream (an event every 1.5 s, five of them) from a
+// stream: a client reading a server-sent stream (an event every 2.5 s, three of them) from a
 // server in the same process, the way a watch or a subscription reads:
 //
 //	stream bounded    the request has a 30 s context deadline (no Client.Timeout: it would cut
@@ -27,10 +27,10 @@ func main() {
 	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/event-stream")
-			for i := 1; i <= 5; i++ {
+			for i := 1; i <= 3; i++ {
 				fmt.Fprintf(w, "data: event %d\n\n", i)
 				w.(http.Flusher).Flush()
-				time.Sleep(1500 * time.Millisecond)
+				time.Sleep(2500 * time.Millisecond)
 			}
 			fmt.Fprintf(w, "data: done\n\n")
 		})}
