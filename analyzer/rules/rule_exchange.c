@@ -544,11 +544,17 @@ static void reset_on_close(const struct sl_ctx *x, const struct sl_conn *c)
  * unwound. Connections closed from one place share the id: each is looked up once. */
 static int in_panic(const struct sl_image *img, uint32_t id)
 {
+	/* (kept for one log: an image read again, by watch or a live report, has the same stacks;
+	 * another one freed and made at the same address has not) */
 	static const struct sl_image *seen_img;
+	static uint64_t seen_start;
+	static int seen_pid;
 	static uint32_t ids[256];
 	static signed char verdict[256];
-	if (seen_img != img) {
+	if (seen_img != img || seen_start != img->h.start_mono_ns || seen_pid != img->h.pid) {
 		seen_img = img;
+		seen_start = img->h.start_mono_ns;
+		seen_pid = img->h.pid;
 		memset(ids, 0, sizeof ids);
 	}
 	unsigned h = (id * 2654435761u) >> 24;
