@@ -80,14 +80,16 @@ void sl_rule_hung(struct sl_ctx *c)
 			continue; /* missing-timeout reports this read, as an error */
 		if (s && read && f->goroutine && (s->flags & SL_SF_DEADLINE_READ))
 			continue; /* a goroutine's read under a deadline: bounded, not hung */
-		if (s && read && (s->opts_set & (1u << SL_OPT_RCVTIMEO)) && s->opt[SL_OPT_RCVTIMEO] > 0)
-			continue; /* a read under SO_RCVTIMEO: it ends at its timeout (EAGAIN), not hung */
+		/* a read under SO_RCVTIMEO, not yet at it: it ends there (EAGAIN); a slow peer, info */
+		int within = s && read && (s->opts_set & (1u << SL_OPT_RCVTIMEO)) && s->opt[SL_OPT_RCVTIMEO] > 0 &&
+			     now - since < (uint64_t)s->opt[SL_OPT_RCVTIMEO] * 1000ull;
 		struct sl_diag d;
 		char dur[32];
 		uint32_t stack = 0;
 		sl_diag_init(&d, write ? SL_K_WRITE_STALLED : SL_K_HUNG_CALL,
 			     write ? (now - since >= 10 * c->th->blocked_ns ? SL_SEV_ERROR : SL_SEV_WARNING)
-				   : (enum sl_severity)severity((int)f->call, s),
+			     : within ? SL_SEV_INFO
+				      : (enum sl_severity)severity((int)f->call, s),
 			     p, f->fd);
 		d.when_ns = now;
 		d.conn_id = f->conn_id;
@@ -96,7 +98,7 @@ void sl_rule_hung(struct sl_ctx *c)
 			sl_addr_format(&s->peer, d.peer, sizeof d.peer);
 			stack = s->connect_stack ? s->connect_stack : s->open_stack;
 		}
-		snprintf(d.group_peer, sizeof d.group_peer, "%u", f->call);
+		snprintf(d.group_peer, sizeof d.group_peer, "%u%s", f->call, within ? "/within" : "");
 		sl_cdur_format(&img->h, d.worst_ns, dur, sizeof dur);
 		if (write)
 			snprintf(d.summary, sizeof d.summary, "A write to %s on fd %d %s waited %s: the peer is not reading "
@@ -108,6 +110,9 @@ void sl_rule_hung(struct sl_ctx *c)
 				 f->goroutine ? "Goroutine" : "Thread", f->owner, live ? "has been" : "was",
 				 sl_call_name((int)f->call), f->fd, d.peer[0] ? " to " : "", d.peer, dur,
 				 live ? "" : " when the process ended");
+		if (within)
+			d.advice = "The read has a receive timeout (SO_RCVTIMEO) and has not reached it: it ends there at the "
+				   "latest. The peer is slow to answer; look at it if the wait is longer than it should be.";
 		uint64_t site = f->site;
 		if (site & SL_SITE_STACK) { /* a goroutine's whole stack */
 			d.site_stack = (uint32_t)site;
