@@ -15,6 +15,19 @@ static int failed(const struct sl_proc *p, const struct sl_image *img)
 	return img->h.end_reason == SL_END_EXIT && (img->h.exit_status & 0xff);
 }
 
+/* ... or a finding on the connection itself that says why it ended (a TLS hello hung up on is
+ * tls-aborted's), not one of the options' hygiene (a missing timeout explains no hang-up) */
+static int conn_explained(const struct sl_ctx *c, uint64_t conn_id)
+{
+	for (size_t i = 0; i < c->out->n; i++) {
+		const struct sl_diag *d = &c->out->v[i];
+		if (d->proc == c->proc && d->conn_id == conn_id && d->sev >= SL_SEV_WARNING &&
+		    d->kind != SL_K_MISSING_TIMEOUT && d->kind != SL_K_MISSING_KEEPALIVE)
+			return 1;
+	}
+	return 0;
+}
+
 static int explained(const struct sl_ctx *c)
 {
 	for (size_t i = 0; i < c->out->n; i++)
@@ -94,7 +107,8 @@ void sl_rule_context(struct sl_ctx *c)
 	/* (said whatever else was found: a missing timeout on the same connection explains nothing) */
 	int hung = 0;
 	for (size_t i = 0; i < c->nconns; i++)
-		if (abnormal(c, &c->conns[i]) && hung_up_on(&c->conns[i])) {
+		if (abnormal(c, &c->conns[i]) && hung_up_on(&c->conns[i]) &&
+		    !conn_explained(c, c->conns[i].s->conn_id)) {
 			hung_up(c, &c->conns[i], status);
 			hung = 1;
 		}
