@@ -546,6 +546,15 @@ static long stack_holds(const struct sl_goproc *gp, const unsigned char *h, cons
 	return found;
 }
 
+/* Which of ctx_types an itab is (CTX_COUNT: none, or another package's type). */
+static int ctx_type(const struct sl_goproc *gp, uint64_t tab)
+{
+	int t = 0;
+	while (t < CTX_COUNT && (!tab || gp->itab[t] != tab))
+		t++;
+	return t;
+}
+
 /* What a context (its interface words: itab, data) says of a wait under it: whether a deadline is
  * in its chain (1), none is (0), or it cannot be told (-1: a type of another package, a chain
  * that cannot be read); *cancelable counts the contexts in it that can be cancelled. */
@@ -553,9 +562,7 @@ static int ctx_deadline(const struct sl_goproc *gp, uint64_t tab, uint64_t data,
 {
 	*cancelable = 0;
 	for (int depth = 0; depth < 32; depth++) {
-		int t = 0;
-		while (t < CTX_COUNT && (!gp->itab[t] || gp->itab[t] != tab))
-			t++;
+		int t = ctx_type(gp, tab);
 		if (t == CTX_TIMER) {
 			++*cancelable;
 			return 1;
@@ -617,10 +624,7 @@ static int round_trip_ctx(const struct sl_goproc *gp, const unsigned char *h, ui
 			r = 0;
 			break;
 		}
-		int t = 0;
-		while (t < CTX_COUNT && gp->itab[t] != tab)
-			t++;
-		if (t < CTX_COUNT)
+		if (ctx_type(gp, tab) < CTX_COUNT)
 			r = ctx_deadline(gp, tab, data, cancelable);
 	}
 	/* ... or, from Go 1.21, the transport's transportRequest (its *Request first, its own
@@ -628,10 +632,7 @@ static int round_trip_ctx(const struct sl_goproc *gp, const unsigned char *h, ui
 	for (size_t i = 0; i < na && r < 0 && gp->l->minor >= 21; i++) {
 		const unsigned char *q = bufs[i];
 		uint64_t req = u64(q, 0), tab = u64(q, 24), data = u64(q, 32);
-		int t = 0;
-		while (t < CTX_COUNT && (!tab || gp->itab[t] != tab))
-			t++;
-		if (!ok[i] || !req || (req & 7) || t == CTX_COUNT || !data)
+		if (!ok[i] || !req || (req & 7) || ctx_type(gp, tab) == CTX_COUNT || !data)
 			continue;
 		r = ctx_deadline(gp, tab, data, cancelable);
 		if (r >= 0 && *cancelable)
@@ -717,6 +718,15 @@ static int share(const struct selecting *a, const struct selecting *b)
 	return 0;
 }
 
+/* The writeLoop among sel[0..ns) whose persistConn is holder (NULL: none). */
+static const struct selecting *writeloop_of(const struct selecting *sel, size_t ns, uint64_t holder)
+{
+	for (size_t k = 0; k < ns; k++)
+		if (sel[k].fn == F_WRITELOOP && sel[k].holder == holder)
+			return &sel[k];
+	return NULL;
+}
+
 /* net/http's client: the program's goroutine behind each readLoop parked on a socket, and whether
  * its round trip is bounded (a read that cannot hang forever). */
 static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t nw)
@@ -793,10 +803,7 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 		 * which its connection's readLoop watches (found through the persistConn both stacks
 		 * hold, and the closech its writeLoop shares) */
 		long at = stack_holds(gp, bh, holders, nh);
-		const struct selecting *wl = NULL, *rl = NULL;
-		for (size_t k = 0; k < ns && at >= 0 && !wl; k++)
-			if (sel[k].fn == F_WRITELOOP && sel[k].holder == holders[at])
-				wl = &sel[k];
+		const struct selecting *wl = at >= 0 ? writeloop_of(sel, ns, holders[at]) : NULL, *rl = NULL;
 		for (size_t k = 0; wl && k < ns && !rl; k++)
 			if (sel[k].fn == F_READLOOP && share(&sel[k], wl))
 				rl = &sel[k];
@@ -819,12 +826,9 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 		 * so when dialConn moved to another P between the two, the writeLoop's id is the lower
 		 * and this finds none. */
 		uint64_t parent = gp->l->g_parent ? u64(rh, gp->l->g_parent) : 0;
-		const struct selecting *wl = NULL, *rt = NULL;
 		long at = stack_holds(gp, rh, holders, nh);
 		int held = at >= 0;
-		for (size_t k = 0; k < ns && held && !wl; k++)
-			if (sel[k].fn == F_WRITELOOP && sel[k].holder == holders[at])
-				wl = &sel[k];
+		const struct selecting *wl = held ? writeloop_of(sel, ns, holders[at]) : NULL, *rt = NULL;
 		for (size_t k = 0; k < ns && !held; k++)
 			if (sel[k].fn == F_WRITELOOP && !sel[k].holder && sel[k].goid > w[i].goid &&
 			    sel[k].parent == parent && (!wl || sel[k].goid < wl->goid))
