@@ -47,6 +47,9 @@ uint32_t sl_diag_conn(struct sl_diag *d, const struct sl_conn *c, enum sl_kind k
 	return sl_conn_stack(c->s);
 }
 
+/* The send to show: in a Python or Java program, the stack of the connection's first send (the
+ * program's line); else the call site of the last one (a single return address), except in
+ * Node.js, where that is always libuv's write, which says nothing the person can change. */
 uint64_t sl_send_site(const struct sl_image *img, struct sl_diag *d, const struct sl_slot *s)
 {
 	if (!s->send_stack)

@@ -14,10 +14,6 @@ static const char *peer_or(const struct sl_diag *d, const char *dflt)
 	return d->peer[0] ? d->peer : dflt;
 }
 
-/* The send to show: in a Python or Java program, the stack of the connection's first send (the
- * program's line); else the call site of the last one (a single return address), except in
- * Node.js, where that is always libuv's write, which says nothing the person can change. */
-
 static const char *how_it_ended(const struct sl_conn *c)
 {
 	if (!c->open_at_end)
@@ -48,7 +44,7 @@ uint64_t sl_unanswered_ns(const struct sl_ctx *x, const struct sl_conn *c)
 	 * line. Only where the preload saw every read (not the tracer's default mode, nor reads an
 	 * io_uring made). */
 	if (!c->open_at_end && !(s->flags & SL_SF_GUARDED) && !s->eagain_in &&
-	    !((s->opts_set & (1u << SL_OPT_RCVTIMEO)) && s->opt[SL_OPT_RCVTIMEO] > 0) &&
+	    !sl_opt_on(s, SL_OPT_RCVTIMEO) &&
 	    !(x->img->h.flags & (SL_HDR_PTRACE | SL_HDR_IO_URING | SL_HDR_IO_URING_SOCK)))
 		return 0;
 	if (s->flags & SL_SF_PARKED_WRITE)
@@ -102,7 +98,7 @@ static void unanswered(const struct sl_ctx *x, const struct sl_conn *c)
 	/* a running program still waiting within a bound it set (a deadline, SO_RCVTIMEO, a request's
 	 * context or Client.Timeout): a slow answer so far, not a missing one */
 	int bounded = (s->flags & SL_SF_DEADLINE_READ) ||
-		      ((s->opts_set & (1u << SL_OPT_RCVTIMEO)) && s->opt[SL_OPT_RCVTIMEO] > 0);
+		      sl_opt_on(s, SL_OPT_RCVTIMEO);
 	/* ... or one it waits for through poll, select or epoll, whose timeout is not seen (Python's
 	 * socket timeouts, curl -m, an event loop's timer) */
 	int polled = !bounded && (s->flags & SL_SF_GUARDED) && !(s->flags & SL_SF_PARKED_READ);

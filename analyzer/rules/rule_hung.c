@@ -81,7 +81,7 @@ void sl_rule_hung(struct sl_ctx *c)
 		if (s && read && f->goroutine && (s->flags & SL_SF_DEADLINE_READ))
 			continue; /* a goroutine's read under a deadline: bounded, not hung */
 		/* a read under SO_RCVTIMEO, not yet at it: it ends there (EAGAIN); a slow peer, info */
-		int within = s && read && (s->opts_set & (1u << SL_OPT_RCVTIMEO)) && s->opt[SL_OPT_RCVTIMEO] > 0 &&
+		int within = s && read && sl_opt_on(s, SL_OPT_RCVTIMEO) &&
 			     now - since < (uint64_t)s->opt[SL_OPT_RCVTIMEO] * 1000ull;
 		struct sl_diag d;
 		char dur[32];
