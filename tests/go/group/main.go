@@ -1,5 +1,6 @@
 // group: three requests made side by side, as errgroup makes them, to a server in the same
-// process that answers /a and /b after 5 s and /fail with a 500 after 1.5 s.
+// process that answers /a and /b after 5 s and /fail with a 500 after 1.5 s (3 s when the
+// requests have a 1.5 s bound, so that all three time out whatever the scheduling).
 //
 //	group cancel    the requests share a context with no deadline that the first failure
 //	                cancels: /a and /b are cancelled by the program's own logic after 1.5 s
@@ -20,7 +21,7 @@ import (
 	"time"
 )
 
-func serve() string {
+func serve(failAfter time.Duration) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
@@ -28,7 +29,7 @@ func serve() string {
 	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/fail" {
-				time.Sleep(1500 * time.Millisecond)
+				time.Sleep(failAfter)
 				w.WriteHeader(http.StatusInternalServerError)
 				return
 			}
@@ -43,7 +44,11 @@ func serve() string {
 }
 
 func main() {
-	base := serve()
+	failAfter := 1500 * time.Millisecond
+	if os.Args[1] != "cancel" {
+		failAfter = 3 * time.Second
+	}
+	base := serve(failAfter)
 	ctx, cancel := context.WithCancel(context.Background())
 	client := &http.Client{}
 	switch os.Args[1] {
