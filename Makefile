@@ -46,6 +46,13 @@ ANA_LIB_OBJ := $(filter-out $(BUILD)/analyzer/cmd/main.o,$(ANA_OBJ))
 ANA_INC := -Ianalyzer -Irecorder -Ishim -Itracer
 
 PKGS := jansson libdw libelf ncursesw
+# socklens links jansson only: elfutils and ncurses are loaded when first used (analyzer/base/libs.c,
+# BENCHMARKS.md), by the sonames of the libraries pkg-config would link.
+soname = $(shell f=$$(pkg-config --variable=libdir $(1) 2>/dev/null)/lib$(2).so; \
+	{ objdump -p $$f 2>/dev/null | awk '$$1 == "SONAME" { print $$2 }'; sed -n 's/^INPUT(\([^ )]*\).*/\1/p' $$f 2>/dev/null; } | head -1)
+sodef = $(if $(2),-D$(1)='"$(2)"')
+LIBS_SONAMES = $(call sodef,SL_LIBDW_SONAME,$(call soname,libdw,dw)) $(call sodef,SL_LIBELF_SONAME,$(call soname,libelf,elf)) \
+	$(call sodef,SL_LIBCURSES_SONAME,$(call soname,ncursesw,ncursesw))
 # A JDK's jvmti.h, for Java frames (scripts/install-deps.sh installs OpenJDK 17); without it the
 # shim is built without them.
 JDK_INC ?= $(patsubst %/jvmti.h,%,$(firstword $(wildcard /usr/lib/jvm/java-17-openjdk-*/include/jvmti.h /usr/lib/jvm/*/include/jvmti.h)))
@@ -108,6 +115,7 @@ $(BUILD)/analyzer/report/pictures.o: analyzer/report/page.html
 $(BUILD)/analyzer/cmd/cmd_run.o: CFLAGS_ALL += -include $(BUILD)/paths.h
 # CPPFLAGS (dpkg-buildflags' _FORTIFY_SOURCE) for the analyzer and the tracer; not for the shim,
 # which defines read(), recv()... itself where fortify's headers define them inline
+$(BUILD)/analyzer/base/libs.o: CFLAGS_ALL += $(LIBS_SONAMES)
 $(BUILD)/analyzer/%.o: analyzer/%.c
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -120,7 +128,7 @@ $(BUILD)/tracer/%.o: tracer/%.c
 # The analyzer creates the run's control file, and its tracer writes logs, with the recorder.
 $(BUILD)/socklens: $(ANA_OBJ) $(REC_OBJ)
 	$(call quiet,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs jansson 2>/dev/null) -lm
 
 # ---- tests ----
 TEST_NAMES := test_log test_fdtab test_model test_inject test_tracer

@@ -24,12 +24,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "base/dwlib.h"
 #include "goroutines.h"
 #include "symbols/symbols.h"
 

@@ -16,7 +16,6 @@
  * never installed (a RET_TRACE filter without a tracer makes the traced calls fail) and the
  * program runs untraced; the run's counters say so. */
 #define _GNU_SOURCE
-#include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -46,6 +45,7 @@ enum { TCP_ESTABLISHED_STATE = 1, TCP_TIME_WAIT_STATE = 6, TCP_CLOSE_WAIT_STATE 
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "base/dwlib.h"
 #include "symbols/symbols.h"
 #include "recorder.h"
 #include "goroutines.h"
@@ -566,12 +566,6 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 	.set_initial_registers = cb_set_initial_registers,
 };
 
-static char *debuginfo_path;
-static const Dwfl_Callbacks proc_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
-};
 
 static void dwfl_reset(struct tproc *p)
 {
@@ -584,7 +578,7 @@ static Dwfl *dwfl_for(struct tproc *p)
 {
 	if (p->dwfl)
 		return p->dwfl;
-	p->dwfl = dwfl_begin(&proc_callbacks);
+	p->dwfl = dwfl_begin(sl_dw_proc_callbacks());
 	if (!p->dwfl)
 		return NULL;
 	if (dwfl_linux_proc_report(p->dwfl, p->pid) != 0 || dwfl_report_end(p->dwfl, NULL, NULL) != 0 ||

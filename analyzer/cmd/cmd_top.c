@@ -2,13 +2,13 @@
  * per process: peer, role, age, idle time, bytes each way, state (peer closed, connecting, blocked
  * in a call) and errors. ncurses on a terminal (keys sort; q quits), plain tables otherwise. */
 #define _GNU_SOURCE
-#include <curses.h>
 #include <getopt.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "base/curseslib.h"
 #include "cmd/cmd.h"
 
 struct row {

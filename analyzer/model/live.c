@@ -5,7 +5,6 @@
  * process_vm_readv. Neither ptrace nor a signal is involved, so the blocked call is not
  * interrupted. Both need the rights ptrace would: the same user, or root. */
 #define _GNU_SOURCE
-#include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -14,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "base/dwlib.h"
 #include "model/model.h"
 
 /* The directory of the log the shim has mapped in pid (its maps name the file), or -1. */
@@ -139,12 +139,6 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 	.set_initial_registers = set_initial_registers,
 };
 
-static char *debuginfo_path;
-static const Dwfl_Callbacks proc_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
-};
 
 struct pcs {
 	Dwarf_Addr pc[SL_MAX_FRAMES];
@@ -191,7 +185,7 @@ size_t sl_live_stack(int pid, int tid, struct sl_frame *f, size_t max)
 	struct pcs pcs = {.n = 0};
 	if (max == 0 || read_syscall(pid, tid, &t.sp, &t.pc) < 0)
 		return 0;
-	Dwfl *dwfl = dwfl_begin(&proc_callbacks);
+	Dwfl *dwfl = dwfl_begin(sl_dw_proc_callbacks());
 	if (!dwfl)
 		return 0;
 	if (dwfl_linux_proc_report(dwfl, pid) != 0 || dwfl_report_end(dwfl, NULL, NULL) != 0 ||

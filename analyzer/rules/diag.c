@@ -1,11 +1,11 @@
 /* diag.c - findings, and grouping of identical ones by call site. */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "base/dwlib.h"
 #include "rules/rules.h"
 
 void sl_diag_init(struct sl_diag *d, enum sl_kind k, enum sl_severity sev, const struct sl_proc *p, int fd)

@@ -1,11 +1,11 @@
 /* elfcheck.c - tells, before running it, whether LD_PRELOAD can reach a program at all. */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <gelf.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include "base/dwlib.h"
 #include "symbols/symbols.h"
 
 static int has_interp(Elf *elf)

@@ -8,9 +8,9 @@
  * moduledata (the word in .noptrdata that points at the table; its gofunc field). Every offset
  * is checked against the section's size: the table comes from a file we did not write. */
 #define _GNU_SOURCE
-#include <gelf.h>
 #include <stdint.h>
 #include <string.h>
+#include "base/dwlib.h"
 #include "symbols/symbols.h"
 
 struct pcln {

@@ -4,11 +4,10 @@
  * a line's ranges; the symbol table (libelf), or Go's .gopclntab in a stripped Go program, a
  * function's. */
 #define _GNU_SOURCE
-#include <elfutils/libdw.h>
 #include <fcntl.h>
-#include <gelf.h>
 #include <string.h>
 #include <unistd.h>
+#include "base/dwlib.h"
 #include "symbols/symbols.h"
 
 static int file_is(const char *path, const char *tail)

@@ -4,12 +4,12 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <dwarf.h>
-#include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "base/dwlib.h"
 #include "symbols/symbols.h"
 
 /*
@@ -96,10 +96,9 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 	return -1;
 }
 
-static const Dwfl_Callbacks callbacks = {
-	.find_elf = dwfl_build_id_find_elf,
+/* Filled at first use: libdw's functions are known once it is loaded (dwlib.h). */
+static Dwfl_Callbacks callbacks = {
 	.find_debuginfo = find_debuginfo,
-	.section_address = dwfl_offline_section_address,
 	.debuginfo_path = &no_path,
 };
 
@@ -108,6 +107,8 @@ static void open_module(struct module *m, int kept)
 	int fd = safe_open(m->path, kept);
 	if (fd < 0)
 		return;
+	callbacks.find_elf = dwfl_build_id_find_elf;
+	callbacks.section_address = dwfl_offline_section_address;
 	m->dwfl = dwfl_begin(&callbacks);
 	if (!m->dwfl) {
 		close(fd);
