@@ -378,20 +378,36 @@ int sl_go_walk(const unsigned char *stack, size_t n, uint64_t sp, uint64_t bp, u
 	return *npc < SL_MAX_FRAMES && bp >= sp; /* 1: the chain goes on past what was read */
 }
 
+/* Whether the goroutine header h has its stack pointer inside its stack. */
+static int sp_sane(const unsigned char *h)
+{
+	uint64_t lo = u64(h, 0), hi = u64(h, 8), sp = u64(h, 56);
+	return sp >= lo && sp < hi && hi - lo <= (1ull << 30);
+}
+
+/* Reads the top of a parked goroutine's stack (header h) into buf: up to max bytes from its stack
+ * pointer, never past the stack's end. The bytes read, or 0. */
+static size_t stack_top(const struct sl_goproc *gp, const unsigned char *h, unsigned char *buf, size_t max)
+{
+	uint64_t hi = u64(h, 8), sp = u64(h, 56);
+	size_t n = hi - sp < max ? hi - sp : max;
+	return buf && sp_sane(h) && peek(gp->pid, sp, buf, n) == 0 ? n : 0;
+}
+
 /* The frames of the goroutine parked at g whose header is h, read off its stack; 0, or -1 when it
  * moved while we read (its stack pointer changed). */
 static int frames(const struct sl_goproc *gp, uint64_t g, const unsigned char *h, uint64_t *pcs, uint32_t *npc)
 {
 	unsigned char again[8];
-	uint64_t lo = u64(h, 0), hi = u64(h, 8), sp = u64(h, 56), bp = u64(h, 104);
-	if (sp < lo || sp >= hi || hi - lo > (1ull << 30))
+	uint64_t sp = u64(h, 56);
+	if (!sp_sane(h))
 		return -1;
 	*npc = 0;
 	pcs[(*npc)++] = u64(h, 64);
-	size_t n = hi - sp < STACK_READ ? hi - sp : STACK_READ;
-	unsigned char *stack = malloc(n);
-	if (stack && peek(gp->pid, sp, stack, n) == 0)
-		sl_go_walk(stack, n, sp, bp, pcs, npc);
+	unsigned char *stack = malloc(STACK_READ);
+	size_t n = stack_top(gp, h, stack, STACK_READ);
+	if (n)
+		sl_go_walk(stack, n, sp, u64(h, 104), pcs, npc);
 	free(stack);
 	return peek(gp->pid, g + 56, again, 8) == 0 && u64(again, 0) == sp ? 0 : -1;
 }
@@ -491,9 +507,9 @@ static uint64_t holder_of(const struct sl_goproc *gp, const unsigned char *gh, c
 {
 	enum { STACK_LOOK = 1024, WORDS = STACK_LOOK / 8, OBJECT = 512 };
 	unsigned char stack[STACK_LOOK];
-	uint64_t lo = u64(gh, 0), hi = u64(gh, 8), sp = u64(gh, 56), c0 = s->chans[0], addr[WORDS];
-	size_t n = hi - sp < STACK_LOOK ? hi - sp : STACK_LOOK, na = 0, lens[WORDS];
-	if (!s->nchans || sp < lo || sp >= hi || peek(gp->pid, sp, stack, n) < 0)
+	uint64_t lo = u64(gh, 0), hi = u64(gh, 8), c0 = s->chans[0], addr[WORDS];
+	size_t n = s->nchans ? stack_top(gp, gh, stack, STACK_LOOK) : 0, na = 0, lens[WORDS];
+	if (!n)
 		return 0;
 	for (size_t i = 0; i + 8 <= n; i += 8) {
 		uint64_t p = u64(stack, i);
@@ -532,16 +548,14 @@ static int cmp_u64(const void *a, const void *b)
 static long stack_holds(const struct sl_goproc *gp, const unsigned char *h, const uint64_t *v, size_t n)
 {
 	enum { STACK_LOOK = 8192 };
-	uint64_t lo = u64(h, 0), hi = u64(h, 8), sp = u64(h, 56);
-	size_t len = hi - sp < STACK_LOOK ? hi - sp : STACK_LOOK;
 	unsigned char *stack = n ? malloc(STACK_LOOK) : NULL;
+	size_t len = stack_top(gp, h, stack, STACK_LOOK);
 	long found = -1;
-	if (stack && sp >= lo && sp < hi && peek(gp->pid, sp, stack, len) == 0)
-		for (size_t i = 0; i + 8 <= len && found < 0; i += 8) {
-			uint64_t w = u64(stack, i);
-			const uint64_t *hit = bsearch(&w, v, n, sizeof *v, cmp_u64);
-			found = hit ? hit - v : -1;
-		}
+	for (size_t i = 0; i + 8 <= len && found < 0; i += 8) {
+		uint64_t w = u64(stack, i);
+		const uint64_t *hit = bsearch(&w, v, n, sizeof *v, cmp_u64);
+		found = hit ? hit - v : -1;
+	}
 	free(stack);
 	return found;
 }
@@ -591,17 +605,17 @@ static int ctx_deadline(const struct sl_goproc *gp, uint64_t tab, uint64_t data,
 static int round_trip_ctx(const struct sl_goproc *gp, const unsigned char *h, uint64_t g, int *cancelable)
 {
 	enum { STACK_LOOK = 16384, WORDS = STACK_LOOK / 8, REQ = 264 };
-	uint64_t lo = u64(h, 0), hi = u64(h, 8), sp = u64(h, 56);
-	size_t n = hi - sp < STACK_LOOK ? hi - sp : STACK_LOOK, na = 0, at_ctx = gp->l->minor >= 23 ? 248 : 232;
+	uint64_t lo = u64(h, 0), hi = u64(h, 8);
+	size_t n, na = 0, at_ctx = gp->l->minor >= 23 ? 248 : 232;
 	*cancelable = 0;
-	if (!gp->itab[CTX_CANCEL] || sp < lo || sp >= hi)
+	if (!gp->itab[CTX_CANCEL] || !sp_sane(h))
 		return -1;
 	unsigned char *stack = malloc(STACK_LOOK), *objs = malloc((size_t)WORDS * REQ), **bufs = calloc(WORDS, sizeof *bufs);
 	uint64_t *addr = calloc(WORDS, sizeof *addr);
 	size_t *lens = calloc(WORDS, sizeof *lens);
 	char *ok = calloc(WORDS, 1);
 	int r = -1;
-	if (!stack || !objs || !bufs || !addr || !lens || !ok || peek(gp->pid, sp, stack, n) < 0)
+	if (!objs || !bufs || !addr || !lens || !ok || !(n = stack_top(gp, h, stack, STACK_LOOK)))
 		goto out;
 	for (size_t i = 0; i + 8 <= n; i += 8) { /* pointers into the heap, near the g's own */
 		uint64_t p = u64(stack, i);
