@@ -490,7 +490,7 @@ keepalive_unanswered() { # name [go binary dir]
 	done
 	kill -TERM $pid
 	wait $run || true
-	$JC $TMP/ka-live.json "at(one('missing-timeout'), '$src', $line)"
+	$JC $TMP/ka-live.json "at(one('missing-timeout'), '$src', $line, 'read_site')"
 	$JC $TMP/ka-none.json "at(one('missing-timeout'), '$src', $line)" "one('missing-timeout')['severity'] == 'error'"
 	# a long poll the program ends itself when told to stop (SIGTERM cancels its context): the
 	# unanswered request is said, as info that says so
@@ -586,6 +586,34 @@ case_go_group_cancelled_by_a_failure_is_not_an_error() { group_cancelled go1.19;
 case_go_group_cancelled_by_a_failure_is_not_an_error_newer_go() {
 	newer_go
 	group_cancelled go$NEWGO_V $NEWGO
+}
+
+# A query made as database drivers make one (lib/pq, pgx, go-redis: tests/go/ctxread): the read
+# has no deadline on its socket, the caller's context does, and a goroutine watching it ends the
+# wait. The context is read off the reading goroutine's stack: no missing-timeout (lib/pq's and
+# pgx's bounded queries were each one or two), and the unanswered query says it waited under the
+# program's bound. The same query under context.Background is one, at the driver's read.
+ctx_bounded_read() { # name [go binary dir]
+	local bin=$TMP/ctxread-$1 src=tests/go/ctxread/main.go line
+	if [ -n "${2:-}" ]; then
+		(cd tests/go/ctxread && CGO_ENABLED=0 GOTOOLCHAIN=local GOCACHE=$TMP/gocache-$1 $2/go build -o $bin .) || return 1
+	else
+		gobuild ctxread $bin
+	fi
+	line=$(line_of $src "line, err := cn.rd.ReadString('\n') // the driver's read")
+	expect_status 1 $SL run --json $TMP/cr-dl.json -- $bin deadline > $TMP/cr-dl.out 2>&1
+	grep -q "ctxread: context deadline exceeded" $TMP/cr-dl.out
+	$JC $TMP/cr-dl.json "not diags('missing-timeout')" "one('unanswered-request')['severity'] == 'error'" \
+		"'under a bound the program set' in one('unanswered-request')['summary']" \
+		"not [d for d in diags() if d['severity'] != 'info' and d['kind'] != 'unanswered-request']"
+	expect_status 1 $SL run --json $TMP/cr-none.json -- $bin none > $TMP/cr-none.out 2>&1
+	grep -q "ctxread: gave up" $TMP/cr-none.out
+	$JC $TMP/cr-none.json "one('missing-timeout')['severity'] == 'error'" "at(one('missing-timeout'), '$src', $line, 'read_site')"
+}
+case_go_query_under_a_context_deadline_is_bounded() { ctx_bounded_read go1.19; }
+case_go_query_under_a_context_deadline_is_bounded_newer_go() {
+	newer_go
+	ctx_bounded_read go$NEWGO_V $NEWGO
 }
 
 # A server-sent stream read under a context deadline: its waits for the next event (2.5 s) are

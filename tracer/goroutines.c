@@ -881,6 +881,54 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 	free(gs);
 }
 
+/* Whether a context (its interface words) has a deadline in its chain that has not yet passed:
+ * its timerCtx not done (err, at 48 in a cancelCtx from Go 1.19 to 1.24, still nil). */
+static int ctx_live_deadline(const struct sl_goproc *gp, uint64_t tab, uint64_t data)
+{
+	for (int depth = 0; depth < 32; depth++) {
+		int t = ctx_type(gp, tab);
+		unsigned char q[64];
+		if (t == CTX_COUNT || t == CTX_EMPTY || t == CTX_BACKGROUND || t == CTX_TODO || t == CTX_WITHOUT ||
+		    !data || peek(gp->pid, data, q, sizeof q) < 0)
+			return 0;
+		if (t == CTX_TIMER)
+			return !u64(q, 48) && !u64(q, 56);
+		tab = u64(q, 0);
+		data = u64(q, 8);
+	}
+	return 0;
+}
+
+/* A read with no deadline on its socket, under a context that has one: a library that takes a
+ * context (database/sql and its drivers, go-redis, gRPC) ends the wait when it expires, by a
+ * deadline it sets on the connection then or by closing it from a goroutine watching the context,
+ * neither of which the socket's deadline shows while it waits. The context is one the reading
+ * goroutine's stack holds, as its callers keep it (an interface: a context type's itab, then its
+ * data). A frame's slot may still hold an earlier call's context: one whose deadline has passed
+ * (done) bounds nothing now, and a Background is passed over. At most 256 readers a look (8 KiB
+ * of stack each); net/http's are known already (http_callers). */
+static void ctx_readers(const struct sl_goproc *gp, struct sl_gowait *w, size_t nw)
+{
+	enum { STACK_LOOK = 8192, MAX_READERS = 256 };
+	if (!gp->itab[CTX_TIMER])
+		return; /* no context in the program can have a deadline */
+	unsigned char *stack = malloc(STACK_LOOK), h[G_HEADER];
+	size_t looked = 0;
+	for (size_t i = 0; stack && i < nw && looked < MAX_READERS; i++) {
+		if (w[i].write || w[i].deadline || w[i].ctx_bounded || w[i].bound_unseen || w[i].pool ||
+		    w[i].caller_goid || peek(gp->pid, w[i].g, h, sizeof h) < 0)
+			continue;
+		looked++;
+		size_t n = stack_top(gp, h, stack, STACK_LOOK);
+		for (size_t j = 0; j + 16 <= n && !w[i].ctx_bounded; j += 8) {
+			uint64_t tab = u64(stack, j), data = u64(stack, j + 8);
+			w[i].ctx_bounded = data && !(data & 7) && ctx_type(gp, tab) < CTX_COUNT &&
+					   ctx_live_deadline(gp, tab, data);
+		}
+	}
+	free(stack);
+}
+
 /* crypto/tls's handshake under a context that can end (a dialer's timeout, a request's context)
  * starts an "interrupter" goroutine that closes the connection when the context ends: a read in
  * such a handshake is bounded though the socket has no deadline. Paired by the creator's id (Go
@@ -1070,6 +1118,7 @@ int sl_go_waits(struct sl_goproc *gp, struct sl_gowait **out, size_t *n, char *w
 	free(r);
 	http_callers(gp, *out, *n);
 	tls_bounded(gp, *out, *n);
+	ctx_readers(gp, *out, *n);
 	return 0;
 }
 

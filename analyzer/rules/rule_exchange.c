@@ -126,6 +126,11 @@ static void unanswered(const struct sl_ctx *x, const struct sl_conn *c)
 			 sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 		d.advice = "The program was shutting down and ended the wait itself (a long poll or a subscription "
 			   "ends so). If an answer was due by then, look at the peer.";
+	} else if (bounded) { /* the wait had a bound (a context, a deadline, a timeout): not a missing one */
+		snprintf(stopping, sizeof stopping, ", waiting under a bound the program set (a deadline, a timeout or a context)");
+		d.advice = "The peer took the request and never answered while the program waited under the bound it "
+			   "set (a deadline, a timeout or a context): look at the peer (overloaded, stuck, or waiting "
+			   "for more input than was sent), or at whether the bound fits what it is asked.";
 	} else if (!c->open_at_end) { /* the program gave up (its own timeout, most often): look at the peer */
 		d.advice = "The peer took the request and never answered before the program closed the connection "
 			   "(its own timeout, most often): look at the peer: overloaded, stuck, or waiting for more "
@@ -134,8 +139,9 @@ static void unanswered(const struct sl_ctx *x, const struct sl_conn *c)
 	d.worst_ns = waited;
 	sl_cdur_format(&c->img->h, waited, dur, sizeof dur);
 	snprintf(d.summary, sizeof d.summary,
-		 "%.30s[%d] sent %llu bytes to %s and got no reply for %s%s; %s%s.", sl_proc_name(c->proc),
-		 c->proc->pid, (unsigned long long)s->bytes_out, peer_or(&d, "its peer"), dur, stopping, how_it_ended(c),
+		 "%.30s[%d] sent %llu bytes to %s%s and got no reply for %s%s; %s%s.", sl_proc_name(c->proc),
+		 c->proc->pid, (unsigned long long)s->bytes_out, peer_or(&d, "its peer"),
+		 s->bytes_in ? " in all" : "", dur, stopping, how_it_ended(c),
 		 s->bytes_in ? " (earlier requests on this connection were answered)" : "");
 	sl_diag_fact(&d, "bytes_sent", (double)s->bytes_out);
 	sl_diag_fact(&d, "bytes_received", (double)s->bytes_in);

@@ -99,6 +99,10 @@ static int leaked(const struct sl_ctx *x, const struct sl_conn *c)
 		return 0; /* its client had gone an instant before the process ended: it was being closed */
 	if (sl_unanswered_ns(x, c))
 		return 0; /* still waiting for an answer: unanswered-request says so */
+	if (!c->proc->alive && !s->bytes_out && !s->bytes_in && c->end_ns >= s->open_ns &&
+	    c->end_ns - s->open_ns < CLOSING_NS)
+		return 0; /* opened an instant before the process ended, still being set up (a library's
+			   * background reconnect or cancel request, a connect in progress) */
 	return !handed_to_child(x->run, c);
 }
 

@@ -1,0 +1,3 @@
+module socklens.test/ctxread
+
+go 1.19
