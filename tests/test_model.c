@@ -251,7 +251,7 @@ static void a_commands_one_late_socket_is_info_several_are_a_leak(void **state)
 {
 	struct ctx *c = *state; /* the process ran a second */
 	struct sl_slot *s = tcp_slot(c, SL_ROLE_CLIENT);
-	s->open_ns += 900000000; /* opened late in its life: not one meant to live as long as it */
+	s->open_ns += 700000000; /* opened late in its life: not one meant to live as long as it */
 	analyze(c, NULL);
 	assert_int_equal(only(c, SL_K_SOCKET_LEAK)->sev, SL_SEV_INFO);
 	sl_diags_release(&c->ds);
@@ -260,6 +260,21 @@ static void a_commands_one_late_socket_is_info_several_are_a_leak(void **state)
 	analyze(c, NULL);
 	assert_int_equal(only(c, SL_K_SOCKET_LEAK)->sev, SL_SEV_WARNING);
 	assert_int_equal(only(c, SL_K_SOCKET_LEAK)->count, 2);
+}
+
+static void a_socket_being_set_up_as_the_process_ends_is_no_leak(void **state)
+{
+	struct ctx *c = *state; /* the process ran a second */
+	struct sl_slot *s = tcp_slot(c, SL_ROLE_CLIENT);
+	s->open_ns += 900000000; /* opened 100 ms before the end, nothing sent nor received */
+	analyze(c, NULL);
+	for (size_t i = 0; i < c->ds.n; i++)
+		assert_int_not_equal(c->ds.v[i].kind, SL_K_SOCKET_LEAK);
+	sl_diags_release(&c->ds);
+	sl_run_release(&c->run);
+	s->bytes_out = 20; /* ... but one that sent its request is left open */
+	analyze(c, NULL);
+	assert_int_equal(only(c, SL_K_SOCKET_LEAK)->sev, SL_SEV_INFO);
 }
 
 static void not_leaks_servers_clients_pairs_blocked_sockets(void **state)
@@ -572,6 +587,7 @@ int main(void)
 		T(reset_and_epipe_come_from_failed_io),
 		T(open_socket_at_exit_is_a_leak_a_listener_lives_with_its_process),
 		T(a_commands_one_late_socket_is_info_several_are_a_leak),
+		T(a_socket_being_set_up_as_the_process_ends_is_no_leak),
 		T(not_leaks_servers_clients_pairs_blocked_sockets),
 		T(sockets_handed_to_exec_are_not_leaks),
 		T(running_process_has_no_leaks_yet),
