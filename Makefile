@@ -265,6 +265,11 @@ check-transparency: all
 	$(Q)/usr/bin/python3 tests/cpython_suites.py $(BUILD)/socklens
 	$(Q)/usr/bin/python3 tests/go_suites.py $(BUILD)/socklens
 
+# Slower: Go programs built on Debian's Go library packages (gRPC), from source (needs
+# ./scripts/install-deps.sh --golibs); about a minute.
+check-golibs: all
+	$(Q)BUILD=$(BUILD) tests/golibs.sh
+
 # The same suites (but SANITIZE_SKIP's) with the analyzer, the tracer and the unit tests under ASan
 # and UBSan (CI runs both).
 check-sanitize:
@@ -307,5 +312,5 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: check-package man uninstall check-build all deps-check check check-sanitize check-transparency check-soak fuzz examples demo bench install clean
+.PHONY: check-package man uninstall check-build all deps-check check check-sanitize check-transparency check-golibs check-soak fuzz examples demo bench install clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -9,6 +9,8 @@ PKGS="build-essential pkg-config libjansson-dev libcmocka-dev libdw-dev libelf-d
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 # make check-transparency: CPython's test suites for Debian's python3
 [ "${1:-}" = --transparency ] && PKGS="$PKGS libpython3.11-testsuite"
+# make check-golibs: Go's gRPC, built from Debian's source packages
+[ "${1:-}" = --golibs ] && PKGS="$PKGS golang-google-grpc-dev"
 # make check-package: the Debian package's build and lintian
 [ "${1:-}" = --package ] && PKGS="$PKGS debhelper dpkg-dev lintian fakeroot"
 # A Go newer than Debian 12's 1.19 (whose runtime keeps goroutines' creators), from

@@ -59,7 +59,8 @@ enum { G_SYSCALL = 3, G_WAITING = 4, G_SCAN = 0x1000, WAIT_IO = 2, WAIT_SELECT =
  * singleflight, made for the program's goroutine waiting in lookupIPAddr. */
 enum { F_ROUNDTRIP, F_WRITELOOP, F_READLOOP, F_DIALCONN, F_GETCONN, F_BGREAD, F_TRYONENAME, F_GOLOOKUP, F_LOOKUPIP,
        F_TLS_HANDSHAKE, F_TLS_INTERRUPT, F_CGO_GETADDRINFO, F_CGO_LOOKUPIP, F_SINGLEFLIGHT, F_REQ_TIMER,
-       F_H2_READLOOP, F_XH2_READLOOP, F_GRPC_READER, F_H2_SERVER, F_XH2_SERVER, F_RESP_BODY, F_TLS_CLOSE, F_COUNT };
+       F_H2_READLOOP, F_XH2_READLOOP, F_GRPC_READER, F_H2_SERVER, F_XH2_SERVER, F_RESP_BODY, F_TLS_CLOSE, F_GRPC_WAITHDR,
+       F_GRPC_SERVER, F_COUNT };
 static const char *const http_funcs[F_COUNT] = {
 	"net/http.(*persistConn).roundTrip", "net/http.(*persistConn).writeLoop", "net/http.(*persistConn).readLoop",
 	"net/http.(*Transport).dialConn", "net/http.(*Transport).getConn", "net/http.(*connReader).backgroundRead",
@@ -85,6 +86,10 @@ static const char *const http_funcs[F_COUNT] = {
 	"net/http.(*bodyEOFSignal).Read",
 	/* a TLS connection's close: its close_notify, then the socket's */
 	"crypto/tls.(*Conn).Close",
+	/* a gRPC call waiting for its response to begin (a unary call, a stream's first message) */
+	"google.golang.org/grpc/internal/transport.(*Stream).waitOnHeader",
+	/* a gRPC server's connection, read between and across its streams (keepalive bounds it) */
+	"google.golang.org/grpc/internal/transport.(*http2Server).HandleStreams",
 };
 
 /* The context package's types, by the itab that makes each a context.Context ("go:itab." from Go
@@ -755,7 +760,8 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 				    runs_in(gp, F_GRPC_READER, w[i].pc, w[i].npc)))
 			w[i].pool = w[i].idle_reader = 1;
 		if (!w[i].write && (runs_in(gp, F_H2_SERVER, w[i].pc, w[i].npc) ||
-				    runs_in(gp, F_XH2_SERVER, w[i].pc, w[i].npc)))
+				    runs_in(gp, F_XH2_SERVER, w[i].pc, w[i].npc) ||
+				    runs_in(gp, F_GRPC_SERVER, w[i].pc, w[i].npc)))
 			w[i].pool = 1;
 		if (!w[i].write && !w[i].deadline && runs_in(gp, F_RESP_BODY, w[i].pc, w[i].npc)) {
 			w[i].bound_unseen = 1; /* (what bounds it is the readLoop's: below) */
@@ -899,6 +905,19 @@ static int ctx_live_deadline(const struct sl_goproc *gp, uint64_t tab, uint64_t 
 	return 0;
 }
 
+/* Whether the stack of the goroutine whose header is h holds a context with a deadline not yet
+ * passed (ctx_live_deadline), within max bytes of its top (read into buf). */
+static int stack_deadline(const struct sl_goproc *gp, const unsigned char *h, unsigned char *buf, size_t max)
+{
+	size_t n = stack_top(gp, h, buf, max);
+	for (size_t j = 0; j + 16 <= n; j += 8) {
+		uint64_t tab = u64(buf, j), data = u64(buf, j + 8);
+		if (data && !(data & 7) && ctx_type(gp, tab) < CTX_COUNT && ctx_live_deadline(gp, tab, data))
+			return 1;
+	}
+	return 0;
+}
+
 /* A read with no deadline on its socket, under a context that has one: a library that takes a
  * context (database/sql and its drivers, go-redis, gRPC) ends the wait when it expires, by a
  * deadline it sets on the connection then or by closing it from a goroutine watching the context,
@@ -919,14 +938,61 @@ static void ctx_readers(const struct sl_goproc *gp, struct sl_gowait *w, size_t 
 		    w[i].caller_goid || peek(gp->pid, w[i].g, h, sizeof h) < 0)
 			continue;
 		looked++;
-		size_t n = stack_top(gp, h, stack, STACK_LOOK);
-		for (size_t j = 0; j + 16 <= n && !w[i].ctx_bounded; j += 8) {
-			uint64_t tab = u64(stack, j), data = u64(stack, j + 8);
-			w[i].ctx_bounded = data && !(data & 7) && ctx_type(gp, tab) < CTX_COUNT &&
-					   ctx_live_deadline(gp, tab, data);
-		}
+		w[i].ctx_bounded = stack_deadline(gp, h, stack, STACK_LOOK);
 	}
 	free(stack);
+}
+
+/* A gRPC client's connection is read by a goroutine of its own (http2Client.reader), which reads
+ * whatever the server sends (settings, pings, other calls' frames): idle between calls, and no
+ * sign of whether a call is answered. A call waiting for its response to begin (waitOnHeader) is
+ * the program's: it makes the reader of its connection a call's wait, with the program's stack,
+ * bounded when the call's context has a deadline (read off its stack as ctx_readers does). Its
+ * connection: the only one being read, or the one whose reader's stack holds a word of the object
+ * that holds the call's channels (the Stream, whose ct is the reader's http2Client), when exactly
+ * one does. */
+static void grpc_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t nw)
+{
+	enum { STACK_LOOK = 8192, OBJECT = 512 };
+	size_t nr = 0, last = 0;
+	for (size_t i = 0; i < nw; i++)
+		if (!w[i].write && runs_in(gp, F_GRPC_READER, w[i].pc, w[i].npc))
+			nr++, last = i;
+	if (!nr || !gp->allgs || !gp->fn[F_GRPC_WAITHDR][0])
+		return;
+	uint64_t *gs;
+	size_t n;
+	unsigned char *h = all_headers(gp, &gs, &n), *stack = malloc(STACK_LOOK), rh[G_HEADER], obj[OBJECT];
+	struct selecting s;
+	for (size_t i = 0; h && stack && i < n; i++) {
+		const unsigned char *gh = h + i * G_HEADER;
+		memset(&s, 0, sizeof s);
+		if (!parked(gp, gh, WAIT_SELECT) || frames(gp, gs[i], gh, s.pc, &s.npc) < 0 ||
+		    !runs_in(gp, F_GRPC_WAITHDR, s.pc, s.npc))
+			continue;
+		long r = nr == 1 ? (long)last : -1;
+		uint64_t holder, words[OBJECT / 8];
+		channels(gp, gh, &s);
+		if (r < 0 && (holder = holder_of(gp, gh, &s)) && peek(gp->pid, holder, obj, sizeof obj) == 0) {
+			for (size_t k = 0; k < OBJECT / 8; k++)
+				words[k] = u64(obj, k * 8);
+			qsort(words, OBJECT / 8, sizeof *words, cmp_u64);
+			for (size_t k = 0; k < nw && r != -2; k++)
+				if (!w[k].write && runs_in(gp, F_GRPC_READER, w[k].pc, w[k].npc) &&
+				    peek(gp->pid, w[k].g, rh, sizeof rh) == 0 && stack_holds(gp, rh, words, OBJECT / 8) >= 0)
+					r = r < 0 ? (long)k : -2;
+		}
+		if (r < 0 || w[r].caller_goid)
+			continue; /* not told apart, or another call on it was found first */
+		w[r].pool = w[r].idle_reader = 0;
+		w[r].caller_goid = u64(gh, gp->l->g_goid);
+		memcpy(w[r].caller_pc, s.pc, s.npc * sizeof *s.pc);
+		w[r].caller_npc = s.npc;
+		w[r].ctx_bounded = w[r].deadline == 0 && stack_deadline(gp, gh, stack, STACK_LOOK);
+	}
+	free(stack);
+	free(h);
+	free(gs);
 }
 
 /* crypto/tls's handshake under a context that can end (a dialer's timeout, a request's context)
@@ -1118,6 +1184,7 @@ int sl_go_waits(struct sl_goproc *gp, struct sl_gowait **out, size_t *n, char *w
 	free(r);
 	http_callers(gp, *out, *n);
 	tls_bounded(gp, *out, *n);
+	grpc_callers(gp, *out, *n);
 	ctx_readers(gp, *out, *n);
 	return 0;
 }

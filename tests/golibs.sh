@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# golibs.sh - `make check-golibs`: Go programs built on libraries from Debian's packages (gRPC), in
+# GOPATH mode (needs ./scripts/install-deps.sh --golibs). A separate target: building gRPC from
+# source takes a minute.
+set -u
+[ -n "${SL_IN_CASE:-}" ] || { source "$(dirname "$0")/lib.sh"; suite_main tests/golibs.sh "$@"; exit; }
+
+# builds tests/golibs/$1 into $2 against /usr/share/gocode
+golib_build() {
+	need go
+	[ -d /usr/share/gocode/src/google.golang.org/grpc ] ||
+		{ echo "golang-google-grpc-dev missing: run ./scripts/install-deps.sh --golibs"; return 1; }
+	(cd tests/golibs/$1 && GO111MODULE=off GOPATH=/usr/share/gocode:$TMP/gopath CGO_ENABLED=0 \
+		GOCACHE=${GOCACHE:-$HOME/.cache/socklens-golibs} go build -o $2 .) || { echo "go build $1 failed"; return 1; }
+}
+
+# A gRPC call is waited for by the program's goroutine (waitOnHeader) while the connection's
+# reader goroutine reads whatever the server sends: the reader was taken for an idle pool, so a
+# call to a server that never answers, with no deadline, was "No socket problems found". It is a
+# missing-timeout error at the program's call; under a deadline it is not; a healthy call, and the
+# server's own reader of its client's connection (idle between streams), are no finding.
+case_grpc_call_without_a_deadline() {
+	local bin=$TMP/grpccall src=tests/golibs/grpccall/main.go line
+	golib_build grpccall $bin || return 1
+	line=$(line_of $src "resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: \"x\"}) // the program's call")
+	$SL run --json $TMP/ok.json -- $bin ok > $TMP/ok.out 2>&1
+	grep -q "grpccall: SERVING" $TMP/ok.out
+	$JC $TMP/ok.json "not [d for d in diags() if d['severity'] != 'info']"
+	expect_status 1 $SL run --json $TMP/nd.json -- $bin nodeadline > $TMP/nd.out 2>&1
+	grep -q "grpccall: gave up" $TMP/nd.out
+	$JC $TMP/nd.json "one('missing-timeout')['severity'] == 'error'" "at(one('missing-timeout'), '$src', $line, 'read_site')" \
+		"not [d for d in diags() if d['severity'] != 'info' and d['kind'] not in ('missing-timeout', 'unanswered-request')]"
+	expect_status 1 $SL run --json $TMP/dl.json -- $bin deadline > $TMP/dl.out 2>&1
+	grep -q "DeadlineExceeded" $TMP/dl.out
+	$JC $TMP/dl.json "not diags('missing-timeout')"
+}

@@ -1,0 +1,64 @@
+// grpccall: a gRPC unary call (the health service) to a server in the same program, built from
+// Debian's golang-google-grpc-dev in GOPATH mode (tests/golibs.sh).
+//
+//	grpccall ok          the server answers: a healthy run
+//	grpccall nodeadline  the server never answers, the call has no deadline; given up after 3 s
+//	grpccall deadline    the server never answers, the call has a 2 s deadline
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+type server struct {
+	healthpb.UnimplementedHealthServer
+	hang bool
+}
+
+func (s *server) Check(ctx context.Context, r *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	if s.hang {
+		<-ctx.Done() // a handler stuck until the client goes
+		return nil, ctx.Err()
+	}
+	return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}, nil
+}
+
+func main() {
+	mode := os.Args[1]
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	gs := grpc.NewServer()
+	healthpb.RegisterHealthServer(gs, &server{hang: mode != "ok"})
+	go gs.Serve(ln)
+	conn, err := grpc.Dial(ln.Addr().String(), grpc.WithInsecure(), grpc.WithBlock())
+	if err != nil {
+		panic(err)
+	}
+	hc := healthpb.NewHealthClient(conn)
+	ctx := context.Background()
+	switch mode {
+	case "deadline":
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+	case "nodeadline":
+		go func() { time.Sleep(3 * time.Second); fmt.Println("grpccall: gave up"); os.Exit(1) }()
+	}
+	resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "x"}) // the program's call
+	if err != nil {
+		fmt.Println("grpccall:", err)
+		os.Exit(1)
+	}
+	fmt.Println("grpccall:", resp.Status)
+	conn.Close()
+	gs.Stop()
+}
