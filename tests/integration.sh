@@ -207,6 +207,37 @@ PYEOF
 # A blocking client that sends a notification after its last exchange (no answer asked), does
 # other work for 1.5 s and closes: nothing waited for an answer, so no unanswered-request (it was
 # an error); the same client polling for the answer that never comes is one.
+# A server stopped with SIGTERM after its clients came and went: their leaving is how a server's
+# connections end, not context for its stop (closed-by-peer listed every one of them, "and no
+# other finding explains it"). A client connection of a process killed so is still listed.
+case_a_server_stopped_by_sigterm_lists_no_clients() {
+	cat > $TMP/stopped.py <<'PYEOF'
+import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+c = socket.create_connection(s.getsockname())  # a client that talks and leaves
+a, _ = s.accept()
+a.settimeout(30)  # (no missing-timeout: nothing else to say)
+c.sendall(b"hello\n")
+c.close()
+while a.recv(100):
+    pass
+a.close()
+print("served", flush=True)
+time.sleep(600)  # until told to stop
+PYEOF
+	: > $TMP/stopped.out
+	$SL run --json $TMP/stopped.json -- $PY $TMP/stopped.py > $TMP/stopped.out 2>&1 &
+	local run=$!
+	wait_for $TMP/stopped.out served
+	pkill -TERM -f "$TMP/stopped.py" || true
+	wait $run || true
+	$JC $TMP/stopped.json "'SIGTERM' in json.dumps(proc())" \
+		"not [d for d in diags('closed-by-peer') if d['stack_label'] == 'accepted at']" \
+		"[d for d in diags('closed-by-peer') if d['stack_label'] == 'connected at']"
+}
+
 case_notification_after_the_last_exchange_is_not_unanswered() {
 	cat > $TMP/notify.py <<'PYEOF'
 import select, socket, sys, threading, time

@@ -2,6 +2,7 @@
  * warning or error explains it, the connections that ended abnormally are the context a person
  * needs: closed by the peer first, or cut short after a few bytes, with how far they got. */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include "rules/rules.h"
@@ -114,10 +115,14 @@ void sl_rule_context(struct sl_ctx *c)
 		}
 	if (hung || explained(c))
 		return;
+	/* a server told to stop (SIGTERM, SIGINT, SIGHUP): its clients' leaving is how a server's
+	 * connections end, no context for that stop */
+	int sig = c->proc->have_status && WIFSIGNALED(c->proc->wstatus) ? WTERMSIG(c->proc->wstatus) : 0;
+	int told_to_stop = sig == SIGTERM || sig == SIGINT || sig == SIGHUP;
 	for (size_t i = 0; i < c->nconns; i++) {
 		const struct sl_conn *cn = &c->conns[i];
 		const struct sl_slot *s = cn->s;
-		if (!abnormal(c, cn))
+		if (!abnormal(c, cn) || (told_to_stop && s->role == SL_ROLE_SERVER))
 			continue;
 		struct sl_diag d;
 		char age[32];

@@ -5,8 +5,9 @@
  * socket/accept calls. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <string.h>
 #include <netinet/tcp.h>
+#include <string.h>
+#include <sys/wait.h>
 #include "rules/rules.h"
 
 /* What a server whose clients went away should do: nothing, mostly. */
@@ -210,8 +211,11 @@ static void aborted(struct sl_ctx *c)
 			continue;
 		int server = s->role == SL_ROLE_SERVER, stale = (s->flags2 & SL_SF2_RESET_AFTER_FIN) != 0;
 		/* a client that connected again from the same line at once (50 ms: not its next request)
-		 * and got its answer there recovered: net/http retries a request a reused connection lost */
-		int retried = !server && sl_retried_ok(c, sl_conn_stack(s), &s->peer, cn->end_ns, 50000000ull);
+		 * and got a reply there recovered: net/http retries a request a reused connection lost;
+		 * not when the program then failed (the reply may have been a refusal: a database
+		 * shutting down) */
+		int failed = cn->proc->have_status && !(WIFEXITED(cn->proc->wstatus) && !WEXITSTATUS(cn->proc->wstatus));
+		int retried = !server && !failed && sl_retried_ok(c, sl_conn_stack(s), &s->peer, cn->end_ns, 50000000ull);
 		struct sl_diag d;
 		uint32_t stack = sl_diag_conn(&d, cn, SL_K_CONNECTION_RESET,
 					      server ? SL_SEV_INFO : stale || retried ? SL_SEV_WARNING : SL_SEV_ERROR);
@@ -232,7 +236,7 @@ static void aborted(struct sl_ctx *c)
 				 "is lost%s.",
 				 d.peer[0] ? d.peer : "The peer", age, (unsigned long long)s->bytes_in,
 				 (unsigned long long)s->bytes_out,
-				 retried ? "; the program connected again from here and got its answer"
+				 retried ? "; the program connected again from here at once and got a reply there"
 					 : "; an HTTP client may have retried it on a new connection");
 			sl_diags_add(c->out, c->img, &d, stack, 0);
 			continue;
@@ -244,7 +248,7 @@ static void aborted(struct sl_ctx *c)
 			 server ? "from" : "to", d.peer[0] ? d.peer : "an unnamed peer",
 			 cn->open_at_end ? "while the program still held it" : "before the program closed it", age,
 			 (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out,
-			 retried ? " The program connected again from here and got its answer." : "");
+			 retried ? " The program connected again from here at once and got a reply there." : "");
 		sl_diags_add(c->out, c->img, &d, stack, 0);
 	}
 }
