@@ -231,6 +231,7 @@ struct tproc {
 	size_t nwatch;
 	uint64_t go_next;            /* when to read them again: a second, or fifty times what the last
 				      * read took (the loop serves no stop meanwhile: at most 2% of it) */
+	uint64_t go_prev;            /* when go_sample last looked (0: never) */
 	struct {                     /* the last dialing goroutine's asker: a connection's socket,
 				      * options and connect are one walk of the goroutines, not three */
 		uint64_t goid;
@@ -279,6 +280,8 @@ struct gowatch {
 				      * socket's missing-timeout stands only while it still waits */
 	int cancel_only;             /* ... whose bound is a context the program cancels, no deadline */
 	struct sl_inflight *f;
+	uint64_t first_seen;         /* the sample that first saw the wait (its record's since_cns, when
+				      * it began, may be earlier: go_watch) */
 };
 
 struct tthread {
@@ -1367,7 +1370,7 @@ static void dns_closed(struct tproc *p, struct fdent *e)
  * earlier than the reply was answered by it). SL_SF_RT_UNANSWERED. */
 static void wait_ended(struct tproc *p, struct sl_slot *s, int fd, const struct gowatch *g, int closing)
 {
-	const uint64_t step = 10000000ull, since = g->f->since_cns;
+	const uint64_t step = 10000000ull, since = g->first_seen;
 	/* the exchange as the last sample saw it: before any goodbye */
 	uint64_t out_before = s->last_out_cns, in_before = s->last_in_cns, bytes_before = s->bytes_out,
 		 got_before = s->bytes_in;
@@ -1734,13 +1737,19 @@ static void go_watch(struct tproc *p, const struct sl_gowait *w, struct sl_slot 
 	uint64_t who = w->caller_goid ? w->caller_goid : w->goid;
 	struct sl_inflight *f = sl_inflight_claim(&p->log, (uint32_t)who ? (uint32_t)who : 1);
 	uint32_t stack = go_stack(p, w);
-	go_slot_facts(s, w, stack, 0);
+	/* the wait began after the previous look, which did not see it, most likely as the socket's
+	 * last data went or came (a read follows its request): its first sighting is not its start
+	 * (waits were a second short) */
+	uint64_t last = s->last_in_cns > s->last_out_cns ? s->last_in_cns : s->last_out_cns;
+	uint64_t after = p->go_prev ? p->go_prev : s->open_ns; /* (the first look: since the socket opened) */
+	uint64_t since = last > after && last < now ? last : now;
+	go_slot_facts(s, w, stack, now - since);
 	if (!f)
 		return; /* the table is full: counted */
 	f->goroutine = 1;
 	f->fd = w->fd;
 	f->conn_id = s->conn_id;
-	f->since_cns = now;
+	f->since_cns = since;
 	f->site = SL_SITE_STACK | stack;
 	__atomic_store_n(&f->call,
 			 w->write ? (s->connect_state == SL_CONN_PENDING ? SL_CALL_CONNECT : SL_CALL_WRITE)
@@ -1748,7 +1757,7 @@ static void go_watch(struct tproc *p, const struct sl_gowait *w, struct sl_slot 
 			 __ATOMIC_RELEASE);
 	p->watch = realloc(p->watch, (p->nwatch + 1) * sizeof *p->watch);
 	p->watch[p->nwatch++] = (struct gowatch){w->goid, w->seq, w->fd, w->write, 1, w->caller_goid != 0,
-						 w->bound_unseen, w->cancel_only, f};
+						 w->bound_unseen, w->cancel_only, f, now};
 }
 
 /* The goroutines of a Go program parked on its sockets now: each gets an in-flight record while it
@@ -1792,11 +1801,12 @@ static void go_sample(struct tproc *p)
 		/* a reader of a stream (a body, server-sent events) reads again and again with nothing
 		 * to tell its waits apart: data come since the wait was first seen start a new one */
 		if (p->watch[k].f && !w[i].write && s->last_in_cns > p->watch[k].f->since_cns && s->last_in_cns < now)
-			p->watch[k].f->since_cns = s->last_in_cns;
+			p->watch[k].f->since_cns = p->watch[k].first_seen = s->last_in_cns;
 		if (p->watch[k].f && now > p->watch[k].f->since_cns)
 			go_slot_facts(s, &w[i], (uint32_t)(p->watch[k].f->site & 0xffffffffu), now - p->watch[k].f->since_cns);
 	}
 	free(w);
+	p->go_prev = now;
 	/* those no longer parked: their calls are over */
 	for (size_t k = 0; k < p->nwatch;) {
 		if (p->watch[k].seen) {
