@@ -100,9 +100,10 @@ static int leaked(const struct sl_ctx *x, const struct sl_conn *c)
 	if (sl_unanswered_ns(x, c))
 		return 0; /* still waiting for an answer: unanswered-request says so */
 	if (!c->proc->alive && !s->bytes_out && !s->bytes_in && c->end_ns >= s->open_ns &&
-	    c->end_ns - s->open_ns < CLOSING_NS)
-		return 0; /* opened an instant before the process ended, still being set up (a library's
-			   * background reconnect or cancel request, a connect in progress) */
+	    c->end_ns - s->open_ns < CLOSING_NS &&
+	    (s->connect_state == SL_CONN_PENDING || (s->role == SL_ROLE_NONE && !s->peer.family)))
+		return 0; /* opened an instant before the process ended and still being set up, not yet
+			   * connected (a library's background reconnect or cancel request) */
 	return !handed_to_child(x->run, c);
 }
 
