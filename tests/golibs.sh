@@ -34,3 +34,15 @@ case_grpc_call_without_a_deadline() {
 	grep -q "DeadlineExceeded" $TMP/dl.out
 	$JC $TMP/dl.json "not diags('missing-timeout')"
 }
+
+# gRPC dials in a goroutine of its own (an addrConn's): a refused connection's stack was all gRPC's
+# (DialContext.func2 ... createTransport). It is the program's goroutine's that waits for it: a
+# blocking Dial here (or a call waiting to pick a connection).
+case_grpc_refused_dial_at_the_programs_line() {
+	local bin=$TMP/grpccall src=tests/golibs/grpccall/main.go line
+	golib_build grpccall $bin || return 1
+	line=$(line_of $src "grpc.DialContext(ctx, ln.Addr().String(), grpc.WithInsecure(), grpc.WithBlock()) // the program's dial")
+	expect_status 1 $SL run --json $TMP/dead.json -- $bin dead > $TMP/dead.out 2>&1
+	grep -q "grpccall: context deadline exceeded" $TMP/dead.out
+	$JC $TMP/dead.json "[d for d in diags('connect-refused') if at(d, '$src', $line)]"
+}

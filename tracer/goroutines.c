@@ -60,7 +60,7 @@ enum { G_SYSCALL = 3, G_WAITING = 4, G_SCAN = 0x1000, WAIT_IO = 2, WAIT_SELECT =
 enum { F_ROUNDTRIP, F_WRITELOOP, F_READLOOP, F_DIALCONN, F_GETCONN, F_BGREAD, F_TRYONENAME, F_GOLOOKUP, F_LOOKUPIP,
        F_TLS_HANDSHAKE, F_TLS_INTERRUPT, F_CGO_GETADDRINFO, F_CGO_LOOKUPIP, F_SINGLEFLIGHT, F_REQ_TIMER,
        F_H2_READLOOP, F_XH2_READLOOP, F_GRPC_READER, F_H2_SERVER, F_XH2_SERVER, F_RESP_BODY, F_TLS_CLOSE, F_GRPC_WAITHDR,
-       F_GRPC_SERVER, F_COUNT };
+       F_GRPC_SERVER, F_GRPC_DIAL, F_GRPC_PICK, F_GRPC_DIALCTX, F_COUNT };
 static const char *const http_funcs[F_COUNT] = {
 	"net/http.(*persistConn).roundTrip", "net/http.(*persistConn).writeLoop", "net/http.(*persistConn).readLoop",
 	"net/http.(*Transport).dialConn", "net/http.(*Transport).getConn", "net/http.(*connReader).backgroundRead",
@@ -90,6 +90,10 @@ static const char *const http_funcs[F_COUNT] = {
 	"google.golang.org/grpc/internal/transport.(*Stream).waitOnHeader",
 	/* a gRPC server's connection, read between and across its streams (keepalive bounds it) */
 	"google.golang.org/grpc/internal/transport.(*http2Server).HandleStreams",
+	/* gRPC dials in a goroutine of its own too (an addrConn's), for a call waiting for a
+	 * connection to pick, or a blocking Dial waiting for the connection to be ready */
+	"google.golang.org/grpc.(*addrConn).createTransport", "google.golang.org/grpc.(*pickerWrapper).pick",
+	"google.golang.org/grpc.DialContext",
 };
 
 /* The context package's types, by the itab that makes each a context.Context ("go:itab." from Go
@@ -985,6 +989,7 @@ static void grpc_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 		if (r < 0 || w[r].caller_goid)
 			continue; /* not told apart, or another call on it was found first */
 		w[r].pool = w[r].idle_reader = 0;
+		w[r].grpc_call = 1;
 		w[r].caller_goid = u64(gh, gp->l->g_goid);
 		memcpy(w[r].caller_pc, s.pc, s.npc * sizeof *s.pc);
 		w[r].caller_npc = s.npc;
@@ -1193,7 +1198,7 @@ int sl_go_waits(struct sl_goproc *gp, struct sl_gowait **out, size_t *n, char *w
 
 int sl_go_dialing(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n)
 {
-	return runs_in(gp, F_DIALCONN, pcs, n);
+	return runs_in(gp, F_DIALCONN, pcs, n) ? SL_GO_DIAL_HTTP : runs_in(gp, F_GRPC_DIAL, pcs, n) ? SL_GO_DIAL_GRPC : 0;
 }
 
 int sl_go_tls_closing(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n)
@@ -1224,14 +1229,16 @@ static int candidate(int *seen, uint64_t *pcs, uint32_t *npc, const uint64_t *pc
 	return *seen <= SAME_MAX && k == *npc && !memcmp(pcs, pc, k * sizeof *pc);
 }
 
-int sl_go_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc)
+int sl_go_asker(struct sl_goproc *gp, int dialing, uint64_t g, uint64_t *pcs, uint32_t *npc)
 {
 	unsigned char h[G_HEADER];
 	uint64_t parent = 0, *gs;
 	size_t n;
-	if (!gp->allgs || !gp->fn[F_GETCONN][0] || peek(gp->pid, g, h, sizeof h) < 0)
+	int grpc = dialing == SL_GO_DIAL_GRPC;
+	if (!gp->allgs || !gp->fn[grpc ? F_GRPC_PICK : F_GETCONN][0] || peek(gp->pid, g, h, sizeof h) < 0)
 		return -1;
-	if (gp->l->g_parent)
+	/* (gRPC's dialer is started by the connection's own machinery, not by the call) */
+	if (gp->l->g_parent && !grpc)
 		parent = u64(h, gp->l->g_parent);
 	unsigned char *all = all_headers(gp, &gs, &n);
 	int found = 0, one = 1;
@@ -1240,7 +1247,8 @@ int sl_go_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc)
 		uint64_t pc[SL_MAX_FRAMES];
 		uint32_t k;
 		if ((parent && u64(gh, gp->l->g_goid) != parent) || !parked(gp, gh, WAIT_SELECT) ||
-		    frames(gp, gs[i], gh, pc, &k) < 0 || !runs_in(gp, F_GETCONN, pc, k))
+		    frames(gp, gs[i], gh, pc, &k) < 0 ||
+		    !(grpc ? runs_in(gp, F_GRPC_PICK, pc, k) || runs_in(gp, F_GRPC_DIALCTX, pc, k) : runs_in(gp, F_GETCONN, pc, k)))
 			continue;
 		/* with the creator's id (Go 1.21+), the one; without, the one, or the same many */
 		one = candidate(&found, pcs, npc, pc, k);

@@ -37,6 +37,7 @@ struct sl_gowait {
 				      * no round trip waits on (idle in the pool), a server's background
 				      * read while a handler runs, an HTTP/2 client connection's reader */
 	int idle_reader;             /* ... a client's: the connection is idle in a pool */
+	int grpc_call;               /* a gRPC call waits on this connection's reader (caller_*) */
 };
 
 struct sl_goproc;
@@ -54,14 +55,18 @@ void sl_go_close(struct sl_goproc *gp);
 int sl_go_walk(const unsigned char *stack, size_t n, uint64_t sp, uint64_t bp, uint64_t *pcs, uint32_t *npc);
 /* The id of the goroutine at g (0 when it cannot be read): g's are reused, ids are not. */
 uint64_t sl_go_id(const struct sl_goproc *gp, uint64_t g);
-/* Whether a stack (return addresses) is net/http's Transport dialing a connection. */
+/* Whether a stack (return addresses) is net/http's Transport dialing a connection (SL_GO_DIAL_HTTP)
+ * or gRPC's (SL_GO_DIAL_GRPC), or neither (0). */
+enum { SL_GO_DIAL_HTTP = 1, SL_GO_DIAL_GRPC };
 int sl_go_dialing(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n);
 /* ... crypto/tls closing a connection (its close_notify sent, the socket's close under way) */
 int sl_go_tls_closing(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n);
-/* The goroutine that asked for the connection the goroutine at g dials: the program's request,
- * waiting for it in Transport.getConn (its creator, from Go 1.21; before, the one waiting there
- * if there is only one). Its frames into pcs; 0, or -1 when it cannot be told. */
-int sl_go_asker(struct sl_goproc *gp, uint64_t g, uint64_t *pcs, uint32_t *npc);
+/* The goroutine that asked for the connection the goroutine at g dials (dialing: what
+ * sl_go_dialing said): the program's request, waiting for it in Transport.getConn (its creator,
+ * from Go 1.21; before, the one waiting there if there is only one), or a gRPC call waiting to
+ * pick a connection or a blocking Dial (the one, or the same many). Its frames into pcs; 0, or -1
+ * when it cannot be told. */
+int sl_go_asker(struct sl_goproc *gp, int dialing, uint64_t g, uint64_t *pcs, uint32_t *npc);
 /* Whether a stack is net's resolver asking a DNS server one question (tryOneName). */
 int sl_go_resolving(const struct sl_goproc *gp, const uint64_t *pcs, uint32_t n);
 /* The goroutine the lookup that the goroutine at g asks for was made for: the program's, waiting in

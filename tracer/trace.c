@@ -743,7 +743,7 @@ static uint32_t capture(struct tproc *p, pid_t tid)
 	 * request's, whose goroutine waits for it (Go keeps the running goroutine in R14) */
 	/* ... and its resolver asks each question in a goroutine of its own: the lookup is the one of
 	 * the program's goroutine waiting for the answers */
-	int dialing = p->go && go_reader(p) && sl_go_dialing(p->gr, f.ip, f.n);
+	int dialing = p->go && go_reader(p) ? sl_go_dialing(p->gr, f.ip, f.n) : 0;
 	int resolving = !dialing && p->go && go_reader(p) && sl_go_resolving(p->gr, f.ip, f.n);
 	if (dialing || resolving) {
 		uint64_t goid = sl_go_id(p->gr, regs.r14);
@@ -751,14 +751,15 @@ static uint32_t capture(struct tproc *p, pid_t tid)
 		if (!goid || p->asker.goid != goid || !p->asker.n) {
 			p->asker.goid = goid;
 			uint64_t who = 0;
-			if ((dialing ? sl_go_asker(p->gr, regs.r14, p->asker.pc, &p->asker.n)
+			int via;
+			if ((dialing ? sl_go_asker(p->gr, dialing, regs.r14, p->asker.pc, &p->asker.n)
 				     : sl_go_lookup_asker(p->gr, regs.r14, p->asker.pc, &p->asker.n, &who)) < 0)
 				p->asker.n = 0;
 			/* a lookup net/http's Transport makes as it dials: the program's request, past it */
-			else if (who && sl_go_dialing(p->gr, p->asker.pc, p->asker.n)) {
+			else if (who && (via = sl_go_dialing(p->gr, p->asker.pc, p->asker.n))) {
 				uint64_t pc[SL_MAX_FRAMES];
 				uint32_t n = 0;
-				if (sl_go_asker(p->gr, who, pc, &n) == 0 && n) {
+				if (sl_go_asker(p->gr, via, who, pc, &n) == 0 && n) {
 					memcpy(p->asker.pc, pc, n * sizeof *pc);
 					p->asker.n = n;
 				}
@@ -1709,8 +1710,10 @@ static void go_slot_facts(struct sl_slot *s, const struct sl_gowait *w, uint32_t
 		return;
 	}
 	/* a round trip that may have a bound we cannot see is said to have none only once it has
-	 * waited a second (two samples: a healthy server has answered long before) */
-	if (w->bound_unseen && waited < 1000000000ull)
+	 * waited a second (two samples: a healthy server has answered long before); so is a gRPC
+	 * call, whose connection's traffic says nothing of it (a healthy call caught in flight by a
+	 * sample was a warning in one run of three) */
+	if ((w->bound_unseen || w->grpc_call) && waited < 1000000000ull)
 		return;
 	s->flags |= SL_SF_PARKED_READ | SL_SF_BLOCKING_READ;
 	if (!s->read_site)

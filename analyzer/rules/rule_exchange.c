@@ -525,8 +525,11 @@ static void reset_on_close(const struct sl_ctx *x, const struct sl_conn *c)
 		return;
 	struct sl_diag d;
 	/* a server dropping a request unread makes its client lose the response: a warning; a client
-	 * abandoning a response it stopped reading, or choosing {1, 0}, mostly costs the server a reset */
-	sl_diag_conn(&d, c, SL_K_RESET_ON_CLOSE, s->role == SL_ROLE_SERVER ? SL_SEV_WARNING : SL_SEV_INFO);
+	 * abandoning a response it stopped reading, or choosing {1, 0}, mostly costs the server a reset;
+	 * so does a server whose client had closed its side already (its FIN came: CLOSE_WAIT at the
+	 * close), which waits for no response (a gRPC client's goodbye frames as the server stops) */
+	int client_gone = (s->flags & SL_SF_TCPINFO) && s->tcp_state == TCP_CLOSE_WAIT;
+	sl_diag_conn(&d, c, SL_K_RESET_ON_CLOSE, s->role == SL_ROLE_SERVER && !client_gone ? SL_SEV_WARNING : SL_SEV_INFO);
 	snprintf(d.group_peer, sizeof d.group_peer, "%s/%d", sl_role_name(s->role), linger0);
 	if (linger0)
 		snprintf(d.summary, sizeof d.summary,

@@ -4,6 +4,7 @@
 //	grpccall ok          the server answers: a healthy run
 //	grpccall nodeadline  the server never answers, the call has no deadline; given up after 3 s
 //	grpccall deadline    the server never answers, the call has a 2 s deadline
+//	grpccall dead        a blocking Dial, for 2.5 s, of a port nothing listens on
 package main
 
 import (
@@ -32,6 +33,18 @@ func (s *server) Check(ctx context.Context, r *healthpb.HealthCheckRequest) (*he
 
 func main() {
 	mode := os.Args[1]
+	if mode == "dead" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		ln.Close() // nothing listens there now
+		ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+		defer cancel()
+		_, err = grpc.DialContext(ctx, ln.Addr().String(), grpc.WithInsecure(), grpc.WithBlock()) // the program's dial
+		fmt.Println("grpccall:", err)
+		os.Exit(1)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
@@ -60,5 +73,4 @@ func main() {
 	}
 	fmt.Println("grpccall:", resp.Status)
 	conn.Close()
-	gs.Stop()
 }
