@@ -210,7 +210,10 @@ void sl_rule_leak(struct sl_ctx *x)
 		unsigned same_site = left[i] ? site_count(sites, nsites, s->open_stack) : 0;
 		/* a runtime's own wakeup pair (the JDK's, libcurl's) lives as long as the process; in a
 		 * running process only a pile-up is said */
-		if (!left[i] || (s->role == SL_ROLE_PAIR && same_site < 4) || (c->proc->alive && same_site < PILE_MIN))
+		/* ... and a listener open when its process ended is how a server ends, unless one call site
+		 * piled them up */
+		if (!left[i] || (s->role == SL_ROLE_PAIR && same_site < 4) ||
+		    ((c->proc->alive || s->role == SL_ROLE_LISTENER) && same_site < PILE_MIN))
 			continue;
 		struct sl_diag d;
 		char what[200];

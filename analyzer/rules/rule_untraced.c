@@ -21,6 +21,23 @@ static const char *reason(int why)
 	return "unknown reason";
 }
 
+/* What to do about it, for that reason (the kind's own text covers them all). */
+static const char *advice(int why)
+{
+	switch (why) {
+	case SL_UNTRACED_ENV:
+		return "The program that ran it gave it an environment without socklens's variables: to "
+		       "follow it, pass LD_PRELOAD and SOCKLENS_DIR through (env -i VAR=..., sudo "
+		       "--preserve-env, a test driver's environment reset).";
+	case SL_UNTRACED_SETUID:
+		return "A setuid or setgid program can only be traced by running a copy without the bit.";
+	case SL_UNTRACED_STATIC:
+		return "A Go or static program is followed when it is the one socklens run starts (socklens run "
+		       "-- PROGRAM ARGS: its tracer follows it and what it starts).";
+	}
+	return NULL;
+}
+
 void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out)
 {
 	for (size_t i = 0; i < run->nexecs; i++) {
@@ -38,6 +55,7 @@ void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out)
 			 "exec of %.150s (pid %d) was not traced: %s; its sockets, and those of what it runs, "
 			 "are not in this report.",
 			 x->path, x->pid, reason(why));
+		d.advice = advice(why);
 		sl_diags_add(out, NULL, &d, 0, 0);
 	}
 }
