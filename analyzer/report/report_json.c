@@ -205,6 +205,7 @@ json_t *sl_diag_json(const struct sl_diag *d)
 	json_object_set_new(o, "processes", json_integer(d->npids));
 	json_object_set_new(o, "peers", list_json(d, 1));
 	json_object_set_new(o, "distinct_peers", json_integer(d->npeers));
+	json_object_set_new(o, "distinct_hosts", json_integer(d->nhosts));
 	return o;
 }
 

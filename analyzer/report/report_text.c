@@ -74,7 +74,11 @@ static void lists(FILE *out, const struct sl_diag *d, const struct sl_run *run)
 		sl_text_wrapped(out, "        ", line);
 	}
 	if (d->npeers > 1) {
-		n = snprintf(line, sizeof line, "%u peers:", d->npeers);
+		/* (a server's clients: one host's ports are many peers) */
+		if (d->nhosts && d->nhosts < d->npeers)
+			n = snprintf(line, sizeof line, "%u peers on %u host%s:", d->npeers, d->nhosts, d->nhosts > 1 ? "s" : "");
+		else
+			n = snprintf(line, sizeof line, "%u peers:", d->npeers);
 		for (unsigned i = 0; i < d->npeers && i < SL_LIST_MAX && n < (int)sizeof line - 64; i++)
 			n += snprintf(line + n, sizeof line - (size_t)n, "%s %s", i ? "," : "", d->peers[i]);
 		if (d->npeers > SL_LIST_MAX)

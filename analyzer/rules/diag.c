@@ -331,14 +331,25 @@ void sl_note_pid(int *pids, unsigned *n, struct sl_distinct *seen, int pid)
 	(*n)++;
 }
 
-void sl_note_peer(char (*peers)[160], unsigned *n, struct sl_distinct *seen, const char *peer)
+void sl_note_peer(char (*peers)[160], unsigned *n, unsigned *nhosts, struct sl_distinct *seen, const char *peer)
 {
 	if (!peer[0])
 		return;
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-	for (const char *c = peer; *c; c++)
+	/* the host: up to the last ':' of an address with a port (a path is its own host) */
+	const char *colon = peer[0] == '/' || peer[0] == '@' ? NULL : strrchr(peer, ':');
+	size_t hostlen = colon ? (size_t)(colon - peer) : strlen(peer);
+	uint64_t h = 0xcbf29ce484222325ull, hh = 0; /* FNV-1a */
+	for (const char *c = peer; *c; c++) {
+		if ((size_t)(c - peer) == hostlen)
+			hh = h;
 		h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
-	if (!distinct_add(seen, (h & ~(1ull << 63)) | 1)) /* (pids have the top bit; a key is never 0) */
+	}
+	if (!colon)
+		hh = h;
+	/* (pids have the top bit, hosts the next; a key is never 0) */
+	if (distinct_add(seen, ((hh ^ 0x9e3779b97f4a7c15ull) & ~(3ull << 62)) | (1ull << 62) | 1))
+		(*nhosts)++;
+	if (!distinct_add(seen, (h & ~(3ull << 62)) | 1))
 		return;
 	if (*n < SL_LIST_MAX)
 		snprintf(peers[*n], sizeof peers[0], "%s", peer);
@@ -368,7 +379,7 @@ static void fold(struct sl_diag *g, struct sl_diag *d)
 	if (d->sev > g->sev)
 		g->sev = d->sev;
 	sl_note_pid(g->pids, &g->npids, &g->seen, d->proc ? d->proc->pid : 0);
-	sl_note_peer(g->peers, &g->npeers, &g->seen, d->peer);
+	sl_note_peer(g->peers, &g->npeers, &g->nhosts, &g->seen, d->peer);
 	if (d->worst_ns > g->worst_ns) { /* the worst instance is the one shown, header and summary alike */
 		g->worst_ns = d->worst_ns;
 		g->proc = d->proc;
@@ -489,10 +500,10 @@ void sl_diags_add(struct sl_diags *ds, const struct sl_image *img, struct sl_dia
 	}
 	unsigned count = d->count;
 	d->npids = 0;
-	d->npeers = 0;
+	d->npeers = d->nhosts = 0;
 	d->seen = (struct sl_distinct){0};
 	sl_note_pid(d->pids, &d->npids, &d->seen, d->proc ? d->proc->pid : 0);
-	sl_note_peer(d->peers, &d->npeers, &d->seen, d->peer);
+	sl_note_peer(d->peers, &d->npeers, &d->nhosts, &d->seen, d->peer);
 	d->count = count;
 	ds->v[ds->n] = *d;
 	ds->index[h] = ++ds->n;

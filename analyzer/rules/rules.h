@@ -76,7 +76,9 @@ struct sl_diag {
 	unsigned npids;
 	char peers[SL_LIST_MAX][160];/* distinct peers: the first few, and how many */
 	unsigned npeers;
-	struct sl_distinct seen;     /* every pid and peer noted, so the counts stay exact */
+	unsigned nhosts;             /* ... and how many distinct hosts among them (a server's clients:
+				      * one host's ephemeral ports are many peers) */
+	struct sl_distinct seen;     /* every pid, peer and host noted, so the counts stay exact */
 	uint32_t site_stack;         /* a second stack id to show as the site (an earlier close) */
 	const char *site_label;      /* what the site is, when not the kind's ("first send at") */
 	const char *stack_label;     /* what the stack is, when not the kind's ("accepted at") */
@@ -140,7 +142,8 @@ struct sl_frame *sl_stack_frames(const struct sl_image *img, uint32_t id, size_t
 uint64_t sl_frames_key(uint64_t h, const struct sl_frame *f, size_t n);
 /* Lists of the first SL_LIST_MAX distinct pids and peers, *n counting every distinct one noted. */
 void sl_note_pid(int *pids, unsigned *n, struct sl_distinct *seen, int pid);
-void sl_note_peer(char (*peers)[160], unsigned *n, struct sl_distinct *seen, const char *peer);
+/* Notes a peer ("host:port", "[v6]:port", or a path) and its host in *nhosts. */
+void sl_note_peer(char (*peers)[160], unsigned *n, unsigned *nhosts, struct sl_distinct *seen, const char *peer);
 void sl_distinct_free(struct sl_distinct *s);
 /* A finding filled with what every rule sets. */
 void sl_diag_init(struct sl_diag *d, enum sl_kind k, enum sl_severity sev, const struct sl_proc *p, int fd);
