@@ -538,8 +538,13 @@ void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *
 		fprintf(out, " in %zu of %zu process%s", with, all, all == 1 ? "" : "es");
 	else
 		fprintf(out, " in %zu process%s", all, all == 1 ? "" : "es");
-	fprintf(out, ", %llu socket%s (%llu open at end)\n", (unsigned long long)run->sockets, run->sockets == 1 ? "" : "s",
-		(unsigned long long)run->open_at_end);
+	/* (a live report: "at end" is for processes that ended) */
+	size_t running = 0;
+	for (size_t i = 0; i < run->nprocs; i++)
+		running += run->procs[i].alive != 0;
+	fprintf(out, ", %llu socket%s (%llu open %s)\n", (unsigned long long)run->sockets, run->sockets == 1 ? "" : "s",
+		(unsigned long long)run->open_at_end,
+		!running ? "at end" : running == run->nprocs ? "now" : "now or when their process ended");
 	print_processes(out, run);
 	print_unlogged(out, run);
 	print_unreadable(out, run);
