@@ -247,6 +247,39 @@ static void open_socket_at_exit_is_a_leak_a_listener_lives_with_its_process(void
 	assert_string_equal(c->ds.v[0].group_peer, "client");
 }
 
+static void listeners_open_at_exit_are_no_leak_unless_piled_up(void **state)
+{
+	struct ctx *c = *state;
+	c->log.hdr->end_mono_ns = c->log.hdr->start_mono_ns + 3600000000000ull;
+	for (int i = 0; i < 4; i++) /* one call site, four ports (a server's listeners) */
+		tcp_slot(c, SL_ROLE_LISTENER)->open_stack = stack_at(c, 0x6000);
+	analyze(c, NULL);
+	assert_int_equal(c->ds.n, 0);
+	sl_diags_release(&c->ds);
+	sl_run_release(&c->run);
+	for (int i = 0; i < 6; i++) /* ten from one call site: a pile-up */
+		tcp_slot(c, SL_ROLE_LISTENER)->open_stack = stack_at(c, 0x6000);
+	analyze(c, NULL);
+	assert_int_equal(only(c, SL_K_SOCKET_LEAK)->count, 10);
+}
+
+static void a_servers_reset_on_close_is_a_warning_unless_its_client_had_gone(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_slot *s = tcp_slot(c, SL_ROLE_SERVER);
+	s->unread_at_close = 30; /* a request never read */
+	s->flags |= SL_SF_TCPINFO;
+	s->tcp_state = 1; /* ESTABLISHED: the client waits for its response */
+	sl_slot_close(&c->log, s, s->open_ns + 1000);
+	analyze(c, NULL);
+	assert_int_equal(only(c, SL_K_RESET_ON_CLOSE)->sev, SL_SEV_WARNING);
+	sl_diags_release(&c->ds);
+	sl_run_release(&c->run);
+	s->tcp_state = 8; /* CLOSE_WAIT: the client had closed its side, waiting for nothing */
+	analyze(c, NULL);
+	assert_int_equal(only(c, SL_K_RESET_ON_CLOSE)->sev, SL_SEV_INFO);
+}
+
 static void a_commands_one_late_socket_is_info_several_are_a_leak(void **state)
 {
 	struct ctx *c = *state; /* the process ran a second */
@@ -587,6 +620,8 @@ int main(void)
 		T(abandoned_handshake_is_a_timeout),
 		T(reset_and_epipe_come_from_failed_io),
 		T(open_socket_at_exit_is_a_leak_a_listener_lives_with_its_process),
+		T(listeners_open_at_exit_are_no_leak_unless_piled_up),
+		T(a_servers_reset_on_close_is_a_warning_unless_its_client_had_gone),
 		T(a_commands_one_late_socket_is_info_several_are_a_leak),
 		T(a_socket_being_set_up_as_the_process_ends_is_no_leak),
 		T(not_leaks_servers_clients_pairs_blocked_sockets),
