@@ -805,7 +805,9 @@ case_children_out_of_reach_are_named() {
 	$SL run --json $TMP/ux.json -- sh -c "$TMP/static2; env -i /bin/true; /bin/true"
 	$JC $TMP/ux.json "len(diags('untraced-exec')) == 2" \
 		"any('$TMP/static2' in d['summary'] and 'statically linked' in d['summary'] for d in diags())" \
-		"any('/bin/true' in d['summary'] and 'drops LD_PRELOAD' in d['summary'] for d in diags())"
+		"any('/bin/true' in d['summary'] and 'drops LD_PRELOAD' in d['summary'] for d in diags())" \
+		"any(', by /' in d['summary'] and '/env)' in d['summary'] for d in diags('untraced-exec'))" \
+		"'pass LD_PRELOAD and SOCKLENS_DIR through' in [d for d in diags('untraced-exec') if 'drops' in d['summary']][0]['advice']"
 	# setuid changes nothing for its owner: the loader is in secure mode only when ids change
 	if [ -u /usr/bin/passwd ] && [ "$(id -u)" -ne 0 ]; then
 		$SL run --json $TMP/ux2.json -- sh -c "/usr/bin/passwd --help >/dev/null 2>&1; true"

@@ -38,6 +38,21 @@ static const char *advice(int why)
 	return NULL;
 }
 
+/* The program that made the exec x: the one the same process ran before (its own exec record, or
+ * the one a fork child writes), when the run's exec table has it. The finding is told in the log
+ * of the nearest process that has one, whose name may be another program's (a shell's, whose
+ * child ran a test driver that cleared the environment). */
+static const char *exec_by(const struct sl_run *run, const struct sl_exec_rec *x)
+{
+	const struct sl_exec_rec *by = NULL;
+	for (size_t i = 0; i < run->nexecs; i++) {
+		const struct sl_exec_rec *y = &run->execs[i];
+		if (y != x && y->pid == x->pid && y->ts_ns < x->ts_ns && y->path[0] && (!by || y->ts_ns > by->ts_ns))
+			by = y;
+	}
+	return by ? by->path : NULL;
+}
+
 void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out)
 {
 	for (size_t i = 0; i < run->nexecs; i++) {
@@ -51,10 +66,11 @@ void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out)
 		struct sl_diag d;
 		sl_diag_init(&d, SL_K_UNTRACED_EXEC, SL_SEV_INFO, p, -1);
 		snprintf(d.group_peer, sizeof d.group_peer, "%d:%.150s", why, x->path);
+		const char *by = exec_by(run, x);
 		snprintf(d.summary, sizeof d.summary,
-			 "exec of %.150s (pid %d) was not traced: %s; its sockets, and those of what it runs, "
-			 "are not in this report.",
-			 x->path, x->pid, reason(why));
+			 "exec of %.150s (pid %d%s%.150s) was not traced: %s; its sockets, and those of what it "
+			 "runs, are not in this report.",
+			 x->path, x->pid, by ? ", by " : "", by ? by : "", reason(why));
 		d.advice = advice(why);
 		sl_diags_add(out, NULL, &d, 0, 0);
 	}
