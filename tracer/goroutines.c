@@ -580,14 +580,17 @@ static int ctx_type(const struct sl_goproc *gp, uint64_t tab)
 
 /* What a context (its interface words: itab, data) says of a wait under it: whether a deadline is
  * in its chain (1), none is (0), or it cannot be told (-1: a type of another package, a chain
- * that cannot be read); *cancelable counts the contexts in it that can be cancelled. */
-static int ctx_deadline(const struct sl_goproc *gp, uint64_t tab, uint64_t data, int *cancelable)
+ * that cannot be read); *cancelable counts the contexts in it that can be cancelled, and *timer
+ * (unless NULL) is the address of the timerCtx that holds the deadline. */
+static int ctx_deadline(const struct sl_goproc *gp, uint64_t tab, uint64_t data, int *cancelable, uint64_t *timer)
 {
 	*cancelable = 0;
 	for (int depth = 0; depth < 32; depth++) {
 		int t = ctx_type(gp, tab);
 		if (t == CTX_TIMER) {
 			++*cancelable;
+			if (timer)
+				*timer = data;
 			return 1;
 		}
 		if (t == CTX_EMPTY || t == CTX_BACKGROUND || t == CTX_TODO || t == CTX_WITHOUT)
@@ -648,7 +651,7 @@ static int round_trip_ctx(const struct sl_goproc *gp, const unsigned char *h, ui
 			break;
 		}
 		if (ctx_type(gp, tab) < CTX_COUNT)
-			r = ctx_deadline(gp, tab, data, cancelable);
+			r = ctx_deadline(gp, tab, data, cancelable, NULL);
 	}
 	/* ... or, from Go 1.21, the transport's transportRequest (its *Request first, its own
 	 * cancelable context at 24, whose parent is the request's): the readLoop holds that */
@@ -657,7 +660,7 @@ static int round_trip_ctx(const struct sl_goproc *gp, const unsigned char *h, ui
 		uint64_t req = u64(q, 0), tab = u64(q, 24), data = u64(q, 32);
 		if (!ok[i] || !req || (req & 7) || ctx_type(gp, tab) == CTX_COUNT || !data)
 			continue;
-		r = ctx_deadline(gp, tab, data, cancelable);
+		r = ctx_deadline(gp, tab, data, cancelable, NULL);
 		if (r >= 0 && *cancelable)
 			--*cancelable; /* (the transport's own) */
 	}
@@ -891,22 +894,15 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 	free(gs);
 }
 
-/* Whether a context (its interface words) has a deadline in its chain that has not yet passed:
- * its timerCtx not done (err, at 48 in a cancelCtx from Go 1.19 to 1.24, still nil). */
+/* Whether a context (its interface words) has a deadline in its chain (ctx_deadline) that has not
+ * yet passed: its timerCtx not done (err, at 48 in a cancelCtx from Go 1.19 to 1.24, still nil). */
 static int ctx_live_deadline(const struct sl_goproc *gp, uint64_t tab, uint64_t data)
 {
-	for (int depth = 0; depth < 32; depth++) {
-		int t = ctx_type(gp, tab);
-		unsigned char q[64];
-		if (t == CTX_COUNT || t == CTX_EMPTY || t == CTX_BACKGROUND || t == CTX_TODO || t == CTX_WITHOUT ||
-		    !data || peek(gp->pid, data, q, sizeof q) < 0)
-			return 0;
-		if (t == CTX_TIMER)
-			return !u64(q, 48) && !u64(q, 56);
-		tab = u64(q, 0);
-		data = u64(q, 8);
-	}
-	return 0;
+	int cancelable;
+	uint64_t timer = 0;
+	unsigned char err[16];
+	return ctx_deadline(gp, tab, data, &cancelable, &timer) == 1 && timer &&
+	       peek(gp->pid, timer + 48, err, sizeof err) == 0 && !u64(err, 0) && !u64(err, 8);
 }
 
 /* Whether the stack of the goroutine whose header is h holds a context with a deadline not yet
