@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "base/dwlib.h"
@@ -546,3 +547,12 @@ void sl_diags_release(struct sl_diags *ds)
 	memset(ds, 0, sizeof *ds);
 }
 
+
+int sl_proc_failed(const struct sl_proc *p, const struct sl_log_header *h)
+{
+	if (h->seq != sl_proc_last(p)->h.seq || p->alive)
+		return 0;
+	if (p->have_status)
+		return WIFSIGNALED(p->wstatus) || (WIFEXITED(p->wstatus) && WEXITSTATUS(p->wstatus));
+	return h->end_reason == SL_END_EXIT && (h->exit_status & 0xff);
+}

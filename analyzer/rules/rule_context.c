@@ -7,15 +7,6 @@
 #include <sys/wait.h>
 #include "rules/rules.h"
 
-static int failed(const struct sl_proc *p, const struct sl_image *img)
-{
-	if (img->h.seq != sl_proc_last(p)->h.seq || p->alive)
-		return 0;
-	if (p->have_status)
-		return WIFSIGNALED(p->wstatus) || (WIFEXITED(p->wstatus) && WEXITSTATUS(p->wstatus));
-	return img->h.end_reason == SL_END_EXIT && (img->h.exit_status & 0xff);
-}
-
 /* ... or a finding on the connection itself that says why it ended (a TLS hello hung up on is
  * tls-aborted's), not one of the options' hygiene (a missing timeout explains no hang-up) */
 static int conn_explained(const struct sl_ctx *c, uint64_t conn_id)
@@ -101,7 +92,7 @@ static void hung_up(struct sl_ctx *c, const struct sl_conn *cn, const char *stat
 
 void sl_rule_context(struct sl_ctx *c)
 {
-	if (!failed(c->proc, c->img))
+	if (!sl_proc_failed(c->proc, &c->img->h))
 		return;
 	char status[96];
 	sl_proc_status(c->proc, status, sizeof status);

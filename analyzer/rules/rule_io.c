@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <string.h>
-#include <sys/wait.h>
 #include "rules/rules.h"
 
 /* What a server whose clients went away should do: nothing, mostly. */
@@ -214,8 +213,7 @@ static void aborted(struct sl_ctx *c)
 		 * and got a reply there recovered: net/http retries a request a reused connection lost;
 		 * not when the program then failed (the reply may have been a refusal: a database
 		 * shutting down) */
-		int failed = cn->proc->have_status && !(WIFEXITED(cn->proc->wstatus) && !WEXITSTATUS(cn->proc->wstatus));
-		int retried = !server && !failed && sl_retried_ok(c, sl_conn_stack(s), &s->peer, cn->end_ns, 50000000ull);
+		int retried = !server && !sl_proc_failed(cn->proc, &sl_proc_last(cn->proc)->h) && sl_retried_ok(c, sl_conn_stack(s), &s->peer, cn->end_ns, 50000000ull);
 		struct sl_diag d;
 		uint32_t stack = sl_diag_conn(&d, cn, SL_K_CONNECTION_RESET,
 					      server ? SL_SEV_INFO : stale || retried ? SL_SEV_WARNING : SL_SEV_ERROR);

@@ -211,6 +211,9 @@ void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out);
  * exit by itself or still runs, so a wait it ended then ended with its shutdown, by its own choice;
  * 0 if none. */
 int sl_stopping(const struct sl_conn *c, uint64_t from_cns, uint64_t to_cns);
+/* Whether the image whose header is h, the last of p, ended its process in failure: a non-zero exit
+ * or a signal (0 for an earlier image or a running process). */
+int sl_proc_failed(const struct sl_proc *p, const struct sl_log_header *h);
 /* A finding's site for a request: the first send's stack when there is one (into d), else the
  * send's site to pass to sl_diags_add (diag.c). */
 uint64_t sl_send_site(const struct sl_image *img, struct sl_diag *d, const struct sl_slot *s);
