@@ -23,7 +23,7 @@ struct sl_audit_site {
 	int pids[SL_LIST_MAX];
 	unsigned npids;
 	char peers[SL_LIST_MAX][160];
-	unsigned npeers, nhosts;
+	unsigned npeers;
 	struct sl_distinct seen;
 };
 
@@ -88,7 +88,7 @@ static void count(struct sl_audit_site *st, const struct sl_conn *c)
 	char peer[160];
 	sl_addr_format(s->role == SL_ROLE_LISTENER ? &s->local : &s->peer, peer, sizeof peer);
 	sl_note_pid(st->pids, &st->npids, &st->seen, c->proc->pid);
-	sl_note_peer(st->peers, &st->npeers, &st->nhosts, &st->seen, peer);
+	sl_note_peer(st->peers, &st->npeers, NULL, &st->seen, peer);
 	st->conns++;
 	for (int o = 0; o < SL_OPT__COUNT; o++) {
 		int on = o == SL_OPT_LINGER ? (s->opts_set & (1u << o)) && s->opt[o] >= 0 : sl_opt_on(s, o);

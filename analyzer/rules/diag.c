@@ -348,7 +348,7 @@ void sl_note_peer(char (*peers)[160], unsigned *n, unsigned *nhosts, struct sl_d
 	if (!colon)
 		hh = h;
 	/* (pids have the top bit, hosts the next; a key is never 0) */
-	if (distinct_add(seen, ((hh ^ 0x9e3779b97f4a7c15ull) & ~(3ull << 62)) | (1ull << 62) | 1))
+	if (nhosts && distinct_add(seen, ((hh ^ 0x9e3779b97f4a7c15ull) & ~(3ull << 62)) | (1ull << 62) | 1))
 		(*nhosts)++;
 	if (!distinct_add(seen, (h & ~(3ull << 62)) | 1))
 		return;

@@ -142,7 +142,7 @@ struct sl_frame *sl_stack_frames(const struct sl_image *img, uint32_t id, size_t
 uint64_t sl_frames_key(uint64_t h, const struct sl_frame *f, size_t n);
 /* Lists of the first SL_LIST_MAX distinct pids and peers, *n counting every distinct one noted. */
 void sl_note_pid(int *pids, unsigned *n, struct sl_distinct *seen, int pid);
-/* Notes a peer ("host:port", "[v6]:port", or a path) and its host in *nhosts. */
+/* Notes a peer ("host:port", "[v6]:port", or a path), and its host in *nhosts unless NULL. */
 void sl_note_peer(char (*peers)[160], unsigned *n, unsigned *nhosts, struct sl_distinct *seen, const char *peer);
 void sl_distinct_free(struct sl_distinct *s);
 /* A finding filled with what every rule sets. */
