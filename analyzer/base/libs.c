@@ -48,44 +48,25 @@ static void load(const char *soname, void *fns, const char *const *names, size_t
 
 #define SL_LIB_NAME(f) #f,
 
-static void load_dw(void)
-{
-	static const char *const names[] = {SL_DW_FUNCS(SL_LIB_NAME)};
-	_Static_assert(sizeof names / sizeof *names * sizeof(void *) == sizeof sl_dw_fns, "one pointer per name");
-	load(SL_LIBDW_SONAME, &sl_dw_fns, names, sizeof names / sizeof *names, &sl_dw_loaded);
-}
+/* One library's loader: sl_NAME_load fills sl_NAME_fns from soname, once, with every name FUNCS
+ * lists (one pointer each). */
+#define SL_LOADER(name, FUNCS, soname)                                                                   \
+	static void load_##name(void)                                                                    \
+	{                                                                                                \
+		static const char *const names[] = {FUNCS(SL_LIB_NAME)};                                 \
+		_Static_assert(sizeof names / sizeof *names * sizeof(void *) == sizeof sl_##name##_fns,   \
+			       "one pointer per name");                                                  \
+		load(soname, &sl_##name##_fns, names, sizeof names / sizeof *names, &sl_##name##_loaded); \
+	}                                                                                                \
+	void sl_##name##_load(void)                                                                      \
+	{                                                                                                \
+		static pthread_once_t once = PTHREAD_ONCE_INIT;                                          \
+		pthread_once(&once, load_##name);                                                        \
+	}
 
-static void load_elf(void)
-{
-	static const char *const names[] = {SL_ELF_FUNCS(SL_LIB_NAME)};
-	_Static_assert(sizeof names / sizeof *names * sizeof(void *) == sizeof sl_elf_fns, "one pointer per name");
-	load(SL_LIBELF_SONAME, &sl_elf_fns, names, sizeof names / sizeof *names, &sl_elf_loaded);
-}
-
-static void load_curses(void)
-{
-	static const char *const names[] = {SL_CURSES_FUNCS(SL_LIB_NAME)};
-	_Static_assert(sizeof names / sizeof *names * sizeof(void *) == sizeof sl_curses_fns, "one pointer per name");
-	load(SL_LIBCURSES_SONAME, &sl_curses_fns, names, sizeof names / sizeof *names, &sl_curses_loaded);
-}
-
-void sl_dw_load(void)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, load_dw);
-}
-
-void sl_elf_load(void)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, load_elf);
-}
-
-void sl_curses_load(void)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, load_curses);
-}
+SL_LOADER(dw, SL_DW_FUNCS, SL_LIBDW_SONAME)
+SL_LOADER(elf, SL_ELF_FUNCS, SL_LIBELF_SONAME)
+SL_LOADER(curses, SL_CURSES_FUNCS, SL_LIBCURSES_SONAME)
 
 const Dwfl_Callbacks *sl_dw_proc_callbacks(void)
 {
