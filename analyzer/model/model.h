@@ -139,6 +139,9 @@ const char *sl_lang_state(const struct sl_image_info *ii, const char **runtime, 
 /* Why the exec x led to a program that left no log (enum sl_untraced; *proc: the process it
  * concerns), or 0: it was traced, or failed, or its log was refused for the budget (counted apart). */
 int sl_exec_untraced(const struct sl_run *run, const struct sl_exec_rec *x, const struct sl_proc **proc);
+/* The newest exec record of pid marked arrived not later than at (the program pid ran then, as the
+ * shim ran in it: an exec'd one, the run's first, or a fork child's own); NULL when none is. */
+const struct sl_exec_rec *sl_run_arrived_at(const struct sl_run *run, int pid, uint64_t at);
 /* Processes the shim ran in that made no log (no socket, no name lookup): the exec record of the
  * last program each ran (or the fork child's record), sorted by pid, in *out (free it; NULL: only
  * counted). */

@@ -244,9 +244,7 @@ static void index_arrived(struct sl_run *run)
 		qsort(run->arrived, run->narrived, sizeof *run->arrived, by_pid_then_time);
 }
 
-/* The ppid of a process that made no log, from the newest of its arrived records not later than
- * at; 0 when none is. */
-static int unlogged_ppid(const struct sl_run *run, int pid, uint64_t at)
+const struct sl_exec_rec *sl_run_arrived_at(const struct sl_run *run, int pid, uint64_t at)
 {
 	size_t lo = 0, hi = run->narrived;
 	while (lo < hi) {
@@ -259,6 +257,14 @@ static int unlogged_ppid(const struct sl_run *run, int pid, uint64_t at)
 	const struct sl_exec_rec *best = NULL;
 	for (; lo < run->narrived && run->arrived[lo]->pid == pid && run->arrived[lo]->ts_ns <= at; lo++)
 		best = run->arrived[lo];
+	return best;
+}
+
+/* The ppid of a process that made no log, from the newest of its arrived records not later than
+ * at; 0 when none is. */
+static int unlogged_ppid(const struct sl_run *run, int pid, uint64_t at)
+{
+	const struct sl_exec_rec *best = sl_run_arrived_at(run, pid, at);
 	return best && best->ppid != pid ? best->ppid : 0;
 }
 

@@ -38,19 +38,13 @@ static const char *advice(int why)
 	return NULL;
 }
 
-/* The program that made the exec x: the one the same process ran before (its own exec record, or
- * the one a fork child writes), when the run's exec table has it. The finding is told in the log
- * of the nearest process that has one, whose name may be another program's (a shell's, whose
- * child ran a test driver that cleared the environment). */
+/* The program that made the exec x: the one its process ran then (sl_run_arrived_at). The finding
+ * is told in the log of the nearest process that has one, whose name may be another program's (a
+ * shell's, whose child ran a test driver that cleared the environment). */
 static const char *exec_by(const struct sl_run *run, const struct sl_exec_rec *x)
 {
-	const struct sl_exec_rec *by = NULL;
-	for (size_t i = 0; i < run->nexecs; i++) {
-		const struct sl_exec_rec *y = &run->execs[i];
-		if (y != x && y->pid == x->pid && y->ts_ns < x->ts_ns && y->path[0] && (!by || y->ts_ns > by->ts_ns))
-			by = y;
-	}
-	return by ? by->path : NULL;
+	const struct sl_exec_rec *by = sl_run_arrived_at(run, x->pid, x->ts_ns);
+	return by && by->path[0] ? by->path : NULL;
 }
 
 void sl_rule_untraced(const struct sl_run *run, struct sl_diags *out)
