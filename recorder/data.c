@@ -112,6 +112,14 @@ static void client_flight(struct sl_slot *s, const unsigned char *b, long n)
 	enum flight f = flight_record(s, &b, &n, 0);
 	if (f == FLIGHT_CCS)
 		return;
+	if (n == 5 && b[0] == 21 && b[1] == 3 && !s->alert_level) {
+		/* an alert's header read alone (OpenSSL's s_server reads so): its two bytes come next
+		 * (first_bytes, as a client's) */
+		s->first_in = SL_FB_TLS_ALERT;
+		s->flags2 |= SL_SF2_ALERT_AFTER_FLIGHT;
+		__atomic_fetch_and(&s->flags, ~(uint32_t)SL_SF_TLS_AWAIT, __ATOMIC_RELAXED);
+		return;
+	}
 	if (f == FLIGHT_ALERT)
 		s->flags2 |= SL_SF2_ALERT_AFTER_FLIGHT;
 	else if (f == FLIGHT_ENC_ALERT)

@@ -74,8 +74,9 @@ static uint64_t addr_hash(const struct sl_addr *a)
 	return h;
 }
 
-/* Per call site: connections closed, those that were one short exchange, and of these the ones
- * to the same peer as the connection closed before (churn: no reuse, no pooling). */
+/* Per call site: connections closed, those that were one short exchange (over within a second of
+ * the open, however long the connection sat idle after it: a pool per request keeps each one),
+ * and of these the ones to the same peer as the connection closed before (churn: no reuse). */
 static void count_closed(struct sl_rec *r, const struct sl_slot *s, uint64_t now)
 {
 	struct sl_stack *site = sl_stack_at(r->log, s->connect_stack ? s->connect_stack : s->open_stack);
@@ -85,7 +86,9 @@ static void count_closed(struct sl_rec *r, const struct sl_slot *s, uint64_t now
 	__atomic_fetch_add(&site->closed, 1, __ATOMIC_RELAXED);
 	/* one request (a write or two; from the kernel, two data segments) and its answer, however
 	 * many reads that took (nginx reads a response in chunks, then the EOF) */
-	if (now - s->open_ns >= 1000000000ull || s->calls_out > 2)
+	uint64_t last = s->last_in_cns > s->last_out_cns ? s->last_in_cns : s->last_out_cns;
+	uint64_t end = last ? last : now; /* (the coarse clock's data times may read just before the open) */
+	if ((end > s->open_ns ? end - s->open_ns : 0) >= 1000000000ull || s->calls_out > 2)
 		return;
 	__atomic_fetch_add(&site->short_closed, 1, __ATOMIC_RELAXED);
 	uint64_t h = addr_hash(&s->peer);

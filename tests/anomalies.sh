@@ -82,6 +82,34 @@ case_tls_certificate_for_another_name() {
 	kill $srv
 }
 
+# The server's side of a certificate its clients do not trust (curl without its CA): each client
+# answers the server's first flight with a fatal unknown_ca alert, which OpenSSL's s_server reads
+# as a header, then two bytes, and resets. It was only "connection-reset: clients do this when
+# they stop" on the server; it is tls-rejected, and the resets that follow are no finding. The
+# port probe that waits for the server (a TCP health check: connect, close) gets a decode_error
+# alert from s_server: no finding either (it was an error "in answer to a client's handshake").
+case_tls_untrusted_certificate_seen_by_the_server() {
+	need openssl curl
+	local port v pid run i
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -keyout $TMP/key.pem -out $TMP/cert.pem 2>/dev/null
+	for v in 1.3 1.2; do
+		port=$(free_port)
+		$SL run --json $TMP/srv-$v.json -- openssl s_server -accept 127.0.0.1:$port -cert $TMP/cert.pem \
+			-key $TMP/key.pem -www -quiet > /dev/null 2>&1 &
+		run=$!
+		wait_port $port
+		for i in 1 2 3; do
+			expect_status 60 curl -sS --tls-max $v -o /dev/null https://127.0.0.1:$port/ 2>/dev/null
+		done
+		pid=$(pgrep -f "^openssl s_server -accept 127.0.0.1:$port ")
+		kill -TERM $pid # (a background job of a script ignores SIGINT)
+		wait $run || true
+		$JC $TMP/srv-$v.json "one('tls-rejected')['severity'] == 'warning'" "one('tls-rejected')['count'] >= 3" \
+			"'unknown_ca' in one('tls-rejected')['summary']" "not diags('connection-reset')" \
+			"not [d for d in diags() if d['kind'] != 'tls-rejected' and d['severity'] != 'info']"
+	done
+}
+
 case_tls_aborted_python_client() {
 	expect_status 1 $SL run --json $TMP/ta.json -- $PY examples/tls_aborted.py
 	$JC $TMP/ta.json "one('tls-aborted')['severity'] == 'error'" "one('tls-aborted')['evidence']['bytes_sent'] > 100" \
@@ -141,6 +169,14 @@ case_connection_churn() {
 	# below the threshold: nothing
 	$SL run --threshold churn=200 --json $TMP/c2.json -- $EX/churn
 	$JC $TMP/c2.json "len(diags()) == 0"
+	# each connection left open and idle after its exchange (a pool made per request: Go's
+	# http.Transport, one per request), to the end or closed later: churn all the same
+	$SL run --json $TMP/c3.json -- $EX/churn idle
+	$JC $TMP/c3.json "one('connection-churn')['evidence']['idle_open'] >= 140" \
+		"one('connection-churn')['evidence']['closed'] == 0" "at(one('connection-churn'), 'examples/churn.c', $line)"
+	$SL run --json $TMP/c4.json -- $EX/churn linger
+	$JC $TMP/c4.json "one('connection-churn')['evidence']['short_same_peer'] >= 140" \
+		"one('connection-churn')['evidence']['closed'] == 150"
 }
 
 case_reset_on_close() {

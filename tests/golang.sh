@@ -493,7 +493,9 @@ keepalive_unanswered() { # name [go binary dir]
 	$JC $TMP/ka-live.json "at(one('missing-timeout'), '$src', $line, 'read_site')"
 	$JC $TMP/ka-none.json "at(one('missing-timeout'), '$src', $line)" "one('missing-timeout')['severity'] == 'error'"
 	# a long poll the program ends itself when told to stop (SIGTERM cancels its context): the
-	# unanswered request is said, as info that says so
+	# unanswered request is said, as info that says so. Its missing-timeout stands where the Go
+	# release let no bound be seen (signal.NotifyContext's type is not one socklens reads, from
+	# 1.21): the stop ended a wait nothing else would have, as a live report said while it waited
 	rm -f $TMP/port.hung
 	: > $TMP/ka-poll.out
 	$SL run --json $TMP/ka-poll.json -- $bin client 127.0.0.1:$(cat $TMP/port) 5 poll > $TMP/ka-poll.out 2>&1 &
@@ -511,7 +513,8 @@ keepalive_unanswered() { # name [go binary dir]
 	kill $srv
 	grep -q "stopped while request 3 waited" $TMP/ka-poll.out
 	$JC $TMP/ka-poll.json "at(one('unanswered-request'), '$src', $line)" "one('unanswered-request')['severity'] == 'info'" \
-		"'told to stop (SIGTERM)' in one('unanswered-request')['summary']" "len(diags()) == 1"
+		"'told to stop (SIGTERM)' in one('unanswered-request')['summary']" \
+		"not [d for d in diags() if d['kind'] not in ('unanswered-request', 'missing-timeout')]"
 	# a slow answer (2.5 s) under a 5 s context deadline (from Go 1.21, a Timeout is one too): no
 	# finding, whatever the Go release shows of the bound
 	rm -f $TMP/port

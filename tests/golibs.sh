@@ -31,8 +31,32 @@ case_grpc_call_without_a_deadline() {
 	$JC $TMP/nd.json "one('missing-timeout')['severity'] == 'error'" "at(one('missing-timeout'), '$src', $line, 'read_site')" \
 		"not [d for d in diags() if d['severity'] != 'info' and d['kind'] not in ('missing-timeout', 'unanswered-request')]"
 	expect_status 1 $SL run --json $TMP/dl.json -- $bin deadline > $TMP/dl.out 2>&1
-	grep -q "DeadlineExceeded" $TMP/dl.out
+	grep -q "context deadline exceeded" $TMP/dl.out
 	$JC $TMP/dl.json "not diags('missing-timeout')"
+}
+
+# A call whose deadline runs out on a connection that stays open (the call's cancel goes out as
+# RST_STREAM; the next call goes on on the same connection): the connection's traffic hid it, and
+# the report was "No socket problems found". Each such call is an unanswered-request error at the
+# program's call line, told from a call answered in time by its context's error
+# (DeadlineExceeded, not Canceled). Calls answered at once, one after another, are none.
+case_grpc_call_whose_deadline_ran_out() {
+	local bin=$TMP/grpccall src=tests/golibs/grpccall/main.go line
+	golib_build grpccall $bin || return 1
+	line=$(line_of $src "_, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: \"x\"}) // a call that may time out")
+	expect_status 1 $SL run --json $TMP/deaf.json -- $bin deaf > $TMP/deaf.out 2>&1
+	[ "$(grep -c "try .* DeadlineExceeded" $TMP/deaf.out)" = 3 ] || { cat $TMP/deaf.out; return 1; }
+	$JC $TMP/deaf.json "one('unanswered-request')['severity'] == 'error'" \
+		"one('unanswered-request')['count'] == 3" "at(one('unanswered-request'), '$src', $line, 'send_site')" \
+		"len(diags()) == 1"
+	# the server's handler ends at the deadline it was given, and its status races the client's
+	# own deadline: the call is unanswered either way
+	line=$(line_of $src "resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: \"x\"}) // the program's call")
+	expect_status 1 $SL run --json $TMP/dl.json -- $bin deadline > $TMP/dl.out 2>&1
+	$JC $TMP/dl.json "one('unanswered-request')['severity'] == 'error'" "at(one('unanswered-request'), '$src', $line, 'send_site')"
+	$SL run --json $TMP/many.json -- $bin many > $TMP/many.out 2>&1
+	grep -q "grpccall: SERVING" $TMP/many.out || { cat $TMP/many.out; return 1; }
+	$JC $TMP/many.json "not [d for d in diags() if d['severity'] != 'info']"
 }
 
 # gRPC dials in a goroutine of its own (an addrConn's): a refused connection's stack was all gRPC's

@@ -280,6 +280,57 @@ static void a_servers_reset_on_close_is_a_warning_unless_its_client_had_gone(voi
 	assert_int_equal(only(c, SL_K_RESET_ON_CLOSE)->sev, SL_SEV_INFO);
 }
 
+/* The tracer's record of a call on a shared connection that ended unanswered, the connection left
+ * open (SL_EV_SLOW, b = SL_SLOW_UNANSWERED): one unanswered-request per call at the call's stack,
+ * an error under the program's deadline, info when the program cancelled it; a short one is none,
+ * and a preload's log has no such events to read. */
+static void calls_that_ran_out_on_an_open_connection_are_each_unanswered(void **state)
+{
+	struct ctx *c = *state;
+	c->log.hdr->flags |= SL_HDR_PTRACE;
+	c->log.hdr->end_mono_ns = c->log.hdr->start_mono_ns + 9000000000ull;
+	struct sl_slot *s = tcp_slot(c, SL_ROLE_CLIENT);
+	s->bytes_out = 600;
+	s->bytes_in = 300;
+	s->calls_out = 8;
+	s->last_out_cns = s->last_in_cns = s->open_ns + 8000000000ull; /* traffic after the calls */
+	uint32_t call = stack_at(c, 0x7000);
+	const uint64_t durs[] = {1200000000ull, 1200000000ull, 300000000ull, 2000000000ull};
+	const int64_t how[] = {SL_SLOW_BOUNDED, SL_SLOW_BOUNDED, SL_SLOW_BOUNDED, SL_SLOW_CANCEL_ONLY};
+	for (int i = 0; i < 4; i++) {
+		struct sl_event *ev = sl_ev_begin(&c->log, SL_EV_SLOW, SL_CALL_READ, s->fd);
+		ev->conn_id = s->conn_id;
+		ev->stack = call;
+		ev->ts_ns = s->open_ns + (uint64_t)(i + 1) * 1500000000ull;
+		ev->dur_ns = durs[i];
+		ev->a = how[i];
+		ev->b = SL_SLOW_UNANSWERED;
+		sl_ev_commit(&c->log, ev);
+	}
+	analyze(c, NULL);
+	size_t errors = 0, infos = 0;
+	for (size_t i = 0; i < c->ds.n; i++) {
+		const struct sl_diag *d = &c->ds.v[i];
+		assert_int_equal(d->kind, SL_K_UNANSWERED_REQUEST);
+		if (d->sev == SL_SEV_ERROR) {
+			errors += d->count;
+			assert_int_equal(d->site_stack, call);
+			assert_non_null(strstr(d->summary, "connection stayed open"));
+		} else {
+			infos += d->count;
+			assert_int_equal(d->sev, SL_SEV_INFO);
+			assert_non_null(strstr(d->summary, "cancelled by the program"));
+		}
+	}
+	assert_int_equal(errors, 2);
+	assert_int_equal(infos, 1);
+	sl_diags_release(&c->ds);
+	sl_run_release(&c->run);
+	c->log.hdr->flags &= ~(uint32_t)SL_HDR_PTRACE;
+	analyze(c, NULL);
+	assert_int_equal(c->ds.n, 0);
+}
+
 static void a_commands_one_late_socket_is_info_several_are_a_leak(void **state)
 {
 	struct ctx *c = *state; /* the process ran a second */
@@ -622,6 +673,7 @@ int main(void)
 		T(open_socket_at_exit_is_a_leak_a_listener_lives_with_its_process),
 		T(listeners_open_at_exit_are_no_leak_unless_piled_up),
 		T(a_servers_reset_on_close_is_a_warning_unless_its_client_had_gone),
+		T(calls_that_ran_out_on_an_open_connection_are_each_unanswered),
 		T(a_commands_one_late_socket_is_info_several_are_a_leak),
 		T(a_socket_being_set_up_as_the_process_ends_is_no_leak),
 		T(not_leaks_servers_clients_pairs_blocked_sockets),

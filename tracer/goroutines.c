@@ -116,6 +116,7 @@ struct sl_goproc {
 						      * a page fault each, more than the read itself */
 	uint64_t fn[F_COUNT][2];     /* [entry, end) of http_funcs (0: not in the program) */
 	uint64_t itab[CTX_COUNT];    /* run-time addresses of ctx_types' itabs (0: not found) */
+	uint64_t deadline_err;       /* ... and of context.DeadlineExceeded's as an error */
 };
 
 const char *sl_go_version(const struct sl_goproc *gp)
@@ -267,6 +268,9 @@ static void find_addresses(struct sl_goproc *gp, Elf *elf)
 		if (symbol(elf, name, &a, NULL) == 0 || (name[2] = '.', symbol(elf, name, &a, NULL) == 0))
 			gp->itab[i] = a + bias;
 	}
+	char name[] = "go:itab.context.deadlineExceededError,error";
+	if (symbol(elf, name, &a, NULL) == 0 || (name[2] = '.', symbol(elf, name, &a, NULL) == 0))
+		gp->deadline_err = a + bias;
 }
 
 struct sl_goproc *sl_go_open(pid_t pid, char *why, size_t len)
@@ -505,6 +509,15 @@ static void channels(const struct sl_goproc *gp, const unsigned char *h, struct 
 	unsigned char sd[88];
 	for (s->nchans = 0; sg && s->nchans < 8 && peek(gp->pid, sg, sd, sizeof sd) == 0; sg = u64(sd, 64))
 		s->chans[s->nchans++] = u64(sd, 80); /* sudog.c; sudog.waitlink at 64 */
+}
+
+/* Which call a select waits for: its channels, in any order (sl_gowait.call) */
+static uint64_t call_of(const struct selecting *s)
+{
+	uint64_t id = 0;
+	for (int k = 0; k < s->nchans; k++)
+		id += s->chans[k];
+	return id;
 }
 
 /* The object that holds every channel a parked goroutine's select waits on, found from the words
@@ -868,6 +881,7 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 			continue;
 		w[i].pool = w[i].idle_reader = 0;
 		w[i].caller_goid = rt->goid;
+		w[i].call = call_of(rt);
 		memcpy(w[i].caller_pc, rt->pc, rt->npc * sizeof *rt->pc);
 		w[i].caller_npc = rt->npc;
 		int bounded = round_trip_bounded(gp, rt, timers, ntimers), cancels, timed = 0;
@@ -896,23 +910,34 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 
 /* Whether a context (its interface words) has a deadline in its chain (ctx_deadline) that has not
  * yet passed: its timerCtx not done (err, at 48 in a cancelCtx from Go 1.19 to 1.24, still nil). */
-static int ctx_live_deadline(const struct sl_goproc *gp, uint64_t tab, uint64_t data)
+static int ctx_live_deadline(const struct sl_goproc *gp, uint64_t tab, uint64_t data, uint64_t *timer)
 {
 	int cancelable;
-	uint64_t timer = 0;
 	unsigned char err[16];
-	return ctx_deadline(gp, tab, data, &cancelable, &timer) == 1 && timer &&
-	       peek(gp->pid, timer + 48, err, sizeof err) == 0 && !u64(err, 0) && !u64(err, 8);
+	*timer = 0;
+	return ctx_deadline(gp, tab, data, &cancelable, timer) == 1 && *timer &&
+	       peek(gp->pid, *timer + 48, err, sizeof err) == 0 && !u64(err, 0) && !u64(err, 8);
+}
+
+int sl_go_deadline_passed(const struct sl_goproc *gp, uint64_t timer)
+{
+	unsigned char err[16];
+	if (!gp->deadline_err || !timer || peek(gp->pid, timer + 48, err, sizeof err) < 0)
+		return -1;
+	return u64(err, 0) == gp->deadline_err;
 }
 
 /* Whether the stack of the goroutine whose header is h holds a context with a deadline not yet
- * passed (ctx_live_deadline), within max bytes of its top (read into buf). */
-static int stack_deadline(const struct sl_goproc *gp, const unsigned char *h, unsigned char *buf, size_t max)
+ * passed (ctx_live_deadline), within max bytes of its top (read into buf); its timerCtx into
+ * *timer unless NULL. */
+static int stack_deadline(const struct sl_goproc *gp, const unsigned char *h, unsigned char *buf, size_t max,
+			  uint64_t *timer)
 {
 	size_t n = stack_top(gp, h, buf, max);
+	uint64_t tm;
 	for (size_t j = 0; j + 16 <= n; j += 8) {
 		uint64_t tab = u64(buf, j), data = u64(buf, j + 8);
-		if (data && !(data & 7) && ctx_type(gp, tab) < CTX_COUNT && ctx_live_deadline(gp, tab, data))
+		if (data && !(data & 7) && ctx_type(gp, tab) < CTX_COUNT && ctx_live_deadline(gp, tab, data, timer ? timer : &tm))
 			return 1;
 	}
 	return 0;
@@ -938,7 +963,7 @@ static void ctx_readers(const struct sl_goproc *gp, struct sl_gowait *w, size_t 
 		    w[i].caller_goid || peek(gp->pid, w[i].g, h, sizeof h) < 0)
 			continue;
 		looked++;
-		w[i].ctx_bounded = stack_deadline(gp, h, stack, STACK_LOOK);
+		w[i].ctx_bounded = stack_deadline(gp, h, stack, STACK_LOOK, NULL);
 	}
 	free(stack);
 }
@@ -987,9 +1012,10 @@ static void grpc_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 		w[r].pool = w[r].idle_reader = 0;
 		w[r].grpc_call = 1;
 		w[r].caller_goid = u64(gh, gp->l->g_goid);
+		w[r].call = call_of(&s);
 		memcpy(w[r].caller_pc, s.pc, s.npc * sizeof *s.pc);
 		w[r].caller_npc = s.npc;
-		w[r].ctx_bounded = w[r].deadline == 0 && stack_deadline(gp, gh, stack, STACK_LOOK);
+		w[r].ctx_bounded = w[r].deadline == 0 && stack_deadline(gp, gh, stack, STACK_LOOK, &w[r].ctx_timer);
 	}
 	free(stack);
 	free(h);

@@ -31,6 +31,9 @@ struct sl_gowait {
 	/* net/http's client reads a response in a goroutine of its own (persistConn.readLoop); the
 	 * program's goroutine waiting for it in a round trip, when it could be told (0: none) */
 	uint64_t caller_goid;
+	uint64_t call;               /* ... and which of its calls: the channels its select waits on
+				      * (a request's own, a gRPC stream's headerChan), summed */
+	uint64_t ctx_timer;          /* ... the timerCtx whose deadline bounds its call (0: none seen) */
 	uint64_t caller_pc[SL_MAX_FRAMES];
 	uint32_t caller_npc;
 	int pool;                    /* net/http waiting for a peer's close, not a call: a client's readLoop
@@ -49,6 +52,11 @@ const char *sl_go_version(const struct sl_goproc *gp);
 /* The goroutines parked on the network now (malloc'd, *n of them); 0, or -1 with why set. */
 int sl_go_waits(struct sl_goproc *gp, struct sl_gowait **out, size_t *n, char *why, size_t len);
 void sl_go_close(struct sl_goproc *gp);
+/* Whether the deadline of a timerCtx (sl_gowait.ctx_timer) ran out: its error is
+ * context.DeadlineExceeded (1), it is not (0: not yet, or cancelled first), or cannot be told (-1;
+ * a stripped program). Its memory may be another object's once the call is over: only the exact
+ * itab counts. */
+int sl_go_deadline_passed(const struct sl_goproc *gp, uint64_t timer);
 /* Walks the frame pointers of a goroutine's stack, n bytes read from sp, from bp: the return
  * addresses into pcs (up to SL_MAX_FRAMES, *npc so far); 1 when the chain goes on past what was
  * read. Any bp at all is safe (a stack may change as it is read). */

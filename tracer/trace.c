@@ -229,8 +229,9 @@ struct tproc {
 	int gr_tried;
 	struct gowatch *watch;       /* the goroutines parked at the last sample */
 	size_t nwatch;
-	uint64_t go_next;            /* when to read them again: a second, or fifty times what the last
-				      * read took (the loop serves no stop meanwhile: at most 2% of it) */
+	uint64_t go_next;            /* when to read them again: a second, or fifty times the CPU time
+				      * the last read took (the loop serves no stop meanwhile: at most 2%
+				      * of it, on a machine that is not loaded) */
 	uint64_t go_prev;            /* when go_sample last looked (0: never) */
 	struct {                     /* the last dialing goroutine's asker: a connection's socket,
 				      * options and connect are one walk of the goroutines, not three */
@@ -273,12 +274,14 @@ struct tproc {
 /* A goroutine parked on a socket, followed from sample to sample: its in-flight record says since
  * when (the first sample that saw it; samples are a second apart). */
 struct gowatch {
-	uint64_t goid, seq;
+	uint64_t goid, seq, call;    /* (call: the caller's, for a round trip: sl_gowait.call) */
+	uint64_t timer;              /* ... and the timerCtx of its deadline (sl_gowait.ctx_timer) */
 	int fd, write, seen;
 	int round_trip;              /* a net/http readLoop some round trip waits on */
 	int unseen;                  /* ... whose bound, if it has one, cannot be seen (Go 1.21+): its
 				      * socket's missing-timeout stands only while it still waits */
 	int cancel_only;             /* ... whose bound is a context the program cancels, no deadline */
+	int bounded;                 /* ... under a deadline or a context's bound (at the last look) */
 	struct sl_inflight *f;
 	uint64_t first_seen;         /* the sample that first saw the wait (its record's since_cns, when
 				      * it began, may be earlier: go_watch) */
@@ -1368,8 +1371,8 @@ static void dns_closed(struct tproc *p, struct fdent *e)
  * ends (the program closes the connection, or its read gives up at a deadline), orders them: a
  * net/http round trip waits for the response to a request it sent; any other read, when the last
  * send was in the last reply's step (a request written at once after reading the reply; a send
- * earlier than the reply was answered by it). SL_SF_RT_UNANSWERED. */
-static void wait_ended(struct tproc *p, struct sl_slot *s, int fd, const struct gowatch *g, int closing)
+ * earlier than the reply was answered by it). SL_SF_RT_UNANSWERED; 1 when it is set so. */
+static int wait_ended(struct tproc *p, struct sl_slot *s, int fd, const struct gowatch *g, int closing)
 {
 	const uint64_t step = 10000000ull, since = g->first_seen;
 	/* the exchange as the last sample saw it: before any goodbye */
@@ -1399,9 +1402,32 @@ static void wait_ended(struct tproc *p, struct sl_slot *s, int fd, const struct 
 			s->last_in_cns = in;
 			s->last_out_cns = sent > in && sent < since ? sent : in + 1;
 		}
+		return 1;
 	} else if (g->unseen) {
 		s->flags &= ~(SL_SF_PARKED_READ | SL_SF_BLOCKING_READ); /* answered, or the peer ended it */
 	}
+	return 0;
+}
+
+/* A round trip's wait a sample found over, the peer silent and the connection left open: a gRPC or
+ * HTTP/2 call whose deadline ran out (or the program cancelled). Its connection carries on, and its
+ * record's times move with whatever goes next (the call's cancel first, RST_STREAM), so the wait is
+ * an event of its own: from its start to its end (the cancel's send, if one went out after the
+ * sample that still saw the wait; else this sample), at the caller's line. */
+static void wait_unanswered_open(struct tproc *p, const struct sl_slot *s, int fd, const struct gowatch *g,
+				 uint64_t prev, uint64_t now)
+{
+	uint64_t since = g->f->since_cns;
+	uint64_t end = s->last_out_cns > prev && s->last_out_cns <= now ? s->last_out_cns : now;
+	struct sl_event *ev = sl_rec_event(&p->rec, SL_EV_SLOW, SL_CALL_READ, fd, s, (uint32_t)(g->f->site & 0xffffffffu), 0);
+	if (!ev)
+		return; /* the table is full: counted */
+	ev->tid = g->f->owner;
+	ev->ts_ns = since;
+	ev->dur_ns = end > since ? end - since : 0;
+	ev->a = (g->bounded ? SL_SLOW_BOUNDED : 0) | (g->cancel_only ? SL_SLOW_CANCEL_ONLY : 0);
+	ev->b = SL_SLOW_UNANSWERED;
+	sl_ev_commit(p->rec.log, ev);
 }
 
 /* ... at the program's close of a client's connection a goroutine was seen reading: 1 if so (the
@@ -1759,8 +1785,8 @@ static void go_watch(struct tproc *p, const struct sl_gowait *w, struct sl_slot 
 				  : (s->role == SL_ROLE_LISTENER ? SL_CALL_ACCEPT : SL_CALL_READ),
 			 __ATOMIC_RELEASE);
 	p->watch = realloc(p->watch, (p->nwatch + 1) * sizeof *p->watch);
-	p->watch[p->nwatch++] = (struct gowatch){w->goid, w->seq, w->fd, w->write, 1, w->caller_goid != 0,
-						 w->bound_unseen, w->cancel_only, f, now};
+	p->watch[p->nwatch++] = (struct gowatch){w->goid, w->seq, w->call, w->ctx_timer, w->fd, w->write, 1, w->caller_goid != 0,
+						 w->bound_unseen, w->cancel_only, w->deadline || w->ctx_bounded, f, now};
 }
 
 /* The goroutines of a Go program parked on its sockets now: each gets an in-flight record while it
@@ -1775,7 +1801,7 @@ static void go_sample(struct tproc *p)
 	size_t n;
 	if (sl_go_waits(p->gr, &w, &n, why, sizeof why) < 0)
 		return;
-	uint64_t now = sl_now();
+	uint64_t now = sl_now(), prev = p->go_prev;
 	for (size_t k = 0; k < p->nwatch; k++)
 		p->watch[k].seen = 0;
 	/* idle in a pool is what this look says, not an earlier one (a connection taken from the pool
@@ -1792,7 +1818,8 @@ static void go_sample(struct tproc *p)
 		if (!s || w[i].pool)
 			continue; /* (net/http's idle pooled connections wait for the server's close: not a call) */
 		while (k < p->nwatch && (p->watch[k].goid != w[i].goid || p->watch[k].fd != w[i].fd ||
-					 p->watch[k].write != w[i].write || p->watch[k].seq != w[i].seq))
+					 p->watch[k].write != w[i].write || p->watch[k].seq != w[i].seq ||
+					 p->watch[k].call != w[i].call))
 			k++;
 		if (k == p->nwatch) {
 			go_watch(p, &w[i], s, now);
@@ -1801,6 +1828,9 @@ static void go_sample(struct tproc *p)
 		p->watch[k].seen = 1;
 		p->watch[k].unseen = w[i].bound_unseen;
 		p->watch[k].cancel_only = w[i].cancel_only;
+		p->watch[k].bounded = w[i].deadline || w[i].ctx_bounded;
+		if (w[i].ctx_timer)
+			p->watch[k].timer = w[i].ctx_timer;
 		/* a reader of a stream (a body, server-sent events) reads again and again with nothing
 		 * to tell its waits apart: data come since the wait was first seen start a new one */
 		if (p->watch[k].f && !w[i].write && s->last_in_cns > p->watch[k].f->since_cns && s->last_in_cns < now)
@@ -1818,9 +1848,16 @@ static void go_sample(struct tproc *p)
 		}
 		if (p->watch[k].f && !p->watch[k].write) {
 			/* a client's read that ended with the connection open: answered, or given up */
-			struct sl_slot *s = slot_known(p, p->watch[k].fd);
-			if (s && s->conn_id == p->watch[k].f->conn_id && s->role == SL_ROLE_CLIENT)
-				wait_ended(p, s, p->watch[k].fd, &p->watch[k], 0);
+			const struct gowatch *g = &p->watch[k];
+			struct sl_slot *s = slot_known(p, g->fd);
+			if (s && s->conn_id == g->f->conn_id && s->role == SL_ROLE_CLIENT) {
+				/* silent since, or (a round trip) its deadline ran out while it waited: what
+				 * came in since, then, was the peer's late word, or the next call's traffic */
+				int silent = wait_ended(p, s, g->fd, g, 0);
+				if (g->round_trip && !(s->flags & SL_SF_EOF) && s->tcp_state == TCP_ESTABLISHED_STATE &&
+				    (silent || (g->timer && sl_go_deadline_passed(p->gr, g->timer) == 1)))
+					wait_unanswered_open(p, s, g->fd, g, prev, now);
+			}
 		}
 		if (p->watch[k].f)
 			sl_inflight_release(p->watch[k].f);
@@ -2236,8 +2273,13 @@ static void sample_all(void)
 		uint64_t t0 = sl_now();
 		if (t0 < p->go_next)
 			continue;
+		/* its cost: the tracer's CPU time, not the wall time (a loaded machine's preemptions
+		 * would stretch the period and miss waits of a second or two) */
+		struct timespec c0, c1;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 		go_sample(p);
-		uint64_t cost = sl_now() - t0;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+		uint64_t cost = (uint64_t)((c1.tv_sec - c0.tv_sec) * 1000000000ll + (c1.tv_nsec - c0.tv_nsec));
 		p->go_next = t0 + (cost * 50 > 1000000000ull ? cost * 50 : 1000000000ull);
 	}
 }

@@ -5,6 +5,7 @@
  *  - tls-alert, tls-aborted: the first TLS record was an alert, or the ClientHello got a hang-up;
  *  - reset-on-close: closed with unread data or SO_LINGER {1, 0}, so the kernel sent RST. */
 #define _GNU_SOURCE
+#include <stdlib.h>
 #include <string.h>
 #include <netinet/tcp.h>
 #include "rules/rules.h"
@@ -84,9 +85,118 @@ static int short_write(const struct sl_ctx *x, const struct sl_conn *c, uint64_t
 	return 1;
 }
 
-static void unanswered(const struct sl_ctx *x, const struct sl_conn *c)
+/* The tracer's unanswered waits (SL_EV_SLOW, b = SL_SLOW_UNANSWERED): a goroutine's round trip that
+ * ended with nothing received, its connection left open (a gRPC or HTTP/2 call whose deadline ran
+ * out). Sorted by connection, then time. */
+struct waits {
+	const struct sl_event **v;
+	size_t n;
+};
+
+static int by_conn(const void *a, const void *b)
+{
+	const struct sl_event *x = *(const struct sl_event *const *)a, *y = *(const struct sl_event *const *)b;
+	if (x->conn_id != y->conn_id)
+		return x->conn_id < y->conn_id ? -1 : 1;
+	return x->ts_ns < y->ts_ns ? -1 : x->ts_ns > y->ts_ns;
+}
+
+static void waits_collect(const struct sl_image *img, struct waits *w)
+{
+	w->v = NULL;
+	w->n = 0;
+	if (!(img->h.flags & SL_HDR_PTRACE))
+		return;
+	for (uint32_t i = 0; i < img->nevents; i++) {
+		const struct sl_event *ev = &img->events[i];
+		if (ev->type != SL_EV_SLOW || ev->b != SL_SLOW_UNANSWERED || !ev->conn_id)
+			continue;
+		const struct sl_event **v = realloc(w->v, (w->n + 1) * sizeof *v);
+		if (!v)
+			break;
+		w->v = v;
+		w->v[w->n++] = ev;
+	}
+	if (w->n > 1)
+		qsort(w->v, w->n, sizeof *w->v, by_conn);
+}
+
+/* c's waits: the first of them in *first, how many returned */
+static size_t waits_of(const struct waits *w, const struct sl_conn *c, const struct sl_event *const **first)
+{
+	size_t lo = 0, hi = w->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (w->v[mid]->conn_id < c->s->conn_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t k = lo;
+	while (k < w->n && w->v[k]->conn_id == c->s->conn_id)
+		k++;
+	*first = w->v + lo;
+	return k - lo;
+}
+
+/* One of them that lasted the unanswered threshold: an unanswered-request at the caller's line. */
+static void unanswered_wait(const struct sl_ctx *x, const struct sl_conn *c, const struct sl_event *ev)
 {
 	const struct sl_slot *s = c->s;
+	if (ev->dur_ns < x->th->unanswered_ns)
+		return;
+	struct sl_diag d;
+	char dur[32], how[160];
+	int bounded = ev->a & SL_SLOW_BOUNDED, cancelled = !bounded && (ev->a & SL_SLOW_CANCEL_ONLY);
+	int sig = sl_stopping(c, ev->ts_ns, ev->ts_ns + ev->dur_ns);
+	sl_diag_conn(&d, c, SL_K_UNANSWERED_REQUEST, sig || cancelled ? SL_SEV_INFO : SL_SEV_ERROR);
+	snprintf(d.group_peer, sizeof d.group_peer, "call%s", cancelled ? " cancelled" : "");
+	d.when_ns = ev->ts_ns + ev->dur_ns;
+	d.worst_ns = ev->dur_ns;
+	d.site_stack = ev->stack;
+	d.site_label = "call at";
+	if (sig) {
+		snprintf(how, sizeof how, "; the program was told to stop (SIG%s) while it waited",
+			 sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+		d.advice = "The program was shutting down and ended the call itself. If an answer was due by then, "
+			   "look at the peer.";
+	} else if (cancelled) {
+		snprintf(how, sizeof how, "; its context, with no deadline, was cancelled by the program");
+		d.advice = "The program cancelled the call itself: its context had no deadline, so its own logic "
+			   "ended the wait. Look at why it cancelled; the peer is at fault only if it should have "
+			   "answered within the time shown.";
+	} else {
+		snprintf(how, sizeof how, "%s", bounded ? " and gave up at the bound the program set (a deadline or a context)"
+						       : " and gave up");
+		d.advice = "The peer took the call and never answered it: look at the peer (overloaded, stuck, or "
+			   "waiting for more input than was sent), or at whether the deadline fits what it is "
+			   "asked. The connection stayed open: other calls on it may have been answered.";
+	}
+	sl_cdur_format(&c->img->h, ev->dur_ns, dur, sizeof dur);
+	snprintf(d.summary, sizeof d.summary,
+		 "%.30s[%d] made a call to %s and got no reply for %s%s; the connection stayed open "
+		 "(a call on a shared connection, HTTP/2 or gRPC, ended unanswered).", sl_proc_name(c->proc),
+		 c->proc->pid, peer_or(&d, "its peer"), dur, how);
+	sl_diag_fact(&d, "bytes_sent", (double)s->bytes_out);
+	sl_diag_fact(&d, "bytes_received", (double)s->bytes_in);
+	sl_diag_fact(&d, "waited_ms", (double)ev->dur_ns / 1e6);
+	sl_diag_fact(&d, "still_open", 1);
+	sl_diag_fact(&d, "cancelled", cancelled);
+	sl_diag_fact(&d, "within_bound", 0);
+	sl_diags_add(x->out, x->img, &d, sl_conn_stack(s), 0);
+}
+
+static void unanswered(const struct sl_ctx *x, const struct sl_conn *c, const struct waits *w)
+{
+	const struct sl_slot *s = c->s;
+	const struct sl_event *const *ev;
+	size_t n = waits_of(w, c, &ev);
+	for (size_t k = 0; k < n; k++)
+		unanswered_wait(x, c, ev[k]);
+	/* nothing sent since the last of them ended but its cancel: the connection's record tells of
+	 * that wait, not of another */
+	if (n && s->last_out_cns <= ev[n - 1]->ts_ns + ev[n - 1]->dur_ns + 10000000ull)
+		return;
 	uint64_t waited = sl_unanswered_ns(x, c);
 	if (short_write(x, c, waited) || !waited)
 		return;
@@ -455,6 +565,11 @@ static void tls(const struct sl_ctx *x, const struct sl_conn *c)
 	struct sl_diag d;
 	if (server_refusal(x, c))
 		return;
+	/* a server's alert to a client that sent nothing and closed: a port probe (a load balancer's
+	 * TCP health check, a script waiting for the port), answered by a TLS library that has to say
+	 * something: nothing was refused */
+	if (s->alert_level && s->alert_dir == 1 && s->role == SL_ROLE_SERVER && !s->bytes_in)
+		return;
 	if (s->alert_level && s->alert_desc != 0 && s->alert_desc != 90) {
 		int sent = s->alert_dir == 1;
 		sl_diag_conn(&d, c, SL_K_TLS_ALERT, SL_SEV_ERROR);
@@ -612,13 +727,16 @@ static void handler_panic(const struct sl_ctx *x, const struct sl_conn *c)
 
 void sl_rule_exchange(struct sl_ctx *x)
 {
+	struct waits w;
+	waits_collect(x->img, &w);
 	for (size_t i = 0; i < x->nconns; i++) {
 		const struct sl_conn *c = &x->conns[i];
-		unanswered(x, c);
+		unanswered(x, c, &w);
 		handler_panic(x, c);
 		close_wait(x, c);
 		nagle(x, c);
 		tls(x, c);
 		reset_on_close(x, c);
 	}
+	free(w.v);
 }

@@ -67,6 +67,13 @@ static void io_error(struct sl_ctx *c, const struct sl_event *ev, struct sl_tall
 	const struct sl_slot *s = slot_of(c->img, ev->conn_id);
 	/* the event says whose connection it was: on a busy server, its slot may hold another by now */
 	int server = (s ? s->role : ev->role) == SL_ROLE_SERVER, between = server && is_read(ev->call);
+	/* a client that refused the server's certificate (its alert after the server's first flight,
+	 * tls-rejected) and then reset: the refusal is the finding, its reset no news */
+	if (server && s && s->conn_id == ev->conn_id && (s->flags2 & (SL_SF2_ALERT_AFTER_FLIGHT | SL_SF2_CLIENT_ENC_ALERT)) &&
+	    !s->alert_dir) {
+		sl_tally_note(t, ev->stack, ev->err, NULL);
+		return;
+	}
 	struct sl_diag d;
 	char how[160];
 	sl_diag_init(&d, kind_of(ev->err), server ? SL_SEV_INFO : SL_SEV_ERROR, c->proc, ev->fd);

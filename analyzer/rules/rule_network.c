@@ -6,6 +6,7 @@
  *  - addr-in-use: bind() refused for an address another socket holds. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <netinet/tcp.h>
 #include "rules/rules.h"
@@ -196,13 +197,83 @@ static void listener(const struct sl_ctx *x, const struct sl_conn *c)
 	}
 }
 
+/* A client connection still open at the end that was one short exchange (as the recorder counts
+ * a closed one: lifecycle.c), idle since: its call site, its open and when its exchange ended. */
+struct idle_one {
+	uint32_t site;
+	uint64_t open_ns, done_ns;
+	const struct sl_slot *s;
+};
+
+static int idle_cmp(const void *a, const void *b)
+{
+	const struct idle_one *x = a, *y = b;
+	if (x->site != y->site)
+		return x->site < y->site ? -1 : 1;
+	return x->open_ns < y->open_ns ? -1 : x->open_ns > y->open_ns;
+}
+
+/* ... of which, per call site, those opened after an earlier one to the same peer had finished its
+ * exchange: a new connection while an idle one was there to reuse (a transport made per request
+ * keeps each one idle in a pool of its own; a burst of concurrent requests opens its connections
+ * before any is idle). Sorted by site into *out. */
+static size_t idle_ones(const struct sl_ctx *x, struct idle_one **out)
+{
+	struct idle_one *v = calloc(x->nconns ? x->nconns : 1, sizeof *v);
+	size_t n = 0, m = 0;
+	for (size_t i = 0; v && i < x->nconns; i++) {
+		const struct sl_slot *s = x->conns[i].s;
+		uint64_t done = s->last_in_cns > s->last_out_cns ? s->last_in_cns : s->last_out_cns;
+		if (x->conns[i].open_at_end && s->role == SL_ROLE_CLIENT && sl_is_tcp(s) &&
+		    s->connect_state == SL_CONN_DONE && s->calls_out <= 2 && s->bytes_in && sl_conn_stack(s) &&
+		    (done <= s->open_ns || done - s->open_ns < 1000000000ull))
+			v[n++] = (struct idle_one){sl_conn_stack(s), s->open_ns, done, s};
+	}
+	if (n > 1)
+		qsort(v, n, sizeof *v, idle_cmp);
+	struct idle_one first = {0}; /* the site's earliest done so far (s NULL: none yet) */
+	for (size_t i = 0; i < n; i++) {
+		struct idle_one o = v[i];
+		if (first.s && first.site != o.site)
+			first.s = NULL;
+		const struct sl_addr *a = first.s ? &first.s->peer : NULL, *b = &o.s->peer;
+		if (a && o.open_ns >= first.done_ns && a->family == b->family && a->len == b->len &&
+		    !memcmp(a->data, b->data, a->len))
+			v[m++] = o;
+		if (!first.s || o.done_ns < first.done_ns)
+			first = o;
+	}
+	*out = v;
+	return m;
+}
+
+/* How many of the sorted idle[0..n) are from call site id. */
+static uint64_t idle_at(const struct idle_one *idle, size_t n, uint32_t id)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (idle[mid].site < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t k = lo;
+	while (k < n && idle[k].site == id)
+		k++;
+	return k - lo;
+}
+
 /* Call sites whose connections were each one short exchange with the peer of the one before. */
 static void churn(const struct sl_ctx *x)
 {
+	struct idle_one *idle;
+	size_t nidle = idle_ones(x, &idle);
 	for (uint32_t k = 0; k < x->img->nstacks; k++) {
 		uint32_t id = sl_image_stack_id(x->img, k);
 		const struct sl_stack *st = sl_image_stack(x->img, id);
-		if (!st || st->same_peer_short < x->th->churn || st->same_peer_short * 2 < st->closed)
+		uint64_t open = idle_at(idle, nidle, id);
+		if (!st || st->same_peer_short + open < x->th->churn || (st->same_peer_short + open) * 2 < st->closed + open)
 			continue;
 		struct sl_diag d;
 		const struct sl_conn *eg = NULL;
@@ -216,17 +287,23 @@ static void churn(const struct sl_ctx *x)
 			d.when_ns = sl_image_end(x->run, x->proc, x->img);
 			snprintf(d.group_peer, sizeof d.group_peer, "client");
 		}
-		d.worst_ns = st->same_peer_short;
+		d.worst_ns = st->same_peer_short + open;
+		char idle_note[96] = "";
+		if (open)
+			snprintf(idle_note, sizeof idle_note, "; %llu more still open, each left idle after its exchange",
+				 (unsigned long long)open);
 		snprintf(d.summary, sizeof d.summary,
-			 "%llu connections from this call site were each opened, used for one exchange and closed within "
-			 "a second, to the same peer as the one before (%s; %llu closed in all): no reuse.",
-			 (unsigned long long)st->same_peer_short, d.peer[0] ? d.peer : "the peer is no longer in the table",
-			 (unsigned long long)st->closed);
-		sl_diag_fact(&d, "short_same_peer", (double)st->same_peer_short);
+			 "%llu connections from this call site were each opened and used for one exchange within a second, "
+			 "to the same peer as the one before (%s; %llu closed in all%s): no reuse.",
+			 (unsigned long long)(st->same_peer_short + open),
+			 d.peer[0] ? d.peer : "the peer is no longer in the table", (unsigned long long)st->closed, idle_note);
+		sl_diag_fact(&d, "short_same_peer", (double)(st->same_peer_short + open));
 		sl_diag_fact(&d, "short", (double)st->short_closed);
 		sl_diag_fact(&d, "closed", (double)st->closed);
+		sl_diag_fact(&d, "idle_open", (double)open);
 		sl_diags_add(x->out, x->img, &d, id, 0);
 	}
+	free(idle);
 }
 
 static void bind_failures(const struct sl_ctx *x)

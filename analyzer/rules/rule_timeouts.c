@@ -46,8 +46,11 @@ static void missing_timeout(const struct sl_ctx *x, const struct sl_conn *c, str
 	const struct sl_inflight *f = c->open_at_end ? blocked_read(c, now) : NULL;
 	if (!sl_read_unguarded(s) || !((s->flags & SL_SF_BLOCKING_READ) || f))
 		return;
-	if ((s->flags & SL_SF_RT_UNANSWERED) && !c->open_at_end)
-		return; /* the program closed it while its request waited: its own bound ended the wait */
+	/* the program closed it while its request waited: its own bound ended the wait; not when it
+	 * was told to stop meanwhile (a shutdown that cancels what is in flight is no bound) */
+	if ((s->flags & SL_SF_RT_UNANSWERED) && !c->open_at_end &&
+	    !sl_stopping(c, s->last_out_cns > s->last_in_cns ? s->last_out_cns : s->last_in_cns, c->end_ns))
+		return;
 	struct sl_diag d;
 	char ms[32];
 	uint32_t stack = sl_diag_conn(&d, c, SL_K_MISSING_TIMEOUT, SL_SEV_WARNING);

@@ -536,7 +536,10 @@ enum sl_ev_type {
 	SL_EV_CONNECT = 2,     /* a connect outcome: err 0 = connected */
 	SL_EV_LISTEN = 3,      /* a = the backlog asked for */
 	SL_EV_ERROR = 4,       /* a socket call failed (not EAGAIN/EINPROGRESS) */
-	SL_EV_SLOW = 5,        /* a call took longer than slow_ns */
+	SL_EV_SLOW = 5,        /* a call took longer than slow_ns; or (b = SL_SLOW_UNANSWERED, the
+				* tracer) a goroutine's round trip waited ts_ns..+dur_ns and ended
+				* with nothing received, its connection left open (a gRPC or HTTP/2
+				* call whose deadline ran out): a = SL_SLOW_BOUNDED | SL_SLOW_CANCEL_ONLY */
 	SL_EV_OPTION = 6,      /* setsockopt/fcntl: a = option (enum sl_opt), value in b */
 	SL_EV_CLOSE = 7,
 	SL_EV_DNS = 8,         /* getaddrinfo/gethostbyname: err = EAI code (0 ok), addr.data the name;
@@ -548,6 +551,11 @@ enum sl_ev_type {
 				* sl_fault, addr = the real peer (or the name looked up), conn_id the
 				* connection it was injected into (0: none, a lookup or a socket call) */
 };
+
+enum { SL_SLOW_UNANSWERED = 1 };                            /* SL_EV_SLOW's b */
+enum { SL_SLOW_BOUNDED = 1, SL_SLOW_CANCEL_ONLY = 2 };      /* ... and then its a: a deadline or a
+							     * context's bound was in force; its only
+							     * bound was a context with no deadline */
 
 /* which libc call an event or in-flight record is about */
 enum sl_call {

@@ -3,7 +3,11 @@
 //
 //	grpccall ok          the server answers: a healthy run
 //	grpccall nodeadline  the server never answers, the call has no deadline; given up after 3 s
-//	grpccall deadline    the server never answers, the call has a 2 s deadline
+//	grpccall deadline    the server never answers, the call has a 2 s deadline (the handler
+//	                     ends at it: the server's status answers the call)
+//	grpccall deaf        the handler never returns; three tries of the call, 1.2 s deadline each,
+//	                     on the same connection
+//	grpccall many        the server answers: calls one after another for 3 s, each within 5 s
 //	grpccall dead        a blocking Dial, for 2.5 s, of a port nothing listens on
 package main
 
@@ -21,9 +25,13 @@ import (
 type server struct {
 	healthpb.UnimplementedHealthServer
 	hang bool
+	deaf bool
 }
 
 func (s *server) Check(ctx context.Context, r *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	if s.deaf {
+		select {} // a handler stuck for good, whatever the client does
+	}
 	if s.hang {
 		<-ctx.Done() // a handler stuck until the client goes
 		return nil, ctx.Err()
@@ -50,7 +58,7 @@ func main() {
 		panic(err)
 	}
 	gs := grpc.NewServer()
-	healthpb.RegisterHealthServer(gs, &server{hang: mode != "ok"})
+	healthpb.RegisterHealthServer(gs, &server{hang: mode == "nodeadline" || mode == "deadline", deaf: mode == "deaf"})
 	go gs.Serve(ln)
 	conn, err := grpc.Dial(ln.Addr().String(), grpc.WithInsecure(), grpc.WithBlock())
 	if err != nil {
@@ -59,6 +67,19 @@ func main() {
 	hc := healthpb.NewHealthClient(conn)
 	ctx := context.Background()
 	switch mode {
+	case "deaf":
+		for try := 1; try <= 3; try++ {
+			err = check(hc, 1200*time.Millisecond)
+			fmt.Println("grpccall: try", try, err)
+		}
+		os.Exit(1)
+	case "many":
+		for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+			if err := check(hc, 5*time.Second); err != nil {
+				fmt.Println("grpccall:", err)
+				os.Exit(1)
+			}
+		}
 	case "deadline":
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 2*time.Second)
@@ -73,4 +94,12 @@ func main() {
 	}
 	fmt.Println("grpccall:", resp.Status)
 	conn.Close()
+}
+
+// check asks once, within d.
+func check(hc healthpb.HealthClient, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	_, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "x"}) // a call that may time out
+	return err
 }
