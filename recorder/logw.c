@@ -734,6 +734,7 @@ void sl_site_count(struct sl_log *log, uint32_t id, int err, uint64_t dur_ns, in
 	if (err) {
 		add64(&s->fails, 1);
 		count_err(s->err_no, s->err_count, sizeof s->err_count[0], err);
+		__atomic_store_n(&s->last_fail_ns, sl_now(), __ATOMIC_RELAXED);
 	}
 	if (slow)
 		add64(&s->slow, 1);

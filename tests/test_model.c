@@ -128,6 +128,28 @@ static void refused_connects_from_one_site_are_grouped(void **state)
 	assert_int_equal(c->ds.v[1].count, 1);
 }
 
+/* A call site's failures past what the event table keeps are counted at the site: the group's
+ * last_seen is the site's last failure, not the last one kept (it said 18:46:46 for refusals that
+ * went on until 18:46:52). */
+static void failures_counted_past_the_event_table_date_their_group(void **state)
+{
+	struct ctx *c = *state;
+	uint32_t site = stack_at(c, 0x1234);
+	connect_event(c, ECONNREFUSED, "127.0.0.1", 9, site);
+	for (int i = 0; i < 300; i++)
+		sl_site_count(&c->log, site, ECONNREFUSED, 0, SL_CALL_CONNECT, 0);
+	struct sl_stack *st = sl_stack_at(&c->log, site);
+	st->last_fail_ns = 0; /* (a log that did not date them: the event's time) */
+	analyze(c, NULL);
+	assert_int_equal(only(c, SL_K_CONNECT_REFUSED)->count, 300);
+	uint64_t kept = only(c, SL_K_CONNECT_REFUSED)->wall_ns;
+	st->last_fail_ns = c->log.events[0].ts_ns + 6000000000ull;
+	reanalyze(c);
+	assert_int_equal(only(c, SL_K_CONNECT_REFUSED)->count, 300);
+	uint64_t last = only(c, SL_K_CONNECT_REFUSED)->wall_ns;
+	assert_true(last >= kept + 5900000000ull && last <= kept + 6100000000ull);
+}
+
 /* More peers than a finding lists, each met several times: counted once each (a repeat of one not
  * listed was counted again: 16 leaks to 8 ports said "12 peers"). */
 static void distinct_peers_are_counted_exactly_past_the_listed_few(void **state)
@@ -329,6 +351,28 @@ static void calls_that_ran_out_on_an_open_connection_are_each_unanswered(void **
 	c->log.hdr->flags &= ~(uint32_t)SL_HDR_PTRACE;
 	analyze(c, NULL);
 	assert_int_equal(c->ds.n, 0);
+}
+
+/* A failed client's pooled connection, idle 2 s since its last answer, closed by the server just
+ * as the next request went out: the idle-timeout race, said with the idle time and its advice. */
+static void a_request_on_a_connection_the_server_closed_for_idleness_says_so(void **state)
+{
+	struct ctx *c = *state;
+	c->log.hdr->exit_status = 1;
+	c->log.hdr->end_mono_ns = c->log.hdr->start_mono_ns + 5000000000ull;
+	struct sl_slot *s = tcp_slot(c, SL_ROLE_CLIENT);
+	s->bytes_out = 400;
+	s->bytes_in = 150;
+	s->last_in_cns = s->open_ns + 1000000000ull;
+	s->last_out_cns = s->open_ns + 3000000000ull;
+	s->eof_cns = s->last_out_cns + 2000000;
+	s->flags |= SL_SF_EOF;
+	sl_slot_close(&c->log, s, s->open_ns + 3100000000ull);
+	analyze(c, NULL);
+	const struct sl_diag *d = only(c, SL_K_UNANSWERED_REQUEST);
+	assert_int_equal(d->sev, SL_SEV_ERROR);
+	assert_non_null(strstr(d->summary, "the connection had sat idle 2"));
+	assert_non_null(strstr(d->advice, "IdleConnTimeout"));
 }
 
 static void a_commands_one_late_socket_is_info_several_are_a_leak(void **state)
@@ -666,6 +710,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(refused_connects_from_one_site_are_grouped),
 		T(distinct_peers_are_counted_exactly_past_the_listed_few),
+		T(failures_counted_past_the_event_table_date_their_group),
 		T(a_refusal_retried_from_the_same_site_to_the_same_peer_is_a_warning),
 		T(connect_errors_map_to_kinds),
 		T(abandoned_handshake_is_a_timeout),
@@ -674,6 +719,7 @@ int main(void)
 		T(listeners_open_at_exit_are_no_leak_unless_piled_up),
 		T(a_servers_reset_on_close_is_a_warning_unless_its_client_had_gone),
 		T(calls_that_ran_out_on_an_open_connection_are_each_unanswered),
+		T(a_request_on_a_connection_the_server_closed_for_idleness_says_so),
 		T(a_commands_one_late_socket_is_info_several_are_a_leak),
 		T(a_socket_being_set_up_as_the_process_ends_is_no_leak),
 		T(not_leaks_servers_clients_pairs_blocked_sockets),

@@ -66,10 +66,11 @@ static void prometheus_body(FILE *f, const struct sl_run *run, const struct sl_d
 				sample(f, "socklens_findings", r, "kind", sl_kind_name((enum sl_kind)k), "severity",
 				       sl_sev_name((enum sl_severity)s), (double)per[k][s]);
 	header(f, "socklens_findings_by_peer", "gauge",
-	       "Instances of each kind by peer: host:port a client talked to, or the host of a server's clients.");
+	       "Instances of each kind by peer: host:port a client talked to, or the host of a server's clients; "
+	       "unrecorded: instances counted at their call site past what the event table kept, peer not kept.");
 	for (size_t i = 0; i < ds->npc; i++)
 		sample(f, "socklens_findings_by_peer", r, "kind", sl_kind_name(ds->pc[i].kind), "peer",
-		       ds->pc[i].peer[0] ? ds->pc[i].peer : "unknown", (double)ds->pc[i].n);
+		       ds->pc[i].peer[0] ? ds->pc[i].peer : "unrecorded", (double)ds->pc[i].n);
 	header(f, "socklens_processes", "gauge", "Processes of the run, by state.");
 	uint64_t running = 0, exited = 0, killed = 0;
 	for (size_t i = 0; i < run->nprocs; i++) {

@@ -84,6 +84,22 @@ static void hung_up(struct sl_ctx *c, const struct sl_conn *cn, const char *stat
 	d.advice = "The peer took the request and hung up without answering: look at its log at that moment (a "
 		   "handler that crashed or panicked, a limit it enforces by closing, a request it could not "
 		   "parse). A retry helps only when that failure is passing.";
+	/* a request that went out on a connection idle since its last answer, and the peer's FIN right
+	 * after it: the server's idle timeout closing the connection as the request crossed it */
+	uint64_t idle = s->bytes_in && s->last_out_cns > s->last_in_cns ? s->last_out_cns - s->last_in_cns : 0;
+	if (idle >= 1000000000ull && s->eof_cns >= s->last_out_cns && s->eof_cns - s->last_out_cns < 1000000000ull) {
+		char gap[32];
+		size_t len = strlen(d.summary);
+		sl_dur_format(idle, gap, sizeof gap);
+		if (len > 1 && len + 80 < sizeof d.summary)
+			snprintf(d.summary + len - 1, sizeof d.summary - len + 1,
+				 "; the connection had sat idle %s since the last answer.", gap);
+		d.advice = "A pooled connection idle since its last answer, closed by the peer as the request went out: "
+			   "most likely the server's idle (keep-alive) timeout ran out just then. Keep the client's idle "
+			   "timeout below the server's (Go: Transport.IdleConnTimeout; elsewhere the pool's idle or "
+			   "keep-alive time), or retry requests that are safe to repeat.";
+		sl_diag_fact(&d, "idle_before_ms", (double)idle / 1e6);
+	}
 	sl_diag_fact(&d, "closed_by_peer", 1);
 	sl_diag_fact(&d, "bytes_sent", (double)s->bytes_out);
 	sl_diag_fact(&d, "bytes_received", (double)s->bytes_in);

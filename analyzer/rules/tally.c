@@ -74,6 +74,9 @@ void sl_tally_flush(struct sl_tally *t, const struct sl_ctx *x)
 			continue;
 		struct sl_diag d = e->like;
 		d.count = (unsigned)(total - e->seen);
+		const struct sl_stack *st = sl_image_stack(x->img, e->stack);
+		if (st && st->last_fail_ns > d.when_ns)
+			d.when_ns = st->last_fail_ns; /* the group's last failure, not the last one kept */
 		d.peer[0] = 0;            /* instances without details: counted, never shown */
 		d.worst_ns = 0;
 		d.nevidence = 0;

@@ -31,7 +31,7 @@
 
 #define SL_LOG_MAGIC "SOCKLENS"
 #define SL_RUN_MAGIC "SLRUNCTL"
-#define SL_LOG_VERSION 6u
+#define SL_LOG_VERSION 7u
 #define SL_HEADER_SIZE 4096u
 #define SL_PAGE 4096u
 #define SL_MAX_FRAMES 32u
@@ -613,6 +613,8 @@ struct sl_stack {
 	uint64_t short_closed;    /* ... within a second, after at most one write and one read */
 	uint64_t same_peer_short; /* ... of which to the same peer as the previous one (churn) */
 	uint64_t last_peer;       /* hash of the previous closed connection's peer address */
+	uint64_t last_fail_ns;    /* when the last failure here ended (CLOCK_MONOTONIC): failures past
+				   * what the event table keeps are counted here, and still dated */
 };
 
 struct sl_module {
