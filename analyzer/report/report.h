@@ -50,7 +50,8 @@ void sl_report_text(FILE *out, const struct sl_run *run, const struct sl_diags *
 
 /* Streams each analyzed image's connections (open it before the analysis, finish it after). */
 struct sl_json_sink;
-struct sl_json_sink *sl_json_open(FILE *f, int with_connections);
+enum { SL_JSON_NO_CONNS, SL_JSON_CONNS, SL_JSON_CONNS_NO_STACKS };
+struct sl_json_sink *sl_json_open(FILE *f, int connections);
 void sl_json_image(struct sl_json_sink *s, const struct sl_ctx *c);
 json_t *sl_diag_json(const struct sl_diag *d);
 /* Writes processes, findings and the audit (NULL: none) and closes the document; returns 0 or -1
@@ -109,6 +110,8 @@ struct sl_output {
 	FILE *html;                  /* --html FILE: the self-contained page (NULL: none) */
 	FILE *trace;                 /* --trace FILE: Chrome Trace Event JSON for Perfetto (NULL: none) */
 	int no_connections;          /* the JSON report without its connections (watch) */
+	int no_conn_stacks;          /* ... with them, but not their stacks (diff: a run of 100,000
+				      * connections read back was 3.5 GB of JSON objects) */
 	const char *main_untraced;   /* run: why the program it started cannot be traced (NULL: it can) */
 };
 

@@ -9,7 +9,7 @@
 
 struct sl_json_sink {
 	FILE *f;
-	int no_conns;
+	int no_conns, no_stacks;
 	size_t nconns;
 	json_t *stacks;              /* the image's symbolized stacks, by id */
 };
@@ -161,6 +161,8 @@ static json_t *conn_json(struct sl_json_sink *sink, const struct sl_conn *c)
 	json_object_set_new(o, "errors", errors_json(s));
 	json_object_set_new(o, "connect", connect_json(s));
 	json_object_set_new(o, "tcp_info", tcp_json(s));
+	if (sink->no_stacks)
+		return o;
 	json_object_set_new(o, "open_stack", stack_json(sink, img, s->open_stack));
 	json_object_set_new(o, "close_stack", stack_json(sink, img, s->close_stack));
 	json_object_set_new(o, "first_error_stack", stack_json(sink, img, s->error_stack));
@@ -293,11 +295,12 @@ static void emit(FILE *f, const char *lead, json_t *v, size_t flags)
 	json_decref(v);
 }
 
-struct sl_json_sink *sl_json_open(FILE *f, int with_connections)
+struct sl_json_sink *sl_json_open(FILE *f, int connections)
 {
 	struct sl_json_sink *s = calloc(1, sizeof *s);
 	s->f = f;
-	s->no_conns = !with_connections;
+	s->no_conns = connections == SL_JSON_NO_CONNS;
+	s->no_stacks = connections == SL_JSON_CONNS_NO_STACKS;
 	fprintf(f, "{\n\"socklens_report\": %d,\n\"socklens_version\": \"%s\",\n\"connections\": [", SL_JSON_REPORT_VERSION,
 		SL_VERSION);
 	return s;
