@@ -110,6 +110,36 @@ case_tls_untrusted_certificate_seen_by_the_server() {
 	done
 }
 
+# A blocking send to a peer that never reads, cut short two seconds in by the signal the program
+# then dies of (Ctrl-C): Python's send returns what it sent, and the report said short-write ("loop
+# until every byte is written", though the program does). It is write-stalled, which says the
+# signal ended the wait.
+case_a_stalled_write_cut_short_by_ctrl_c() {
+	cat > $TMP/intr.py <<'PY'
+import os, signal, socket, threading
+ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(1)
+peer = []
+threading.Thread(target=lambda: peer.append(ls.accept()), daemon=True).start()
+s = socket.create_connection(ls.getsockname())  # the peer never reads
+class Stop(Exception):
+    pass
+def stop(*a):
+    raise Stop()
+signal.signal(signal.SIGALRM, stop)
+signal.setitimer(signal.ITIMER_REAL, 2.0)  # the operator's Ctrl-C, two seconds in
+try:
+    while True:
+        s.send(b"x" * 65536)
+except Stop:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+PY
+	expect_status 130 $SL run --json $TMP/w.json -- $PY $TMP/intr.py
+	$JC $TMP/w.json "one('write-stalled')['evidence']['waited_ms'] >= 1500" \
+		"'a signal ended the wait' in one('write-stalled')['summary']" "not diags('short-write')" \
+		"one('write-stalled')['stack'][0]['line'] == 5"
+}
+
 case_tls_aborted_python_client() {
 	expect_status 1 $SL run --json $TMP/ta.json -- $PY examples/tls_aborted.py
 	$JC $TMP/ta.json "one('tls-aborted')['severity'] == 'error'" "one('tls-aborted')['evidence']['bytes_sent'] > 100" \

@@ -68,7 +68,8 @@ uint64_t sl_unanswered_ns(const struct sl_ctx *x, const struct sl_conn *c)
 static int short_write(const struct sl_ctx *x, const struct sl_conn *c, uint64_t waited)
 {
 	const struct sl_slot *s = c->s;
-	if (!(s->flags & SL_SF_SHORT_WRITE) || s->role == SL_ROLE_LISTENER || !sl_connected(s))
+	if (!(s->flags & SL_SF_SHORT_WRITE) || s->role == SL_ROLE_LISTENER || !sl_connected(s) ||
+	    sl_write_interrupted(x, c))
 		return 0;
 	struct sl_diag d;
 	char dur[32] = "";

@@ -4,6 +4,7 @@
  * read (a thread's, or a goroutine's parked in Go's netpoller). */
 #define _GNU_SOURCE
 #include <string.h>
+#include <sys/wait.h>
 #include "rules/rules.h"
 
 static const struct sl_slot *slot_of_conn(const struct sl_image *img, uint64_t conn_id)
@@ -33,15 +34,29 @@ static int write_in_flight(const struct sl_image *img, uint64_t conn_id)
 	return 0;
 }
 
-/* A goroutine's write seen parked that long, on a connection whose wait then ended (the program
- * closed it at its timeout, or the peer read at last): write-stalled too, from what the slot kept
- * (the longest wait a sample saw: at least that), at the connection's line. */
+int sl_write_interrupted(const struct sl_ctx *x, const struct sl_conn *c)
+{
+	const struct sl_slot *s = c->s;
+	if (!(s->flags & SL_SF_SHORT_WRITE) || s->write_max_cns < x->th->blocked_ns)
+		return 0;
+	int killed = c->img->h.end_reason != SL_END_EXIT && c->proc->have_status && WIFSIGNALED(c->proc->wstatus);
+	return killed || sl_stopping(c, s->last_out_cns > s->write_max_cns ? s->last_out_cns - s->write_max_cns : 0,
+				     c->end_ns);
+}
+
+/* A write that waited that long, and whose wait then ended (the program closed it at its timeout,
+ * or the peer read at last): a goroutine's seen parked (the longest wait a sample saw: at least
+ * that); a blocking write that ran into its SO_SNDTIMEO (a timeout of the program's); one a signal
+ * cut short as the process ended (sl_write_interrupted). write-stalled too, from what the slot
+ * kept, at the connection's line. */
 static void stalled_writes(struct sl_ctx *c)
 {
 	for (size_t i = 0; i < c->nconns; i++) {
 		const struct sl_conn *cn = &c->conns[i];
 		const struct sl_slot *s = cn->s;
-		if (!(s->flags & SL_SF_PARKED_WRITE) || s->write_max_cns < c->th->blocked_ns ||
+		int timed_out = !(s->flags & SL_SF_NONBLOCK) && s->eagain_out && sl_opt_on(s, SL_OPT_SNDTIMEO);
+		int interrupted = sl_write_interrupted(c, cn);
+		if (!((s->flags & SL_SF_PARKED_WRITE) || timed_out || interrupted) || s->write_max_cns < c->th->blocked_ns ||
 		    write_in_flight(c->img, s->conn_id))
 			continue;
 		struct sl_diag d;
@@ -51,9 +66,11 @@ static void stalled_writes(struct sl_ctx *c)
 		d.worst_ns = s->write_max_cns;
 		sl_cdur_format(&c->img->h, s->write_max_cns, dur, sizeof dur);
 		snprintf(d.summary, sizeof d.summary,
-			 "A write to %s waited at least %s: the peer was not reading what it was sent; %s.",
-			 d.peer[0] ? d.peer : "its peer", dur,
-			 cn->open_at_end ? "the write had ended when the process did" : "then the program closed it");
+			 "A write to %s waited %s%s: the peer was not reading what it was sent; %s.",
+			 d.peer[0] ? d.peer : "its peer", (s->flags & SL_SF_PARKED_WRITE) ? "at least " : "", dur,
+			 interrupted ? "a signal ended the wait as the process was stopped"
+			 : timed_out ? "its send timeout (SO_SNDTIMEO) ended the wait"
+			 : cn->open_at_end ? "the write had ended when the process did" : "then the program closed it");
 		sl_diag_fact(&d, "waited_ms", (double)s->write_max_cns / 1e6);
 		sl_diags_add(c->out, c->img, &d, stack, 0);
 	}

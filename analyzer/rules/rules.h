@@ -233,6 +233,10 @@ uint64_t sl_unanswered_ns(const struct sl_ctx *x, const struct sl_conn *c);
  * that waited for it): a failure it recovered from by retrying (a wait for a service to come up,
  * an HTTP client's retry of a request on a new connection, at once). */
 int sl_retried_ok(const struct sl_ctx *x, uint32_t stack, const struct sl_addr *peer, uint64_t when, uint64_t ns);
+/* rule_hung.c: c's last write, blocked the `blocked` threshold or longer, was cut short by the
+ * signal its process then ended by (or was told to stop with): a stalled write interrupted, said as
+ * write-stalled, not a short write the program failed to finish (Python's sendall under Ctrl-C) */
+int sl_write_interrupted(const struct sl_ctx *x, const struct sl_conn *c);
 /* rule_timeouts.c: a blocking read could hang here: no timeout, no poll */
 int sl_read_unguarded(const struct sl_slot *s);
 
