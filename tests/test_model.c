@@ -375,6 +375,30 @@ static void a_request_on_a_connection_the_server_closed_for_idleness_says_so(voi
 	assert_non_null(strstr(d->advice, "IdleConnTimeout"));
 }
 
+/* A record whose times no clock gives (a bit flipped high in a damaged log: a connect of 576460752
+ * s, a close before the open) is left out, counted, and the run is said to be checked in part;
+ * its neighbours stand. */
+static void records_with_impossible_times_are_left_out_and_said(void **state)
+{
+	struct ctx *c = *state;
+	struct sl_slot *bad = tcp_slot(c, SL_ROLE_CLIENT);
+	bad->connect_ns = 1ull << 59;
+	sl_slot_close(&c->log, bad, bad->open_ns + 500000000ull);
+	struct sl_slot *early = tcp_slot(c, SL_ROLE_CLIENT);
+	sl_slot_close(&c->log, early, early->open_ns + 500000000ull);
+	early->close_ns = early->open_ns - 5000000000ull;
+	struct sl_slot *fine = tcp_slot(c, SL_ROLE_CLIENT);
+	fine->connect_ns = 1500000000ull; /* a slow connect, and a true one */
+	sl_slot_close(&c->log, fine, fine->open_ns + 1600000000ull);
+	c->log.hdr->end_mono_ns = c->log.hdr->start_mono_ns + 3000000000ull;
+	analyze(c, NULL);
+	assert_int_equal(c->run.damaged_records, 2);
+	assert_int_equal(only(c, SL_K_SLOW_CONNECT)->conn_id, fine->conn_id);
+	char why[256];
+	assert_int_equal(sl_run_checked(&c->run, why, sizeof why), SL_CHECKED_PART);
+	assert_non_null(strstr(why, "2 damaged records left out"));
+}
+
 static void a_commands_one_late_socket_is_info_several_are_a_leak(void **state)
 {
 	struct ctx *c = *state; /* the process ran a second */
@@ -504,6 +528,7 @@ static void short_blocking_read_is_a_warning_and_threshold_is_settable(void **st
 static void old_connection_without_keepalive(void **state)
 {
 	struct ctx *c = *state;
+	c->log.hdr->end_mono_ns = c->log.hdr->start_mono_ns + 100000000000ull; /* a process of 100 s */
 	struct sl_slot *old = tcp_slot(c, SL_ROLE_SERVER);
 	sl_slot_close(&c->log, old, old->open_ns + 90000000000ull);
 	struct sl_slot *young = tcp_slot(c, SL_ROLE_SERVER);
@@ -531,6 +556,7 @@ static void text_report_matches_golden_file(void **state)
 	struct ctx *c = *state;
 	strcpy(c->log.hdr->exe, "/usr/bin/example");
 	strcpy(c->log.hdr->comm, "example");
+	c->log.hdr->end_mono_ns = c->log.hdr->start_mono_ns + 3000000000ull; /* (the read below blocked 2.5 s) */
 	uint32_t site = stack_at(c, 0x1234);
 	connect_event(c, ECONNREFUSED, "127.0.0.1", 6379, site);
 	connect_event(c, ECONNREFUSED, "127.0.0.1", 6379, site);
@@ -720,6 +746,7 @@ int main(void)
 		T(a_servers_reset_on_close_is_a_warning_unless_its_client_had_gone),
 		T(calls_that_ran_out_on_an_open_connection_are_each_unanswered),
 		T(a_request_on_a_connection_the_server_closed_for_idleness_says_so),
+		T(records_with_impossible_times_are_left_out_and_said),
 		T(a_commands_one_late_socket_is_info_several_are_a_leak),
 		T(a_socket_being_set_up_as_the_process_ends_is_no_leak),
 		T(not_leaks_servers_clients_pairs_blocked_sockets),

@@ -261,6 +261,70 @@ int sl_image_injected(const struct sl_image *img, uint64_t conn_id)
 	       bsearch(&conn_id, img->injected, img->ninjected, sizeof conn_id, cmp_u64) != NULL;
 }
 
+/* Whether a slot's times cannot be those of a socket of this log, whose process began at start and
+ * ended at end (0: not known): a close before the open, a time past the end, a duration longer
+ * than the socket's whole span. Only what no clock can give: a bit flipped high in a damaged log
+ * (a connect of 576460752 s), not a plausible wrong value. */
+#define SANE_SLACK 1000000000ull /* a second: the coarse clock's lag, a stamp taken as the log ended */
+static int slot_damaged(const struct sl_slot *s, uint64_t start, uint64_t end)
+{
+	const uint64_t stamps[] = {s->close_ns, s->last_out_cns, s->last_in_cns, s->eof_cns};
+	uint64_t first = s->open_ns < start ? s->open_ns : start, last = s->open_ns;
+	if (s->state == SL_SLOT_CLOSED && s->close_ns + SANE_SLACK < s->open_ns)
+		return 1;
+	for (size_t i = 0; i < sizeof stamps / sizeof *stamps; i++) {
+		if (stamps[i] && ((end && stamps[i] > end + SANE_SLACK) || stamps[i] + SANE_SLACK < first))
+			return 1;
+		if (stamps[i] > last)
+			last = stamps[i];
+	}
+	/* TCP_INFO's: a smoothed RTT past TCP's longest retransmission timeout (120 s), more segments
+	 * retransmitted than sent */
+	if (s->tcp_rtt_us > 120000000u || s->tcp_rttvar_us > 120000000u || (s->tcp_segs_out && s->tcp_retrans > s->tcp_segs_out))
+		return 1;
+	uint64_t span = (end ? end : last) - first + SANE_SLACK;
+	const uint64_t durations[] = {s->connect_ns, s->read_max_cns, s->write_max_cns, s->blocked_in_cns,
+				      s->blocked_out_cns, s->nagle_cns};
+	for (size_t i = 0; i < sizeof durations / sizeof *durations; i++)
+		if (durations[i] > span)
+			return 1;
+	return 0;
+}
+
+/* ... and an event's: before the process began, past its end, or longer than its life */
+static int event_damaged(const struct sl_event *ev, uint64_t start, uint64_t end)
+{
+	if (!ev->ts_ns)
+		return 0; /* (not dated: nothing to check) */
+	if (ev->ts_ns + SANE_SLACK < start || (end && ev->ts_ns > end + SANE_SLACK))
+		return 1;
+	uint64_t last = end ? end : ev->ts_ns > start ? ev->ts_ns : start;
+	return ev->dur_ns > last - start + SANE_SLACK;
+}
+
+/* Leaves out the slots and events whose times cannot be, counted in img->damaged. */
+static void drop_damaged(struct sl_image *img)
+{
+	uint64_t start = img->h.start_mono_ns, end = img->h.end_mono_ns;
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < img->nslots; i++) {
+		const struct sl_slot *s = &img->slots[i];
+		if ((s->state == SL_SLOT_LIVE || s->state == SL_SLOT_CLOSED) && slot_damaged(s, start, end))
+			img->damaged++;
+		else
+			img->slots[k++] = *s;
+	}
+	img->nslots = k;
+	k = 0;
+	for (uint32_t i = 0; i < img->nevents; i++) {
+		if (event_damaged(&img->events[i], start, end))
+			img->damaged++;
+		else
+			img->events[k++] = img->events[i];
+	}
+	img->nevents = k;
+}
+
 int sl_image_load(struct sl_image *img, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
@@ -298,6 +362,7 @@ int sl_image_load(struct sl_image *img, const char *path, char *err, size_t errl
 		return -1;
 	}
 	img->path = strdup(path);
+	drop_damaged(img);
 	for (uint32_t i = 0; i < img->nmods; i++) {
 		img->mods[i].path[SL_MODPATH_MAX - 1] = 0;
 		if (img->mods[i].buildid_len > SL_BUILDID_MAX)

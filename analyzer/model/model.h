@@ -29,6 +29,7 @@ struct sl_image {
 	uint64_t *injected;          /* connections --inject put a fault into (conn ids, ascending) */
 	uint32_t ninjected;
 	uint32_t inject_calls;       /* 1 << enum sl_call of every call a fault was injected into */
+	uint32_t damaged;            /* records left out: their times cannot be (a log damaged on disk) */
 };
 
 /* Reads and validates the header alone. 0, or -1 with a message in err. */
@@ -95,6 +96,7 @@ struct sl_run {
 	uint64_t now_ns;
 	const char *main_untraced;   /* why socklens run could not trace the program it started */
 	size_t bad_logs;             /* files skipped with an error */
+	size_t damaged_records;      /* records of the logs analyzed left out as damaged (image.c) */
 	char bad_why[300];           /* the first one and why */
 	uint64_t sockets;            /* over every process */
 	uint64_t open_at_end;        /* counted by the analysis */

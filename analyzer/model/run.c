@@ -501,6 +501,9 @@ enum sl_checked sl_run_checked(const struct sl_run *run, char *why, size_t len)
 	why[0] = 0;
 	if (run->bad_logs)
 		n += snprintf(why + n, len - (size_t)n, "%zu log%s unreadable", run->bad_logs, run->bad_logs == 1 ? "" : "s");
+	if (run->damaged_records && n < (int)len)
+		n += snprintf(why + n, len - (size_t)n, "%s%zu damaged record%s left out (times no clock gives)",
+			      n ? ", " : "", run->damaged_records, run->damaged_records == 1 ? "" : "s");
 	if (lost && n < (int)len)
 		n += snprintf(why + n, len - (size_t)n, "%s%llu log%s truncated while its process ran", n ? ", " : "",
 			      (unsigned long long)lost, lost == 1 ? "" : "s");

@@ -43,6 +43,9 @@ static void analyze_image(struct sl_run *run, const struct sl_thresholds *th, st
 		return;
 	}
 	sl_run_note_reaped(run, &img);
+	if (img.damaged)
+		sl_warn("log '%s': %u damaged records left out (times no clock gives)", info->path, img.damaged);
+	run->damaged_records += img.damaged;
 	if (info == sl_proc_last(p))
 		sl_live_kernel_view(run, p, &img); /* (a running process's current image) */
 	struct sl_ctx c = {.run = run, .th = th, .proc = p, .img = &img, .out = out};
