@@ -140,6 +140,23 @@ PY
 		"one('write-stalled')['stack'][0]['line'] == 5"
 }
 
+# A TLS client whose server takes the connection and never answers its ClientHello (a port that
+# waits for a plain request, a server stuck before its handshake): unanswered-request, which says it
+# was the handshake (it said "sent 517 bytes" with the advice for a request).
+case_a_tls_handshake_nobody_answers() {
+	need curl
+	local port; port=$(free_port)
+	$PY -c "import socket, sys, time
+s = socket.socket(); s.bind(('127.0.0.1', $port)); s.listen(1); print('ready', flush=True)
+c, _ = s.accept(); time.sleep(30)" > $TMP/silent.out &
+	local srv=$!
+	wait_for $TMP/silent.out ready
+	expect_status 28 $SL run --json $TMP/h.json -- curl -s -m 2 https://127.0.0.1:$port/
+	kill $srv
+	$JC $TMP/h.json "one('unanswered-request')['severity'] == 'error'" \
+		"'its TLS ClientHello' in one('unanswered-request')['summary']" "'TLS handshake' in one('unanswered-request')['advice']"
+}
+
 case_tls_aborted_python_client() {
 	expect_status 1 $SL run --json $TMP/ta.json -- $PY examples/tls_aborted.py
 	$JC $TMP/ta.json "one('tls-aborted')['severity'] == 'error'" "one('tls-aborted')['evidence']['bytes_sent'] > 100" \

@@ -143,15 +143,18 @@ static int by_time(const void *a, const void *b)
 	return x->blocked_ns < y->blocked_ns ? 1 : x->blocked_ns > y->blocked_ns ? -1 : 0;
 }
 
-/* "no SO_RCVTIMEO, SO_KEEPALIVE on (idle 60 s)" */
-static void options(const struct sl_slot *s, char *out, size_t len)
+/* "no SO_RCVTIMEO, SO_KEEPALIVE on (idle 60 s)"; a write's: its SO_SNDTIMEO */
+static void options(const struct sl_slot *s, uint32_t call, char *out, size_t len)
 {
 	char to[32];
-	if (sl_opt_on(s, SL_OPT_RCVTIMEO)) {
-		sl_dur_format((uint64_t)s->opt[SL_OPT_RCVTIMEO] * 1000, to, sizeof to);
-		snprintf(out, len, "SO_RCVTIMEO %s", to);
+	int write = call == SL_CALL_WRITE || call == SL_CALL_SEND || call == SL_CALL_SENDFILE || call == SL_CALL_CONNECT;
+	int opt = write ? SL_OPT_SNDTIMEO : SL_OPT_RCVTIMEO;
+	const char *name = write ? "SO_SNDTIMEO" : "SO_RCVTIMEO";
+	if (sl_opt_on(s, opt)) {
+		sl_dur_format((uint64_t)s->opt[opt] * 1000, to, sizeof to);
+		snprintf(out, len, "%s %s", name, to);
 	} else {
-		snprintf(out, len, "%s", (s->flags & SL_SF_GUARDED) ? "no SO_RCVTIMEO (polled)" : "no SO_RCVTIMEO");
+		snprintf(out, len, "no %s%s", name, (s->flags & SL_SF_GUARDED) ? " (polled)" : "");
 	}
 	size_t n = strlen(out);
 	if (!sl_opt_on(s, SL_OPT_KEEPALIVE))
@@ -200,7 +203,7 @@ static void text(FILE *out, const struct sl_run *run, const struct stuck *v, siz
 		sl_dur_format(s->blocked_ns, dur, sizeof dur);
 		if (s->have_slot) {
 			sl_addr_format(s->slot.role == SL_ROLE_LISTENER ? &s->slot.local : &s->slot.peer, peer, sizeof peer);
-			options(&s->slot, opts, sizeof opts);
+			options(&s->slot, s->call, opts, sizeof opts);
 		}
 		fprintf(out, "%s[%d] %s %u: %s() on fd %d%s%s, blocked %s%s\n", sl_esc(sl_proc_name(s->proc)),
 			s->proc->pid, s->goroutine ? "goroutine" : "thread", s->tid, sl_call_name((int)s->call), s->fd,

@@ -249,11 +249,18 @@ static void unanswered(const struct sl_ctx *x, const struct sl_conn *c, const st
 	}
 	d.worst_ns = waited;
 	sl_cdur_format(&c->img->h, waited, dur, sizeof dur);
+	/* (a TLS client's handshake the server never answered: a TLS port that is not, a server stuck
+	 * before its handshake, a middlebox eating the hello) */
+	int hello = s->first_out == SL_FB_TLS_HELLO && !s->bytes_in;
 	snprintf(d.summary, sizeof d.summary,
-		 "%.30s[%d] sent %llu bytes to %s%s and got no reply for %s%s; %s%s.", sl_proc_name(c->proc),
-		 c->proc->pid, (unsigned long long)s->bytes_out, peer_or(&d, "its peer"),
-		 s->bytes_in ? " in all" : "", dur, stopping, how_it_ended(c),
+		 "%.30s[%d] sent %s%llu bytes%s to %s%s and got no reply for %s%s; %s%s.", sl_proc_name(c->proc),
+		 c->proc->pid, hello ? "its TLS ClientHello (" : "", (unsigned long long)s->bytes_out, hello ? " in all)" : "",
+		 peer_or(&d, "its peer"), s->bytes_in ? " in all" : "", dur, stopping, how_it_ended(c),
 		 s->bytes_in ? " (earlier requests on this connection were answered)" : "");
+	if (hello && !sig && !cancelled && !within)
+		d.advice = "The server took the connection and never answered the TLS handshake: check that the port "
+			   "speaks TLS at once (not STARTTLS, not plain HTTP waiting for a request), and look at the "
+			   "server (stuck before its handshake, overloaded) or at a middlebox on the way.";
 	sl_diag_fact(&d, "bytes_sent", (double)s->bytes_out);
 	sl_diag_fact(&d, "bytes_received", (double)s->bytes_in);
 	sl_diag_fact(&d, "waited_ms", (double)waited / 1e6);
