@@ -318,7 +318,7 @@ static void calls_that_ran_out_on_an_open_connection_are_each_unanswered(void **
 	s->last_out_cns = s->last_in_cns = s->open_ns + 8000000000ull; /* traffic after the calls */
 	uint32_t call = stack_at(c, 0x7000);
 	const uint64_t durs[] = {1200000000ull, 1200000000ull, 300000000ull, 2000000000ull};
-	const int64_t how[] = {SL_SLOW_BOUNDED, SL_SLOW_BOUNDED, SL_SLOW_BOUNDED, SL_SLOW_CANCEL_ONLY};
+	const int64_t how[] = {SL_SLOW_BOUNDED, SL_SLOW_BOUNDED, SL_SLOW_BOUNDED, 0 /* no deadline: cancelled */};
 	for (int i = 0; i < 4; i++) {
 		struct sl_event *ev = sl_ev_begin(&c->log, SL_EV_SLOW, SL_CALL_READ, s->fd);
 		ev->conn_id = s->conn_id;

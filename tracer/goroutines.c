@@ -117,6 +117,8 @@ struct sl_goproc {
 	uint64_t fn[F_COUNT][2];     /* [entry, end) of http_funcs (0: not in the program) */
 	uint64_t itab[CTX_COUNT];    /* run-time addresses of ctx_types' itabs (0: not found) */
 	uint64_t deadline_err;       /* ... and of context.DeadlineExceeded's as an error */
+	uint64_t start_nano;         /* &time.startNano: a time.Time's monotonic reading is from it */
+	int64_t start_nano_v;        /* ... its value, once read (0: not yet) */
 };
 
 const char *sl_go_version(const struct sl_goproc *gp)
@@ -271,6 +273,8 @@ static void find_addresses(struct sl_goproc *gp, Elf *elf)
 	char name[] = "go:itab.context.deadlineExceededError,error";
 	if (symbol(elf, name, &a, NULL) == 0 || (name[2] = '.', symbol(elf, name, &a, NULL) == 0))
 		gp->deadline_err = a + bias;
+	if (symbol(elf, "time.startNano", &a, NULL) == 0)
+		gp->start_nano = a + bias;
 }
 
 struct sl_goproc *sl_go_open(pid_t pid, char *why, size_t len)
@@ -925,6 +929,23 @@ int sl_go_deadline_passed(const struct sl_goproc *gp, uint64_t timer)
 	if (!gp->deadline_err || !timer || peek(gp->pid, timer + 48, err, sizeof err) < 0)
 		return -1;
 	return u64(err, 0) == gp->deadline_err;
+}
+
+int sl_go_ctx_deadline(struct sl_goproc *gp, uint64_t timer, uint64_t *mono)
+{
+	/* timerCtx: its cancelCtx (64 bytes; 80 from Go 1.20, with its cause), the timer, then the
+	 * deadline: wall (its top bit: a monotonic reading in ext), ext, loc */
+	unsigned char t[16], sn[8];
+	uint64_t at = timer + (gp->l->minor >= 20 ? 88 : 72);
+	if (!timer || !gp->start_nano || peek(gp->pid, at, t, sizeof t) < 0 || !(u64(t, 0) >> 63))
+		return -1;
+	if (!gp->start_nano_v && peek(gp->pid, gp->start_nano, sn, sizeof sn) == 0)
+		gp->start_nano_v = (int64_t)u64(sn, 0);
+	int64_t ns = (int64_t)u64(t, 8) + gp->start_nano_v; /* runtime nanotime: CLOCK_MONOTONIC */
+	if (!gp->start_nano_v || ns <= 0)
+		return -1;
+	*mono = (uint64_t)ns;
+	return 0;
 }
 
 /* Whether the stack of the goroutine whose header is h holds a context with a deadline not yet

@@ -57,6 +57,9 @@ void sl_go_close(struct sl_goproc *gp);
  * a stripped program). Its memory may be another object's once the call is over: only the exact
  * itab counts. */
 int sl_go_deadline_passed(const struct sl_goproc *gp, uint64_t timer);
+/* ... and when that deadline is (CLOCK_MONOTONIC ns, into *mono): 0, or -1 when it cannot be read
+ * (a stripped program, a deadline without a monotonic reading) */
+int sl_go_ctx_deadline(struct sl_goproc *gp, uint64_t timer, uint64_t *mono);
 /* Walks the frame pointers of a goroutine's stack, n bytes read from sp, from bp: the return
  * addresses into pcs (up to SL_MAX_FRAMES, *npc so far); 1 when the chain goes on past what was
  * read. Any bp at all is safe (a stack may change as it is read). */

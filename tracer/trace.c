@@ -1415,10 +1415,13 @@ static int wait_ended(struct tproc *p, struct sl_slot *s, int fd, const struct g
  * an event of its own: from its start to its end (the cancel's send, if one went out after the
  * sample that still saw the wait; else this sample), at the caller's line. */
 static void wait_unanswered_open(struct tproc *p, const struct sl_slot *s, int fd, const struct gowatch *g,
-				 uint64_t prev, uint64_t now)
+				 uint64_t prev, uint64_t now, int ran_out)
 {
-	uint64_t since = g->f->since_cns;
+	uint64_t since = g->f->since_cns, dl;
 	uint64_t end = s->last_out_cns > prev && s->last_out_cns <= now ? s->last_out_cns : now;
+	/* one whose deadline ran out ended at it (the traffic since may be later calls') */
+	if (ran_out && sl_go_ctx_deadline(p->gr, g->timer, &dl) == 0 && dl > since && dl <= now)
+		end = dl;
 	struct sl_event *ev = sl_rec_event(&p->rec, SL_EV_SLOW, SL_CALL_READ, fd, s, (uint32_t)(g->f->site & 0xffffffffu), 0);
 	if (!ev)
 		return; /* the table is full: counted */
@@ -1854,9 +1857,10 @@ static void go_sample(struct tproc *p)
 				/* silent since, or (a round trip) its deadline ran out while it waited: what
 				 * came in since, then, was the peer's late word, or the next call's traffic */
 				int silent = wait_ended(p, s, g->fd, g, 0);
+				int ran_out = g->timer && sl_go_deadline_passed(p->gr, g->timer) == 1;
 				if (g->round_trip && !(s->flags & SL_SF_EOF) && s->tcp_state == TCP_ESTABLISHED_STATE &&
-				    (silent || (g->timer && sl_go_deadline_passed(p->gr, g->timer) == 1)))
-					wait_unanswered_open(p, s, g->fd, g, prev, now);
+				    (silent || ran_out))
+					wait_unanswered_open(p, s, g->fd, g, prev, now, ran_out);
 			}
 		}
 		if (p->watch[k].f)

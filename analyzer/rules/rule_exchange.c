@@ -148,7 +148,9 @@ static void unanswered_wait(const struct sl_ctx *x, const struct sl_conn *c, con
 		return;
 	struct sl_diag d;
 	char dur[32], how[160];
-	int bounded = ev->a & SL_SLOW_BOUNDED, cancelled = !bounded && (ev->a & SL_SLOW_CANCEL_ONLY);
+	/* (a call with no deadline ends unanswered only as the program cancels it: its context, a
+	 * caller gone; with the connection open, no failure ended it) */
+	int bounded = ev->a & SL_SLOW_BOUNDED, cancelled = !bounded;
 	int sig = sl_stopping(c, ev->ts_ns, ev->ts_ns + ev->dur_ns);
 	sl_diag_conn(&d, c, SL_K_UNANSWERED_REQUEST, sig || cancelled ? SL_SEV_INFO : SL_SEV_ERROR);
 	snprintf(d.group_peer, sizeof d.group_peer, "call%s", cancelled ? " cancelled" : "");
@@ -162,13 +164,12 @@ static void unanswered_wait(const struct sl_ctx *x, const struct sl_conn *c, con
 		d.advice = "The program was shutting down and ended the call itself. If an answer was due by then, "
 			   "look at the peer.";
 	} else if (cancelled) {
-		snprintf(how, sizeof how, "; its context, with no deadline, was cancelled by the program");
+		snprintf(how, sizeof how, "; with no deadline, it was cancelled by the program");
 		d.advice = "The program cancelled the call itself: its context had no deadline, so its own logic "
 			   "ended the wait. Look at why it cancelled; the peer is at fault only if it should have "
 			   "answered within the time shown.";
 	} else {
-		snprintf(how, sizeof how, "%s", bounded ? " and gave up at the bound the program set (a deadline or a context)"
-						       : " and gave up");
+		snprintf(how, sizeof how, " and gave up at the bound the program set (a deadline or a context)");
 		d.advice = "The peer took the call and never answered it: look at the peer (overloaded, stuck, or "
 			   "waiting for more input than was sent), or at whether the deadline fits what it is "
 			   "asked. The connection stayed open: other calls on it may have been answered.";

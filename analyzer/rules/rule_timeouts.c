@@ -36,7 +36,8 @@ int sl_read_unguarded(const struct sl_slot *s)
 #define GO_READ_ADVICE \
 	"A goroutine reading with no deadline waits forever for a silent peer: set one before the read " \
 	"(conn.SetReadDeadline; for an http.Server, ReadHeaderTimeout and IdleTimeout; for an " \
-	"http.Client, Timeout), so the read fails and the goroutine moves on."
+	"http.Client, Timeout; for a gRPC or database call, a context with a deadline), so the read " \
+	"fails and the goroutine moves on."
 
 static void missing_timeout(const struct sl_ctx *x, const struct sl_conn *c, struct sl_diags *out)
 {
