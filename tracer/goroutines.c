@@ -912,23 +912,35 @@ static void http_callers(const struct sl_goproc *gp, struct sl_gowait *w, size_t
 	free(gs);
 }
 
+/* A timerCtx's err (at 48 in a cancelCtx from Go 1.19 to 1.24), its interface words into err[2]
+ * (nil while not done); 0, or -1 when it cannot be read. */
+static int timer_err(const struct sl_goproc *gp, uint64_t timer, uint64_t err[2])
+{
+	unsigned char b[16];
+	if (!timer || peek(gp->pid, timer + 48, b, sizeof b) < 0)
+		return -1;
+	err[0] = u64(b, 0);
+	err[1] = u64(b, 8);
+	return 0;
+}
+
 /* Whether a context (its interface words) has a deadline in its chain (ctx_deadline) that has not
- * yet passed: its timerCtx not done (err, at 48 in a cancelCtx from Go 1.19 to 1.24, still nil). */
+ * yet passed: its timerCtx not done. */
 static int ctx_live_deadline(const struct sl_goproc *gp, uint64_t tab, uint64_t data, uint64_t *timer)
 {
 	int cancelable;
-	unsigned char err[16];
+	uint64_t err[2];
 	*timer = 0;
-	return ctx_deadline(gp, tab, data, &cancelable, timer) == 1 && *timer &&
-	       peek(gp->pid, *timer + 48, err, sizeof err) == 0 && !u64(err, 0) && !u64(err, 8);
+	return ctx_deadline(gp, tab, data, &cancelable, timer) == 1 && timer_err(gp, *timer, err) == 0 && !err[0] &&
+	       !err[1];
 }
 
 int sl_go_deadline_passed(const struct sl_goproc *gp, uint64_t timer)
 {
-	unsigned char err[16];
-	if (!gp->deadline_err || !timer || peek(gp->pid, timer + 48, err, sizeof err) < 0)
+	uint64_t err[2];
+	if (!gp->deadline_err || timer_err(gp, timer, err) < 0)
 		return -1;
-	return u64(err, 0) == gp->deadline_err;
+	return err[0] == gp->deadline_err;
 }
 
 int sl_go_ctx_deadline(struct sl_goproc *gp, uint64_t timer, uint64_t *mono)

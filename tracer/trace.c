@@ -1412,8 +1412,9 @@ static int wait_ended(struct tproc *p, struct sl_slot *s, int fd, const struct g
 /* A round trip's wait a sample found over, the peer silent and the connection left open: a gRPC or
  * HTTP/2 call whose deadline ran out (or the program cancelled). Its connection carries on, and its
  * record's times move with whatever goes next (the call's cancel first, RST_STREAM), so the wait is
- * an event of its own: from its start to its end (the cancel's send, if one went out after the
- * sample that still saw the wait; else this sample), at the caller's line. */
+ * an event of its own: from its start to its end (its deadline, when that ran out and can be read;
+ * else the cancel's send, if one went out after the sample that still saw the wait; else this
+ * sample), at the caller's line. */
 static void wait_unanswered_open(struct tproc *p, const struct sl_slot *s, int fd, const struct gowatch *g,
 				 uint64_t prev, uint64_t now, int ran_out)
 {
