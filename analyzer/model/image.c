@@ -266,6 +266,7 @@ int sl_image_injected(const struct sl_image *img, uint64_t conn_id)
  * than the socket's whole span. Only what no clock can give: a bit flipped high in a damaged log
  * (a connect of 576460752 s), not a plausible wrong value. */
 #define SANE_SLACK 1000000000ull /* a second: the coarse clock's lag, a stamp taken as the log ended */
+#define SANE_YEAR (366ull * 86400 * 1000000000ull) /* the longest wait of a log with no end (below) */
 static int slot_damaged(const struct sl_slot *s, uint64_t start, uint64_t end)
 {
 	const uint64_t stamps[] = {s->close_ns, s->last_out_cns, s->last_in_cns, s->eof_cns};
@@ -282,7 +283,7 @@ static int slot_damaged(const struct sl_slot *s, uint64_t start, uint64_t end)
 		return 1;
 	/* (a running or killed process's log has no end, and a wait goes on past its socket's last
 	 * stamp: a year, then, which a bit flipped high still passes) */
-	uint64_t span = end ? end - first + SANE_SLACK : 366ull * 86400 * 1000000000ull;
+	uint64_t span = end ? end - first + SANE_SLACK : SANE_YEAR;
 	const uint64_t durations[] = {s->connect_ns, s->read_max_cns, s->write_max_cns, s->blocked_in_cns,
 				      s->blocked_out_cns, s->nagle_cns};
 	for (size_t i = 0; i < sizeof durations / sizeof *durations; i++)
@@ -298,7 +299,7 @@ static int event_damaged(const struct sl_event *ev, uint64_t start, uint64_t end
 		return 0; /* (not dated: nothing to check) */
 	if (ev->ts_ns + SANE_SLACK < start || (end && ev->ts_ns > end + SANE_SLACK))
 		return 1;
-	return ev->dur_ns > (end ? end - start + SANE_SLACK : 366ull * 86400 * 1000000000ull);
+	return ev->dur_ns > (end ? end - start + SANE_SLACK : SANE_YEAR);
 }
 
 /* Leaves out the slots and events whose times cannot be, counted in img->damaged. */

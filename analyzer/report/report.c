@@ -72,9 +72,8 @@ int sl_report_dir(const char *dir, const struct sl_output *o)
 		sl_warn("no socklens logs in '%s' (was the program started by socklens run?)", dir);
 	if (o->since_ns)
 		ds.since_ns = run.now_ns > o->since_ns ? run.now_ns - o->since_ns : 1;
-	struct sl_json_sink *sink = !o->json	       ? NULL
-				    : o->no_connections ? sl_json_open(o->json, SL_JSON_NO_CONNS)
-							: sl_json_open(o->json, o->no_conn_stacks ? SL_JSON_CONNS_NO_STACKS : SL_JSON_CONNS);
+	int conns = o->no_connections ? SL_JSON_NO_CONNS : o->no_conn_stacks ? SL_JSON_CONNS_NO_STACKS : SL_JSON_CONNS;
+	struct sl_json_sink *sink = o->json ? sl_json_open(o->json, conns) : NULL;
 	struct sl_audit *audit = o->audit ? sl_audit_new(&o->th) : NULL;
 	struct sl_pictures *pictures = o->html || o->trace ? sl_pictures_new() : NULL;
 	struct sl_renderers r = {sink, audit, pictures};

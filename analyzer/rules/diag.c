@@ -548,6 +548,16 @@ void sl_diags_release(struct sl_diags *ds)
 }
 
 
+int sl_conn_killed(const struct sl_conn *c)
+{
+	return c->img->h.end_reason != SL_END_EXIT && c->proc->have_status && (c->proc->wstatus & 0x7f);
+}
+
+uint64_t sl_site_last_failure(const struct sl_ctx *x, const struct sl_stack *st)
+{
+	return st->last_fail_ns ? st->last_fail_ns : sl_image_end(x->run, x->proc, x->img);
+}
+
 int sl_proc_failed(const struct sl_proc *p, const struct sl_log_header *h)
 {
 	if (h->seq != sl_proc_last(p)->h.seq || p->alive)

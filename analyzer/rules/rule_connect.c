@@ -160,7 +160,7 @@ static void from_events(struct sl_ctx *c)
 			d.err = err;
 			d.count = (unsigned)st->err_count[k];
 			d.worst_ns = st->max_ns;
-			d.when_ns = st->last_fail_ns ? st->last_fail_ns : sl_image_end(c->run, c->proc, c->img);
+			d.when_ns = sl_site_last_failure(c, st);
 			snprintf(d.summary, sizeof d.summary,
 				 "%llu connects from this call site failed with %s; the event table kept none of them, so "
 				 "their peers are not known.", (unsigned long long)st->err_count[k], sl_errno_name(err));

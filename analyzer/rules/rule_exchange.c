@@ -102,22 +102,23 @@ static int by_conn(const void *a, const void *b)
 	return x->ts_ns < y->ts_ns ? -1 : x->ts_ns > y->ts_ns;
 }
 
+static int is_wait(const struct sl_event *ev)
+{
+	return ev->type == SL_EV_SLOW && ev->b == SL_SLOW_UNANSWERED && ev->conn_id;
+}
+
 static void waits_collect(const struct sl_image *img, struct waits *w)
 {
+	size_t n = 0;
 	w->v = NULL;
 	w->n = 0;
-	if (!(img->h.flags & SL_HDR_PTRACE))
+	for (uint32_t i = 0; (img->h.flags & SL_HDR_PTRACE) && i < img->nevents; i++)
+		n += is_wait(&img->events[i]);
+	if (!n || !(w->v = malloc(n * sizeof *w->v)))
 		return;
-	for (uint32_t i = 0; i < img->nevents; i++) {
-		const struct sl_event *ev = &img->events[i];
-		if (ev->type != SL_EV_SLOW || ev->b != SL_SLOW_UNANSWERED || !ev->conn_id)
-			continue;
-		const struct sl_event **v = realloc(w->v, (w->n + 1) * sizeof *v);
-		if (!v)
-			break;
-		w->v = v;
-		w->v[w->n++] = ev;
-	}
+	for (uint32_t i = 0; i < img->nevents; i++)
+		if (is_wait(&img->events[i]))
+			w->v[w->n++] = &img->events[i];
 	if (w->n > 1)
 		qsort(w->v, w->n, sizeof *w->v, by_conn);
 }

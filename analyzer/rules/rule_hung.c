@@ -4,7 +4,6 @@
  * read (a thread's, or a goroutine's parked in Go's netpoller). */
 #define _GNU_SOURCE
 #include <string.h>
-#include <sys/wait.h>
 #include "rules/rules.h"
 
 static const struct sl_slot *slot_of_conn(const struct sl_image *img, uint64_t conn_id)
@@ -39,8 +38,7 @@ int sl_write_interrupted(const struct sl_ctx *x, const struct sl_conn *c)
 	const struct sl_slot *s = c->s;
 	if (!(s->flags & SL_SF_SHORT_WRITE) || s->write_max_cns < x->th->blocked_ns)
 		return 0;
-	int killed = c->img->h.end_reason != SL_END_EXIT && c->proc->have_status && WIFSIGNALED(c->proc->wstatus);
-	return killed || sl_stopping(c, s->last_out_cns > s->write_max_cns ? s->last_out_cns - s->write_max_cns : 0,
+	return sl_conn_killed(c) || sl_stopping(c, s->last_out_cns > s->write_max_cns ? s->last_out_cns - s->write_max_cns : 0,
 				     c->end_ns);
 }
 

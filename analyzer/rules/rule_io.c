@@ -178,7 +178,7 @@ static void counted_only(struct sl_ctx *c, const struct sl_tally *t)
 			}
 			d.err = err;
 			d.count = (unsigned)st->err_count[k];
-			d.when_ns = st->last_fail_ns ? st->last_fail_ns : sl_image_end(c->run, c->proc, c->img);
+			d.when_ns = sl_site_last_failure(c, st);
 			snprintf(d.summary, sizeof d.summary,
 				 "%llu calls from this call site failed with %s; the event table kept none of them, so their "
 				 "connections are not known.", (unsigned long long)st->err_count[k], sl_errno_name(err));

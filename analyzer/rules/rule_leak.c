@@ -39,11 +39,6 @@ static const char *how_ended(const struct sl_conn *c)
 	return "ended";
 }
 
-static int killed(const struct sl_conn *c)
-{
-	return c->img->h.end_reason != SL_END_EXIT && c->proc->have_status && (c->proc->wstatus & 0x7f);
-}
-
 /* A thread was blocked on this socket when the process ended: hung-call/missing-timeout say so. */
 static int blocked_at_end(const struct sl_conn *c)
 {
@@ -181,7 +176,7 @@ static enum sl_severity severity(const struct sl_ctx *x, const struct sl_conn *c
 	uint64_t life = c->end_ns > x->img->h.start_mono_ns ? c->end_ns - x->img->h.start_mono_ns : 0;
 	if (same_site >= PILE_MIN)
 		return SL_SEV_WARNING; /* a pile-up, seen live or after a kill alike */
-	if (c->s->role == SL_ROLE_LISTENER || killed(c))
+	if (c->s->role == SL_ROLE_LISTENER || sl_conn_killed(c))
 		return SL_SEV_INFO;
 	if (same_site == 1 && life < SHORT_LIVED_NS && c->s->role == SL_ROLE_CLIENT)
 		return SL_SEV_INFO;

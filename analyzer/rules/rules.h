@@ -214,6 +214,10 @@ int sl_stopping(const struct sl_conn *c, uint64_t from_cns, uint64_t to_cns);
 /* Whether the image whose header is h, the last of p, ended its process in failure: a non-zero exit
  * or a signal (0 for an earlier image or a running process). */
 int sl_proc_failed(const struct sl_proc *p, const struct sl_log_header *h);
+/* Whether c's image ended with its process killed by a signal (not by an exit of its own). */
+int sl_conn_killed(const struct sl_conn *c);
+/* When the last failure at call site st happened (the image's end for a log that did not date it). */
+uint64_t sl_site_last_failure(const struct sl_ctx *x, const struct sl_stack *st);
 /* A finding's site for a request: the first send's stack when there is one (into d), else the
  * send's site to pass to sl_diags_add (diag.c). */
 uint64_t sl_send_site(const struct sl_image *img, struct sl_diag *d, const struct sl_slot *s);
