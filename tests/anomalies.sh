@@ -319,16 +319,14 @@ go_resolver() { # GO-BIN-DIR True|False (loose: the first lookup's line not requ
 	dial=$(line_of tests/go/lookup/main.go '// the dial')
 	# the slow and dropped questions: four exchanges at the lookup's line; on a loaded machine the
 	# dial's NXDOMAIN exchanges may pass the threshold too, as their own finding at the dial's line;
-	# the dropped name, which no server answered, a failed lookup too (under the sanitizers' slower
-	# tracer a query can be written before its thread's interrupt lands, as docs/go.md says of TLS
-	# records: the question is then not followed)
+	# the dropped name, which no server answered, a failed lookup too
 	$JC $TMP/gd.json "len([d for d in diags('slow-dns') if at(d, 'tests/go/lookup/main.go', $lookup)]) == 1" \
 		"[d for d in diags('slow-dns') if at(d, 'tests/go/lookup/main.go', $lookup) and d['count'] >= 4 and d['peer'] == '127.0.0.1:53' and d['evidence']['duration_ms'] >= 900]" \
 		"all(at(d, 'tests/go/lookup/main.go', $lookup) or at(d, 'tests/go/lookup/main.go', $dial) for d in diags('slow-dns'))" \
 		"len(diags('dns-failure')) in (2, 3)" \
 		"[d for d in diags('dns-failure') if d['peer'] == 'db.internal.example' and d['count'] == 1 and 'NXDOMAIN' in d['summary'] and ($2 or at(d, 'tests/go/lookup/main.go', $lookup))]" \
 		"all(d['count'] == 1 and 'no DNS server answered' in d['summary'] and d['severity'] == 'error' and ($2 or at(d, 'tests/go/lookup/main.go', $lookup)) for d in diags('dns-failure') if d['peer'] == 'drop.x.example')" \
-		"[d for d in diags('dns-failure') if d['peer'] == 'drop.x.example'] or '${SANITIZE:-}'" \
+		"[d for d in diags('dns-failure') if d['peer'] == 'drop.x.example']" \
 		"[d for d in diags('dns-failure') if d['peer'] == 'api.internal.example' and d['count'] == 1 and at(d, 'tests/go/lookup/main.go', $dial)]" \
 		"len(diags()) == len(diags('dns-failure')) + len(diags('slow-dns'))"
 }

@@ -196,7 +196,7 @@ struct fdent {
 	int closed_socket;           /* a socket closed here: a later EBADF on it is a use after close */
 	int dns;                     /* a connected socket to a DNS server's port 53: its answers are read */
 	int dnsq;                    /* ... the question its answer was to (index + 1 in dns.q), 0: none yet */
-	uint64_t dns_t0;             /* ... when it was connected */
+	uint64_t dns_t0;             /* ... when it was made (its socket call) */
 	int look;                    /* its first bytes each way are looked at (a TLS handshake) */
 	int look_calls;              /* ... data calls seen so far */
 	uint64_t look_t0;            /* ... since when */
@@ -240,6 +240,9 @@ struct tproc {
 		uint32_t n;
 	} asker;
 	int looking;                 /* connections whose first bytes are looked at (fdent.look) */
+	int unseen;                  /* its threads interrupted by step_begin not yet stopped */
+	pid_t held;                  /* ... the thread kept stopped until they all have (0: none) */
+	uint64_t held_since;
 	uint64_t look_checked;       /* when the looks were last checked for their time limit */
 #define LOOK_SITES 32
 	struct {                     /* per call site, the connections looked at lately */
@@ -295,6 +298,7 @@ struct tthread {
 	long step_nr;                /* ... that call and its first arguments */
 	unsigned long long step_args[3];
 	int started;                 /* its first stop (an auto-attached task's) has been seen */
+	int unseen;                  /* interrupted by step_begin, its stop not yet seen */
 	long nr;
 	unsigned long long args[6];
 	uint64_t t0;
@@ -418,8 +422,16 @@ static struct tthread *thread_add(pid_t tid, struct tproc *p)
 	return t;
 }
 
+static void step_seen(struct tthread *t);
+static int holds; /* processes with a held thread (step_begin) */
+
 static void thread_drop(struct tthread *t)
 {
+	step_seen(t);
+	if (t->p->held == t->tid) {
+		t->p->held = 0;
+		holds--;
+	}
 	for (size_t i = 0; i < nthreads; i++) {
 		if (threads[i] == t) {
 			threads[i] = threads[--nthreads];
@@ -1205,12 +1217,64 @@ static int stepping(const struct tproc *p)
 /* The process is about to be stepped (nothing was): glibc's calls come on the thread that is
  * stopped now, but Go's may on any thread, so a Go process's other threads are interrupted, to be
  * resumed stepping. An interrupt can end a blocking epoll_wait with EINTR (as attaching strace
- * does), which Go's runtime retries; other programs' threads are never interrupted. */
+ * does), which Go's runtime retries; other programs' threads are never interrupted.
+ * The stopped thread (its connect's or accept's stop) is held until every other thread has
+ * stopped: the goroutine that will write the query or the first bytes is still in that call, so
+ * none of its writes can come before the stepping does (the runtime hands a goroutine whose call
+ * was long to whichever thread is free, one that may not have met its interrupt yet). A thread
+ * that does not stop within HOLD_MAX_NS (a disk wait) lets it go: the program is never kept. */
+#define HOLD_MAX_NS 100000000ull
+
 static void step_begin(struct tproc *p)
 {
-	for (size_t i = 0; p->go && i < nthreads; i++)
-		if (threads[i]->p == p && threads[i]->tid != p->at)
-			ptrace(PTRACE_INTERRUPT, threads[i]->tid, NULL, NULL);
+	for (size_t i = 0; p->go && i < nthreads; i++) {
+		struct tthread *t = threads[i];
+		if (t->p == p && t->tid != p->at && ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL) == 0 && !t->unseen) {
+			t->unseen = 1;
+			p->unseen++;
+		}
+	}
+	if (p->unseen && !p->held) {
+		p->held = p->at;
+		p->held_since = sl_now();
+		holds++;
+	}
+}
+
+static void resume(struct tthread *t, int sig);
+
+/* The held thread goes on (its process's threads have all stopped, or it waited too long). */
+static void step_release(struct tproc *p)
+{
+	pid_t tid = p->held;
+	if (!tid)
+		return;
+	p->held = 0;
+	holds--;
+	struct tthread *t = thread_find(tid);
+	if (t)
+		resume(t, 0);
+}
+
+/* A thread's stop, or its end: one fewer to wait for. */
+static void step_seen(struct tthread *t)
+{
+	if (!t->unseen)
+		return;
+	t->unseen = 0;
+	if (--t->p->unseen <= 0) {
+		t->p->unseen = 0;
+		step_release(t->p);
+	}
+}
+
+/* Holds past HOLD_MAX_NS end (the loop's idle turns). */
+static void step_expire(void)
+{
+	uint64_t now = sl_now();
+	for (size_t i = 0; holds && i < nprocs; i++)
+		if (procs[i]->held && now - procs[i]->held_since >= HOLD_MAX_NS)
+			step_release(procs[i]);
 }
 
 /* A socket connected to a DNS server's port 53: the process is stepped until its DNS sockets are
@@ -1223,7 +1287,7 @@ static int dns_watch(struct tproc *p, int fd, const struct sl_slot *s)
 	int was = stepping(p);
 	e->dns = 1;
 	e->dnsq = 0;
-	e->dns_t0 = sl_now();
+	e->dns_t0 = s->open_ns ? s->open_ns : sl_now();
 	if (!p->dns.open++ && !was)
 		step_begin(p);
 	return 1;
@@ -1332,6 +1396,13 @@ static void look_at(struct tproc *p, long nr, int fd, unsigned long long buf, lo
 
 /* A DNS socket closed: when it was the last of its question's, that lookup is over, and said if it
  * failed (once for the A and AAAA questions of one name). */
+/* A question no server answered is said when its sockets lived about as long as a resolver's
+ * shortest timeout (resolv.conf's timeout: is a second at least, in Go as in glibc), not when the
+ * program's own shorter deadline ended it. Go starts that timeout before it makes the socket, and
+ * the socket's close comes at the timer's wake-up: the socket lives a little less than the timeout
+ * when the machine is quiet, so the bound is a tenth short of it. */
+#define DNS_GAVE_UP_NS 900000000ull
+
 static void dns_closed(struct tproc *p, struct fdent *e)
 {
 	e->dns = 0;
@@ -1350,7 +1421,7 @@ static void dns_closed(struct tproc *p, struct fdent *e)
 		sl_rec_dns(&p->rec, SL_CALL_RESOLVE, name, rcode == 3 ? EAI_NONAME : rcode == 2 ? EAI_AGAIN : EAI_FAIL,
 			   now - p->dns.q[k].t0);
 		says = 1;
-	} else if (!p->dns.q[k].replied && p->log.hdr && !said && now - p->dns.q[k].t0 >= 1000000000ull &&
+	} else if (!p->dns.q[k].replied && p->log.hdr && !said && now - p->dns.q[k].t0 >= DNS_GAVE_UP_NS &&
 		   dns_last_try(p, name)) {
 		/* asked, and no server answered before the resolver gave up on it */
 		sl_rec_dns_unanswered(&p->rec, name, now - p->dns.q[k].t0);
@@ -1989,6 +2060,8 @@ static void pass_on_signals(pid_t pid)
 
 static void resume(struct tthread *t, int sig)
 {
+	if (t && t->p->held == t->tid)
+		return; /* step_release resumes it */
 	dup_release();
 	ptrace(t && (t->in_sys || stepping(t->p)) ? PTRACE_SYSCALL : PTRACE_CONT, t ? t->tid : 0, NULL, (void *)(long)sig);
 }
@@ -2146,6 +2219,7 @@ static void on_stop(pid_t tid, int status)
 	int sig = WSTOPSIG(status), event = status >> 16;
 	unsigned long msg = 0;
 	t->p->at = tid;
+	step_seen(t); /* (before its own resume: a thread stepped from here on) */
 	if (sig == SIGTRAP && event == PTRACE_EVENT_SECCOMP) {
 		struct user_regs_struct r;
 		if (ptrace(PTRACE_GETREGS, tid, NULL, &r) == 0) {
@@ -2308,8 +2382,9 @@ static int trace_loop(pid_t main_pid)
 			sigset_t chld;
 			sigemptyset(&chld);
 			sigaddset(&chld, SIGCHLD);
+			step_expire();
 			ts.tv_sec = 0;
-			ts.tv_nsec = 200000000;
+			ts.tv_nsec = holds ? 10000000 : 200000000;
 			sigtimedwait(&chld, NULL, &ts);
 			continue;
 		}
