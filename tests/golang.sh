@@ -305,6 +305,28 @@ case_default_mode_finds_a_reset_from_the_kernel() {
 		"at(one('connection-reset'), 'tests/go/silent/main.go', $line)" "len(diags()) == 1"
 }
 
+# A write after the peer's orderly close fails with EPIPE, whose SIGPIPE stops the writing thread
+# at the tracer: found without --trace-data as with it, a broken-pipe at the program's write (not a
+# reset "the peer crashed"), in a static and a -trimpath build.
+case_go_broken_pipe_without_trace_data() {
+	local line mode opt; line=$(line_of tests/go/upload/main.go '// the upload')
+	for mode in static trimpath; do
+		gobuild upload $TMP/upload-$mode $mode
+		for opt in "" --trace-data; do
+			rm -f $TMP/hport
+			$PY -c 'import socket
+s = socket.create_server(("127.0.0.1", 0)); print(s.getsockname()[1], flush=True)
+c, _ = s.accept(); c.settimeout(30); f = c.makefile("rb"); f.readline(); c.sendall(b"BYE\n"); f.close(); c.close()' > $TMP/hport &
+			wait_for $TMP/hport .
+			expect_status 1 $SL run $opt --json $TMP/bp.json -- $TMP/upload-$mode 127.0.0.1:$(cat $TMP/hport) > $TMP/bp.out
+			grep -q "broken pipe" $TMP/bp.out
+			$JC $TMP/bp.json "one('broken-pipe')['severity'] == 'error'" "one('broken-pipe')['errno'] == 'EPIPE'" \
+				"one('broken-pipe')['stack'][0]['function'] == 'main.upload'" \
+				"one('broken-pipe')['stack'][0]['line'] == $line" "len(diags()) == 1"
+		done
+	done
+}
+
 # A cgo program's user and host lookups go through glibc, which tries nscd's socket first and does
 # without it: those refusals (seen by the tracer, not by the preload) are no finding.
 case_go_cgo_name_services_are_clean() {

@@ -1568,6 +1568,37 @@ static void data_done(struct tproc *p, struct tthread *t, struct sl_slot *s, lon
 	sl_rec_data(&p->rec, s, (int)t->args[0], &c);
 }
 
+/* SIGPIPE, at its delivery to a thread of the program: in the default mode the data calls run
+ * without a stop, but a write that fails with EPIPE raises SIGPIPE (Go's runtime takes it for a
+ * socket), and its delivery stops the thread as it returns from that call, whose number, fd and
+ * result the registers still hold. The failed write is recorded as --trace-data would have (its
+ * time unknown: none), at the program's line. A SIGPIPE sent by someone, or one delivered later
+ * than the call (blocked a while), does not hold EPIPE in a write's result and is left alone. */
+static void pipe_broken(struct tthread *t)
+{
+	struct user_regs_struct r;
+	struct sl_slot *s;
+	if (trace_data || ptrace(PTRACE_GETREGS, t->tid, NULL, &r) != 0 || (long long)r.rax != -EPIPE)
+		return;
+	long nr = (long)r.orig_rax;
+	if (nr != SYS_write && nr != SYS_writev && nr != SYS_sendto && nr != SYS_sendmsg)
+		return;
+	if (!t->p->log.hdr || !(s = slot_known(t->p, (int)r.rdi)))
+		return;
+	long saved_nr = t->nr;
+	unsigned long long saved_args[6];
+	memcpy(saved_args, t->args, sizeof saved_args);
+	uint64_t saved_t0 = t->t0;
+	t->nr = nr;
+	t->args[0] = r.rdi;
+	t->args[1] = r.rsi;
+	t->t0 = sl_now();
+	data_done(t->p, t, s, -EPIPE, EPIPE);
+	t->nr = saved_nr;
+	memcpy(t->args, saved_args, sizeof saved_args);
+	t->t0 = saved_t0;
+}
+
 /* The end of a traced call, at its syscall-exit stop (close and exec at their entry). */
 static void call_done(struct tthread *t, long ret)
 {
@@ -2338,6 +2369,8 @@ static void on_stop(pid_t tid, int status)
 		t->p->log.hdr->stop_signal_ns = sl_now();
 		__atomic_store_n(&t->p->log.hdr->stop_signal, (uint32_t)sig, __ATOMIC_RELEASE);
 	}
+	if (sig == SIGPIPE)
+		pipe_broken(t);
 	resume(t, sig); /* a signal for the program: delivered as it was */
 }
 

@@ -1,0 +1,3 @@
+module socklens.test/upload
+
+go 1.19
