@@ -39,7 +39,7 @@ wait_port() {
 }
 
 # want PART: whether BENCH_ONLY (comma-separated: pingpong,redis,nginx,go,callgrind,rare,inject,goroutines,
-# forks,memory) selects it
+# forks,scripts,memory) selects it
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -58,8 +58,8 @@ for line in open(path):
 base = statistics.median(r["plain"] for r in runs.values())
 print(f"{name}: plain median {base:,.0f}/s over {len(runs)} rounds")
 label = {"again": "plain again (A/A)", "socklens": "socklens", "traced": "socklens run (ptrace)",
-         "strace": "strace"}
-for mode in ("again", "socklens", "traced", "strace"):
+         "strace": "strace", "follow": "socklens run", "preload": "tracer off"}
+for mode in ("again", "socklens", "traced", "strace", "follow", "preload"):
     ratios = sorted(r[mode] / r["plain"] for r in runs.values() if mode in r and r.get("plain"))
     if not ratios:
         continue
@@ -447,6 +447,37 @@ for mode in ("plain", "disk", "tmpfs"):
 PY
 	done
 	rm -rf "$SHM"
+fi
+
+# script_loop MODE LOOP: a shell script looping over 500 execs, in processes per second: plain,
+# under socklens run (which follows the Go and static programs a script execs: the preload asks the
+# tracer before such an exec), and under socklens run with its tracer off (SOCKLENS_NO_PTRACE=1:
+# the preload alone, such programs named, not followed)
+script_loop() {
+	local mode=$1 loop=$2 t0 t1
+	rm -rf "$TMP/srun"
+	t0=$(date +%s%N)
+	case $mode in
+	plain|again) "$loop" ;;
+	follow) "$B/socklens" run --dir "$TMP/srun" --report /dev/null -- "$loop" 2>/dev/null ;;
+	preload) SOCKLENS_NO_PTRACE=1 "$B/socklens" run --dir "$TMP/srun" --report /dev/null -- "$loop" 2>/dev/null ;;
+	esac
+	t1=$(date +%s%N)
+	rm -rf "$TMP/srun"
+	echo $((500 * 1000000000 / (t1 - t0)))
+}
+if want scripts; then
+	printf 'int main(void) { return 0; }\n' > "$TMP/st.c"
+	if gcc -static -O2 -o "$TMP/static-true" "$TMP/st.c" 2>/dev/null; then
+		for prog in /bin/true "$TMP/static-true"; do
+			loop=$TMP/loop-$(basename "$prog").sh
+			printf '#!/bin/sh\ni=0\nwhile [ $i -lt 500 ]; do %s; i=$((i + 1)); done\n' "$prog" > "$loop"
+			chmod +x "$loop"
+			echo
+			ROUNDS=${SCRIPT_ROUNDS:-7} interleave "a shell script running $(basename "$prog") 500 times, processes/s" \
+				"plain follow preload again" script_loop "$loop"
+		done
+	fi
 fi
 
 want memory || exit 0

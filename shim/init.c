@@ -251,7 +251,7 @@ SL_START static int go_note(struct dl_phdr_info *info, size_t size, void *found)
 	(void)size;
 	uint32_t len;
 	*(int *)found = sl__elf_note(info->dlpi_phdr, info->dlpi_phnum, info->dlpi_addr, 4 /* NT_GO_BUILDID */, "Go",
-				     &len) != NULL;
+				     &len, 0) != NULL;
 	return 1; /* the program is the first object: the rest are libraries */
 }
 

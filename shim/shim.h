@@ -132,9 +132,10 @@ void sl__record_reaped(int pid, int status);
 void sl_stack_init(void);
 /* The descriptor of the note of that type and name ("GNU", "Go") among a loaded object's program
  * headers (its load bias: what the headers' addresses are off by), mapped as the loader left it;
- * NULL when there is none. */
+ * NULL when there is none. in_file: the headers are a file's, read from its start into in_file
+ * bytes at bias (the notes found by their offsets, those past in_file left out). */
 const void *sl__elf_note(const ElfW(Phdr) *ph, unsigned phnum, uint64_t bias, uint32_t type, const char *name,
-			 uint32_t *len);
+			 uint32_t *len, size_t in_file);
 /* Language frames named once per process (langcache.c): the record of key or -1; remember returns id. */
 int64_t sl_lang_cached(uint64_t key);
 int64_t sl_lang_remember(uint64_t key, int64_t id);

@@ -29,13 +29,14 @@ static int is_shim_ip(uint64_t ip)
 }
 
 SL_START const void *sl__elf_note(const ElfW(Phdr) *ph, unsigned phnum, uint64_t bias, uint32_t type, const char *name,
-				  uint32_t *len)
+				  uint32_t *len, size_t in_file)
 {
 	size_t nl = strlen(name) + 1;
 	for (unsigned i = 0; i < phnum; i++) {
-		if (ph[i].p_type != PT_NOTE)
+		if (ph[i].p_type != PT_NOTE || (in_file && (ph[i].p_offset > in_file || ph[i].p_filesz > in_file - ph[i].p_offset)))
 			continue;
-		const char *p = (const char *)(uintptr_t)(bias + ph[i].p_vaddr), *end = p + ph[i].p_memsz;
+		const char *p = (const char *)(uintptr_t)(bias + (in_file ? ph[i].p_offset : ph[i].p_vaddr)),
+			   *end = p + (in_file ? ph[i].p_filesz : ph[i].p_memsz);
 		while (end - p >= (ptrdiff_t)sizeof(ElfW(Nhdr))) {
 			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
 			size_t room = (size_t)(end - p) - sizeof *nh, nsz = (nh->n_namesz + 3) & ~(size_t)3,
@@ -62,7 +63,7 @@ static uint32_t build_id(const char *base, uint64_t bias, const uint8_t **out)
 	    eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(ElfW(Phdr)) > 4096)
 		return 0;
 	uint32_t len = 0;
-	*out = sl__elf_note((const ElfW(Phdr) *)(base + eh->e_phoff), eh->e_phnum, bias, NT_GNU_BUILD_ID, "GNU", &len);
+	*out = sl__elf_note((const ElfW(Phdr) *)(base + eh->e_phoff), eh->e_phnum, bias, NT_GNU_BUILD_ID, "GNU", &len, 0);
 	return *out ? len : 0;
 }
 

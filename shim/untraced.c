@@ -1,8 +1,16 @@
 /* untraced.c - records every exec a traced process attempts in the run's exec table, so the
  * analyzer can name the children that left no log (static, Go or setuid programs, stripped
- * environments). Only memory and path lookups: no file is opened here. */
+ * environments). Only memory and path lookups, but for the program about to be exec'd when the
+ * run's tracer follows such programs (followable). */
 #define _GNU_SOURCE
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <linux/futex.h>
 #include "rawsys.h"
 #include "record.h"
 #include "strbuf.h"
@@ -31,6 +39,61 @@ SL_START static int env_has(char *const envp[], const char *prefix, const char *
 	return 0;
 }
 
+/* Whether path is a program the preload cannot reach and the run's tracer can follow: a 64-bit ELF
+ * file with no interpreter (static), or with Go's build ID note (Go with cgo), read from its first
+ * 4 KiB (the headers are there) through an fd opened and closed here, inside the exec call; not a
+ * setuid or setgid file (a tracer would change what it may do). */
+SL_START static int followable(const char *path)
+{
+	int fd = (int)sl_sys3(SYS_open, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+	if (fd < 0)
+		return 0;
+	unsigned char b[4096] __attribute__((aligned(8)));
+	struct stat st;
+	long n = sl_sys3(SYS_fstat, fd, &st, 0) == 0 && S_ISREG(st.st_mode) && !(st.st_mode & (S_ISUID | S_ISGID))
+			 ? sl_sys6(SYS_pread64, fd, (long)b, sizeof b, 0, 0, 0) : -1;
+	sl_sys3(SYS_close, fd, 0, 0);
+	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)b;
+	if (n < (long)sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh->e_machine != EM_X86_64 || eh->e_phentsize != sizeof(ElfW(Phdr)) || eh->e_phoff > (uint64_t)n ||
+	    eh->e_phnum > ((uint64_t)n - eh->e_phoff) / sizeof(ElfW(Phdr)))
+		return 0;
+	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(b + eh->e_phoff);
+	int interp = 0;
+	for (unsigned i = 0; i < eh->e_phnum; i++)
+		interp |= ph[i].p_type == PT_INTERP;
+	uint32_t len;
+	return !interp || sl__elf_note(ph, eh->e_phnum, (uintptr_t)b, 4 /* NT_GO_BUILDID */, "Go", &len, (size_t)n);
+}
+
+/* This thread, about to exec a program followable says the tracer can follow: it asks the tracer
+ * to seize it (see sl_run_header.follow), and waits until it has, 2 s at most (a tracer that does
+ * not answer leaves the program to run untraced, and the report names it: untraced-exec). */
+SL_START static void follow_me(struct sl_run_header *r)
+{
+	uint32_t tid = (uint32_t)sl_sys3(SYS_gettid, 0, 0, 0);
+	struct sl_follow_req *q = NULL;
+	for (int i = 0; !q && i < (int)(sizeof r->follow / sizeof r->follow[0]); i++) {
+		uint32_t free_tid = 0;
+		if (__atomic_compare_exchange_n(&r->follow[i].tid, &free_tid, tid, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			q = &r->follow[i];
+	}
+	if (!q)
+		return;
+	__atomic_store_n(&q->state, SL_FOLLOW_ASKED, __ATOMIC_RELEASE);
+	sl_sys3(SYS_kill, r->follow_tracer, SIGCHLD, 0); /* (refused to another user: it looks on its own) */
+	struct timespec step = {0, 100000000};
+	uint32_t st = SL_FOLLOW_ASKED;
+	for (int k = 0; k < 20 && (st = __atomic_load_n(&q->state, __ATOMIC_ACQUIRE)) == SL_FOLLOW_ASKED; k++)
+		sl_sys6(SYS_futex, (long)&q->state, FUTEX_WAIT, SL_FOLLOW_ASKED, (long)&step, 0, 0);
+	if (st == SL_FOLLOW_ASKED) {
+		uint32_t asked = SL_FOLLOW_ASKED;
+		__atomic_compare_exchange_n(&q->state, &asked, SL_FOLLOW_GAVE_UP, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	}
+	__atomic_store_n(&q->state, SL_FOLLOW_FREE, __ATOMIC_RELEASE);
+	__atomic_store_n(&q->tid, 0, __ATOMIC_RELEASE);
+}
+
 /* Called before an exec of path with envp. Async-signal-safe: the run's shared table only.
  * A vfork child (posix_spawn, Python's subprocess) may call it too: the table is shared. */
 SL_START void sl__check_exec(const char *path, char *const envp[])
@@ -44,6 +107,11 @@ SL_START void sl__check_exec(const char *path, char *const envp[])
 	if (pid == sl_g.pid && __atomic_load_n(&sl_g.log_state, __ATOMIC_ACQUIRE) == SL_LOG_MADE)
 		why |= (int)SL_EXEC_LOGGED;
 	sl_run_exec(sl_g.log.run, pid, (int)sl_sys3(SYS_getppid, 0, 0, 0), why, path, sl_now());
+	struct sl_run_header *r = sl_g.log.run;
+	struct stat ns;
+	if (r && __atomic_load_n(&r->follow_tracer, __ATOMIC_RELAXED) && followable(path) &&
+	    sl_sys3(SYS_stat, "/proc/self/ns/pid", &ns, 0) == 0 && (uint32_t)ns.st_ino == r->follow_pidns)
+		follow_me(r);
 }
 
 /* execvp's search, for the record only: the first executable PATH entry. */

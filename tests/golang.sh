@@ -338,12 +338,43 @@ case_go_cgo_name_services_are_clean() {
 # A cgo Go program started by another program (a shell, timeout) loads the preload, but its sockets
 # never go through libc and the tracer does not follow it: the report says it was not followed,
 # never that it had no sockets.
-case_go_cgo_program_started_by_a_wrapper_is_named_unfollowed() {
+case_go_cgo_program_started_by_another_program_is_named_unfollowed() {
 	gobuild silent $TMP/silent dynamic
-	$SL run --json $TMP/wr.json -- sh -c "$TMP/silent 127.0.0.1:1; true" > $TMP/wr.out 2>&1
+	$SL run --json $TMP/wr.json -- $PY -c "import subprocess; subprocess.run(['$TMP/silent', '127.0.0.1:1'])" \
+		> $TMP/wr.out 2>&1
 	grep -q "connection refused" $TMP/wr.out
 	$JC $TMP/wr.json "one('untraced-exec')['severity'] == 'info'" "'silent' in one('untraced-exec')['summary']" \
 		"len(diags()) == 1" "r['checked']['coverage'] == 'part'" "r['run']['processes_without_sockets'] == 0"
+}
+
+# Go programs that a script, a shell or a launcher runs (an entrypoint's `exec ./server`, `sh -c`,
+# env, timeout): the preload asks the tracer to follow the process before its exec, and the program
+# is traced from its first instruction, static or cgo, its findings at its own lines; the script's
+# other processes are not traced at all (strace and gdb work in it as without socklens, the program
+# they run is named as not followed).
+case_go_programs_that_scripts_run_are_followed() {
+	local line; line=$(line_of tests/go/upload/main.go 'c, err := net.Dial("tcp", addr)')
+	gobuild upload $TMP/up-static
+	gobuild upload $TMP/up-cgo dynamic
+	printf '#!/bin/sh\necho starting\nexec "$@"\n' > $TMP/entry.sh
+	chmod +x $TMP/entry.sh
+	expect_status 1 $SL run --json $TMP/e1.json -- $TMP/entry.sh $TMP/up-static 127.0.0.1:1 > $TMP/e1.out
+	expect_status 0 $SL run --json $TMP/e2.json -- sh -c "$TMP/up-cgo 127.0.0.1:1; env $TMP/up-static 127.0.0.1:1; true" > $TMP/e2.out
+	expect_status 1 $SL run --json $TMP/e3.json -- timeout 60 $TMP/up-cgo 127.0.0.1:1 > $TMP/e3.out
+	grep -q starting $TMP/e1.out
+	local j
+	for j in e1 e2 e3; do
+		$JC $TMP/$j.json "len(diags()) == len(diags('connect-refused')) == ('$j' == 'e2' and 2 or 1)" \
+			"all(d['stack'][0]['function'] == 'main.upload' and d['stack'][0]['line'] == $line for d in diags())" \
+			"r['checked']['coverage'] == 'all'"
+	done
+	if command -v strace >/dev/null; then
+		$SL run --json $TMP/e4.json -- sh -c "strace -f -o $TMP/strace.out -e trace=connect $TMP/up-static 127.0.0.1:1; true" \
+			> $TMP/e4.out 2>&1
+		grep -q 'connect(.*sin_port=htons(1)' $TMP/strace.out
+		grep -q 'cannot follow process' $TMP/e4.out
+		$JC $TMP/e4.json "one('untraced-exec')['severity'] == 'info'" "len(diags()) == 1"
+	fi
 }
 
 # Eight goroutines of one loop dial a refused address through net/http at once (tests/go/fanout):

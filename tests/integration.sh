@@ -802,12 +802,17 @@ case_children_out_of_reach_are_named() {
 	command -v gcc >/dev/null || { echo "no gcc"; exit 77; }
 	printf 'int main(void){return 0;}\n' > $TMP/s2.c
 	gcc -static -o $TMP/static2 $TMP/s2.c 2>/dev/null || { echo "no static libc"; exit 77; }
-	$SL run --json $TMP/ux.json -- sh -c "$TMP/static2; env -i /bin/true; /bin/true"
+	# (run from Python: a shell run by socklens would have its static program followed)
+	$SL run --json $TMP/ux.json -- $PY -c "import os; os.system('$TMP/static2; env -i /bin/true; /bin/true')"
 	$JC $TMP/ux.json "len(diags('untraced-exec')) == 2" \
 		"any('$TMP/static2' in d['summary'] and 'statically linked' in d['summary'] for d in diags())" \
 		"any('/bin/true' in d['summary'] and 'drops LD_PRELOAD' in d['summary'] for d in diags())" \
 		"any(', by /' in d['summary'] and '/env)' in d['summary'] for d in diags('untraced-exec'))" \
 		"'pass LD_PRELOAD and SOCKLENS_DIR through' in [d for d in diags('untraced-exec') if 'drops' in d['summary']][0]['advice']"
+	# a shell run by socklens: its static program is followed (its process logged, no finding)
+	$SL run --json $TMP/ux3.json -- sh -c "$TMP/static2; env -i /bin/true; /bin/true"
+	$JC $TMP/ux3.json "len(diags('untraced-exec')) == 1" "'drops LD_PRELOAD' in one('untraced-exec')['summary']" \
+		"any(p['exe'] == '$TMP/static2' for p in r['processes'])"
 	# setuid changes nothing for its owner: the loader is in secure mode only when ids change
 	if [ -u /usr/bin/passwd ] && [ "$(id -u)" -ne 0 ]; then
 		$SL run --json $TMP/ux2.json -- sh -c "/usr/bin/passwd --help >/dev/null 2>&1; true"

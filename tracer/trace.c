@@ -23,6 +23,7 @@
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <linux/sockios.h>
 #include <linux/tcp.h>
@@ -104,11 +105,16 @@ static const int stop_options[][2] = {
 #define OPTS_BIND (OPT(REUSEADDR) | OPT(REUSEPORT))
 #define OPTS_READ (OPTS_CLOSE | OPTS_BIND | OPT(KEEPINTVL) | OPT(KEEPCNT))
 
+/* A run that starts a script or a launcher (execs_only): the program is not traced, but the
+ * preload asks the tracer to follow a process about to exec a Go or static program (follow_asked),
+ * and that program gets the filter (filter_inject). */
+static int execs_only;
+static long trace_opts; /* the ptrace options every traced task has */
+
 /* x86-64 calls in the list, fcntl(F_DUPFD*) and setsockopt of stop_options stop for the tracer;
- * everything else runs. */
-static int install_filter(void)
+ * everything else runs. Returns the filter's length in f. */
+static unsigned build_filter(struct sock_filter *f)
 {
-	struct sock_filter f[96];
 	int calls[NCALLS + NDATA + 1];
 	unsigned n = 0, i, ncalls = 0;
 	for (i = 0; i < NCALLS; i++)
@@ -145,6 +151,15 @@ static int install_filter(void)
 		if (f[i].jf == TO_ALLOW || f[i].jf == TO_TRACE)
 			f[i].jf = (unsigned char)((f[i].jf == TO_ALLOW ? allow : trace) - i - 1);
 	}
+	return n;
+}
+
+#define FILTER_MAX 96
+
+static int install_filter(void)
+{
+	struct sock_filter f[FILTER_MAX];
+	unsigned n = build_filter(f);
 	struct sock_fprog prog = {.len = (unsigned short)n, .filter = f};
 	/* With CAP_SYS_ADMIN (root) a filter needs no no_new_privs, and setuid programs the run starts
 	 * keep their privileges; without it the kernel asks for no_new_privs, and they lose them
@@ -223,6 +238,7 @@ struct tproc {
 	size_t stack_len;
 	int before_exec;             /* the run's first child, not yet the program: no log yet */
 	int traceme_refused;         /* asked to be traced by its parent: it could not be (we are) */
+	int filtered;                /* the filter is on it (it stops at socket calls): see execs_only */
 	struct sl_rec rec;           /* the recorder, writing log, asking through tracer_probe */
 	pid_t at;                    /* the thread whose stop is being handled (stacks are its) */
 	struct sl_goproc *gr;        /* a Go program's goroutines (NULL: not read yet, or unreadable) */
@@ -299,6 +315,8 @@ struct tthread {
 	unsigned long long step_args[3];
 	int started;                 /* its first stop (an auto-attached task's) has been seen */
 	int unseen;                  /* interrupted by step_begin, its stop not yet seen */
+	int arm;                     /* exec'd a Go or static program unfiltered: filter at the exec's end */
+	int later_sig;               /* a signal that came during filter_inject, delivered after it */
 	long nr;
 	unsigned long long args[6];
 	uint64_t t0;
@@ -397,6 +415,7 @@ static struct tproc *proc_add(pid_t pid, pid_t ppid, const struct tproc *parent,
 	}
 	p->before_exec = before_exec;
 	p->go = parent && parent->go;
+	p->filtered = parent ? parent->filtered : !execs_only; /* (a filter is inherited) */
 	/* the recorder sees no data calls here: the kernel's counts stand in */
 	p->rec = (struct sl_rec){.log = &p->log, .probe = &tracer_probe, .arg = p, .trace = params.trace, .kernel_counts = 1};
 	memcpy(p->rec.keepalive_default, keepalive_default(), sizeof p->rec.keepalive_default);
@@ -423,6 +442,7 @@ static struct tthread *thread_add(pid_t tid, struct tproc *p)
 }
 
 static void step_seen(struct tthread *t);
+static void thread_gone(struct tthread *t, int status);
 static int holds; /* processes with a held thread (step_begin) */
 
 static void thread_drop(struct tthread *t)
@@ -2021,6 +2041,120 @@ static void privileges_lost(struct tproc *p)
 		__atomic_fetch_add(&run_ctl->privileges_lost, 1, __ATOMIC_RELAXED);
 }
 
+/* Whether pid may install a seccomp filter without no_new_privs (CAP_SYS_ADMIN, bit 21). */
+static int may_filter(pid_t pid)
+{
+	char v[32];
+	return !proc_status(pid, "CapEff:", v, sizeof v) && (strtoull(v, NULL, 16) >> 21 & 1);
+}
+
+/* The address of a `syscall` instruction (0f 05) in pid's vDSO, 0 if none is found. */
+static unsigned long long vdso_syscall(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(path, "re");
+	unsigned long long lo = 0, hi = 0, at = 0;
+	while (f && fgets(line, sizeof line, f))
+		if (strstr(line, "[vdso]") && sscanf(line, "%llx-%llx", &lo, &hi) == 2)
+			break;
+	if (f)
+		fclose(f);
+	static unsigned char b[16384];
+	size_t n = hi > lo && hi - lo <= sizeof b ? (size_t)(hi - lo) : 0;
+	if (!n || peek(pid, lo, b, n) != 0)
+		return 0;
+	for (size_t i = 0; i + 1 < n && !at; i++)
+		if (b[i] == 0x0f && b[i + 1] == 0x05)
+			at = lo + i;
+	return at;
+}
+
+/* One system call made by the stopped thread t (stopped at a syscall-exit stop, registers r0), from
+ * the instruction at `at`: its result; -ESRCH when the thread is gone (then t is freed). A signal
+ * that comes meanwhile is kept in t->later_sig (one; any other stays pending in the kernel). */
+static long inject_call(struct tthread *t, const struct user_regs_struct *r0, unsigned long long at, long nr,
+			unsigned long long a0, unsigned long long a1, unsigned long long a2)
+{
+	struct user_regs_struct r = *r0;
+	r.rip = at;
+	r.rax = (unsigned long long)nr;
+	r.orig_rax = (unsigned long long)-1;
+	r.rdi = a0;
+	r.rsi = a1;
+	r.rdx = a2;
+	pid_t tid = t->tid;
+	if (ptrace(PTRACE_SETREGS, tid, NULL, &r) != 0)
+		return -EIO;
+	for (int stops = 0; stops < 2;) { /* the call's entry, then its exit */
+		int st, give = 0;
+		if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) != 0)
+			return -EIO;
+		while (waitpid(tid, &st, __WALL) < 0)
+			if (errno != EINTR)
+				return -EIO;
+		if (!WIFSTOPPED(st)) {
+			thread_gone(t, st);
+			return -ESRCH;
+		}
+		if (WSTOPSIG(st) == (SIGTRAP | 0x80))
+			stops++;
+		else if ((st >> 16) == 0 && !t->later_sig)
+			give = WSTOPSIG(st); /* a signal for the program, delivered after this */
+		t->later_sig = t->later_sig ? t->later_sig : give;
+	}
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &r) != 0)
+		return -EIO;
+	return (long)r.rax;
+}
+
+/* A process followed without the filter (execs_only) exec'd a Go or static program: at the end of
+ * that exec, before the program's first instruction, the thread is made to install the filter
+ * itself (only it can): its registers are pointed at a `syscall` instruction of its vDSO with
+ * prctl(PR_SET_NO_NEW_PRIVS) when it needs it (as the run's first Go program would), then
+ * seccomp(SECCOMP_SET_MODE_FILTER) with the filter written just below its stack pointer (unused
+ * stack at a program's start), and then everything is put back as the exec left it. Nothing is
+ * left in the program but the filter. When it cannot be done, the program runs untraced and the
+ * report says so, as for an exec nobody follows. Returns 0 when t is gone. */
+static int filter_inject(struct tthread *t)
+{
+	struct tproc *p = t->p;
+	struct __ptrace_syscall_info si;
+	struct user_regs_struct r0;
+	struct sock_filter f[FILTER_MAX];
+	unsigned n = build_filter(f);
+	struct sock_fprog prog;
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, (void *)sizeof si, &si) <= 0 || si.op != PTRACE_SYSCALL_INFO_EXIT ||
+	    ptrace(PTRACE_GETREGS, t->tid, NULL, &r0) != 0)
+		goto fail;
+	unsigned long long at = vdso_syscall(p->pid), mem = (r0.rsp - 2048) & ~15ull;
+	prog.len = (unsigned short)n;
+	prog.filter = (struct sock_filter *)(uintptr_t)(mem + 16);
+	if (!at || poke(p->pid, mem, &prog, sizeof prog) != 0 || poke(p->pid, mem + 16, f, n * sizeof *f) != 0)
+		goto fail;
+	long rc = 0;
+	if (!may_filter(p->pid) && !no_new_privs(p->pid))
+		rc = inject_call(t, &r0, at, SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0);
+	if (rc == -ESRCH)
+		return 0;
+	if (rc == 0)
+		rc = inject_call(t, &r0, at, SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, mem);
+	if (rc == -ESRCH)
+		return 0;
+	static const unsigned char zero[16 + FILTER_MAX * sizeof(struct sock_filter)];
+	poke(p->pid, mem, zero, 16 + n * sizeof *f);
+	if (ptrace(PTRACE_SETREGS, t->tid, NULL, &r0) != 0 || rc != 0)
+		goto fail;
+	p->filtered = 1;
+	return 1;
+fail:
+	fprintf(stderr, "socklens: warning: cannot follow %s (pid %d): its sockets are not seen\n",
+		p->log.hdr ? sl_esc(p->log.hdr->exe) : "a program", (int)p->pid);
+	if (run_ctl)
+		sl_run_not_followed(run_ctl, p->pid, SL_UNTRACED_STATIC);
+	return 1;
+}
+
 /* exec: the sockets the kernel closes go with the old image, a new log starts for the new one. */
 static void exec_done(struct tproc *p)
 {
@@ -2094,7 +2228,8 @@ static void resume(struct tthread *t, int sig)
 	if (t && t->p->held == t->tid)
 		return; /* step_release resumes it */
 	dup_release();
-	ptrace(t && (t->in_sys || stepping(t->p)) ? PTRACE_SYSCALL : PTRACE_CONT, t ? t->tid : 0, NULL, (void *)(long)sig);
+	ptrace(t && (t->in_sys || t->arm || stepping(t->p)) ? PTRACE_SYSCALL : PTRACE_CONT, t ? t->tid : 0, NULL,
+	       (void *)(long)sig);
 }
 
 static void thread_gone(struct tthread *t, int status)
@@ -2271,6 +2406,15 @@ static void on_stop(pid_t tid, int status)
 		resume(t, 0);
 		return;
 	}
+	if (sig == (SIGTRAP | 0x80) && t->arm) { /* the end of the exec that armed it */
+		t->arm = 0;
+		if (filter_inject(t) == 0)
+			return; /* the thread is gone */
+		sig = t->later_sig;
+		t->later_sig = 0;
+		resume(t, sig);
+		return;
+	}
 	if (sig == (SIGTRAP | 0x80)) { /* a syscall stop: the exit of a traced call, or a stepped one */
 		struct user_regs_struct r;
 		struct __ptrace_syscall_info si;
@@ -2310,6 +2454,7 @@ static void on_stop(pid_t tid, int status)
 			/* the child stopped first and was taken for a stranger: it is t's */
 			struct tproc *cp = thread_find(child)->p;
 			cp->ppid = t->p->pid;
+			cp->filtered = t->p->filtered;
 			if (cp->log.hdr)
 				cp->log.hdr->ppid = t->p->pid;
 		}
@@ -2331,6 +2476,7 @@ static void on_stop(pid_t tid, int status)
 		t->in_sys = 0;
 		exec_done(t->p);
 		privileges_lost(t->p);
+		t->arm = !t->p->filtered && t->p->log.hdr; /* a Go or static program: see filter_inject */
 		resume(t, 0);
 		return;
 	}
@@ -2396,6 +2542,56 @@ static void sample_all(void)
 	}
 }
 
+/* Whether pid is one of ours: its parents lead to this process (the run's processes, but those
+ * a daemon's double fork gave to socklens run, which are not followed). */
+static int descends(pid_t pid)
+{
+	char v[32];
+	for (int depth = 0; pid > 1 && depth < 4096; depth++) {
+		if (proc_status(pid, "PPid:", v, sizeof v))
+			return 0;
+		pid = atoi(v);
+		if (pid == getpid())
+			return 1;
+	}
+	return 0;
+}
+
+/* The requests of processes about to exec a Go or static program (execs_only; the shim's
+ * follow_me): each asking thread is seized, with the options of every traced task, and told; its
+ * exec then stops here (exec_done), and the program gets the filter (filter_inject). A thread
+ * already traced (a Go program's child running a script) is told at once. */
+static void follow_asked(void)
+{
+	const size_t nreq = sizeof run_ctl->follow / sizeof run_ctl->follow[0];
+	for (size_t i = 0; run_ctl && i < nreq; i++) {
+		struct sl_follow_req *q = &run_ctl->follow[i];
+		pid_t tid = (pid_t)__atomic_load_n(&q->tid, __ATOMIC_ACQUIRE);
+		if (!tid || __atomic_load_n(&q->state, __ATOMIC_ACQUIRE) != SL_FOLLOW_ASKED)
+			continue;
+		uint32_t to = SL_FOLLOW_DONE, asked = SL_FOLLOW_ASKED;
+		if (!thread_find(tid)) {
+			if (!descends(tgid_of(tid)))
+				to = SL_FOLLOW_REFUSED; /* not one of the run's processes: nothing is done to it */
+			else if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)trace_opts) == 0) {
+				pid_t tgid = tgid_of(tid);
+				char v[32];
+				struct tproc *p = proc_find(tgid);
+				if (!p)
+					p = proc_add(tgid, proc_status(tgid, "PPid:", v, sizeof v) ? 0 : atoi(v), NULL, 1);
+				p->filtered = 0;
+				thread_add(tid, p)->started = 1;
+			} else {
+				to = SL_FOLLOW_REFUSED;
+				fprintf(stderr, "socklens: warning: cannot follow process %d (ptrace: %s): the Go or static "
+					"program it runs is not seen\n", (int)tid, strerror(errno));
+			}
+		}
+		__atomic_compare_exchange_n(&q->state, &asked, to, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+		syscall(SYS_futex, &q->state, FUTEX_WAKE, 1, NULL, NULL, 0);
+	}
+}
+
 static int trace_loop(pid_t main_pid)
 {
 	int main_status = 0;
@@ -2403,6 +2599,8 @@ static int trace_loop(pid_t main_pid)
 	for (;;) {
 		int status;
 		pass_on_signals(main_pid);
+		if (execs_only)
+			follow_asked();
 		pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
 		if (tid == 0) {
 			if (sl_now() >= next_sample) {
@@ -2435,6 +2633,10 @@ static int trace_loop(pid_t main_pid)
 			main_status = status;
 		if (t)
 			thread_gone(t, status);
+		else if (tid == main_pid && exits_file) { /* (execs_only: the program itself is not traced) */
+			fprintf(exits_file, "%d %d %llu\n", tid, status, (unsigned long long)sl_now());
+			fflush(exits_file);
+		}
 	}
 }
 
@@ -2453,11 +2655,12 @@ static __attribute__((noreturn)) void end_like(int status)
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
-void sl_trace_exec(char **cmd, const char *dir, int no_argv, int data, FILE *exits, const sigset_t *program_mask,
-		   void (*in_child)(void))
+void sl_trace_exec(char **cmd, const char *dir, int no_argv, int data, int execs, FILE *exits,
+		   const sigset_t *program_mask, void (*in_child)(void))
 {
 	int go[2];
 	run_dir = dir;
+	execs_only = execs;
 	exits_file = exits;
 	trace_data = data;
 	sl_log_params_default(&params);
@@ -2482,9 +2685,9 @@ void sl_trace_exec(char **cmd, const char *dir, int no_argv, int data, FILE *exi
 		/* only under a tracer: a RET_TRACE filter with none makes the traced calls fail */
 		char me[16];
 		snprintf(me, sizeof me, "%d", (int)getppid());
-		if (traced == 'T')
+		if (traced == 'T' || traced == 'F')
 			setenv("SOCKLENS_TRACER", me, 1); /* the shim leaves cgo programs to us */
-		if (traced == 'T' && install_filter() != 0)
+		if (traced == 'T' && install_filter() < 0)
 			fprintf(stderr, "socklens: warning: cannot install the system call filter: %s\n", strerror(errno));
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "socklens: error: cannot run '%s': %s\n", cmd[0], strerror(errno));
@@ -2493,14 +2696,25 @@ void sl_trace_exec(char **cmd, const char *dir, int no_argv, int data, FILE *exi
 	close(go[0]);
 	long opts = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK |
 		    PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL;
-	int seized = pid > 0 && ptrace(PTRACE_SEIZE, pid, NULL, (void *)opts) == 0;
-	if (pid > 0 && !seized) {
-		fprintf(stderr, "socklens: warning: cannot trace '%s' (ptrace: %s); it runs untraced\n", cmd[0],
-			strerror(errno));
-		sl_run_untraced(run_ctl, SL_UNTRACED_PTRACE);
+	trace_opts = opts;
+	/* execs_only: the program is not traced, its processes ask (follow_asked); without the run's
+	 * control file they cannot, and it runs as under the preload alone */
+	int follow = execs_only && run_ctl && pid > 0, seized = 0;
+	struct stat ns;
+	if (follow && stat("/proc/self/ns/pid", &ns) == 0) {
+		run_ctl->follow_pidns = (uint32_t)ns.st_ino;
+		__atomic_store_n(&run_ctl->follow_tracer, (uint32_t)getpid(), __ATOMIC_RELEASE);
 	}
-	if (write(go[1], seized ? "T" : "N", 1) != 1)
-		seized = 0;
+	else if (pid > 0 && !execs_only) {
+		seized = ptrace(PTRACE_SEIZE, pid, NULL, (void *)opts) == 0;
+		if (!seized) {
+			fprintf(stderr, "socklens: warning: cannot trace '%s' (ptrace: %s); it runs untraced\n", cmd[0],
+				strerror(errno));
+			sl_run_untraced(run_ctl, SL_UNTRACED_PTRACE);
+		}
+	}
+	if (write(go[1], follow ? "F" : seized ? "T" : "N", 1) != 1)
+		seized = follow = 0;
 	close(go[1]);
 	if (pid < 0)
 		_exit(127);
@@ -2515,7 +2729,7 @@ void sl_trace_exec(char **cmd, const char *dir, int no_argv, int data, FILE *exi
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_SETMASK, &chld, NULL);
-	if (!seized) {
+	if (!seized && !follow) {
 		int status = 0;
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			pass_on_signals(pid);
@@ -2525,6 +2739,7 @@ void sl_trace_exec(char **cmd, const char *dir, int no_argv, int data, FILE *exi
 		}
 		end_like(status);
 	}
-	thread_add(pid, proc_add(pid, getpid(), NULL, 1))->started = 1;
+	if (seized)
+		thread_add(pid, proc_add(pid, getpid(), NULL, 1))->started = 1;
 	end_like(trace_loop(pid));
 }

@@ -304,6 +304,9 @@ __attribute__((noreturn)) static void exec_program(char **cmd, const sigset_t *o
 	_exit(e == ENOENT ? 127 : 126);
 }
 
+enum { TRACE_ALL = 1, TRACE_EXECS };
+
+/* ptrace_it: 0, TRACE_ALL (a Go or static program) or TRACE_EXECS (launches) */
 static int launch(char **cmd, const char *dir, int ptrace_it, const struct run_opts *o, struct sl_run_header *ctl,
 		  int *status)
 {
@@ -327,7 +330,8 @@ static int launch(char **cmd, const char *dir, int ptrace_it, const struct run_o
 		if (o->json_path && !strcmp(o->json_path, "-"))
 			dup2(STDERR_FILENO, STDOUT_FILENO);
 		if (ptrace_it)
-			sl_trace_exec(cmd, dir, o->no_argv, o->trace_data, exits, &old, sl_limits_restore);
+			sl_trace_exec(cmd, dir, o->no_argv, o->trace_data, ptrace_it == TRACE_EXECS, exits, &old,
+				      sl_limits_restore);
 		exec_program(cmd, &old, !ptrace_it);
 	}
 	if (pid < 0) {
@@ -546,6 +550,31 @@ static int prepare_run(struct run_opts *o, const char *dir, struct sl_run_header
 	return 0;
 }
 
+/* A program that may exec a Go or static one for the rest of the run (which the preload cannot
+ * record): a script (an entrypoint ending in `exec ./server`), a shell, or a launcher that execs its
+ * arguments. Such a run is followed by the tracer without its filter (trace.c: execs_only), so the
+ * programs it execs get the filter. */
+static int launches(const char *exe)
+{
+	static const char *const names[] = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox",
+					    "env", "timeout", "nice", "nohup", "setsid", "taskset", "stdbuf",
+					    "ionice", "chrt", "tini", "dumb-init", "catatonit", "xargs", "flock"};
+	char real[PATH_MAX], head[2];
+	const char *paths[2] = {exe, realpath(exe, real)};
+	for (int k = 0; k < 2; k++) {
+		const char *base = paths[k] ? strrchr(paths[k], '/') : NULL;
+		base = base ? base + 1 : paths[k];
+		for (size_t i = 0; base && i < sizeof names / sizeof names[0]; i++)
+			if (!strcmp(base, names[i]))
+				return 1;
+	}
+	int fd = open(exe, O_RDONLY | O_CLOEXEC);
+	int script = fd >= 0 && read(fd, head, 2) == 2 && head[0] == '#' && head[1] == '!';
+	if (fd >= 0)
+		close(fd);
+	return script;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {0};
@@ -581,7 +610,9 @@ int cmd_run(int argc, char **argv)
 	}
 	const char *why = sl_untraceable_reason(exe);
 	/* what the preload cannot reach because it never calls libc, ptrace follows instead */
-	int ptrace_it = sl_untraceable_kind(exe) == SL_UNTRACED_STATIC && !getenv("SOCKLENS_NO_PTRACE");
+	int ptrace_it = getenv("SOCKLENS_NO_PTRACE") ? 0
+			: sl_untraceable_kind(exe) == SL_UNTRACED_STATIC ? TRACE_ALL
+			: launches(exe) ? TRACE_EXECS : 0;
 	if (why && !ptrace_it) {
 		sl_warn("'%s' cannot be traced: %s; the report will not see its sockets", argv[first], why);
 		o.out.main_untraced = why;
@@ -600,7 +631,7 @@ int cmd_run(int argc, char **argv)
 	if (traced)
 		set_env(shim, dir, o.no_argv);
 	int status;
-	if (launch(argv + first, traced ? dir : NULL, ptrace_it && traced, &o, ctl, &status) < 0) {
+	if (launch(argv + first, traced ? dir : NULL, traced ? ptrace_it : 0, &o, ctl, &status) < 0) {
 		abort_outputs(&o);
 		return SL_EXIT_INTERNAL;
 	}

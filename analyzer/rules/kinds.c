@@ -35,10 +35,10 @@ static const struct sl_kind_info kinds[SL_K__COUNT] = {
 		"look for leaked sockets first, then raise the limit (ulimit -n, LimitNOFILE=) if the load "
 		"is real."},
 	[SL_K_UNTRACED_EXEC] = {"untraced-exec", NULL, NULL, NULL,
-		"socklens did not follow that program. A Go or static program is followed when it is the one "
-		"socklens run starts (socklens run -- PROGRAM ARGS: its tracer follows it and what it "
-		"starts); in a stripped environment, pass LD_PRELOAD and SOCKLENS_DIR through; a setuid "
-		"program can only be traced by running a copy without the setuid bit."},
+		"socklens did not follow that program. A Go or static program is followed when socklens run "
+		"starts it, or the script or launcher that runs it; in a stripped environment, pass "
+		"LD_PRELOAD and SOCKLENS_DIR through; a setuid program can only be traced by running a copy "
+		"without the setuid bit."},
 	[SL_K_HUNG_CALL] = {"hung-call", "connected at", "blocked in", NULL,
 		"A call that waits this long is usually waiting for a peer that will not answer: give it a "
 		"deadline (SO_RCVTIMEO/SO_SNDTIMEO, a connect timeout, poll with a timeout) and check the "

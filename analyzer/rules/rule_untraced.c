@@ -32,8 +32,9 @@ static const char *advice(int why)
 	case SL_UNTRACED_SETUID:
 		return "A setuid or setgid program can only be traced by running a copy without the bit.";
 	case SL_UNTRACED_STATIC:
-		return "A Go or static program is followed when it is the one socklens run starts (socklens run "
-		       "-- PROGRAM ARGS: its tracer follows it and what it starts).";
+		return "A Go or static program is followed when socklens run starts it, or starts the script, "
+		       "shell or launcher (env, timeout, tini...) that runs it; not when a debugger or strace "
+		       "traces the process that runs it, nor when another kind of program runs it.";
 	}
 	return NULL;
 }

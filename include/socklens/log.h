@@ -93,7 +93,18 @@ struct sl_run_header {
 	uint64_t log_next;        /* logs named so far (atomic): a log's seq, unique in the run */
 	uint64_t privileges_lost; /* setuid programs started under the tracer's no_new_privs */
 	uint64_t traceme_refused; /* processes that asked to be traced by their parent (PTRACE_TRACEME) */
+	/* A run started through a script or a launcher: its tracer follows the Go and static programs
+	 * the preloaded processes exec. Such a process, about to exec one, claims a request (tid, from
+	 * 0), sets it SL_FOLLOW_ASKED, signals the tracer and waits (a futex on state) until the tracer
+	 * has seized it (SL_FOLLOW_DONE) or could not (SL_FOLLOW_REFUSED), then frees it. */
+	uint32_t follow_tracer;   /* the tracer's pid (0: nobody follows) */
+	uint32_t follow_pidns;    /* ... in this pid namespace (its inode): a pid in another means another process */
+	struct sl_follow_req {
+		uint32_t tid, state;
+	} follow[4];
 };
+
+enum sl_follow_state { SL_FOLLOW_FREE, SL_FOLLOW_ASKED, SL_FOLLOW_DONE, SL_FOLLOW_REFUSED, SL_FOLLOW_GAVE_UP };
 
 /*
  * Faults `socklens run --inject` asks the shim to inject (analyzer/cmd/inject.c compiles the specs).
