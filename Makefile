@@ -241,7 +241,8 @@ $(BUILD)/bench/shimcost: bench/shimcost.c $(BUILD)/bench/libshimstub.so
 	$(Q)$(CC) -std=gnu11 -O2 $(WARN) -o $@ $< -L$(BUILD)/bench -lshimstub -Wl,-rpath,'$$ORIGIN'
 
 # gowalk: reading a running Go program's parked goroutines (tracer/goroutines.c), timed
-$(BUILD)/bench/gowalk: bench/gowalk.c $(BUILD)/tracer/goroutines.o $(BUILD)/analyzer/symbols/gopclntab.o
+$(BUILD)/bench/gowalk: bench/gowalk.c $(BUILD)/tracer/goroutines.o $(BUILD)/analyzer/symbols/gopclntab.o \
+	$(BUILD)/analyzer/base/libs.o
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_ALL) -Itracer -Ianalyzer -o $@ $^ -lelf

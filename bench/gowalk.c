@@ -2,10 +2,24 @@
  * (tracer/goroutines.c), the median of ROUNDS reads. The program is never stopped: everything is
  * read with process_vm_readv while it runs. Prints "ms waits goroutines-read". */
 #define _GNU_SOURCE
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include "goroutines.h"
+
+/* libs.c (libelf, loaded on first use) reports a library it cannot load through the analyzer's
+ * sl_error: said here the same way */
+void sl_error(const char *fmt, ...);
+void sl_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("gowalk: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
 
 static double now_ms(void)
 {
