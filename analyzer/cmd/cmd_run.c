@@ -551,14 +551,15 @@ static int prepare_run(struct run_opts *o, const char *dir, struct sl_run_header
 }
 
 /* A program that may exec a Go or static one for the rest of the run (which the preload cannot
- * record): a script (an entrypoint ending in `exec ./server`), a shell, or a launcher that execs its
- * arguments. Such a run is followed by the tracer without its filter (trace.c: execs_only), so the
- * programs it execs get the filter. */
+ * record): a script (an entrypoint ending in `exec ./server`), a shell, a launcher that execs its
+ * arguments, make. Such a run has a tracer that traces nothing until a process asks it to follow a
+ * Go or static program it is about to exec (trace.c: execs_only). Other programs run without it:
+ * the tracer's own process, forked from socklens, costs a run's start about 6 ms here. */
 static int launches(const char *exe)
 {
 	static const char *const names[] = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox",
 					    "env", "timeout", "nice", "nohup", "setsid", "taskset", "stdbuf",
-					    "ionice", "chrt", "tini", "dumb-init", "catatonit", "xargs", "flock"};
+					    "ionice", "chrt", "tini", "dumb-init", "catatonit", "xargs", "flock", "make"};
 	char real[PATH_MAX], head[2];
 	const char *paths[2] = {exe, realpath(exe, real)};
 	for (int k = 0; k < 2; k++) {
