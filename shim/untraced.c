@@ -50,8 +50,9 @@ SL_START static int followable(const char *path)
 		return 0;
 	unsigned char b[4096] __attribute__((aligned(8)));
 	struct stat st;
-	long n = sl_sys3(SYS_fstat, fd, &st, 0) == 0 && S_ISREG(st.st_mode) && !(st.st_mode & (S_ISUID | S_ISGID))
-			 ? sl_sys6(SYS_pread64, fd, (long)b, sizeof b, 0, 0, 0) : -1;
+	/* (a file without an execute bit fails its exec: the tracer would follow a process going on) */
+	long n = sl_sys3(SYS_fstat, fd, &st, 0) == 0 && S_ISREG(st.st_mode) && !(st.st_mode & (S_ISUID | S_ISGID)) &&
+			 (st.st_mode & 0111) ? sl_sys6(SYS_pread64, fd, (long)b, sizeof b, 0, 0, 0) : -1;
 	sl_sys3(SYS_close, fd, 0, 0);
 	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)b;
 	if (n < (long)sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
