@@ -2582,9 +2582,12 @@ static void follow_asked(void)
 				p->filtered = 0;
 				thread_add(tid, p)->started = 1;
 			} else {
+				static int said; /* (a script running a Go tool a thousand times says it once) */
 				to = SL_FOLLOW_REFUSED;
-				fprintf(stderr, "socklens: warning: cannot follow process %d (ptrace: %s): the Go or static "
-					"program it runs is not seen\n", (int)tid, strerror(errno));
+				if (!said++)
+					fprintf(stderr, "socklens: warning: cannot follow process %d (ptrace: %s): the Go or "
+						"static program it runs is not seen (the report names each)\n", (int)tid,
+						strerror(errno));
 			}
 		}
 		__atomic_compare_exchange_n(&q->state, &asked, to, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
