@@ -68,8 +68,9 @@ SL_START static int followable(const char *path)
 }
 
 /* This thread, about to exec a program followable says the tracer can follow: it asks the tracer
- * to seize it (see sl_run_header.follow), and waits until it has, 2 s at most (a tracer that does
- * not answer leaves the program to run untraced, and the report names it: untraced-exec). */
+ * to seize it (see sl_run_header.follow), and waits until it has, 5 s at most (a tracer that does
+ * not answer, busy on a loaded machine, leaves the program to run untraced, and the report names
+ * it: untraced-exec). A tracer that has ended has said so (follow_tracer 0). */
 SL_START static void follow_me(struct sl_run_header *r)
 {
 	uint32_t tid = (uint32_t)sl_sys3(SYS_gettid, 0, 0, 0);
@@ -85,7 +86,7 @@ SL_START static void follow_me(struct sl_run_header *r)
 	sl_sys3(SYS_kill, r->follow_tracer, SIGCHLD, 0); /* (refused to another user: it looks on its own) */
 	struct timespec step = {0, 100000000};
 	uint32_t st = SL_FOLLOW_ASKED;
-	for (int k = 0; k < 20 && (st = __atomic_load_n(&q->state, __ATOMIC_ACQUIRE)) == SL_FOLLOW_ASKED; k++)
+	for (int k = 0; k < 50 && (st = __atomic_load_n(&q->state, __ATOMIC_ACQUIRE)) == SL_FOLLOW_ASKED; k++)
 		sl_sys6(SYS_futex, (long)&q->state, FUTEX_WAIT, SL_FOLLOW_ASKED, (long)&step, 0, 0);
 	if (st == SL_FOLLOW_ASKED) {
 		uint32_t asked = SL_FOLLOW_ASKED;

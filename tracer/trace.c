@@ -2595,6 +2595,21 @@ static void follow_asked(void)
 	}
 }
 
+/* The tracer goes: processes that outlive the run (a daemon the script left) no longer ask, and
+ * one asking now is told at once. */
+static void follow_end(void)
+{
+	if (!execs_only || !run_ctl)
+		return;
+	__atomic_store_n(&run_ctl->follow_tracer, 0, __ATOMIC_RELEASE);
+	for (size_t i = 0; i < sizeof run_ctl->follow / sizeof run_ctl->follow[0]; i++) {
+		uint32_t asked = SL_FOLLOW_ASKED;
+		if (__atomic_compare_exchange_n(&run_ctl->follow[i].state, &asked, SL_FOLLOW_REFUSED, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			syscall(SYS_futex, &run_ctl->follow[i].state, FUTEX_WAKE, 1, NULL, NULL, 0);
+	}
+}
+
 static int trace_loop(pid_t main_pid)
 {
 	int main_status = 0;
@@ -2744,5 +2759,7 @@ void sl_trace_exec(char **cmd, const char *dir, int no_argv, int data, int execs
 	}
 	if (seized)
 		thread_add(pid, proc_add(pid, getpid(), NULL, 1))->started = 1;
-	end_like(trace_loop(pid));
+	int status = trace_loop(pid);
+	follow_end();
+	end_like(status);
 }
