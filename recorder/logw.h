@@ -116,6 +116,8 @@ void sl_run_exec(struct sl_run_header *r, int pid, int ppid, int why, const char
 uint32_t sl_run_arrived(struct sl_run_header *r, int pid);
 /* The image of pid could not make its log: its arrived record says so (SL_EXEC_NOLOG). */
 void sl_run_no_log(struct sl_run_header *r, int pid);
+/* pid's last exec failed: its record says so (SL_EXEC_FAILED). Async-signal-safe. */
+void sl_run_exec_failed(struct sl_run_header *r, int pid);
 /* The exec that started pid, just marked arrived, was not followed after all (why: enum
  * sl_untraced): the shim runs in the program but cannot see its sockets (a cgo Go program's). */
 void sl_run_not_followed(struct sl_run_header *r, int pid, uint32_t why);

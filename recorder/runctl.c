@@ -285,6 +285,13 @@ void sl_run_not_followed(struct sl_run_header *r, int pid, uint32_t why)
 		__atomic_store_n(&x->why, why & SL_EXEC_WHY_MASK, __ATOMIC_RELAXED);
 }
 
+void sl_run_exec_failed(struct sl_run_header *r, int pid)
+{
+	struct sl_exec_rec *x = recent_of(r, pid, 0);
+	if (x)
+		__atomic_fetch_or(&x->why, SL_EXEC_FAILED, __ATOMIC_RELAXED);
+}
+
 void sl_run_no_log(struct sl_run_header *r, int pid)
 {
 	struct sl_exec_rec *x = recent_of(r, pid, SL_EXEC_ARRIVED);

@@ -5,8 +5,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/sched.h>
+#include "rawsys.h"
 #include "real.h"
 #include "record.h"
 #include "unwind.h"
@@ -30,6 +32,8 @@ SL_START static void exec_failed(void)
 {
 	int e = errno;
 	sl__sigbus_exec(1);
+	if (sl_g.ready) /* (a vfork child's too: the run's table is shared) */
+		sl_run_exec_failed(sl_g.log.run, (int)sl_sys3(SYS_getpid, 0, 0, 0));
 	if (sl_g.ready && !sl_in_vfork_child())
 		__atomic_store_n(&sl_g.log.hdr->end_reason, SL_END_NONE, __ATOMIC_RELEASE);
 	errno = e;

@@ -802,9 +802,11 @@ case_children_out_of_reach_are_named() {
 	command -v gcc >/dev/null || { echo "no gcc"; exit 77; }
 	printf 'int main(void){return 0;}\n' > $TMP/s2.c
 	gcc -static -o $TMP/static2 $TMP/s2.c 2>/dev/null || { echo "no static libc"; exit 77; }
-	# (run from Python: a shell run by socklens would have its static program followed)
-	$SL run --json $TMP/ux.json -- $PY -c "import os; os.system('$TMP/static2; env -i /bin/true; /bin/true')"
-	$JC $TMP/ux.json "len(diags('untraced-exec')) == 2" \
+	# (run from Python: a shell run by socklens would have its static program followed; a copy
+	# without its execute bit fails to run, and is not named)
+	cp $TMP/static2 $TMP/static-nx && chmod -x $TMP/static-nx
+	$SL run --json $TMP/ux.json -- $PY -c "import os; os.system('$TMP/static2; env -i /bin/true; /bin/true; $TMP/static-nx')"
+	$JC $TMP/ux.json "len(diags('untraced-exec')) == 2" "not any('static-nx' in d['summary'] for d in diags())" \
 		"any('$TMP/static2' in d['summary'] and 'statically linked' in d['summary'] for d in diags())" \
 		"any('/bin/true' in d['summary'] and 'drops LD_PRELOAD' in d['summary'] for d in diags())" \
 		"any(', by /' in d['summary'] and '/env)' in d['summary'] for d in diags('untraced-exec'))" \

@@ -449,7 +449,7 @@ static int logged_after(const struct sl_run *run, int pid, uint64_t ts)
 int sl_exec_untraced(const struct sl_run *run, const struct sl_exec_rec *x, const struct sl_proc **proc)
 {
 	*proc = NULL;
-	if ((x->why & (SL_EXEC_ARRIVED | SL_EXEC_NOLOG)) || logged_after(run, x->pid, x->ts_ns))
+	if ((x->why & (SL_EXEC_ARRIVED | SL_EXEC_NOLOG | SL_EXEC_FAILED)) || logged_after(run, x->pid, x->ts_ns))
 		return 0; /* the shim ran in the program (it made no log if it had no socket) */
 	int why = (x->why & SL_EXEC_WHY_MASK) ? (int)(x->why & SL_EXEC_WHY_MASK) : sl_untraceable_kind(x->path);
 	const struct sl_proc *p = sl_run_find_at(run, x->pid, x->ts_ns);

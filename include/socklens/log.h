@@ -238,6 +238,8 @@ struct sl_exec_rec {
  * (its images, its name, how it ends) and makes its own log at once. Without it the program, like
  * a fork child, makes its log only when it first needs one. */
 #define SL_EXEC_LOGGED 0x20000000u
+/* Set by the exec'ing image when its exec failed (ENOENT, EACCES...): no program ran, nothing to name. */
+#define SL_EXEC_FAILED 0x10000000u
 /* The bits of why that say why a program was not followed (enum sl_untraced). */
 #define SL_EXEC_WHY_MASK 0x0fffffffu
 
