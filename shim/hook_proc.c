@@ -28,12 +28,14 @@ SL_START static void exec_begin(void)
 	errno = e;
 }
 
-SL_START static void exec_failed(void)
+SL_START static void exec_failed(int followed)
 {
 	int e = errno;
 	sl__sigbus_exec(1);
 	if (sl_g.ready) /* (a vfork child's too: the run's table is shared) */
 		sl_run_exec_failed(sl_g.log.run, (int)sl_sys3(SYS_getpid, 0, 0, 0));
+	if (followed)
+		sl__unfollow();
 	if (sl_g.ready && !sl_in_vfork_child())
 		__atomic_store_n(&sl_g.log.hdr->end_reason, SL_END_NONE, __ATOMIC_RELEASE);
 	errno = e;
@@ -41,10 +43,10 @@ SL_START static void exec_failed(void)
 
 SL_START SL_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	sl__check_exec(path, envp);
+	int followed = sl__check_exec(path, envp);
 	exec_begin();
 	int r = REAL(execve)(path, argv, envp);
-	exec_failed();
+	exec_failed(followed);
 	return r;
 }
 
@@ -55,10 +57,10 @@ SL_START SL_EXPORT int execv(const char *path, char *const argv[])
 
 SL_START SL_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	sl__check_execvp(file, envp, getenv("PATH")); /* execvpe is not async-signal-safe either */
+	int followed = sl__check_execvp(file, envp, getenv("PATH")); /* execvpe is not async-signal-safe either */
 	exec_begin();
 	int r = REAL(execvpe)(file, argv, envp);
-	exec_failed();
+	exec_failed(followed);
 	return r;
 }
 
@@ -71,7 +73,7 @@ SL_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
 {
 	exec_begin();
 	int r = REAL(execveat)(dirfd, path, argv, envp, flags);
-	exec_failed();
+	exec_failed(0);
 	return r;
 }
 
@@ -79,7 +81,7 @@ SL_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	exec_begin();
 	int r = REAL(fexecve)(fd, argv, envp);
-	exec_failed();
+	exec_failed(0);
 	return r;
 }
 

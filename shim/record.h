@@ -173,9 +173,11 @@ int sl__forget_closed(int fd, uint32_t *ent);
 void sl__record_close_range(unsigned first, unsigned last, int cloexec_only);
 void sl__record_dup(int oldfd, int newfd);
 void sl__record_received_fds(const struct msghdr *msg);
-/* untraced.c: log an exec the preload cannot follow. */
-void sl__check_exec(const char *path, char *const envp[]);
-void sl__check_execvp(const char *file, char *const envp[], const char *pathvar);
+/* untraced.c: log an exec the preload cannot follow; 1 when the tracer follows it (see
+ * sl__unfollow). */
+int sl__check_exec(const char *path, char *const envp[]);
+int sl__check_execvp(const char *file, char *const envp[], const char *pathvar);
+void sl__unfollow(void);
 void sl__record_exit(int status);
 /* hook_user.c: the log is made before the process confines itself (user, chroot, seccomp). */
 void sl__before_confinement(void);

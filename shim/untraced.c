@@ -71,7 +71,7 @@ SL_START static int followable(const char *path)
  * to seize it (see sl_run_header.follow), and waits until it has, 5 s at most (a tracer that does
  * not answer, busy on a loaded machine, leaves the program to run untraced, and the report names
  * it: untraced-exec). A tracer that has ended has said so (follow_tracer 0). */
-SL_START static void follow_me(struct sl_run_header *r)
+SL_START static int follow_me(struct sl_run_header *r)
 {
 	uint32_t tid = (uint32_t)sl_sys3(SYS_gettid, 0, 0, 0);
 	struct sl_follow_req *q = NULL;
@@ -81,7 +81,7 @@ SL_START static void follow_me(struct sl_run_header *r)
 			q = &r->follow[i];
 	}
 	if (!q)
-		return;
+		return 0;
 	__atomic_store_n(&q->state, SL_FOLLOW_ASKED, __ATOMIC_RELEASE);
 	sl_sys3(SYS_kill, r->follow_tracer, SIGCHLD, 0); /* (refused to another user: it looks on its own) */
 	struct timespec step = {0, 100000000};
@@ -92,16 +92,19 @@ SL_START static void follow_me(struct sl_run_header *r)
 		uint32_t asked = SL_FOLLOW_ASKED;
 		__atomic_compare_exchange_n(&q->state, &asked, SL_FOLLOW_GAVE_UP, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 	}
+	st = __atomic_load_n(&q->state, __ATOMIC_ACQUIRE);
 	__atomic_store_n(&q->state, SL_FOLLOW_FREE, __ATOMIC_RELEASE);
 	__atomic_store_n(&q->tid, 0, __ATOMIC_RELEASE);
+	return st == SL_FOLLOW_DONE;
 }
 
 /* Called before an exec of path with envp. Async-signal-safe: the run's shared table only.
- * A vfork child (posix_spawn, Python's subprocess) may call it too: the table is shared. */
-SL_START void sl__check_exec(const char *path, char *const envp[])
+ * A vfork child (posix_spawn, Python's subprocess) may call it too: the table is shared.
+ * 1 when the tracer now follows this thread (sl__unfollow if the exec fails). */
+SL_START int sl__check_exec(const char *path, char *const envp[])
 {
 	if (!sl_g.ready || !path)
-		return;
+		return 0;
 	int why = !env_has(envp, "LD_PRELOAD=", "libsocklens") || !env_has(envp, "SOCKLENS_DIR=", NULL)
 			  ? SL_UNTRACED_ENV : 0;
 	int pid = (int)sl_sys3(SYS_getpid, 0, 0, 0);
@@ -113,16 +116,31 @@ SL_START void sl__check_exec(const char *path, char *const envp[])
 	struct stat ns;
 	if (r && __atomic_load_n(&r->follow_tracer, __ATOMIC_RELAXED) && followable(path) &&
 	    sl_sys3(SYS_stat, "/proc/self/ns/pid", &ns, 0) == 0 && (uint32_t)ns.st_ino == r->follow_pidns)
-		follow_me(r);
+		return follow_me(r);
+	return 0;
+}
+
+/* The exec the tracer was asked to follow failed (its file is no program, a noexec mount): the
+ * tracer lets this thread go (a request it frees itself; nothing is waited for). */
+SL_START void sl__unfollow(void)
+{
+	struct sl_run_header *r = sl_g.log.run;
+	uint32_t tid = (uint32_t)sl_sys3(SYS_gettid, 0, 0, 0);
+	for (int i = 0; r && i < (int)(sizeof r->follow / sizeof r->follow[0]); i++) {
+		uint32_t free_tid = 0;
+		if (__atomic_compare_exchange_n(&r->follow[i].tid, &free_tid, tid, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&r->follow[i].state, SL_FOLLOW_RELEASE, __ATOMIC_RELEASE);
+			sl_sys3(SYS_kill, r->follow_tracer, SIGCHLD, 0);
+			return;
+		}
+	}
 }
 
 /* execvp's search, for the record only: the first executable PATH entry. */
-SL_START void sl__check_execvp(const char *file, char *const envp[], const char *pathvar)
+SL_START int sl__check_execvp(const char *file, char *const envp[], const char *pathvar)
 {
-	if (!file || strchr(file, '/')) {
-		sl__check_exec(file, envp);
-		return;
-	}
+	if (!file || strchr(file, '/'))
+		return sl__check_exec(file, envp);
 	const char *p = pathvar ? pathvar : "/bin:/usr/bin";
 	while (*p) {
 		const char *end = strchrnul(p, ':');
@@ -135,10 +153,9 @@ SL_START void sl__check_execvp(const char *file, char *const envp[], const char 
 		sl_sb_str(&b, n ? dir : ".");
 		sl_sb_str(&b, "/");
 		sl_sb_str(&b, file);
-		if (!b.overflow && sl_sys3(SYS_access, b.buf, 1 /* X_OK */, 0) == 0) {
-			sl__check_exec(b.buf, envp);
-			return;
-		}
+		if (!b.overflow && sl_sys3(SYS_access, b.buf, 1 /* X_OK */, 0) == 0)
+			return sl__check_exec(b.buf, envp);
 		p = *end ? end + 1 : end;
 	}
+	return 0;
 }

@@ -374,6 +374,22 @@ case_go_programs_that_scripts_run_are_followed() {
 		grep -q 'connect(.*sin_port=htons(1)' $TMP/strace.out
 		grep -q 'cannot follow process' $TMP/e4.out
 		$JC $TMP/e4.json "one('untraced-exec')['severity'] == 'info'" "len(diags()) == 1"
+		# a followed exec that fails (a noexec mount) and a program that goes on: let go, so a
+		# strace it then runs works, and the failed exec is named nowhere
+		cat > $TMP/tryexec.py <<'EOF'
+import os, subprocess, sys
+try:
+    os.execv(sys.argv[1], [sys.argv[1], "127.0.0.1:1"])
+except OSError as e:
+    print("exec failed:", e.errno)
+print("strace rc", subprocess.run(["strace", "-f", "-o", "/dev/null", "/bin/true"]).returncode, flush=True)
+EOF
+		mkdir -p $TMP/nx
+		unshare -m sh -c "mount -t tmpfs -o noexec tmpfs $TMP/nx && cp $TMP/up-static $TMP/nx/ && \
+			$SL run --json $TMP/e5.json -- sh -c '$PY $TMP/tryexec.py $TMP/nx/up-static'" > $TMP/e5.out 2>&1
+		grep -q "exec failed: 13" $TMP/e5.out
+		grep -q "strace rc 0" $TMP/e5.out
+		$JC $TMP/e5.json "not diags()"
 	fi
 }
 

@@ -2374,6 +2374,15 @@ static void inject_exit(struct tthread *t, struct user_regs_struct *r)
 	t->inj_errno = 0;
 }
 
+/* A task followed for nothing (execs_only): neither a Go or static program (no filter, no log)
+ * nor about to exec one: a followed process whose exec failed (sl__unfollow), or a child it forked
+ * meanwhile. It is let go at its next stop, so the program it goes on running is not traced. */
+static int released(const struct tthread *t)
+{
+	const struct tproc *p = t->p;
+	return execs_only && !p->filtered && !p->log.hdr && !p->before_exec && !t->arm;
+}
+
 static void on_stop(pid_t tid, int status)
 {
 	struct tthread *t = thread_find(tid);
@@ -2386,6 +2395,11 @@ static void on_stop(pid_t tid, int status)
 	unsigned long msg = 0;
 	t->p->at = tid;
 	step_seen(t); /* (before its own resume: a thread stepped from here on) */
+	if (released(t)) { /* let go, with the signal it was stopped for */
+		ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)(event == 0 && sig != (SIGTRAP | 0x80) ? sig : 0));
+		thread_drop(t);
+		return;
+	}
 	if (sig == SIGTRAP && event == PTRACE_EVENT_SECCOMP) {
 		struct user_regs_struct r;
 		if (ptrace(PTRACE_GETREGS, tid, NULL, &r) == 0) {
@@ -2567,7 +2581,20 @@ static void follow_asked(void)
 	for (size_t i = 0; run_ctl && i < nreq; i++) {
 		struct sl_follow_req *q = &run_ctl->follow[i];
 		pid_t tid = (pid_t)__atomic_load_n(&q->tid, __ATOMIC_ACQUIRE);
-		if (!tid || __atomic_load_n(&q->state, __ATOMIC_ACQUIRE) != SL_FOLLOW_ASKED)
+		uint32_t state = tid ? __atomic_load_n(&q->state, __ATOMIC_ACQUIRE) : SL_FOLLOW_FREE;
+		if (state == SL_FOLLOW_RELEASE) { /* its exec failed: let go of its process (released) */
+			struct tthread *t = thread_find(tid);
+			if (t && !t->p->filtered && !t->p->log.hdr) {
+				t->p->before_exec = 0;
+				for (size_t k = 0; k < nthreads; k++)
+					if (threads[k]->p == t->p)
+						ptrace(PTRACE_INTERRUPT, threads[k]->tid, NULL, NULL);
+			}
+			__atomic_store_n(&q->state, SL_FOLLOW_FREE, __ATOMIC_RELEASE);
+			__atomic_store_n(&q->tid, 0, __ATOMIC_RELEASE);
+			continue;
+		}
+		if (state != SL_FOLLOW_ASKED)
 			continue;
 		uint32_t to = SL_FOLLOW_DONE, asked = SL_FOLLOW_ASKED;
 		if (!thread_find(tid)) {

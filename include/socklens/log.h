@@ -104,7 +104,8 @@ struct sl_run_header {
 	} follow[4];
 };
 
-enum sl_follow_state { SL_FOLLOW_FREE, SL_FOLLOW_ASKED, SL_FOLLOW_DONE, SL_FOLLOW_REFUSED, SL_FOLLOW_GAVE_UP };
+enum sl_follow_state { SL_FOLLOW_FREE, SL_FOLLOW_ASKED, SL_FOLLOW_DONE, SL_FOLLOW_REFUSED, SL_FOLLOW_GAVE_UP,
+		       SL_FOLLOW_RELEASE /* the followed exec failed: let it go (the tracer frees the request) */ };
 
 /*
  * Faults `socklens run --inject` asks the shim to inject (analyzer/cmd/inject.c compiles the specs).
