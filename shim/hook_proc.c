@@ -10,6 +10,7 @@
 #include <linux/sched.h>
 #include "rawsys.h"
 #include "real.h"
+#include "strbuf.h"
 #include "record.h"
 #include "unwind.h"
 
@@ -83,6 +84,44 @@ SL_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	int r = REAL(fexecve)(fd, argv, envp);
 	exec_failed(0);
 	return r;
+}
+
+/* posix_spawn and posix_spawnp: glibc's child execs inside libc, not through the wrappers above
+ * (make runs a recipe without shell syntax this way, and Rust's Command). The exec is recorded for
+ * the child once its pid is known, dated from before the spawn; and when the run's tracer follows
+ * Go and static programs, this thread is followed for the spawn alone, so the child is the
+ * tracer's from its first instruction (its exec gives it the filter), then let go. */
+static int spawn(int search, pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+		 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	int e = errno;
+	struct sl_strbuf b;
+	const char *path = sl_g.ready ? sl__search_path(file, search ? getenv("PATH") : NULL, &b) : NULL;
+	uint64_t t0 = sl_now();
+	int followed = sl__follow_for(path);
+	errno = e;
+	pid_t child = 0, *where = pid ? pid : &child; /* (glibc writes the program's pid as it would) */
+	int r = search ? REAL(posix_spawnp)(where, file, fa, attr, argv, envp)
+		       : REAL(posix_spawn)(where, file, fa, attr, argv, envp);
+	e = errno;
+	if (followed)
+		sl__unfollow();
+	if (r == 0 && path)
+		sl__spawned(*where, path, envp, t0);
+	errno = e;
+	return r;
+}
+
+SL_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	return spawn(0, pid, path, fa, attr, argv, envp);
+}
+
+SL_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	return spawn(1, pid, file, fa, attr, argv, envp);
 }
 
 /* execl*: count the arguments, then gather them on our stack as glibc does. */

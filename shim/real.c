@@ -34,6 +34,7 @@ static const struct { const char *name; void **slot; } binds[] = {
 	{"epoll_ctl", (void **)&sl_real.epoll_ctl}, {"execve", (void **)&sl_real.execve},
 	{"execvpe", (void **)&sl_real.execvpe}, {"execveat", (void **)&sl_real.execveat},
 	{"fexecve", (void **)&sl_real.fexecve}, {"exit", (void **)&sl_real.exit},
+	{"posix_spawn", (void **)&sl_real.posix_spawn}, {"posix_spawnp", (void **)&sl_real.posix_spawnp},
 	{"_exit", (void **)&sl_real._exit}, {"_Exit", (void **)&sl_real._Exit},
 	{"dlclose", (void **)&sl_real.dlclose}, {"getaddrinfo", (void **)&sl_real.getaddrinfo},
 	{"gethostbyname", (void **)&sl_real.gethostbyname}, {"getpriority", (void **)&sl_real.getpriority},

@@ -178,6 +178,10 @@ void sl__record_received_fds(const struct msghdr *msg);
 int sl__check_exec(const char *path, char *const envp[]);
 int sl__check_execvp(const char *file, char *const envp[], const char *pathvar);
 void sl__unfollow(void);
+int sl__follow_for(const char *path);
+void sl__spawned(int child, const char *path, char *const envp[], uint64_t t0);
+struct sl_strbuf;
+const char *sl__search_path(const char *file, const char *pathvar, struct sl_strbuf *b);
 void sl__record_exit(int status);
 /* hook_user.c: the log is made before the process confines itself (user, chroot, seccomp). */
 void sl__before_confinement(void);

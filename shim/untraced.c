@@ -101,23 +101,44 @@ SL_START static int follow_me(struct sl_run_header *r)
 /* Called before an exec of path with envp. Async-signal-safe: the run's shared table only.
  * A vfork child (posix_spawn, Python's subprocess) may call it too: the table is shared.
  * 1 when the tracer now follows this thread (sl__unfollow if the exec fails). */
+/* Whether the new program's environment keeps the preload (SL_UNTRACED_ENV when it does not). */
+SL_START static int env_why(char *const envp[])
+{
+	return !env_has(envp, "LD_PRELOAD=", "libsocklens") || !env_has(envp, "SOCKLENS_DIR=", NULL) ? SL_UNTRACED_ENV
+												     : 0;
+}
+
+/* When the run's tracer follows the Go and static programs its processes exec and path is one, this
+ * thread asks to be followed: 1 when it now is (sl__unfollow if what it was for fails). */
+SL_START int sl__follow_for(const char *path)
+{
+	struct sl_run_header *r = sl_g.log.run;
+	struct stat ns;
+	if (sl_g.ready && path && r && __atomic_load_n(&r->follow_tracer, __ATOMIC_RELAXED) && followable(path) &&
+	    sl_sys3(SYS_stat, "/proc/self/ns/pid", &ns, 0) == 0 && (uint32_t)ns.st_ino == r->follow_pidns)
+		return follow_me(r);
+	return 0;
+}
+
 SL_START int sl__check_exec(const char *path, char *const envp[])
 {
 	if (!sl_g.ready || !path)
 		return 0;
-	int why = !env_has(envp, "LD_PRELOAD=", "libsocklens") || !env_has(envp, "SOCKLENS_DIR=", NULL)
-			  ? SL_UNTRACED_ENV : 0;
+	int why = env_why(envp);
 	int pid = (int)sl_sys3(SYS_getpid, 0, 0, 0);
 	/* not in a vfork child: sl_g is its parent's, and the child has no log of its own */
 	if (pid == sl_g.pid && __atomic_load_n(&sl_g.log_state, __ATOMIC_ACQUIRE) == SL_LOG_MADE)
 		why |= (int)SL_EXEC_LOGGED;
 	sl_run_exec(sl_g.log.run, pid, (int)sl_sys3(SYS_getppid, 0, 0, 0), why, path, sl_now());
-	struct sl_run_header *r = sl_g.log.run;
-	struct stat ns;
-	if (r && __atomic_load_n(&r->follow_tracer, __ATOMIC_RELAXED) && followable(path) &&
-	    sl_sys3(SYS_stat, "/proc/self/ns/pid", &ns, 0) == 0 && (uint32_t)ns.st_ino == r->follow_pidns)
-		return follow_me(r);
-	return 0;
+	return sl__follow_for(path);
+}
+
+/* A child posix_spawn made (glibc execs it inside, not through execve): its exec recorded as the
+ * child's own, at the time the spawn began (t0), so a log made for it counts as after it. */
+void sl__spawned(int child, const char *path, char *const envp[], uint64_t t0)
+{
+	if (sl_g.ready && path)
+		sl_run_exec(sl_g.log.run, child, (int)sl_sys3(SYS_getpid, 0, 0, 0), env_why(envp), path, t0);
 }
 
 /* The exec the tracer was asked to follow failed (its file is no program, a noexec mount): the
@@ -139,23 +160,31 @@ SL_START void sl__unfollow(void)
 /* execvp's search, for the record only: the first executable PATH entry. */
 SL_START int sl__check_execvp(const char *file, char *const envp[], const char *pathvar)
 {
+	struct sl_strbuf b;
+	const char *path = sl__search_path(file, pathvar, &b);
+	return path ? sl__check_exec(path, envp) : 0;
+}
+
+/* file as execvp finds it: itself when it has a slash, else the first executable PATH entry (in b);
+ * NULL when none is. */
+SL_START const char *sl__search_path(const char *file, const char *pathvar, struct sl_strbuf *b)
+{
 	if (!file || strchr(file, '/'))
-		return sl__check_exec(file, envp);
+		return file;
 	const char *p = pathvar ? pathvar : "/bin:/usr/bin";
 	while (*p) {
 		const char *end = strchrnul(p, ':');
-		struct sl_strbuf b;
-		sl_sb_init(&b);
+		sl_sb_init(b);
 		char dir[256];
 		size_t n = (size_t)(end - p) < sizeof dir - 1 ? (size_t)(end - p) : sizeof dir - 1;
 		memcpy(dir, p, n);
 		dir[n] = 0;
-		sl_sb_str(&b, n ? dir : ".");
-		sl_sb_str(&b, "/");
-		sl_sb_str(&b, file);
-		if (!b.overflow && sl_sys3(SYS_access, b.buf, 1 /* X_OK */, 0) == 0)
-			return sl__check_exec(b.buf, envp);
+		sl_sb_str(b, n ? dir : ".");
+		sl_sb_str(b, "/");
+		sl_sb_str(b, file);
+		if (!b->overflow && sl_sys3(SYS_access, b->buf, 1 /* X_OK */, 0) == 0)
+			return b->buf;
 		p = *end ? end + 1 : end;
 	}
-	return 0;
+	return NULL;
 }

@@ -361,9 +361,12 @@ case_go_programs_that_scripts_run_are_followed() {
 	expect_status 1 $SL run --json $TMP/e1.json -- $TMP/entry.sh $TMP/up-static 127.0.0.1:1 > $TMP/e1.out
 	expect_status 0 $SL run --json $TMP/e2.json -- sh -c "$TMP/up-cgo 127.0.0.1:1; env $TMP/up-static 127.0.0.1:1; true" > $TMP/e2.out
 	expect_status 1 $SL run --json $TMP/e3.json -- timeout 60 $TMP/up-cgo 127.0.0.1:1 > $TMP/e3.out
+	# make runs a recipe with no shell syntax through posix_spawn: glibc's child execs in libc
+	printf 'all:\n\t%s 127.0.0.1:1\n' $TMP/up-static > $TMP/Makefile.go
+	expect_status 2 $SL run --json $TMP/e6.json -- make -s -f $TMP/Makefile.go > $TMP/e6.out 2>&1
 	grep -q starting $TMP/e1.out
 	local j
-	for j in e1 e2 e3; do
+	for j in e1 e2 e3 e6; do
 		$JC $TMP/$j.json "len(diags()) == len(diags('connect-refused')) == ('$j' == 'e2' and 2 or 1)" \
 			"all(d['stack'][0]['function'] == 'main.upload' and d['stack'][0]['line'] == $line for d in diags())" \
 			"r['checked']['coverage'] == 'all'"

@@ -811,6 +811,9 @@ case_children_out_of_reach_are_named() {
 		"any('/bin/true' in d['summary'] and 'drops LD_PRELOAD' in d['summary'] for d in diags())" \
 		"any(', by /' in d['summary'] and '/env)' in d['summary'] for d in diags('untraced-exec'))" \
 		"'pass LD_PRELOAD and SOCKLENS_DIR through' in [d for d in diags('untraced-exec') if 'drops' in d['summary']][0]['advice']"
+	# posix_spawn (glibc's child execs in libc, not through execve): named all the same
+	$SL run --json $TMP/ux4.json -- $PY -c "import os; os.waitpid(os.posix_spawn('$TMP/static2', ['static2'], os.environ), 0)"
+	$JC $TMP/ux4.json "'$TMP/static2' in one('untraced-exec')['summary']"
 	# a shell run by socklens: its static program is followed (its process logged, no finding)
 	$SL run --json $TMP/ux3.json -- sh -c "$TMP/static2; env -i /bin/true; /bin/true"
 	$JC $TMP/ux3.json "len(diags('untraced-exec')) == 1" "'drops LD_PRELOAD' in one('untraced-exec')['summary']" \

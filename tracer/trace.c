@@ -215,6 +215,7 @@ struct fdent {
 	int look;                    /* its first bytes each way are looked at (a TLS handshake) */
 	int look_calls;              /* ... data calls seen so far */
 	uint64_t look_t0;            /* ... since when */
+	int epipe;                   /* a write on it failed with EPIPE (data_done) */
 };
 
 struct tproc {
@@ -413,7 +414,10 @@ static struct tproc *proc_add(pid_t pid, pid_t ppid, const struct tproc *parent,
 			p->fds[fd].parent_served = pe->slot ? pe->slot->role == SL_ROLE_SERVER : pe->parent_served;
 		}
 	}
-	p->before_exec = before_exec;
+	/* (a child of a process followed for the exec it is about to make, posix_spawn's, waits for
+	 * its own: see released) */
+	p->before_exec = before_exec || (parent && execs_only && !parent->filtered && !parent->log.hdr &&
+					 parent->before_exec);
 	p->go = parent && parent->go;
 	p->filtered = parent ? parent->filtered : !execs_only; /* (a filter is inherited) */
 	/* the recorder sees no data calls here: the kernel's counts stand in */
@@ -969,6 +973,7 @@ static struct sl_slot *new_slot(struct tproc *p, int fd, int family, int type, i
 	e->from_parent = 0;
 	e->parent_served = 0;
 	e->closed_socket = 0;
+	e->epipe = 0;
 	return s;
 }
 
@@ -1583,6 +1588,14 @@ static void data_done(struct tproc *p, struct tthread *t, struct sl_slot *s, lon
 	/* a connection's first bytes each way (a TLS handshake), while they are looked at */
 	unsigned char b[16];
 	struct fdent *e = fd_ent(p, (int)t->args[0]);
+	/* once a write met the peer's close, a TLS library's goodbye (close_notify, 31 bytes at most)
+	 * written by the program's Close fails the same way: the same broken connection, not a
+	 * second failure at the Close's line */
+	if (err == EPIPE && e) {
+		if (e->epipe && (t->nr == SYS_write || t->nr == SYS_sendto) && t->args[2] <= 31)
+			return;
+		e->epipe = 1;
+	}
 	if (e && e->look && look_peek(p, t->nr, t->args[1], c.ret, b) > 0)
 		c.first_buf = b; /* (recorder/data.c reads at most the 13 bytes it asks for) */
 	sl_rec_data(&p->rec, s, (int)t->args[0], &c);
@@ -1612,6 +1625,7 @@ static void pipe_broken(struct tthread *t)
 	t->nr = nr;
 	t->args[0] = r.rdi;
 	t->args[1] = r.rsi;
+	t->args[2] = r.rdx;
 	t->t0 = sl_now();
 	data_done(t->p, t, s, -EPIPE, EPIPE);
 	t->nr = saved_nr;
@@ -2380,7 +2394,8 @@ static void inject_exit(struct tthread *t, struct user_regs_struct *r)
 static int released(const struct tthread *t)
 {
 	const struct tproc *p = t->p;
-	return execs_only && !p->filtered && !p->log.hdr && !p->before_exec && !t->arm;
+	/* (not a task seen before its parent's event, ppid 0 until then: it may be a spawned child) */
+	return execs_only && !p->filtered && !p->log.hdr && !p->before_exec && !t->arm && p->ppid;
 }
 
 static void on_stop(pid_t tid, int status)
@@ -2469,6 +2484,7 @@ static void on_stop(pid_t tid, int status)
 			struct tproc *cp = thread_find(child)->p;
 			cp->ppid = t->p->pid;
 			cp->filtered = t->p->filtered;
+			cp->before_exec |= execs_only && !t->p->filtered && !t->p->log.hdr && t->p->before_exec;
 			if (cp->log.hdr)
 				cp->log.hdr->ppid = t->p->pid;
 		}
@@ -2491,6 +2507,11 @@ static void on_stop(pid_t tid, int status)
 		exec_done(t->p);
 		privileges_lost(t->p);
 		t->arm = !t->p->filtered && t->p->log.hdr; /* a Go or static program: see filter_inject */
+		if (released(t)) { /* a spawned child that exec'd another kind of program */
+			ptrace(PTRACE_DETACH, t->tid, NULL, NULL);
+			thread_drop(t);
+			return;
+		}
 		resume(t, 0);
 		return;
 	}
