@@ -215,7 +215,7 @@ struct fdent {
 	int look;                    /* its first bytes each way are looked at (a TLS handshake) */
 	int look_calls;              /* ... data calls seen so far */
 	uint64_t look_t0;            /* ... since when */
-	int epipe;                   /* a write on it failed with EPIPE (data_done) */
+	int broken;                  /* a data call on it failed with EPIPE or ECONNRESET (data_done) */
 };
 
 struct tproc {
@@ -973,7 +973,7 @@ static struct sl_slot *new_slot(struct tproc *p, int fd, int family, int type, i
 	e->from_parent = 0;
 	e->parent_served = 0;
 	e->closed_socket = 0;
-	e->epipe = 0;
+	e->broken = 0;
 	return s;
 }
 
@@ -1588,13 +1588,13 @@ static void data_done(struct tproc *p, struct tthread *t, struct sl_slot *s, lon
 	/* a connection's first bytes each way (a TLS handshake), while they are looked at */
 	unsigned char b[16];
 	struct fdent *e = fd_ent(p, (int)t->args[0]);
-	/* once a write met the peer's close, a TLS library's goodbye (close_notify, 31 bytes at most)
-	 * written by the program's Close fails the same way: the same broken connection, not a
+	/* once a call met the peer's close or reset, a TLS library's goodbye (close_notify, 31 bytes
+	 * at most) written by the program's Close fails with EPIPE: the same broken connection, not a
 	 * second failure at the Close's line */
-	if (err == EPIPE && e) {
-		if (e->epipe && (t->nr == SYS_write || t->nr == SYS_sendto) && t->args[2] <= 31)
+	if ((err == EPIPE || err == ECONNRESET) && e) {
+		if (e->broken && err == EPIPE && (t->nr == SYS_write || t->nr == SYS_sendto) && t->args[2] <= 31)
 			return;
-		e->epipe = 1;
+		e->broken = 1;
 	}
 	if (e && e->look && look_peek(p, t->nr, t->args[1], c.ret, b) > 0)
 		c.first_buf = b; /* (recorder/data.c reads at most the 13 bytes it asks for) */
@@ -1617,6 +1617,13 @@ static void pipe_broken(struct tthread *t)
 	if (nr != SYS_write && nr != SYS_writev && nr != SYS_sendto && nr != SYS_sendmsg)
 		return;
 	if (!t->p->log.hdr || !(s = slot_known(t->p, (int)r.rdi)))
+		return;
+	/* a TLS alert record of 31 bytes at most (close_notify, type 21, or 23 encrypted in TLS 1.3):
+	 * the TLS library's goodbye at the program's Close, after a failure this mode did not see (a
+	 * write that met the reset: ECONNRESET raises no signal); the reset is the kernel's to tell */
+	unsigned char h[3];
+	if (nr == SYS_write && r.rdx <= 31 && peek(t->p->pid, r.rsi, h, sizeof h) == 0 && (h[0] == 21 || h[0] == 23) &&
+	    h[1] == 3)
 		return;
 	long saved_nr = t->nr;
 	unsigned long long saved_args[6];
