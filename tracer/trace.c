@@ -398,6 +398,12 @@ static void proc_log(struct tproc *p)
 		p->log.hdr->flags |= SL_HDR_STACKS | SL_HDR_PTRACE;
 }
 
+/* A process traced for a follow (execs_only) that is no Go or static program yet: no filter, no log. */
+static int unfollowed(const struct tproc *p)
+{
+	return execs_only && !p->filtered && !p->log.hdr;
+}
+
 static struct tproc *proc_add(pid_t pid, pid_t ppid, const struct tproc *parent, int before_exec)
 {
 	struct tproc *p = calloc(1, sizeof *p);
@@ -416,8 +422,7 @@ static struct tproc *proc_add(pid_t pid, pid_t ppid, const struct tproc *parent,
 	}
 	/* (a child of a process followed for the exec it is about to make, posix_spawn's, waits for
 	 * its own: see released) */
-	p->before_exec = before_exec || (parent && execs_only && !parent->filtered && !parent->log.hdr &&
-					 parent->before_exec);
+	p->before_exec = before_exec || (parent && unfollowed(parent) && parent->before_exec);
 	p->go = parent && parent->go;
 	p->filtered = parent ? parent->filtered : !execs_only; /* (a filter is inherited) */
 	/* the recorder sees no data calls here: the kernel's counts stand in */
@@ -1574,31 +1579,33 @@ static size_t peek_arg(struct tproc *p, unsigned long long addr, unsigned long l
 
 /* A data call seen to its end (--trace-data): failures with their call site, EOF, the last moves
  * each way; the bytes come from the kernel (kernel.c). */
-static void data_done(struct tproc *p, struct tthread *t, struct sl_slot *s, long ret, int err)
+/* A data call on a socket ended (nr, with its first arguments, begun at t0). */
+static void data_done(struct tproc *p, long nr, const unsigned long long *args, uint64_t t0, struct sl_slot *s,
+		      long ret, int err)
 {
-	int in = t->nr == SYS_read || t->nr == SYS_readv || t->nr == SYS_recvfrom || t->nr == SYS_recvmsg;
+	int in = nr == SYS_read || nr == SYS_readv || nr == SYS_recvfrom || nr == SYS_recvmsg;
 	if (err == EINTR)
 		return;
 	struct sl_data_call c = {
 		.ret = err ? -1 : ret, .err = err, .want = err || in ? 1 : (size_t)ret, .now = sl_now(), .in = (uint8_t)in,
-		.call = in ? (t->nr == SYS_read || t->nr == SYS_readv ? SL_CALL_READ : SL_CALL_RECV)
-			   : (t->nr == SYS_write || t->nr == SYS_writev ? SL_CALL_WRITE : SL_CALL_SEND),
+		.call = in ? (nr == SYS_read || nr == SYS_readv ? SL_CALL_READ : SL_CALL_RECV)
+			   : (nr == SYS_write || nr == SYS_writev ? SL_CALL_WRITE : SL_CALL_SEND),
 	};
-	c.dt = c.now - t->t0;
+	c.dt = c.now - t0;
 	/* a connection's first bytes each way (a TLS handshake), while they are looked at */
 	unsigned char b[16];
-	struct fdent *e = fd_ent(p, (int)t->args[0]);
+	struct fdent *e = fd_ent(p, (int)args[0]);
 	/* once a call met the peer's close or reset, a TLS library's goodbye (close_notify, 31 bytes
 	 * at most) written by the program's Close fails with EPIPE: the same broken connection, not a
 	 * second failure at the Close's line */
 	if ((err == EPIPE || err == ECONNRESET) && e) {
-		if (e->broken && err == EPIPE && (t->nr == SYS_write || t->nr == SYS_sendto) && t->args[2] <= 31)
+		if (e->broken && err == EPIPE && (nr == SYS_write || nr == SYS_sendto) && args[2] <= 31)
 			return;
 		e->broken = 1;
 	}
-	if (e && e->look && look_peek(p, t->nr, t->args[1], c.ret, b) > 0)
+	if (e && e->look && look_peek(p, nr, args[1], c.ret, b) > 0)
 		c.first_buf = b; /* (recorder/data.c reads at most the 13 bytes it asks for) */
-	sl_rec_data(&p->rec, s, (int)t->args[0], &c);
+	sl_rec_data(&p->rec, s, (int)args[0], &c);
 }
 
 /* SIGPIPE, at its delivery to a thread of the program: in the default mode the data calls run
@@ -1625,19 +1632,8 @@ static void pipe_broken(struct tthread *t)
 	if (nr == SYS_write && r.rdx <= 31 && peek(t->p->pid, r.rsi, h, sizeof h) == 0 && (h[0] == 21 || h[0] == 23) &&
 	    h[1] == 3)
 		return;
-	long saved_nr = t->nr;
-	unsigned long long saved_args[6];
-	memcpy(saved_args, t->args, sizeof saved_args);
-	uint64_t saved_t0 = t->t0;
-	t->nr = nr;
-	t->args[0] = r.rdi;
-	t->args[1] = r.rsi;
-	t->args[2] = r.rdx;
-	t->t0 = sl_now();
-	data_done(t->p, t, s, -EPIPE, EPIPE);
-	t->nr = saved_nr;
-	memcpy(t->args, saved_args, sizeof saved_args);
-	t->t0 = saved_t0;
+	const unsigned long long args[3] = {r.rdi, r.rsi, r.rdx};
+	data_done(t->p, nr, args, sl_now(), s, -EPIPE, EPIPE);
 }
 
 /* The end of a traced call, at its syscall-exit stop (close and exec at their entry). */
@@ -1729,7 +1725,7 @@ static void call_done(struct tthread *t, long ret)
 	case SYS_read: case SYS_write: case SYS_readv: case SYS_writev:
 	case SYS_sendto: case SYS_recvfrom: case SYS_sendmsg: case SYS_recvmsg:
 		if ((s = slot_known(p, fd)))
-			data_done(p, t, s, ret, err);
+			data_done(p, t->nr, t->args, t->t0, s, ret, err);
 		look_at(p, t->nr, fd, t->args[1], err ? -1 : ret, 0);
 		break;
 	case SYS_close:
@@ -2108,7 +2104,7 @@ static long inject_call(struct tthread *t, const struct user_regs_struct *r0, un
 	if (ptrace(PTRACE_SETREGS, tid, NULL, &r) != 0)
 		return -EIO;
 	for (int stops = 0; stops < 2;) { /* the call's entry, then its exit */
-		int st, give = 0;
+		int st;
 		if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) != 0)
 			return -EIO;
 		while (waitpid(tid, &st, __WALL) < 0)
@@ -2121,8 +2117,7 @@ static long inject_call(struct tthread *t, const struct user_regs_struct *r0, un
 		if (WSTOPSIG(st) == (SIGTRAP | 0x80))
 			stops++;
 		else if ((st >> 16) == 0 && !t->later_sig)
-			give = WSTOPSIG(st); /* a signal for the program, delivered after this */
-		t->later_sig = t->later_sig ? t->later_sig : give;
+			t->later_sig = WSTOPSIG(st); /* a signal for the program, delivered after this */
 	}
 	if (ptrace(PTRACE_GETREGS, tid, NULL, &r) != 0)
 		return -EIO;
@@ -2253,6 +2248,15 @@ static void resume(struct tthread *t, int sig)
 	       (void *)(long)sig);
 }
 
+/* A process of the run ended: a line for socklens run (pid, wait status, when). */
+static void exit_note(pid_t pid, int status)
+{
+	if (exits_file && (WIFEXITED(status) || WIFSIGNALED(status))) {
+		fprintf(exits_file, "%d %d %llu\n", (int)pid, status, (unsigned long long)sl_now());
+		fflush(exits_file);
+	}
+}
+
 static void thread_gone(struct tthread *t, int status)
 {
 	struct tproc *p = t->p;
@@ -2262,10 +2266,7 @@ static void thread_gone(struct tthread *t, int status)
 		return;
 	if (!p->exiting)
 		image_ends(p, WIFEXITED(status) ? SL_END_EXIT : SL_END_NONE, WIFEXITED(status) ? WEXITSTATUS(status) : 0);
-	if (exits_file && (WIFEXITED(status) || WIFSIGNALED(status))) {
-		fprintf(exits_file, "%d %d %llu\n", p->pid, status, (unsigned long long)sl_now());
-		fflush(exits_file);
-	}
+	exit_note(p->pid, status);
 }
 
 /* ---- --inject (recorder/inject.c matches; here a rule is applied at the call's stops) -------- */
@@ -2402,7 +2403,7 @@ static int released(const struct tthread *t)
 {
 	const struct tproc *p = t->p;
 	/* (not a task seen before its parent's event, ppid 0 until then: it may be a spawned child) */
-	return execs_only && !p->filtered && !p->log.hdr && !p->before_exec && !t->arm && p->ppid;
+	return unfollowed(p) && !p->before_exec && !t->arm && p->ppid;
 }
 
 static void on_stop(pid_t tid, int status)
@@ -2491,7 +2492,7 @@ static void on_stop(pid_t tid, int status)
 			struct tproc *cp = thread_find(child)->p;
 			cp->ppid = t->p->pid;
 			cp->filtered = t->p->filtered;
-			cp->before_exec |= execs_only && !t->p->filtered && !t->p->log.hdr && t->p->before_exec;
+			cp->before_exec |= unfollowed(t->p) && t->p->before_exec;
 			if (cp->log.hdr)
 				cp->log.hdr->ppid = t->p->pid;
 		}
@@ -2605,14 +2606,13 @@ static int descends(pid_t pid)
  * already traced (a Go program's child running a script) is told at once. */
 static void follow_asked(void)
 {
-	const size_t nreq = sizeof run_ctl->follow / sizeof run_ctl->follow[0];
-	for (size_t i = 0; run_ctl && i < nreq; i++) {
+	for (size_t i = 0; run_ctl && i < SL_FOLLOW_REQS; i++) {
 		struct sl_follow_req *q = &run_ctl->follow[i];
 		pid_t tid = (pid_t)__atomic_load_n(&q->tid, __ATOMIC_ACQUIRE);
 		uint32_t state = tid ? __atomic_load_n(&q->state, __ATOMIC_ACQUIRE) : SL_FOLLOW_FREE;
 		if (state == SL_FOLLOW_RELEASE) { /* its exec failed: let go of its process (released) */
 			struct tthread *t = thread_find(tid);
-			if (t && !t->p->filtered && !t->p->log.hdr) {
+			if (t && unfollowed(t->p)) {
 				t->p->before_exec = 0;
 				for (size_t k = 0; k < nthreads; k++)
 					if (threads[k]->p == t->p)
@@ -2625,11 +2625,11 @@ static void follow_asked(void)
 		if (state != SL_FOLLOW_ASKED)
 			continue;
 		uint32_t to = SL_FOLLOW_DONE, asked = SL_FOLLOW_ASKED;
-		if (!thread_find(tid)) {
-			if (!descends(tgid_of(tid)))
+		pid_t tgid = thread_find(tid) ? 0 : tgid_of(tid);
+		if (tgid) {
+			if (!descends(tgid))
 				to = SL_FOLLOW_REFUSED; /* not one of the run's processes: nothing is done to it */
 			else if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)trace_opts) == 0) {
-				pid_t tgid = tgid_of(tid);
 				char v[32];
 				struct tproc *p = proc_find(tgid);
 				if (!p)
@@ -2657,7 +2657,7 @@ static void follow_end(void)
 	if (!execs_only || !run_ctl)
 		return;
 	__atomic_store_n(&run_ctl->follow_tracer, 0, __ATOMIC_RELEASE);
-	for (size_t i = 0; i < sizeof run_ctl->follow / sizeof run_ctl->follow[0]; i++) {
+	for (size_t i = 0; i < SL_FOLLOW_REQS; i++) {
 		uint32_t asked = SL_FOLLOW_ASKED;
 		if (__atomic_compare_exchange_n(&run_ctl->follow[i].state, &asked, SL_FOLLOW_REFUSED, 0, __ATOMIC_ACQ_REL,
 						__ATOMIC_ACQUIRE))
@@ -2706,10 +2706,8 @@ static int trace_loop(pid_t main_pid)
 			main_status = status;
 		if (t)
 			thread_gone(t, status);
-		else if (tid == main_pid && exits_file) { /* (execs_only: the program itself is not traced) */
-			fprintf(exits_file, "%d %d %llu\n", tid, status, (unsigned long long)sl_now());
-			fflush(exits_file);
-		}
+		else if (tid == main_pid) /* (execs_only: the program itself is not traced) */
+			exit_note(tid, status);
 	}
 }
 
@@ -2772,13 +2770,12 @@ void sl_trace_exec(char **cmd, const char *dir, int no_argv, int data, int execs
 	trace_opts = opts;
 	/* execs_only: the program is not traced, its processes ask (follow_asked); without the run's
 	 * control file they cannot, and it runs as under the preload alone */
-	int follow = execs_only && run_ctl && pid > 0, seized = 0;
 	struct stat ns;
-	if (follow && stat("/proc/self/ns/pid", &ns) == 0) {
+	int follow = execs_only && run_ctl && pid > 0 && stat("/proc/self/ns/pid", &ns) == 0, seized = 0;
+	if (follow) {
 		run_ctl->follow_pidns = (uint32_t)ns.st_ino;
 		__atomic_store_n(&run_ctl->follow_tracer, (uint32_t)getpid(), __ATOMIC_RELEASE);
-	}
-	else if (pid > 0 && !execs_only) {
+	} else if (pid > 0 && !execs_only) {
 		seized = ptrace(PTRACE_SEIZE, pid, NULL, (void *)opts) == 0;
 		if (!seized) {
 			fprintf(stderr, "socklens: warning: cannot trace '%s' (ptrace: %s); it runs untraced\n", cmd[0],
@@ -2806,10 +2803,7 @@ void sl_trace_exec(char **cmd, const char *dir, int no_argv, int data, int execs
 		int status = 0;
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			pass_on_signals(pid);
-		if (exits) {
-			fprintf(exits, "%d %d %llu\n", pid, status, (unsigned long long)sl_now());
-			fflush(exits);
-		}
+		exit_note(pid, status);
 		end_like(status);
 	}
 	if (seized)
