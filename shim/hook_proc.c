@@ -29,13 +29,14 @@ SL_START static void exec_begin(void)
 	errno = e;
 }
 
-SL_START static void exec_failed(int followed)
+/* checked: what sl__check_exec did for this exec (0: nothing, it was not asked). */
+SL_START static void exec_failed(int checked)
 {
 	int e = errno;
 	sl__sigbus_exec(1);
-	if (sl_g.ready) /* (a vfork child's too: the run's table is shared) */
+	if (sl_g.ready && (checked & SL_CHECKED_RECORDED)) /* (a vfork child's too: the table is shared) */
 		sl_run_exec_failed(sl_g.log.run, (int)sl_sys3(SYS_getpid, 0, 0, 0));
-	if (followed)
+	if (checked & SL_CHECKED_FOLLOWED)
 		sl__unfollow();
 	if (sl_g.ready && !sl_in_vfork_child())
 		__atomic_store_n(&sl_g.log.hdr->end_reason, SL_END_NONE, __ATOMIC_RELEASE);
@@ -44,10 +45,10 @@ SL_START static void exec_failed(int followed)
 
 SL_START SL_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	int followed = sl__check_exec(path, envp);
+	int checked = sl__check_exec(path, envp);
 	exec_begin();
 	int r = REAL(execve)(path, argv, envp);
-	exec_failed(followed);
+	exec_failed(checked);
 	return r;
 }
 
@@ -58,10 +59,10 @@ SL_START SL_EXPORT int execv(const char *path, char *const argv[])
 
 SL_START SL_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	int followed = sl__check_execvp(file, envp, getenv("PATH")); /* execvpe is not async-signal-safe either */
+	int checked = sl__check_execvp(file, envp, getenv("PATH")); /* execvpe is not async-signal-safe either */
 	exec_begin();
 	int r = REAL(execvpe)(file, argv, envp);
-	exec_failed(followed);
+	exec_failed(checked);
 	return r;
 }
 

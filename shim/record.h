@@ -173,8 +173,9 @@ int sl__forget_closed(int fd, uint32_t *ent);
 void sl__record_close_range(unsigned first, unsigned last, int cloexec_only);
 void sl__record_dup(int oldfd, int newfd);
 void sl__record_received_fds(const struct msghdr *msg);
-/* untraced.c: log an exec the preload cannot follow; 1 when the tracer follows it (see
- * sl__unfollow). */
+/* untraced.c: log an exec the preload cannot follow; what was done (SL_CHECKED_*: recorded, and
+ * followed by the tracer, see sl__unfollow). */
+enum { SL_CHECKED_RECORDED = 1, SL_CHECKED_FOLLOWED = 2 };
 int sl__check_exec(const char *path, char *const envp[]);
 int sl__check_execvp(const char *file, char *const envp[], const char *pathvar);
 void sl__unfollow(void);

@@ -67,19 +67,24 @@ SL_START static int followable(const char *path)
 	return !interp || sl__elf_note(ph, eh->e_phnum, (uintptr_t)b, 4 /* NT_GO_BUILDID */, "Go", &len, (size_t)n);
 }
 
+/* A free request of the run's, taken for thread tid (NULL: all are taken: nothing is asked). */
+SL_START static struct sl_follow_req *claim(struct sl_run_header *r, uint32_t tid)
+{
+	for (int i = 0; r && i < SL_FOLLOW_REQS; i++) {
+		uint32_t free_tid = 0;
+		if (__atomic_compare_exchange_n(&r->follow[i].tid, &free_tid, tid, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			return &r->follow[i];
+	}
+	return NULL;
+}
+
 /* This thread, about to exec a program followable says the tracer can follow: it asks the tracer
  * to seize it (see sl_run_header.follow), and waits until it has, 5 s at most (a tracer that does
  * not answer, busy on a loaded machine, leaves the program to run untraced, and the report names
  * it: untraced-exec). A tracer that has ended has said so (follow_tracer 0). */
 SL_START static int follow_me(struct sl_run_header *r)
 {
-	uint32_t tid = (uint32_t)sl_sys3(SYS_gettid, 0, 0, 0);
-	struct sl_follow_req *q = NULL;
-	for (int i = 0; !q && i < (int)(sizeof r->follow / sizeof r->follow[0]); i++) {
-		uint32_t free_tid = 0;
-		if (__atomic_compare_exchange_n(&r->follow[i].tid, &free_tid, tid, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-			q = &r->follow[i];
-	}
+	struct sl_follow_req *q = claim(r, (uint32_t)sl_sys3(SYS_gettid, 0, 0, 0));
 	if (!q)
 		return 0;
 	__atomic_store_n(&q->state, SL_FOLLOW_ASKED, __ATOMIC_RELEASE);
@@ -98,9 +103,6 @@ SL_START static int follow_me(struct sl_run_header *r)
 	return st == SL_FOLLOW_DONE;
 }
 
-/* Called before an exec of path with envp. Async-signal-safe: the run's shared table only.
- * A vfork child (posix_spawn, Python's subprocess) may call it too: the table is shared.
- * 1 when the tracer now follows this thread (sl__unfollow if the exec fails). */
 /* Whether the new program's environment keeps the preload (SL_UNTRACED_ENV when it does not). */
 SL_START static int env_why(char *const envp[])
 {
@@ -120,6 +122,10 @@ SL_START int sl__follow_for(const char *path)
 	return 0;
 }
 
+/* Called before an exec of path with envp. Async-signal-safe: the run's shared table only.
+ * A vfork child (posix_spawn, Python's subprocess) may call it too: the table is shared.
+ * SL_CHECKED_RECORDED when the exec was recorded, | SL_CHECKED_FOLLOWED when the tracer now
+ * follows this thread (for exec_failed: the record to mark, sl__unfollow). */
 SL_START int sl__check_exec(const char *path, char *const envp[])
 {
 	if (!sl_g.ready || !path)
@@ -130,7 +136,7 @@ SL_START int sl__check_exec(const char *path, char *const envp[])
 	if (pid == sl_g.pid && __atomic_load_n(&sl_g.log_state, __ATOMIC_ACQUIRE) == SL_LOG_MADE)
 		why |= (int)SL_EXEC_LOGGED;
 	sl_run_exec(sl_g.log.run, pid, (int)sl_sys3(SYS_getppid, 0, 0, 0), why, path, sl_now());
-	return sl__follow_for(path);
+	return SL_CHECKED_RECORDED | (sl__follow_for(path) ? SL_CHECKED_FOLLOWED : 0);
 }
 
 /* A child posix_spawn made (glibc execs it inside, not through execve): its exec recorded as the
@@ -146,14 +152,10 @@ void sl__spawned(int child, const char *path, char *const envp[], uint64_t t0)
 SL_START void sl__unfollow(void)
 {
 	struct sl_run_header *r = sl_g.log.run;
-	uint32_t tid = (uint32_t)sl_sys3(SYS_gettid, 0, 0, 0);
-	for (int i = 0; r && i < (int)(sizeof r->follow / sizeof r->follow[0]); i++) {
-		uint32_t free_tid = 0;
-		if (__atomic_compare_exchange_n(&r->follow[i].tid, &free_tid, tid, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-			__atomic_store_n(&r->follow[i].state, SL_FOLLOW_RELEASE, __ATOMIC_RELEASE);
-			sl_sys3(SYS_kill, r->follow_tracer, SIGCHLD, 0);
-			return;
-		}
+	struct sl_follow_req *q = claim(r, (uint32_t)sl_sys3(SYS_gettid, 0, 0, 0));
+	if (q) {
+		__atomic_store_n(&q->state, SL_FOLLOW_RELEASE, __ATOMIC_RELEASE);
+		sl_sys3(SYS_kill, r->follow_tracer, SIGCHLD, 0);
 	}
 }
 

@@ -99,9 +99,10 @@ struct sl_run_header {
 	 * has seized it (SL_FOLLOW_DONE) or could not (SL_FOLLOW_REFUSED), then frees it. */
 	uint32_t follow_tracer;   /* the tracer's pid (0: nobody follows) */
 	uint32_t follow_pidns;    /* ... in this pid namespace (its inode): a pid in another means another process */
+#define SL_FOLLOW_REQS 4
 	struct sl_follow_req {
 		uint32_t tid, state;
-	} follow[4];
+	} follow[SL_FOLLOW_REQS];
 };
 
 enum sl_follow_state { SL_FOLLOW_FREE, SL_FOLLOW_ASKED, SL_FOLLOW_DONE, SL_FOLLOW_REFUSED, SL_FOLLOW_GAVE_UP,
